@@ -1,0 +1,108 @@
+"""The Body: skeleton + skinned mesh + anatomical landmarks, with vectorized posing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import KeypointError
+from .groups import PART_OF_GROUP, PARTS
+from .keypoints import CompiledKeypoints, KeypointDef, KeypointSet, compile_keypoints
+from .mesh import SkinnedMesh, linear_blend_skinning, skinning_matrices
+from .pose import Pose
+from .skeleton import Skeleton
+
+
+@dataclass(frozen=True, eq=False)
+class Body:
+    """An articulated, skinned mouse.
+
+    Attributes:
+        name: model name (``sam``, ``parametric``, or a file name).
+        skeleton: the joint tree.
+        mesh: the skinned surface.
+        landmarks: anatomical landmarks this body defines, by canonical name (``nose``, ``left_ear_tip`` ...);
+            built-in keypoint sets are resolved through them.
+        source: where the model came from (a path, or a description).
+    """
+
+    name: str
+    skeleton: Skeleton
+    mesh: SkinnedMesh
+    landmarks: dict[str, KeypointDef] = field(default_factory=dict)
+    source: str = ""
+    _compiled: dict = field(default_factory=dict, init=False, repr=False)
+
+    # --- posing -----------------------------------------------------------------------------------------------
+    def rest_pose(self, frames: int = 1) -> Pose:
+        return Pose.rest(self.skeleton.n_joints, frames)
+
+    def world_frames(self, pose: Pose) -> np.ndarray:
+        """``(F, J, 4, 4)`` joint frames in the world."""
+        if pose.n_joints != self.skeleton.n_joints:
+            raise KeypointError(
+                f"pose has {pose.n_joints} joints but body {self.name!r} has {self.skeleton.n_joints}"
+            )
+        return self.skeleton.forward_kinematics(pose.rotations, pose.root)
+
+    def skin(self, pose: Pose, world: np.ndarray | None = None) -> np.ndarray:
+        """``(F, V, 3) float32`` posed vertices in the world."""
+        world = self.world_frames(pose) if world is None else world
+        mats = skinning_matrices(world, self.skeleton.rest)
+        return linear_blend_skinning(self.mesh.vertices, self.mesh.weights, mats)
+
+    # --- keypoints --------------------------------------------------------------------------------------------
+    def keypoint_set(self, name: str | KeypointSet) -> KeypointSet:
+        """A built-in keypoint set resolved on this body (``mouse22``, ``dlc-topview`` ...), or ``name`` itself."""
+        if isinstance(name, KeypointSet):
+            return name
+        from .keypoint_sets import resolve_keypoint_set
+
+        return resolve_keypoint_set(name, self)
+
+    def compiled_keypoints(self, kset: str | KeypointSet) -> CompiledKeypoints:
+        kset = self.keypoint_set(kset)
+        key = (kset.name, kset.names, id(kset))
+        if key not in self._compiled:
+            self._compiled[key] = compile_keypoints(kset, self.skeleton.names, self.mesh.n_vertices)
+        return self._compiled[key]
+
+    def keypoints(self, pose: Pose, kset: str | KeypointSet, world: np.ndarray | None = None) -> np.ndarray:
+        """``(F, K, 3) float64`` world positions of the keypoints of ``kset`` for each pose."""
+        compiled = self.compiled_keypoints(kset)
+        world = self.world_frames(pose) if world is None else world
+        out = np.zeros((pose.n_frames, len(compiled.keypoint_set), 3))
+        if compiled.joint_rows.size:
+            frames = world[:, compiled.joints]
+            out[:, compiled.joint_rows] = (
+                np.einsum("fkij,kj->fki", frames[..., :3, :3], compiled.offsets) + frames[..., :3, 3]
+            )
+        if compiled.skin_rows.size:
+            used, sub, sub_weights = self._skin_keypoint_arrays(compiled)
+            mats = skinning_matrices(world, self.skeleton.rest)
+            verts = linear_blend_skinning(self.mesh.vertices[used], sub_weights, mats, dtype=np.float64)
+            out[:, compiled.skin_rows] = np.einsum("ku,fuj->fkj", sub, verts)
+        return out
+
+    def _skin_keypoint_arrays(self, compiled: CompiledKeypoints):
+        key = ("skin", id(compiled))
+        if key not in self._compiled:
+            used = np.unique(compiled.skin_matrix.indices)
+            self._compiled[key] = (used, compiled.skin_matrix[:, used].toarray(), self.mesh.weights[used])
+        return self._compiled[key]
+
+    # --- parts ------------------------------------------------------------------------------------------------
+    def vertex_parts(self) -> np.ndarray:
+        """``(V,) uint8`` body-part id (index into :data:`synthmouse.body.groups.PARTS`) of each vertex."""
+        joint_part = np.array(
+            [PARTS.index(PART_OF_GROUP.get(g, "trunk")) for g in self.skeleton.groups], dtype=np.uint8
+        )
+        return joint_part[self.mesh.dominant_joint()]
+
+    @property
+    def length(self) -> float:
+        """Rest-pose nose-to-tail-base distance in metres (from the ``nose`` and ``tail_base`` landmarks)."""
+        pts = self.keypoints(self.rest_pose(), KeypointSet(
+            "length", (self.landmarks["nose"], self.landmarks["tail_base"])))
+        return float(np.linalg.norm(pts[0, 0] - pts[0, 1]))
