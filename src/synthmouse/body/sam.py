@@ -201,9 +201,14 @@ def _landmark_from_mapper(
 def _add_derived_landmarks(
     landmarks: dict[str, KeypointDef], skeleton: Skeleton, joints_body: np.ndarray, names: list[str]
 ) -> None:
-    """Landmarks other keypoint sets need that the mapper lacks (joint centres of the limbs and the ears)."""
+    """Landmarks other keypoint sets need that the mapper lacks: anatomical joint centres and ear bases.
+
+    Note that the mouse-22 names follow MAMMAL's mapper, whose ``left_hip`` is the knee joint (``tibia_l``) and
+    ``left_knee`` the ankle joint (``hind_paw_l``); the ``*_joint`` landmarks are the anatomical joint centres.
+    """
     for side, lr in (("l", "left"), ("r", "right")):
-        for joint, lname in ((f"fore_paw_{side}", f"{lr}_wrist"), (f"hind_paw_{side}", f"{lr}_ankle"),
-                             (f"ear_{side}", f"{lr}_ear_base")):
-            landmarks.setdefault(lname, KeypointDef(lname, joint=joint))
+        for joint, what in (("humerus", "shoulder"), ("ulna", "elbow"), ("fore_paw", "wrist"),
+                            ("femur", "hip"), ("tibia", "knee"), ("hind_paw", "ankle")):
+            landmarks.setdefault(f"{lr}_{what}_joint", KeypointDef(f"{lr}_{what}_joint", joint=f"{joint}_{side}"))
+        landmarks.setdefault(f"{lr}_ear_base", KeypointDef(f"{lr}_ear_base", joint=f"ear_{side}"))
     landmarks.setdefault("head_centre", KeypointDef("head_centre", joint="skull"))
