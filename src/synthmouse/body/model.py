@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import KeypointError
 from .groups import PART_OF_GROUP, PARTS
 from .keypoints import CompiledKeypoints, KeypointDef, KeypointSet, compile_keypoints
-from .mesh import SkinnedMesh, linear_blend_skinning, skinning_matrices
+from .mesh import SkinnedMesh, apply_skinning_operator, skinning_matrices, skinning_operator
 from .pose import Pose
 from .skeleton import Skeleton
 
@@ -50,20 +50,30 @@ class Body:
         """``(F, V, 3) float32`` posed vertices in the world."""
         world = self.world_frames(pose) if world is None else world
         mats = skinning_matrices(world, self.skeleton.rest)
-        return linear_blend_skinning(self.mesh.vertices, self.mesh.weights, mats)
+        return apply_skinning_operator(self._skinning_operator(np.float32), mats)
+
+    def _skinning_operator(self, dtype):
+        """The mesh's :func:`~synthmouse.body.mesh.skinning_operator` ``(V, 4 J)``, built once per dtype."""
+        key = ("lbs", np.dtype(dtype).name)
+        if key not in self._compiled:
+            self._compiled[key] = skinning_operator(self.mesh.vertices, self.mesh.weights, dtype)
+        return self._compiled[key]
 
     # --- keypoints --------------------------------------------------------------------------------------------
     def keypoint_set(self, name: str | KeypointSet) -> KeypointSet:
         """A built-in keypoint set resolved on this body (``mouse22``, ``dlc-topview`` ...), or ``name`` itself."""
         if isinstance(name, KeypointSet):
             return name
-        from .keypoint_sets import resolve_keypoint_set
+        key = ("set", name)
+        if key not in self._compiled:  # resolved once per body: built-in sets are immutable
+            from .keypoint_sets import resolve_keypoint_set
 
-        return resolve_keypoint_set(name, self)
+            self._compiled[key] = resolve_keypoint_set(name, self)
+        return self._compiled[key]
 
     def compiled_keypoints(self, kset: str | KeypointSet) -> CompiledKeypoints:
         kset = self.keypoint_set(kset)
-        key = (kset.name, kset.names, id(kset))
+        key = ("compiled", kset)  # KeypointSet is frozen and hashed by value
         if key not in self._compiled:
             self._compiled[key] = compile_keypoints(kset, self.skeleton.names, self.mesh.n_vertices)
         return self._compiled[key]
@@ -79,17 +89,15 @@ class Body:
                 np.einsum("fkij,kj->fki", frames[..., :3, :3], compiled.offsets) + frames[..., :3, 3]
             )
         if compiled.skin_rows.size:
-            used, sub, sub_weights = self._skin_keypoint_arrays(compiled)
             mats = skinning_matrices(world, self.skeleton.rest)
-            verts = linear_blend_skinning(self.mesh.vertices[used], sub_weights, mats, dtype=np.float64)
-            out[:, compiled.skin_rows] = np.einsum("ku,fuj->fkj", sub, verts)
+            out[:, compiled.skin_rows] = apply_skinning_operator(self._skin_keypoint_operator(compiled), mats)
         return out
 
-    def _skin_keypoint_arrays(self, compiled: CompiledKeypoints):
-        key = ("skin", id(compiled))
+    def _skin_keypoint_operator(self, compiled: CompiledKeypoints):
+        """``(Ks, 4 J)`` float64 operator of the skin keypoints: their vertex weights times the mesh operator."""
+        key = ("skin", id(compiled))  # compiled sets live in the same cache, so the id is not reused
         if key not in self._compiled:
-            used = np.unique(compiled.skin_matrix.indices)
-            self._compiled[key] = (used, compiled.skin_matrix[:, used].toarray(), self.mesh.weights[used])
+            self._compiled[key] = (compiled.skin_matrix @ self._skinning_operator(np.float64)).tocsr()
         return self._compiled[key]
 
     # --- parts ------------------------------------------------------------------------------------------------

@@ -67,6 +67,32 @@ _GROUP_RULES: tuple[tuple[str, str], ...] = (
 )
 
 
+# SAM's rest pose is the Blender rig's T-pose: the hind legs stretched backwards, the feet pointing back
+# (soles up). A standing mouse needs the ankle dorsiflexed by ~150 degrees and the hip bent further than the
+# shared limits (written about a standing rest pose) allow. Left-side values in degrees; the right side
+# mirrors them as (flex, -lateral, -twist).
+SAM_LIMIT_OVERRIDES_DEG: dict[str, dict[str, tuple[float, float]]] = {
+    "hip": {"flex": (-60.0, 90.0), "lateral": (-50.0, 35.0)},
+    "ankle": {"flex": (-175.0, 60.0), "lateral": (-50.0, 20.0)},
+}
+
+
+def sam_limits(groups: tuple[str, ...]) -> np.ndarray:
+    """``(J, 3, 2)`` joint limits (radians) for SAM: the shared group limits, then the SAM overrides."""
+    limits = limits_for_groups(groups)
+    axes = ("flex", "lateral", "twist")
+    for j, group in enumerate(groups):
+        base, _, side = group.rpartition("_")
+        if side not in ("l", "r") or base not in SAM_LIMIT_OVERRIDES_DEG:
+            continue
+        for axis, (lo, hi) in SAM_LIMIT_OVERRIDES_DEG[base].items():
+            a = axes.index(axis)
+            if side == "r" and a > 0:
+                lo, hi = -hi, -lo
+            limits[j, a] = np.radians([lo, hi])
+    return limits
+
+
 def sam_joint_group(name: str) -> str:
     """Anatomical group of a SAM joint, from its name."""
     for pattern, group in _GROUP_RULES:
@@ -146,7 +172,7 @@ def load_sam(path: str | Path | None = None, length: float = DEFAULT_LENGTH_M) -
         parents=parents,
         rest=anatomical_frames(joints_body, parents),
         groups=groups,
-        limits=limits_for_groups(groups),
+        limits=sam_limits(groups),
     )
     mesh = SkinnedMesh(
         vertices=verts_body, faces=faces.astype(np.int32), weights=weights,

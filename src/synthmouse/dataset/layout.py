@@ -1,0 +1,98 @@
+"""Where every file of a dataset lives (one place, so the loop, the exporters and preview agree).
+
+```
+DIR/
+  config.yaml                         DeepLabCut project config (the dataset folder is a DLC project)
+  labeled-data/<camera>/img00000.png  images, one folder per camera (DLC, Lightning Pose and COCO read them here)
+  labeled-data/<camera>/CollectedData_synthmouse.h5/.csv    DeepLabCut labels
+  videos/<camera>.mp4                 with --video: lossless H.264, frame i = image i
+  lightning-pose/CollectedData_<camera>.csv                  Lightning Pose labels (data_dir = DIR)
+  coco/annotations.json               COCO keypoints (image file names relative to DIR)
+  sleap/labels.slp                    SLEAP labels (image-sequence videos)
+  nwb/dataset.nwb                     NWB with ndx-pose
+  calibration.toml                    Anipose camera calibration
+  keypoints3d.csv                     3D ground truth, world metres
+  frames.csv                          per-frame parameters (motion, segment, split, randomized values)
+  splits.json                         train/val/test by motion segment
+  manifest.json                       version, scene hash, seed, counts, sha256 of every file
+  .synthmouse/state.json              run identity (for resuming and refusing foreign folders)
+  .synthmouse/rows/00000000.json      per-frame label rows (the neutral form exporters read)
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+STATE_DIR = ".synthmouse"
+SCORER = "synthmouse"
+
+
+@dataclass(frozen=True)
+class DatasetLayout:
+    """Paths of one dataset rooted at ``root`` with ``n_frames`` frames and images of type ``image_ext``."""
+
+    root: Path
+    n_frames: int
+    image_ext: str = "png"
+
+    @property
+    def digits(self) -> int:
+        """Digits of the zero-padded frame number in image names (at least 5, as ``img00000.png``)."""
+        return max(5, len(str(max(self.n_frames - 1, 0))))
+
+    # internal state
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_dir / "state.json"
+
+    @property
+    def rows_dir(self) -> Path:
+        return self.state_dir / "rows"
+
+    # images and videos
+    def session(self, camera: str) -> str:
+        """Name of the DeepLabCut session (labeled-data folder and video stem) of a camera."""
+        return camera
+
+    def image_rel(self, camera: str, index: int) -> str:
+        """Image path relative to the root, posix separators."""
+        return f"labeled-data/{self.session(camera)}/img{index:0{self.digits}d}.{self.image_ext}"
+
+    def image_path(self, camera: str, index: int) -> Path:
+        return self.root / self.image_rel(camera, index)
+
+    def labeled_dir(self, camera: str) -> Path:
+        return self.root / "labeled-data" / self.session(camera)
+
+    def video_rel(self, camera: str) -> str:
+        return f"videos/{self.session(camera)}.mp4"
+
+    def video_path(self, camera: str) -> Path:
+        return self.root / self.video_rel(camera)
+
+    # label files
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def splits(self) -> Path:
+        return self.root / "splits.json"
+
+    @property
+    def frames_table(self) -> Path:
+        return self.root / "frames.csv"
+
+    @property
+    def keypoints3d(self) -> Path:
+        return self.root / "keypoints3d.csv"
+
+    @property
+    def calibration(self) -> Path:
+        return self.root / "calibration.toml"

@@ -1,0 +1,98 @@
+"""What a dataset is made of, independent of any frame: cameras, keypoints, skeleton edges, provenance."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..errors import SynthmouseError
+
+
+@dataclass(frozen=True)
+class CameraInfo:
+    """One camera of the dataset: its name (used in folder names), image size and keypoint names."""
+
+    name: str
+    width: int
+    height: int
+    keypoint_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DatasetMeta:
+    """Frame-independent description of a dataset.
+
+    Attributes:
+        scene_name: short name of the scene (used as the DeepLabCut task name).
+        scene_hash: sha256 hex digest identifying the scene (a dataset is a function of scene, seed and version).
+        cameras: the cameras, in a fixed order.
+        keypoint_names: ``K`` names of the 3D keypoints (``FrameResult.keypoint_names``).
+        edges: skeleton edges as pairs of keypoint names (over the union of all camera keypoint names).
+        fps: frame rate of the generated sequence (frames per second).
+        extra: free-form provenance (body model, keypoint set, rig ...); JSON-serializable values only.
+    """
+
+    scene_name: str
+    scene_hash: str
+    cameras: tuple[CameraInfo, ...]
+    keypoint_names: tuple[str, ...]
+    edges: tuple[tuple[str, str], ...] = ()
+    fps: float = 30.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.cameras]
+        if not names:
+            raise SynthmouseError(f"scene {self.scene_name!r}: a dataset needs at least one camera")
+        if len(set(names)) != len(names):
+            raise SynthmouseError(f"scene {self.scene_name!r}: camera names must be unique, got {names}")
+        known = set(self.bodyparts)
+        for a, b in self.edges:
+            if a not in known or b not in known:
+                raise SynthmouseError(
+                    f"scene {self.scene_name!r}: skeleton edge ({a}, {b}) names a keypoint that no camera labels"
+                )
+
+    @property
+    def bodyparts(self) -> tuple[str, ...]:
+        """Ordered union of the keypoint names of all cameras (the columns of every 2D label table)."""
+        seen: dict[str, None] = {}
+        for cam in self.cameras:
+            for name in cam.keypoint_names:
+                seen.setdefault(name, None)
+        return tuple(seen)
+
+    @property
+    def edge_indices(self) -> list[tuple[int, int]]:
+        """Skeleton edges as 0-based indices into :attr:`bodyparts`."""
+        index = {n: i for i, n in enumerate(self.bodyparts)}
+        return [(index[a], index[b]) for a, b in self.edges]
+
+    def camera(self, name: str) -> CameraInfo:
+        for cam in self.cameras:
+            if cam.name == name:
+                return cam
+        raise SynthmouseError(f"unknown camera {name!r}; cameras: {[c.name for c in self.cameras]}")
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serializable dict (inverse: :meth:`from_json`)."""
+        out = asdict(self)
+        out["cameras"] = [asdict(c) for c in self.cameras]
+        out["edges"] = [list(e) for e in self.edges]
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DatasetMeta:
+        cams = tuple(
+            CameraInfo(c["name"], int(c["width"]), int(c["height"]), tuple(c["keypoint_names"]))
+            for c in data["cameras"]
+        )
+        return cls(
+            scene_name=data["scene_name"],
+            scene_hash=data["scene_hash"],
+            cameras=cams,
+            keypoint_names=tuple(data["keypoint_names"]),
+            edges=tuple((a, b) for a, b in data.get("edges", [])),
+            fps=float(data.get("fps", 30.0)),
+            extra=dict(data.get("extra", {})),
+        )

@@ -1,0 +1,165 @@
+"""DeepLabCut 3 project: ``config.yaml`` and ``labeled-data/<session>/CollectedData_<scorer>.h5/.csv``.
+
+The tables are laid out exactly as DeepLabCut 3 writes and reads them
+(``deeplabcut/generate_training_dataset/trainingsetmanipulation.py`` and ``deeplabcut/utils/conversioncode.py``):
+
+* rows: a 3-level ``MultiIndex`` of path components ``("labeled-data", session, "img00000.png")``;
+* columns: ``MultiIndex`` levels ``scorer / bodyparts / coords`` with ``coords`` in ``x, y``; float64 values;
+* keypoints that are not visible (occluded, or outside the image) are NaN, as unlabelled points are in DLC;
+* HDF5 key ``df_with_missing`` (pandas "fixed" format, as DLC 3's ``to_hdf(..., key="df_with_missing", mode="w")``);
+  CSV with three header rows, read back with ``pd.read_csv(path, header=[0, 1, 2], index_col=[0, 1, 2])``.
+
+The dataset folder itself is the DLC project (``project_path``), one session per camera.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from ..dataset.layout import SCORER
+from ..dataset.table import Dataset
+from ..fileio import atomic_open, atomic_path
+
+
+class DeepLabCutExporter:
+    name = "dlc"
+    description = "DeepLabCut 3 project"
+
+    def missing(self) -> str | None:
+        try:
+            import tables  # noqa: F401
+        except ImportError:
+            return "install PyTables ('pip install tables') to write DeepLabCut .h5 files"
+        return None
+
+    def export(self, dataset: Dataset) -> list[Path]:
+        written = []
+        for c, cam in enumerate(dataset.meta.cameras):
+            frame = dlc_dataframe(dataset, c)
+            folder = dataset.layout.labeled_dir(cam.name)
+            base = folder / f"CollectedData_{SCORER}"
+            write_dlc_h5(frame, base.with_suffix(".h5"))
+            with atomic_open(base.with_suffix(".csv"), "w", encoding="utf-8", newline="") as fh:
+                frame.to_csv(fh)
+            written += [base.with_suffix(".h5"), base.with_suffix(".csv")]
+        config = dataset.root / "config.yaml"
+        with atomic_open(config, "w", encoding="utf-8") as fh:
+            fh.write(dlc_config_yaml(dataset))
+        return [config, *written]
+
+
+def dlc_dataframe(dataset: Dataset, camera: int) -> pd.DataFrame:
+    """The DLC label table of one camera: ``(N, 2 B)`` float64, NaN where a keypoint is not visible."""
+    table, layout = dataset.table, dataset.layout
+    cam = dataset.meta.cameras[camera]
+    session = layout.session(cam.name)
+    xy = np.where(table.visible[:, camera, :, None], table.xy[:, camera], np.nan)
+    index = pd.MultiIndex.from_tuples(
+        [tuple(path.split("/")) for path in table.images[camera]]
+    )
+    assert all(t[1] == session for t in index), "image paths must lie in the camera's labeled-data folder"
+    columns = pd.MultiIndex.from_product(
+        [[SCORER], list(dataset.meta.bodyparts), ["x", "y"]], names=["scorer", "bodyparts", "coords"]
+    )
+    return pd.DataFrame(xy.reshape(len(xy), -1).astype(np.float64), index=index, columns=columns)
+
+
+@contextlib.contextmanager
+def _untimed_pytables() -> Iterator[None]:
+    """Make PyTables create its HDF5 nodes without modification timestamps, so equal tables give equal bytes.
+
+    pandas offers no way to pass ``track_times=False``; the node factories of ``tables.File`` get it for the
+    duration of the block (restored afterwards, also on error).
+    """
+    import tables
+
+    names = ("create_array", "create_carray", "create_earray", "create_table", "create_vlarray")
+    originals = {n: getattr(tables.File, n) for n in names}
+
+    def untimed(original):
+        def create(self, *args, **kwargs):
+            kwargs["track_times"] = False
+            return original(self, *args, **kwargs)
+
+        return create
+
+    try:
+        for n, original in originals.items():
+            setattr(tables.File, n, untimed(original))
+        yield
+    finally:
+        for n, original in originals.items():
+            setattr(tables.File, n, original)
+
+
+def write_dlc_h5(frame: pd.DataFrame, path: Path) -> None:
+    """Write a DLC table to ``path`` under key ``df_with_missing``, byte-reproducibly and atomically."""
+    with atomic_path(path) as tmp, _untimed_pytables():
+        frame.to_hdf(tmp, key="df_with_missing", mode="w")
+
+
+def dlc_config_yaml(dataset: Dataset) -> str:
+    """``config.yaml`` text with DeepLabCut 3's keys, order and section comments (single-animal project)."""
+    meta, identity = dataset.meta, dataset.identity
+    first = meta.cameras[0]
+    n_train = len(dataset.splits.get("train", ()))
+    fraction = round(n_train / max(dataset.n_frames, 1), 4) or 0.8
+    video_sets = {
+        str(dataset.layout.video_path(c.name).absolute()): {"crop": f"0, {c.width}, 0, {c.height}"}
+        for c in meta.cameras
+    }
+    sections = [
+        ("Project definitions (do not edit)", {
+            "Task": meta.scene_name, "scorer": SCORER, "date": f"seed{identity.seed}",
+            "multianimalproject": False, "identity": None,
+        }),
+        ("Project path (change when moving around)", {"project_path": str(dataset.root.absolute())}),
+        ("Default DeepLabCut engine to use for shuffle creation (either pytorch or tensorflow)",
+         {"engine": "pytorch"}),
+        ("Annotation data set configuration (and individual video cropping parameters)", {
+            "video_sets": video_sets, "bodyparts": list(meta.bodyparts),
+        }),
+        ("Fraction of video to start/stop when extracting frames for labeling/refinement", {
+            "start": 0, "stop": 1, "numframes2pick": 20,
+        }),
+        ("Plotting configuration", {
+            "skeleton": [list(e) for e in meta.edges], "skeleton_color": "black", "pcutoff": 0.6,
+            "dotsize": 12, "alphavalue": 0.7, "colormap": "rainbow",
+        }),
+        ("Training,Evaluation and Analysis configuration", {
+            "TrainingFraction": [fraction], "iteration": 0, "default_net_type": "resnet_50",
+            "default_augmenter": "default", "snapshotindex": -1, "detector_snapshotindex": -1,
+            "batch_size": 8, "detector_batch_size": 1,
+        }),
+        ("Cropping Parameters (for analysis and outlier frame detection)", {
+            "cropping": False, "x1": 0, "x2": first.width, "y1": 0, "y2": first.height,
+        }),
+        ("Refinement configuration (parameters from annotation dataset configuration also relevant in this stage)",
+         {"corner2move2": [50, 50], "move2corner": True}),
+    ]
+    parts = []
+    for comment, values in sections:
+        body = yaml.safe_dump(values, sort_keys=False, default_flow_style=False, allow_unicode=True)
+        parts.append(f"# {comment}\n{body}")
+    return "\n".join(parts)
+
+
+def dlc_split_indices(dataset: Dataset) -> dict[str, list[int]]:
+    """Row positions of each split in DLC's merged table (sessions sorted, then images), for
+    ``deeplabcut.create_training_dataset(config, trainIndices=..., testIndices=...)``."""
+    split_of = dataset.split_of_frames()
+    order = sorted(
+        (dataset.layout.session(cam.name), i, split_of[i])
+        for cam in dataset.meta.cameras
+        for i in range(dataset.n_frames)
+    )
+    out: dict[str, list[int]] = {}
+    for position, (_, _, split) in enumerate(order):
+        out.setdefault(split, []).append(position)
+    return out

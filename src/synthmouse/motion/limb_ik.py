@@ -1,0 +1,130 @@
+"""Batched inverse kinematics for one limb chain: put a paw point at a target, vectorized over frames.
+
+Damped Gauss-Newton with the analytic Jacobian of revolute joints (``d p / d theta = omega x (p - o)``), joint
+limits enforced by projection after each step, and a prior that pulls free joints towards reference angles. The
+paw's long axis can also be steered towards a target direction (to keep a planted paw flat and pointing forward).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..body.rotations import angles_to_matrices
+from .rig import Limb, MotionRig
+
+_EY = np.array([0.0, 1.0, 0.0])
+_EZ = np.array([0.0, 0.0, 1.0])
+_EX = np.array([1.0, 0.0, 0.0])
+
+
+@dataclass(frozen=True)
+class LimbTargets:
+    """What a limb should reach, per frame.
+
+    Attributes:
+        position: ``(N, 3)`` world target of the paw's contact point.
+        direction: ``(N, 3)`` unit world direction for the paw's long axis, or None.
+        position_weight, direction_weight: residual weights (position in metres, direction unitless).
+    """
+
+    position: np.ndarray
+    direction: np.ndarray | None = None
+    position_weight: float = 1.0
+    direction_weight: float = 0.004
+
+
+def chain_forward(
+    rig: MotionRig, limb: Limb, anchor: np.ndarray, angles: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Forward kinematics of a limb chain.
+
+    Args:
+        anchor: ``(N, 4, 4)`` world frame of the parent of the chain's first joint.
+        angles: ``(N, n, 3)`` angles of the chain joints.
+
+    Returns:
+        ``(point (N, 3), direction (N, 3), origins (N, n, 3), axes (N, n, 3, 3))``: the contact point, the paw's
+        long axis, each joint's world origin and its three rotation axes (flex, lateral, twist) in the world.
+    """
+    local_rest = rig.skeleton.local_rest[limb.chain]
+    rots = angles_to_matrices(angles)
+    n = len(limb.chain)
+    frames = anchor[:, :3, :3]
+    origin = anchor[:, :3, 3]
+    origins = np.empty((anchor.shape[0], n, 3))
+    axes = np.empty((anchor.shape[0], n, 3, 3))
+    for i in range(n):
+        origin = origin + frames @ local_rest[i, :3, 3]
+        pre = frames @ local_rest[i, :3, :3]
+        a = angles[:, i, 0]
+        ca, sa = np.cos(a), np.sin(a)
+        b = angles[:, i, 1]
+        cb, sb = np.cos(b), np.sin(b)
+        # Axes of Ry(a) @ Rz(b) @ Rx(c): y, then Ry(a) z, then Ry(a) Rz(b) x, all in the pre-rotation frame.
+        lat_local = np.stack([sa, np.zeros_like(a), ca], axis=-1)
+        twist_local = np.stack([ca * cb, sb, -sa * cb], axis=-1)
+        axes[:, i, 0] = pre @ _EY
+        axes[:, i, 1] = np.einsum("nij,nj->ni", pre, lat_local)
+        axes[:, i, 2] = np.einsum("nij,nj->ni", pre, twist_local)
+        origins[:, i] = origin
+        frames = pre @ rots[:, i]
+    point = origin + frames @ limb.contact_local
+    direction = frames @ _EX
+    return point, direction, origins, axes
+
+
+def solve_limb(
+    rig: MotionRig,
+    limb: Limb,
+    anchor: np.ndarray,
+    targets: LimbTargets,
+    init: np.ndarray,
+    prior: np.ndarray | None = None,
+    prior_weight: float = 0.002,
+    iterations: int = 12,
+    damping: float = 1e-6,
+) -> np.ndarray:
+    """Chain angles ``(N, n, 3)`` that bring the paw's contact point to ``targets`` (see module docstring).
+
+    Args:
+        anchor: ``(N, 4, 4)`` world frame of the chain's parent joint.
+        init: ``(N, n, 3)`` starting angles (inside the limits).
+        prior: ``(N, n, 3)`` or ``(n, 3)`` reference angles for the regulariser (default: ``init``).
+        prior_weight: weight of the prior, metres per radian (small: it only settles redundant joints).
+    """
+    lo, hi = rig.lo[limb.chain], rig.hi[limb.chain]
+    dof = limb.dofs.reshape(-1)
+    theta = np.clip(np.asarray(init, dtype=np.float64), lo, hi).copy()
+    prior = theta.copy() if prior is None else np.broadcast_to(prior, theta.shape)
+    n_frames = theta.shape[0]
+    m = int(dof.sum())
+    wp, wd = targets.position_weight, targets.direction_weight
+    eye = np.eye(m)
+    for _ in range(iterations):
+        point, direction, origins, axes = chain_forward(rig, limb, anchor, theta)
+        flat_axes = axes.reshape(n_frames, -1, 3)[:, dof]  # (N, m, 3)
+        flat_origins = np.repeat(origins, 3, axis=1)[:, dof]
+        jp = np.cross(flat_axes, point[:, None] - flat_origins)  # (N, m, 3)
+        res_p = (targets.position - point) * wp
+        lhs = np.einsum("nmi,nki->nmk", jp, jp) * wp**2
+        rhs = np.einsum("nmi,ni->nm", jp, res_p) * wp
+        if targets.direction is not None:
+            jd = np.cross(flat_axes, direction[:, None])
+            res_d = (targets.direction - direction) * wd
+            lhs += np.einsum("nmi,nki->nmk", jd, jd) * wd**2
+            rhs += np.einsum("nmi,ni->nm", jd, res_d) * wd
+        delta_prior = (prior.reshape(n_frames, -1) - theta.reshape(n_frames, -1))[:, dof]
+        lhs += eye * (prior_weight**2 + damping)
+        rhs += prior_weight**2 * delta_prior
+        step = np.linalg.solve(lhs, rhs[..., None])[..., 0]
+        flat = theta.reshape(n_frames, -1)
+        flat[:, dof] += step
+        theta = np.clip(flat.reshape(theta.shape), lo, hi)
+    return theta
+
+
+def limb_anchor(world: np.ndarray, rig: MotionRig, limb: Limb) -> np.ndarray:
+    """``(F, 4, 4)`` world frame of the parent of the limb's first joint, from full-body frames ``(F, J, 4, 4)``."""
+    return world[:, int(rig.skeleton.parents[limb.chain[0]])]

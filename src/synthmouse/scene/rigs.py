@@ -1,0 +1,357 @@
+"""The rig library: parametric behavioural rigs built from trimesh primitives, in metres, plus imported meshes.
+
+Every rig puts the surface the mouse stands on at z = 0 near the origin (for the wheel: the top of the wheel), so
+the body's rest placement is simple. Built-in rigs:
+
+* ``openfield``: a box arena (floor centred on the origin, four walls), optionally on a table;
+* ``wheel``: a head-fixed running wheel (axis along y) with ridged, smooth or textured tread, axle and supports,
+  head bar with posts, lick spout and one to three screens;
+* ``treadmill``: a belt along x between two rollers, side walls (clear acrylic by default), frame;
+* ``platform``: an elevated disc or box on a pedestal above the room floor;
+* ``none``: only imported meshes (a lab's CAD model) and an optional floor plane.
+
+Meshes from files (STL, OBJ, PLY, glTF: anything :func:`trimesh.load` reads) are scaled, rotated and placed as the
+scene file says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import trimesh
+from scipy.spatial.transform import Rotation
+
+from ..errors import SceneError
+from .spec import (
+    CustomRig,
+    MaterialSpec,
+    MeshSpec,
+    OpenFieldRig,
+    PlatformRig,
+    TreadmillRig,
+    WheelRig,
+)
+
+SMOOTH_ANGLE_RAD = np.radians(35.0)
+TABLE_SIZE_M = 1.6
+
+
+@dataclass(frozen=True, eq=False)
+class RigMesh:
+    """One static piece of the rig, ready for a renderer.
+
+    Attributes:
+        name: part name (``floor``, ``wall_north``, ``wheel``, ``headbar`` ...).
+        vertices: ``(N, 3) float32`` world metres.
+        faces: ``(T, 3) int32`` triangles.
+        normals: ``(N, 3) float32`` unit vertex normals (vertices are split at sharp edges).
+        uvs: ``(N, 2) float32`` texture coordinates in metres (divided by the material's tile size when drawn).
+        material: material name (a preset or one from the scene file).
+        occluder: hides keypoints behind it (False for e.g. a thin wire the annotators would see through).
+    """
+
+    name: str
+    vertices: np.ndarray
+    faces: np.ndarray
+    normals: np.ndarray
+    uvs: np.ndarray
+    material: str
+    occluder: bool = True
+
+    @property
+    def bounds(self) -> np.ndarray:
+        """``(2, 3)`` min and max corner."""
+        return np.stack([self.vertices.min(0), self.vertices.max(0)])
+
+
+@dataclass(frozen=True)
+class Anchors:
+    """Where the placed rest-pose mouse is, for parts that attach to it (head bar, lick spout).
+
+    Attributes:
+        head_top: ``(3,)`` highest point of the head (skull), world metres.
+        nose: ``(3,)`` nose tip.
+        length: nose-to-tail-root length in metres.
+    """
+
+    head_top: np.ndarray
+    nose: np.ndarray
+    length: float
+
+
+def material_key(field: str, ref: str | MaterialSpec) -> str:
+    """The material name a rig part uses: the referenced name, or ``rig.<field>`` for an inline material."""
+    return ref if isinstance(ref, str) else f"rig.{field}"
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def rig_mesh(name: str, mesh: trimesh.Trimesh, material: str, occluder: bool = True,
+             uv: str = "planar", axis: int = 1) -> RigMesh:
+    """A :class:`RigMesh` from a trimesh, smooth-shaded with vertices split at edges sharper than 35 degrees.
+
+    ``uv`` is ``"planar"`` (each vertex projected along its normal's dominant axis) or ``"cylinder"`` (arc length
+    around and distance along the world ``axis``, for wheels).
+    """
+    shaded = trimesh.graph.smooth_shade(mesh, angle=SMOOTH_ANGLE_RAD, facet_minarea=None)
+    vertices = np.asarray(shaded.vertices, dtype=np.float32)
+    normals = np.asarray(shaded.vertex_normals, dtype=np.float32)
+    uvs = cylinder_uvs(vertices, axis) if uv == "cylinder" else planar_uvs(vertices, normals)
+    return RigMesh(name, vertices, np.asarray(shaded.faces, dtype=np.int32), normals, uvs, material, occluder)
+
+
+def planar_uvs(vertices: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """``(N, 2) float32`` metres: each vertex projected on the plane across its normal's dominant axis."""
+    dominant = np.abs(normals).argmax(axis=1)
+    u_axis = np.where(dominant == 0, 1, 0)
+    v_axis = np.where(dominant == 2, 1, 2)
+    rows = np.arange(len(vertices))
+    return np.stack([vertices[rows, u_axis], vertices[rows, v_axis]], axis=1).astype(np.float32)
+
+
+def cylinder_uvs(vertices: np.ndarray, axis: int = 1) -> np.ndarray:
+    """``(N, 2) float32`` metres: arc length around ``axis`` (at each vertex's radius) and position along it."""
+    a, b = [i for i in range(3) if i != axis]
+    centre = (vertices.min(0) + vertices.max(0)) / 2
+    rel = vertices - centre
+    radius = np.hypot(rel[:, a], rel[:, b])
+    angle = np.arctan2(rel[:, b], rel[:, a])
+    return np.stack([angle * radius.max(), vertices[:, axis]], axis=1).astype(np.float32)
+
+
+def box(extents, centre) -> trimesh.Trimesh:
+    """An axis-aligned box ``extents (3,)`` metres centred at ``centre (3,)``."""
+    return trimesh.creation.box(extents=extents, transform=trimesh.transformations.translation_matrix(centre))
+
+
+def cylinder(radius: float, start, end, sections: int = 48) -> trimesh.Trimesh:
+    """A closed cylinder between two points."""
+    return trimesh.creation.cylinder(radius=radius, segment=np.array([start, end], dtype=float), sections=sections)
+
+
+def combine(meshes: list[trimesh.Trimesh]) -> trimesh.Trimesh:
+    return trimesh.util.concatenate(meshes)
+
+
+def table(top_z: float, size: float = TABLE_SIZE_M, material: str = "table") -> RigMesh:
+    """A table top (0.03 m thick) whose upper face is at ``top_z``."""
+    return rig_mesh("table", box((size, size, 0.03), (0.0, 0.0, top_z - 0.015)), material)
+
+
+# ---------------------------------------------------------------------------------------------- rigs
+def build_rig(rig, anchors: Anchors | None = None) -> list[RigMesh]:
+    """All meshes of a rig spec (built-in parts, then ``rig.meshes``)."""
+    builders = {
+        "openfield": openfield_parts, "wheel": wheel_parts, "treadmill": treadmill_parts,
+        "platform": platform_parts, "none": custom_parts,
+    }
+    parts = builders[rig.type](rig, anchors)
+    for i, mesh_spec in enumerate(rig.meshes):
+        parts.append(load_mesh(mesh_spec, f"meshes[{i}]"))
+    return parts
+
+
+def openfield_parts(rig: OpenFieldRig, anchors: Anchors | None = None) -> list[RigMesh]:
+    """Floor (top face at z = 0, centred on the origin) and four walls around ``size`` (inner dimensions)."""
+    sx, sy = rig.size
+    t, h = rig.wall_thickness, rig.wall_height
+    floor_mat = material_key("floor_material", rig.floor_material)
+    wall_mat = material_key("wall_material", rig.wall_material)
+    parts = [rig_mesh("floor", box((sx + 2 * t, sy + 2 * t, 0.01), (0, 0, -0.005)), floor_mat)]
+    walls = {
+        "wall_east": ((t, sy + 2 * t, h), (sx / 2 + t / 2, 0, h / 2)),
+        "wall_west": ((t, sy + 2 * t, h), (-sx / 2 - t / 2, 0, h / 2)),
+        "wall_north": ((sx, t, h), (0, sy / 2 + t / 2, h / 2)),
+        "wall_south": ((sx, t, h), (0, -sy / 2 - t / 2, h / 2)),
+    }
+    parts += [rig_mesh(name, box(ext, ctr), wall_mat) for name, (ext, ctr) in walls.items()]
+    if rig.table:
+        parts.append(table(-0.0101, max(TABLE_SIZE_M, 1.5 * max(sx, sy))))
+    return parts
+
+
+def wheel_parts(rig: WheelRig, anchors: Anchors | None = None) -> list[RigMesh]:
+    """Wheel (axis along y, running surface through (0, 0, 0)), axle, supports, head bar, spout, screens."""
+    R, W = rig.radius, rig.width
+    centre = np.array([0.0, 0.0, -R])
+    wheel_mat = material_key("wheel_material", rig.wheel_material)
+    inner = R - rig.ridge_height if rig.tread == "ridges" else R
+    tread = cylinder(inner, centre - [0, W / 2, 0], centre + [0, W / 2, 0], sections=128)
+    parts = [rig_mesh("wheel", tread, wheel_mat, uv="cylinder", axis=1)]
+    if rig.tread == "ridges":
+        parts.append(rig_mesh("wheel_ridges", _ridges(rig, centre), "wheel_ridge", uv="cylinder", axis=1))
+    table_z = -2 * R - 0.025
+    steel = material_key("headbar_material", rig.headbar_material)
+    if rig.axle:
+        half = W / 2 + 0.035
+        axle = cylinder(rig.axle_radius, centre - [0, half, 0], centre + [0, half, 0], sections=24)
+        posts = [cylinder(0.006, [0, s * half, table_z], [0, s * half, -R + 0.008], sections=24) for s in (-1, 1)]
+        parts += [rig_mesh("axle", axle, "steel"), rig_mesh("wheel_supports", combine(posts), "aluminium")]
+    if rig.headbar and anchors is not None:
+        parts += headbar_parts(anchors, W / 2 + 0.02, table_z, steel)
+    if rig.lick_spout and anchors is not None:
+        parts.append(_lick_spout(anchors))
+    parts += screen_parts(rig, anchors)
+    if rig.table:
+        parts.append(table(table_z))
+    return parts
+
+
+def _ridges(rig: WheelRig, centre: np.ndarray) -> trimesh.Trimesh:
+    """``rig.ridges`` bars across the tread, their outer faces at the wheel radius."""
+    R, W, h = rig.radius, rig.width, rig.ridge_height
+    depth = h + 0.0005
+    bar = trimesh.creation.box(extents=(min(0.0025, np.pi * R / rig.ridges), W, depth))
+    bars = []
+    for angle in np.arange(rig.ridges) * 2 * np.pi / rig.ridges:
+        # rotate about y; the bar's centre sits at radius R - depth / 2
+        rot = trimesh.transformations.rotation_matrix(angle, [0, 1, 0])
+        move = trimesh.transformations.translation_matrix(centre)
+        shift = trimesh.transformations.translation_matrix([0, 0, R - depth / 2])
+        bars.append(bar.copy().apply_transform(move @ rot @ shift))
+    return combine(bars)
+
+
+def headbar_parts(anchors: Anchors, half_span: float, post_bottom_z: float, material: str) -> list[RigMesh]:
+    """A flat head bar across the skull (along y) and two posts down to the table beside the wheel."""
+    top = anchors.head_top
+    bar_z = top[2] + 0.0012
+    bar = box((0.004, 2 * half_span, 0.0015), (top[0], 0.0, bar_z))
+    clamps = [box((0.012, 0.012, 0.02), (top[0], s * half_span, bar_z)) for s in (-1, 1)]
+    posts = [cylinder(0.0065, [top[0], s * half_span, post_bottom_z], [top[0], s * half_span, bar_z - 0.01])
+             for s in (-1, 1)]
+    return [rig_mesh("headbar", bar, material), rig_mesh("headbar_posts", combine(clamps + posts), "aluminium")]
+
+
+def _lick_spout(anchors: Anchors) -> RigMesh:
+    """A steel tube (1.6 mm) ending just in front of and below the nose, rising from below-front."""
+    scale = anchors.length / 0.095
+    tip = anchors.nose + np.array([0.004, 0.0, -0.004]) * scale
+    base = tip + np.array([0.035, 0.0, -0.03]) * scale
+    tube = cylinder(0.0008, tip, base, sections=16)
+    holder = cylinder(0.004, base, base + np.array([0.02, 0.0, -0.02]), sections=20)
+    return rig_mesh("lick_spout", combine([tube, holder]), "steel")
+
+
+def screen_parts(rig: WheelRig, anchors: Anchors | None) -> list[RigMesh]:
+    """``rig.screens`` displays facing the mouse: front (+x); front and left/right; or all three."""
+    if rig.screens == 0:
+        return []
+    d, (sw, sh) = rig.screen_distance, rig.screen_size
+    eye_z = anchors.head_top[2] if anchors is not None else 0.03
+    x0 = anchors.head_top[0] if anchors is not None else 0.0
+    placements = {"front": ((0.01, sw, sh), (x0 + d, 0, eye_z)),
+                  "left": ((sw, 0.01, sh), (x0, d, eye_z)), "right": ((sw, 0.01, sh), (x0, -d, eye_z))}
+    names = {1: ["front"], 2: ["left", "right"], 3: ["front", "left", "right"]}[rig.screens]
+    material = material_key("screen_material", rig.screen_material)
+    return [rig_mesh(f"screen_{n}", box(*placements[n]), material) for n in names]
+
+
+def treadmill_parts(rig: TreadmillRig, anchors: Anchors | None = None) -> list[RigMesh]:
+    """Belt (top at z = 0 along x), rollers, frame, side walls and optionally a head bar."""
+    L, W, r = rig.length, rig.width, rig.roller_radius
+    belt_mat = material_key("belt_material", rig.belt_material)
+    belt = combine([box((L, W, 0.003), (0, 0, -0.0015)), box((L, W, 0.003), (0, 0, -2 * r + 0.0015))])
+    rollers = [cylinder(r - 0.0005, [s * L / 2, -W / 2, -r], [s * L / 2, W / 2, -r]) for s in (-1, 1)]
+    frame = [box((L + 2 * r + 0.02, 0.008, 2 * r + 0.012), (0, s * (W / 2 + 0.006), -r)) for s in (-1, 1)]
+    table_z = -2 * r - 0.02
+    legs = [box((0.02, 0.02, -table_z - 2 * r), (sx * L / 2, sy * (W / 2 + 0.006), (table_z - 2 * r) / 2))
+            for sx in (-1, 1) for sy in (-1, 1)]
+    parts = [rig_mesh("belt", belt, belt_mat), rig_mesh("rollers", combine(rollers), "aluminium", uv="cylinder"),
+             rig_mesh("frame", combine(frame + legs), "aluminium")]
+    if rig.side_walls:
+        wall_mat = material_key("wall_material", rig.wall_material)
+        walls = [box((L, 0.003, rig.wall_height), (0, s * (W / 2 + 0.0015), rig.wall_height / 2)) for s in (-1, 1)]
+        parts.append(rig_mesh("side_walls", combine(walls), wall_mat))
+    if rig.headbar and anchors is not None:
+        parts += headbar_parts(anchors, W / 2 + 0.025, table_z,
+                               material_key("headbar_material", rig.headbar_material))
+    if rig.table:
+        parts.append(table(table_z))
+    return parts
+
+
+def platform_parts(rig: PlatformRig, anchors: Anchors | None = None) -> list[RigMesh]:
+    """An elevated top (disc or box, upper face at z = 0) on a pedestal, above a room floor."""
+    sx, sy = rig.size
+    t = rig.thickness
+    top_mat = material_key("top_material", rig.top_material)
+    if rig.shape == "disc":
+        top = trimesh.creation.cylinder(radius=sx / 2, height=t, sections=96)
+        top.apply_scale([1.0, sy / sx, 1.0])
+        top.apply_translation([0, 0, -t / 2])
+    else:
+        top = box((sx, sy, t), (0, 0, -t / 2))
+    pedestal = cylinder(0.015, [0, 0, -rig.height], [0, 0, -t], sections=32)
+    foot = cylinder(0.08, [0, 0, -rig.height], [0, 0, -rig.height + 0.01], sections=48)
+    floor = box((3.0, 3.0, 0.02), (0, 0, -rig.height - 0.01))
+    return [
+        rig_mesh("platform", top, top_mat),
+        rig_mesh("pedestal", combine([pedestal, foot]), material_key("pedestal_material", rig.pedestal_material)),
+        rig_mesh("room_floor", floor, material_key("room_floor_material", rig.room_floor_material)),
+    ]
+
+
+def custom_parts(rig: CustomRig, anchors: Anchors | None = None) -> list[RigMesh]:
+    """Only a floor plane (top face at z = 0) unless ``floor_material`` is null."""
+    if rig.floor_material is None:
+        return []
+    sx, sy = rig.floor_size
+    return [rig_mesh("floor", box((sx, sy, 0.01), (0, 0, -0.005)),
+                     material_key("floor_material", rig.floor_material))]
+
+
+def load_mesh(spec: MeshSpec, field: str) -> RigMesh:
+    """An imported mesh file, scaled, rotated (x, y, z Euler degrees) and moved as ``spec`` says."""
+    try:
+        loaded = trimesh.load(spec.file, force="mesh")
+    except Exception as exc:  # trimesh raises many kinds for unreadable files
+        raise SceneError(f"rig.{field}.file: cannot read mesh {spec.file}: {exc}") from None
+    if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
+        raise SceneError(f"rig.{field}.file: {spec.file} holds no triangles")
+    mesh = loaded.copy()
+    mesh.apply_scale(np.broadcast_to(np.asarray(spec.scale, dtype=float), 3) if isinstance(spec.scale, tuple)
+                     else float(spec.scale))
+    transform = np.eye(4)
+    transform[:3, :3] = Rotation.from_euler("xyz", spec.rotation_deg, degrees=True).as_matrix()
+    transform[:3, 3] = spec.position
+    mesh.apply_transform(transform)
+    name = spec.name or spec.file.stem
+    return rig_mesh(name, mesh, material_key(f"{field}.material", spec.material), occluder=spec.occluder)
+
+
+# ---------------------------------------------------------------------------------------------- placement
+def body_placement(rig, rest_vertices: np.ndarray, foot_mask: np.ndarray | None = None) -> np.ndarray:
+    """``(4, 4)`` default body-to-world transform for a rig: on the floor at the origin, or for the wheel,
+    centred over the axle and lowered until the body touches the wheel's curved top.
+
+    Args:
+        rig: the rig spec.
+        rest_vertices: ``(V, 3)`` rest-pose vertices in the body frame.
+        foot_mask: ``(V,) bool`` vertices allowed to touch the support (paws); all when None.
+    """
+    root = np.eye(4)
+    if rig.type != "wheel":
+        return root
+    verts = rest_vertices if foot_mask is None else rest_vertices[foot_mask]
+    R = rig.radius
+    dx = -0.5 * (verts[:, 0].min() + verts[:, 0].max())
+    x = verts[:, 0] + dx
+    inside = np.abs(x) < 0.9 * R
+    surface = np.sqrt(R * R - x[inside] ** 2) - R
+    dz = -float(np.min(verts[inside, 2] - surface)) if inside.any() else 0.0
+    root[:3, 3] = [dx, 0.0, dz]
+    return root
+
+
+def floor_region(rig) -> tuple[float, float, float, float] | None:
+    """``(x_min, x_max, y_min, y_max)`` where a freely moving mouse may walk, or None for head-fixed rigs."""
+    if rig.type == "openfield":
+        return (-rig.size[0] / 2, rig.size[0] / 2, -rig.size[1] / 2, rig.size[1] / 2)
+    if rig.type == "treadmill":
+        return (-rig.length / 2, rig.length / 2, -rig.width / 2, rig.width / 2)
+    if rig.type == "platform":
+        return (-rig.size[0] / 2, rig.size[0] / 2, -rig.size[1] / 2, rig.size[1] / 2)
+    if rig.type == "none" and rig.floor_material is not None:
+        return (-rig.floor_size[0] / 2, rig.floor_size[0] / 2, -rig.floor_size[1] / 2, rig.floor_size[1] / 2)
+    return None

@@ -1,0 +1,796 @@
+"""The scene file (YAML): what the user wrote, validated with pydantic.
+
+:func:`load_scene_spec` reads a file and returns a :class:`SceneSpec`; every problem becomes a
+:class:`~synthmouse.errors.SceneError` that names the file, the line, the field path (``cameras[0].width``),
+the bad value and what is allowed. Unknown keys are errors. Relative paths start at the scene file's folder.
+:func:`synthmouse.scene.build.build_scene` turns the spec into runtime objects.
+
+Units: metres and degrees (angles carry a ``_deg`` suffix); colours are sRGB (``"#rrggbb"``, a name, or
+``[r, g, b]`` in 0..1).
+"""
+
+from __future__ import annotations
+
+import math
+import types
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import numpy as np
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from ..errors import SceneError
+from .materials import FUR_PRESETS, MATERIAL_PRESETS, parse_colour
+
+BODY_MODELS = ("parametric", "sam")
+KEYPOINT_FILE_SUFFIXES = (".yaml", ".yml")
+GROUND_TRUTH = ("keypoints", "visibility", "keypoints3d", "depth", "mask", "parts")
+PLANARITY_TOL_M = 1e-3
+
+
+# ---------------------------------------------------------------------------------------------- field types
+def _colour(value) -> tuple[float, float, float]:
+    return tuple(float(c) for c in parse_colour(value))
+
+
+def _existing_path(value: Path, info: ValidationInfo) -> Path:
+    return resolve_path(value, info.context)
+
+
+def resolve_path(value: str | Path, context: dict | None) -> Path:
+    """``value`` made absolute against ``context["base_dir"]`` (the scene file's folder); it must exist."""
+    base = Path((context or {}).get("base_dir") or ".")
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = base / path
+    if not path.exists():
+        raise ValueError(f"file not found: {path} (relative paths start at the scene file's folder {base})")
+    return path.resolve()
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"{value} is not a finite number")
+    return value
+
+
+Colour = Annotated[tuple[float, float, float], BeforeValidator(_colour)]
+ExistingPath = Annotated[Path, AfterValidator(_existing_path)]
+Finite = Annotated[float, AfterValidator(_finite)]
+Positive = Annotated[float, Field(gt=0), AfterValidator(_finite)]
+NonNegative = Annotated[float, Field(ge=0), AfterValidator(_finite)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+Vec3 = tuple[Finite, Finite, Finite]
+Size2 = tuple[Positive, Positive]
+
+
+class StrictModel(BaseModel):
+    """Base of every section: unknown keys are errors, values are validated on assignment too."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+
+
+# ---------------------------------------------------------------------------------------------- materials
+class MaterialSpec(StrictModel):
+    """A material written inline or under ``materials:``; unset fields come from ``base`` (a preset)."""
+
+    base: str | None = None
+    colour: Colour | None = None
+    texture: ExistingPath | None = None
+    tile_size: Positive | None = None
+    roughness: Fraction | None = None
+    specular: Fraction | None = None
+    opacity: Fraction | None = None
+    emission: Colour | None = None
+
+
+def _material_tag(value: Any) -> str:
+    return "material_name" if isinstance(value, str) else "material_inline"
+
+
+MaterialRef = Annotated[
+    Annotated[str, Tag("material_name")] | Annotated[MaterialSpec, Tag("material_inline")],
+    Discriminator(_material_tag),
+]
+
+
+# ---------------------------------------------------------------------------------------------- body
+class BodySpec(StrictModel):
+    """The mouse: model, keypoints, size, coat, placement."""
+
+    model: str = "parametric"
+    keypoints: str = "mouse22"
+    length: Positive | None = None
+    scale: Positive | None = None
+    shape: dict[str, float] = Field(default_factory=dict)
+    fur: str = "black"
+    fur_colour: Colour | None = None
+    position: Vec3 | None = None
+    heading_deg: Finite = 0.0
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: str, info: ValidationInfo) -> str:
+        if value in BODY_MODELS:
+            return value
+        try:
+            path = resolve_path(value, info.context)
+        except ValueError as exc:
+            raise ValueError(
+                f"{value!r} is neither a built-in model ({', '.join(BODY_MODELS)}) nor an existing SAM "
+                f"folder or .gltf/.glb file: {exc}"
+            ) from None
+        if not (path.is_dir() or path.suffix.lower() in (".gltf", ".glb")):
+            raise ValueError(f"{path} must be a SAM model folder or a .gltf/.glb file")
+        return str(path)
+
+    @field_validator("keypoints")
+    @classmethod
+    def _keypoints(cls, value: str, info: ValidationInfo) -> str:
+        if looks_like_file(value):
+            return str(resolve_path(value, info.context))
+        from ..body.keypoint_sets import builtin_set_names
+
+        if value not in builtin_set_names():
+            raise ValueError(f"unknown keypoint set {value!r}; allowed: {', '.join(builtin_set_names())}, "
+                             "or a keypoint file (.yaml)")
+        return value
+
+    @field_validator("fur")
+    @classmethod
+    def _fur(cls, value: str) -> str:
+        if value not in FUR_PRESETS:
+            raise ValueError(f"unknown fur preset {value!r}; allowed: {', '.join(FUR_PRESETS)}")
+        return value
+
+    @field_validator("length")
+    @classmethod
+    def _length(cls, value: float | None) -> float | None:
+        if value is not None and not 0.02 <= value <= 0.5:
+            raise ValueError(f"length {value} m is not a nose-to-tail-root length; allowed 0.02..0.5 m")
+        return value
+
+    @model_validator(mode="after")
+    def _length_or_scale(self) -> BodySpec:
+        if self.length is not None and self.scale is not None:
+            raise ValueError("give either length (metres) or scale (relative to the model), not both")
+        return self
+
+
+def looks_like_file(value: str) -> bool:
+    """True when a keypoint-set reference is a file path rather than a built-in name."""
+    return "/" in value or "\\" in value or Path(value).suffix.lower() in KEYPOINT_FILE_SUFFIXES
+
+
+# ---------------------------------------------------------------------------------------------- rigs
+class MeshSpec(StrictModel):
+    """A mesh file (STL, OBJ, PLY, glTF ... anything ``trimesh.load`` reads) placed in the scene.
+
+    The file's coordinates are multiplied by ``scale`` (e.g. 0.001 for CAD in millimetres), rotated by
+    ``rotation_deg`` (x, y, z Euler angles, extrinsic, degrees) and moved by ``position`` (metres).
+    """
+
+    name: str | None = None
+    file: ExistingPath
+    scale: Positive | tuple[Positive, Positive, Positive] = 1.0
+    position: Vec3 = (0.0, 0.0, 0.0)
+    rotation_deg: Vec3 = (0.0, 0.0, 0.0)
+    material: MaterialRef = "white_plastic"
+    occluder: bool = True
+
+
+class RigBase(StrictModel):
+    meshes: list[MeshSpec] = Field(default_factory=list)
+
+
+class OpenFieldRig(RigBase):
+    """A square or rectangular open-field box: floor at z = 0 centred on the origin, four walls."""
+
+    type: Literal["openfield"]
+    size: Size2 = (0.45, 0.45)
+    wall_height: Positive = 0.3
+    wall_thickness: Positive = 0.01
+    floor_material: MaterialRef = "floor_white"
+    wall_material: MaterialRef = "wall_white"
+    table: bool = True
+
+
+class WheelRig(RigBase):
+    """A head-fixed mouse on a running wheel (axis along y; the mouse runs towards +x on top of it)."""
+
+    type: Literal["wheel"]
+    radius: Positive = 0.09
+    width: Positive = 0.07
+    tread: Literal["ridges", "smooth", "texture"] = "ridges"
+    ridges: Annotated[int, Field(ge=3, le=720)] = 72
+    ridge_height: Positive = 0.0012
+    tread_texture: ExistingPath | None = None
+    wheel_material: MaterialRef = "wheel_foam"
+    axle: bool = True
+    axle_radius: Positive = 0.004
+    headbar: bool = True
+    headbar_material: MaterialRef = "steel"
+    lick_spout: bool = True
+    screens: Annotated[int, Field(ge=0, le=3)] = 1
+    screen_distance: Positive = 0.22
+    screen_size: Size2 = (0.34, 0.2)
+    screen_material: MaterialRef = "screen"
+    table: bool = True
+
+    @model_validator(mode="after")
+    def _texture(self) -> WheelRig:
+        if self.tread == "texture" and self.tread_texture is None:
+            raise ValueError("tread 'texture' needs tread_texture (an image file)")
+        return self
+
+
+class TreadmillRig(RigBase):
+    """A linear treadmill: belt top at z = 0 along x, rollers at both ends, optional side walls."""
+
+    type: Literal["treadmill"]
+    length: Positive = 0.32
+    width: Positive = 0.07
+    roller_radius: Positive = 0.02
+    belt_material: MaterialRef = "rubber_belt"
+    side_walls: bool = True
+    wall_height: Positive = 0.06
+    wall_material: MaterialRef = "acrylic_clear"
+    headbar: bool = False
+    headbar_material: MaterialRef = "steel"
+    table: bool = True
+
+
+class PlatformRig(RigBase):
+    """An elevated platform: top at z = 0, ``height`` above the room floor, on a central pedestal."""
+
+    type: Literal["platform"]
+    shape: Literal["box", "disc"] = "disc"
+    size: Size2 = (0.12, 0.12)
+    height: Positive = 0.4
+    thickness: Positive = 0.015
+    top_material: MaterialRef = "platform_grey"
+    pedestal_material: MaterialRef = "aluminium"
+    room_floor_material: MaterialRef = "floor_grey"
+
+
+class CustomRig(RigBase):
+    """No built-in parts: only ``meshes`` (a lab's CAD model), plus an optional floor plane at z = 0."""
+
+    type: Literal["none"]
+    floor_material: MaterialRef | None = "floor_grey"
+    floor_size: Size2 = (1.0, 1.0)
+
+
+RigSpec = Annotated[
+    OpenFieldRig | WheelRig | TreadmillRig | PlatformRig | CustomRig, Field(discriminator="type")
+]
+RIG_TYPES = ("openfield", "wheel", "treadmill", "platform", "none")
+
+
+# ---------------------------------------------------------------------------------------------- cameras
+class LookAt(StrictModel):
+    eye: Vec3
+    target: Vec3
+    up: Vec3 = (0.0, 0.0, 1.0)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> LookAt:
+        forward = np.subtract(self.target, self.eye)
+        if np.linalg.norm(forward) < 1e-9:
+            raise ValueError(f"eye and target are the same point {list(self.eye)}")
+        if np.linalg.norm(self.up) < 1e-12:
+            raise ValueError("up must not be the zero vector")
+        return self
+
+
+class RotationSpec(StrictModel):
+    """World-to-camera rotation (OpenCV): a Rodrigues vector ``rvec`` (radians) or a 3 x 3 ``matrix``."""
+
+    rvec: Vec3 | None = None
+    matrix: tuple[Vec3, Vec3, Vec3] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> RotationSpec:
+        if (self.rvec is None) == (self.matrix is None):
+            raise ValueError("give exactly one of rvec (Rodrigues vector, radians) or matrix (3 x 3)")
+        if self.matrix is not None:
+            m = np.asarray(self.matrix)
+            err = np.abs(m @ m.T - np.eye(3)).max()
+            if err > 1e-6 or np.linalg.det(m) < 0:
+                raise ValueError(
+                    f"matrix {m.tolist()} is not a rotation (needs R R^T = I, det R = +1; off by {err:.2g})"
+                )
+        return self
+
+
+def _distortion(value) -> tuple[float, float, float, float, float]:
+    names = ("k1", "k2", "p1", "p2", "k3")
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ValueError(f"unknown distortion coefficient(s) {unknown}; allowed: {', '.join(names)}")
+        value = [value.get(n, 0.0) for n in names]
+    if not isinstance(value, (list, tuple)) or len(value) not in (4, 5):
+        n = len(value) if isinstance(value, (list, tuple)) else type(value).__name__
+        raise ValueError(f"distortion must be 5 numbers [k1, k2, p1, p2, k3] (or 4), got {n}: {value!r}")
+    out = [float(v) for v in value] + [0.0] * (5 - len(value))
+    if not all(math.isfinite(v) for v in out):
+        raise ValueError(f"distortion {value!r} has non-finite values")
+    return tuple(out)
+
+
+class CameraSpec(StrictModel):
+    """One camera: intrinsics, distortion, size and a pose from exactly one of ``look_at``,
+    ``rotation`` + ``translation``, or ``calibration`` (a calibration file and the camera's name in it)."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$")]
+    width: Annotated[int, Field(gt=0, le=16384)] | None = None
+    height: Annotated[int, Field(gt=0, le=16384)] | None = None
+    fx: Positive | None = None
+    fy: Positive | None = None
+    cx: Finite | None = None
+    cy: Finite | None = None
+    fov_deg: Annotated[float, Field(gt=0, lt=180)] | None = None
+    distortion: Annotated[tuple[float, float, float, float, float], BeforeValidator(_distortion)] = (0.0,) * 5
+    look_at: LookAt | None = None
+    rotation: RotationSpec | None = None
+    translation: Vec3 | None = None
+    calibration: ExistingPath | None = None
+    calibration_name: str | None = None
+    calibration_unit: Literal["m", "cm", "mm"] = "m"
+    grayscale: bool = False
+
+    @model_validator(mode="after")
+    def _pose(self) -> CameraSpec:
+        sources = [s for s, given in (("look_at", self.look_at is not None),
+                                      ("rotation", self.rotation is not None or self.translation is not None),
+                                      ("calibration", self.calibration is not None)) if given]
+        if len(sources) != 1:
+            raise ValueError(
+                f"camera {self.name!r}: the pose needs exactly one of look_at {{eye, target, up}}, "
+                f"rotation {{rvec | matrix}} + translation, or calibration (a file); got "
+                f"{', '.join(sources) if sources else 'none'}"
+            )
+        if sources == ["rotation"] and (self.rotation is None or self.translation is None):
+            raise ValueError(f"camera {self.name!r}: rotation and translation must be given together")
+        if sources == ["calibration"]:
+            given = [f for f in ("fx", "fy", "cx", "cy", "fov_deg") if getattr(self, f) is not None]
+            if given or any(self.distortion):
+                raise ValueError(
+                    f"camera {self.name!r}: intrinsics and distortion come from the calibration file; "
+                    f"remove {', '.join(given) or 'distortion'}"
+                )
+        else:
+            if self.width is None or self.height is None:
+                raise ValueError(f"camera {self.name!r}: width and height are required (pixels)")
+            if self.fx is None and self.fov_deg is None:
+                raise ValueError(f"camera {self.name!r}: give the focal length fx (pixels) or fov_deg")
+            if self.fx is not None and self.fov_deg is not None:
+                raise ValueError(f"camera {self.name!r}: give fx or fov_deg, not both")
+        return self
+
+
+# ------------------------------------------------------------------------------------------ mirrors, lights
+class MirrorSpec(StrictModel):
+    """A planar, convex mirror polygon. Its reflective side is the one its ``normal`` points to (default: the
+    side from which the corners run counter-clockwise)."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$")]
+    corners: Annotated[list[Vec3], Field(min_length=3, max_length=8)]
+    normal: Vec3 | None = None
+    suffix: str | None = None
+    reflectance: Fraction = 0.9
+    tint: Colour = (1.0, 1.0, 1.0)
+
+    @model_validator(mode="after")
+    def _planar_convex(self) -> MirrorSpec:
+        pts = np.asarray(self.corners, dtype=np.float64)
+        normal = polygon_normal(pts)
+        if normal is None:
+            raise ValueError(f"mirror {self.name!r}: the corners {pts.tolist()} do not span a plane")
+        off = np.abs((pts - pts.mean(0)) @ normal).max()
+        if off > PLANARITY_TOL_M:
+            raise ValueError(
+                f"mirror {self.name!r}: corners are not in one plane ({off * 1000:.1f} mm off; allowed "
+                f"{PLANARITY_TOL_M * 1000:g} mm)"
+            )
+        if not polygon_is_convex(pts, normal):
+            raise ValueError(f"mirror {self.name!r}: the corners must form a convex polygon, in order")
+        if self.normal is not None:
+            n = np.asarray(self.normal, float)
+            if np.linalg.norm(n) < 1e-12 or abs(abs(n @ normal) / np.linalg.norm(n) - 1) > 1e-3:
+                raise ValueError(f"mirror {self.name!r}: normal {list(self.normal)} is not perpendicular "
+                                 "to the mirror's plane")
+        return self
+
+    @property
+    def unit_normal(self) -> np.ndarray:
+        """``(3,)`` unit normal on the reflective side."""
+        normal = polygon_normal(np.asarray(self.corners, dtype=np.float64))
+        if self.normal is not None and np.dot(self.normal, normal) < 0:
+            normal = -normal
+        return normal
+
+
+def polygon_normal(points: np.ndarray) -> np.ndarray | None:
+    """Newell's normal of a polygon ``(N, 3)`` (counter-clockwise corners -> towards the viewer), or None."""
+    nxt = np.roll(points, -1, axis=0)
+    n = np.array([
+        np.sum((points[:, 1] - nxt[:, 1]) * (points[:, 2] + nxt[:, 2])),
+        np.sum((points[:, 2] - nxt[:, 2]) * (points[:, 0] + nxt[:, 0])),
+        np.sum((points[:, 0] - nxt[:, 0]) * (points[:, 1] + nxt[:, 1])),
+    ])
+    norm = np.linalg.norm(n)
+    return None if norm < 1e-12 else n / norm
+
+
+def polygon_is_convex(points: np.ndarray, normal: np.ndarray) -> bool:
+    """True when the ordered corners ``(N, 3)`` turn the same way around ``normal`` at every corner."""
+    edges = np.roll(points, -1, axis=0) - points
+    turns = np.cross(edges, np.roll(edges, -1, axis=0)) @ normal
+    return bool(np.all(turns > -1e-12) or np.all(turns < 1e-12))
+
+
+class LightSpec(StrictModel):
+    """A light. ``ambient`` needs nothing else; ``directional`` a ``direction`` (or ``position`` +
+    ``target``); ``point`` a ``position``; ``spot`` a ``position``, ``target`` and ``cone_deg``. ``intensity``
+    of point and spot lights is what reaches ``target`` (inverse-square fall-off). One directional or spot light
+    may cast shadows."""
+
+    type: Literal["ambient", "directional", "point", "spot"]
+    colour: Colour = (1.0, 1.0, 1.0)
+    intensity: NonNegative = 1.0
+    position: Vec3 | None = None
+    target: Vec3 = (0.0, 0.0, 0.0)
+    direction: Vec3 | None = None
+    cone_deg: Annotated[float, Field(gt=0, lt=90)] = 30.0
+    softness: Fraction = 0.2
+    shadows: bool = False
+
+    @model_validator(mode="after")
+    def _geometry(self) -> LightSpec:
+        if self.type in ("point", "spot") and self.position is None:
+            raise ValueError(f"a {self.type} light needs a position [x, y, z]")
+        if self.type == "directional" and self.direction is None and self.position is None:
+            raise ValueError("a directional light needs a direction [x, y, z] (or a position and target)")
+        if self.direction is not None and self.type != "directional":
+            raise ValueError(f"direction is for directional lights; a {self.type} light uses position/target")
+        if self.direction is not None and np.linalg.norm(self.direction) < 1e-12:
+            raise ValueError("direction must not be the zero vector")
+        if self.shadows and self.type not in ("directional", "spot"):
+            raise ValueError(f"shadows are available for directional and spot lights, not {self.type}")
+        return self
+
+
+# ---------------------------------------------------------------------------------------------- outputs
+class OutputsSpec(StrictModel):
+    """What is written: image size override (scales every camera), image format, ground truth."""
+
+    width: Annotated[int, Field(gt=0, le=16384)] | None = None
+    height: Annotated[int, Field(gt=0, le=16384)] | None = None
+    format: Literal["png", "jpg"] = "png"
+    jpeg_quality: Annotated[int, Field(ge=1, le=100)] = 95
+    ground_truth: list[Literal["keypoints", "visibility", "keypoints3d", "depth", "mask", "parts"]] = Field(
+        default_factory=lambda: list(GROUND_TRUTH)
+    )
+    visibility_tolerance: Annotated[float, Field(gt=0, le=0.05)] = 0.005
+
+
+def _range(value) -> tuple[float, float]:
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise ValueError(f"a range is [low, high], got {value!r}")
+    lo, hi = (float(v) for v in value)
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
+        raise ValueError(f"range [{lo}, {hi}] needs finite low <= high")
+    return lo, hi
+
+
+Range = Annotated[tuple[float, float], BeforeValidator(_range)]
+
+
+# ---------------------------------------------------------------------------------------------- the scene
+class SceneSpec(StrictModel):
+    """A whole scene file."""
+
+    seed: Annotated[int, Field(ge=0)] = 0
+    body: BodySpec = Field(default_factory=BodySpec)
+    rig: RigSpec = Field(default_factory=lambda: OpenFieldRig(type="openfield"))
+    cameras: Annotated[list[CameraSpec], Field(min_length=1)]
+    mirrors: list[MirrorSpec] = Field(default_factory=list)
+    lights: list[LightSpec] | None = None
+    materials: dict[str, MaterialSpec] = Field(default_factory=dict)
+    background: Colour = (0.12, 0.12, 0.13)
+    motion: dict[str, Any] | str | None = None
+    randomization: dict[str, Range] = Field(default_factory=dict)
+    outputs: OutputsSpec = Field(default_factory=OutputsSpec)
+
+    _source: Path | None = PrivateAttr(default=None)
+    _lines: dict = PrivateAttr(default_factory=dict)
+
+    @field_validator("motion")
+    @classmethod
+    def _motion(cls, value, info: ValidationInfo):
+        if isinstance(value, str):
+            return str(resolve_path(value, info.context))
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> SceneSpec:
+        _unique([c.name for c in self.cameras], "camera")
+        _unique([m.name for m in self.mirrors], "mirror")
+        if self.lights is not None and sum(light.shadows for light in self.lights) > 1:
+            raise ValueError("at most one light may cast shadows (shadows: true)")
+        known = set(MATERIAL_PRESETS) | set(self.materials)
+        for name, mat in self.materials.items():
+            if mat.base is not None and mat.base not in MATERIAL_PRESETS:
+                raise ValueError(f"materials.{name}.base: unknown preset {mat.base!r}; allowed: "
+                                 f"{', '.join(MATERIAL_PRESETS)}")
+        for path, ref in material_refs(self):
+            if isinstance(ref, str) and ref not in known:
+                mine = f" or your materials {', '.join(self.materials)}" if self.materials else ""
+                raise ValueError(f"{path}: unknown material {ref!r}; allowed: presets "
+                                 f"{', '.join(MATERIAL_PRESETS)}{mine}")
+            if isinstance(ref, MaterialSpec) and ref.base is not None and ref.base not in MATERIAL_PRESETS:
+                raise ValueError(f"{path}.base: unknown preset {ref.base!r}; allowed: "
+                                 f"{', '.join(MATERIAL_PRESETS)}")
+        return self
+
+    @property
+    def source(self) -> Path | None:
+        """The scene file this spec was read from (None when built in code)."""
+        return self._source
+
+    @property
+    def base_dir(self) -> Path:
+        return self._source.parent if self._source is not None else Path.cwd()
+
+    def error(self, field: str, problem: str) -> SceneError:
+        """A :class:`SceneError` for ``field`` (a dotted path like ``body.keypoints``) with file and line."""
+        line = self._lines.get(field)
+        where = f"{self._source}" if self._source is not None else "<scene>"
+        where += f", line {line}" if line else ""
+        return SceneError(f"{where}: {field}: {problem}")
+
+
+def _unique(names: list[str], what: str) -> None:
+    seen = set()
+    for n in names:
+        if n in seen:
+            raise ValueError(f"two {what}s are named {n!r}; {what} names must be unique")
+        seen.add(n)
+
+
+def material_refs(spec: SceneSpec) -> list[tuple[str, str | MaterialSpec]]:
+    """``(field path, reference)`` of every material reference in the rig."""
+    refs = []
+    rig = spec.rig
+    for name in type(rig).model_fields:
+        value = getattr(rig, name)
+        if name.endswith("_material") and value is not None:
+            refs.append((f"rig.{name}", value))
+    for i, mesh in enumerate(rig.meshes):
+        refs.append((f"rig.meshes[{i}].material", mesh.material))
+    return refs
+
+
+# ---------------------------------------------------------------------------------------------- loading
+def load_scene_spec(path: str | Path) -> SceneSpec:
+    """Read and validate a scene file.
+
+    Raises:
+        SceneError: naming the file, line, field path, bad value and what is allowed, for every problem found.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SceneError(f"{path}: scene file not found")
+    return parse_scene_spec(path.read_text(encoding="utf-8"), source=path)
+
+
+def parse_scene_spec(text: str | dict, source: str | Path | None = None, base_dir: str | Path | None = None
+                     ) -> SceneSpec:
+    """Validate YAML text (or an already parsed mapping) as a scene; ``source`` names it in errors and its
+    folder is where relative paths start (``base_dir`` overrides that)."""
+    name = str(source) if source is not None else "<scene>"
+    node = None
+    if isinstance(text, str):
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            data = yaml.safe_load(text)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            line = f", line {mark.line + 1}" if mark is not None else ""
+            raise SceneError(f"{name}{line}: not valid YAML: {exc.problem}") from None
+    else:
+        data = text
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SceneError(f"{name}: a scene file is a mapping of sections (body, rig, cameras ...), "
+                         f"got {type(data).__name__}")
+    if base_dir is not None:
+        base = Path(base_dir)
+    else:
+        base = Path(source).resolve().parent if source is not None else Path.cwd()
+    try:
+        spec = SceneSpec.model_validate(data, context={"base_dir": base})
+    except ValidationError as exc:
+        raise SceneError(format_validation_error(exc, name, data, node)) from None
+    spec._source = Path(source).resolve() if source is not None else None
+    spec._lines = _line_index(node)
+    return spec
+
+
+def format_validation_error(exc: ValidationError, name: str, data: Any, node: yaml.Node | None) -> str:
+    """One line per problem: ``file, line N: field.path: message (got value)``."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        path, yaml_node = _walk(data, node, err["loc"])
+        where = name + (f", line {yaml_node.start_mark.line + 1}" if yaml_node is not None else "")
+        message = _message(err, path, data)
+        lines.append(f"{where}: {_dotted(path) or '(top level)'}: {message}")
+    head = f"{len(lines)} problems in the scene file:\n  " if len(lines) > 1 else ""
+    return head + "\n  ".join(lines)
+
+
+def _message(err: dict, path: list, data: Any) -> str:
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(data, path[:-1])
+        return f"unknown key {path[-1]!r}" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
+    if kind == "missing":
+        return "required but missing"
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        return f"unknown type {ctx.get('tag')!r}; allowed: {ctx.get('expected_tags')}"
+    if kind == "union_tag_not_found":
+        return f"needs a 'type' key; allowed types: {', '.join(RIG_TYPES)}"
+    if msg.startswith("Value error, "):
+        return msg[len("Value error, "):]
+    value = err.get("input")
+    shown = repr(value) if not isinstance(value, dict) else "{...}"
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return f"{msg} (got {shown})"
+
+
+def _walk(data: Any, node: yaml.Node | None, loc: tuple) -> tuple[list, yaml.Node | None]:
+    """The YAML path (keys and indices that exist in the data) of a pydantic ``loc``, and the deepest node."""
+    path: list = []
+    for part in loc:
+        if isinstance(data, dict) and part in RIG_TYPES and data.get("type") == part:
+            continue  # the tag of a discriminated union, not a key
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+            path.append(part)
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+            path.append(part)
+        elif isinstance(data, dict) and isinstance(part, str) and part not in _TAG_NAMES:
+            # an unknown (extra) or missing key: point at the key itself when it exists
+            path.append(part)
+            break
+    return path, _key_node(node, path)
+
+
+_TAG_NAMES = {"material_name", "material_inline", *RIG_TYPES}
+
+
+def _child(node: yaml.Node | None, part, key: bool = False) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if k.value == part:
+                return k if key else v
+    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        return node.value[part]
+    return None
+
+
+def _key_node(node: yaml.Node | None, path: list) -> yaml.Node | None:
+    """The node of the last key in ``path`` (the line where the key is written), or the deepest parent."""
+    current, best = node, node
+    for i, part in enumerate(path):
+        last = i == len(path) - 1
+        nxt = _child(current, part, key=last and isinstance(current, yaml.MappingNode))
+        if nxt is None:
+            return best
+        current = best = nxt
+    return best
+
+
+def _dotted(path: list) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_index(node: yaml.Node | None) -> dict[str, int]:
+    """Dotted field path -> 1-based line, for errors found after validation (while building the scene)."""
+    index: dict[str, int] = {}
+
+    def visit(n: yaml.Node, prefix: str) -> None:
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                path = f"{prefix}.{k.value}" if prefix else str(k.value)
+                index[path] = k.start_mark.line + 1
+                visit(v, path)
+        elif isinstance(n, yaml.SequenceNode):
+            for i, v in enumerate(n.value):
+                path = f"{prefix}[{i}]"
+                index[path] = v.start_mark.line + 1
+                visit(v, path)
+
+    if node is not None:
+        visit(node, "")
+    return index
+
+
+def _allowed_keys(data: Any, path: list) -> list[str] | None:
+    """Field names of the section at ``path`` (keys/indices), walking the model annotations with the data."""
+    current: Any = SceneSpec
+    for part in path:
+        container = _container(current)
+        if container is not None:
+            current = container
+        else:
+            model = _pick_model(current, data)
+            if model is None or part not in model.model_fields:
+                return None
+            current = model.model_fields[part].annotation
+        data = data[part] if isinstance(data, (dict, list)) and _has(data, part) else None
+    model = _pick_model(current, data)
+    return list(model.model_fields) if model is not None else None
+
+
+def _has(data: dict | list, part) -> bool:
+    return part in data if isinstance(data, dict) else isinstance(part, int) and 0 <= part < len(data)
+
+
+def _container(annotation: Any) -> Any:
+    """The item type of a list/dict annotation (through Optional and Annotated), or None."""
+    for candidate in _flatten(annotation, keep_lists=True):
+        origin = typing.get_origin(candidate)
+        if origin in (list, dict):
+            return typing.get_args(candidate)[-1]
+    return None
+
+
+def _pick_model(annotation: Any, data: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation; for a tagged union, the member whose ``type`` matches."""
+    models = [c for c in _flatten(annotation) if isinstance(c, type) and issubclass(c, BaseModel)]
+    if len(models) > 1 and isinstance(data, dict):
+        for model in models:
+            field = model.model_fields.get("type")
+            if field is not None and data.get("type") in typing.get_args(field.annotation):
+                return model
+    return models[0] if models else None
+
+
+def _flatten(annotation: Any, keep_lists: bool = False) -> list:
+    """The members of an annotation through Annotated and unions (list/dict kept only with ``keep_lists``)."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _flatten(typing.get_args(annotation)[0], keep_lists)
+    if origin in (Union, types.UnionType):
+        out = []
+        for arg in typing.get_args(annotation):
+            out += _flatten(arg, keep_lists)
+        return out
+    if origin in (list, dict) and not keep_lists:
+        return []
+    return [annotation]
