@@ -22,7 +22,7 @@ from synthmouse.body.limits import limits_for_groups
 from synthmouse.body.mesh import SkinnedMesh
 from synthmouse.body.model import Body
 from synthmouse.body.skeleton import Skeleton, anatomical_frames
-from synthmouse.errors import ModelFormatError, OutputError
+from synthmouse.errors import ModelFormatError, OutputError, PoseError
 
 # glTF: +y up, front of the asset towards +z, so its left is +x. Body: x forward, y left, z up.
 GLTF_TO_BODY = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
@@ -247,6 +247,28 @@ def pose_graph(truth: dict, node: int, rotation: Rotation) -> np.ndarray:
     return gltf_skin(truth["points"], truth["joints"], truth["weights"], joint_matrices)
 
 
+def as_body(m: np.ndarray) -> np.ndarray:
+    """A ``(4, 4)`` transform of the glTF scene expressed in body axes."""
+    c = np.eye(4)
+    c[:3, :3] = GLTF_TO_BODY
+    return c @ m @ c.T
+
+
+def pose_for_node_rotation(body: Body, truth: dict, joint: int, q: Rotation, placement: np.ndarray) -> Pose:
+    """The body pose that reproduces appending ``q`` to ``joint``'s node rotation, derived from the skinning
+    equation: the glTF skinning matrix of the rotated joint is ``G Q G^-1 M`` (M = G IBM in the bind graph),
+    the body's is ``root R P R^-1`` with ``root = M X^-1`` (X: where the loader placed the rest mesh), so
+    ``P = A^T C h Q h^T C^T A`` with ``h`` the rest joint rotation ``X inverse(IBM)``, ``A`` the anatomical
+    rest rotation and ``C`` the glTF-to-body axes."""
+    m = truth["mesh_world"]
+    h = (placement @ np.linalg.inv(truth["ibm"][joint]))[:3, :3]
+    a = body.skeleton.rest[joint, :3, :3]
+    pose = Pose.rest(body.skeleton.n_joints)
+    pose.root[0] = as_body(m @ np.linalg.inv(placement))
+    pose.rotations[0, joint] = a.T @ GLTF_TO_BODY @ h @ q.as_matrix() @ h.T @ GLTF_TO_BODY.T @ a
+    return pose
+
+
 # --- loading the hand-built file ----------------------------------------------------------------------------
 @pytest.mark.parametrize("form", ["glb", "embedded", "external"])
 def test_hand_built_gltf_loads_skeleton_mesh_weights_and_groups(tmp_path, form):
@@ -259,11 +281,17 @@ def test_hand_built_gltf_loads_skeleton_mesh_weights_and_groups(tmp_path, form):
     # groups: extras on spine/neck, SAM name rule for skull
     assert sk.groups == ("spine", "neck", "head")
     np.testing.assert_allclose(sk.limits, limits_for_groups(["spine", "neck", "head"]))
-    bind_world = truth["mesh_world"] @ np.linalg.inv(truth["ibm"])
-    np.testing.assert_allclose(sk.rest[:, :3, 3], bind_world[:, :3, 3] @ GLTF_TO_BODY.T, atol=1e-7)
+    # the spec ignores the skinned mesh node's transform: POSITION and inverse(IBM) share the rest space
+    bind = np.linalg.inv(truth["ibm"])
+    np.testing.assert_allclose(sk.rest[:, :3, 3], bind[:, :3, 3] @ GLTF_TO_BODY.T, atol=1e-7)
     np.testing.assert_allclose(sk.rest, anatomical_frames(sk.rest[:, :3, 3], sk.parents), atol=1e-9)
-    placed = truth["points"] @ truth["mesh_world"][:3, :3].T + truth["mesh_world"][:3, 3]
-    np.testing.assert_allclose(body.mesh.vertices, placed @ GLTF_TO_BODY.T, atol=1e-7)
+    np.testing.assert_allclose(body.mesh.vertices, truth["points"] @ GLTF_TO_BODY.T, atol=1e-7)
+    placed_body = load_gltf(path, mesh_transform=True)  # optional: place by the mesh node's world transform
+    m = truth["mesh_world"]
+    np.testing.assert_allclose(placed_body.mesh.vertices,
+                               (truth["points"] @ m[:3, :3].T + m[:3, 3]) @ GLTF_TO_BODY.T, atol=1e-7)
+    np.testing.assert_allclose(placed_body.skeleton.rest[:, :3, 3],
+                               (m @ bind)[:, :3, 3] @ GLTF_TO_BODY.T, atol=1e-7)
     np.testing.assert_array_equal(body.mesh.faces, truth["faces"])
     np.testing.assert_allclose(body.mesh.weights.toarray(), truth["weights"], atol=1e-7)
     corner_uv = body.mesh.uvs[body.mesh.face_uvs]
@@ -273,22 +301,18 @@ def test_hand_built_gltf_loads_skeleton_mesh_weights_and_groups(tmp_path, form):
     assert load_gltf(path, groups={"neck": "tail"}).skeleton.groups == ("spine", "tail", "head")
 
 
-@pytest.mark.parametrize("form", ["glb", "embedded"])
-def test_local_rotation_on_joint_1_matches_gltf_skinning_equation(tmp_path, form):
+@pytest.mark.parametrize(("form", "mesh_transform"), [("glb", False), ("embedded", True)])
+def test_local_rotation_on_joint_1_matches_gltf_skinning_equation(tmp_path, form, mesh_transform):
     path = tmp_path / ("tube.glb" if form == "glb" else "tube.gltf")
     truth = three_joint_file(path, form)
-    body = load_gltf(path)
+    body = load_gltf(path, mesh_transform=mesh_transform)
     q = Rotation.from_rotvec([0.3, -0.5, 0.2])  # a local rotation of the "neck" node (joint 1)
     expected = pose_graph(truth, JOINT_NODES[1], q) @ GLTF_TO_BODY.T
-    # The same rotation as a body pose: joint 1's skinning rotation A P A^T must equal C g Q g^T C^T, where A
-    # is the anatomical rest frame, g the node's bind world rotation and C the glTF-to-body axes.
-    g = truth["world"][JOINT_NODES[1], :3, :3]
-    a = body.skeleton.rest[1, :3, :3]
-    p1 = a.T @ GLTF_TO_BODY @ g @ q.as_matrix() @ g.T @ GLTF_TO_BODY.T @ a
-    pose = Pose.rest(3)
-    pose.rotations[0, 1] = p1
+    placement = truth["mesh_world"] if mesh_transform else np.eye(4)
+    pose = pose_for_node_rotation(body, truth, 1, q, placement)
     got = body.skin(pose)[0]
-    assert np.abs(expected - body.mesh.vertices).max() > 5e-3  # the rotation really moves the tube
+    unrotated = body.skin(Pose(pose.root, Pose.rest(3).rotations))[0]
+    assert np.abs(expected - unrotated).max() > 5e-3  # the rotation really moves the tube
     np.testing.assert_allclose(got, expected, atol=2e-7)
 
 
@@ -305,17 +329,21 @@ def test_read_gltf_pose_matches_gltf_skinning_equation(tmp_path):
     doc.save_binary(str(posed_path))
     g = node_globals(doc)
     expected = gltf_skin(truth["points"], truth["joints"], truth["weights"], g[JOINT_NODES] @ truth["ibm"])
-    body = load_gltf(posed_path)  # the contract: the body comes from the same file
-    pose = read_gltf_pose(posed_path, body)
-    assert np.abs(body.skin(body.rest_pose())[0] - expected @ GLTF_TO_BODY.T).max() > 5e-3
-    np.testing.assert_allclose(body.skin(pose)[0], expected @ GLTF_TO_BODY.T, atol=2e-7)
+    expected = expected @ GLTF_TO_BODY.T
+    body = load_gltf(path)  # the rest body from the unposed file
+    assert np.abs(body.skin(body.rest_pose())[0] - expected).max() > 5e-3
+    np.testing.assert_allclose(body.skin(read_gltf_pose(posed_path, body))[0], expected, atol=2e-7)
+    # with mesh_transform the rest placement follows the armature, so the body must come from the same file
+    placed = load_gltf(posed_path, mesh_transform=True)
+    pose = read_gltf_pose(posed_path, placed, mesh_transform=True)
+    np.testing.assert_allclose(placed.skin(pose)[0], expected, atol=2e-7)
 
 
 def test_axis_options_and_units_scale(tmp_path):
     path = tmp_path / "tube.glb"
     truth = three_joint_file(path, "glb")
     body = load_gltf(path, up_axis="z", forward_axis="-y", units_scale=0.01)
-    placed = truth["points"] @ truth["mesh_world"][:3, :3].T + truth["mesh_world"][:3, 3]
+    placed = truth["points"]
     # up = file z, forward = file -y, left = up x forward = file +x
     expected = 0.01 * np.column_stack([-placed[:, 1], placed[:, 0], placed[:, 2]])
     np.testing.assert_allclose(body.mesh.vertices, expected, atol=1e-9)
@@ -339,10 +367,7 @@ def test_joints_with_several_roots_get_a_common_root(tmp_path):
     np.testing.assert_allclose(body.skin(body.rest_pose())[0], body.mesh.vertices, atol=1e-7)
     q = Rotation.from_rotvec([0.1, 0.4, -0.2])  # rotate the skull node; its parent is now the armature
     expected = pose_graph(truth, 4, q) @ GLTF_TO_BODY.T
-    g = truth["world"][4, :3, :3]
-    a = body.skeleton.rest[2, :3, :3]
-    pose = Pose.rest(4)
-    pose.rotations[0, 2] = a.T @ GLTF_TO_BODY @ g @ q.as_matrix() @ g.T @ GLTF_TO_BODY.T @ a
+    pose = pose_for_node_rotation(body, truth, 2, q, np.eye(4))
     np.testing.assert_allclose(body.skin(pose)[0], expected, atol=2e-7)
 
 
@@ -443,6 +468,12 @@ def test_round_trip_synthetic_body(tmp_path, suffix):
     assert attrs.get("JOINTS_1") is not None and attrs.get("JOINTS_2") is None  # 6 influences -> 2 sets
     assert [n.extras["synthmouse_group"] for n in doc.nodes[:8]] == list(body.skeleton.groups)
     assert not list(tmp_path.glob(".mouse*"))  # no temporary file left behind
+    # an independent reader (trimesh) sees the same triangles, in glTF's y-up axes
+    trimesh = pytest.importorskip("trimesh")
+    scene = trimesh.load(str(path), process=False)
+    (geometry,) = scene.geometry.values()
+    corners = np.asarray(geometry.vertices)[np.asarray(geometry.faces)] @ GLTF_TO_BODY.T
+    np.testing.assert_allclose(corners, body.mesh.vertices[body.mesh.faces], atol=1e-7)
 
 
 def test_saved_pose_matches_gltf_skinning_equation(tmp_path):
@@ -540,6 +571,6 @@ def test_save_rejects_unknown_suffix_and_multi_frame_pose(tmp_path):
     body = synthetic_body(np.random.default_rng(1))
     with pytest.raises(OutputError, match="allowed: .glb, .gltf"):
         save_gltf(body, tmp_path / "mouse.obj")
-    with pytest.raises(Exception, match="one-frame pose"):
+    with pytest.raises(PoseError, match="one-frame pose"):
         save_gltf(body, tmp_path / "mouse.glb", pose=Pose.rest(body.skeleton.n_joints, 2))
     assert not list(tmp_path.iterdir())

@@ -34,22 +34,29 @@ def view_rotation(elev: float, azim: float) -> np.ndarray:
     return to_camera.as_matrix()
 
 
-def face_colours(parts: np.ndarray, faces: np.ndarray, normals: np.ndarray, eye: np.ndarray | None) -> np.ndarray:
-    """``(T, 3)`` Lambert-shaded RGB per face; base colour from the body part of the face's first vertex."""
+def face_colours(parts: np.ndarray, faces: np.ndarray, normals: np.ndarray, eye: np.ndarray | None,
+                 light: np.ndarray) -> np.ndarray:
+    """``(T, 3)`` Lambert-shaded RGB per face (``light`` a unit vector in the normals' frame); base colour from
+    the body part of the face's first vertex."""
     base = np.array([PART_COLOURS.get(PARTS[p], SKIN) for p in range(len(PARTS))])
     colour = base[parts[faces[:, 0]]]
     if eye is not None:
         colour[eye[faces].any(axis=1)] = (0.02, 0.02, 0.02)
-    light = np.array([-0.3, 0.5, 0.8])
-    shade = 0.30 + 0.70 * np.clip(normals @ (light / np.linalg.norm(light)), 0.0, 1.0)
+    shade = 0.25 + 0.75 * np.clip(normals @ light, 0.0, 1.0) ** 1.5
     return np.clip(colour * shade[:, None], 0, 1)
 
 
-def draw(body, out_prefix: str, eye: np.ndarray | None = None, title: str | None = None) -> list[Path]:
-    """Save one PNG per view under ``docs/bodies/``; returns the paths."""
-    v = body.mesh.vertices.astype(np.float64) * 1000.0
-    f = body.mesh.faces
-    parts = body.vertex_parts()
+def draw(body, out_prefix: str, eye: np.ndarray | None = None, title: str | None = None,
+         folder: Path = HERE) -> list[Path]:
+    """Save one PNG per view (``folder/{out_prefix}_{view}.png``); returns the paths."""
+    return draw_mesh(body.mesh.vertices * 1000.0, body.mesh.faces, body.vertex_parts(), out_prefix, eye,
+                     title or body.name, folder)
+
+
+def draw_mesh(vertices: np.ndarray, faces: np.ndarray, parts: np.ndarray, out_prefix: str,
+              eye: np.ndarray | None, title: str, folder: Path = HERE) -> list[Path]:
+    """Draw a mesh ``(V, 3)`` mm, ``(T, 3)`` with ``(V,)`` part ids; see :func:`draw`."""
+    v, f = np.asarray(vertices, dtype=np.float64), faces
     paths = []
     for view, (elev, azim) in VIEWS.items():
         rot = view_rotation(elev, azim)
@@ -59,19 +66,20 @@ def draw(body, out_prefix: str, eye: np.ndarray | None = None, title: str | None
         normal /= np.linalg.norm(normal, axis=1, keepdims=True) + 1e-20
         front = normal[:, 2] > 0
         order = np.argsort(tri[front, :, 2].mean(axis=1))
-        world_normal = normal[front][order] @ rot  # back to body coordinates for body-fixed lighting
-        colours = face_colours(parts, f[front][order], world_normal, eye)
+        light = np.array([-0.35, 0.45, 1.0])  # from the viewer's upper left
+        colours = face_colours(parts, f[front][order], normal[front][order], eye, light / np.linalg.norm(light))
         lo, hi = s[:, :2].min(axis=0) - 2, s[:, :2].max(axis=0) + 2
         width = 7.0
         fig = plt.figure(figsize=(width, width * (hi[1] - lo[1]) / (hi[0] - lo[0]) + 0.3), dpi=100)
         ax = fig.add_axes((0, 0, 1, 0.93))
-        ax.add_collection(PolyCollection(tri[front][order][..., :2], facecolors=colours, edgecolors="none"))
+        ax.add_collection(PolyCollection(tri[front][order][..., :2], facecolors=colours, edgecolors=colours,
+                                     linewidths=0.15))
         ax.set_xlim(lo[0], hi[0])
         ax.set_ylim(lo[1], hi[1])
         ax.set_aspect("equal")
         ax.set_axis_off()
-        fig.suptitle(f"{title or body.name}: {view.replace('_', '-')} view", fontsize=9, y=0.99)
-        path = HERE / f"{out_prefix}_{view}.png"
+        fig.suptitle(f"{title}: {view.replace('_', '-')} view", fontsize=9, y=0.99)
+        path = Path(folder) / f"{out_prefix}_{view}.png"
         fig.savefig(path)
         plt.close(fig)
         paths.append(path)

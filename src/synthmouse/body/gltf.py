@@ -17,11 +17,15 @@ What is loaded (:func:`load_gltf`):
   is also a joint of the skin: nodes between joints that are not in the skin are collapsed, and nodes above
   the topmost joints (an armature object) only place the scene. When several joints have no joint above them
   a joint ``gltf_root`` is added (last) at the origin as their common parent.
-* the bind pose: the joint's matrix is ``inverse(inverseBindMatrix)`` in the skinned mesh's space, carried
-  into the scene by the mesh node's world transform ``M`` (the glTF spec ignores ``M`` when it renders a
-  skinned mesh, but for a file in its bind pose every ``jointWorld @ inverseBindMatrix`` equals ``M``). Only
-  the joint positions are taken: rest frames are the project's anatomical frames (:func:`anatomical_frames`),
-  so joint angles mean the same as for the other bodies. Missing inverse bind matrices are identity per the
+* the bind pose: each joint's matrix is ``inverse(inverseBindMatrix)`` in the space of the mesh's
+  ``POSITION`` values. As the glTF spec renders a skinned mesh with ``jointWorld @ inverseBindMatrix`` alone
+  and ignores the mesh node's own transform, that space is the scene's, and the body's rest pose is the pose
+  the file renders in when every ``jointWorld == inverse(inverseBindMatrix)`` (Blender writes vertices and
+  inverse bind matrices this way, in world coordinates, whatever the armature's transform).
+  ``mesh_transform=True`` also applies the mesh node's world transform, for exporters that rely on it. The
+  node graph's current pose does not change the rest pose (read it with :func:`read_gltf_pose`). Only the
+  joint positions are taken: rest frames are the project's anatomical frames (:func:`anatomical_frames`), so
+  joint angles mean the same as for the other bodies. Missing inverse bind matrices are identity per the
   spec: the mesh is then bound in the node graph's current pose.
 * the mesh: every primitive (triangles, strips, fans) of every mesh node that uses the skin, merged;
   ``POSITION``, ``indices``, ``TEXCOORD_0`` and every ``JOINTS_n``/``WEIGHTS_n`` set. Weights are checked like
@@ -47,7 +51,8 @@ needs three). ``max_influences=k`` keeps the ``k`` largest of each vertex instea
 engines that read only ``JOINTS_0``/``JOINTS_1``. Joint groups and landmarks go into ``extras``.
 
 :func:`read_gltf_pose` reads the pose a file's node graph holds (e.g. posed in Blender) for a body loaded from
-that file. Per-joint translations other than the root's cannot be held by a :class:`Pose` and are dropped.
+that file or from its unposed original. Per-joint translations other than the root's cannot be held by a
+:class:`Pose` and are dropped.
 """
 
 from __future__ import annotations
@@ -141,7 +146,8 @@ class _GltfFile:
             raise ModelFormatError(self.path, "not a readable glTF 2.0 file (no JSON chunk)")
         self._buffers: dict[int, bytes] = {}
         self.parents = self._node_parents()
-        self.local = np.stack([self._node_matrix(i) for i in range(len(self.doc.nodes))]).reshape(-1, 4, 4)
+        mats = [self._node_matrix(i) for i in range(len(self.doc.nodes))]
+        self.local = np.stack(mats) if mats else np.zeros((0, 4, 4))
         self.world = self._world_matrices(self.local)
 
     def error(self, problem: str) -> ModelFormatError:
@@ -191,6 +197,8 @@ class _GltfFile:
         self, view_index: int, offset: int, dtype: str, width: int, count: int, what: str
     ) -> np.ndarray:
         data, start, length, stride = self._view_bytes(view_index, what)
+        if offset < 0 or start < 0 or (stride is not None and stride <= 0):
+            raise self.error(f"{what}: negative byteOffset or non-positive byteStride")
         item = np.dtype(dtype).itemsize
         stride = stride or item * width
         need = offset + (stride * (count - 1) + item * width if count else 0)
@@ -309,8 +317,9 @@ class _GltfFile:
 class _SkinData:
     """The parts of one skin the loader and the pose reader share (file coordinates)."""
 
-    def __init__(self, gf: _GltfFile, skin: int):
+    def __init__(self, gf: _GltfFile, skin: int, mesh_transform: bool = False):
         doc = gf.doc
+        self.gf, self.mesh_transform = gf, mesh_transform
         if not doc.skins:
             raise gf.error("the file has no skin (no 'skins'); export the mesh with its armature")
         if not 0 <= skin < len(doc.skins):
@@ -332,7 +341,7 @@ class _SkinData:
         for i in self.mesh_nodes:
             if not 0 <= doc.nodes[i].mesh < len(doc.meshes):
                 raise gf.error(f"node {i} uses mesh {doc.nodes[i].mesh}, which does not exist")
-        self.mesh_world = gf.world[self.mesh_nodes[0]]
+        self.mesh_world = self.placement(self.mesh_nodes[0])
         if self.skin.inverseBindMatrices is None:
             # the spec's identity IBMs; rebound to the node graph's pose (see _read_mesh)
             self.ibm = np.linalg.inv(gf.world[self.joints]) @ self.mesh_world
@@ -357,6 +366,10 @@ class _SkinData:
                 p = gf.parents[p]
             parents[k] = position[int(p)] if p >= 0 else -1
         return parents
+
+    def placement(self, node: int) -> np.ndarray:
+        """``(4, 4)`` from a mesh node's vertex space to the scene (identity unless ``mesh_transform``)."""
+        return self.gf.world[node] if self.mesh_transform else np.eye(4)
 
     @property
     def needs_synthetic_root(self) -> bool:
@@ -431,7 +444,7 @@ def _read_mesh(gf: _GltfFile, sd: _SkinData) -> dict:
     for node_index in sd.mesh_nodes:
         node = gf.doc.nodes[node_index]
         mesh = gf.doc.meshes[node.mesh]
-        world = gf.world[node_index]
+        world = sd.placement(node_index)
         for p, prim in enumerate(mesh.primitives):
             what = f"mesh {node.mesh} ({mesh.name!r}) primitive {p}"
             part = _read_primitive(gf, prim, what, len(sd.joints))
@@ -574,6 +587,7 @@ def load_gltf(
     units_scale: float = 1.0,
     up_axis: str = "y",
     forward_axis: str = "z",
+    mesh_transform: bool = False,
 ) -> Body:
     """Load a skinned glTF 2.0 model (``.gltf`` with embedded or external buffers, or ``.glb``) as a Body.
 
@@ -584,6 +598,8 @@ def load_gltf(
         landmarks: name -> :class:`KeypointDef` (or its dict form), over the landmarks stored in ``extras``.
         units_scale: metres per file unit (0.01 for a model made in centimetres).
         up_axis, forward_axis: the file axes pointing up and towards the nose (see the module docstring).
+        mesh_transform: also apply the skinned mesh node's world transform to the bind pose (the spec says
+            to ignore it; for files from exporters that rely on it).
 
     Returns:
         a Body with ``J`` joints (the skin's, plus ``gltf_root`` if the joints have several roots) and ``V``
@@ -594,7 +610,7 @@ def load_gltf(
     if not (np.isfinite(units_scale) and units_scale > 0):
         raise gf.error(f"units_scale must be a positive number, got {units_scale}")
     to_body = rot * float(units_scale)
-    sd = _SkinData(gf, skin)
+    sd = _SkinData(gf, skin, mesh_transform)
     merged = _read_mesh(gf, sd)
     names = _joint_names(gf, sd)
     parents = sd.parents.copy()
@@ -635,8 +651,10 @@ def read_gltf_pose(
     units_scale: float = 1.0,
     up_axis: str = "y",
     forward_axis: str = "z",
+    mesh_transform: bool = False,
 ) -> Pose:
-    """The pose held by a file's node graph, for ``body`` loaded from the same file with the same options.
+    """The pose a file's node graph holds, for ``body`` loaded (with the same options) from this file or from
+    a file with the same skin and bind pose (the rest file of an animated copy).
 
     The glTF skinning matrices ``jointWorld @ inverseBindMatrix`` are carried into the body frame and the
     Pose's joint frames are matched to them: the root joint's transform becomes ``Pose.root`` and every other
@@ -648,7 +666,7 @@ def read_gltf_pose(
     """
     gf = _GltfFile(path)
     to_body = rigid(file_to_body_rotation(up_axis, forward_axis, gf.path) * float(units_scale), np.zeros(3))
-    sd = _SkinData(gf, skin)
+    sd = _SkinData(gf, skin, mesh_transform)
     n = len(sd.joints)
     sk = body.skeleton
     if sk.n_joints not in (n, n + 1):

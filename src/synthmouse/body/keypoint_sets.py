@@ -18,7 +18,12 @@ Spec forms (a plain string is short for ``{landmark: NAME}``):
   group (``tail``, ``spine`` ...), from its first joint or from the chain point nearest to spec ``A``;
 * ``{surface_ray: {from: A, direction: [x, y, z]}}`` -- where a ray from spec ``A``'s rest point along a
   body-frame direction leaves the rest mesh for the last time (e.g. ``[0, 0, 1]``: the dorsal surface above a
-  point), kept as barycentric weights so it follows the skin.
+  point), kept as barycentric weights so it follows the skin;
+* ``{silhouette: {from: A, direction: [x, y, z], view: [x, y, z], groups: [...]}}`` -- the rest mesh's outline
+  point seen along ``view``, on the ``direction`` side: the surface point farthest along ``direction`` in the plane
+  through spec ``A``'s rest point spanned by ``direction`` and ``view`` (e.g. the flank as a top-view labeller sees
+  it), kept as barycentric weights; ``groups`` (optional) limits the surface to vertices dominated by joints of
+  those groups.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ SPEC_FIELDS = {
     "between": ("at", "bind", "groups"),
     "chain": ("at", "from"),
     "surface_ray": (),
+    "silhouette": (),
 }
 MAX_OFFSET_M = 0.5  # offsets are metres; anything larger is almost certainly millimetres or another unit
 MAX_SURFACE_DISTANCE_M = 0.05  # a nearest_surface point this far from the mesh is a mistake, not a landmark
@@ -221,7 +227,7 @@ class _Context:
             )
         offset = self._vector(spec.get("offset", [0.0, 0.0, 0.0]), key, "offset")
         if np.abs(offset).max() > MAX_OFFSET_M:
-            raise self.fail(key, "offset", f"{list(offset)} is larger than {MAX_OFFSET_M} m",
+            raise self.fail(key, "offset", f"{offset.tolist()} is larger than {MAX_OFFSET_M} m",
                             "metres in the joint's anatomical frame (x along the bone, z up)")
         return KeypointDef(name, joint=joint, offset=tuple(float(x) for x in offset))
 
@@ -230,7 +236,7 @@ class _Context:
         kdef, distance = _nearest_surface(self.body, point, name)
         if distance > MAX_SURFACE_DISTANCE_M:
             raise self.fail(
-                key, "nearest_surface", f"{list(point)} is {distance:.3f} m from the body's surface",
+                key, "nearest_surface", f"{point.tolist()} is {distance:.3f} m from the body's surface",
                 f"a point within {MAX_SURFACE_DISTANCE_M} m of the rest mesh, in metres in the body frame "
                 "(x forward, y left, z up, origin on the floor under the pelvis)",
             )
@@ -285,10 +291,33 @@ class _Context:
         hit = _last_ray_hit(self.body, origin, direction / np.linalg.norm(direction))
         if hit is None:
             raise self.fail(key, "surface_ray", f"the ray from {np.round(origin, 4).tolist()} along "
-                            f"{list(direction)} does not meet the surface of body {self.body.name!r}",
+                            f"{direction.tolist()} does not meet the surface of body {self.body.name!r}",
                             "a ray that crosses the rest mesh")
         triangle, bary = hit
         return _skin_point(self.body, triangle, bary, name)
+
+    def _spec_silhouette(self, name: str, spec: dict, key: str) -> KeypointDef:
+        sil = spec["silhouette"]
+        if not isinstance(sil, dict) or not {"from", "direction", "view"} <= set(sil) <= {
+            "from", "direction", "view", "groups"}:
+            raise self.fail(key, "silhouette", f"{sil!r} is not an outline query",
+                            "{from: A, direction: [x, y, z], view: [x, y, z], groups: [optional joint groups]}")
+        groups = sil.get("groups")
+        if groups is not None and (not isinstance(groups, list) or not all(g in GROUPS for g in groups)):
+            raise self.fail(key, "silhouette.groups", f"{groups!r} is not a list of joint groups", ", ".join(GROUPS))
+        origin = self.rest_point(self.resolve(f"{name}/from", sil["from"], key))
+        direction = self._vector(sil["direction"], key, "silhouette.direction")
+        view = self._vector(sil["view"], key, "silhouette.view")
+        normal = np.cross(direction, view)
+        if np.linalg.norm(direction) == 0 or np.linalg.norm(normal) < 1e-9 * np.linalg.norm(view):
+            raise self.fail(key, "silhouette", f"direction {direction.tolist()} and view {view.tolist()} do not span a "
+                            "plane", "two non-zero, non-parallel vectors")
+        hit = _farthest_in_section(self.body, origin, direction / np.linalg.norm(direction),
+                                   normal / np.linalg.norm(normal), groups)
+        if hit is None:
+            raise self.fail(key, "silhouette", f"the plane through {np.round(origin, 4).tolist()} does not cut the "
+                            f"surface of body {self.body.name!r}", "a point whose section crosses the rest mesh")
+        return _skin_point(self.body, *hit, name)
 
     # helpers
     def rest_point(self, kdef: KeypointDef) -> np.ndarray:
@@ -368,6 +397,37 @@ def _last_ray_hit(body: Body, origin: np.ndarray, direction: np.ndarray) -> tupl
         return None
     best = int(np.flatnonzero(hit)[np.argmax(t[hit])])
     return best, np.array([1.0 - u[best] - v[best], u[best], v[best]])
+
+
+def _farthest_in_section(
+    body: Body, origin: np.ndarray, direction: np.ndarray, normal: np.ndarray, groups: list[str] | None = None
+) -> tuple[int, np.ndarray] | None:
+    """``(triangle, barycentric (3,))`` of the point farthest along ``direction`` where the plane through ``origin``
+    with unit ``normal`` cuts the rest mesh (the ends of each triangle's cut segment are the candidates).
+
+    ``groups`` keeps only triangles whose three vertices are dominated by joints of those groups.
+    """
+    tri = _triangles(body)
+    side = (tri - origin) @ normal  # (T, 3) signed distances of the corners
+    if groups is not None:
+        vertex_group = np.array(body.skeleton.groups)[body.mesh.dominant_joint()]
+        keep = np.isin(vertex_group, groups)[body.mesh.faces].all(axis=1)
+        side = np.where(keep[:, None], side, np.nan)  # NaN never satisfies the cut test below
+    best: tuple[float, int, np.ndarray] | None = None
+    for i, j in ((0, 1), (1, 2), (2, 0)):
+        si, sj = side[:, i], side[:, j]
+        cut = np.flatnonzero((si * sj <= 0) & (si != sj))
+        if not cut.size:
+            continue
+        u = si[cut] / (si[cut] - sj[cut])  # fraction from corner i to corner j
+        points = tri[cut, i] + u[:, None] * (tri[cut, j] - tri[cut, i])
+        reach = (points - origin) @ direction
+        k = int(np.argmax(reach))
+        if best is None or reach[k] > best[0]:
+            bary = np.zeros(3)
+            bary[i], bary[j] = 1.0 - u[k], u[k]
+            best = (float(reach[k]), int(cut[k]), bary)
+    return None if best is None else (best[1], best[2])
 
 
 def _bind_to_nearest_bone(body: Body, point: np.ndarray, name: str, groups, fail) -> KeypointDef:

@@ -48,7 +48,10 @@ class SkinnedMesh:
 
 
 def validate_weights(weights: sp.csr_matrix, source: str = "<weights>", lines: np.ndarray | None = None) -> None:
-    """Raise :class:`ModelFormatError` if a vertex has no weights, NaN or negative weights, or a sum off 1."""
+    """Raise :class:`ModelFormatError` if a vertex has NaN or negative weights, or a sum off 1.
+
+    ``lines (V,)``, if given, is the file line of each vertex's first weight, named in the error.
+    """
     data = weights.data
     if not np.isfinite(data).all():
         raise ModelFormatError(source, "skinning weights contain NaN or infinite values")
@@ -62,6 +65,7 @@ def validate_weights(weights: sp.csr_matrix, source: str = "<weights>", lines: n
             source,
             f"the weights of vertex {v} sum to {sums[v]:.4f}; allowed is 1 +/- {WEIGHT_SUM_TOLERANCE} "
             f"({bad.size} vertices are off)",
+            None if lines is None else int(lines[v]),
         )
 
 

@@ -257,18 +257,18 @@ class Ellipsoid:
         local = (p - np.array(self.centre)) @ np.array(self.axes).T
         if self.cup:
             local[:, 2] -= self.cup * (local[:, 1] ** 2 + 0.4 * local[:, 0] ** 2)
-        r = np.array(self.radii)
-        k0 = np.linalg.norm(local / r, axis=1)
-        k1 = np.linalg.norm(local / (r * r), axis=1)
-        return k0 * (k0 - 1.0) / np.maximum(k1, 1e-9)
+        return _ellipsoid_estimate(local, np.array(self.radii))
 
 
-# The trunk-and-head sweep: elliptic cross-sections perpendicular to x with an upper and a lower half.
-#   x, half-width, top, bottom (mm); the widest line sits at bottom + WIDEST * (top - bottom).
+# The trunk-and-head sweep: elliptic cross-sections perpendicular to x with an upper and a lower half, closed by
+# half-ellipsoid caps at both ends. Rows: x, half-width, top, bottom (mm) from the rear cap's base to the nose
+# cap's base; the widest line sits at bottom + WIDEST * (top - bottom). Repeated rows make the profile flat where
+# it meets the caps, so the surface is smooth there.
+REAR_CAP, FRONT_CAP = 6.0, 2.0  # lengths (mm) of the rounded ends
 SWEEP_PROFILE = np.array([
-    (-12.0, 7.5, 24.5, 10.0),
-    (-8.0, 10.5, 27.0, 8.2),
-    (-2.0, 12.8, 29.8, 6.6),
+    (-6.5, 11.0, 27.6, 7.8),
+    (-5.5, 11.0, 27.6, 7.8),
+    (-2.0, 12.6, 29.6, 6.8),
     (6.0, 13.9, 31.8, 5.6),
     (16.0, 14.0, 32.8, 5.6),
     (26.0, 13.4, 32.4, 6.3),
@@ -280,71 +280,87 @@ SWEEP_PROFILE = np.array([
     (68.0, 8.6, 23.0, 8.8),
     (74.0, 6.9, 20.6, 9.2),
     (80.0, 4.9, 17.7, 9.7),
-    (85.0, 3.0, 15.2, 10.3),
-    (NOSE_X, 1.7, 13.3, 10.8),
+    (85.5, 2.5, 14.6, 10.4),
+    (NOSE_X - FRONT_CAP, 2.3, 14.3, 10.5),
 ])
 WIDEST = 0.45
-REAR_CAP, FRONT_CAP = 7.0, 2.2  # lengths (mm) of the rounded ends
+
+
+def _ellipsoid_estimate(local: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """Signed distance estimate to an axis-aligned ellipsoid ``(N, 3)`` radii per point (I. Quilez's bound)."""
+    k0 = np.linalg.norm(local / radii, axis=1)
+    k1 = np.linalg.norm(local / (radii * radii), axis=1)
+    return k0 * (k0 - 1.0) / np.maximum(k1, 1e-9)
 
 
 @dataclass(frozen=True)
 class Sweep:
-    """Trunk, neck and head as one surface of elliptic x-sections with rounded (ellipsoidal) ends."""
+    """Trunk, neck and head as one surface of elliptic x-sections with half-ellipsoid ends."""
 
     profile: np.ndarray = field(default_factory=lambda: SWEEP_PROFILE.copy())
     joint: str = "spine_1"
 
     def __post_init__(self) -> None:
         x = self.profile[:, 0]
-        table_x = np.linspace(self.x0, self.x1, int(round((self.x1 - self.x0) / 0.02)) + 1)
-        top = PchipInterpolator(x, self.profile[:, 2])(table_x)
-        bottom = PchipInterpolator(x, self.profile[:, 3])(table_x)
-        rear = np.clip((table_x - self.x0) / REAR_CAP, 0, 1)
-        front = np.clip((self.x1 - table_x) / FRONT_CAP, 0, 1)
-        cap = np.sqrt(1 - (1 - rear) ** 2) * np.sqrt(1 - (1 - front) ** 2)
+        table_x = np.linspace(x[0], x[-1], int(round((x[-1] - x[0]) / 0.02)) + 1)
+        w, top, bottom = (PchipInterpolator(x, self.profile[:, i])(table_x) for i in (1, 2, 3))
         mid = bottom + WIDEST * (top - bottom)
-        rows = np.stack([PchipInterpolator(x, self.profile[:, 1])(table_x) * cap, mid, (top - mid) * cap,
-                         (mid - bottom) * cap])
+        rows = np.stack([w, mid, top - mid, mid - bottom])
         object.__setattr__(self, "_x", table_x)
         object.__setattr__(self, "_table", rows)
         object.__setattr__(self, "_slope", np.gradient(rows, table_x, axis=1))
 
     @property
-    def x0(self) -> float:
+    def xa(self) -> float:
+        """Where the rear cap meets the core."""
         return float(self.profile[0, 0])
 
     @property
-    def x1(self) -> float:
+    def xb(self) -> float:
+        """Where the nose cap meets the core."""
         return float(self.profile[-1, 0])
+
+    @property
+    def x0(self) -> float:
+        """The rear end."""
+        return self.xa - REAR_CAP
+
+    @property
+    def x1(self) -> float:
+        """The nose tip."""
+        return self.xb + FRONT_CAP
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         p = self.profile
-        return np.array([p[0, 0], -p[:, 1].max(), p[:, 3].min()]), np.array([p[-1, 0], p[:, 1].max(), p[:, 2].max()])
+        return np.array([self.x0, -p[:, 1].max(), p[:, 3].min()]), np.array([self.x1, p[:, 1].max(), p[:, 2].max()])
 
     def section(self, x: np.ndarray) -> np.ndarray:
-        """``(4, N)``: half-width, centre height, upper and lower half-heights at ``x`` (rounded ends included)."""
+        """``(4, N)``: half-width, centre height, upper and lower half-heights of the core at ``x`` (clamped)."""
         return np.stack([np.interp(x, self._x, row) for row in self._table])
 
     def sdf(self, p: np.ndarray) -> np.ndarray:
         x, y, z = p[:, 0], p[:, 1], p[:, 2]
-        w, mid, up, down = (np.maximum(np.interp(x, self._x, row), 1e-3) for row in self._table)
+        w, mid, up, down = self.section(x)
         dw, dmid, dup, ddown = (np.interp(x, self._x, row) for row in self._slope)
         above = z > mid
         h = np.where(above, up, down)
         dh = np.where(above, dup, ddown)
         u, v = y / w, (z - mid) / h
         rho = np.sqrt(u * u + v * v)
-        # Gradient of rho (x through the profile's slopes), then the first-order distance (rho - 1) / |grad|.
+        # First-order distance (rho - 1) / |grad rho|, with x entering through the profile's slopes.
         gx = -(u * u / w * dw + v / h * dmid + v * v / h * dh)
-        gy, gz = u / w, v / h
-        grad = np.sqrt(gx * gx + gy * gy + gz * gz) / np.maximum(rho, 1e-9)
+        grad = np.sqrt(gx * gx + (u / w) ** 2 + (v / h) ** 2) / np.maximum(rho, 1e-9)
         d = (rho - 1.0) / np.maximum(grad, 1e-6)
-        _, mid0, _, _ = self.section(np.array([self.x0]))
-        _, mid1, _, _ = self.section(np.array([self.x1]))
-        rear = np.linalg.norm(p - np.array([self.x0, 0.0, mid0[0]]), axis=1)
-        front = np.linalg.norm(p - np.array([self.x1, 0.0, mid1[0]]), axis=1)
-        d = np.where(x <= self.x0, rear, d)
-        return np.where(x >= self.x1, front, d)
+        for end, cap, sign in ((self.xa, REAR_CAP, -1.0), (self.xb, FRONT_CAP, 1.0)):
+            beyond = np.flatnonzero(sign * (x - end) > 0)
+            if beyond.size:
+                we, me, ue, de = self.section(np.array([end]))[:, 0]
+                local = p[beyond] - np.array([end, 0.0, me])
+                radii = np.empty((len(beyond), 3))
+                radii[:, 0], radii[:, 1] = cap, we
+                radii[:, 2] = np.where(local[:, 2] > 0, ue, de)
+                d[beyond] = _ellipsoid_estimate(local, radii)
+        return d
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from scipy import ndimage
 from .parametric_design import Part, Sweep, smooth_min
 
 BLOCK = 4  # fine samples per coarse cell along each axis
+FAR = 1.0e3  # field value far from every primitive (mm)
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,31 +67,35 @@ class Field:
         b_lo, b_hi = blocks.min(axis=1), blocks.max(axis=1)
         n = blocks.shape[1]
         flat = blocks.reshape(-1, 3)
-        value = self.sweep.sdf(flat)
+        value = np.full(len(flat), FAR)
         best = value.copy()
         label = np.zeros(len(flat), dtype=np.int64)
-        prim_index = 1
+        groups = [(range(0, 1), 0.0, 0.0)]
+        start = 1
         for part in self.parts:
-            ids = range(prim_index, prim_index + len(part.primitives))
+            groups.append((range(start, start + len(part.primitives)), part.k_inner, part.k_body))
+            start += len(part.primitives)
+        block_pos = np.full(len(blocks), -1)
+        for ids, k_inner, k_body in groups:
             touched = [np.flatnonzero(np.all((b_lo <= self.hi[i] + margin) & (b_hi >= self.lo[i] - margin), axis=1))
                        for i in ids]
-            prim_index += len(part.primitives)
-            union = np.unique(np.concatenate(touched)) if touched else np.zeros(0, dtype=np.int64)
+            union = np.unique(np.concatenate(touched))
             if union.size == 0:
                 continue
+            block_pos[union] = np.arange(len(union))
             pts_idx = (union[:, None] * n + np.arange(n)).ravel()
-            where = {int(b): k for k, b in enumerate(union)}
-            part_value = np.full(len(pts_idx), np.inf)
+            part_value = np.full(len(pts_idx), FAR)
             for i, t in zip(ids, touched, strict=True):
                 if t.size == 0:
                     continue
-                rows = (np.array([where[int(b)] for b in t])[:, None] * n + np.arange(n)).ravel()
+                rows = (block_pos[t][:, None] * n + np.arange(n)).ravel()
                 d = self.primitives[i].sdf(flat[pts_idx[rows]])
-                part_value[rows] = smooth_min(part_value[rows], d, part.k_inner)
-                closer = d < best[pts_idx[rows]]
-                best[pts_idx[rows[closer]]] = d[closer]
-                label[pts_idx[rows[closer]]] = i
-            value[pts_idx] = smooth_min(value[pts_idx], part_value, part.k_body)
+                part_value[rows] = smooth_min(part_value[rows], d, k_inner)
+                target = pts_idx[rows]
+                closer = d < best[target]
+                best[target[closer]] = d[closer]
+                label[target[closer]] = i
+            value[pts_idx] = smooth_min(value[pts_idx], part_value, k_body)
         return value.reshape(blocks.shape[:2]), label.reshape(blocks.shape[:2])
 
 

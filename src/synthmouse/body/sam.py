@@ -207,7 +207,9 @@ def _read_weights(path: Path, table: np.ndarray, n_v: int, n_j: int) -> sp.csr_m
     missing = np.flatnonzero(np.diff(matrix.indptr) == 0)
     if missing.size:
         raise ModelFormatError(path, f"vertex {int(missing[0])} has no skinning weights ({missing.size} vertices)")
-    validate_weights(matrix, str(path))
+    first_row = np.full(n_v, len(table), dtype=np.int64)
+    np.minimum.at(first_row, vertex.astype(np.int64), np.arange(len(table)))
+    validate_weights(matrix, str(path), lines=first_row + 1)  # line of each vertex's first weight (no blank lines)
     return normalize_weights(matrix)
 
 

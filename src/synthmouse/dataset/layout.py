@@ -3,8 +3,8 @@
 ```
 DIR/
   config.yaml                         DeepLabCut project config (the dataset folder is a DLC project)
-  labeled-data/<camera>/img00000.png  images, one folder per camera (DLC, Lightning Pose and COCO read them here)
-  labeled-data/<camera>/CollectedData_synthmouse.h5/.csv    DeepLabCut labels
+  labeled-data/<camera>/img00000.png  images, one folder per camera (DLC, Lightning Pose and COCO read them
+  here) labeled-data/<camera>/CollectedData_synthmouse.h5/.csv    DeepLabCut labels
   videos/<camera>.mp4                 with --video: lossless H.264, frame i = image i
   lightning-pose/CollectedData_<camera>.csv                  Lightning Pose labels (data_dir = DIR)
   coco/annotations.json               COCO keypoints (image file names relative to DIR)
@@ -15,6 +15,7 @@ DIR/
   frames.csv                          per-frame parameters (motion, segment, split, randomized values)
   splits.json                         train/val/test by motion segment
   manifest.json                       version, scene hash, seed, counts, sha256 of every file
+  preview/                            contact sheet and overlay video (synthmouse preview)
   .synthmouse/state.json              run identity (for resuming and refusing foreign folders)
   .synthmouse/rows/00000000.json      per-frame label rows (the neutral form exporters read)
 ```
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 STATE_DIR = ".synthmouse"
+PREVIEW_DIR = "preview"  # contact sheet and overlay video (not part of the manifest)
 SCORER = "synthmouse"
 
 

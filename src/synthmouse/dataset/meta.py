@@ -24,8 +24,8 @@ class DatasetMeta:
 
     Attributes:
         scene_name: short name of the scene (used as the DeepLabCut task name).
-        scene_hash: sha256 hex digest identifying the scene (a dataset is a function of scene, seed and version).
-        cameras: the cameras, in a fixed order.
+        scene_hash: sha256 hex digest identifying the scene (a dataset is a function of scene, seed and
+        version). cameras: the cameras, in a fixed order.
         keypoint_names: ``K`` names of the 3D keypoints (``FrameResult.keypoint_names``).
         edges: skeleton edges as pairs of keypoint names (over the union of all camera keypoint names).
         fps: frame rate of the generated sequence (frames per second).

@@ -1,9 +1,10 @@
 """Per-frame label rows: the neutral on-disk form every exporter converts from.
 
-A frame's row holds, per camera, the 2D keypoints (OpenCV pixels), their visibility, whether they fall inside the
-image, the mouse's bounding box, area and run-length-encoded mask, and the image file with its sha256; plus the 3D
-keypoints and every randomized value of the frame. Rows are small JSON files, one per frame, written atomically
-*after* the frame's images: a row on disk means the frame is complete (this is what makes runs resumable).
+A frame's row holds, per camera, the 2D keypoints (OpenCV pixels), their visibility, whether they fall inside
+the image, the mouse's bounding box, area and run-length-encoded mask, and the image file with its sha256;
+plus the 3D keypoints and every randomized value of the frame. Rows are small JSON files, one per frame,
+written atomically *after* the frame's images: a row on disk means the frame is complete (this is what makes
+runs resumable).
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ class CameraRow:
 
 @dataclass
 class FrameRow:
-    """Everything exported about one frame (see :class:`CameraRow`); ``keypoints3d`` is ``(K, 3)`` world metres."""
+    """Everything exported about one frame (see :class:`CameraRow`); ``keypoints3d`` is ``(K, 3)`` world
+    metres."""
 
     index: int
     views: list[CameraRow]
@@ -80,7 +82,8 @@ class FrameRow:
 
 # ---------------------------------------------------------------------------------------------------- masks
 def mask_to_rle(mask: np.ndarray) -> list[int]:
-    """COCO uncompressed RLE of a ``(H, W) bool`` mask: run lengths over the column-major pixels, zeros first."""
+    """COCO uncompressed RLE of a ``(H, W) bool`` mask: run lengths over the column-major pixels, zeros
+    first."""
     flat = np.asarray(mask, dtype=bool).ravel(order="F")
     if flat.size == 0:
         return []
@@ -100,7 +103,8 @@ def rle_to_mask(rle: list[int], height: int, width: int) -> np.ndarray:
 
 
 def mask_bbox(mask: np.ndarray) -> tuple[tuple[int, int, int, int], int]:
-    """``([x, y, w, h], area)`` of a ``(H, W) bool`` mask in COCO's corner coordinates (``x`` = first column)."""
+    """``([x, y, w, h], area)`` of a ``(H, W) bool`` mask in COCO's corner coordinates (``x`` = first
+    column)."""
     mask = np.asarray(mask, dtype=bool)
     area = int(mask.sum())
     if area == 0:
@@ -167,7 +171,8 @@ def _unfloats(rows: list, width: int) -> np.ndarray:
 
 
 def row_to_json(row: FrameRow) -> dict[str, Any]:
-    """JSON-serializable dict of a row (floats keep full precision; non-finite coordinates become ``null``)."""
+    """JSON-serializable dict of a row (floats keep full precision; non-finite coordinates become
+    ``null``)."""
     return {
         "version": ROW_VERSION,
         "index": row.index,

@@ -1,8 +1,8 @@
 """Where frames come from: the :class:`FrameSource` interface the generation loop consumes.
 
 A frame source renders frame ``i`` as a function of (scene, seed, i) only, so any process can make any frame
-(sharding, resuming). :func:`synthmouse.dataset.scene_source.open_scene_source` builds one from a scene file with
-the GL renderer; tests use small fakes.
+(sharding, resuming). :func:`synthmouse.dataset.scene_source.open_scene_source` builds one from a scene file
+with the GL renderer; tests use small fakes.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ class FrameSource(Protocol):
     """Renders frames by index.
 
     Attributes:
-        meta: the dataset description (cameras with image sizes and keypoint names, skeleton edges, fps, scene hash).
+        meta: the dataset description (cameras with image sizes and keypoint names, skeleton edges, fps, scene
+        hash).
     """
 
     meta: DatasetMeta
 
     def render(self, index: int) -> FrameResult:
-        """Frame ``index``: one :class:`~synthmouse.render.base.CameraView` per camera of ``meta``, in order."""
+        """Frame ``index``: one :class:`~synthmouse.render.base.CameraView` per camera of ``meta``, in
+        order."""
         ...
 
     def close(self) -> None:

@@ -1,8 +1,9 @@
 """Train / validation / test splits by motion segment, never by single frame.
 
-Neighbouring frames of one motion segment are nearly identical; splitting frames at random would leak them across
-the split. Whole segments are assigned instead: segments are shuffled with a generator seeded by the dataset seed,
-then each goes to the split furthest below its target frame count.
+Neighbouring frames of one motion segment are nearly identical; splitting frames at random would leak them
+across the split. Whole segments are assigned instead: segments are shuffled with a generator seeded by the
+dataset seed, then each goes to the split furthest below its target frame count, relative to that target (so
+with at least three segments every split with a positive fraction gets one).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def split_by_segment(
     filled = np.zeros(3)
     assigned = np.empty(len(names), dtype=np.int64)
     for s in order:
-        deficit = np.where(targets > 0, targets - filled, -np.inf)
+        deficit = np.where(targets > 0, (targets - filled) / np.where(targets > 0, targets, 1.0), -np.inf)
         choice = int(np.argmax(deficit))
         assigned[s] = choice
         filled[choice] += counts[s]

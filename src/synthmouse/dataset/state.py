@@ -1,8 +1,8 @@
 """The identity of a dataset run, and the checks that keep one output folder to one dataset.
 
 A dataset is a function of (scene, seed, frame count, image encoding, package version): those values are its
-*identity*, recorded in ``.synthmouse/state.json`` when a folder is first used. Rerunning the same command on the
-folder resumes it; any other identity is refused with a message naming the differing values.
+*identity*, recorded in ``.synthmouse/state.json`` when a folder is first used. Rerunning the same command on
+the folder resumes it; any other identity is refused with a message naming the differing values.
 """
 
 from __future__ import annotations
@@ -66,9 +66,9 @@ def write_state(layout: DatasetLayout, identity: RunIdentity, meta: DatasetMeta)
 def check_output_folder(root: Path, identity: RunIdentity) -> bool:
     """Check that ``root`` can hold this dataset, creating nothing.
 
-    Returns ``True`` when the folder already holds this same dataset (a resume), ``False`` when it is new or empty.
-    Raises :class:`OutputError` when it is a file, not writable, not empty with something else, or holds another
-    dataset (the message lists the differing identity values).
+    Returns ``True`` when the folder already holds this same dataset (a resume), ``False`` when it is new or
+    empty. Raises :class:`OutputError` when it is a file, not writable, not empty with something else, or
+    holds another dataset (the message lists the differing identity values).
     """
     if root.exists() and not root.is_dir():
         raise OutputError(f"{root}: the output path is a file; give a folder (new, empty or a dataset to resume)")
@@ -106,7 +106,8 @@ def _existing_parent(path: Path) -> Path:
 
 
 def _check_writable(folder: Path, message: str) -> None:
-    """Raise :class:`OutputError` unless a file can really be created in ``folder`` (``os.access`` lies as root)."""
+    """Raise :class:`OutputError` unless a file can really be created in ``folder`` (``os.access`` lies as
+    root)."""
     try:
         fd, tmp = tempfile.mkstemp(prefix=".synthmouse-probe-", dir=folder)
     except OSError as exc:

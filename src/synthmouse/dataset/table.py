@@ -1,7 +1,7 @@
 """The merged label table of a finished dataset: compact numeric arrays built from the per-frame rows.
 
-Exporters read a :class:`Dataset` (layout, metadata, identity, splits and this table); the few that need per-frame
-extras (the COCO masks, the parameter table) stream the rows again one at a time.
+Exporters read a :class:`Dataset` (layout, metadata, identity, splits and this table); the few that need
+per-frame extras (the COCO masks, the parameter table) stream the rows again one at a time.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class LabelTable:
         area: ``(N, C) int64`` mask areas in pixels.
         keypoints3d: ``(N, K, 3) float64`` world metres (``meta.keypoint_names``).
         segments: ``N`` motion-segment ids; motions: ``N`` motion-generator names.
-        images: ``C`` lists of ``N`` image paths relative to the dataset root.
+        images: ``C`` lists of ``N`` image paths relative to the dataset root; image_sha256: their digests.
     """
 
     xy: np.ndarray
@@ -43,6 +43,7 @@ class LabelTable:
     segments: list[str]
     motions: list[str]
     images: list[list[str]]
+    image_sha256: list[list[str]]
 
     @property
     def n_frames(self) -> int:
@@ -62,6 +63,7 @@ class LabelTable:
         kp3d = np.full((n_frames, K, 3), np.nan)
         segments, motions = [], []
         images: list[list[str]] = [[] for _ in cams]
+        shas: list[list[str]] = [[] for _ in cams]
         for n, row in enumerate(rows):
             if row.index != n:
                 raise OutputError(f"label rows out of order: found frame {row.index} at position {n}")
@@ -77,10 +79,11 @@ class LabelTable:
                 bbox[n, c] = view.bbox
                 area[n, c] = view.area
                 images[c].append(view.image)
+                shas[c].append(view.sha256)
             kp3d[n, : len(row.keypoints3d)] = row.keypoints3d
             segments.append(row.segment)
             motions.append(str(row.params.get("motion", "")))
-        return cls(xy, visible, in_image, bbox, area, kp3d, segments, motions, images)
+        return cls(xy, visible, in_image, bbox, area, kp3d, segments, motions, images, shas)
 
 
 @dataclass

@@ -1,9 +1,9 @@
 """The exporter interface and the registry of formats by name.
 
-An exporter converts a finished :class:`synthmouse.dataset.table.Dataset` (per-frame label rows stored once in a
-neutral on-disk form, merged into a :class:`~synthmouse.dataset.table.LabelTable`) into one tool's files. Because it
-only reads the finished table, exporting is idempotent and a resumed run produces the same files as an uninterrupted
-one. Every file is written atomically (temporary name, then rename).
+An exporter converts a finished :class:`synthmouse.dataset.table.Dataset` (per-frame label rows stored once in
+a neutral on-disk form, merged into a :class:`~synthmouse.dataset.table.LabelTable`) into one tool's files.
+Because it only reads the finished table, exporting is idempotent and a resumed run produces the same files as
+an uninterrupted one. Every file is written atomically (temporary name, then rename).
 """
 
 from __future__ import annotations
@@ -55,8 +55,9 @@ def get_exporter(name: str) -> Exporter:
 def resolve_formats(names: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
     """Validate format names (comma-separated items allowed) and check their libraries are installed.
 
-    ``None`` or an empty list means every format whose libraries are installed. Raises :class:`SynthmouseError` for
-    an unknown name or a format whose libraries are missing, before anything is generated.
+    ``None`` or an empty list means every format whose libraries are installed. Raises
+    :class:`SynthmouseError` for an unknown name or a format whose libraries are missing, before anything is
+    generated.
     """
     if not names:
         return tuple(n for n in EXPORTERS if get_exporter(n).missing() is None)

@@ -5,8 +5,8 @@
   ``v = 1`` labelled but occluded (inside the image), ``v = 0`` outside the image (then ``x = y = 0``);
   coordinates are OpenCV pixel coordinates (the centre of the top-left pixel is 0, 0), as COCO keypoints are
   pixel indices;
-* ``bbox`` ``[x, y, w, h]`` and ``area`` from the rendered mask, ``segmentation`` the mask as COCO uncompressed RLE
-  (as ``pycocotools.mask.toBbox`` / ``area`` compute them);
+* ``bbox`` ``[x, y, w, h]`` and ``area`` from the rendered mask, ``segmentation`` the mask as COCO
+  uncompressed RLE (as ``pycocotools.mask.toBbox`` / ``area`` compute them);
 * one category ``mouse`` with ``keypoints`` (names) and ``skeleton`` (1-based index pairs, as COCO).
 
 Written as a stream (one row file read at a time), so memory does not grow with the number of frames.

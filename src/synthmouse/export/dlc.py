@@ -1,13 +1,15 @@
 """DeepLabCut 3 project: ``config.yaml`` and ``labeled-data/<session>/CollectedData_<scorer>.h5/.csv``.
 
 The tables are laid out exactly as DeepLabCut 3 writes and reads them
-(``deeplabcut/generate_training_dataset/trainingsetmanipulation.py`` and ``deeplabcut/utils/conversioncode.py``):
+(``deeplabcut/generate_training_dataset/trainingsetmanipulation.py`` and
+``deeplabcut/utils/conversioncode.py``):
 
 * rows: a 3-level ``MultiIndex`` of path components ``("labeled-data", session, "img00000.png")``;
 * columns: ``MultiIndex`` levels ``scorer / bodyparts / coords`` with ``coords`` in ``x, y``; float64 values;
 * keypoints that are not visible (occluded, or outside the image) are NaN, as unlabelled points are in DLC;
-* HDF5 key ``df_with_missing`` (pandas "fixed" format, as DLC 3's ``to_hdf(..., key="df_with_missing", mode="w")``);
-  CSV with three header rows, read back with ``pd.read_csv(path, header=[0, 1, 2], index_col=[0, 1, 2])``.
+* HDF5 key ``df_with_missing`` (pandas "fixed" format, as DLC 3's ``to_hdf(..., key="df_with_missing",
+  mode="w")``); CSV with three header rows, read back with ``pd.read_csv(path, header=[0, 1, 2], index_col=[0,
+  1, 2])``.
 
 The dataset folder itself is the DLC project (``project_path``), one session per camera.
 """

@@ -1,9 +1,10 @@
 """Lightning Pose labels: ``lightning-pose/CollectedData_<camera>.csv``, one per camera (a view).
 
-The layout is the DeepLabCut CSV Lightning Pose reads with ``pd.read_csv(path, header=[0, 1, 2], index_col=0)``:
-three header rows (scorer, bodyparts, coords), one row per image whose first column is the image path relative to
-the dataset folder (Lightning Pose's ``data.data_dir``), e.g. ``labeled-data/top/img00000.png``. Keypoints that are
-not visible are empty (NaN). With several cameras the files form a multi-view dataset (``data.view_names``).
+The layout is the DeepLabCut CSV Lightning Pose reads with ``pd.read_csv(path, header=[0, 1, 2],
+index_col=0)``: three header rows (scorer, bodyparts, coords), one row per image whose first column is the
+image path relative to the dataset folder (Lightning Pose's ``data.data_dir``), e.g.
+``labeled-data/top/img00000.png``. Keypoints that are not visible are empty (NaN). With several cameras the
+files form a multi-view dataset (``data.view_names``).
 """
 
 from __future__ import annotations

@@ -3,14 +3,14 @@
 In the processing module ``behavior``:
 
 * a ``Skeletons`` container with the skeleton ``mouse`` (nodes = body parts, edges 0-based);
-* one ``PoseEstimation`` per camera, ``PoseEstimation_<camera>``, with one ``PoseEstimationSeries`` per body part:
-  ``(N, 2)`` pixels (OpenCV convention), NaN where not visible; confidence 1 visible / 0 not;
+* one ``PoseEstimation`` per camera, ``PoseEstimation_<camera>``, with one ``PoseEstimationSeries`` per body
+  part: ``(N, 2)`` pixels (OpenCV convention), NaN where not visible; confidence 1 visible / 0 not;
 * ``PoseEstimation_world``: the 3D ground truth, one ``(N, 3)`` series per keypoint in world metres;
-* each camera is a ``Device`` (a ``CalibratedCamera`` with K, R, t and distortion when ndx-pose has that type and
-  ``calibration.toml`` exists), linked from its pose estimation.
+* each camera is a ``Device`` (a ``CalibratedCamera`` with K, R, t and distortion when ndx-pose has that type
+  and ``calibration.toml`` exists), linked from its pose estimation.
 
-The file is made reproducible: fixed session start and creation dates (the Unix epoch), an identifier derived from
-the scene hash and seed, and object ids derived from each object's path instead of random UUIDs.
+The file is made reproducible: fixed session start and creation dates (the Unix epoch), an identifier derived
+from the scene hash and seed, and object ids derived from each object's path instead of random UUIDs.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """SLEAP labels through sleap-io: ``sleap/labels.slp`` and ``sleap/{train,val,test}.slp``.
 
-One skeleton (nodes = body parts, edges = the scene's skeleton edges), one image-sequence video per camera (the
-absolute paths of that camera's images in frame order, so SLEAP finds them from any working folder), one
-user-labelled instance per image. Keypoints inside the image carry their coordinates; the ``visible`` flag is set
-only for unoccluded ones (SLEAP treats the others as missing); keypoints outside the image are NaN.
+One skeleton (nodes = body parts, edges = the scene's skeleton edges), one image-sequence video per camera
+(the absolute paths of that camera's images in frame order, so SLEAP finds them from any working folder), one
+user-labelled instance per image. Keypoints inside the image carry their coordinates; the ``visible`` flag is
+set only for unoccluded ones (SLEAP treats the others as missing); keypoints outside the image are NaN.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Tool-independent tables every dataset gets: 3D ground truth and the per-frame parameter table.
 
 * ``keypoints3d.csv``: ``frame, <kp>_x, <kp>_y, <kp>_z, ...`` world metres (Anipose's 3D column naming);
-* ``frames.csv``: ``frame, split, segment, motion`` then every randomized value of ``FrameResult.params`` (sorted
-  by name; empty where a frame has no such value), streamed row by row.
+* ``frames.csv``: ``frame, split, segment, motion`` then every randomized value of ``FrameResult.params``
+  (sorted by name; empty where a frame has no such value), streamed row by row.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """One H.264 ``.mp4`` per camera, encoded from the dataset's images in frame order (PyAV).
 
-Encoding from the saved images (rather than while rendering) keeps runs resumable and guarantees that video frame
-``i`` is image ``i``. The default is lossless (``libx264rgb``, ``qp=0``, RGB 4:4:4): decoded frames equal the
-images exactly. ``crf > 0`` gives ordinary ``libx264`` yuv420p video that every player opens, at near-lossless
-quality for small CRFs. After writing, the video is decoded again to check the frame count and that the first and
-last frames match their images (exactly when lossless, PSNR >= 35 dB otherwise).
+Encoding from the saved images (rather than while rendering) keeps runs resumable and guarantees that video
+frame ``i`` is image ``i``. The default is lossless (``libx264rgb``, ``qp=0``, RGB 4:4:4): decoded frames
+equal the images exactly. ``crf > 0`` gives ordinary ``libx264`` yuv420p video that every player opens, at
+near-lossless quality for small CRFs. After writing, the video is decoded again to check the frame count and
+that the first and last frames match their images (exactly when lossless, PSNR >= 35 dB otherwise).
 """
 
 from __future__ import annotations

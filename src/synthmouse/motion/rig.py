@@ -216,6 +216,15 @@ class MotionRig:
         return TrunkModel.from_rig(self)
 
     @cached_property
+    def floor_sample(self):
+        """``(vertices (S, 3), weights (S, J) csr)``: every n-th mesh vertex plus the lowest paw vertices, used
+        to find the lowest point of a posed body quickly."""
+        mesh = self.body.mesh
+        stride = max(1, mesh.n_vertices // 800)
+        idx = np.arange(0, mesh.n_vertices, stride)
+        return mesh.vertices[idx], mesh.weights[idx]
+
+    @cached_property
     def standing(self):
         """The neutral standing posture of this body (see :func:`synthmouse.motion.posture.standing_posture`)."""
         from .posture import standing_posture

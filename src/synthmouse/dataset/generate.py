@@ -1,0 +1,289 @@
+"""The generation loop: frames rendered one at a time, written as they are made, merged into exports at the
+end.
+
+Frame ``i`` is the unit of work. For each frame not yet done, the source renders it, every camera's image is
+written atomically, then the frame's label row (:mod:`synthmouse.dataset.rows`) is written atomically: a row
+on disk marks a finished frame. Memory does not grow with the number of frames. A killed run continues where
+it stopped when the same command is run again; shards (``shard=(k, n)`` or ``frames=(a, b)``) of one dataset
+can run in separate processes on the same folder. When every frame has its row, :func:`finalize` merges the
+rows into the label files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import __version__
+from ..errors import OutputError, SynthmouseError
+from ..render.base import FrameResult
+from .images import check_image_format, encode_image, write_image
+from .layout import DatasetLayout
+from .meta import DatasetMeta
+from .rows import RowStore, camera_row, frame_row
+from .source import FrameSource, write_calibration
+from .splits import DEFAULT_FRACTIONS, check_fractions
+from .state import RunIdentity, check_output_folder, write_state
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    """How to generate a dataset.
+
+    Attributes:
+        n_frames: total frames of the dataset (frame indices ``0 .. n_frames - 1``).
+        seed: dataset seed; frame ``i`` draws from ``SeedSequence([seed, i, stream])``.
+        formats: export formats (already validated, see :func:`synthmouse.export.base.resolve_formats`).
+        frames: only make frames ``a <= i < b`` in this run (``None``: all).
+        shard: only make shard ``k`` of ``n`` contiguous blocks (``None``: all).
+        image_format: ``png`` or ``jpg``; jpeg_quality: 1..100.
+        video: also encode one mp4 per camera; video_crf: 0 lossless RGB, > 0 yuv420p at that CRF.
+        split: train, val, test fractions of frames (assigned by motion segment).
+    """
+
+    n_frames: int
+    seed: int
+    formats: tuple[str, ...] = ()
+    frames: tuple[int, int] | None = None
+    shard: tuple[int, int] | None = None
+    image_format: str = "png"
+    jpeg_quality: int = 95
+    video: bool = False
+    video_crf: int = 0
+    split: tuple[float, float, float] = DEFAULT_FRACTIONS
+
+    def __post_init__(self) -> None:
+        if int(self.n_frames) < 1:
+            raise SynthmouseError(f"--frames {self.n_frames}: need at least 1 frame")
+        if int(self.seed) < 0:
+            raise SynthmouseError(f"--seed {self.seed}: must be a non-negative integer")
+        object.__setattr__(self, "image_format", check_image_format(self.image_format, self.jpeg_quality))
+        object.__setattr__(self, "split", check_fractions(self.split))
+        if self.frames is not None and self.shard is not None:
+            raise SynthmouseError("give either --shard or --frames-range, not both")
+        if self.frames is not None:
+            a, b = self.frames
+            if not 0 <= a < b <= self.n_frames:
+                raise SynthmouseError(f"--frames-range {a}:{b}: need 0 <= a < b <= {self.n_frames} (--frames)")
+        if self.shard is not None:
+            k, n = self.shard
+            if not (n >= 1 and 0 <= k < n):
+                raise SynthmouseError(f"--shard {k}/{n}: need 0 <= k < n")
+        if not 0 <= int(self.video_crf) <= 51:
+            raise SynthmouseError(f"--video-crf {self.video_crf}: allowed 0 (lossless) .. 51")
+
+    def selected_frames(self) -> range:
+        """The frame indices this run is responsible for."""
+        if self.frames is not None:
+            return range(*self.frames)
+        if self.shard is not None:
+            k, n = self.shard
+            return range(k * self.n_frames // n, (k + 1) * self.n_frames // n)
+        return range(self.n_frames)
+
+
+@dataclass
+class GenerateReport:
+    """What a run did."""
+
+    root: Path
+    n_frames: int
+    rendered: int = 0
+    done: int = 0
+    seconds: float = 0.0
+    complete: bool = False
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def missing(self) -> int:
+        return self.n_frames - self.done
+
+    @property
+    def fps(self) -> float:
+        return self.rendered / self.seconds if self.seconds > 0 else 0.0
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"k/n"`` to ``(k, n)``."""
+    try:
+        k, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise SynthmouseError(f"--shard {text!r}: expected k/n, e.g. 0/4") from None
+    return k, n
+
+
+def parse_range(text: str) -> tuple[int, int]:
+    """``"a:b"`` to ``(a, b)``."""
+    try:
+        a, b = (int(v) for v in text.split(":"))
+    except ValueError:
+        raise SynthmouseError(f"--frames-range {text!r}: expected a:b, e.g. 0:500") from None
+    return a, b
+
+
+def run_identity(meta: DatasetMeta, options: GenerateOptions) -> RunIdentity:
+    return RunIdentity(
+        synthmouse_version=__version__, scene_name=meta.scene_name, scene_hash=meta.scene_hash,
+        seed=int(options.seed), n_frames=int(options.n_frames), image_format=options.image_format,
+        jpeg_quality=int(options.jpeg_quality) if options.image_format == "jpg" else 0,
+    )
+
+
+def generate(
+    source: FrameSource, out: str | Path, options: GenerateOptions, progress: Progress | None = None
+) -> GenerateReport:
+    """Make (or resume) the dataset in ``out``; when every frame exists, export it (:func:`finalize`).
+
+    Raises :class:`OutputError` before writing anything when ``out`` is not usable (a file, not writable, not
+    empty with something else, or another dataset). On a write failure (disk full ...) the frame being written
+    is removed, finished frames stay (rerun to resume), and a folder this run created with no finished frame
+    is removed.
+    """
+    if options.video:
+        from ..export.video import video_missing
+
+        if (reason := video_missing()) is not None:
+            raise SynthmouseError(reason)
+    root = Path(out)
+    meta = source.meta
+    identity = run_identity(meta, options)
+    resuming = check_output_folder(root, identity)
+    created = not root.exists()
+    layout = DatasetLayout(root, options.n_frames, options.image_format)
+    store = RowStore(layout.rows_dir)
+    report = GenerateReport(root=root, n_frames=options.n_frames)
+    start = time.perf_counter()
+    try:
+        with _translate_os_errors(root):
+            if not resuming:
+                write_state(layout, identity, meta)
+            write_calibration(source, layout.calibration)
+            done = store.done()
+            todo = [i for i in options.selected_frames() if i not in done]
+            for n, i in enumerate(todo):
+                _make_frame(source, layout, store, i, options)
+                report.rendered += 1
+                if progress:
+                    progress("render", n + 1, len(todo))
+    except BaseException:
+        if created and not store.done():
+            shutil.rmtree(root, ignore_errors=True)
+        raise
+    report.seconds = time.perf_counter() - start
+    report.done = len(store.done() & set(range(options.n_frames)))
+    if report.done == options.n_frames:
+        with _translate_os_errors(root):
+            report.files = finalize(root, options, progress)
+        report.complete = True
+    return report
+
+
+def _make_frame(source: FrameSource, layout: DatasetLayout, store: RowStore, index: int,
+                options: GenerateOptions) -> None:
+    """Render frame ``index``, write its images then its row; on failure remove the images already written."""
+    result = source.render(index)
+    _check_result(result, index, source.meta)
+    written: list[Path] = []
+    try:
+        views = []
+        for view in result.views:
+            data = encode_image(view.rgb, options.image_format, options.jpeg_quality)
+            path = layout.image_path(view.camera, index)
+            sha = write_image(path, data)
+            written.append(path)
+            views.append(camera_row(view, layout.image_rel(view.camera, index), sha))
+        store.write(frame_row(result, views))
+    except BaseException:
+        for path in written:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise
+
+
+def _check_result(result: FrameResult, index: int, meta: DatasetMeta) -> None:
+    if result.index != index:
+        raise SynthmouseError(f"renderer returned frame {result.index} when asked for frame {index}")
+    got = [v.camera for v in result.views]
+    want = [c.name for c in meta.cameras]
+    if got != want:
+        raise SynthmouseError(f"frame {index}: renderer returned cameras {got}, the scene declares {want}")
+    for view, cam in zip(result.views, meta.cameras, strict=True):
+        h, w = view.rgb.shape[:2]
+        if (w, h) != (cam.width, cam.height) or tuple(view.names) != cam.keypoint_names:
+            raise SynthmouseError(
+                f"frame {index}, camera {cam.name}: got a {w} x {h} image with keypoints {list(view.names)[:4]}..., "
+                f"the scene declares {cam.width} x {cam.height} with {list(cam.keypoint_names)[:4]}..."
+            )
+
+
+@contextlib.contextmanager
+def _translate_os_errors(root: Path):
+    """Turn OS write failures into :class:`OutputError` naming the file and saying how to continue."""
+    try:
+        yield
+    except OSError as exc:
+        where = exc.filename or root
+        if exc.errno == errno.ENOSPC:
+            raise OutputError(
+                f"{where}: disk full; finished frames are kept, free some space and rerun the same command to resume"
+            ) from exc
+        raise OutputError(f"{where}: cannot write ({exc.strerror or exc}); rerun the same command to resume") from exc
+
+
+def finalize(root: str | Path, options: GenerateOptions | None = None, progress: Progress | None = None) -> list[Path]:
+    """Merge the per-frame rows of a fully generated dataset into its label files, splits and manifest.
+
+    Every output is a function of the rows, so running this again (or after a kill) gives the same files.
+    """
+    from ..export.base import get_exporter, resolve_formats
+    from ..export.tables import write_frames_table, write_keypoints3d
+    from .manifest import write_manifest, write_splits
+    from .splits import split_by_segment
+    from .table import Dataset, open_dataset
+
+    layout, identity, meta = open_dataset(root)
+    n_frames = identity.n_frames
+    options = options or GenerateOptions(n_frames=n_frames, seed=identity.seed, image_format=identity.image_format)
+    formats = resolve_formats(list(options.formats)) if options.formats else resolve_formats(None)
+    missing = sorted(set(range(n_frames)) - RowStore(layout.rows_dir).done())
+    if missing:
+        raise OutputError(f"{root}: {len(missing)} frames are not generated yet (first: {missing[0]}); rerun generate")
+    _sweep_temporary_files(layout.root)
+    dataset = Dataset(layout=layout, identity=identity, meta=meta, splits={})
+    steps: list[tuple[str, Callable[[], list[Path]]]] = [
+        ("tables", lambda: [write_keypoints3d(dataset), write_frames_table(dataset)]),
+        *[(name, lambda name=name: get_exporter(name).export(dataset)) for name in formats],
+    ]
+    if options.video:
+        from ..export.video import write_videos
+
+        steps.append(("video", lambda: write_videos(dataset, options.video_crf)))
+    total = len(steps) + 1
+    if progress:
+        progress("export labels", 0, total)
+    dataset.splits = split_by_segment(dataset.table.segments, identity.seed, options.split)
+    files = [write_splits(dataset)]
+    for n, (stage, step) in enumerate(steps, start=1):
+        if progress:
+            progress(f"export {stage}", n, total)
+        files += step()
+    files.append(write_manifest(dataset, formats, options))
+    if progress:
+        progress("export done", total, total)
+    return files
+
+
+def _sweep_temporary_files(root: Path) -> None:
+    """Remove temporary files a killed run left behind (``.<name>.<random>.tmp<suffix>``, see
+    ``atomic_path``)."""
+    for path in root.rglob(".*.tmp*"):
+        if path.is_file():
+            with contextlib.suppress(OSError):
+                path.unlink()

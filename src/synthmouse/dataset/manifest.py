@@ -1,0 +1,101 @@
+"""``splits.json`` and ``manifest.json``: deterministic JSON (sorted keys, no timestamps)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..fileio import atomic_open, sha256_of
+from .layout import PREVIEW_DIR, STATE_DIR
+from .splits import SPLIT_NAMES
+from .table import Dataset
+
+MANIFEST_VERSION = 1
+
+
+def _write_json(path: Path, data: Any) -> Path:
+    with atomic_open(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=1, sort_keys=True, allow_nan=False)
+        fh.write("\n")
+    return path
+
+
+def write_splits(dataset: Dataset) -> Path:
+    """``splits.json``: frames and segments of each split, and the matching row indices for DeepLabCut."""
+    from ..export.dlc import dlc_split_indices
+
+    segments = dataset.table.segments
+    dlc = dlc_split_indices(dataset)
+    data = {
+        "by": "motion segment",
+        "seed": dataset.identity.seed,
+        "frames": {s: dataset.splits[s].tolist() for s in SPLIT_NAMES},
+        "segments": {s: sorted({segments[i] for i in dataset.splits[s]}) for s in SPLIT_NAMES},
+        "deeplabcut": {
+            "note": "row positions in DeepLabCut's merged, sorted label table: pass as "
+                    "deeplabcut.create_training_dataset(config, trainIndices=[train], testIndices=[test])",
+            "trainIndices": dlc.get("train", []), "testIndices": dlc.get("test", []),
+            "valIndices": dlc.get("val", []),
+        },
+    }
+    return _write_json(dataset.layout.splits, data)
+
+
+def dataset_files(dataset: Dataset) -> dict[str, str]:
+    """sha256 of every file of the dataset (posix paths relative to the root), except the manifest, the state
+    folder and previews.
+
+    Image digests come from the label rows (computed when the images were written).
+    """
+    root = dataset.root
+    images = {
+        rel: sha for paths, shas in zip(dataset.table.images, dataset.table.image_sha256, strict=True)
+        for rel, sha in zip(paths, shas, strict=True)
+    }
+    out: dict[str, str] = {}
+    for folder, dirs, files in os.walk(root):
+        rel_folder = Path(folder).relative_to(root)
+        dirs[:] = sorted(d for d in dirs if not (rel_folder == Path(".") and d in (STATE_DIR, PREVIEW_DIR)))
+        for name in files:
+            rel = (rel_folder / name).as_posix()
+            if rel == "manifest.json" or name.startswith("."):
+                continue
+            out[rel] = images.get(rel) or sha256_of(Path(folder) / name)
+    return dict(sorted(out.items()))
+
+
+def write_manifest(dataset: Dataset, formats: tuple[str, ...], options) -> Path:
+    """``manifest.json``: version, scene hash, seed, options, counts and every file's sha256."""
+    identity, meta, table = dataset.identity, dataset.meta, dataset.table
+    data = {
+        "manifest_version": MANIFEST_VERSION,
+        "synthmouse_version": identity.synthmouse_version,
+        "scene": {"name": identity.scene_name, "sha256": identity.scene_hash},
+        "seed": identity.seed,
+        "frames": identity.n_frames,
+        "fps": meta.fps,
+        "image_format": identity.image_format,
+        "jpeg_quality": identity.jpeg_quality,
+        "formats": list(formats),
+        "video": bool(getattr(options, "video", False)),
+        "cameras": [{"name": c.name, "width": c.width, "height": c.height} for c in meta.cameras],
+        "keypoints": list(meta.keypoint_names),
+        "bodyparts": list(meta.bodyparts),
+        "skeleton": [list(e) for e in meta.edges],
+        "provenance": meta.extra,
+        "counts": {
+            "frames": identity.n_frames,
+            "images": identity.n_frames * len(meta.cameras),
+            "segments": len(set(table.segments)),
+            "splits": {s: int(len(dataset.splits[s])) for s in SPLIT_NAMES},
+            "keypoints_visible": {c.name: int(table.visible[:, k].sum()) for k, c in enumerate(meta.cameras)},
+            "keypoints_in_image": {c.name: int(table.in_image[:, k].sum()) for k, c in enumerate(meta.cameras)},
+            "mouse_in_view": {c.name: int(np.count_nonzero(table.area[:, k])) for k, c in enumerate(meta.cameras)},
+        },
+        "files": dataset_files(dataset),
+    }
+    return _write_json(dataset.layout.manifest, data)

@@ -1,0 +1,110 @@
+"""Kinematic helpers shared by generators: coupled random angles, grounding, limb placement over frames."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .noise import SplineNoise, to_limits
+from .rig import MotionRig
+
+NOISE_GAIN = 2.5  # amplitude 1 spreads noise over nearly the whole limit box (sigmoid of N(0, 2.5^2))
+
+
+def group_base(group: str) -> str:
+    return group[:-2] if group.endswith(("_l", "_r")) else group
+
+
+def joint_amplitudes(rig: MotionRig, amplitude: float, overrides: dict[str, float] | None = None) -> np.ndarray:
+    """``(J,)`` noise amplitude per joint: ``amplitude`` times the override of its base group (``tail``,
+    ``hip``...) when given."""
+    overrides = overrides or {}
+    return np.array([amplitude * overrides.get(group_base(g), 1.0) for g in rig.skeleton.groups])
+
+
+def coupled_noise(rig: MotionRig, n_frames: int, fps: float, rng: np.random.Generator, timescale: float,
+                  symmetry: float = 0.0, independence: float = 0.35, tail_lag: float = 0.06) -> np.ndarray:
+    """``(F, J, 3)`` unit-scale smooth noise with the couplings that keep a body plausible.
+
+    * spine (pelvis and spine groups): one shared signal per axis bends every vertebral joint the same way (a
+      smooth curve), plus ``independence`` times a per-joint signal;
+    * neck and head: one shared gaze signal per axis plus a smaller per-joint part (they turn together);
+    * tail: a travelling wave, the shared signal delayed by ``tail_lag`` seconds per joint;
+    * limbs and the rest: independent per joint; the right side is blended towards the mirror image of the left
+      side by ``symmetry`` (1 gives mirror-symmetric limbs: (flex, -lateral, -twist) in noise space).
+    """
+    n_j = rig.n_joints
+    duration = n_frames / fps + 1.0
+    t = np.arange(n_frames) / fps
+    u = SplineNoise(rng, duration, timescale, n_j * 3)(t).reshape(n_frames, n_j, 3)
+    for key in (("pelvis", "spine"), ("neck", "head")):
+        joints = np.concatenate([rig.chains[k] for k in key])
+        if joints.size:
+            shared = SplineNoise(rng, duration, timescale, 3)(t)
+            u[:, joints] = shared[:, None] + independence * u[:, joints]
+    tail = rig.chains["tail"]
+    if tail.size:
+        lag = tail_lag * np.arange(tail.size)
+        wave = SplineNoise(rng, duration + lag[-1], timescale, 3, t0=-lag[-1])
+        times = t[:, None] - lag[None]  # (F, n): joint k follows the base of the tail k lags later
+        for axis in range(3):
+            u[:, tail, axis] = wave.channel(times, axis) + 0.5 * independence * u[:, tail, axis]
+    if symmetry > 0.0:
+        left = np.array([j for j, g in enumerate(rig.skeleton.groups) if g.endswith("_l")], dtype=np.int64)
+        right = rig.mirror[left]
+        ok = right != left
+        left, right = left[ok], right[ok]
+        mirrored = u[:, left] * np.array([1.0, -1.0, -1.0])
+        u[:, right] = symmetry * mirrored + (1.0 - symmetry) * u[:, right]
+    return u
+
+
+def random_angles(rig: MotionRig, centre: np.ndarray, n_frames: int, fps: float, rng: np.random.Generator,
+                  amplitude: float = 0.5, timescale: float = 0.5, symmetry: float = 0.0,
+                  group_amplitude: dict[str, float] | None = None) -> np.ndarray:
+    """``(F, J, 3)`` smooth random angles inside the limits around ``centre`` (``(J, 3)`` or ``(F, J, 3)``)."""
+    u = coupled_noise(rig, n_frames, fps, rng, timescale, symmetry)
+    u *= NOISE_GAIN * joint_amplitudes(rig, amplitude, group_amplitude)[None, :, None]
+    return np.where(rig.movable, to_limits(u, centre, rig.lo, rig.hi), centre)
+
+
+def smooth_upper_envelope(values: np.ndarray, radius: int) -> np.ndarray:
+    """A smooth curve at or above ``values (F,)``: running maximum over ``2 radius + 1`` frames, then a Gaussian
+    of sigma ``radius / 3`` (and a final maximum with the values, which only matters at isolated peaks)."""
+    if radius < 1 or values.size < 2:
+        return values.copy()
+    padded = np.pad(values, radius, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * radius + 1)
+    running = windows.max(axis=1)
+    sigma = max(radius / 3.0, 0.5)
+    k = np.arange(-radius, radius + 1)
+    kernel = np.exp(-0.5 * (k / sigma) ** 2)
+    kernel /= kernel.sum()
+    smooth = np.convolve(np.pad(running, radius, mode="edge"), kernel, mode="valid")
+    return np.maximum(smooth, values)
+
+
+def lowest_points(rig: MotionRig, angles: np.ndarray, root: np.ndarray) -> np.ndarray:
+    """``(F,)`` lowest z of the body (a fixed sample of its vertices plus the paw contact points)."""
+    from ..body.mesh import linear_blend_skinning, skinning_matrices
+
+    verts, weights = rig.floor_sample
+    world = rig.world(angles, root)
+    skin = skinning_matrices(world, rig.skeleton.rest)
+    z = linear_blend_skinning(verts, weights, skin, dtype=np.float64)[..., 2].min(axis=1)
+    return np.minimum(z, rig.contact_points(world)[..., 2].min(axis=1) - max(l.sole for l in rig.limbs.values()))
+
+
+def ground(rig: MotionRig, angles: np.ndarray, root: np.ndarray, floor: float, fps: float,
+           clearance: float = 0.0, settle: bool = False) -> np.ndarray:
+    """Root transforms raised (smoothly) so that no part of the body goes below ``floor + clearance``.
+
+    With ``settle`` the body is also lowered onto the floor where it floats (rests on its lowest point).
+    """
+    low = lowest_points(rig, angles, root)
+    need = floor + clearance - low
+    if not settle:
+        need = np.maximum(need, 0.0)
+    lift = smooth_upper_envelope(need, int(round(0.15 * fps)))
+    out = root.copy()
+    out[:, 2, 3] += lift
+    return out

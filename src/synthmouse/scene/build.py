@@ -1,0 +1,380 @@
+"""Build the runtime :class:`Scene` (body, rig meshes, cameras, mirrors, lights, materials) from a
+:class:`~synthmouse.scene.spec.SceneSpec`.
+
+The Scene is plain data (as in Kubric): renderers read it and never change it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from ..body import Body, KeypointSet, Pose, load_body
+from ..body.groups import PARTS
+from ..errors import KeypointError, ModelFormatError, SceneError
+from .camera import Camera
+from .materials import (
+    MATERIAL_PRESETS,
+    FurPreset,
+    Light,
+    Material,
+    default_lights,
+    fur_preset,
+    parse_colour,
+)
+from .mirror import Mirror, mirror_names
+from .rigs import Anchors, RigMesh, body_placement, build_rig, floor_region, material_key
+from .spec import CameraSpec, LightSpec, MaterialSpec, SceneSpec, load_scene_spec, material_refs
+
+SKIN_PARTS = ("tail", "ear_l", "ear_r", "forepaw_l", "forepaw_r", "hindpaw_l", "hindpaw_r")
+HEAD_PARTS = ("head", "ear_l", "ear_r")
+EYE_RADIUS_REL = 0.022  # eye radius as a fraction of the body length (2 mm for a 9.5 cm mouse)
+
+
+@dataclass(frozen=True, eq=False)
+class SceneMirror:
+    """A mirror of the scene: the geometric :class:`~synthmouse.scene.mirror.Mirror` and how it looks.
+
+    Attributes:
+        mirror: the plane, normal (towards the reflective side) and polygon.
+        suffix: appended to keypoint names seen in this mirror.
+        reflectance: fraction of light reflected (the rest shows the mirror's dark backing).
+        tint: ``(3,) float32`` sRGB colour multiplying the reflection.
+    """
+
+    mirror: Mirror
+    suffix: str
+    reflectance: float = 0.9
+    tint: np.ndarray = field(default_factory=lambda: np.ones(3, np.float32))
+
+    @property
+    def name(self) -> str:
+        return self.mirror.name
+
+    def keypoint_names(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        return mirror_names(names, self.suffix)
+
+
+@dataclass(eq=False)
+class Scene:
+    """Everything a renderer needs, built from a scene file.
+
+    Attributes:
+        spec: the validated scene file.
+        body: the mouse.
+        keypoint_set: the keypoints to label.
+        body_root: ``(4, 4)`` default body-to-world transform the rig expects (on the floor at the origin; on top
+            of the wheel, centred over its axle). Poses from motion generators are composed with it.
+        body_colours: ``(V, 3) float32`` sRGB colour per body vertex (fur, belly, skin, eyes).
+        body_material: roughness/specular of the coat (its colour is per vertex).
+        rig: static meshes in world coordinates.
+        materials: every material the rig uses, by name.
+        cameras: the cameras (output sizes applied).
+        mirrors: planar mirrors.
+        lights: light sources.
+        background: ``(3,) float32`` sRGB colour where nothing is hit.
+        floor_region: ``(x_min, x_max, y_min, y_max)`` where a free mouse may walk, or None (head-fixed).
+        motion: the motion section, passed on to :mod:`synthmouse.motion` (a mapping or a file path).
+        randomization: named ``(low, high)`` ranges.
+    """
+
+    spec: SceneSpec
+    body: Body
+    keypoint_set: KeypointSet
+    body_root: np.ndarray
+    body_colours: np.ndarray
+    body_material: Material
+    rig: list[RigMesh]
+    materials: dict[str, Material]
+    cameras: list[Camera]
+    mirrors: list[SceneMirror]
+    lights: list[Light]
+    background: np.ndarray
+    floor_region: tuple[float, float, float, float] | None = None
+    motion: dict | str | None = None
+    randomization: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def keypoint_names(self) -> tuple[str, ...]:
+        return self.keypoint_set.names
+
+    def camera(self, name: str) -> Camera:
+        """The camera called ``name``."""
+        for cam in self.cameras:
+            if cam.name == name:
+                return cam
+        raise SceneError(f"no camera named {name!r}; cameras: {', '.join(c.name for c in self.cameras)}")
+
+    def rest_pose(self, frames: int = 1) -> Pose:
+        """The body's rest pose placed where the rig expects it (``body_root``)."""
+        pose = self.body.rest_pose(frames)
+        return Pose(np.broadcast_to(self.body_root, (frames, 4, 4)).copy(), pose.rotations)
+
+    def place(self, pose: Pose) -> Pose:
+        """``pose`` (root relative to the rig's body origin) composed with :attr:`body_root`."""
+        return Pose(self.body_root @ pose.root, pose.rotations)
+
+    def bounds(self) -> np.ndarray:
+        """``(2, 3)`` bounding box of the rig and the placed rest body."""
+        pts = [m.bounds for m in self.rig] + [self.body.skin(self.rest_pose())[0]]
+        allp = np.concatenate([np.asarray(p).reshape(-1, 3) for p in pts])
+        return np.stack([allp.min(0), allp.max(0)])
+
+
+def load_scene(path: str | Path, body: Body | None = None) -> Scene:
+    """Read, validate and build a scene file (see :func:`build_scene`)."""
+    return build_scene(load_scene_spec(path), body=body)
+
+
+def build_scene(spec: SceneSpec, body: Body | None = None) -> Scene:
+    """Turn a validated spec into runtime objects.
+
+    Args:
+        spec: from :func:`~synthmouse.scene.spec.load_scene_spec`.
+        body: an already loaded body to use instead of ``spec.body.model`` (its size and shape options are then
+            ignored); saves loading time when many scenes share one body.
+
+    Raises:
+        SceneError: naming the file, line and field (a body that fails to load, an unknown keypoint, a camera
+            missing from its calibration file, an unreadable mesh ...).
+    """
+    body = body if body is not None else load_scene_body(spec)
+    kset = resolve_keypoints(spec, body)
+    rest = body.skin(body.rest_pose())[0]
+    parts = body.vertex_parts()
+    feet = np.isin(parts, [PARTS.index(p) for p in ("forepaw_l", "forepaw_r", "hindpaw_l", "hindpaw_r")])
+    root = body_placement(spec.rig, rest, feet if feet.any() else None)
+    root = apply_body_override(spec, root)
+    anchors = body_anchors(body, root, rest, parts)
+    try:
+        rig = build_rig(spec.rig, anchors)
+    except SceneError as exc:
+        raise spec.error("rig", str(exc)) from None
+    preset = fur_preset(spec.body.fur, spec.body.fur_colour)
+    return Scene(
+        spec=spec,
+        body=body,
+        keypoint_set=kset,
+        body_root=root,
+        body_colours=body_vertex_colours(body, preset, rest, parts),
+        body_material=Material("fur", preset.fur, roughness=preset.roughness, specular=preset.specular),
+        rig=rig,
+        materials=resolve_materials(spec),
+        cameras=[build_camera(spec, i) for i in range(len(spec.cameras))],
+        mirrors=[build_mirror(spec, i) for i in range(len(spec.mirrors))],
+        lights=[build_light(light) for light in spec.lights] if spec.lights is not None else default_lights(),
+        background=np.asarray(spec.background, dtype=np.float32),
+        floor_region=floor_region(spec.rig),
+        motion=spec.motion,
+        randomization=dict(spec.randomization),
+    )
+
+
+# ---------------------------------------------------------------------------------------------- body
+def load_scene_body(spec: SceneSpec) -> Body:
+    """Load ``spec.body.model`` with its size and shape options."""
+    b = spec.body
+    options: dict[str, Any] = dict(b.shape)
+    if b.length is not None:
+        options["length"] = b.length
+    try:
+        body = load_body(b.model, **options)
+        if b.scale is not None:
+            body = load_body(b.model, **{**options, "length": b.scale * body.length})
+    except ModuleNotFoundError as exc:
+        raise spec.error("body.model", f"model {b.model!r} is not available in this installation ({exc})") from None
+    except TypeError as exc:
+        raise spec.error("body.shape", f"model {b.model!r} does not accept these options "
+                                       f"{sorted(options)}: {exc}") from None
+    except (ModelFormatError, KeypointError) as exc:
+        raise spec.error("body.model", str(exc)) from None
+    return body
+
+
+def resolve_keypoints(spec: SceneSpec, body: Body) -> KeypointSet:
+    """The keypoint set named (or the file given) in ``body.keypoints``, resolved on ``body``."""
+    try:
+        return body.keypoint_set(spec.body.keypoints)
+    except KeypointError as exc:
+        raise spec.error("body.keypoints", str(exc)) from None
+
+
+def apply_body_override(spec: SceneSpec, root: np.ndarray) -> np.ndarray:
+    """``root`` with ``body.position`` (replaces the translation) and ``body.heading_deg`` (about z) applied."""
+    root = root.copy()
+    if spec.body.heading_deg:
+        root[:3, :3] = Rotation.from_euler("z", spec.body.heading_deg, degrees=True).as_matrix() @ root[:3, :3]
+    if spec.body.position is not None:
+        root[:3, 3] = spec.body.position
+    return root
+
+
+def body_anchors(body: Body, root: np.ndarray, rest: np.ndarray, parts: np.ndarray) -> Anchors:
+    """Head top and nose of the placed rest body, for the head bar and lick spout."""
+    placed = rest @ root[:3, :3].T + root[:3, 3]
+    head = np.isin(parts, [PARTS.index("head")])
+    head_pts = placed[head] if head.any() else placed
+    top = head_pts[np.argmax(head_pts[:, 2])]
+    nose_kp = body.keypoints(Pose(root[None], body.rest_pose().rotations),
+                             KeypointSet("anchors", (body.landmarks["nose"],)))[0, 0]
+    skull_x = float(np.median(head_pts[:, 0]))
+    head_top = np.array([skull_x, float(head_pts[:, 1].mean()), float(top[2])])
+    return Anchors(head_top=head_top, nose=nose_kp, length=body.length)
+
+
+def body_vertex_colours(body: Body, preset: FurPreset, rest: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """``(V, 3) float32`` sRGB colours: fur, a lighter belly (downward-facing trunk skin), bare skin on the tail,
+    ears and paws, and dark (or red, for albinos) eyes around the eye landmarks."""
+    colours = np.broadcast_to(preset.fur, (len(rest), 3)).astype(np.float32)
+    normals = vertex_normals(rest, body.mesh.faces)
+    furred = ~np.isin(parts, [PARTS.index(p) for p in SKIN_PARTS])
+    belly = np.clip((-normals[:, 2] - 0.2) / 0.5, 0.0, 1.0) * furred
+    colours = colours * (1 - belly[:, None]) + preset.belly * belly[:, None]
+    colours[~furred] = preset.skin
+    eye_names = [n for n in ("left_eye", "right_eye") if n in body.landmarks]
+    if eye_names:
+        eyes = body.keypoints(body.rest_pose(), KeypointSet("eyes", tuple(body.landmarks[n] for n in eye_names)))[0]
+        radius = EYE_RADIUS_REL * body.length
+        dist = np.linalg.norm(rest[:, None, :] - eyes[None, :, :], axis=-1).min(axis=1)
+        eye = (dist < radius) & np.isin(parts, [PARTS.index(p) for p in HEAD_PARTS])
+        colours[eye] = preset.eye
+    return colours.astype(np.float32)
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """``(V, 3) float32`` area-weighted unit vertex normals."""
+    v = vertices.astype(np.float64)
+    fn = np.cross(v[faces[:, 1]] - v[faces[:, 0]], v[faces[:, 2]] - v[faces[:, 0]])
+    out = np.zeros_like(v)
+    for k in range(3):
+        np.add.at(out, faces[:, k], fn)
+    norm = np.linalg.norm(out, axis=1, keepdims=True)
+    return (out / np.where(norm > 0, norm, 1.0)).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------- materials
+def resolve_materials(spec: SceneSpec) -> dict[str, Material]:
+    """Presets, the scene's ``materials:`` and the rig's inline materials, by name."""
+    materials = dict(MATERIAL_PRESETS)
+    for name, mat in spec.materials.items():
+        materials[name] = material_from_spec(name, mat)
+    for path, ref in material_refs(spec):
+        if isinstance(ref, MaterialSpec):
+            key = material_key(path.removeprefix("rig."), ref)
+            materials[key] = material_from_spec(key, ref)
+    return materials
+
+
+def material_from_spec(name: str, spec: MaterialSpec) -> Material:
+    """A :class:`Material` from its spec: the ``base`` preset (default ``white_plastic``) with the given fields."""
+    base = MATERIAL_PRESETS[spec.base or "white_plastic"]
+    changes: dict[str, Any] = {"name": name}
+    for key in ("texture", "tile_size", "roughness", "specular", "opacity"):
+        if getattr(spec, key) is not None:
+            changes[key] = getattr(spec, key)
+    if spec.colour is not None:
+        changes["colour"] = np.asarray(spec.colour, dtype=np.float32)
+    elif spec.texture is not None and spec.base is None:
+        changes["colour"] = np.ones(3, np.float32)  # a texture alone shows its own colours
+    if spec.emission is not None:
+        changes["emission"] = np.asarray(spec.emission, dtype=np.float32)
+    return dataclasses.replace(base, **changes)
+
+
+# ---------------------------------------------------------------------------------------------- cameras
+def build_camera(spec: SceneSpec, index: int) -> Camera:
+    """Camera ``index`` of the spec, with ``outputs.width/height`` applied."""
+    cam_spec = spec.cameras[index]
+    where = f"cameras[{index}]"
+    try:
+        camera = camera_from_spec(cam_spec)
+    except SceneError as exc:
+        raise spec.error(where, str(exc)) from None
+    return resize_camera(spec, camera)
+
+
+def camera_from_spec(c: CameraSpec) -> Camera:
+    """A :class:`Camera` from one camera entry (look_at, rotation + translation, or a calibration file)."""
+    if c.calibration is not None:
+        from .calibration import load_cameras
+
+        wanted = c.calibration_name or c.name
+        cameras = load_cameras(c.calibration, unit=c.calibration_unit)
+        found = [cam for cam in cameras if cam.name == wanted]
+        if not found:
+            raise SceneError(f"calibration: camera {wanted!r} is not in {c.calibration}; it has "
+                             f"{', '.join(cam.name for cam in cameras)} (set calibration_name)")
+        camera = dataclasses.replace(found[0], name=c.name, grayscale=c.grayscale)
+        if c.width is not None or c.height is not None:
+            factor = (c.width / camera.width) if c.width is not None else (c.height / camera.height)
+            camera = camera.scaled(factor)
+        return camera
+    fx = c.fx
+    if fx is None:
+        fx = 0.5 * c.width / np.tan(np.radians(c.fov_deg) / 2)
+    K = np.array([[fx, 0.0, (c.width - 1) / 2 if c.cx is None else c.cx],
+                  [0.0, c.fy or fx, (c.height - 1) / 2 if c.cy is None else c.cy],
+                  [0.0, 0.0, 1.0]])
+    dist = np.asarray(c.distortion, dtype=np.float64)
+    if c.look_at is not None:
+        la = c.look_at
+        return Camera.look_at(c.name, la.eye, la.target, la.up, c.width, c.height, fx=K[0, 0], fy=K[1, 1],
+                              cx=K[0, 2], cy=K[1, 2], dist=dist, grayscale=c.grayscale)
+    if c.rotation.rvec is not None:
+        R = Rotation.from_rotvec(c.rotation.rvec).as_matrix()
+    else:
+        R = np.asarray(c.rotation.matrix, dtype=np.float64)
+    return Camera(c.name, c.width, c.height, K, dist, R, np.asarray(c.translation, dtype=np.float64), c.grayscale)
+
+
+def resize_camera(spec: SceneSpec, camera: Camera) -> Camera:
+    """``camera`` scaled to ``outputs.width``/``height`` (the other side keeps the aspect ratio)."""
+    out = spec.outputs
+    if out.width is None and out.height is None:
+        return camera
+    factor = out.width / camera.width if out.width is not None else out.height / camera.height
+    scaled = camera.scaled(factor)
+    if out.height is not None and scaled.height != out.height or out.width is not None and scaled.width != out.width:
+        raise spec.error("outputs", f"size {out.width}x{out.height} changes the aspect ratio of camera "
+                                    f"{camera.name!r} ({camera.width}x{camera.height}); give only width or height")
+    return scaled
+
+
+# ---------------------------------------------------------------------------------------------- mirrors, lights
+def build_mirror(spec: SceneSpec, index: int) -> SceneMirror:
+    m = spec.mirrors[index]
+    corners = np.asarray(m.corners, dtype=np.float64)
+    try:
+        mirror = Mirror(corners.mean(axis=0), m.unit_normal, _project_to_plane(corners, m.unit_normal), m.name)
+    except SceneError as exc:
+        raise spec.error(f"mirrors[{index}]", str(exc)) from None
+    suffix = m.suffix if m.suffix is not None else f"_{m.name}"
+    return SceneMirror(mirror, suffix, m.reflectance, np.asarray(m.tint, dtype=np.float32))
+
+
+def _project_to_plane(corners: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """Corners moved onto their best-fit plane (the spec allows 1 mm of slack; the Mirror needs exact)."""
+    centre = corners.mean(axis=0)
+    return corners - np.outer((corners - centre) @ normal, normal)
+
+
+def build_light(light: LightSpec) -> Light:
+    """A :class:`Light` from its spec (a directional light's ``direction`` becomes position -> target)."""
+    target = np.asarray(light.target, dtype=np.float64)
+    if light.direction is not None:
+        d = np.asarray(light.direction, dtype=np.float64)
+        position = target - d / np.linalg.norm(d)
+    elif light.position is not None:
+        position = np.asarray(light.position, dtype=np.float64)
+    else:
+        position = target + np.array([0.0, 0.0, 1.0])
+    return Light(light.type, np.asarray(light.colour, dtype=np.float32), light.intensity, position, target,
+                 light.cone_deg, light.softness, light.shadows)
+
+
+__all__ = ["Scene", "SceneMirror", "build_scene", "load_scene", "parse_colour"]

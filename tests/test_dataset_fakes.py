@@ -1,0 +1,85 @@
+"""TEST DOUBLE: a tiny fake frame source for the dataset loop and exporter tests (no GL, no body, no motion).
+
+``FakeSource`` renders an ellipse "mouse" on a seeded noisy background with keypoints on the ellipse; some
+keypoints are occluded and some fall outside the image, so every visibility case is exercised. Frame ``i``
+depends only on (seed, i), like the real renderer. It is not a renderer: it exists so the exporters can be
+tested on their own.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from synthmouse.dataset.meta import CameraInfo, DatasetMeta
+from synthmouse.render.base import CameraView, FrameResult
+
+NAMES = ("nose", "left_ear", "right_ear", "tail_root", "tail_end")
+EDGES = (("nose", "left_ear"), ("nose", "right_ear"), ("nose", "tail_root"), ("tail_root", "tail_end"))
+SEGMENT_LENGTH = 4
+
+
+class FakeSource:
+    """Deterministic fake frames: ``cameras`` of ``size`` pixels; ``delay`` seconds of sleep per frame."""
+
+    def __init__(self, seed: int = 0, cameras=("top", "side"), size=(48, 40), delay: float = 0.0,
+                 scene_hash: str = "f" * 64):
+        width, height = size
+        self.seed = seed
+        self.delay = delay
+        self.meta = DatasetMeta(
+            scene_name="fake", scene_hash=scene_hash,
+            cameras=tuple(CameraInfo(c, width, height, NAMES) for c in cameras),
+            keypoint_names=NAMES, edges=EDGES, fps=30.0, extra={"source": "test double"},
+        )
+        self.closed = False
+
+    def render(self, index: int) -> FrameResult:
+        if self.delay:
+            time.sleep(self.delay)
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, index, 0]))
+        kp3d = rng.normal(size=(len(NAMES), 3))
+        views = [self._view(cam, rng, index) for cam in self.meta.cameras]
+        params = {
+            "motion": "fake_walk" if (index // SEGMENT_LENGTH) % 2 == 0 else "fake_groom",
+            "segment": index // SEGMENT_LENGTH,
+            "light_intensity": float(rng.uniform(0.5, 1.5)),
+            "camera_jitter_deg": float(rng.normal()),
+        }
+        return FrameResult(index=index, views=views, keypoints3d=kp3d, keypoint_names=NAMES, params=params)
+
+    def _view(self, cam: CameraInfo, rng: np.random.Generator, index: int) -> CameraView:
+        w, h = cam.width, cam.height
+        rgb = rng.integers(0, 60, size=(h, w, 3), dtype=np.uint8)
+        centre = np.array([rng.uniform(0.3, 0.7) * w, rng.uniform(0.3, 0.7) * h])
+        axes = (int(w * 0.2), int(h * 0.12))
+        mask = np.zeros((h, w), np.uint8)
+        cv2.ellipse(mask, (int(centre[0]), int(centre[1])), axes, 0, 0, 360, 1, -1)
+        rgb[mask.astype(bool)] = (200, 180, 170)
+        keypoints = centre + rng.uniform(-0.25, 0.25, size=(len(NAMES), 2)) * [w, h]
+        keypoints[-1] = [w + 5.0, h / 2] if index % 3 == 0 else keypoints[-1]  # tail end leaves the image
+        visible = rng.uniform(size=len(NAMES)) > 0.25
+        return CameraView(
+            camera=cam.name, rgb=rgb, depth=np.full((h, w), np.inf, np.float32), mask=mask.astype(bool),
+            parts=mask.copy(), keypoints=keypoints, visible=visible, names=cam.keypoint_names,
+        )
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def run_fake_generate(out: str, frames: int, seed: int, delay: float = 0.0, formats=("dlc", "coco")) -> None:
+    """Entry point for subprocess tests (kill and resume)."""
+    from synthmouse.dataset.generate import GenerateOptions, generate
+
+    source = FakeSource(seed=seed, delay=delay)
+    generate(source, out, GenerateOptions(n_frames=frames, seed=seed, formats=tuple(formats)))
+
+
+if __name__ == "__main__":  # python tests/test_dataset_fakes.py OUT FRAMES SEED DELAY
+    sys.path.insert(0, str(Path(__file__).parent))
+    run_fake_generate(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))
