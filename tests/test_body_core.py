@@ -1,7 +1,7 @@
 """Body core: skeleton, forward kinematics, skinning, keypoints, joint angles and limits.
 
-References are independent of the code under test: hand-written 4 x 4 transforms, scipy's Rotation, and a naive
-dense per-vertex skinning sum.
+References are independent of the code under test: hand-written 4 x 4 transforms, scipy's Rotation, and a
+naive dense per-vertex skinning sum.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from synthmouse.body.model import Body
 from synthmouse.errors import ModelFormatError, PoseError
 
 
-# --- a small hand-built chain -------------------------------------------------------------------------------------
+# --- a small hand-built chain -------------------------------------------------------------------------------
 def _translation(x: float, y: float, z: float) -> np.ndarray:
     m = np.eye(4)
     m[:3, 3] = (x, y, z)
@@ -54,15 +54,21 @@ def test_forward_kinematics_matches_hand_computed_transforms():
 
 def test_forward_kinematics_of_rest_pose_gives_rest_frames():
     sk = _chain_skeleton()
-    world = sk.forward_kinematics(np.broadcast_to(np.eye(3), (2, 3, 3, 3)), np.broadcast_to(np.eye(4), (2, 4, 4)))
+    world = sk.forward_kinematics(
+        np.broadcast_to(np.eye(3), (2, 3, 3, 3)), np.broadcast_to(np.eye(4), (2, 4, 4))
+    )
     np.testing.assert_allclose(world, np.broadcast_to(sk.rest, world.shape), atol=1e-12)
 
 
 def test_skinning_of_hand_built_chain_matches_naive_sum():
     sk = _chain_skeleton()
-    vertices = np.array([[0.5, 0.1, 0.0], [1.5, 0.0, 0.2], [2.5, -0.1, 0.0], [1.0, 0.0, 0.0]], dtype=np.float32)
+    vertices = np.array(
+        [[0.5, 0.1, 0.0], [1.5, 0.0, 0.2], [2.5, -0.1, 0.0], [1.0, 0.0, 0.0]], dtype=np.float32
+    )
     weights = sp.csr_matrix(np.array([[1, 0, 0], [0, 0.7, 0.3], [0, 0, 1], [0.5, 0.5, 0]], dtype=float))
-    pose = Pose.from_angles(np.radians([[[10, 20, 5], [-30, 10, 0], [45, 0, 0]]]), np.array([[0.1, 0.2, 0.3]]))
+    pose = Pose.from_angles(
+        np.radians([[[10, 20, 5], [-30, 10, 0], [45, 0, 0]]]), np.array([[0.1, 0.2, 0.3]])
+    )
     world = sk.forward_kinematics(pose.rotations, pose.root)
     got = linear_blend_skinning(vertices, weights, skinning_matrices(world, sk.rest), dtype=np.float64)
     expected = np.zeros((4, 3))
@@ -73,7 +79,7 @@ def test_skinning_of_hand_built_chain_matches_naive_sum():
     np.testing.assert_allclose(got[0], expected, atol=1e-7)
 
 
-# --- SAM: skinning and keypoints -------------------------------------------------------------------------------
+# --- SAM: skinning and keypoints ----------------------------------------------------------------------------
 def test_rest_pose_reproduces_rest_vertices(sam_body):
     posed = sam_body.skin(sam_body.rest_pose(2))
     assert posed.shape == (2, sam_body.mesh.n_vertices, 3) and posed.dtype == np.float32
@@ -83,8 +89,9 @@ def test_rest_pose_reproduces_rest_vertices(sam_body):
 def test_skinning_matches_naive_dense_reference(sam_body):
     rng = np.random.default_rng(3)
     lim = sam_body.skeleton.limits
-    pose = Pose.from_angles(rng.uniform(lim[..., 0], lim[..., 1], size=(3, *lim.shape[:2])),
-                            rng.normal(scale=0.1, size=(3, 3)))
+    pose = Pose.from_angles(
+        rng.uniform(lim[..., 0], lim[..., 1], size=(3, *lim.shape[:2])), rng.normal(scale=0.1, size=(3, 3))
+    )
     world = sam_body.world_frames(pose)
     subset = rng.choice(sam_body.mesh.n_vertices, 300, replace=False)
     w = sam_body.mesh.weights[subset].toarray()
@@ -143,13 +150,14 @@ def test_random_poses_within_limits_keep_vertices_finite_and_bones_rigid(sam_bod
     world = sam_body.world_frames(pose)
     posed = sam_body.skin(pose, world)
     assert np.isfinite(posed).all()
-    np.testing.assert_allclose(sk.bone_lengths(world), np.broadcast_to(sk.bone_lengths(sk.rest), (8, sk.n_joints)),
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        sk.bone_lengths(world), np.broadcast_to(sk.bone_lengths(sk.rest), (8, sk.n_joints)), atol=1e-9
+    )
     kps = sam_body.keypoints(pose, "mouse22", world)
     assert kps.shape == (8, 22, 3) and np.isfinite(kps).all()
 
 
-# --- joint angles and limits ----------------------------------------------------------------------------------
+# --- joint angles and limits --------------------------------------------------------------------------------
 def test_angles_to_matrices_matches_scipy_intrinsic_yzx():
     rng = np.random.default_rng(0)
     angles = rng.uniform(-np.pi, np.pi, size=(50, 3))
@@ -177,15 +185,19 @@ def test_check_limits_raises_naming_joint_frame_and_angle(sam_body):
     clamped = sk.check_limits(angles, mode="clamp")
     assert clamped[2, j, 1] == pytest.approx(np.radians(5.0))
     sk.check_limits(clamped)  # now inside
-    np.testing.assert_array_equal(np.delete(clamped.reshape(-1), 2 * sk.n_joints * 3 + j * 3 + 1),
-                                  np.delete(angles.reshape(-1), 2 * sk.n_joints * 3 + j * 3 + 1))
+    np.testing.assert_array_equal(
+        np.delete(clamped.reshape(-1), 2 * sk.n_joints * 3 + j * 3 + 1),
+        np.delete(angles.reshape(-1), 2 * sk.n_joints * 3 + j * 3 + 1),
+    )
 
 
-# --- malformed skeletons ----------------------------------------------------------------------------------------
+# --- malformed skeletons ------------------------------------------------------------------------------------
 def _skeleton_with_parents(parents: list[int]) -> Skeleton:
     n = len(parents)
     rest = np.stack([_translation(i, 0, 0) for i in range(n)])
-    return Skeleton(tuple(f"j{i}" for i in range(n)), np.array(parents), rest, ("spine",) * n, np.zeros((n, 3, 2)))
+    return Skeleton(
+        tuple(f"j{i}" for i in range(n)), np.array(parents), rest, ("spine",) * n, np.zeros((n, 3, 2))
+    )
 
 
 @pytest.mark.parametrize(
@@ -205,4 +217,6 @@ def test_malformed_skeletons_raise_model_format_error(parents, needle):
 
 def test_mismatched_weights_raise_model_format_error():
     with pytest.raises(ModelFormatError, match="weights have 2 rows for 3 vertices"):
-        SkinnedMesh(np.zeros((3, 3), np.float32), np.array([[0, 1, 2]], np.int32), sp.csr_matrix(np.ones((2, 1))))
+        SkinnedMesh(
+            np.zeros((3, 3), np.float32), np.array([[0, 1, 2]], np.int32), sp.csr_matrix(np.ones((2, 1)))
+        )

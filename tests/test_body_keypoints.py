@@ -1,7 +1,7 @@
 """Keypoint sets: the built-in sets on SAM (and the parametric mouse when present) and user keypoint files.
 
-Geometric references come from trimesh (ray casting, nearest surface point, plane sections) on the rest and posed
-meshes, not from the code under test.
+Geometric references come from trimesh (ray casting, nearest surface point, plane sections) on the rest and
+posed meshes, not from the code under test.
 """
 
 from __future__ import annotations
@@ -18,9 +18,32 @@ from synthmouse.body.keypoint_sets import builtin_set_names, load_user_keypoints
 from synthmouse.errors import KeypointError
 
 SUPERANIMAL_TOPVIEWMOUSE = (  # DeepLabCut modelzoo/project_configs/superanimal_topviewmouse.yaml, in order
-    "nose", "left_ear", "right_ear", "left_ear_tip", "right_ear_tip", "left_eye", "right_eye", "neck", "mid_back",
-    "mouse_center", "mid_backend", "mid_backend2", "mid_backend3", "tail_base", "tail1", "tail2", "tail3", "tail4",
-    "tail5", "left_shoulder", "left_midside", "left_hip", "right_shoulder", "right_midside", "right_hip", "tail_end",
+    "nose",
+    "left_ear",
+    "right_ear",
+    "left_ear_tip",
+    "right_ear_tip",
+    "left_eye",
+    "right_eye",
+    "neck",
+    "mid_back",
+    "mouse_center",
+    "mid_backend",
+    "mid_backend2",
+    "mid_backend3",
+    "tail_base",
+    "tail1",
+    "tail2",
+    "tail3",
+    "tail4",
+    "tail5",
+    "left_shoulder",
+    "left_midside",
+    "left_hip",
+    "right_shoulder",
+    "right_midside",
+    "right_hip",
+    "tail_end",
     "head_midpoint",
 )
 
@@ -41,7 +64,7 @@ def _landmark(body, name) -> np.ndarray:
     return body.keypoints(body.rest_pose(), KeypointSet("l", (body.landmarks[name],)))[0, 0]
 
 
-# --- built-in sets ----------------------------------------------------------------------------------------------
+# --- built-in sets ------------------------------------------------------------------------------------------
 def test_builtin_set_names():
     assert builtin_set_names() == ("mouse22", "dlc-topview", "superanimal-topview", "side-limbs")
 
@@ -87,7 +110,15 @@ def test_superanimal_topview_keypoints(sam_body):
     assert tuple(kps) == SUPERANIMAL_TOPVIEWMOUSE
     mesh = _mesh(sam_body)
     # Dorsal midline points: where a vertical ray leaves the skin for the last time.
-    dorsal = ["head_midpoint", "neck", "mid_back", "mouse_center", "mid_backend", "mid_backend2", "mid_backend3"]
+    dorsal = [
+        "head_midpoint",
+        "neck",
+        "mid_back",
+        "mouse_center",
+        "mid_backend",
+        "mid_backend2",
+        "mid_backend3",
+    ]
     for name in dorsal:
         p = kps[name]
         hits, _, _ = mesh.ray.intersects_location([[p[0], p[1], 0.0]], [[0.0, 0.0, 1.0]], multiple_hits=True)
@@ -98,21 +129,36 @@ def test_superanimal_topview_keypoints(sam_body):
     tail = np.array([kps[n] for n in ("tail_base", "tail1", "tail2", "tail3", "tail4", "tail5", "tail_end")])
     steps = np.linalg.norm(np.diff(tail, axis=0), axis=1)
     assert np.all(np.diff(tail[:, 0]) < 0)
-    assert steps.max() / steps.min() < 1.15  # even arc-length spacing, the chord of a curved tail slightly less
+    assert (
+        steps.max() / steps.min() < 1.15
+    )  # even arc-length spacing, the chord of a curved tail slightly less
     # Flanks: the trunk's outline in the cross-section through the midline point, left positive y.
     for side, sign in (("left", 1), ("right", -1)):
         for flank, mid in (("shoulder", "mid_back"), ("midside", "mouse_center"), ("hip", "mid_backend3")):
             p = kps[f"{side}_{flank}"]
             assert abs(p[0] - kps[mid][0]) < 1e-6 and sign * p[1] > 0.01
             assert mesh.nearest.on_surface([p])[1][0] < 1e-6
-    np.testing.assert_allclose(kps["left_midside"] * [1, -1, 1], kps["right_midside"], atol=2e-3)  # ~symmetric
+    np.testing.assert_allclose(
+        kps["left_midside"] * [1, -1, 1], kps["right_midside"], atol=2e-3
+    )  # ~symmetric
 
 
 def test_flank_is_the_widest_point_of_the_trunk_section(sam_body):
     kps = _rest(sam_body, "superanimal-topview")
     groups = np.array(sam_body.skeleton.groups)[sam_body.mesh.dominant_joint()]
-    trunk = {"root", "pelvis", "spine", "neck", "fixed", "scapula_l", "scapula_r", "shoulder_l", "shoulder_r",
-             "hip_l", "hip_r"}
+    trunk = {
+        "root",
+        "pelvis",
+        "spine",
+        "neck",
+        "fixed",
+        "scapula_l",
+        "scapula_r",
+        "shoulder_l",
+        "shoulder_r",
+        "hip_l",
+        "hip_r",
+    }
     keep = np.isin(groups, list(trunk))[sam_body.mesh.faces].all(axis=1)
     sub = trimesh.Trimesh(sam_body.mesh.vertices.astype(float), sam_body.mesh.faces[keep], process=False)
     p = kps["left_midside"]
@@ -123,8 +169,14 @@ def test_flank_is_the_widest_point_of_the_trunk_section(sam_body):
 def test_side_limbs_uses_anatomical_joint_centres(sam_body):
     kps = _rest(sam_body, "side-limbs")
     sk = sam_body.skeleton
-    for name, joint in (("left_knee", "tibia_l"), ("left_hip", "femur_l"), ("right_ankle", "hind_paw_r"),
-                        ("left_elbow", "ulna_l"), ("right_wrist", "fore_paw_r"), ("left_shoulder", "humerus_l")):
+    for name, joint in (
+        ("left_knee", "tibia_l"),
+        ("left_hip", "femur_l"),
+        ("right_ankle", "hind_paw_r"),
+        ("left_elbow", "ulna_l"),
+        ("right_wrist", "fore_paw_r"),
+        ("left_shoulder", "humerus_l"),
+    ):
         np.testing.assert_allclose(kps[name], sk.rest[sk.index(joint), :3, 3], atol=1e-12)
     assert len(kps) == 22 and {"nose", "ear", "eye", "tail_base", "tail_middle", "tail_tip"} <= set(kps)
 
@@ -134,7 +186,7 @@ def test_unknown_set_names_the_allowed_sets(sam_body):
         resolve_keypoint_set("mouse23", sam_body)
 
 
-# --- user keypoint files ----------------------------------------------------------------------------------------
+# --- user keypoint files ------------------------------------------------------------------------------------
 USER_FILE = {
     "name": "lab-points",
     "keypoints": {
@@ -157,7 +209,9 @@ def test_user_file_with_all_keypoint_kinds(sam_body, tmp_path):
 
     rng = np.random.default_rng(5)
     lim = sam_body.skeleton.limits
-    pose = Pose.from_angles(rng.uniform(lim[..., 0], lim[..., 1], size=(2, *lim.shape[:2])), [[0.1, 0, 0]] * 2)
+    pose = Pose.from_angles(
+        rng.uniform(lim[..., 0], lim[..., 1], size=(2, *lim.shape[:2])), [[0.1, 0, 0]] * 2
+    )
     got = sam_body.keypoints(pose, kset)
     posed = sam_body.skin(pose).astype(np.float64)
     world = sam_body.world_frames(pose)
@@ -192,18 +246,32 @@ def test_nearest_surface_keypoint_follows_the_skin(sam_body):
 @pytest.mark.parametrize(
     ("keypoints", "needle"),
     [
-        ({"a": {"vertices": [1, 99999]}}, "keypoint 'a', field 'vertices': vertex id 99999 is out of range; "
-                                           "allowed: 0..14521"),
+        (
+            {"a": {"vertices": [1, 99999]}},
+            "keypoint 'a', field 'vertices': vertex id 99999 is out of range; allowed: 0..14521",
+        ),
         ({"a": {"vertices": [1, 2], "weights": [1.0]}}, "keypoint 'a', field 'weights'"),
         ({"a": {"vertices": [1, 2], "weights": [1.0, -2.0]}}, "has a negative entry"),
-        ({"a": {"joint": "femur_x"}}, "field 'joint': body 'sam' has no joint 'femur_x' (did you mean femur_"),
-        ({"a": {"joint": "femur_l", "offset": [0, 0, 4]}}, "field 'offset': [0.0, 0.0, 4.0] is larger than 0.5 m"),
+        (
+            {"a": {"joint": "femur_x"}},
+            "field 'joint': body 'sam' has no joint 'femur_x' (did you mean femur_",
+        ),
+        (
+            {"a": {"joint": "femur_l", "offset": [0, 0, 4]}},
+            "field 'offset': [0.0, 0.0, 4.0] is larger than 0.5 m",
+        ),
         ({"a": {"joint": "femur_l", "offset": [0, 0]}}, "field 'offset': [0, 0] is not a 3-vector"),
         ({"a": {"nearest_surface": [1.0, 0.0, 0.0]}}, "from the body's surface"),
-        ({"a": {"joint": "femur_l", "colour": "red"}}, "keypoint 'a', field 'colour': not a field of a 'joint' spec"),
+        (
+            {"a": {"joint": "femur_l", "colour": "red"}},
+            "keypoint 'a', field 'colour': not a field of a 'joint' spec",
+        ),
         ({"a": {"size": 3}}, "needs exactly one of landmark, vertices, joint, nearest_surface"),
         ({"a": "left_earr"}, "has no landmark 'left_earr' (did you mean left_ear"),
-        ({"a": {"chain": "tail", "at": 1.5}}, "field 'at': 1.5 is not a fraction; allowed: a number in [0, 1]"),
+        (
+            {"a": {"chain": "tail", "at": 1.5}},
+            "field 'at': 1.5 is not a fraction; allowed: a number in [0, 1]",
+        ),
     ],
 )
 def test_user_file_errors_name_file_keypoint_field_and_value(sam_body, tmp_path, keypoints, needle):
@@ -222,7 +290,9 @@ def test_user_file_structure_errors(sam_body, tmp_path):
     bad.write_text("keypoints: [unclosed")
     with pytest.raises(KeypointError, match="not valid YAML"):
         load_user_keypoints(bad, sam_body)
-    with pytest.raises(KeypointError, match=r"edges\[0\] = \['a', 'zz'\] names 'zz', which is not a keypoint"):
+    with pytest.raises(
+        KeypointError, match=r"edges\[0\] = \['a', 'zz'\] names 'zz', which is not a keypoint"
+    ):
         load_user_keypoints({"keypoints": {"a": "nose"}, "edges": [["a", "zz"]]}, sam_body)
     with pytest.raises(KeypointError, match="unknown field"):
         load_user_keypoints({"keypoints": {"a": "nose"}, "skeleton": []}, sam_body)
@@ -231,15 +301,18 @@ def test_user_file_structure_errors(sam_body, tmp_path):
 
 
 def test_derived_specs_in_user_files(sam_body):
-    spec = {"keypoints": {
-        "mid_tail": {"chain": "tail", "from": "tail_root", "at": 0.5},
-        "mid_spine": {"between": ["neck", "tail_root"], "at": 0.5, "groups": ["spine"]},
-        "top": {"surface_ray": {"from": "head_centre", "direction": [0, 0, 1]}},
-    }}
+    spec = {
+        "keypoints": {
+            "mid_tail": {"chain": "tail", "from": "tail_root", "at": 0.5},
+            "mid_spine": {"between": ["neck", "tail_root"], "at": 0.5, "groups": ["spine"]},
+            "top": {"surface_ray": {"from": "head_centre", "direction": [0, 0, 1]}},
+        }
+    }
     kset = load_user_keypoints(spec, sam_body)
     kps = sam_body.keypoints(sam_body.rest_pose(), kset)[0]
     assert kset.keypoints[0].joint.startswith("tail_")
     assert sam_body.skeleton.groups[sam_body.skeleton.index(kset.keypoints[1].joint)] == "spine"
-    np.testing.assert_allclose(kps[1], 0.5 * (_landmark(sam_body, "neck") + _landmark(sam_body, "tail_root")),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        kps[1], 0.5 * (_landmark(sam_body, "neck") + _landmark(sam_body, "tail_root")), atol=1e-12
+    )
     assert kps[2][2] > _landmark(sam_body, "head_centre")[2]

@@ -12,7 +12,7 @@ import pytest
 from synthmouse.body.sam import SAM_FILES, load_sam
 from synthmouse.errors import ModelFormatError
 
-# The documented transform: x' = -y, y' = x, z' = z, then a scale that makes nose-to-tail_root `length` metres.
+# The documented transform: x' = -y, y' = x, z' = z, then a scale making nose-to-tail_root `length` metres.
 RAW_TO_BODY = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
 
 
@@ -45,8 +45,13 @@ def test_mouse22_keypoints_at_rest_match_the_mapper(sam_dir, sam_body):
 
 
 def test_body_axes_follow_the_convention(sam_body):
-    kps = dict(zip(sam_body.keypoint_set("mouse22").names,
-                   sam_body.keypoints(sam_body.rest_pose(), "mouse22")[0], strict=True))
+    kps = dict(
+        zip(
+            sam_body.keypoint_set("mouse22").names,
+            sam_body.keypoints(sam_body.rest_pose(), "mouse22")[0],
+            strict=True,
+        )
+    )
     assert kps["nose"][0] > kps["tail_root"][0] > kps["tail_end"][0]  # nose towards +x
     assert kps["left_ear_tip"][1] > 0 > kps["right_ear_tip"][1]  # the animal's left towards +y
     assert kps["neck"][2] > kps["left_paw"][2]  # z up
@@ -63,9 +68,9 @@ def test_length_is_nose_to_tail_root_and_configurable(sam_dir, sam_body):
     assert np.abs(got - expected).max() < 1e-4
 
 
-# --- malformed copies of the SAM folder -------------------------------------------------------------------------
+# --- malformed copies of the SAM folder ---------------------------------------------------------------------
 def _broken_copy(sam_dir: Path, tmp_path: Path, filename: str, line: int, edit) -> Path:
-    """Copy the SAM files to ``tmp_path`` and replace 1-based ``line`` of ``filename`` with ``edit(old_line)``."""
+    """Copy the SAM files to ``tmp_path``; replace 1-based ``line`` of ``filename`` by ``edit(old_line)``."""
     folder = tmp_path / "sam"
     folder.mkdir()
     for name in SAM_FILES:

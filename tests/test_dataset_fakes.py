@@ -72,9 +72,43 @@ class FakeSource:
         self.closed = True
 
 
+def image_path(root: Path, camera: str, index: int, ext: str = "png") -> Path:
+    """Where the dataset layout puts a camera's image of one frame."""
+    return Path(root) / "labeled-data" / f"synth_{camera}" / f"img{index:05d}.{ext}"
+
+
+def dlc_h5(root: Path, camera: str) -> Path:
+    return Path(root) / "labeled-data" / f"synth_{camera}" / "CollectedData_synthmouse.h5"
+
+
+def make_dataset(root: Path, frames: int = 10, seed: int = 3, formats=("dlc", "sleap", "coco", "lp"),
+                 **options) -> Path:
+    """Generate a complete fake dataset in ``root`` (tiny images, all default formats); return ``root``."""
+    from synthmouse.dataset.generation import GenerateOptions, generate
+
+    source_args = {k: options.pop(k) for k in ("cameras", "size", "scene_hash") if k in options}
+    report = generate(FakeSource(seed=seed, **source_args), root,
+                      GenerateOptions(n_frames=frames, seed=seed, formats=tuple(formats), **options))
+    assert report.complete
+    return Path(root)
+
+
+def tree_digest(root: Path, skip_state: bool = True) -> dict[str, str]:
+    """sha256 of every file under ``root`` (relative posix paths), optionally without the ``.synthmouse``
+    folder."""
+    import hashlib
+
+    out = {}
+    for path in sorted(Path(root).rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if path.is_file() and not (skip_state and rel.startswith(".synthmouse/")):
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
 def run_fake_generate(out: str, frames: int, seed: int, delay: float = 0.0, formats=("dlc", "coco")) -> None:
     """Entry point for subprocess tests (kill and resume)."""
-    from synthmouse.dataset.generate import GenerateOptions, generate
+    from synthmouse.dataset.generation import GenerateOptions, generate
 
     source = FakeSource(seed=seed, delay=delay)
     generate(source, out, GenerateOptions(n_frames=frames, seed=seed, formats=tuple(formats)))

@@ -23,7 +23,8 @@ from synthmouse.body.groups import PARTS  # noqa: E402
 HERE = Path(__file__).resolve().parent
 FUR = (0.30, 0.28, 0.27)
 SKIN = (0.86, 0.66, 0.64)
-PART_COLOURS = {"trunk": FUR, "head": FUR, "ear_l": SKIN, "ear_r": SKIN, "tail": SKIN}
+PART_COLOURS = {"trunk": FUR, "head": FUR, "forelimb_l": FUR, "forelimb_r": FUR, "hindlimb_l": FUR,
+                "hindlimb_r": FUR}
 # (elevation, azimuth) in degrees: the camera looks from azimuth (about z, from +x towards +y) and elevation.
 VIEWS = {"top": (90.0, -90.0), "side": (0.0, -90.0), "three_quarter": (30.0, -40.0)}
 

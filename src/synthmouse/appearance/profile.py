@@ -193,9 +193,18 @@ class AppearanceProfile:
         return self.stats.noise.sigma(np.arange(256)).astype(np.float32)
 
     def resized(self, width: int, height: int) -> AppearanceProfile:
-        """The profile for another image size (plates resized; pixel statistics scaled where they are lengths)."""
+        """The profile for another image size (plates resized; pixel statistics scaled where they are lengths).
+
+        Results are cached on this profile, so calling it every frame is cheap.
+        """
         if (width, height) == (self.stats.width, self.stats.height):
             return self
+        cache = self.__dict__.setdefault("_resized", {})
+        if (width, height) not in cache:
+            cache[(width, height)] = self._resize(width, height)
+        return cache[(width, height)]
+
+    def _resize(self, width: int, height: int) -> AppearanceProfile:
         sx, sy = width / self.stats.width, height / self.stats.height
         s = float(np.sqrt(sx * sy))
         data = self.stats.model_dump()

@@ -8,7 +8,7 @@ Spec forms (a plain string is short for ``{landmark: NAME}``):
 
 * ``{landmark: NAME}`` -- a landmark of the body (``docs/conventions.md`` lists the vocabulary) or a derived
   landmark of ``keypoint_sets.yaml``;
-* ``{vertices: [i, ...], weights: [w, ...]}`` -- the weighted mean of mesh vertices (weights default to equal);
+* ``{vertices: [i, ...], weights: [w, ...]}`` -- the weighted mean of mesh vertices (default: equal weights);
 * ``{joint: NAME, offset: [x, y, z]}`` -- a point fixed to a joint, offset in metres in its anatomical frame;
 * ``{nearest_surface: [x, y, z]}`` -- the rest-mesh surface point nearest to a body-frame point (metres), kept
   as barycentric weights of its triangle so it follows the skin;
@@ -19,11 +19,11 @@ Spec forms (a plain string is short for ``{landmark: NAME}``):
 * ``{surface_ray: {from: A, direction: [x, y, z]}}`` -- where a ray from spec ``A``'s rest point along a
   body-frame direction leaves the rest mesh for the last time (e.g. ``[0, 0, 1]``: the dorsal surface above a
   point), kept as barycentric weights so it follows the skin;
-* ``{silhouette: {from: A, direction: [x, y, z], view: [x, y, z], groups: [...]}}`` -- the rest mesh's outline
-  point seen along ``view``, on the ``direction`` side: the surface point farthest along ``direction`` in the plane
-  through spec ``A``'s rest point spanned by ``direction`` and ``view`` (e.g. the flank as a top-view labeller sees
-  it), kept as barycentric weights; ``groups`` (optional) limits the surface to vertices dominated by joints of
-  those groups.
+* ``{silhouette: {from: A, direction: [x, y, z], view: [x, y, z], groups: [...]}}`` -- the rest mesh's
+  outline point seen along ``view``, on the ``direction`` side: the surface point farthest along ``direction``
+  in the plane through spec ``A``'s rest point spanned by ``direction`` and ``view`` (e.g. the flank as a
+  top-view labeller sees it), kept as barycentric weights; ``groups`` (optional) limits the surface to
+  vertices dominated by joints of those groups.
 """
 
 from __future__ import annotations
@@ -59,15 +59,15 @@ MAX_OFFSET_M = 0.5  # offsets are metres; anything larger is almost certainly mi
 MAX_SURFACE_DISTANCE_M = 0.05  # a nearest_surface point this far from the mesh is a mistake, not a landmark
 
 
-# --- public API -------------------------------------------------------------------------------------------------
+# --- public API ---------------------------------------------------------------------------------------------
 def builtin_set_names() -> tuple[str, ...]:
     """Names of the built-in keypoint sets, in file order."""
     return tuple(_builtin_data()["sets"])
 
 
 def resolve_keypoint_set(name: str, body: Body) -> KeypointSet:
-    """A built-in set (``mouse22``, ``dlc-topview``, ``superanimal-topview``, ``side-limbs``) or a user YAML file
-    (a path ending in ``.yaml``/``.yml``) resolved on ``body``.
+    """A built-in set (``mouse22``, ``dlc-topview``, ``superanimal-topview``, ``side-limbs``) or a user YAML
+    file (a path ending in ``.yaml``/``.yml``) resolved on ``body``.
 
     Raises :class:`KeypointError` naming the set, keypoint and missing landmark or joint.
     """
@@ -86,8 +86,9 @@ def resolve_keypoint_set(name: str, body: Body) -> KeypointSet:
 def load_user_keypoints(path_or_dict: str | Path | dict, body: Body) -> KeypointSet:
     """Read a user keypoint file (or its parsed mapping) and resolve it on ``body``.
 
-    The file holds ``keypoints:`` (a mapping of output name to spec, in output order), optional ``edges:`` (pairs of
-    keypoint names) and an optional ``name:`` (default: the file's stem). See the module docstring for the specs.
+    The file holds ``keypoints:`` (a mapping of output name to spec, in output order), optional ``edges:``
+    (pairs of keypoint names) and an optional ``name:`` (default: the file's stem). See the module docstring
+    for the specs.
     """
     if isinstance(path_or_dict, dict):
         source, raw, default_name = "<keypoints>", path_or_dict, "user"
@@ -104,11 +105,14 @@ def load_user_keypoints(path_or_dict: str | Path | dict, body: Body) -> Keypoint
         raise KeypointError(f"{source}: expected a mapping with 'keypoints' (and optional 'edges', 'name')")
     unknown = sorted(set(raw) - {"name", "keypoints", "edges", "description"})
     if unknown:
-        raise KeypointError(f"{source}: unknown field(s) {unknown}; allowed: name, keypoints, edges, description")
+        raise KeypointError(
+            f"{source}: unknown field(s) {unknown}; allowed: name, keypoints, edges, description"
+        )
     keypoints = raw.get("keypoints")
     if not isinstance(keypoints, dict) or not keypoints:
         raise KeypointError(
-            f"{source}: field 'keypoints' must be a non-empty mapping of keypoint name to spec, got {keypoints!r}"
+            f"{source}: field 'keypoints' must be a non-empty mapping of keypoint name to spec, "
+            f"got {keypoints!r}"
         )
     name = raw.get("name", default_name)
     if not isinstance(name, str) or not name:
@@ -117,7 +121,7 @@ def load_user_keypoints(path_or_dict: str | Path | dict, body: Body) -> Keypoint
     return context.build_set(name, keypoints, raw.get("edges", []))
 
 
-# --- the data file ----------------------------------------------------------------------------------------------
+# --- the data file ------------------------------------------------------------------------------------------
 @cache
 def _builtin_data() -> dict:
     text = resources.files("synthmouse").joinpath(DATA_FILE).read_text()
@@ -128,7 +132,7 @@ def _builtin_data() -> dict:
     return data
 
 
-# --- resolution -------------------------------------------------------------------------------------------------
+# --- resolution ---------------------------------------------------------------------------------------------
 class _Context:
     """Resolves specs on one body, with error messages naming the source, keypoint and field."""
 
@@ -167,16 +171,21 @@ class _Context:
         if isinstance(spec, str):
             spec = {"landmark": spec}
         if not isinstance(spec, dict) or not spec:
-            raise self.fail(key, None, f"spec {spec!r} is not a landmark name or a mapping",
-                            "a landmark name, or a mapping with one of " + ", ".join(SPEC_FIELDS))
+            raise self.fail(
+                key,
+                None,
+                f"spec {spec!r} is not a landmark name or a mapping",
+                "a landmark name, or a mapping with one of " + ", ".join(SPEC_FIELDS),
+            )
         kinds = [k for k in spec if k in SPEC_FIELDS]
         if len(kinds) != 1:
             raise self.fail(key, None, f"spec {spec!r} needs exactly one of {', '.join(SPEC_FIELDS)}")
         kind = kinds[0]
         extra = sorted(set(spec) - {kind, *SPEC_FIELDS[kind]})
         if extra:
-            raise self.fail(key, extra[0], f"not a field of a {kind!r} spec",
-                            ", ".join((kind, *SPEC_FIELDS[kind])))
+            raise self.fail(
+                key, extra[0], f"not a field of a {kind!r} spec", ", ".join((kind, *SPEC_FIELDS[kind]))
+            )
         return getattr(self, f"_spec_{kind}")(name, spec, key)
 
     def _spec_landmark(self, name: str, spec: dict, key: str) -> KeypointDef:
@@ -188,9 +197,10 @@ class _Context:
         known = sorted(self.body.landmarks) + sorted(self.derived)
         hint = difflib.get_close_matches(str(landmark), known, n=3)
         raise self.fail(
-            key, "landmark",
-            f"body {self.body.name!r} has no landmark {landmark!r}" + (f" (did you mean {', '.join(hint)}?)" if hint
-                                                                       else ""),
+            key,
+            "landmark",
+            f"body {self.body.name!r} has no landmark {landmark!r}"
+            + (f" (did you mean {', '.join(hint)}?)" if hint else ""),
             ", ".join(known),
         )
 
@@ -199,36 +209,59 @@ class _Context:
         ids = spec["vertices"]
         ids = [ids] if isinstance(ids, int) else ids
         if not isinstance(ids, list) or not ids or not all(_is_int(i) for i in ids):
-            raise self.fail(key, "vertices", f"{spec['vertices']!r} is not a list of vertex ids",
-                            f"a non-empty list of integers in 0..{n_v - 1}")
+            raise self.fail(
+                key,
+                "vertices",
+                f"{spec['vertices']!r} is not a list of vertex ids",
+                f"a non-empty list of integers in 0..{n_v - 1}",
+            )
         bad = [i for i in ids if not 0 <= int(i) < n_v]
         if bad:
             raise self.fail(key, "vertices", f"vertex id {bad[0]} is out of range", f"0..{n_v - 1}")
         weights = spec.get("weights")
         if weights is None:
             return KeypointDef(name, vertices=tuple(int(i) for i in ids))
-        if not isinstance(weights, list) or len(weights) != len(ids) or not all(_is_number(w) for w in weights):
-            raise self.fail(key, "weights", f"{weights!r} is not a list of {len(ids)} numbers",
-                            "one number >= 0 per vertex")
+        if (
+            not isinstance(weights, list)
+            or len(weights) != len(ids)
+            or not all(_is_number(w) for w in weights)
+        ):
+            raise self.fail(
+                key,
+                "weights",
+                f"{weights!r} is not a list of {len(ids)} numbers",
+                "one number >= 0 per vertex",
+            )
         if min(weights) < 0 or sum(weights) <= 0:
-            raise self.fail(key, "weights", f"{weights!r} has a negative entry or sums to 0",
-                            "numbers >= 0 with a positive sum")
-        return KeypointDef(name, vertices=tuple(int(i) for i in ids), weights=tuple(float(w) for w in weights))
+            raise self.fail(
+                key,
+                "weights",
+                f"{weights!r} has a negative entry or sums to 0",
+                "numbers >= 0 with a positive sum",
+            )
+        return KeypointDef(
+            name, vertices=tuple(int(i) for i in ids), weights=tuple(float(w) for w in weights)
+        )
 
     def _spec_joint(self, name: str, spec: dict, key: str) -> KeypointDef:
         joint, names = spec["joint"], self.body.skeleton.names
         if joint not in names:
             hint = difflib.get_close_matches(str(joint), names, n=3)
             raise self.fail(
-                key, "joint",
-                f"body {self.body.name!r} has no joint {joint!r}" + (f" (did you mean {', '.join(hint)}?)" if hint
-                                                                      else ""),
+                key,
+                "joint",
+                f"body {self.body.name!r} has no joint {joint!r}"
+                + (f" (did you mean {', '.join(hint)}?)" if hint else ""),
                 f"one of its {len(names)} joints (`synthmouse model info` lists them)",
             )
         offset = self._vector(spec.get("offset", [0.0, 0.0, 0.0]), key, "offset")
         if np.abs(offset).max() > MAX_OFFSET_M:
-            raise self.fail(key, "offset", f"{offset.tolist()} is larger than {MAX_OFFSET_M} m",
-                            "metres in the joint's anatomical frame (x along the bone, z up)")
+            raise self.fail(
+                key,
+                "offset",
+                f"{offset.tolist()} is larger than {MAX_OFFSET_M} m",
+                "metres in the joint's anatomical frame (x along the bone, z up)",
+            )
         return KeypointDef(name, joint=joint, offset=tuple(float(x) for x in offset))
 
     def _spec_nearest_surface(self, name: str, spec: dict, key: str) -> KeypointDef:
@@ -236,7 +269,9 @@ class _Context:
         kdef, distance = _nearest_surface(self.body, point, name)
         if distance > MAX_SURFACE_DISTANCE_M:
             raise self.fail(
-                key, "nearest_surface", f"{point.tolist()} is {distance:.3f} m from the body's surface",
+                key,
+                "nearest_surface",
+                f"{point.tolist()} is {distance:.3f} m from the body's surface",
                 f"a point within {MAX_SURFACE_DISTANCE_M} m of the rest mesh, in metres in the body frame "
                 "(x forward, y left, z up, origin on the floor under the pelvis)",
             )
@@ -258,7 +293,9 @@ class _Context:
         if groups is not None:
             if not isinstance(groups, list) or not all(g in GROUPS for g in groups):
                 raise self.fail(key, "groups", f"{groups!r} is not a list of joint groups", ", ".join(GROUPS))
-        return _bind_to_nearest_bone(self.body, point, name, groups, lambda msg: self.fail(key, "groups", msg))
+        return _bind_to_nearest_bone(
+            self.body, point, name, groups, lambda msg: self.fail(key, "groups", msg)
+        )
 
     def _spec_chain(self, name: str, spec: dict, key: str) -> KeypointDef:
         group = spec["chain"]
@@ -267,8 +304,13 @@ class _Context:
         t = self._fraction(spec.get("at", 0.5), key)
         chain = _group_chain(self.body, group)
         if chain is None:
-            raise self.fail(key, "chain", f"the joints of group {group!r} on body {self.body.name!r} do not form "
-                            "one chain of at least one bone", "a group whose joints form a single chain")
+            raise self.fail(
+                key,
+                "chain",
+                f"the joints of group {group!r} on body {self.body.name!r} do not form "
+                "one chain of at least one bone",
+                "a group whose joints form a single chain",
+            )
         positions = self.body.skeleton.rest[chain, :3, 3]
         start = 0.0
         if "from" in spec:
@@ -287,36 +329,62 @@ class _Context:
         origin = self.rest_point(self.resolve(f"{name}/from", ray["from"], key))
         direction = self._vector(ray["direction"], key, "surface_ray.direction")
         if np.linalg.norm(direction) == 0:
-            raise self.fail(key, "surface_ray.direction", "is the zero vector", "a non-zero body-frame direction")
+            raise self.fail(
+                key, "surface_ray.direction", "is the zero vector", "a non-zero body-frame direction"
+            )
         hit = _last_ray_hit(self.body, origin, direction / np.linalg.norm(direction))
         if hit is None:
-            raise self.fail(key, "surface_ray", f"the ray from {np.round(origin, 4).tolist()} along "
-                            f"{direction.tolist()} does not meet the surface of body {self.body.name!r}",
-                            "a ray that crosses the rest mesh")
+            raise self.fail(
+                key,
+                "surface_ray",
+                f"the ray from {np.round(origin, 4).tolist()} along "
+                f"{direction.tolist()} does not meet the surface of body {self.body.name!r}",
+                "a ray that crosses the rest mesh",
+            )
         triangle, bary = hit
         return _skin_point(self.body, triangle, bary, name)
 
     def _spec_silhouette(self, name: str, spec: dict, key: str) -> KeypointDef:
         sil = spec["silhouette"]
         if not isinstance(sil, dict) or not {"from", "direction", "view"} <= set(sil) <= {
-            "from", "direction", "view", "groups"}:
-            raise self.fail(key, "silhouette", f"{sil!r} is not an outline query",
-                            "{from: A, direction: [x, y, z], view: [x, y, z], groups: [optional joint groups]}")
+            "from",
+            "direction",
+            "view",
+            "groups",
+        }:
+            raise self.fail(
+                key,
+                "silhouette",
+                f"{sil!r} is not an outline query",
+                "{from: A, direction: [x, y, z], view: [x, y, z], groups: [optional joint groups]}",
+            )
         groups = sil.get("groups")
         if groups is not None and (not isinstance(groups, list) or not all(g in GROUPS for g in groups)):
-            raise self.fail(key, "silhouette.groups", f"{groups!r} is not a list of joint groups", ", ".join(GROUPS))
+            raise self.fail(
+                key, "silhouette.groups", f"{groups!r} is not a list of joint groups", ", ".join(GROUPS)
+            )
         origin = self.rest_point(self.resolve(f"{name}/from", sil["from"], key))
         direction = self._vector(sil["direction"], key, "silhouette.direction")
         view = self._vector(sil["view"], key, "silhouette.view")
         normal = np.cross(direction, view)
         if np.linalg.norm(direction) == 0 or np.linalg.norm(normal) < 1e-9 * np.linalg.norm(view):
-            raise self.fail(key, "silhouette", f"direction {direction.tolist()} and view {view.tolist()} do not span a "
-                            "plane", "two non-zero, non-parallel vectors")
-        hit = _farthest_in_section(self.body, origin, direction / np.linalg.norm(direction),
-                                   normal / np.linalg.norm(normal), groups)
+            raise self.fail(
+                key,
+                "silhouette",
+                f"direction {direction.tolist()} and view {view.tolist()} do not span a plane",
+                "two non-zero, non-parallel vectors",
+            )
+        hit = _farthest_in_section(
+            self.body, origin, direction / np.linalg.norm(direction), normal / np.linalg.norm(normal), groups
+        )
         if hit is None:
-            raise self.fail(key, "silhouette", f"the plane through {np.round(origin, 4).tolist()} does not cut the "
-                            f"surface of body {self.body.name!r}", "a point whose section crosses the rest mesh")
+            raise self.fail(
+                key,
+                "silhouette",
+                f"the plane through {np.round(origin, 4).tolist()} does not cut the "
+                f"surface of body {self.body.name!r}",
+                "a point whose section crosses the rest mesh",
+            )
         return _skin_point(self.body, *hit, name)
 
     # helpers
@@ -341,9 +409,11 @@ class _Context:
         return float(value)
 
 
-# --- geometry ---------------------------------------------------------------------------------------------------
+# --- geometry -----------------------------------------------------------------------------------------------
 def _renamed(kdef: KeypointDef, name: str) -> KeypointDef:
-    return KeypointDef(name, vertices=kdef.vertices, weights=kdef.weights, joint=kdef.joint, offset=kdef.offset)
+    return KeypointDef(
+        name, vertices=kdef.vertices, weights=kdef.weights, joint=kdef.joint, offset=kdef.offset
+    )
 
 
 def _skeleton_point(body: Body, joint: int, point: np.ndarray, name: str) -> KeypointDef:
@@ -367,7 +437,7 @@ def _triangles(body: Body) -> np.ndarray:
 
 
 def _nearest_surface(body: Body, point: np.ndarray, name: str) -> tuple[KeypointDef, float]:
-    """The skin keypoint at the rest-mesh surface point nearest to ``point (3,)`` and its distance (metres)."""
+    """Skin keypoint at the rest-mesh surface point nearest to ``point (3,)``, and its distance (metres)."""
     import trimesh
 
     triangles = _triangles(body)
@@ -380,7 +450,7 @@ def _nearest_surface(body: Body, point: np.ndarray, name: str) -> tuple[Keypoint
 
 
 def _last_ray_hit(body: Body, origin: np.ndarray, direction: np.ndarray) -> tuple[int, np.ndarray] | None:
-    """``(triangle, barycentric (3,))`` of the farthest crossing of a ray with the rest mesh (Moller-Trumbore)."""
+    """``(triangle, barycentric (3,))`` of a ray's farthest crossing of the rest mesh (Moller-Trumbore)."""
     tri = _triangles(body)
     a, e1, e2 = tri[:, 0], tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
     p = np.cross(direction, e2)
@@ -402,8 +472,9 @@ def _last_ray_hit(body: Body, origin: np.ndarray, direction: np.ndarray) -> tupl
 def _farthest_in_section(
     body: Body, origin: np.ndarray, direction: np.ndarray, normal: np.ndarray, groups: list[str] | None = None
 ) -> tuple[int, np.ndarray] | None:
-    """``(triangle, barycentric (3,))`` of the point farthest along ``direction`` where the plane through ``origin``
-    with unit ``normal`` cuts the rest mesh (the ends of each triangle's cut segment are the candidates).
+    """``(triangle, barycentric (3,))`` of the point farthest along ``direction`` where the plane through
+    ``origin`` with unit ``normal`` cuts the rest mesh (the ends of each triangle's cut segment are the
+    candidates).
 
     ``groups`` keeps only triangles whose three vertices are dominated by joints of those groups.
     """
@@ -436,9 +507,10 @@ def _bind_to_nearest_bone(body: Body, point: np.ndarray, name: str, groups, fail
     pos = sk.rest[:, :3, 3]
     child = np.flatnonzero(sk.parents >= 0)
     owner = sk.parents[child]
-    allowed = np.array([
-        (sk.groups[o] in groups) if groups is not None else sk.groups[o] != FIXED_GROUP for o in owner
-    ], dtype=bool)
+    allowed = np.array(
+        [(sk.groups[o] in groups) if groups is not None else sk.groups[o] != FIXED_GROUP for o in owner],
+        dtype=bool,
+    )
     if not allowed.any():
         raise fail(f"body {body.name!r} has no bones in groups {groups}")
     child, owner = child[allowed], owner[allowed]
@@ -450,7 +522,7 @@ def _bind_to_nearest_bone(body: Body, point: np.ndarray, name: str, groups, fail
 
 
 def _group_chain(body: Body, group: str) -> np.ndarray | None:
-    """Joints of ``group`` as one parent-to-child chain, plus the last joint's leaf child if it has one; else None."""
+    """Joints of ``group`` as a parent-to-child chain, plus the last joint's leaf child if any; else None."""
     sk = body.skeleton
     joints = sorted(sk.joints_in_group(group).tolist(), key=lambda j: len(sk.descendants(j)), reverse=True)
     if not joints:

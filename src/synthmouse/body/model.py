@@ -34,7 +34,7 @@ class Body:
     source: str = ""
     _compiled: dict = field(default_factory=dict, init=False, repr=False)
 
-    # --- posing -----------------------------------------------------------------------------------------------
+    # --- posing ---------------------------------------------------------------------------------------------
     def rest_pose(self, frames: int = 1) -> Pose:
         return Pose.rest(self.skeleton.n_joints, frames)
 
@@ -59,9 +59,9 @@ class Body:
             self._compiled[key] = skinning_operator(self.mesh.vertices, self.mesh.weights, dtype)
         return self._compiled[key]
 
-    # --- keypoints --------------------------------------------------------------------------------------------
+    # --- keypoints ------------------------------------------------------------------------------------------
     def keypoint_set(self, name: str | KeypointSet) -> KeypointSet:
-        """A built-in keypoint set resolved on this body (``mouse22``, ``dlc-topview`` ...), or ``name`` itself."""
+        """A built-in keypoint set resolved on this body (``mouse22``, ``dlc-topview`` ...), or ``name``."""
         if isinstance(name, KeypointSet):
             return name
         key = ("set", name)
@@ -94,13 +94,13 @@ class Body:
         return out
 
     def _skin_keypoint_operator(self, compiled: CompiledKeypoints):
-        """``(Ks, 4 J)`` float64 operator of the skin keypoints: their vertex weights times the mesh operator."""
+        """``(Ks, 4 J)`` float64 operator of the skin keypoints: vertex weights times the mesh operator."""
         key = ("skin", id(compiled))  # compiled sets live in the same cache, so the id is not reused
         if key not in self._compiled:
             self._compiled[key] = (compiled.skin_matrix @ self._skinning_operator(np.float64)).tocsr()
         return self._compiled[key]
 
-    # --- parts ------------------------------------------------------------------------------------------------
+    # --- parts ----------------------------------------------------------------------------------------------
     def vertex_parts(self) -> np.ndarray:
         """``(V,) uint8`` body-part id (index into :data:`synthmouse.body.groups.PARTS`) of each vertex."""
         joint_part = np.array(

@@ -24,7 +24,7 @@ NOSE_X, NOSE_Z = 88.5, 12.0
 TAIL_ROOT_Z = 16.5
 TAIL_LENGTH = 85.0
 TAIL_ROOT_RADIUS, TAIL_TIP_RADIUS = 1.6, 0.42
-TAIL_DROP_LENGTH = 34.0  # arc length over which the tail sinks from the rump to the floor
+TAIL_DROP_LENGTH = 85.0 * 5 / 13  # arc length over which the tail sinks to the floor (5 of the 13 bones)
 TAIL_JOINTS = 13
 FLOOR_GAP = 0.15  # clearance of the resting tail above the floor
 EAR_LENGTH = 13.0
@@ -95,19 +95,19 @@ HEEL = (-10.2, 12.6, 1.1)
 HIND_KNUCKLES = ((-0.4, 11.8, 1.05), (0.9, 12.6, 1.05), (1.2, 13.5, 1.05), (0.9, 14.4, 1.05), (-0.1, 15.2, 1.05))
 HIND_TIPS = ((2.6, 11.3, 0.42), (5.2, 12.1, 0.42), (5.9, 13.6, 0.42), (5.4, 15.2, 0.42), (3.7, 16.5, 0.42))
 EAR_BASE = (61.5, 6.2, 23.0)
-EAR_AXIS = (-0.30, 0.66, 0.69)  # base to tip, left ear (normalized below)
-EYE_CENTRE = (74.0, 5.9, 17.3)
+EAR_AXIS = (-0.25, 0.55, 0.80)  # base to tip, left ear (normalized below)
+EYE_CENTRE = (74.5, 5.4, 17.2)
 EYE_RADIUS = 1.65
 
 AXIAL_JOINTS = (  # name, parent, group, position
     ("root", None, "root", (0.0, 0.0, 0.0)),
     ("pelvis", "root", "pelvis", (0.0, 0.0, 19.0)),
     ("spine_0", "pelvis", "spine", (9.0, 0.0, 21.5)),
-    ("spine_1", "spine_0", "spine", (19.0, 0.0, 22.5)),
-    ("spine_2", "spine_1", "spine", (29.0, 0.0, 22.0)),
-    ("spine_3", "spine_2", "spine", (39.0, 0.0, 20.5)),
-    ("neck", "spine_3", "neck", (49.0, 0.0, 18.5)),
-    ("head", "neck", "head", (60.0, 0.0, 18.0)),
+    ("spine_1", "spine_0", "spine", (19.0, 0.0, 22.0)),
+    ("spine_2", "spine_1", "spine", (29.0, 0.0, 21.0)),
+    ("spine_3", "spine_2", "spine", (39.0, 0.0, 19.5)),
+    ("neck", "spine_3", "neck", (49.0, 0.0, 17.5)),
+    ("head", "neck", "head", (60.0, 0.0, 17.5)),
     ("snout", "head", "fixed", (75.0, 0.0, 15.0)),
     ("nose_tip", "snout", "fixed", (NOSE_X, 0.0, NOSE_Z)),
     ("jaw", "head", "jaw", (65.0, 0.0, 11.0)),
@@ -264,23 +264,23 @@ class Ellipsoid:
 # half-ellipsoid caps at both ends. Rows: x, half-width, top, bottom (mm) from the rear cap's base to the nose
 # cap's base; the widest line sits at bottom + WIDEST * (top - bottom). Repeated rows make the profile flat where
 # it meets the caps, so the surface is smooth there.
-REAR_CAP, FRONT_CAP = 6.0, 2.0  # lengths (mm) of the rounded ends
+REAR_CAP, FRONT_CAP = 8.5, 2.0  # lengths (mm) of the rounded ends
 SWEEP_PROFILE = np.array([
-    (-6.5, 11.0, 27.6, 7.8),
-    (-5.5, 11.0, 27.6, 7.8),
-    (-2.0, 12.6, 29.6, 6.8),
-    (6.0, 13.9, 31.8, 5.6),
-    (16.0, 14.0, 32.8, 5.6),
-    (26.0, 13.4, 32.4, 6.3),
-    (36.0, 12.0, 30.6, 7.6),
-    (45.0, 10.4, 28.2, 8.6),
-    (52.0, 9.4, 26.4, 9.0),
-    (57.0, 9.3, 25.5, 8.9),
-    (62.0, 9.5, 24.6, 8.7),
-    (68.0, 8.6, 23.0, 8.8),
-    (74.0, 6.9, 20.6, 9.2),
-    (80.0, 4.9, 17.7, 9.7),
-    (85.5, 2.5, 14.6, 10.4),
+    (-3.5, 13.4, 30.8, 6.8),
+    (-2.5, 13.4, 30.8, 6.8),
+    (3.0, 14.6, 33.4, 5.6),
+    (10.0, 14.9, 34.4, 5.2),
+    (18.0, 14.4, 34.0, 5.5),
+    (27.0, 13.0, 31.9, 6.5),
+    (36.0, 11.4, 28.9, 7.6),
+    (45.0, 10.0, 26.2, 8.5),
+    (52.0, 9.3, 24.8, 8.8),
+    (56.0, 9.3, 24.6, 8.8),
+    (61.0, 9.8, 25.2, 8.7),
+    (66.0, 9.3, 24.5, 8.8),
+    (72.0, 7.6, 22.3, 9.2),
+    (78.0, 5.4, 19.4, 9.7),
+    (84.0, 3.1, 16.0, 10.3),
     (NOSE_X - FRONT_CAP, 2.3, 14.3, 10.5),
 ])
 WIDEST = 0.45
@@ -419,12 +419,12 @@ def head_parts(side: str) -> list[Part]:
     """Eye and ear of one side."""
     m = lambda p: _mirror(p, side)  # noqa: E731
     axis = ear_axis(side)
-    normal = np.array(m((0.85, 0.45, 0.0)))  # the ear opening faces forward and outward
+    normal = np.array(m((0.6, 0.75, 0.0)))  # the ear opening faces outward and forward
     normal -= (normal @ axis) * axis
     normal /= np.linalg.norm(normal)
     width = np.cross(normal, axis)
     centre = np.array(m(EAR_BASE)) + 6.4 * axis
-    ear = Ellipsoid(tuple(centre), (tuple(axis), tuple(width), tuple(normal)), (6.6, 5.7, 0.42), f"ear_{side}",
+    ear = Ellipsoid(tuple(centre), (tuple(axis), tuple(width), tuple(normal)), (6.4, 5.9, 0.42), f"ear_{side}",
                     cup=-0.05)
     eye = Ellipsoid(m(EYE_CENTRE), ((1, 0, 0), (0, 1, 0), (0, 0, 1)), (EYE_RADIUS,) * 3, "head")
     return [Part(f"eye_{side}", "eye", (eye,), 0.0, 0.35), Part(f"ear_{side}", f"ear_{side}", (ear,), 0.0, 0.9)]
@@ -437,3 +437,9 @@ def surface_parts() -> tuple[Sweep, list[Part]]:
     for side in ("l", "r"):
         parts += head_parts(side) + limb_parts(side)
     return Sweep(), parts
+
+
+# Where along x each axial bone's influence peaks (mm); trunk vertices blend linearly between neighbours. The
+# head is rigid from just behind the ears forward, so the ears stay attached to the skin around them.
+AXIAL_CENTRES = {"pelvis": 2.0, "spine_0": 14.0, "spine_1": 24.0, "spine_2": 34.0, "spine_3": 43.0,
+                 "neck": 51.0, "head": 57.0}

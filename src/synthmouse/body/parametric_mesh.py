@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy import ndimage
 
 from .parametric_design import Part, Sweep, smooth_min
 
@@ -53,23 +52,23 @@ class Field:
     def bounds(self, margin: float) -> tuple[np.ndarray, np.ndarray]:
         return self.lo.min(axis=0) - margin, self.hi.max(axis=0) + margin
 
-    def evaluate(self, blocks: np.ndarray, margin: float = 6.0) -> tuple[np.ndarray, np.ndarray]:
+    def evaluate(self, blocks: np.ndarray, margin: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
         """Field values and dominant primitive at points grouped in blocks.
 
         Args:
             blocks: ``(B, n, 3) float64`` points (mm), grouped so that each block is spatially compact (only the
-                primitives whose bounds come within ``margin`` of a block are evaluated there).
+                primitives whose bounds come within ``margin`` plus the part's blend radii of a block are
+                evaluated there; farther away they cannot change the field by more than the blend).
 
         Returns:
             ``(B, n) float64`` signed distance (negative inside) and ``(B, n) int`` index of the primitive with
             the smallest raw distance.
         """
         b_lo, b_hi = blocks.min(axis=1), blocks.max(axis=1)
-        n = blocks.shape[1]
-        flat = blocks.reshape(-1, 3)
-        value = np.full(len(flat), FAR)
-        best = value.copy()
-        label = np.zeros(len(flat), dtype=np.int64)
+        shape = blocks.shape[:2]
+        value = np.full(shape, FAR)
+        best = np.full(shape, FAR)
+        label = np.zeros(shape, dtype=np.int64)
         groups = [(range(0, 1), 0.0, 0.0)]
         start = 1
         for part in self.parts:
@@ -77,26 +76,29 @@ class Field:
             start += len(part.primitives)
         block_pos = np.full(len(blocks), -1)
         for ids, k_inner, k_body in groups:
-            touched = [np.flatnonzero(np.all((b_lo <= self.hi[i] + margin) & (b_hi >= self.lo[i] - margin), axis=1))
+            reach = margin + k_inner + k_body
+            touched = [np.flatnonzero(np.all((b_lo <= self.hi[i] + reach) & (b_hi >= self.lo[i] - reach), axis=1))
                        for i in ids]
             union = np.unique(np.concatenate(touched))
             if union.size == 0:
                 continue
             block_pos[union] = np.arange(len(union))
-            pts_idx = (union[:, None] * n + np.arange(n)).ravel()
-            part_value = np.full(len(pts_idx), FAR)
+            pts = blocks[union]
+            part_value = np.full((len(union), shape[1]), FAR)
+            part_best = best[union]
+            part_label = label[union]
             for i, t in zip(ids, touched, strict=True):
                 if t.size == 0:
                     continue
-                rows = (block_pos[t][:, None] * n + np.arange(n)).ravel()
-                d = self.primitives[i].sdf(flat[pts_idx[rows]])
+                rows = block_pos[t]
+                d = self.primitives[i].sdf(pts[rows].reshape(-1, 3)).reshape(len(rows), -1)
                 part_value[rows] = smooth_min(part_value[rows], d, k_inner)
-                target = pts_idx[rows]
-                closer = d < best[target]
-                best[target[closer]] = d[closer]
-                label[target[closer]] = i
-            value[pts_idx] = smooth_min(value[pts_idx], part_value, k_body)
-        return value.reshape(blocks.shape[:2]), label.reshape(blocks.shape[:2])
+                closer = d < part_best[rows]
+                part_best[rows] = np.where(closer, d, part_best[rows])
+                part_label[rows] = np.where(closer, i, part_label[rows])
+            best[union], label[union] = part_best, part_label
+            value[union] = smooth_min(value[union], part_value, k_body)
+        return value, label
 
 
 def _grid_blocks(origin: np.ndarray, step: float, shape: tuple[int, int, int], index: np.ndarray) -> np.ndarray:
@@ -106,7 +108,7 @@ def _grid_blocks(origin: np.ndarray, step: float, shape: tuple[int, int, int], i
     return origin + fine_index * step
 
 
-def polygonize(field: Field, voxel: float = 0.25, band: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
+def polygonize(field: Field, voxel: float = 0.25, band: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Triangle mesh ``(V, 3) float64, (T, 3) int64`` of the field's zero level set (mm), outward-facing.
 
     Args:
@@ -130,12 +132,15 @@ def polygonize(field: Field, voxel: float = 0.25, band: float = 1.5) -> tuple[np
            + np.stack(np.meshgrid(*(np.arange(BLOCK),) * 3, indexing="ij"), -1).reshape(-1, 3)[None])
     coarse[idx[..., 0], idx[..., 1], idx[..., 2]] = coarse_vals
     coarse = coarse[: corner_shape[0], : corner_shape[1], : corner_shape[2]]
-    # Active cells: a corner near the surface or a sign change; grown by one cell for safety.
+    # Active cells: a corner near the surface or a sign change. A cell's fine samples stop one short of its far
+    # corners, which belong to the next cells: activate those too.
     corners = [coarse[i : i + cells[0], j : j + cells[1], k : k + cells[2]]
                for i in (0, 1) for j in (0, 1) for k in (0, 1)]
     stack = np.stack(corners)
-    active = (np.abs(stack).min(axis=0) < band) | ((stack.min(axis=0) < 0) & (stack.max(axis=0) > 0))
-    active = ndimage.binary_dilation(active, np.ones((3, 3, 3), dtype=bool))
+    near = (np.abs(stack).min(axis=0) < band) | ((stack.min(axis=0) < 0) & (stack.max(axis=0) > 0))
+    active = near.copy()
+    for i, j, k in ((1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (1, 0, 1), (0, 1, 1), (1, 1, 1)):
+        active[i:, j:, k:] |= near[: cells[0] - i, : cells[1] - j, : cells[2] - k]
     # Fine grid: nearest-coarse values everywhere, exact values in the active cells.
     fine_shape = tuple(int(c) * BLOCK + 1 for c in cells)
     fine = np.repeat(np.repeat(np.repeat(coarse, BLOCK, 0), BLOCK, 1), BLOCK, 2)
@@ -185,3 +190,80 @@ def taubin_smooth(verts: np.ndarray, faces: np.ndarray, steps: int = 6, lam: flo
         v = v + lam * (avg @ v - v)
         v = v + mu * (avg @ v - v)
     return v
+
+
+def clean_decimated(verts: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Remove what quadric decimation can leave behind: pairs of coincident faces (zero-volume flaps),
+    degenerate faces and unreferenced vertices."""
+    faces = faces[(faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 2] != faces[:, 0])]
+    key = np.sort(faces, axis=1)
+    _, inverse, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    faces = faces[counts[inverse.ravel()] == 1]
+    used = np.unique(faces)
+    remap = np.full(len(verts), -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    return verts[used], remap[faces]
+
+
+def axial_hat_weights(x: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Linear-blend weights along a chain: for positions ``x (N,)`` and increasing bone centres ``(B,)``,
+    ``(N, 2)`` bone indices and ``(N, 2)`` weights (clamped to the first/last bone beyond the ends)."""
+    xc = np.clip(x, centres[0], centres[-1])
+    hi = np.clip(np.searchsorted(centres, xc, side="right"), 1, len(centres) - 1)
+    lo = hi - 1
+    t = (xc - centres[lo]) / (centres[hi] - centres[lo])
+    return np.stack([lo, hi], axis=1), np.stack([1.0 - t, t], axis=1)
+
+
+def skinning_weights(verts: np.ndarray, faces: np.ndarray, field: Field, label: np.ndarray,
+                     names: tuple[str, ...], parents: np.ndarray, positions: np.ndarray,
+                     max_influences: int = 4, diffusion_steps: int = 10) -> sp.csr_matrix:
+    """``(V, J)`` skinning weights, rows summing to 1.
+
+    Seeds: a vertex dominated by a limb, ear, eye or chin primitive belongs to that primitive's joint; a trunk
+    vertex blends linearly between the axial bones by its x (:data:`AXIAL_CENTRES`); a tail vertex blends between
+    the tail bones by its arc length along the tail. The seeds then diffuse over the mesh's edges (a smooth
+    falloff at joints and across region borders), and each vertex keeps its ``max_influences`` largest weights.
+    """
+    from scipy.spatial import cKDTree
+
+    from . import parametric_design as design
+
+    n_v, n_j = len(verts), len(names)
+    seeds = np.zeros((n_v, n_j))
+    index = {n: i for i, n in enumerate(names)}
+    prim_joint = np.array([-1] + [index.get(p.joint, -2) for p in field.primitives[1:]])
+    direct = prim_joint[label] >= 0
+    seeds[np.flatnonzero(direct), prim_joint[label[direct]]] = 1.0
+    # Trunk: linear blend along the axial chain by x.
+    trunk = np.flatnonzero(label == 0)
+    axial = np.array([index[n] for n in design.AXIAL_CENTRES])
+    bones, w = axial_hat_weights(verts[trunk, 0], np.array(list(design.AXIAL_CENTRES.values())))
+    for k in range(2):
+        np.add.at(seeds, (trunk, axial[bones[:, k]]), w[:, k])
+    # Tail: linear blend along the tail chain by arc length (the pelvis before the first bone's centre).
+    tail = np.flatnonzero(prim_joint[label] == -2)
+    s_line = np.arange(-6.0, design.TAIL_LENGTH + 0.025, 0.025)
+    _, nearest = cKDTree(design.tail_centreline(s_line)).query(verts[tail])
+    s_joint = design.tail_joint_arclengths()
+    centres = np.concatenate([[-6.0], 0.5 * (s_joint[:-1] + s_joint[1:])])
+    chain = np.array([index["pelvis"]] + [index[f"tail_{k}"] for k in range(design.TAIL_JOINTS)])
+    bones, w = axial_hat_weights(s_line[nearest], centres)
+    for k in range(2):
+        np.add.at(seeds, (tail, chain[bones[:, k]]), w[:, k])
+    # Diffuse over the mesh graph.
+    adj = vertex_adjacency(n_v, faces)
+    avg = sp.diags(1.0 / np.asarray(adj.sum(axis=1)).ravel()) @ adj
+    weights = seeds
+    for _ in range(diffusion_steps):
+        weights = 0.5 * weights + 0.5 * (avg @ weights)
+    # Keep the strongest influences.
+    top = np.argsort(-weights, axis=1)[:, :max_influences]
+    vals = np.take_along_axis(weights, top, axis=1)
+    vals = np.where(vals > 1e-3, vals, 0.0)
+    vals /= vals.sum(axis=1, keepdims=True)
+    rows = np.repeat(np.arange(n_v), max_influences)
+    matrix = sp.csr_matrix((vals.ravel(), (rows, top.ravel())), shape=(n_v, n_j))
+    matrix.eliminate_zeros()
+    matrix.sort_indices()
+    return matrix

@@ -72,7 +72,7 @@ _GROUP_RULES: tuple[tuple[str, str], ...] = (
 # shared limits (written about a standing rest pose) allow. Left-side values in degrees; the right side
 # mirrors them as (flex, -lateral, -twist).
 SAM_LIMIT_OVERRIDES_DEG: dict[str, dict[str, tuple[float, float]]] = {
-    "hip": {"flex": (-60.0, 90.0), "lateral": (-50.0, 35.0)},
+    "hip": {"flex": (-60.0, 105.0), "lateral": (-65.0, 35.0)},
     "ankle": {"flex": (-175.0, 60.0), "lateral": (-50.0, 20.0)},
 }
 

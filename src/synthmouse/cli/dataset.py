@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-FORMAT_HELP = "Label formats, repeatable or comma-separated: dlc, sleap, coco, lp, nwb (default: all installed)."
+FORMAT_HELP = "Label formats, repeat or comma-separate: dlc, sleap, coco, lp, nwb (default: all)."
 
 
 def register(app: typer.Typer) -> None:
@@ -17,55 +18,66 @@ def register(app: typer.Typer) -> None:
     app.command("preview")(preview)
 
 
+Formats = Annotated[list[str] | None, typer.Option("--format", "-f", help=FORMAT_HELP)]
+
+
 def generate(
-    scene: Path = typer.Argument(..., help="Scene file (YAML)."),
-    frames: int = typer.Option(..., "--frames", "-n", help="Number of frames in the dataset."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (new, empty, or this dataset to resume)."),
-    seed: int = typer.Option(None, "--seed", "-s", help="Dataset seed (default: the scene file's seed)."),
-    formats: list[str] = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
-    video: bool = typer.Option(False, "--video", help="Also write one H.264 mp4 per camera (needs PyAV)."),
-    video_crf: int = typer.Option(0, "--video-crf", help="0: lossless RGB H.264; >0: yuv420p at this CRF."),
-    image_format: str = typer.Option(None, "--image-format", help="png or jpg (default: the scene's outputs)."),
-    jpeg_quality: int = typer.Option(None, "--jpeg-quality", help="JPEG quality 1..100 (default: the scene's)."),
-    shard: str = typer.Option(None, "--shard", help="Make only shard k of n (k/n); run without it to merge."),
-    frames_range: str = typer.Option(None, "--frames-range", help="Make only frames a..b-1 (a:b)."),
-    split: str = typer.Option("0.8,0.1,0.1", "--split", help="Train,val,test fractions (by motion segment)."),
+    scene: Annotated[Path, typer.Argument(help="Scene file (YAML).")],
+    frames: Annotated[int, typer.Option("--frames", "-n", help="Number of frames in the dataset.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (new, empty, or this dataset).")],
+    seed: Annotated[int | None, typer.Option("--seed", "-s", help="Seed (default: the scene's).")] = None,
+    formats: Formats = None,
+    video: Annotated[bool, typer.Option("--video", help="Also write one H.264 mp4 per camera.")] = False,
+    video_crf: Annotated[int, typer.Option("--video-crf", help="0: lossless RGB; >0: yuv420p CRF.")] = 0,
+    image_format: Annotated[str | None, typer.Option("--image-format", help="png or jpg.")] = None,
+    jpeg_quality: Annotated[int | None, typer.Option("--jpeg-quality", help="JPEG quality 1..100.")] = None,
+    shard: Annotated[str | None, typer.Option("--shard", help="Only shard k of n (k/n).")] = None,
+    frames_range: Annotated[str | None, typer.Option("--frames-range", help="Only frames a..b-1.")] = None,
+    split: Annotated[str, typer.Option("--split", help="Train,val,test fractions.")] = "0.8,0.1,0.1",
 ) -> None:
-    """Render a labelled dataset from a scene file; rerun the same command to resume an interrupted run."""
+    """Render a labelled dataset from a scene file; rerun the same command to resume an interrupted run.
+
+    Image format and JPEG quality default to the scene's ``outputs``. Shards (--shard, --frames-range) of one
+    dataset can run in parallel on the same folder; run the command once more without them to merge.
+    """
     from ..dataset.scene_source import open_scene_source
 
-    source = open_scene_source(scene, seed=seed)
-    _run(source, out, frames, seed if seed is not None else source.default_seed, formats, video, video_crf,
-         image_format or source.default_image_format,
-         jpeg_quality if jpeg_quality is not None else source.default_jpeg_quality, shard, frames_range, split)
+    source = open_scene_source(scene)
+    _run(
+        source, out, frames, seed if seed is not None else source.default_seed, formats, video, video_crf,
+        image_format or source.default_image_format,
+        jpeg_quality if jpeg_quality is not None else source.default_jpeg_quality, shard, frames_range, split,
+    )
 
 
 def demo(
-    out: Path = typer.Option(Path("synthmouse-demo"), "--out", "-o", help="Output folder."),
-    frames: int = typer.Option(200, "--frames", "-n", help="Number of frames."),
-    seed: int = typer.Option(0, "--seed", "-s", help="Dataset seed."),
-    formats: list[str] = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("synthmouse-demo"),
+    frames: Annotated[int, typer.Option("--frames", "-n", help="Number of frames.")] = 200,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Dataset seed.")] = 0,
+    formats: Formats = None,
 ) -> None:
     """A labelled dataset from the built-in wheel rig and parametric mouse: no files needed."""
     from ..dataset.scene_source import demo_source
 
-    source = demo_source(seed=seed)
+    source = demo_source()
     report = _run(source, out, frames, seed, formats, False, 0, "png", 95, None, None, "0.8,0.1,0.1")
     if report.complete:
         from ..dataset.preview import contact_sheet
 
         sheet = contact_sheet(out)
         typer.echo(f"preview: {sheet}")
-        typer.echo(f"open {sheet} to see the labelled frames; {out / 'config.yaml'} is a DeepLabCut project, "
-                   f"{out / 'sleap' / 'labels.slp'} opens in SLEAP, {out / 'coco' / 'annotations.json'} is COCO "
-                   f"(see docs/dataset.md).")
+        typer.echo(
+            f"open {sheet} to see the labelled frames; {out / 'config.yaml'} is a DeepLabCut project, "
+            f"{out / 'sleap' / 'labels.slp'} opens in SLEAP, {out / 'coco' / 'annotations.json'} is COCO, "
+            f"{out / 'lightning-pose'} holds Lightning Pose CSVs (see docs/dataset.md)"
+        )
 
 
 def preview(
-    dataset: Path = typer.Argument(..., help="A dataset folder made by generate or demo."),
-    tiles: int = typer.Option(16, "--tiles", help="Frames on the contact sheet."),
-    camera: str = typer.Option(None, "--camera", help="Camera of the overlay video (default: the first)."),
-    video: bool = typer.Option(True, "--video/--no-video", help="Also write the overlay video."),
+    dataset: Annotated[Path, typer.Argument(help="A dataset folder made by generate or demo.")],
+    tiles: Annotated[int, typer.Option("--tiles", help="Frames on the contact sheet.")] = 16,
+    camera: Annotated[str | None, typer.Option("--camera", help="Camera of the overlay video.")] = None,
+    video: Annotated[bool, typer.Option("--video/--no-video", help="Also write the overlay video.")] = True,
 ) -> None:
     """Write a contact sheet of labelled frames (skeleton drawn) and an overlay video into DATASET/preview."""
     from ..dataset.preview import contact_sheet, overlay_video
@@ -83,7 +95,7 @@ def preview(
 def _run(source, out: Path, frames: int, seed: int, formats, video: bool, video_crf: int, image_format: str,
          jpeg_quality: int, shard: str | None, frames_range: str | None, split: str):
     """Validate the options, run the generation with progress bars, print the outcome."""
-    from ..dataset.generate import GenerateOptions, generate, parse_range, parse_shard
+    from ..dataset.generation import GenerateOptions, generate, parse_range, parse_shard
     from ..dataset.splits import parse_fractions
     from ..export.base import resolve_formats
 
@@ -91,7 +103,8 @@ def _run(source, out: Path, frames: int, seed: int, formats, video: bool, video_
         options = GenerateOptions(
             n_frames=frames, seed=seed, formats=resolve_formats(formats), image_format=image_format,
             jpeg_quality=jpeg_quality, video=video, video_crf=video_crf,
-            shard=parse_shard(shard) if shard else None, frames=parse_range(frames_range) if frames_range else None,
+            shard=parse_shard(shard) if shard else None,
+            frames=parse_range(frames_range) if frames_range else None,
             split=parse_fractions(split),
         )
         start = time.perf_counter()
@@ -103,7 +116,8 @@ def _run(source, out: Path, frames: int, seed: int, formats, video: bool, video_
     typer.echo(f"{out}: {report.rendered} frames rendered this run ({report.fps:.1f} frames/s), "
                f"{report.done}/{report.n_frames} done, {elapsed:.1f} s in all")
     if report.complete:
-        typer.echo(f"dataset complete: formats {', '.join(options.formats)}; manifest {out / 'manifest.json'}")
+        formats_done = ", ".join(options.formats)
+        typer.echo(f"dataset complete: formats {formats_done}; manifest {out / 'manifest.json'}")
     else:
         typer.echo(f"{report.missing} frames still missing: run the other shards, then this command without "
                    "--shard/--frames-range to merge")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -12,16 +13,23 @@ from ..errors import SynthmouseError
 
 def register(app: typer.Typer) -> None:
     """Add the ``model`` command group to the main app."""
-    model_app = typer.Typer(help="Body models: download them and show what they contain.", no_args_is_help=True)
+    model_app = typer.Typer(
+        help="Body models: download them and show what they contain.", no_args_is_help=True
+    )
     model_app.command("fetch")(fetch)
     model_app.command("info")(info)
     app.add_typer(model_app, name="model")
 
 
 def fetch(
-    name: str = typer.Argument(..., help="Model to download: sam."),
-    url: str = typer.Option(None, "--url", help="Base URL of a mirror serving the files flat (BASE/vertices.txt)."),
-    dest: Path = typer.Option(None, "--dest", help="Folder to write to (default: the user cache)."),
+    name: Annotated[str, typer.Argument(help="Model to download: sam.")],
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="Base URL of a mirror serving the files flat (BASE/vertices.txt)."),
+    ] = None,
+    dest: Annotated[
+        Path | None, typer.Option("--dest", help="Folder to write to (default: the user cache).")
+    ] = None,
 ) -> None:
     """Download a model's files (pinned source commit, sha256-checked) into the cache or DEST."""
     from ..body.fetch import fetch_model
@@ -31,7 +39,9 @@ def fetch(
 
 
 def info(
-    model: str = typer.Argument("parametric", help="parametric, sam, a SAM text folder, or a .gltf/.glb file."),
+    model: Annotated[
+        str, typer.Argument(help="parametric, sam, a SAM text folder, or a .gltf/.glb file.")
+    ] = "parametric",
 ) -> None:
     """Print a body's joints, mesh size, landmarks and the keypoint sets it resolves."""
     from ..body import load_body
@@ -40,8 +50,10 @@ def info(
     body = load_body(model)
     sk, mesh = body.skeleton, body.mesh
     typer.echo(f"body: {body.name} ({body.source or model})")
-    typer.echo(f"vertices: {mesh.n_vertices}  faces: {len(mesh.faces)}  joints: {sk.n_joints}  "
-               f"length (nose to tail root): {body.length * 1000:.1f} mm")
+    typer.echo(
+        f"vertices: {mesh.n_vertices}  faces: {len(mesh.faces)}  joints: {sk.n_joints}  "
+        f"length (nose to tail root): {body.length * 1000:.1f} mm"
+    )
     typer.echo("joint groups: " + ", ".join(f"{g} {n}" for g, n in sorted(Counter(sk.groups).items())))
     typer.echo("joints (index name parent group):")
     for j, (name, parent, group) in enumerate(zip(sk.names, sk.parents, sk.groups, strict=True)):

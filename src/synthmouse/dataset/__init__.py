@@ -3,7 +3,7 @@
 Exporters (one per format) live in :mod:`synthmouse.export`.
 """
 
-from .generate import GenerateOptions, GenerateReport, finalize, generate
+from .generation import GenerateOptions, GenerateReport, finalize, generate
 from .layout import DatasetLayout
 from .meta import CameraInfo, DatasetMeta
 from .rows import CameraRow, FrameRow, RowStore

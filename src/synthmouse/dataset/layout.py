@@ -4,9 +4,9 @@
 DIR/
   config.yaml                         DeepLabCut project config (the dataset folder is a DLC project)
   labeled-data/<camera>/img00000.png  images, one folder per camera (DLC, Lightning Pose and COCO read them
-  here) labeled-data/<camera>/CollectedData_synthmouse.h5/.csv    DeepLabCut labels
-  videos/<camera>.mp4                 with --video: lossless H.264, frame i = image i
-  lightning-pose/CollectedData_<camera>.csv                  Lightning Pose labels (data_dir = DIR)
+  here) labeled-data/synth_<camera>/CollectedData_synthmouse.h5/.csv  DeepLabCut labels
+  videos/synth_<camera>.mp4           with --video: H.264, frame i = image i
+  CollectedData_<camera>.csv          Lightning Pose labels, one per view (data_dir = DIR)
   coco/annotations.json               COCO keypoints (image file names relative to DIR)
   sleap/labels.slp                    SLEAP labels (image-sequence videos)
   nwb/dataset.nwb                     NWB with ndx-pose
@@ -29,6 +29,7 @@ from pathlib import Path
 STATE_DIR = ".synthmouse"
 PREVIEW_DIR = "preview"  # contact sheet and overlay video (not part of the manifest)
 SCORER = "synthmouse"
+SESSION = "synth"
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,12 @@ class DatasetLayout:
 
     # images and videos
     def session(self, camera: str) -> str:
-        """Name of the DeepLabCut session (labeled-data folder and video stem) of a camera."""
-        return camera
+        """Name of a camera's labeled-data folder and video stem: ``synth_<camera>``.
+
+        DeepLabCut calls it the session (a video's stem); Lightning Pose's multiview layout reads it as
+        ``<session>_<view>``.
+        """
+        return f"{SESSION}_{camera}"
 
     def image_rel(self, camera: str, index: int) -> str:
         """Image path relative to the root, posix separators."""

@@ -71,6 +71,7 @@ def dataset_files(dataset: Dataset) -> dict[str, str]:
 def write_manifest(dataset: Dataset, formats: tuple[str, ...], options) -> Path:
     """``manifest.json``: version, scene hash, seed, options, counts and every file's sha256."""
     identity, meta, table = dataset.identity, dataset.meta, dataset.table
+    cams = list(enumerate(c.name for c in meta.cameras))
     data = {
         "manifest_version": MANIFEST_VERSION,
         "synthmouse_version": identity.synthmouse_version,
@@ -92,9 +93,9 @@ def write_manifest(dataset: Dataset, formats: tuple[str, ...], options) -> Path:
             "images": identity.n_frames * len(meta.cameras),
             "segments": len(set(table.segments)),
             "splits": {s: int(len(dataset.splits[s])) for s in SPLIT_NAMES},
-            "keypoints_visible": {c.name: int(table.visible[:, k].sum()) for k, c in enumerate(meta.cameras)},
-            "keypoints_in_image": {c.name: int(table.in_image[:, k].sum()) for k, c in enumerate(meta.cameras)},
-            "mouse_in_view": {c.name: int(np.count_nonzero(table.area[:, k])) for k, c in enumerate(meta.cameras)},
+            "keypoints_visible": {name: int(table.visible[:, k].sum()) for k, name in cams},
+            "keypoints_in_image": {name: int(table.in_image[:, k].sum()) for k, name in cams},
+            "mouse_in_view": {name: int(np.count_nonzero(table.area[:, k])) for k, name in cams},
         },
         "files": dataset_files(dataset),
     }

@@ -50,7 +50,8 @@ class DatasetMeta:
         for a, b in self.edges:
             if a not in known or b not in known:
                 raise SynthmouseError(
-                    f"scene {self.scene_name!r}: skeleton edge ({a}, {b}) names a keypoint that no camera labels"
+                    f"scene {self.scene_name!r}: skeleton edge ({a}, {b}) names a keypoint that no camera "
+                    "labels"
                 )
 
     @property

@@ -37,8 +37,8 @@ def draw_labels(rgb: np.ndarray, view: CameraRow, edges: list[tuple[str, str]], 
     Pixel centres map as ``(x + 0.5) * scale - 0.5`` so labels stay on the pixels they mark.
     """
     h, w = rgb.shape[:2]
-    out = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_NEAREST) if scale != 1 \
-        else rgb.copy()
+    size = (round(w * scale), round(h * scale))
+    out = cv2.resize(rgb, size, interpolation=cv2.INTER_NEAREST) if scale != 1 else rgb.copy()
     out = np.ascontiguousarray(out)
     colours = dict(zip(bodyparts, part_colours(len(bodyparts)), strict=True))
     index = {n: k for k, n in enumerate(view.names)}
@@ -82,7 +82,8 @@ def contact_sheet(root: str | Path, n_tiles: int = 16, out: str | Path | None = 
         images = []
         for view in row.views:
             scale = max(1.0, MIN_TILE_WIDTH / view.width)
-            img = draw_labels(_read_rgb(layout.root / view.image), view, list(meta.edges), meta.bodyparts, scale)
+            rgb = _read_rgb(layout.root / view.image)
+            img = draw_labels(rgb, view, list(meta.edges), meta.bodyparts, scale)
             cv2.putText(img, f"{i} {view.camera}", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 0), 1,
                         cv2.LINE_AA)
             images.append(img)
@@ -112,12 +113,15 @@ def overlay_video(root: str | Path, camera: str | None = None, out: str | Path |
     width, height = _even(round(info.width * scale)), _even(round(info.height * scale))
     path = Path(out) if out else layout.root / PREVIEW_DIR / f"overlay_{camera}.mp4"
     with atomic_path(path) as tmp, av.open(str(tmp), mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=round(meta.fps), options={"crf": "20", "preset": "fast"})
+        options = {"crf": "20", "preset": "fast"}
+        stream = container.add_stream("libx264", rate=round(meta.fps), options=options)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for i in frames:
             view = next(v for v in store.read(i).views if v.camera == camera)
-            img = draw_labels(_read_rgb(layout.root / view.image), view, list(meta.edges), meta.bodyparts, scale)
-            img = cv2.copyMakeBorder(img, 0, height - img.shape[0], 0, width - img.shape[1], cv2.BORDER_CONSTANT)
+            rgb = _read_rgb(layout.root / view.image)
+            img = draw_labels(rgb, view, list(meta.edges), meta.bodyparts, scale)
+            pad_h, pad_w = height - img.shape[0], width - img.shape[1]
+            img = cv2.copyMakeBorder(img, 0, pad_h, 0, pad_w, cv2.BORDER_CONSTANT)
             for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():

@@ -167,7 +167,8 @@ def _floats(array: np.ndarray) -> list:
 
 
 def _unfloats(rows: list, width: int) -> np.ndarray:
-    return np.array([[np.nan if v is None else v for v in row] for row in rows], dtype=np.float64).reshape(-1, width)
+    values = [[np.nan if v is None else v for v in row] for row in rows]
+    return np.array(values, dtype=np.float64).reshape(-1, width)
 
 
 def row_to_json(row: FrameRow) -> dict[str, Any]:
@@ -181,9 +182,10 @@ def row_to_json(row: FrameRow) -> dict[str, Any]:
         "params": row.params,
         "views": [
             {
-                "camera": v.camera, "image": v.image, "sha256": v.sha256, "width": v.width, "height": v.height,
-                "names": list(v.names), "xy": _floats(v.xy), "visible": v.visible.astype(int).tolist(),
-                "in_image": v.in_image.astype(int).tolist(), "bbox": list(v.bbox), "area": v.area, "rle": v.rle,
+                "camera": v.camera, "image": v.image, "sha256": v.sha256, "width": v.width,
+                "height": v.height, "names": list(v.names), "xy": _floats(v.xy),
+                "visible": v.visible.astype(int).tolist(), "in_image": v.in_image.astype(int).tolist(),
+                "bbox": list(v.bbox), "area": v.area, "rle": v.rle,
             }
             for v in row.views
         ],
@@ -230,9 +232,13 @@ class RowStore:
             with open(path, encoding="utf-8") as fh:
                 return row_from_json(json.load(fh))
         except FileNotFoundError:
-            raise OutputError(f"{path}: label row of frame {index} is missing; rerun the generate command") from None
+            raise OutputError(
+                f"{path}: label row of frame {index} is missing; rerun the generate command"
+            ) from None
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise OutputError(f"{path}: corrupt label row of frame {index} ({exc}); delete it and rerun") from exc
+            raise OutputError(
+                f"{path}: corrupt label row of frame {index} ({exc}); delete it and rerun"
+            ) from exc
 
     def done(self) -> set[int]:
         """Indices of all frames with a row on disk."""

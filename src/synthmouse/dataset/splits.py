@@ -16,7 +16,8 @@ from ..errors import SynthmouseError
 
 SPLIT_NAMES = ("train", "val", "test")
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
-SPLIT_STREAM = 0x5B117  # SeedSequence([seed, SPLIT_STREAM]) draws the segment order; distinct from frame streams
+# SeedSequence([seed, SPLIT_STREAM]) draws the segment order (two entries: distinct from any frame's stream)
+SPLIT_STREAM = 0x5B117
 
 
 def parse_fractions(text: str) -> tuple[float, float, float]:

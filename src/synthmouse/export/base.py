@@ -33,7 +33,7 @@ class Exporter(Protocol):
 
 # name -> (module under synthmouse.export, class name, one-line description)
 EXPORTERS: dict[str, tuple[str, str, str]] = {
-    "dlc": ("dlc", "DeepLabCutExporter", "DeepLabCut 3 project: config.yaml + labeled-data/*/CollectedData_*"),
+    "dlc": ("dlc", "DeepLabCutExporter", "DeepLabCut 3 project (config.yaml, labeled-data)"),
     "sleap": ("sleap", "SleapExporter", "SLEAP labels (.slp) via sleap-io"),
     "coco": ("coco", "CocoExporter", "COCO keypoints JSON"),
     "lp": ("lightning_pose", "LightningPoseExporter", "Lightning Pose CSV (DLC-style, relative image paths)"),

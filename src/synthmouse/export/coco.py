@@ -40,7 +40,8 @@ class CocoExporter:
         targets = {"all": folder / "annotations.json"} | {s: folder / f"{s}.json" for s in SPLIT_NAMES}
         split_of = dataset.split_of_frames()
         with contextlib.ExitStack() as stack:
-            files = {k: stack.enter_context(atomic_open(p, "w", encoding="utf-8")) for k, p in targets.items()}
+            files = {k: stack.enter_context(atomic_open(p, "w", encoding="utf-8"))
+                     for k, p in targets.items()}
             for key, fh in files.items():
                 _write_head(fh, dataset, key)
             _write_images(files, dataset, split_of)

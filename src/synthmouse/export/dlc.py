@@ -7,9 +7,9 @@ The tables are laid out exactly as DeepLabCut 3 writes and reads them
 * rows: a 3-level ``MultiIndex`` of path components ``("labeled-data", session, "img00000.png")``;
 * columns: ``MultiIndex`` levels ``scorer / bodyparts / coords`` with ``coords`` in ``x, y``; float64 values;
 * keypoints that are not visible (occluded, or outside the image) are NaN, as unlabelled points are in DLC;
-* HDF5 key ``df_with_missing`` (pandas "fixed" format, as DLC 3's ``to_hdf(..., key="df_with_missing",
-  mode="w")``); CSV with three header rows, read back with ``pd.read_csv(path, header=[0, 1, 2], index_col=[0,
-  1, 2])``.
+* HDF5 key ``df_with_missing`` (pandas "fixed" format, as DLC 3's
+  ``to_hdf(..., key="df_with_missing", mode="w")``); CSV with three header rows, read back with
+  ``pd.read_csv(path, header=[0, 1, 2], index_col=[0, 1, 2])``.
 
 The dataset folder itself is the DLC project (``project_path``), one session per camera.
 """
@@ -27,6 +27,10 @@ import yaml
 from ..dataset.layout import SCORER
 from ..dataset.table import Dataset
 from ..fileio import atomic_open, atomic_path
+
+REFINEMENT_COMMENT = (
+    "Refinement configuration (parameters from annotation dataset configuration also relevant in this stage)"
+)
 
 
 class DeepLabCutExporter:
@@ -142,8 +146,7 @@ def dlc_config_yaml(dataset: Dataset) -> str:
         ("Cropping Parameters (for analysis and outlier frame detection)", {
             "cropping": False, "x1": 0, "x2": first.width, "y1": 0, "y2": first.height,
         }),
-        ("Refinement configuration (parameters from annotation dataset configuration also relevant in this stage)",
-         {"corner2move2": [50, 50], "move2corner": True}),
+        (REFINEMENT_COMMENT, {"corner2move2": [50, 50], "move2corner": True}),
     ]
     parts = []
     for comment, values in sections:

@@ -1,10 +1,11 @@
-"""Lightning Pose labels: ``lightning-pose/CollectedData_<camera>.csv``, one per camera (a view).
+"""Lightning Pose labels: ``CollectedData_<camera>.csv`` in the dataset folder, one per camera (a view).
 
 The layout is the DeepLabCut CSV Lightning Pose reads with ``pd.read_csv(path, header=[0, 1, 2],
 index_col=0)``: three header rows (scorer, bodyparts, coords), one row per image whose first column is the
 image path relative to the dataset folder (Lightning Pose's ``data.data_dir``), e.g.
-``labeled-data/top/img00000.png``. Keypoints that are not visible are empty (NaN). With several cameras the
-files form a multi-view dataset (``data.view_names``).
+``labeled-data/synth_top/img00000.png``. Keypoints that are not visible are empty (NaN). With several cameras
+the files form a multi-view dataset (``data.view_names``; Lightning Pose's multiview layout
+``labeled-data/<session>_<view>/``, the Anipose ``calibration.toml`` beside them).
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from ..dataset.layout import SCORER
 from ..dataset.table import Dataset
 from ..fileio import atomic_open
 
-FOLDER = "lightning-pose"
-
 
 class LightningPoseExporter:
     name = "lp"
@@ -31,7 +30,7 @@ class LightningPoseExporter:
     def export(self, dataset: Dataset) -> list[Path]:
         written = []
         for c, cam in enumerate(dataset.meta.cameras):
-            path = dataset.root / FOLDER / f"CollectedData_{cam.name}.csv"
+            path = dataset.root / f"CollectedData_{cam.name}.csv"
             with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
                 lightning_pose_dataframe(dataset, c).to_csv(fh)
             written.append(path)

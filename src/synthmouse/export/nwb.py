@@ -60,7 +60,7 @@ def build_nwbfile(dataset: Dataset):
 
     meta, identity, table = dataset.meta, dataset.identity, dataset.table
     nwbfile = NWBFile(
-        session_description=f"synthmouse synthetic dataset of scene {meta.scene_name!r}, seed {identity.seed}",
+        session_description=f"synthmouse dataset of scene {meta.scene_name!r}, seed {identity.seed}",
         identifier=f"synthmouse-{identity.scene_hash[:16]}-seed{identity.seed}-n{identity.n_frames}",
         session_start_time=EPOCH,
         file_create_date=[EPOCH],
@@ -93,7 +93,8 @@ def build_nwbfile(dataset: Dataset):
         ))
     world = [
         ndx_pose.PoseEstimationSeries(
-            name=name, description=f"{name} in world coordinates", data=table.keypoints3d[:, k], unit="meters",
+            name=name, description=f"{name} in world coordinates", data=table.keypoints3d[:, k],
+            unit="meters",
             reference_frame="world: right-handed, z up, metres (the scene's frame)",
             rate=float(meta.fps), starting_time=0.0, confidence=np.ones(dataset.n_frames),
             confidence_definition="always 1 (exact ground truth)",
@@ -152,7 +153,8 @@ def _read_calibration(path: Path) -> dict[str, dict]:
         rvec = np.asarray(cam["rotation"], dtype=np.float64).reshape(3, 1)
         out[str(cam["name"])] = {
             "K": np.asarray(cam["matrix"], dtype=np.float64), "R": cv2.Rodrigues(rvec)[0],
-            "t": np.asarray(cam["translation"], dtype=np.float64), "dist": np.asarray(cam["distortions"], float),
+            "t": np.asarray(cam["translation"], dtype=np.float64),
+            "dist": np.asarray(cam["distortions"], dtype=np.float64),
         }
     return out
 

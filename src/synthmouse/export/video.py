@@ -3,8 +3,10 @@
 Encoding from the saved images (rather than while rendering) keeps runs resumable and guarantees that video
 frame ``i`` is image ``i``. The default is lossless (``libx264rgb``, ``qp=0``, RGB 4:4:4): decoded frames
 equal the images exactly. ``crf > 0`` gives ordinary ``libx264`` yuv420p video that every player opens, at
-near-lossless quality for small CRFs. After writing, the video is decoded again to check the frame count and
-that the first and last frames match their images (exactly when lossless, PSNR >= 35 dB otherwise).
+near-lossless quality for small CRFs (Lightning Pose's video reader needs this yuv420p kind). After writing,
+the video is decoded again to check the frame count and that the first and last frames match their images
+(exactly when lossless; otherwise luma PSNR >= 35 dB, as 4:2:0 video keeps a quarter of the colour
+resolution).
 """
 
 from __future__ import annotations
@@ -51,22 +53,27 @@ def encode_video(images: list[Path], path: Path, fps: float, crf: int = 0) -> No
     height, width = first.shape[:2]
     if crf > 0 and (width % 2 or height % 2):
         raise SynthmouseError(
-            f"{path}: yuv420p video needs even image sizes, got {width} x {height}; use --video-crf 0 (lossless)"
+            f"{path}: yuv420p video needs even image sizes, got {width} x {height}; "
+            "use --video-crf 0 (lossless)"
         )
     rate = Fraction(fps).limit_denominator(1001)
     with atomic_path(path) as tmp:
         with av.open(str(tmp), mode="w", format="mp4") as container:
             if crf == 0:
-                stream = container.add_stream("libx264rgb", rate=rate, options={"qp": "0", "preset": "veryfast"})
+                options = {"qp": "0", "preset": "veryfast"}
+                stream = container.add_stream("libx264rgb", rate=rate, options=options)
                 stream.pix_fmt, fmt = "rgb24", "rgb24"
             else:
-                stream = container.add_stream("libx264", rate=rate, options={"crf": str(crf), "preset": "medium"})
+                options = {"crf": str(crf), "preset": "medium"}
+                stream = container.add_stream("libx264", rate=rate, options=options)
                 stream.pix_fmt, fmt = "yuv420p", "yuv420p"
             stream.width, stream.height = width, height
             for path_i in images:
                 rgb = _read_rgb(path_i)
                 if rgb.shape[:2] != (height, width):
-                    raise OutputError(f"{path_i}: image size {rgb.shape[1]} x {rgb.shape[0]} differs from the video")
+                    raise OutputError(
+                        f"{path_i}: image size {rgb.shape[1]} x {rgb.shape[0]} differs from the video"
+                    )
                 frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
                 if fmt != "rgb24":
                     frame = frame.reformat(format=fmt)
@@ -100,12 +107,17 @@ def check_video(path: Path, images: list[Path], lossless: bool) -> None:
         ref = _read_rgb(image)
         if lossless and not np.array_equal(frame, ref):
             raise OutputError(f"{path}: lossless video frame differs from {image}")
-        if not lossless and psnr(frame, ref) < MIN_PSNR_DB:
-            raise OutputError(f"{path}: video frame PSNR {psnr(frame, ref):.1f} dB < {MIN_PSNR_DB} vs {image}")
+        if not lossless and (value := psnr(luma(frame), luma(ref))) < MIN_PSNR_DB:
+            raise OutputError(f"{path}: video frame luma PSNR {value:.1f} dB < {MIN_PSNR_DB} vs {image}")
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """``(H, W) float64`` BT.601 luma of an RGB image (what video keeps at full resolution)."""
+    return rgb.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """Peak signal-to-noise ratio in dB of two uint8 images (inf when equal)."""
+    """Peak signal-to-noise ratio in dB of two images with values in 0..255 (inf when equal)."""
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
 

@@ -7,6 +7,7 @@ import numpy as np
 from .noise import SplineNoise, to_limits
 from .rig import MotionRig
 
+TAIL_GAIN = 0.5  # a tail has many joints bending the same way: less per joint
 NOISE_GAIN = 2.5  # amplitude 1 spreads noise over nearly the whole limit box (sigmoid of N(0, 2.5^2))
 
 
@@ -40,14 +41,15 @@ def coupled_noise(rig: MotionRig, n_frames: int, fps: float, rng: np.random.Gene
         joints = np.concatenate([rig.chains[k] for k in key])
         if joints.size:
             shared = SplineNoise(rng, duration, timescale, 3)(t)
-            u[:, joints] = shared[:, None] + independence * u[:, joints]
+            gain = 1.0 / np.sqrt(joints.size)  # the curve's total bend stays about one joint's range
+            u[:, joints] = gain * shared[:, None] + independence * gain * u[:, joints]
     tail = rig.chains["tail"]
     if tail.size:
         lag = tail_lag * np.arange(tail.size)
         wave = SplineNoise(rng, duration + lag[-1], timescale, 3, t0=-lag[-1])
         times = t[:, None] - lag[None]  # (F, n): joint k follows the base of the tail k lags later
         for axis in range(3):
-            u[:, tail, axis] = wave.channel(times, axis) + 0.5 * independence * u[:, tail, axis]
+            u[:, tail, axis] = TAIL_GAIN * (wave.channel(times, axis) + 0.5 * independence * u[:, tail, axis])
     if symmetry > 0.0:
         left = np.array([j for j, g in enumerate(rig.skeleton.groups) if g.endswith("_l")], dtype=np.int64)
         right = rig.mirror[left]

@@ -26,13 +26,17 @@ class LimbTargets:
     Attributes:
         position: ``(N, 3)`` world target of the paw's contact point.
         direction: ``(N, 3)`` unit world direction for the paw's long axis, or None.
-        position_weight, direction_weight: residual weights (position in metres, direction unitless).
+        position_weight, direction_weight: residual weights (position in metres, direction unitless; the
+            direction weight may be ``(N,)``, one per frame).
+        yaw_only: steer only the paw's heading (its sideways component), leaving its pitch free so a paw can
+            roll over its toes in stance.
     """
 
     position: np.ndarray
     direction: np.ndarray | None = None
     position_weight: float = 1.0
-    direction_weight: float = 0.004
+    direction_weight: float | np.ndarray = 0.004
+    yaw_only: bool = False
 
 
 def chain_forward(
@@ -85,6 +89,7 @@ def solve_limb(
     prior_weight: float = 0.002,
     iterations: int = 12,
     damping: float = 1e-6,
+    smooth: float = 0.0,
 ) -> np.ndarray:
     """Chain angles ``(N, n, 3)`` that bring the paw's contact point to ``targets`` (see module docstring).
 
@@ -93,6 +98,8 @@ def solve_limb(
         init: ``(N, n, 3)`` starting angles (inside the limits).
         prior: ``(N, n, 3)`` or ``(n, 3)`` reference angles for the regulariser (default: ``init``).
         prior_weight: weight of the prior, metres per radian (small: it only settles redundant joints).
+        smooth: weight (metres per radian) of the change of angles between consecutive frames; > 0 couples the
+            frames (one banded solve per iteration) so that neighbouring frames stay on the same IK branch.
     """
     lo, hi = rig.lo[limb.chain], rig.hi[limb.chain]
     dof = limb.dofs.reshape(-1)
@@ -100,7 +107,8 @@ def solve_limb(
     prior = theta.copy() if prior is None else np.broadcast_to(prior, theta.shape)
     n_frames = theta.shape[0]
     m = int(dof.sum())
-    wp, wd = targets.position_weight, targets.direction_weight
+    wp = targets.position_weight
+    wd = np.broadcast_to(np.asarray(targets.direction_weight, dtype=np.float64), (theta.shape[0],))
     eye = np.eye(m)
     for _ in range(iterations):
         point, direction, origins, axes = chain_forward(rig, limb, anchor, theta)
@@ -110,19 +118,50 @@ def solve_limb(
         res_p = (targets.position - point) * wp
         lhs = np.einsum("nmi,nki->nmk", jp, jp) * wp**2
         rhs = np.einsum("nmi,ni->nm", jp, res_p) * wp
-        if targets.direction is not None:
-            jd = np.cross(flat_axes, direction[:, None])
-            res_d = (targets.direction - direction) * wd
-            lhs += np.einsum("nmi,nki->nmk", jd, jd) * wd**2
-            rhs += np.einsum("nmi,ni->nm", jd, res_d) * wd
+        if targets.direction is not None and targets.yaw_only:
+            side = np.cross([0.0, 0.0, 1.0], targets.direction)
+            side /= np.maximum(np.linalg.norm(side, axis=-1, keepdims=True), 1e-12)
+            jd = np.einsum("nmi,ni->nm", np.cross(flat_axes, direction[:, None]), side) * wd[:, None]
+            res_d = -np.einsum("ni,ni->n", side, direction) * wd
+            lhs += jd[:, :, None] * jd[:, None, :]
+            rhs += jd * res_d[:, None]
+        elif targets.direction is not None:
+            jd = np.cross(flat_axes, direction[:, None]) * wd[:, None, None]
+            res_d = (targets.direction - direction) * wd[:, None]
+            lhs += np.einsum("nmi,nki->nmk", jd, jd)
+            rhs += np.einsum("nmi,ni->nm", jd, res_d)
         delta_prior = (prior.reshape(n_frames, -1) - theta.reshape(n_frames, -1))[:, dof]
         lhs += eye * (prior_weight**2 + damping)
         rhs += prior_weight**2 * delta_prior
-        step = np.linalg.solve(lhs, rhs[..., None])[..., 0]
+        if smooth > 0.0 and n_frames > 1:
+            step = _banded_step(lhs, rhs, theta.reshape(n_frames, -1)[:, dof], smooth**2)
+        else:
+            step = np.linalg.solve(lhs, rhs[..., None])[..., 0]
         flat = theta.reshape(n_frames, -1)
         flat[:, dof] += step
         theta = np.clip(flat.reshape(theta.shape), lo, hi)
     return theta
+
+
+def _banded_step(lhs: np.ndarray, rhs: np.ndarray, theta: np.ndarray, weight: float) -> np.ndarray:
+    """Solve the Gauss-Newton system of all frames at once with a first-difference smoothness term
+    ``weight * sum |theta[f + 1] - theta[f]|^2`` (block-tridiagonal, solved as a symmetric banded matrix)."""
+    from scipy.linalg import solveh_banded
+
+    n, m = rhs.shape
+    d = np.full(n, 2.0)
+    d[[0, -1]] = 1.0
+    lhs = lhs + weight * d[:, None, None] * np.eye(m)
+    lap = d[:, None] * theta
+    lap[1:] -= theta[:-1]
+    lap[:-1] -= theta[1:]
+    rhs = rhs - weight * lap
+    ab = np.zeros((m + 1, n * m))
+    for k in range(m):
+        band = ab[m - k].reshape(n, m)
+        band[:, k:] = lhs[:, np.arange(m - k), np.arange(k, m)]
+    ab[0].reshape(n, m)[1:] = -weight
+    return solveh_banded(ab, rhs.reshape(-1), check_finite=False).reshape(n, m)
 
 
 def limb_anchor(world: np.ndarray, rig: MotionRig, limb: Limb) -> np.ndarray:

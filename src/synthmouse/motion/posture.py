@@ -28,7 +28,7 @@ STANDING_HEIGHTS = {
 # Paw contact targets relative to the girdle joint (shoulder or hip joint), fractions of the body length:
 # (forward, outward); and the paw's heading outwards (radians).
 FORE_PLACEMENT = (0.04, 0.02, 0.1)
-HIND_PLACEMENT = (0.07, 0.05, 0.3)
+HIND_PLACEMENT = (0.05, 0.05, 0.3)
 
 
 @dataclass(frozen=True, eq=False)

@@ -78,6 +78,8 @@ def contact_sheet(
     verts = body.skin(sub)
     faces = body.mesh.faces
     half = 0.075
+    low = (floor if floor is not None else float(verts[..., 2].min())) - 0.012
+    high = max(float(verts[..., 2].max()) + 0.01, low + 0.06)
     fig, axes = plt.subplots(len(views), len(idx), figsize=(panel * len(idx), panel * len(views) + 0.3),
                              squeeze=False)
     for col, f in enumerate(idx):
@@ -93,7 +95,7 @@ def contact_sheet(
                 extra(ax, view, int(f), centre)
             lim = (-half, half)
             ax.set_xlim(*lim)
-            ax.set_ylim(-0.03, 2 * half - 0.03) if view in ("side", "front") else ax.set_ylim(*lim)
+            ax.set_ylim(low, high) if view in ("side", "front") else ax.set_ylim(*lim)
             ax.set_aspect("equal")
             ax.set_xticks([])
             ax.set_yticks([])

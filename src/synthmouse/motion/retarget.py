@@ -24,7 +24,6 @@ from scipy.optimize import least_squares
 from scipy.spatial.transform import Rotation
 
 from ..body import Body, KeypointSet, Pose
-from ..body.mesh import skinning_matrices
 from ..body.rotations import angles_to_matrices, rigid
 from ..errors import PoseError
 from .projection import project, triangulate

@@ -185,6 +185,11 @@ class MotionRig:
 
         return self.body.keypoints(Pose.rest(self.n_joints), self.landmark_set((name,)))[0, 0]
 
+    def local_point(self, landmark: str, joint: int) -> np.ndarray:
+        """``(3,)`` rest position of ``landmark`` in the rest frame of ``joint`` (a point carried by the joint)."""
+        frame = self.skeleton.rest[joint]
+        return frame[:3, :3].T @ (self.landmark_rest(landmark) - frame[:3, 3])
+
     def world(self, angles: np.ndarray, root: np.ndarray) -> np.ndarray:
         """``(F, J, 4, 4)`` joint frames for angles ``(F, J, 3)`` and root transforms ``(F, 4, 4)``."""
         return self.skeleton.forward_kinematics(angles_to_matrices(angles), root)
@@ -217,11 +222,12 @@ class MotionRig:
 
     @cached_property
     def floor_sample(self):
-        """``(vertices (S, 3), weights (S, J) csr)``: every n-th mesh vertex plus the lowest paw vertices, used
-        to find the lowest point of a posed body quickly."""
+        """``(vertices (S, 3), weights (S, J) csr)``: every n-th mesh vertex off the tail, used to find the lowest
+        point of a posed body quickly (the tail may rest on the floor)."""
         mesh = self.body.mesh
         stride = max(1, mesh.n_vertices // 800)
-        idx = np.arange(0, mesh.n_vertices, stride)
+        tail = np.isin(mesh.dominant_joint(), self.chains["tail"])
+        idx = np.flatnonzero(~tail)[::stride]
         return mesh.vertices[idx], mesh.weights[idx]
 
     @cached_property

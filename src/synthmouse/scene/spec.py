@@ -391,7 +391,7 @@ class MirrorSpec(StrictModel):
     side from which the corners run counter-clockwise)."""
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$")]
-    corners: Annotated[list[Vec3], Field(min_length=3, max_length=8)]
+    corners: Annotated[list[Vec3], Field(min_length=3, max_length=7)]
     normal: Vec3 | None = None
     suffix: str | None = None
     reflectance: Fraction = 0.9

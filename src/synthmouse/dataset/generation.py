@@ -71,7 +71,9 @@ class GenerateOptions:
         if self.frames is not None:
             a, b = self.frames
             if not 0 <= a < b <= self.n_frames:
-                raise SynthmouseError(f"--frames-range {a}:{b}: need 0 <= a < b <= {self.n_frames} (--frames)")
+                raise SynthmouseError(
+                    f"--frames-range {a}:{b}: need 0 <= a < b <= {self.n_frames} (--frames)"
+                )
         if self.shard is not None:
             k, n = self.shard
             if not (n >= 1 and 0 <= k < n):
@@ -218,8 +220,9 @@ def _check_result(result: FrameResult, index: int, meta: DatasetMeta) -> None:
         h, w = view.rgb.shape[:2]
         if (w, h) != (cam.width, cam.height) or tuple(view.names) != cam.keypoint_names:
             raise SynthmouseError(
-                f"frame {index}, camera {cam.name}: got a {w} x {h} image with keypoints {list(view.names)[:4]}..., "
-                f"the scene declares {cam.width} x {cam.height} with {list(cam.keypoint_names)[:4]}..."
+                f"frame {index}, camera {cam.name}: got a {w} x {h} image with keypoints "
+                f"{list(view.names)[:4]}..., the scene declares {cam.width} x {cam.height} with "
+                f"{list(cam.keypoint_names)[:4]}..."
             )
 
 
@@ -232,12 +235,17 @@ def _translate_os_errors(root: Path):
         where = exc.filename or root
         if exc.errno == errno.ENOSPC:
             raise OutputError(
-                f"{where}: disk full; finished frames are kept, free some space and rerun the same command to resume"
+                f"{where}: disk full; finished frames are kept, free some space and rerun the same command "
+                "to resume"
             ) from exc
-        raise OutputError(f"{where}: cannot write ({exc.strerror or exc}); rerun the same command to resume") from exc
+        raise OutputError(
+            f"{where}: cannot write ({exc.strerror or exc}); rerun the same command to resume"
+        ) from exc
 
 
-def finalize(root: str | Path, options: GenerateOptions | None = None, progress: Progress | None = None) -> list[Path]:
+def finalize(
+    root: str | Path, options: GenerateOptions | None = None, progress: Progress | None = None
+) -> list[Path]:
     """Merge the per-frame rows of a fully generated dataset into its label files, splits and manifest.
 
     Every output is a function of the rows, so running this again (or after a kill) gives the same files.
@@ -250,11 +258,15 @@ def finalize(root: str | Path, options: GenerateOptions | None = None, progress:
 
     layout, identity, meta = open_dataset(root)
     n_frames = identity.n_frames
-    options = options or GenerateOptions(n_frames=n_frames, seed=identity.seed, image_format=identity.image_format)
+    options = options or GenerateOptions(
+        n_frames=n_frames, seed=identity.seed, image_format=identity.image_format
+    )
     formats = resolve_formats(list(options.formats)) if options.formats else resolve_formats(None)
     missing = sorted(set(range(n_frames)) - RowStore(layout.rows_dir).done())
     if missing:
-        raise OutputError(f"{root}: {len(missing)} frames are not generated yet (first: {missing[0]}); rerun generate")
+        raise OutputError(
+            f"{root}: {len(missing)} frames are not generated yet (first: {missing[0]}); rerun generate"
+        )
     _sweep_temporary_files(layout.root)
     dataset = Dataset(layout=layout, identity=identity, meta=meta, splits={})
     steps: list[tuple[str, Callable[[], list[Path]]]] = [

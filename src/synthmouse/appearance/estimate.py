@@ -1,0 +1,490 @@
+"""Estimate an :class:`~synthmouse.appearance.profile.AppearanceProfile` from a user's real video.
+
+Every estimator is a small function over arrays, usable on its own:
+
+* :func:`read_frames`: evenly spaced frames of a video file, or the images of a folder;
+* :func:`background_plate`: temporal median with the moving animal masked out;
+* :func:`foreground_masks`: background subtraction (the animal);
+* :func:`noise_curve`: noise sigma per intensity (Immerkaer's Laplacian estimator on flat regions) and the
+  Poisson-Gaussian fit ``sigma^2 = a + b I``;
+* :func:`edge_spread_sigma`: Gaussian-equivalent blur from the spread of strong edges;
+* :func:`vignetting_fit`: radial brightness fall-off of the floor;
+* :func:`blockiness` / :func:`equivalent_jpeg_quality`: compression strength;
+* :func:`contact_shadow`: darkening of the floor around the animal.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+from scipy.optimize import nnls
+
+from .profile import (
+    QUANTILE_LEVELS,
+    AnimalStats,
+    AppearanceError,
+    AppearanceProfile,
+    BlurStats,
+    CompressionStats,
+    LevelsStats,
+    NoiseStats,
+    ProfileFile,
+    ShadowStats,
+    VignettingStats,
+    luma,
+)
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+IMMERKAER_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
+MIN_FOREGROUND_DN = 20.0
+
+
+# ---------------------------------------------------------------------- reading
+def read_frames(source: str | Path, max_frames: int = 200) -> np.ndarray:
+    """Up to ``max_frames`` evenly spaced frames of a video file, or the images of a folder (sorted by name).
+
+    Returns:
+        ``(N, H, W, C) uint8`` RGB frames; ``C = 1`` when every channel is equal (a grayscale camera).
+    """
+    source = Path(source)
+    if source.is_dir():
+        frames = _read_image_folder(source, max_frames)
+    elif source.is_file():
+        frames = _read_video(source, max_frames)
+    else:
+        raise AppearanceError(f"{source}: no such video file or image folder")
+    if not frames:
+        raise AppearanceError(f"{source}: no frames could be read")
+    shapes = {f.shape for f in frames}
+    if len(shapes) != 1:
+        raise AppearanceError(f"{source}: frames have different sizes {sorted(shapes)}")
+    stack = np.stack(frames)
+    if np.array_equal(stack[..., 0], stack[..., 1]) and np.array_equal(stack[..., 0], stack[..., 2]):
+        return np.ascontiguousarray(stack[..., :1])
+    return stack
+
+
+def _read_image_folder(folder: Path, max_frames: int) -> list[np.ndarray]:
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise AppearanceError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+    picks = np.unique(np.linspace(0, len(files) - 1, min(max_frames, len(files))).round().astype(int))
+    frames = []
+    for i in picks:
+        image = cv2.imread(str(files[i]), cv2.IMREAD_COLOR)
+        if image is None:
+            raise AppearanceError(f"{files[i]}: not a readable image")
+        frames.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+    return frames
+
+
+def _read_video(path: Path, max_frames: int) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise AppearanceError(f"{path}: OpenCV cannot open this video")
+    try:
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        wanted = set(np.linspace(0, max(count - 1, 0), min(max_frames, max(count, 1))).round().astype(int))
+        frames, index = [], 0
+        while capture.grab():
+            if index in wanted or count <= 0:
+                ok, image = capture.retrieve()
+                if ok:
+                    frames.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+                if len(frames) >= max_frames:
+                    break
+            index += 1
+        return frames
+    finally:
+        capture.release()
+
+
+# ---------------------------------------------------------------------- plate and foreground
+def background_plate(frames: np.ndarray, threshold: float | None = None) -> np.ndarray:
+    """Clean background: per-pixel median over frames where the pixel is not foreground.
+
+    Args:
+        frames: ``(N, H, W, C) uint8``.
+        threshold: foreground threshold in DN (default from the residual spread, at least 20).
+
+    Returns:
+        ``(H, W, C) uint8``. Pixels that are foreground in every frame keep the plain median.
+    """
+    frames = np.asarray(frames)
+    plain = np.median(frames, axis=0)
+    masks = foreground_masks(frames, plain.astype(np.uint8), threshold)
+    data = frames.astype(np.float32)
+    data[masks] = np.nan
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            plate = np.nanmedian(data, axis=0)
+    plate = np.where(np.isfinite(plate), plate, plain)
+    return np.clip(np.round(plate), 0, 255).astype(np.uint8)
+
+
+def foreground_masks(frames: np.ndarray, plate: np.ndarray, threshold: float | None = None,
+                     min_area: int | None = None) -> np.ndarray:
+    """The moving animal in each frame by background subtraction.
+
+    Args:
+        frames: ``(N, H, W, C) uint8``.
+        plate: ``(H, W, C) uint8`` background.
+        threshold: luma difference (DN) that counts as foreground (default: 6 robust sigmas of the residual,
+            at least 20).
+        min_area: blobs smaller than this (pixels) are dropped (default 0.05 % of the image).
+
+    Returns:
+        ``(N, H, W, C) bool`` masks (the same mask repeated over channels, so it indexes ``frames``).
+    """
+    frames = np.asarray(frames)
+    diff = np.abs(luma(frames) - luma(plate)[None])
+    if threshold is None:
+        mad = float(np.median(diff[:, ::4, ::4]))
+        threshold = max(MIN_FOREGROUND_DN, 6.0 * 1.4826 * mad)
+    n, h, w = diff.shape
+    min_area = int(0.0005 * h * w) if min_area is None else min_area
+    kernel = np.ones((3, 3), np.uint8)
+    out = np.zeros((n, h, w), dtype=bool)
+    for i in range(n):
+        raw = cv2.morphologyEx((diff[i] > threshold).astype(np.uint8), cv2.MORPH_OPEN, kernel)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(raw, connectivity=8)
+        keep = np.zeros(count, dtype=bool)
+        keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
+        out[i] = keep[labels]
+    return np.repeat(out[..., None], frames.shape[-1], axis=-1)
+
+
+# ---------------------------------------------------------------------- noise
+def noise_curve(frames: np.ndarray, plate: np.ndarray, masks: np.ndarray | None = None,
+                bins: int = 16, max_frames: int = 40) -> NoiseStats:
+    """Noise sigma per intensity from flat regions, and the fit ``sigma^2 = a + b I``.
+
+    Immerkaer's estimator: the response ``L`` of the 3 x 3 kernel ``[[1,-2,1],[-2,4,-2],[1,-2,1]]`` to white
+    noise of sigma ``s`` has ``E|L| = 6 s sqrt(2 / pi)``; image structure is excluded where the plate itself
+    responds (plate edges) or the animal is.
+
+    Args:
+        frames: ``(N, H, W, C) uint8``; plate ``(H, W, C) uint8``; masks ``(N, H, W, C) bool`` foreground.
+
+    Returns:
+        :class:`NoiseStats` with per-bin estimates (bins with fewer than 500 pixels are skipped).
+    """
+    frames = np.asarray(frames)[:max_frames]
+    plate_l = luma(plate)
+    structure = np.abs(cv2.filter2D(cv2.GaussianBlur(plate_l, (0, 0), 1.0), -1, IMMERKAER_KERNEL))
+    flat = structure < max(2.0, float(np.percentile(structure, 70)))
+    flat = cv2.erode(flat.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    edges = np.linspace(0.0, 256.0, bins + 1)
+    sums = np.zeros(bins)
+    counts = np.zeros(bins)
+    which = np.clip(np.digitize(plate_l, edges) - 1, 0, bins - 1)
+    for i, frame in enumerate(luma(frames)):
+        response = np.abs(cv2.filter2D(frame, -1, IMMERKAER_KERNEL))
+        use = flat.copy()
+        if masks is not None:
+            fg = cv2.dilate(masks[i, ..., 0].astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+            use &= ~fg
+        use[:2] = use[-2:] = False
+        use[:, :2] = use[:, -2:] = False
+        r, b = response[use], which[use]
+        limit = np.percentile(r, 99.0) if r.size else 0.0
+        keep = r <= limit
+        sums += np.bincount(b[keep], weights=r[keep], minlength=bins)
+        counts += np.bincount(b[keep], minlength=bins)
+    scale = math.sqrt(math.pi / 2.0) / 6.0
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    good = counts >= 500
+    sigma = np.where(good, scale * sums / np.maximum(counts, 1), 0.0)
+    table = [(float(c), float(s)) for c, s, g in zip(centres, sigma, good, strict=True) if g]
+    if not table:
+        return NoiseStats(a=0.0, b=0.0, bins=[])
+    a, b = _fit_poisson_gaussian(centres[good], sigma[good], counts[good])
+    return NoiseStats(a=a, b=b, bins=table)
+
+
+def _fit_poisson_gaussian(intensity: np.ndarray, sigma: np.ndarray, weight: np.ndarray) -> tuple[float, float]:
+    """Non-negative weighted least squares of ``sigma^2 = a + b I``."""
+    w = np.sqrt(weight / weight.max())
+    A = np.stack([np.ones_like(intensity), intensity], axis=1) * w[:, None]
+    coeffs, _ = nnls(A, sigma**2 * w)
+    return float(coeffs[0]), float(coeffs[1])
+
+
+# ---------------------------------------------------------------------- blur
+def edge_spread_sigma(image: np.ndarray, edge_mask: np.ndarray | None = None, min_step: float = 25.0,
+                      max_edges: int = 2000, seed: int = 0) -> float:
+    """Gaussian-equivalent blur sigma (pixels) from the spread of strong step edges.
+
+    For a step of height ``h`` blurred by a Gaussian of sigma ``s`` the steepest slope is
+    ``h / (s sqrt(2 pi))``. At Canny edge pixels (optionally restricted to ``edge_mask``) the profile across
+    the edge is sampled at 0.25 px steps (bicubic), ``h`` from its ends (+-6 px) and the slope from its centre.
+
+    Args:
+        image: ``(H, W)`` luma (any numeric dtype).
+        edge_mask: ``(H, W) bool`` where to look (default everywhere).
+
+    Returns:
+        The median sigma over edges with step ``>= min_step``; NaN when there are none.
+    """
+    img = np.asarray(image, dtype=np.float32)
+    smooth = cv2.GaussianBlur(img, (0, 0), 1.0)
+    canny = cv2.Canny(np.clip(smooth, 0, 255).astype(np.uint8), 20, 60) > 0
+    if edge_mask is not None:
+        canny &= edge_mask
+    ys, xs = np.nonzero(canny[8:-8, 8:-8])
+    ys, xs = ys + 8, xs + 8
+    if len(ys) == 0:
+        return float("nan")
+    if len(ys) > max_edges:
+        pick = np.random.default_rng(seed).choice(len(ys), max_edges, replace=False)
+        ys, xs = ys[pick], xs[pick]
+    gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)[ys, xs]
+    gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)[ys, xs]
+    norm = np.hypot(gx, gy) + 1e-12
+    nx, ny = gx / norm, gy / norm
+    step = 0.25
+    t = np.arange(-6.0, 6.0 + step / 2, step, dtype=np.float32)
+    map_x = (xs[:, None] + nx[:, None] * t[None]).astype(np.float32)
+    map_y = (ys[:, None] + ny[:, None] * t[None]).astype(np.float32)
+    profiles = cv2.remap(img, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    lo = profiles[:, :4].mean(axis=1)
+    hi = profiles[:, -4:].mean(axis=1)
+    h = hi - lo
+    centre = len(t) // 2
+    window = profiles[:, centre - 8: centre + 9]
+    slope = np.diff(window, axis=1).max(axis=1) / step
+    ok = (h >= min_step) & (slope > 0)
+    # monotonic enough: the profile's total variation is close to the step (single, isolated edge)
+    variation = np.abs(np.diff(profiles, axis=1)).sum(axis=1)
+    ok &= variation < 1.3 * np.abs(h)
+    if not np.any(ok):
+        return float("nan")
+    sigmas = h[ok] / (math.sqrt(2.0 * math.pi) * slope[ok])
+    return float(np.median(sigmas))
+
+
+# ---------------------------------------------------------------------- vignetting, compression, shadow
+def vignetting_fit(plate_luma: np.ndarray, floor_mask: np.ndarray) -> VignettingStats:
+    """Fit ``I = I0 (1 + k1 r^2 + k2 r^4)`` (``r`` over the half-diagonal, centre at the image centre) to the
+    plate over ``floor_mask`` (robust: one pass that drops residuals over 3 MADs)."""
+    h, w = plate_luma.shape
+    cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
+    ys, xs = np.nonzero(floor_mask[::2, ::2])
+    ys, xs = ys * 2, xs * 2
+    if len(ys) < 100:
+        return VignettingStats(centre=(cx, cy), k1=0.0, k2=0.0)
+    r2 = ((xs - cx) ** 2 + (ys - cy) ** 2) / (cx**2 + cy**2)
+    values = plate_luma[ys, xs].astype(np.float64)
+    A = np.stack([np.ones_like(r2), r2, r2 * r2], axis=1)
+    keep = np.ones(len(values), dtype=bool)
+    for _ in range(2):
+        coeffs, *_ = np.linalg.lstsq(A[keep], values[keep], rcond=None)
+        resid = values - A @ coeffs
+        mad = np.median(np.abs(resid[keep])) * 1.4826 + 1e-9
+        keep = np.abs(resid) < 3.0 * mad
+    c0 = coeffs[0] if abs(coeffs[0]) > 1e-9 else 1.0
+    return VignettingStats(centre=(cx, cy), k1=float(coeffs[1] / c0), k2=float(coeffs[2] / c0))
+
+
+def blockiness(image: np.ndarray, block: int = 8) -> float:
+    """Mean absolute gradient across ``block``-pixel grid borders over the mean elsewhere (1 = no blocks).
+
+    Args:
+        image: ``(H, W)`` luma.
+    """
+    img = np.asarray(image, dtype=np.float32)
+    dx = np.abs(np.diff(img, axis=1))
+    dy = np.abs(np.diff(img, axis=0))
+    on_x = (np.arange(dx.shape[1]) % block) == block - 1
+    on_y = (np.arange(dy.shape[0]) % block) == block - 1
+    border = dx[:, on_x].mean() + dy[on_y].mean()
+    inside = dx[:, ~on_x].mean() + dy[~on_y].mean()
+    return float(border / max(inside, 1e-9))
+
+
+def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
+    """``image`` (``(H, W)`` or ``(H, W, 3)`` uint8) through JPEG at ``quality`` (OpenCV's libjpeg)."""
+    ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise AppearanceError(f"JPEG encoding failed for an image of shape {image.shape}")
+    flag = cv2.IMREAD_GRAYSCALE if image.ndim == 2 else cv2.IMREAD_COLOR
+    return cv2.imdecode(buffer, flag)
+
+
+def equivalent_jpeg_quality(measured: float, reference: np.ndarray,
+                            qualities: tuple[int, ...] = (10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100)) -> int:
+    """The JPEG quality at which ``reference`` (``(H, W)`` uint8, e.g. the plate plus noise) shows the
+    ``measured`` blockiness (interpolated; 100 when the measurement is below JPEG 100's)."""
+    values = np.array([blockiness(jpeg_roundtrip(reference, q)) for q in qualities])
+    # blockiness falls as quality rises; make it monotonic and interpolate quality over it
+    values = np.minimum.accumulate(values)
+    if measured <= values[-1]:
+        return 100
+    if measured >= values[0]:
+        return int(qualities[0])
+    return int(round(float(np.interp(measured, values[::-1], np.array(qualities, float)[::-1]))))
+
+
+def contact_shadow(frames_luma: np.ndarray, plate_luma: np.ndarray, masks: np.ndarray,
+                   max_distance: int = 12) -> ShadowStats:
+    """Darkening of the floor around the animal: ``1 - median(frame / plate)`` in 1-pixel rings outside the
+    silhouette; strength at distance 2 px (just past the edge blur), radius where it halves.
+
+    Args:
+        frames_luma: ``(N, H, W)``; plate_luma ``(H, W)``; masks ``(N, H, W) bool`` foreground.
+    """
+    sums = np.zeros(max_distance + 1)
+    counts = np.zeros(max_distance + 1)
+    ratio_all = []
+    for frame, mask in zip(frames_luma, masks, strict=True):
+        if not mask.any():
+            continue
+        dist = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5)
+        ring = (dist > 0) & (dist <= max_distance)
+        d = np.ceil(dist[ring]).astype(int)
+        ratio = frame[ring] / np.maximum(plate_luma[ring], 1.0)
+        ratio_all.append((d, ratio))
+    if not ratio_all:
+        return ShadowStats(strength=0.0, radius_px=0.0)
+    d = np.concatenate([r[0] for r in ratio_all])
+    ratio = np.concatenate([r[1] for r in ratio_all])
+    darkening = np.zeros(max_distance + 1)
+    for k in range(1, max_distance + 1):
+        sel = ratio[d == k]
+        sums[k], counts[k] = (1.0 - np.median(sel), sel.size) if sel.size else (0.0, 0)
+        darkening[k] = sums[k]
+    far = float(np.median(darkening[-3:]))
+    darkening = np.clip(darkening - far, 0.0, 1.0)
+    strength = float(darkening[min(2, max_distance)])
+    if strength <= 1e-3:
+        return ShadowStats(strength=0.0, radius_px=0.0)
+    below = np.nonzero(darkening[2:] < strength / 2.0)[0]
+    radius = float(below[0] + 2) if len(below) else float(max_distance)
+    return ShadowStats(strength=min(strength, 1.0), radius_px=radius)
+
+
+# ---------------------------------------------------------------------- the profile
+def fit_appearance(frames: np.ndarray, source: str = "", backgrounds: int = 0,
+                   threshold: float | None = None) -> AppearanceProfile:
+    """Estimate the whole profile from real frames.
+
+    Args:
+        frames: ``(N, H, W, C) uint8`` (``C`` 1 or 3), e.g. from :func:`read_frames`; 30+ frames spread over
+            the session work well (the animal must move, or the plate keeps it).
+        source: recorded in the profile (the video path).
+        backgrounds: how many real frames (animal replaced by the plate) to keep for background swaps.
+        threshold: foreground threshold in DN (default automatic).
+
+    Returns:
+        :class:`AppearanceProfile`.
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] not in (1, 3) or frames.dtype != np.uint8:
+        raise AppearanceError(f"fit_appearance: expected (N, H, W, 1|3) uint8 frames, got {frames.shape} "
+                              f"{frames.dtype}")
+    if len(frames) < 3:
+        raise AppearanceError(f"fit_appearance: need at least 3 frames, got {len(frames)}")
+    n, h, w, c = frames.shape
+    plate = background_plate(frames, threshold)
+    masks = foreground_masks(frames, plate, threshold)
+    fg = masks[..., 0]
+    frames_l, plate_l = luma(frames), luma(plate)
+
+    floor_level = _floor_level(plate_l, fg)
+    illum = np.maximum(cv2.GaussianBlur(plate_l, (0, 0), 12.0) / floor_level, 0.05)
+    animal = _animal_stats(frames, frames_l, fg, illum)
+    levels = _levels(frames_l)
+    noise = noise_curve(frames, plate, masks)
+    defocus = edge_spread_sigma(plate_l)
+    moving = _moving_edge_sigma(frames_l, fg)
+    defocus = 0.0 if not math.isfinite(defocus) else defocus
+    motion = math.sqrt(max(moving**2 - defocus**2, 0.0)) if math.isfinite(moving) else 0.0
+    floor = (illum > 0.6) & (cv2.Laplacian(plate_l, cv2.CV_32F, ksize=3) ** 2 < 25.0)
+    vignetting = vignetting_fit(plate_l, floor)
+    measured_block = float(np.median([blockiness(f) for f in frames_l[: min(n, 20)]]))
+    reference = _noisy_reference(plate_l, noise)
+    quality = equivalent_jpeg_quality(measured_block, reference)
+    shadow = contact_shadow(frames_l, plate_l, fg)
+    stats = ProfileFile(
+        source=str(source), frames_used=int(n), width=int(w), height=int(h), channels=int(c),
+        floor_level=float(floor_level), levels=levels, animal=animal, noise=noise,
+        blur=BlurStats(defocus_sigma=float(defocus), motion_sigma=float(motion)),
+        vignetting=vignetting, compression=CompressionStats(blockiness=measured_block, jpeg_quality=quality),
+        shadow=shadow,
+    )
+    return AppearanceProfile(stats, plate, _clean_backgrounds(frames, masks, plate, backgrounds))
+
+
+def _floor_level(plate_l: np.ndarray, fg: np.ndarray) -> float:
+    """Median plate luma where the animal walked (the floor); the bright half of the plate if it never moved."""
+    walked = fg.any(axis=0)
+    if walked.sum() > 100:
+        return max(float(np.median(plate_l[walked])), 1.0)
+    return max(float(np.percentile(plate_l, 75)), 1.0)
+
+
+def _animal_stats(frames: np.ndarray, frames_l: np.ndarray, fg: np.ndarray, illum: np.ndarray) -> AnimalStats:
+    with_animal = fg.reshape(len(fg), -1).any(axis=1)
+    if not with_animal.any():
+        raise AppearanceError("fit_appearance: no moving animal found by background subtraction (is the "
+                              "animal visible and moving? try more frames or a lower --threshold)")
+    # the interior only: boundary pixels mix with the floor, and the compositor's blur recreates that mix
+    kernel = np.ones((5, 5), np.uint8)
+    inner = np.stack([cv2.erode(m.astype(np.uint8), kernel).astype(bool) for m in fg])
+    if inner.sum() < 100:
+        inner = fg
+    values = (frames_l[inner] / np.broadcast_to(illum, fg.shape)[inner]).astype(np.float64)
+    quantiles = np.quantile(values, np.linspace(0.0, 1.0, QUANTILE_LEVELS))
+    ratio = (1.0, 1.0, 1.0)
+    if frames.shape[-1] == 3:
+        means = frames[fg].reshape(-1, 3).mean(axis=0)
+        ratio = tuple(float(v) for v in means / max(float(frames_l[fg].mean()), 1e-6))
+    areas = fg.reshape(len(fg), -1).sum(axis=1)[with_animal]
+    return AnimalStats(quantiles=[float(q) for q in quantiles], mean=float(values.mean()),
+                       std=float(values.std()), colour_ratio=ratio, area_px=float(np.median(areas)),
+                       frames_with_animal=int(with_animal.sum()))
+
+
+def _levels(frames_l: np.ndarray) -> LevelsStats:
+    sample = frames_l[:, ::2, ::2]
+    black, median, white = np.percentile(sample, [0.5, 50.0, 99.5])
+    mid = np.clip((median - black) / max(white - black, 1e-6), 1e-3, 1 - 1e-3)
+    return LevelsStats(mean=float(sample.mean()), std=float(sample.std()), black=float(black),
+                       white=float(white), gamma=float(math.log(mid) / math.log(0.5)))
+
+
+def _moving_edge_sigma(frames_l: np.ndarray, fg: np.ndarray, max_frames: int = 40) -> float:
+    """Edge-spread sigma of the animal's outline (median over frames that show it)."""
+    sigmas = []
+    for frame, mask in list(zip(frames_l, fg, strict=True))[:max_frames]:
+        if mask.sum() < 50:
+            continue
+        band = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)) > cv2.erode(
+            mask.astype(np.uint8), np.ones((5, 5), np.uint8))
+        s = edge_spread_sigma(frame, band, max_edges=300)
+        if math.isfinite(s):
+            sigmas.append(s)
+    return float(np.median(sigmas)) if sigmas else float("nan")
+
+
+def _noisy_reference(plate_l: np.ndarray, noise: NoiseStats, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    noisy = plate_l + rng.standard_normal(plate_l.shape).astype(np.float32) * noise.sigma(plate_l)
+    return np.clip(np.round(noisy), 0, 255).astype(np.uint8)
+
+
+def _clean_backgrounds(frames: np.ndarray, masks: np.ndarray, plate: np.ndarray, count: int) -> list[np.ndarray]:
+    """``count`` evenly spaced frames with the (dilated) animal replaced by the plate."""
+    if count <= 0:
+        return []
+    out = []
+    for i in np.unique(np.linspace(0, len(frames) - 1, count).round().astype(int)):
+        grown = cv2.dilate(masks[i, ..., 0].astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
+        out.append(np.where(grown[..., None], plate, frames[i]))
+    return out

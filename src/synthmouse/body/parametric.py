@@ -1,0 +1,466 @@
+"""The built-in parametric mouse: an adult C57BL/6 made by code, with shape parameters and randomization ranges.
+
+``build_parametric_mouse(**shape)`` returns a :class:`~synthmouse.body.model.Body` with a closed, manifold,
+self-intersection-free triangle mesh (snout, eyes, ears, trunk, four legs with paws and five digits each, a
+long tapered tail), skinned to a 72-joint skeleton whose joints carry the anatomical groups of
+:mod:`synthmouse.body.groups`, and every landmark of the vocabulary in ``docs/architecture.md``.
+
+The expensive part (polygonizing the implicit surface and computing skinning weights, about a second) runs once
+per process for a canonical mouse (:func:`canonical_mouse`, cached). A shape is applied as a smooth deformation
+of that canonical mesh through the skinning weights: every bone gets an affine map (a scale about its joint in
+its anatomical frame, e.g. girth widens the trunk bones across their axis, limb length scales the limb bones),
+the joints are carried by their parents' maps, and each vertex moves by the weight-blended maps. The topology
+never changes, so every individual stays watertight, and a random individual costs milliseconds.
+
+Vertex colour hint: :func:`eye_mask` marks the vertices of the two eyes (render them black); the renderer colours
+everything else by body part (:meth:`Body.vertex_parts`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import cache
+from typing import ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import ModelFormatError
+from . import parametric_design as design
+from .keypoints import KeypointDef
+from .limits import limits_for_groups
+from .mesh import SkinnedMesh
+from .model import Body
+from .skeleton import Skeleton, anatomical_frames
+
+MM = 1e-3
+SOURCE = "<parametric mouse>"
+TARGET_FACES = 20_000
+MAX_INFLUENCES = 4
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Shape parameters
+
+
+@dataclass(frozen=True)
+class MouseShape:
+    """Shape parameters of the parametric mouse, defaulting to an adult C57BL/6.
+
+    Attributes:
+        body_length: nose tip to tail root, metres (the ``nose`` and ``tail_root`` landmarks).
+        girth: trunk width at mid-body (the ``body_middle`` landmark's cross-section), metres.
+        head_scale: head size (skull, snout, eyes, ears) relative to a C57BL/6 of this body length.
+        ear_scale: ear size relative to the head.
+        limb_scale: length of the limbs (upper arm to digits, thigh to toes) relative to the body.
+        tail_length: tail root to tail tip along the tail, metres.
+        tail_thickness: tail diameter at the root, metres (the tail tapers to about a quarter at the tip).
+
+    Every value must lie in :attr:`RANGES` (the randomization ranges, inside which the mesh is checked to stay
+    free of self-intersections); values outside raise :class:`ModelFormatError`.
+    """
+
+    body_length: float = 0.095
+    girth: float = 0.028
+    head_scale: float = 1.0
+    ear_scale: float = 1.0
+    limb_scale: float = 1.0
+    tail_length: float = 0.085
+    tail_thickness: float = 0.0032
+
+    RANGES: ClassVar[dict[str, tuple[float, float]]] = {
+        "body_length": (0.080, 0.105),
+        "girth": (0.024, 0.034),
+        "head_scale": (0.9, 1.1),
+        "ear_scale": (0.8, 1.2),
+        "limb_scale": (0.9, 1.1),
+        "tail_length": (0.070, 0.100),
+        "tail_thickness": (0.0026, 0.0038),
+    }
+
+    def __post_init__(self) -> None:
+        for name, (lo, hi) in self.RANGES.items():
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and np.isfinite(value) and lo - 1e-12 <= value <= hi + 1e-12):
+                raise ModelFormatError(
+                    SOURCE, f"shape parameter {name} = {value!r} is outside its allowed range [{lo:g}, {hi:g}]"
+                )
+            object.__setattr__(self, name, float(value))
+
+    @classmethod
+    def from_options(cls, **options: float) -> MouseShape:
+        """A shape from keyword options, naming any unknown option and the known ones."""
+        unknown = sorted(set(options) - set(cls.RANGES))
+        if unknown:
+            raise ModelFormatError(
+                SOURCE, f"unknown shape parameter(s) {unknown}; allowed: {', '.join(cls.RANGES)}"
+            )
+        return cls(**options)
+
+    def as_dict(self) -> dict[str, float]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def extremes(cls) -> list[MouseShape]:
+        """Shapes at the corners of the ranges that stress the mesh most (for validation)."""
+        lo = {k: v[0] for k, v in cls.RANGES.items()}
+        hi = {k: v[1] for k, v in cls.RANGES.items()}
+        mixed_a = {k: (hi if i % 2 else lo)[k] for i, k in enumerate(cls.RANGES)}
+        mixed_b = {k: (lo if i % 2 else hi)[k] for i, k in enumerate(cls.RANGES)}
+        return [cls(**lo), cls(**hi), cls(**mixed_a), cls(**mixed_b)]
+
+
+def sample_shape(rng: np.random.Generator) -> MouseShape:
+    """A random individual: every parameter uniform in its range (one draw per parameter, in field order)."""
+    return MouseShape(**{name: float(rng.uniform(lo, hi)) for name, (lo, hi) in MouseShape.RANGES.items()})
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The canonical mouse (built once per process)
+
+
+@dataclass(frozen=True, eq=False)
+class CanonicalMouse:
+    """The default-shape mouse in millimetres, with everything the shape deformation needs.
+
+    Attributes:
+        vertices: ``(V, 3) float64`` rest vertices (mm), paws on z = 0.
+        faces: ``(T, 3) int32``.
+        weights: ``(V, J)`` CSR skinning weights.
+        names, parents, groups: the skeleton's joints.
+        positions: ``(J, 3) float64`` joint positions (mm).
+        eye: ``(V,) bool`` eye vertices.
+        region: ``(V,)`` coarse region name per vertex (``trunk``, ``tail``, ``forelimb_l`` ...).
+        landmarks: landmark definitions (offsets in mm in the canonical joint frames).
+        girth: trunk width at the ``body_middle`` cross-section (mm).
+        length: nose to tail root (mm).
+    """
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    weights: sp.csr_matrix
+    names: tuple[str, ...]
+    parents: np.ndarray
+    groups: tuple[str, ...]
+    positions: np.ndarray
+    eye: np.ndarray
+    region: np.ndarray
+    landmarks: dict[str, KeypointDef]
+    girth: float
+    length: float
+
+
+@cache
+def canonical_mouse(voxel: float = 0.25, target_faces: int = TARGET_FACES) -> CanonicalMouse:
+    """Build (once per process and argument set) the canonical mouse: polygonize, skin, place landmarks."""
+    from .parametric_mesh import Field, clean_decimated, decimate, polygonize, skinning_weights, taubin_smooth
+
+    sweep, parts = design.surface_parts()
+    field = Field.build(sweep, parts)
+    verts, faces = polygonize(field, voxel=voxel)
+    verts = taubin_smooth(verts, faces, steps=6)  # before decimation: smoothing after it can fold tight creases
+    verts, faces = clean_decimated(*decimate(verts, faces, target_faces))
+    _, label = field.evaluate(verts[None])
+    label = label[0]
+    specs = design.joint_specs()
+    names = tuple(s.name for s in specs)
+    parents = np.array([-1 if s.parent is None else names.index(s.parent) for s in specs], dtype=np.int64)
+    positions = np.array([s.position for s in specs], dtype=np.float64)
+    weights = skinning_weights(verts, faces, field, label, names, parents, positions, MAX_INFLUENCES)
+    region = np.array(["trunk"] + [field.parts[i].region for i in field.part_of[1:]], dtype=object)[label]
+    region[label == 0] = "trunk"
+    ground = verts[:, 2].min()
+    verts[:, 2] -= ground
+    positions[:, 2] -= ground
+    positions[0, 2] = 0.0
+    landmarks = _canonical_landmarks(verts, faces, names, parents, positions, sweep)
+    mouse = CanonicalMouse(
+        vertices=verts, faces=faces.astype(np.int32), weights=weights, names=names, parents=parents,
+        groups=tuple(s.group for s in specs), positions=positions, eye=region == "eye", region=region,
+        landmarks=landmarks, girth=0.0, length=0.0,
+    )
+    nose = _landmark_points(mouse, verts, positions, np.tile(np.eye(3), (len(names), 1, 1)), ("nose",))[0]
+    length = float(np.linalg.norm(nose - positions[names.index("tail_0")]))
+    return dataclasses.replace(mouse, girth=trunk_width(mouse, verts), length=length)
+
+
+def _closest_surface_point(verts: np.ndarray, faces: np.ndarray, target: np.ndarray,
+                           allowed: np.ndarray | None = None) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Vertices and barycentric weights of the mesh point closest to ``target`` (mm)."""
+    tri = verts[faces]
+    centroid_d = np.linalg.norm(tri.mean(axis=1) - target, axis=1)
+    if allowed is not None:
+        centroid_d[~allowed[faces].all(axis=1)] = np.inf
+    best = None
+    for t in np.argsort(centroid_d)[:40]:
+        point, bary = _closest_point_on_triangle(target, tri[t])
+        d = float(np.linalg.norm(point - target))
+        if best is None or d < best[0]:
+            best = (d, t, bary)
+    _, t, bary = best
+    keep = bary > 1e-9
+    return tuple(int(i) for i in faces[t][keep]), tuple(float(b) for b in bary[keep])
+
+
+def _closest_point_on_triangle(p: np.ndarray, tri: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Closest point to ``p`` on triangle ``tri (3, 3)`` and its barycentric coordinates (by dense sampling of
+    the projection, exact for interior points)."""
+    a, b, c = tri
+    e0, e1 = b - a, c - a
+    gram = np.array([[e0 @ e0, e0 @ e1], [e0 @ e1, e1 @ e1]])
+    rhs = np.array([(p - a) @ e0, (p - a) @ e1])
+    s, t = np.linalg.solve(gram, rhs)
+    if s >= 0 and t >= 0 and s + t <= 1:
+        bary = np.array([1 - s - t, s, t])
+    else:  # closest point on the boundary: check the three edges
+        candidates = []
+        for i, j in ((0, 1), (1, 2), (2, 0)):
+            u = np.clip((p - tri[i]) @ (tri[j] - tri[i]) / ((tri[j] - tri[i]) @ (tri[j] - tri[i])), 0, 1)
+            w = np.zeros(3)
+            w[i], w[j] = 1 - u, u
+            candidates.append(w)
+        bary = min(candidates, key=lambda w: float(np.linalg.norm(w @ tri - p)))
+    return bary @ tri, bary
+
+
+def _canonical_landmarks(verts: np.ndarray, faces: np.ndarray, names: tuple[str, ...], parents: np.ndarray,
+                         positions: np.ndarray, sweep: design.Sweep) -> dict[str, KeypointDef]:
+    """All landmarks of the vocabulary: on the skin (nose, ear tips, eyes, dorsal points) or on joints."""
+    frames = anatomical_frames(positions, parents)
+    out: dict[str, KeypointDef] = {}
+
+    def skin(name: str, target: np.ndarray) -> None:
+        ids, w = _closest_surface_point(verts, faces, np.asarray(target, dtype=np.float64))
+        out[name] = KeypointDef(name, vertices=ids, weights=w)
+
+    def joint(name: str, joint_name: str, world_target: np.ndarray | None = None) -> None:
+        j = names.index(joint_name)
+        offset = np.zeros(3) if world_target is None else frames[j, :3, :3].T @ (world_target - positions[j])
+        out[name] = KeypointDef(name, joint=joint_name, offset=tuple(float(x) for x in offset))
+
+    _, mid_nose, _, _ = sweep.section(np.array([sweep.xb]))[:, 0]
+    skin("nose", (sweep.x1 + 1.0, 0.0, mid_nose))
+    for side, lr in (("l", "left"), ("r", "right")):
+        sign = 1.0 if side == "l" else -1.0
+        base = positions[names.index(f"ear_{side}")]
+        skin(f"{lr}_ear_tip", base + (design.EAR_LENGTH + 1.0) * design.ear_axis(side))
+        eye = np.array(design.EYE_CENTRE) * (1, sign, 1)
+        outward = np.array([0.15, sign, 0.3])
+        skin(f"{lr}_eye", eye + (design.EYE_RADIUS + 1.0) * outward / np.linalg.norm(outward))
+        joint(f"{lr}_ear_base", f"ear_{side}")
+        for what, jn in (("shoulder", "humerus"), ("elbow", "ulna"), ("wrist", "fore_paw"), ("hip", "femur"),
+                         ("knee", "tibia"), ("ankle", "hind_paw")):
+            joint(f"{lr}_{what}_joint", f"{jn}_{side}")
+        # mouse-22 (MAMMAL semantics: "hip" is the knee joint, "knee" the ankle joint, "foot" the hind digits).
+        joint(f"{lr}_shoulder", f"humerus_{side}")
+        joint(f"{lr}_elbow", f"ulna_{side}")
+        joint(f"{lr}_paw_end", f"fore_paw_{side}")
+        joint(f"{lr}_paw", f"fore_digit3_{side}")
+        joint(f"{lr}_hip", f"tibia_{side}")
+        joint(f"{lr}_knee", f"hind_paw_{side}")
+        digit3 = positions[names.index(f"hind_digit3_{side}")]
+        joint(f"{lr}_foot", f"hind_digit3_{side}", 0.5 * (digit3 + positions[names.index(f"hind_digit3_{side}_end")]))
+        for paw, prefix, tip_radius in (("forepaw", "fore", 0.36), ("hindpaw", "hind", 0.42)):
+            for d in range(1, 6):
+                end = f"{prefix}_digit{d}_{side}_end"
+                j = names.index(end)
+                direction = positions[j] - positions[parents[j]]
+                tip = positions[j] + tip_radius * direction / np.linalg.norm(direction)
+                joint(f"{lr}_{paw}_digit{d}_tip", end, tip)
+    head = positions[names.index("head")]
+    joint("head_centre", "head")
+    neck = positions[names.index("neck")]
+    joint("neck", "neck", neck + np.array([0.0, 0.0, 4.5]))
+    joint("tail_root", "tail_0")
+    s_joints = design.tail_joint_arclengths()
+    k = int(np.searchsorted(s_joints, design.TAIL_LENGTH / 2, side="right") - 1)
+    joint("tail_middle", f"tail_{k}", design.tail_centreline(np.array([design.TAIL_LENGTH / 2]))[0])
+    end = positions[names.index("tail_end")]
+    tip_dir = end - positions[names.index(f"tail_{design.TAIL_JOINTS - 1}")]
+    joint("tail_end", "tail_end", end + design.TAIL_TIP_RADIUS * tip_dir / np.linalg.norm(tip_dir))
+    dorsal = {"back_rump": -2.5, "back_middle": 15.0, "body_middle": 15.0, "back_shoulders": 35.0}
+    trunk_top = float(verts[:, 2].max()) + 5.0
+    for name, x in dorsal.items():
+        column = verts[(np.abs(verts[:, 0] - x) < 1.0) & (np.abs(verts[:, 1]) < 2.0)]
+        skin(name, (x, 0.0, float(column[:, 2].max()) + 0.5 if len(column) else trunk_top))
+    del head
+    return out
+
+
+def trunk_width(mouse: CanonicalMouse, vertices: np.ndarray) -> float:
+    """Width (in the vertices' unit) of the trunk's cross-section through the ``body_middle`` landmark."""
+    kp = mouse.landmarks["body_middle"]
+    x = float(np.average(vertices[list(kp.vertices), 0], weights=kp.weights))
+    scale = np.ptp(vertices[:, 0]) / np.ptp(mouse.vertices[:, 0])
+    sel = (np.abs(vertices[:, 0] - x) < 1.0 * scale) & (mouse.region == "trunk")
+    return float(np.ptp(vertices[sel, 1]))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Shape deformation
+
+
+def _joint_scales(mouse: CanonicalMouse, shape: MouseShape, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-joint scale factors ``(J, 3)`` along the joint frame's axes (x along the bone), before the overall
+    scale ``sigma``, and ``(J,) bool`` joints that copy their parent's linear map (the scapulae)."""
+    names, groups = mouse.names, mouse.groups
+    n = len(names)
+    scale = np.ones((n, 3))
+    inherit = np.zeros(n, dtype=bool)
+    girth = shape.girth / MM / (sigma * mouse.girth)
+    s_tail = design.tail_joint_arclengths()
+    drop = design.TAIL_DROP_LENGTH
+    floor_length = design.TAIL_LENGTH - drop
+    tail_stretch = (shape.tail_length / MM / sigma - drop) / floor_length
+    thickness = shape.tail_thickness / MM / (sigma * 2 * design.TAIL_ROOT_RADIUS)
+    for j, (name, group) in enumerate(zip(names, groups, strict=True)):
+        base = group[:-2] if group.endswith(("_l", "_r")) else group
+        if group in ("pelvis", "spine", "neck"):
+            scale[j] = (1.0, girth, girth)
+        elif name in ("head", "snout", "nose_tip", "jaw", "jaw_end"):
+            scale[j] = shape.head_scale
+        elif base == "ear" or name.startswith("ear_"):
+            scale[j] = shape.head_scale * shape.ear_scale
+        elif base in ("shoulder", "elbow", "wrist", "fore_digits", "hip", "knee", "ankle", "hind_digits") or (
+            name.startswith(("fore_digit", "hind_digit")) and name.endswith("_end")
+        ):
+            scale[j] = shape.limb_scale
+        elif base == "scapula":
+            inherit[j] = True
+        elif name.startswith("tail_"):
+            k = design.TAIL_JOINTS if name == "tail_end" else int(name.split("_")[1])
+            along = tail_stretch if s_tail[k] >= drop - 1e-6 else 1.0
+            scale[j] = (along, thickness, thickness)
+    return scale, inherit
+
+
+def _tail_lift(mouse: CanonicalMouse, shape: MouseShape, sigma: float) -> np.ndarray:
+    """``(J,)`` extra height (mm, before ``sigma``) of each tail joint relative to its parent, so that a thicker
+    tail still rests on the floor."""
+    thickness = shape.tail_thickness / MM / (sigma * 2 * design.TAIL_ROOT_RADIUS)
+    lift = np.zeros(len(mouse.names))
+    s = design.tail_joint_arclengths()
+    for k in range(design.TAIL_JOINTS + 1):
+        name = "tail_end" if k == design.TAIL_JOINTS else f"tail_{k}"
+        r = float(design.tail_radius(np.array([s[k]]))[0])
+        lift[mouse.names.index(name)] = (thickness - 1.0) * r * float(design.tail_floor_weight(np.array([s[k]]))[0])
+    has_parent = mouse.parents >= 0
+    relative = lift.copy()
+    relative[has_parent] -= lift[mouse.parents[has_parent]]
+    return relative
+
+
+def _bone_maps(mouse: CanonicalMouse, scale: np.ndarray, inherit: np.ndarray,
+               lift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Affine maps ``(J, 3, 4)`` from canonical rest space to the shaped rest space, and new joint positions
+    ``(J, 3)``, carrying each joint with its parent's map (plus its own ``lift`` in z, which its descendants
+    inherit)."""
+    frames = anatomical_frames(mouse.positions, mouse.parents)
+    rot = frames[:, :3, :3]
+    linear = rot @ (scale[:, :, None] * np.swapaxes(rot, 1, 2))
+    old = mouse.positions
+    new = np.zeros_like(old)
+    maps = np.zeros((len(old), 3, 4))
+    for j, p in enumerate(mouse.parents):
+        if p < 0:
+            new[j] = old[j]
+        else:
+            new[j] = maps[p, :, :3] @ old[j] + maps[p, :, 3] + np.array([0.0, 0.0, lift[j]])
+        if inherit[j] and p >= 0:
+            linear[j] = linear[p]
+        maps[j, :, :3] = linear[j]
+        maps[j, :, 3] = new[j] - linear[j] @ old[j]
+    return maps, new
+
+
+def _apply_maps(weights: sp.csr_matrix, maps: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Weight-blended affine maps applied to ``points (V, 3)``."""
+    blended = (weights @ maps.reshape(len(maps), 12)).reshape(-1, 3, 4)
+    return np.einsum("vij,vj->vi", blended[:, :, :3], points) + blended[:, :, 3]
+
+
+def _landmark_points(mouse: CanonicalMouse, verts: np.ndarray, positions: np.ndarray, linear: np.ndarray,
+                     names: tuple[str, ...]) -> np.ndarray:
+    """Landmark positions ``(K, 3)`` (mm) on shaped vertices/joints; joint offsets go through ``linear``."""
+    frames = anatomical_frames(mouse.positions, mouse.parents)
+    out = []
+    for name in names:
+        kp = mouse.landmarks[name]
+        if kp.on_skin:
+            out.append(np.average(verts[list(kp.vertices)], axis=0, weights=kp.weights or None))
+        else:
+            j = mouse.names.index(kp.joint)
+            out.append(positions[j] + linear[j] @ frames[j, :3, :3] @ np.asarray(kp.offset))
+    return np.array(out)
+
+
+@dataclass(frozen=True, eq=False)
+class ShapedMouse:
+    """A deformed canonical mouse in millimetres (before conversion to a :class:`Body`)."""
+
+    vertices: np.ndarray
+    positions: np.ndarray
+    offset_scale: np.ndarray  # (J, 3) how each joint's landmark offsets scale along its frame axes
+    sigma: float
+
+
+def shape_mouse(mouse: CanonicalMouse, shape: MouseShape) -> ShapedMouse:
+    """Deform the canonical mouse to ``shape`` (mm): bone-wise scaling, paws put back on the floor, then the
+    overall scale that makes the nose-to-tail-root distance ``shape.body_length``."""
+    sigma = shape.body_length / MM / mouse.length
+    limb_roots = [mouse.names.index(f"{bone}_{side}") for bone in ("humerus", "femur") for side in ("l", "r")]
+    paw_regions = [mouse.region == r for r in ("forelimb_l", "forelimb_r", "hindlimb_l", "hindlimb_r")]
+    for _ in range(2):
+        scale, inherit = _joint_scales(mouse, shape, sigma)
+        lift = _tail_lift(mouse, shape, sigma)
+        maps, positions = _bone_maps(mouse, scale, inherit, lift)
+        verts = _apply_maps(mouse.weights, maps, mouse.vertices)
+        # Put each limb's lowest point back on the floor (girth and limb length move them up or down).
+        for root, sel in zip(limb_roots, paw_regions, strict=True):
+            lift[root] += mouse.vertices[sel, 2].min() - verts[sel, 2].min()
+        maps, positions = _bone_maps(mouse, scale, inherit, lift)
+        verts = _apply_maps(mouse.weights, maps, mouse.vertices)
+        ground = verts[:, 2].min()
+        verts[:, 2] -= ground
+        positions[:, 2] -= ground
+        positions[0, 2] = 0.0
+        nose, tail_root = _landmark_points(mouse, verts, positions, maps[:, :, :3], ("nose", "tail_root"))
+        sigma = shape.body_length / MM / float(np.linalg.norm(nose - tail_root))
+    return ShapedMouse(vertices=verts * sigma, positions=positions * sigma, offset_scale=scale * sigma,
+                       sigma=sigma)
+
+
+def build_parametric_mouse(shape: MouseShape | None = None, **options: float) -> Body:
+    """The built-in parametric mouse as a :class:`Body` in metres.
+
+    Args:
+        shape: a :class:`MouseShape`; or give its fields as keyword options (``body_length=0.09`` ...).
+    """
+    if shape is not None and options:
+        raise ModelFormatError(SOURCE, f"give either a MouseShape or keyword options, not both ({sorted(options)})")
+    shape = shape if shape is not None else MouseShape.from_options(**options)
+    mouse = canonical_mouse()
+    shaped = shape_mouse(mouse, shape)
+    positions = shaped.positions * MM
+    skeleton = Skeleton(
+        names=mouse.names, parents=mouse.parents, rest=anatomical_frames(positions, mouse.parents),
+        groups=mouse.groups, limits=limits_for_groups(mouse.groups),
+    )
+    mesh = SkinnedMesh(vertices=(shaped.vertices * MM).astype(np.float32), faces=mouse.faces, weights=mouse.weights)
+    landmarks = {
+        name: kp if kp.on_skin else dataclasses.replace(
+            kp, offset=tuple(float(x) for x in np.asarray(kp.offset) * shaped.offset_scale[mouse.names.index(kp.joint)] * MM)
+        )
+        for name, kp in mouse.landmarks.items()
+    }
+    return Body(name="parametric", skeleton=skeleton, mesh=mesh, landmarks=landmarks,
+                source=f"parametric mouse {shape.as_dict()}")
+
+
+def eye_mask(body: Body) -> np.ndarray:
+    """``(V,) bool`` the eye vertices of a parametric mouse (a colour hint: render them black)."""
+    mouse = canonical_mouse()
+    if body.mesh.n_vertices != len(mouse.vertices) or not body.name.startswith("parametric"):
+        raise ModelFormatError(SOURCE, f"body {body.name!r} is not a parametric mouse; eye_mask needs one")
+    return mouse.eye.copy()

@@ -1,0 +1,261 @@
+"""Locomotion: walk and trot along a root path, with paws planted on the support surface during stance.
+
+Each limb has a phase ``psi = frac(phi(t) + offset)`` where ``phi`` integrates the stride frequency; a limb is in
+stance while ``psi < duty_factor``. Every stance has one foothold: the paw's standing-posture position carried by
+the root at mid-stance, in surface coordinates (so it stays put on a floor, and travels with a treadmill belt or
+a wheel's rim). In swing the paw moves to the next foothold on a minimum-jerk path, lifted by ``step_height``
+(scaled down for short steps, so a stopped animal's paws stay down). Limb angles come from batched inverse
+kinematics (:mod:`synthmouse.motion.limb_ik`) with the paw kept pointing along the heading. The trunk sways
+with the stride and carries a little smooth random movement.
+
+Phase offsets (fraction of a stride, order fore_l, fore_r, hind_l, hind_r): walk is the lateral-sequence walk
+(hind_l 0, fore_l 0.25, hind_r 0.5, fore_r 0.75); trot moves diagonal pairs together (fore_l + hind_r, then
+fore_r + hind_l).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from .base import (
+    Clip,
+    HeadFixed,
+    RootState,
+    Stage,
+    head_fixed_root,
+    pitch_matrix,
+    root_transforms,
+    yaw_matrix,
+)
+from .kinematics import random_angles
+from .limb_ik import LimbTargets, limb_anchor, solve_limb
+from .noise import min_jerk
+from .path import RootPath, plan_path, straight_path
+from .rig import LIMB_NAMES, MotionRig
+from .spec import GeneratorSpec
+
+PHASE_OFFSETS = {
+    "walk": np.array([0.25, 0.75, 0.0, 0.5]),
+    "trot": np.array([0.0, 0.5, 0.5, 0.0]),
+}
+DEFAULTS = {  # stride frequency (Hz) at the cruise speed, duty factor
+    "walk": (3.5, 0.65),
+    "trot": (5.5, 0.5),
+}
+
+
+class LocomotionSpec(GeneratorSpec):
+    """Walking or trotting along a path across the arena (floor) or in place on a treadmill or wheel.
+
+    Attributes:
+        gait: ``walk`` or ``trot``.
+        speed: cruise speed (m/s); on a floor the path length and bout duration set the actual mean speed, and
+            the stride frequency scales with the square root of speed / cruise speed.
+        stride_frequency: strides per second at the cruise speed (default: walk 3.5, trot 5.5).
+        duty_factor: fraction of a stride a paw is on the ground (default: walk 0.65, trot 0.5).
+        step_height: paw lift in swing, as a fraction of the body length.
+        pauses: mean number of pauses per bout (on a floor).
+        pause_duration: ``[min, max]`` seconds of a pause.
+        body_noise: amplitude of the smooth random movement of spine, neck, head and tail.
+        sway: lateral bending of the spine with the stride, radians per spine joint.
+    """
+
+    type: Literal["locomotion"] = "locomotion"
+    moves_root = True
+    gait: Literal["walk", "trot"] = "walk"
+    speed: float = Field(0.12, gt=0.0, le=1.0)
+    stride_frequency: float | None = Field(None, gt=0.2, le=20.0)
+    duty_factor: float | None = Field(None, gt=0.2, lt=0.95)
+    step_height: float = Field(0.06, ge=0.0, le=0.3)
+    pauses: float = Field(0.3, ge=0.0, le=10.0)
+    pause_duration: tuple[float, float] = (0.3, 1.0)
+    body_noise: float = Field(0.12, ge=0.0, le=1.0)
+    sway: float = Field(0.03, ge=0.0, le=0.3)
+
+    def generate(self, rig: MotionRig, n_frames: int, fps: float, rng: np.random.Generator,
+                 stage: Stage | None = None, start: RootState | None = None,
+                 end: RootState | None = None) -> Clip:
+        stage = stage or Stage()
+        start = start or RootState()
+        support = stage.support
+        if support.kind == "floor":
+            if end is None:
+                end = _default_end(start, stage, self.speed * n_frames / fps, rng)
+            path = plan_path(start, end, stage.arena, n_frames, fps, rng, self.pauses, self.pause_duration)
+        else:
+            speed = self.speed * (1.0 + 0.1 * _slow_noise(rng, n_frames, fps))
+            path = straight_path(n_frames, fps, speed)
+        return locomotion_clip(rig, path, stage, rng, self)
+
+
+def _default_end(start: RootState, stage: Stage, distance: float, rng: np.random.Generator) -> RootState:
+    if stage.arena is not None:
+        return stage.arena.random_state(rng)
+    h = start.heading + rng.uniform(-1.0, 1.0)
+    return RootState(start.x + distance * np.cos(h), start.y + distance * np.sin(h), h + rng.uniform(-0.5, 0.5))
+
+
+def _slow_noise(rng: np.random.Generator, n_frames: int, fps: float) -> np.ndarray:
+    from .noise import SplineNoise
+
+    return SplineNoise(rng, n_frames / fps + 1.0, 1.0, 1)(np.arange(n_frames) / fps)[:, 0]
+
+
+def gait_phase(path: RootPath, stride_frequency: float, cruise: float, margin: int) -> np.ndarray:
+    """``(F + 2 margin,)`` stride phase (strides, increasing) over the clip extended by ``margin`` frames each side.
+
+    The phase advances at ``stride_frequency * clip(sqrt(speed / cruise), 0.4, 1.4)``: slower strides at low
+    speed, and never a full stop (a stopped animal steps in place with zero step length).
+    """
+    v = np.pad(path.speed, margin, mode="edge")
+    rate = stride_frequency * np.clip(np.sqrt(np.maximum(v, 0.0) / cruise), 0.4, 1.4)
+    return np.concatenate([[0.0], np.cumsum(0.5 * (rate[1:] + rate[:-1]) / path.fps)])
+
+
+def _extend(a: np.ndarray, margin: int) -> np.ndarray:
+    """Extrapolate ``(F, ...)`` linearly by ``margin`` frames each side (root positions and headings)."""
+    if len(a) < 2:
+        return np.pad(a, [(margin, margin)] + [(0, 0)] * (a.ndim - 1), mode="edge")
+    head = a[0] - (a[1] - a[0]) * np.arange(margin, 0, -1).reshape((-1,) + (1,) * (a.ndim - 1))
+    tail = a[-1] + (a[-1] - a[-2]) * np.arange(1, margin + 1).reshape((-1,) + (1,) * (a.ndim - 1))
+    return np.concatenate([head, a, tail])
+
+
+def paw_targets(rig: MotionRig, path: RootPath, phase: np.ndarray, offsets: np.ndarray, duty: float,
+                step_height: float, margin: int) -> tuple[np.ndarray, np.ndarray]:
+    """Paw contact targets in surface coordinates and stance flags.
+
+    Returns:
+        ``(targets (F, 4, 3), planted (F, 4) bool)``: ``(s, y, h)`` per paw per frame.
+    """
+    posture = rig.standing
+    n = path.n_frames
+    xy = _extend(path.xy, margin)
+    heading = _extend(path.heading, margin)
+    frames = np.arange(len(phase), dtype=np.float64)
+    lift = step_height * rig.body.length
+    targets = np.zeros((n, 4, 3))
+    planted = np.zeros((n, 4), bool)
+    for i in range(4):
+        nominal = posture.contacts[i]
+        cycle_phase = phase + offsets[i]
+        cycle = np.floor(cycle_phase)
+        psi = cycle_phase - cycle
+        # foothold of cycle k: nominal contact carried by the root at mid-stance (phase k - offset + duty / 2)
+        first, last = int(cycle.min()), int(cycle.max()) + 1
+        ks = np.arange(first, last + 1)
+        t_mid = np.interp(ks - offsets[i] + duty / 2.0, phase, frames)
+        hx = np.interp(t_mid, frames, heading)
+        px = np.interp(t_mid, frames, xy[:, 0]) + np.cos(hx) * nominal[0] - np.sin(hx) * nominal[1]
+        py = np.interp(t_mid, frames, xy[:, 1]) + np.sin(hx) * nominal[0] + np.cos(hx) * nominal[1]
+        holds = np.stack([px, py], axis=1)
+        k = (cycle - first).astype(int)
+        here, after = holds[k], holds[np.minimum(k + 1, len(ks) - 1)]
+        stance = psi < duty
+        sigma = np.clip((psi - duty) / (1.0 - duty), 0.0, 1.0)
+        w = min_jerk(sigma)[:, None]
+        pos = np.where(stance[:, None], here, (1.0 - w) * here + w * after)
+        step = np.linalg.norm(after - here, axis=1)
+        height = lift * np.clip(step / max(0.25 * rig.body.length, 1e-6), 0.0, 1.0) * np.sin(np.pi * sigma) ** 2
+        h = nominal[2] + np.where(stance, 0.0, height)
+        sl = slice(margin, margin + n)
+        targets[:, i, :2] = pos[sl]
+        targets[:, i, 2] = h[sl]
+        planted[:, i] = stance[sl]
+    return targets, planted
+
+
+def locomotion_clip(rig: MotionRig, path: RootPath, stage: Stage, rng: np.random.Generator,
+                    spec: LocomotionSpec) -> Clip:
+    """Full-body locomotion along ``path`` (surface coordinates) on ``stage`` (see the module docstring)."""
+    f0, d0 = DEFAULTS[spec.gait]
+    freq = spec.stride_frequency or f0
+    duty = spec.duty_factor or d0
+    offsets = PHASE_OFFSETS[spec.gait]
+    n, fps = path.n_frames, path.fps
+    margin = int(np.ceil(2.0 * fps / freq)) + 2
+    phase = gait_phase(path, freq, spec.speed, margin)
+    targets, planted = paw_targets(rig, path, phase, offsets, duty, spec.step_height, margin)
+    stride = phase[margin:margin + n]
+
+    posture = rig.standing
+    centre = np.broadcast_to(posture.angles, (n,) + posture.angles.shape).copy()
+    spine = np.concatenate([rig.chains["pelvis"], rig.chains["spine"]])
+    sway = spec.sway * np.sin(2 * np.pi * (stride + 0.1))
+    centre[:, spine, 1] += sway[:, None]
+    centre[:, rig.chains["tail"], 1] -= 0.5 * sway[:, None]
+    axial_groups = {"limbs_off": 0.0}
+    angles = random_angles(rig, rig.clamp(centre), n, fps, rng, spec.body_noise, 0.5, 0.0,
+                           {**_LIMB_ZERO, **axial_groups})
+    angles = rig.clamp(angles)
+
+    support = stage.support
+    moved = _support_motion(path, support)
+    bob = 0.01 * rig.body.length * np.cos(4 * np.pi * stride) * (spec.gait == "trot")
+    root = _root_on_support(rig, path, support, moved, posture.height + bob)
+    if stage.head_fixed is not None:
+        root = head_fixed_root(rig, angles, _head_bar(rig, stage.head_fixed, support))
+    world_targets = support.to_world(targets[..., 0], targets[..., 1], targets[..., 2], moved[:, None])
+    angles = solve_limbs(rig, angles, root, world_targets, path.heading, support, moved, targets[..., 0], fps)
+    return Clip(angles, root, planted, moved, support, path.speed.copy())
+
+
+_LIMB_ZERO = {g: 0.0 for g in ("scapula", "shoulder", "elbow", "wrist", "fore_digits", "hip", "knee", "ankle",
+                               "hind_digits")}
+
+
+def _support_motion(path: RootPath, support) -> np.ndarray:
+    """How far the surface moved backwards: the animal stays in place on a treadmill or wheel."""
+    if support.kind == "floor":
+        return np.zeros(path.n_frames)
+    return path.xy[:, 0] - path.xy[0, 0]
+
+
+def _root_on_support(rig, path: RootPath, support, moved: np.ndarray, height: np.ndarray) -> np.ndarray:
+    """Root transforms for a body standing on the support at the path's positions."""
+    n = path.n_frames
+    h = np.broadcast_to(height, (n,))
+    if support.kind == "floor":
+        pos = np.concatenate([path.xy, (support.height + h)[:, None]], axis=1)
+        return root_transforms(pos, path.heading)
+    s = path.xy[:, 0]
+    pos, pitch = support.frame(s, h, moved)
+    pos = pos.copy()
+    pos[:, 1] = path.xy[:, 1]
+    return root_transforms(pos, path.heading, pitch)
+
+
+def _head_bar(rig: MotionRig, head_fixed: HeadFixed, support) -> np.ndarray:
+    """The head-bar frame: given, or the head of the standing posture on top of the support at the origin."""
+    if head_fixed.transform is not None:
+        return np.asarray(head_fixed.transform, dtype=np.float64)
+    posture = rig.standing
+    root = root_transforms(np.array([[0.0, 0.0, support.top + posture.height]]), np.zeros(1))
+    world = rig.world(posture.angles[None], root)
+    return world[0, int(rig.chains["head"][0])]
+
+
+def solve_limbs(rig: MotionRig, angles: np.ndarray, root: np.ndarray, targets: np.ndarray, heading: np.ndarray,
+                support, moved: np.ndarray, s: np.ndarray, fps: float, iterations: int = 30) -> np.ndarray:
+    """Angles with the four limbs solved by IK so the paw contact points reach ``targets (F, 4, 3)`` (world),
+    paws pointing along the heading in the support's tangent plane."""
+    angles = angles.copy()
+    world = rig.world(angles, root)
+    posture = rig.standing
+    for i, name in enumerate(LIMB_NAMES):
+        limb = rig.limbs[name]
+        base_dir = posture.paw_dirs[i]
+        direction = np.einsum("fij,j->fi", yaw_matrix(heading), base_dir)
+        if support.kind == "wheel":
+            tilt = (s[:, i] - moved) / support.radius
+            direction = np.einsum("fij,fj->fi", pitch_matrix(tilt), direction)
+        init = np.broadcast_to(posture.angles[limb.chain], (len(angles),) + posture.angles[limb.chain].shape)
+        theta = solve_limb(rig, limb, limb_anchor(world, rig, limb),
+                           LimbTargets(targets[:, i], direction, direction_weight=0.002, yaw_only=True),
+                           init, prior=posture.angles[limb.chain], prior_weight=0.0002, iterations=iterations,
+                           smooth=0.002 * 30.0 / fps)
+        angles[:, limb.chain] = theta
+    return angles

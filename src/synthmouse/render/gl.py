@@ -1,0 +1,746 @@
+"""Fast headless OpenGL renderer (moderngl; EGL, falling back to the default backend) with exact ground truth.
+
+For every camera of a frame it returns (:class:`~synthmouse.render.base.CameraView`) the RGB image, depth along
+the camera's z axis, the mouse silhouette, body-part ids, 2D keypoints and their visibility, all from one
+geometry pass:
+
+* One OpenGL context is reused for every frame; the rig lives in static vertex buffers, the mouse's vertices and
+  normals are re-uploaded each frame (skinned on the CPU by :meth:`synthmouse.body.Body.skin`).
+* The scene is drawn once per camera into two render targets at once: ``RGBA8`` (sRGB colour, part id in alpha)
+  and ``R32F`` (camera z). One directional or spot light casts shadows through a depth map drawn once per frame.
+* Cameras follow OpenCV exactly. The scene is rendered with the undistorted pinhole
+  (:meth:`synthmouse.scene.camera.Camera.distortion_maps`) and, when the lens has distortion, warped with
+  ``cv2.remap``: bilinear for the colours, nearest for depth and part ids, so labels never blend. Keypoints go
+  through :meth:`Camera.project`, the same model, so images and labels agree.
+* Mirrors: the scene reflected in each mirror is drawn into the same image, clipped to the mirror's polygon in
+  the fragment shader (no stencil needed), and darkened by the mirror's reflectance. Mirror keypoints carry the
+  mirror's suffix; their pixels come from the virtual camera :meth:`Mirror.mirrored_camera`, which agrees with
+  the reflected render.
+* Visibility of a keypoint: projected inside the image, in front of the camera, and not occluded. A keypoint is
+  occluded when its camera depth exceeds the rendered depth at its (nearest) pixel by more than
+  ``visibility_tolerance`` (default 5 mm, ``outputs.visibility_tolerance`` in the scene file). Skin keypoints lie
+  on the rendered surface (difference ~0); joint-centre keypoints lie a few millimetres under the skin, which is
+  why the tolerance is a few millimetres and not zero; anything thicker in front (the other side of the body,
+  the wheel, a wall) hides them. Surfaces with ``opacity < 1`` and meshes with ``occluder: false`` never hide
+  keypoints. Mirror keypoints are also required to be seen through their mirror's polygon.
+
+Depth in mirror regions is the apparent depth of the reflection (the z of the reflected point in the camera), so
+the same occlusion test works for mirror keypoints. Only single reflections are drawn (no mirror in a mirror).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import scipy.sparse as sp
+
+from ..body import Pose
+from ..errors import SynthmouseError
+from ..scene.camera import Camera
+from ..scene.materials import Light, Material, srgb_to_linear
+from . import FrameState
+from .base import CameraView, FrameResult
+from .shaders import (
+    MAX_CLIP_PLANES,
+    MAX_LIGHTS,
+    MAX_MIRROR_CORNERS,
+    MAX_MIRRORS,
+    MIRROR_FRAGMENT,
+    MIRROR_VERTEX,
+    SHADOW_FRAGMENT,
+    SHADOW_VERTEX,
+    scene_fragment_source,
+    scene_vertex_source,
+)
+
+DEFAULT_VISIBILITY_TOLERANCE_M = 0.005
+GL_CLIP_DISTANCE0 = 0x3000
+NEAR_M = 0.005
+LIGHT_TYPE_CODES = {"directional": 1, "point": 2, "spot": 3}
+BACKDROP_PARTS = ("table", "room_floor")  # large parts left out of the shadow map's extent
+
+
+class GLUnavailableError(SynthmouseError):
+    """No OpenGL context could be created (no EGL and no other headless backend)."""
+
+
+def create_context(backend: str | None = "egl"):
+    """A standalone OpenGL 3.3+ context: EGL first (headless), then moderngl's default backend.
+
+    Raises:
+        GLUnavailableError: listing what each backend said.
+    """
+    import moderngl
+
+    errors = []
+    for attempt in ([backend] if backend else []) + [None]:
+        try:
+            if attempt is None:
+                return moderngl.create_standalone_context(require=330)
+            return moderngl.create_standalone_context(backend=attempt, require=330)
+        except Exception as exc:  # moderngl/glcontext raise plain Exceptions
+            errors.append(f"{attempt or 'default'}: {exc}")
+    raise GLUnavailableError("cannot create an OpenGL 3.3 context (" + "; ".join(errors) + ")")
+
+
+# ---------------------------------------------------------------------------------------------- GPU resources
+@dataclass(eq=False)
+class _Mesh:
+    """One drawable: vertex arrays for the direct and the mirror (clipping) programs and for the shadow pass, and
+    its material's uniform values."""
+
+    name: str
+    vaos: dict
+    shadow_vao: object
+    uniforms: dict
+    texture: object | None
+    occluder: bool
+    transparent: bool
+    vertex_colour: bool = False
+
+
+@dataclass(eq=False)
+class _Target:
+    """Off-screen framebuffers of one size, and numpy buffers to read them into."""
+
+    colour: object
+    zcam: object
+    depth: object
+    fbo_all: object
+    fbo_colour: object
+    fbo_overlay: object  # colour only, no depth writes (transparent surfaces, mirror glass)
+    fbo_z: object
+    fbo_depth: object  # depth only (mirror blockers)
+    rgba: np.ndarray
+    z: np.ndarray
+
+
+@dataclass(eq=False)
+class _Lens:
+    """Cached per camera intrinsics: the undistorted render camera and the remap tables."""
+
+    render_camera: Camera
+    linear_maps: tuple | None
+    nearest_maps: tuple | None
+
+
+@dataclass(eq=False)
+class _SceneGPU:
+    """GPU-side copy of one scene."""
+
+    scene: object
+    rig: list[_Mesh]
+    rig_bounds: list
+    mouse: _Mesh
+    mouse_positions: object
+    mouse_normals: object
+    faces: np.ndarray
+    incidence: sp.csr_matrix
+    mirror_quads: list
+    mirror_backs: list[_Mesh]
+    bounds: np.ndarray
+    shadows: dict | None
+    textures: list = field(default_factory=list)
+    buffers: list = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------- renderer
+class GLRenderer:
+    """Render scenes with moderngl. Use one renderer for many frames (and scenes); call :meth:`close` at the end
+    (or use it as a context manager).
+
+    Args:
+        backend: ``"egl"`` (headless, default) or None for moderngl's default.
+        shadow_size: shadow map resolution (square).
+        visibility_tolerance: metres; None uses the scene's ``outputs.visibility_tolerance``.
+    """
+
+    def __init__(self, backend: str | None = "egl", shadow_size: int = 1024,
+                 visibility_tolerance: float | None = None):
+        import moderngl
+
+        self._mgl = moderngl
+        self.ctx = create_context(backend)
+        self.shadow_size = int(shadow_size)
+        self.visibility_tolerance = visibility_tolerance
+        ctx = self.ctx
+        self.programs = {
+            kind: ctx.program(vertex_shader=scene_vertex_source(kind == "mirror"),
+                              fragment_shader=scene_fragment_source())
+            for kind in ("direct", "mirror")
+        }
+        for prog in self.programs.values():
+            prog["u_texture"].value = 0
+            prog["u_shadow_static"].value = 1
+            prog["u_shadow_dynamic"].value = 2
+        for i in range(MAX_CLIP_PLANES):
+            ctx.enable_direct(GL_CLIP_DISTANCE0 + i)
+        self.shadow_program = ctx.program(vertex_shader=SHADOW_VERTEX, fragment_shader=SHADOW_FRAGMENT)
+        self.mirror_program = ctx.program(vertex_shader=MIRROR_VERTEX, fragment_shader=MIRROR_FRAGMENT)
+        self.shadow_maps = [self._shadow_texture(), self._shadow_texture()]  # static (rig), dynamic (mouse)
+        self.shadow_fbos = [ctx.framebuffer(depth_attachment=tex) for tex in self.shadow_maps]
+        self._white = ctx.texture((1, 1), 3, b"\xff\xff\xff")
+        self._targets: dict[tuple[int, int], _Target] = {}
+        self._lenses: dict[tuple, _Lens] = {}
+        self._gpu: _SceneGPU | None = None
+
+    def _shadow_texture(self):
+        tex = self.ctx.depth_texture((self.shadow_size, self.shadow_size))
+        tex.compare_func = "<="
+        tex.filter = (self._mgl.LINEAR, self._mgl.LINEAR)
+        tex.repeat_x = tex.repeat_y = False
+        return tex
+
+    # -- public API -------------------------------------------------------------------------------------------
+    def render(self, scene, frame: FrameState | Pose) -> FrameResult:
+        """Render one frame of ``scene`` (a :class:`synthmouse.scene.build.Scene`) for all its cameras.
+
+        Args:
+            scene: the scene.
+            frame: a :class:`FrameState` (pose with one frame, world coordinates; optional camera overrides), or
+                just a one-frame :class:`~synthmouse.body.Pose`.
+
+        Returns:
+            :class:`FrameResult` with one :class:`CameraView` per camera; each view's keypoints are the scene's
+            keypoints followed by each mirror's (names with the mirror suffix).
+        """
+        if isinstance(frame, Pose):
+            frame = FrameState(0, frame)
+        if frame.pose.n_frames != 1:
+            raise SynthmouseError(f"render: frame {frame.index} has {frame.pose.n_frames} poses, expected 1")
+        gpu = self._prepare(scene)
+        world = scene.body.world_frames(frame.pose)
+        vertices = scene.body.skin(frame.pose, world)[0]
+        self._upload_mouse(gpu, vertices)
+        keypoints3d = scene.body.keypoints(frame.pose, scene.keypoint_set, world)[0]
+        if gpu.shadows is not None:
+            self._shadow_pass(gpu, dynamic=True)
+        cameras = frame.cameras if frame.cameras is not None else scene.cameras
+        views = [self._render_view(gpu, camera, keypoints3d) for camera in cameras]
+        return FrameResult(frame.index, views, keypoints3d, tuple(scene.keypoint_set.names), dict(frame.params))
+
+    def close(self) -> None:
+        """Release the OpenGL context and everything on it."""
+        if self.ctx is not None:
+            self._release_scene()
+            self.ctx.release()
+            self.ctx = None
+
+    def __enter__(self) -> GLRenderer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def info(self) -> dict:
+        """OpenGL vendor, renderer and version strings."""
+        return {k: self.ctx.info[k] for k in ("GL_VENDOR", "GL_RENDERER", "GL_VERSION")}
+
+    # -- scene upload -----------------------------------------------------------------------------------------
+    def _prepare(self, scene) -> _SceneGPU:
+        if self._gpu is not None and self._gpu.scene is scene:
+            return self._gpu
+        self._release_scene()
+        buffers, textures, cache = [], [], {}
+        rig = []
+        for mesh in scene.rig:
+            material = scene.materials[mesh.material]
+            texture = self._texture(material, cache, textures)
+            rig.append(self._static_mesh(mesh.name, mesh.vertices, mesh.normals, mesh.uvs, mesh.faces, material,
+                                         texture, mesh.occluder, buffers))
+        mouse, positions, normals = self._mouse_mesh(scene, buffers)
+        quads, backs = self._mirror_meshes(scene, buffers)
+        faces = np.ascontiguousarray(scene.body.mesh.faces, dtype=np.int32)
+        self._gpu = _SceneGPU(
+            scene, rig, [m.bounds for m in scene.rig], mouse, positions, normals, faces,
+            _incidence(faces, scene.body.mesh.n_vertices), quads, backs, _bounds(scene, exclude=()), None,
+            textures, buffers)
+        self._setup_lights(self._gpu)
+        return self._gpu
+
+    def _vaos(self, content: list, ibo) -> dict:
+        return {kind: self.ctx.vertex_array(prog, content, index_buffer=ibo) for kind, prog in self.programs.items()}
+
+    def _static_mesh(self, name: str, vertices, normals, uvs, faces, material: Material, texture, occluder: bool,
+                     buffers: list) -> _Mesh:
+        ctx = self.ctx
+        pos, nrm, uv, ibo = (ctx.buffer(np.ascontiguousarray(a, dtype=dt)) for a, dt in
+                             ((vertices, "f4"), (normals, "f4"), (uvs, "f4"), (faces, "i4")))
+        buffers += [pos, nrm, uv, ibo]
+        vaos = self._vaos([(pos, "3f", "in_pos"), (nrm, "3f", "in_normal"), (uv, "2f", "in_uv")], ibo)
+        shadow = ctx.vertex_array(self.shadow_program, [(pos, "3f", "in_pos")], index_buffer=ibo)
+        return _Mesh(name, vaos, shadow, _material_uniforms(material, texture is not None, False), texture,
+                     occluder, material.opacity < 1.0)
+
+    def _mouse_mesh(self, scene, buffers: list) -> tuple[_Mesh, object, object]:
+        ctx = self.ctx
+        body = scene.body
+        n = body.mesh.n_vertices
+        positions = ctx.buffer(reserve=n * 12, dynamic=True)
+        normals = ctx.buffer(reserve=n * 12, dynamic=True)
+        colours = ctx.buffer(np.ascontiguousarray(srgb_to_linear(scene.body_colours), dtype="f4"))
+        parts = ctx.buffer(body.vertex_parts().astype("f4"))
+        ibo = ctx.buffer(np.ascontiguousarray(body.mesh.faces, dtype="i4"))
+        buffers += [positions, normals, colours, parts, ibo]
+        vaos = self._vaos([(positions, "3f", "in_pos"), (normals, "3f", "in_normal"),
+                           (colours, "3f", "in_colour"), (parts, "1f", "in_part")], ibo)
+        shadow = ctx.vertex_array(self.shadow_program, [(positions, "3f", "in_pos")], index_buffer=ibo)
+        mesh = _Mesh("mouse", vaos, shadow, _material_uniforms(scene.body_material, False, True), None, True, False,
+                     vertex_colour=True)
+        return mesh, positions, normals
+
+    def _mirror_meshes(self, scene, buffers: list) -> tuple[list, list[_Mesh]]:
+        """A plain quad per mirror (blockers, glass) and a shaded one for cameras that see its back."""
+        quads, backs = [], []
+        for sm in scene.mirrors:
+            corners = np.asarray(sm.mirror.corners, dtype="f4")
+            tris = np.array([[0, i, i + 1] for i in range(1, len(corners) - 1)], dtype="i4")
+            pos, ibo = self.ctx.buffer(corners), self.ctx.buffer(tris)
+            buffers += [pos, ibo]
+            quads.append(self.ctx.vertex_array(self.mirror_program, [(pos, "3f", "in_pos")], index_buffer=ibo))
+            normals = np.broadcast_to(sm.mirror.normal, corners.shape)
+            backs.append(self._static_mesh(f"mirror_{sm.name}", corners, normals, np.zeros((len(corners), 2)),
+                                           tris, scene.materials["mirror_back"], None, True, buffers))
+        return quads, backs
+
+    def _texture(self, material: Material, cache: dict, textures: list):
+        if material.texture is None:
+            return None
+        key = str(material.texture)
+        if key not in cache:
+            image = cv2.imread(key, cv2.IMREAD_COLOR)
+            if image is None:
+                raise SynthmouseError(f"material {material.name!r}: cannot read texture image {key}")
+            image = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB)[::-1])
+            tex = self.ctx.texture((image.shape[1], image.shape[0]), 3, image.tobytes())
+            tex.build_mipmaps()
+            tex.filter = (self._mgl.LINEAR_MIPMAP_LINEAR, self._mgl.LINEAR)
+            tex.anisotropy = 8.0
+            cache[key] = tex
+            textures.append(tex)
+        return cache[key]
+
+    def _release_scene(self) -> None:
+        gpu, self._gpu = self._gpu, None
+        if gpu is None:
+            return
+        for mesh in gpu.rig + [gpu.mouse] + gpu.mirror_backs:
+            for vao in mesh.vaos.values():
+                vao.release()
+            mesh.shadow_vao.release()
+        for obj in gpu.mirror_quads + gpu.textures + gpu.buffers:
+            obj.release()
+
+    def _upload_mouse(self, gpu: _SceneGPU, vertices: np.ndarray) -> None:
+        v = np.ascontiguousarray(vertices, dtype=np.float32)
+        f = gpu.faces
+        v0 = v[f[:, 0]]
+        face_normals = np.cross(v[f[:, 1]] - v0, v[f[:, 2]] - v0)
+        normals = gpu.incidence @ face_normals  # area-weighted; the shader normalizes
+        gpu.mouse_positions.write(v)
+        gpu.mouse_normals.write(np.ascontiguousarray(normals, dtype=np.float32))
+
+    # -- lights and shadows -----------------------------------------------------------------------------------
+    def _setup_lights(self, gpu: _SceneGPU) -> None:
+        """Light uniforms (static per scene) and, with a shadow-casting light, its static rig shadow map."""
+        scene = gpu.scene
+        uniforms, shadow_index = _light_uniforms(scene.lights)
+        caster = next((light for light in scene.lights if light.shadows), None)
+        if caster is not None:
+            gpu.shadows = self._shadow_setup(caster, _bounds(scene, exclude=BACKDROP_PARTS))
+            self._shadow_pass(gpu, dynamic=False)
+            self._shadow_pass(gpu, dynamic=True)
+        for prog in self.programs.values():
+            for name, value in uniforms.items():
+                if isinstance(value, bytes):
+                    prog[name].write(value)
+                else:
+                    prog[name].value = value
+            prog["u_shadow_light"].value = shadow_index if caster is not None else -1
+            if caster is not None:
+                prog["u_shadow_matrix"].write(_gl_mat(gpu.shadows["shadow_matrix"]))
+                prog["u_shadow_offset"].value = float(gpu.shadows["offset"])
+
+    def _shadow_setup(self, light: Light, bounds: np.ndarray) -> dict:
+        centre = bounds.mean(axis=0)
+        radius = float(np.linalg.norm(bounds[1] - bounds[0]) / 2) + 1e-3
+        if light.kind == "directional":
+            eye = centre - light.direction * radius * 2.0
+            view = _look_at_gl(eye, centre)
+            proj = _ortho(-radius, radius, -radius, radius, radius * 0.5, radius * 3.5)
+            texel_m = 2 * radius / self.shadow_size
+        else:  # spot
+            eye = np.asarray(light.position, float)
+            view = _look_at_gl(eye, eye + light.direction)
+            far = float(np.linalg.norm(eye - centre) + radius)
+            proj = _perspective(2 * np.radians(min(light.cone_deg * 1.1, 85.0)), max(far * 1e-3, 0.01), far)
+            texel_m = 2 * far * np.tan(np.radians(light.cone_deg)) / self.shadow_size
+        light_vp = proj @ view
+        bias = np.array([[0.5, 0, 0, 0.5], [0, 0.5, 0, 0.5], [0, 0, 0.5, 0.5], [0, 0, 0, 1.0]])
+        return {"light_vp": light_vp, "shadow_matrix": bias @ light_vp, "offset": 1.5 * texel_m}
+
+    def _shadow_pass(self, gpu: _SceneGPU, dynamic: bool) -> None:
+        """Depth from the shadow-casting light: of the mouse (``dynamic``, every frame) or of the rig (once)."""
+        fbo = self.shadow_fbos[int(dynamic)]
+        fbo.use()
+        fbo.clear(depth=1.0)
+        self.ctx.enable(self._mgl.DEPTH_TEST)
+        self.ctx.disable(self._mgl.BLEND)
+        self.ctx.depth_func = "<"
+        self.shadow_program["u_light_vp"].write(_gl_mat(gpu.shadows["light_vp"]))
+        for mesh in [gpu.mouse] if dynamic else gpu.rig:
+            if not mesh.transparent:
+                mesh.shadow_vao.render()
+
+    # -- cameras ----------------------------------------------------------------------------------------------
+    def _lens(self, camera: Camera) -> _Lens:
+        key = (camera.width, camera.height, camera.K.tobytes(), camera.dist.tobytes())
+        if key not in self._lenses:
+            if not camera.has_distortion:
+                self._lenses[key] = _Lens(camera, None, None)
+            else:
+                maps = camera.distortion_maps()
+                linear = cv2.convertMaps(maps.map_x, maps.map_y, cv2.CV_16SC2)
+                nearest = cv2.convertMaps(maps.map_x, maps.map_y, cv2.CV_16SC2, nninterpolation=True)
+                self._lenses[key] = _Lens(maps.render_camera, linear, nearest)
+            if len(self._lenses) > 64:
+                self._lenses.pop(next(iter(self._lenses)))
+        lens = self._lenses[key]
+        render_camera = dataclasses.replace(lens.render_camera, name=camera.name, R=camera.R, t=camera.t)
+        return dataclasses.replace(lens, render_camera=render_camera)
+
+    def _target(self, width: int, height: int) -> _Target:
+        key = (width, height)
+        if key not in self._targets:
+            ctx = self.ctx
+            colour = ctx.texture(key, 4)
+            zcam = ctx.texture(key, 1, dtype="f4")
+            depth = ctx.depth_renderbuffer(key)
+            overlay = ctx.framebuffer([colour], depth)
+            overlay.depth_mask = False
+            self._targets[key] = _Target(
+                colour, zcam, depth, ctx.framebuffer([colour, zcam], depth), ctx.framebuffer([colour], depth),
+                overlay, ctx.framebuffer([zcam]), ctx.framebuffer(depth_attachment=depth),
+                np.empty((height, width, 4), np.uint8), np.empty((height, width), np.float32))
+        return self._targets[key]
+
+    def _render_view(self, gpu: _SceneGPU, camera: Camera, keypoints3d: np.ndarray) -> CameraView:
+        scene = gpu.scene
+        lens = self._lens(camera)
+        rc = lens.render_camera
+        target = self._target(rc.width, rc.height)
+        front = [i for i, sm in enumerate(scene.mirrors)
+                 if sm.mirror.signed_distance(camera.position) > 0][:MAX_MIRRORS]
+        far = _far_plane(gpu.bounds, rc.position, [scene.mirrors[i].mirror for i in front])
+        self._draw_frame(gpu, target, rc.projection_matrix_gl(NEAR_M, far), rc.gl_view_matrix(), rc.position, front)
+        rgb, depth, parts = self._read(target, lens)
+        tolerance = self.visibility_tolerance
+        if tolerance is None:
+            tolerance = getattr(scene.spec.outputs, "visibility_tolerance", DEFAULT_VISIBILITY_TOLERANCE_M)
+        keypoints, visible, names = _label_keypoints(scene, camera, keypoints3d, depth, front, tolerance)
+        return CameraView(camera.name, camera.sensor_image(rgb), depth, parts > 0, parts, keypoints, visible, names)
+
+    def _draw_frame(self, gpu: _SceneGPU, target: _Target, proj, view, eye: np.ndarray, front: list[int]) -> None:
+        """Mirror passes first (clipped to each mirror's pyramid), then the mirror polygons into the depth buffer
+        (hiding what is behind them), then the direct scene, then the mirror glass over the reflections."""
+        ctx, mgl = self.ctx, self._mgl
+        scene = gpu.scene
+        bg = scene.background
+        target.fbo_z.clear(0.0, 0.0, 0.0, 0.0)
+        target.fbo_colour.clear(float(bg[0]), float(bg[1]), float(bg[2]), 0.0, depth=1.0)
+        ctx.enable(mgl.DEPTH_TEST)
+        ctx.depth_func = "<"
+        for unit, tex in enumerate(self.shadow_maps, start=1):
+            tex.use(location=unit)
+        order = _front_to_back(gpu, eye)
+        for index in front:
+            M = scene.mirrors[index].mirror.reflection_matrix()
+            prog = self.programs["mirror"]
+            self._set_view(prog, proj, view, M, M[:3, :3] @ eye + M[:3, 3])
+            prog["u_clip"].write(_mirror_clip_planes(scene.mirrors[index].mirror, eye).tobytes())
+            ctx.front_face = "cw"
+            self._draw_meshes(gpu, target, order, "mirror")
+        ctx.front_face = "ccw"
+        if front:
+            self._draw_mirror_blockers(gpu, target, front, proj, view)
+        self._set_view(self.programs["direct"], proj, view, np.eye(4), eye)
+        backs = [gpu.mirror_backs[i] for i in range(len(scene.mirrors)) if i not in front]
+        self._draw_meshes(gpu, target, order + backs, "direct")
+        for index in front:
+            self._draw_mirror_glass(gpu, target, index, proj, view)
+
+    @staticmethod
+    def _set_view(prog, proj, view, reflect: np.ndarray, eye: np.ndarray) -> None:
+        prog["u_proj"].write(_gl_mat(proj))
+        prog["u_view"].write(_gl_mat(view))
+        prog["u_reflect"].write(_gl_mat(reflect))
+        prog["u_view_pos"].value = tuple(float(x) for x in eye)
+
+    def _draw_meshes(self, gpu: _SceneGPU, target: _Target, order: list[_Mesh], kind: str) -> None:
+        """The mouse, then opaque occluders near to far, then see-through parts (colour only), then glass."""
+        ctx, mgl = self.ctx, self._mgl
+        ctx.disable(mgl.BLEND)
+        target.fbo_all.use()
+        self._draw(gpu.mouse, kind)
+        for mesh in order:
+            if mesh.occluder and not mesh.transparent:
+                self._draw(mesh, kind)
+        see_through = [m for m in order if not m.occluder and not m.transparent]
+        if see_through:  # colour only (does not hide keypoints), keeps the part id channel
+            target.fbo_colour.use()
+            ctx.enable(mgl.BLEND)
+            ctx.blend_func = (mgl.ONE, mgl.ZERO, mgl.ZERO, mgl.ONE)
+            for mesh in see_through:
+                self._draw(mesh, kind)
+        transparent = [m for m in order if m.transparent][::-1]
+        if transparent:
+            target.fbo_overlay.use()
+            ctx.enable(mgl.BLEND)
+            ctx.blend_func = (mgl.SRC_ALPHA, mgl.ONE_MINUS_SRC_ALPHA, mgl.ZERO, mgl.ONE)
+            for mesh in transparent:
+                self._draw(mesh, kind)
+        ctx.disable(mgl.BLEND)
+
+    def _draw(self, mesh: _Mesh, kind: str) -> None:
+        prog = self.programs[kind]
+        for name, value in mesh.uniforms.items():
+            prog[name].value = value
+        (mesh.texture or self._white).use(location=0)
+        mesh.vaos[kind].render()
+
+    def _draw_mirror_blockers(self, gpu: _SceneGPU, target: _Target, front: list[int], proj, view) -> None:
+        """Write the mirror polygons' depth (not colour, not camera z): the direct pass then cannot draw what is
+        behind a mirror, and the reflections already drawn there stay."""
+        prog = self.mirror_program
+        prog["u_proj"].write(_gl_mat(proj))
+        prog["u_view"].write(_gl_mat(view))
+        target.fbo_depth.use()
+        self.ctx.depth_func = "1"
+        for index in front:
+            gpu.mirror_quads[index].render()
+        self.ctx.depth_func = "<"
+
+    def _draw_mirror_glass(self, gpu: _SceneGPU, target: _Target, index: int, proj, view) -> None:
+        """Darken the reflection by the mirror's reflectance and tint, and add its dark backing."""
+        ctx, mgl = self.ctx, self._mgl
+        sm = gpu.scene.mirrors[index]
+        prog = self.mirror_program
+        prog["u_proj"].write(_gl_mat(proj))
+        prog["u_view"].write(_gl_mat(view))
+        target.fbo_overlay.use()
+        ctx.depth_func = "<="
+        ctx.enable(mgl.BLEND)
+        ctx.blend_func = (mgl.ZERO, mgl.SRC_COLOR, mgl.ZERO, mgl.ONE)
+        tint = np.asarray(sm.tint, float) * sm.reflectance
+        prog["u_colour"].value = (float(tint[0]), float(tint[1]), float(tint[2]), 1.0)
+        gpu.mirror_quads[index].render()
+        backing = gpu.scene.materials["mirror_back"].colour * (1.0 - sm.reflectance) * 0.5
+        ctx.blend_func = (mgl.ONE, mgl.ONE, mgl.ZERO, mgl.ONE)
+        prog["u_colour"].value = (float(backing[0]), float(backing[1]), float(backing[2]), 1.0)
+        gpu.mirror_quads[index].render()
+        ctx.disable(mgl.BLEND)
+        ctx.depth_func = "<"
+
+    # -- read back --------------------------------------------------------------------------------------------
+    def _read(self, target: _Target, lens: _Lens) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        target.colour.read_into(target.rgba)
+        target.zcam.read_into(target.z)
+        rgba = target.rgba[::-1]
+        z = target.z[::-1]
+        if lens.linear_maps is not None:
+            rgb = cv2.remap(rgba, *lens.linear_maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)[..., :3]
+            parts = cv2.remap(np.ascontiguousarray(rgba[..., 3]), *lens.nearest_maps, cv2.INTER_NEAREST)
+            z = cv2.remap(np.ascontiguousarray(z), *lens.nearest_maps, cv2.INTER_NEAREST)
+        else:
+            rgb = rgba[..., :3].copy()
+            parts = rgba[..., 3].copy()
+        depth = np.where(z > 0.0, z, np.float32(np.inf)).astype(np.float32, copy=False)
+        return rgb, depth, parts
+
+
+def _material_uniforms(material: Material, textured: bool, vertex_colour: bool) -> dict:
+    """The scene program's per-mesh uniform values for a material (Blinn-Phong exponent from roughness)."""
+    shininess = 2.0 / max(float(material.roughness) ** 4, 1e-4) - 2.0
+    return {
+        "u_vertex_colour": vertex_colour,
+        "u_two_sided": not vertex_colour,
+        "u_colour": tuple(float(c) for c in srgb_to_linear(material.colour)),
+        "u_shininess": shininess,
+        "u_specular": float(material.specular) * (shininess + 8.0) / (8.0 * np.pi),
+        "u_opacity": float(material.opacity),
+        "u_emission": tuple(float(c) for c in srgb_to_linear(material.emission)),
+        "u_part": 0.0,
+        "u_has_texture": textured,
+        "u_tile": float(material.tile_size),
+    }
+
+
+# ---------------------------------------------------------------------------------------------- labels
+def _label_keypoints(scene, camera: Camera, keypoints3d: np.ndarray, depth: np.ndarray, front: list[int],
+                     tolerance: float) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """2D keypoints, visibility and names: the scene's keypoints, then each mirror's."""
+    names = tuple(scene.keypoint_set.names)
+    pixels, visible = keypoint_visibility(camera, keypoints3d, depth, tolerance)
+    all_pixels, all_visible, all_names = [pixels], [visible], [names]
+    for index, sm in enumerate(scene.mirrors):
+        virtual = sm.mirror.mirrored_camera(camera)
+        px, vis = keypoint_visibility(virtual, keypoints3d, depth, tolerance)
+        vis &= sm.mirror.mirror_visible(keypoints3d, camera) & (index in front)
+        all_pixels.append(px)
+        all_visible.append(vis)
+        all_names.append(sm.keypoint_names(names))
+    return np.concatenate(all_pixels), np.concatenate(all_visible), sum(all_names, ())
+
+
+def keypoint_visibility(camera: Camera, points: np.ndarray, depth: np.ndarray, tolerance: float
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Project ``(K, 3)`` world points and test them against a rendered depth map.
+
+    Args:
+        camera: the camera (a mirror's virtual camera for mirror keypoints).
+        points: ``(K, 3)`` world metres.
+        depth: ``(H, W) float32`` rendered depth (camera z, ``inf`` for background), distorted like the image.
+        tolerance: metres a point may lie behind the rendered surface and still count as visible.
+
+    Returns:
+        ``(K, 2) float64`` pixels and ``(K,) bool`` visible (in the image, in front of the camera, not occluded).
+    """
+    pixels, z = camera.project_with_depth(points)
+    inside = camera.in_image(pixels) & camera.projectable(points) & np.all(np.isfinite(pixels), axis=-1)
+    u = np.clip(np.rint(np.nan_to_num(pixels[:, 0])), 0, camera.width - 1).astype(np.int64)
+    v = np.clip(np.rint(np.nan_to_num(pixels[:, 1])), 0, camera.height - 1).astype(np.int64)
+    surface = depth[v, u]
+    return pixels, inside & (z <= surface + tolerance)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def _incidence(faces: np.ndarray, n_vertices: int) -> sp.csr_matrix:
+    """``(V, T)`` sparse matrix summing face normals into vertex normals."""
+    rows = faces.reshape(-1)
+    cols = np.repeat(np.arange(len(faces)), 3)
+    return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n_vertices, len(faces)))
+
+
+def _non_ambient(lights: list[Light]) -> list[int]:
+    return [i for i, light in enumerate(lights) if light.kind != "ambient"]
+
+
+def _light_uniforms(lights: list[Light]) -> tuple[dict, int]:
+    """Uniform values for the lights, and the index (among non-ambient lights) of the shadow caster or -1."""
+    ambient = np.zeros(3)
+    kinds = np.zeros(MAX_LIGHTS, "i4")
+    pos, direc, rgb, cone = (np.zeros((MAX_LIGHTS, 3), "f4") for _ in range(4))
+    shadow = -1
+    n = 0
+    for light in lights:
+        colour = srgb_to_linear(light.colour) * light.intensity
+        if light.kind == "ambient":
+            ambient += colour
+            continue
+        if n == MAX_LIGHTS:
+            raise SynthmouseError(f"at most {MAX_LIGHTS} non-ambient lights are supported")
+        kinds[n] = LIGHT_TYPE_CODES[light.kind]
+        pos[n] = light.position
+        direc[n] = light.direction
+        rgb[n] = colour
+        outer = np.radians(light.cone_deg)
+        cone[n] = (np.cos(outer), np.cos(outer * (1.0 - light.softness)), light.reference_distance)
+        if light.shadows:
+            shadow = n
+        n += 1
+    return {
+        "u_ambient": tuple(float(a) for a in ambient), "u_nlights": n, "u_light_type": kinds.tobytes(),
+        "u_light_pos": pos.tobytes(), "u_light_dir": direc.tobytes(), "u_light_rgb": rgb.tobytes(),
+        "u_light_cone": cone.tobytes(),
+    }, shadow
+
+
+_NO_CLIP = np.tile(np.array([0.0, 0.0, 0.0, 1.0], "f4"), (MAX_CLIP_PLANES, 1)).tobytes()
+
+
+def _mirror_clip_planes(mirror, eye: np.ndarray) -> np.ndarray:
+    """``(MAX_CLIP_PLANES, 4) float32`` planes keeping reflected points behind the mirror and inside the pyramid
+    from ``eye`` through the mirror's polygon (each plane's positive side is kept)."""
+    planes = np.tile(np.array([0.0, 0.0, 0.0, 1.0]), (MAX_CLIP_PLANES, 1))
+    n, p = mirror.normal, mirror.point
+    planes[0] = [*(-n), float(n @ p)]
+    corners = np.asarray(mirror.corners, dtype=np.float64)
+    if len(corners) > MAX_MIRROR_CORNERS:
+        raise SynthmouseError(f"mirror {mirror.name!r} has {len(corners)} corners; at most {MAX_MIRROR_CORNERS}")
+    centre = corners.mean(axis=0)
+    for i, a in enumerate(corners):
+        b = corners[(i + 1) % len(corners)]
+        normal = np.cross(a - eye, b - eye)
+        w = -float(normal @ eye)
+        if normal @ centre + w < 0:
+            normal, w = -normal, -w
+        planes[i + 1] = [*normal, w]
+    return planes.astype("f4")
+
+
+def _front_to_back(gpu: _SceneGPU, eye: np.ndarray) -> list[_Mesh]:
+    """Rig meshes sorted by the distance of their nearest bounding-box point to ``eye`` (early depth test)."""
+    keys = [float(np.linalg.norm(np.clip(eye, lo, hi) - eye)) for lo, hi in gpu.rig_bounds]
+    return [gpu.rig[i] for i in np.argsort(keys, kind="stable")]
+
+
+def _bounds(scene, exclude: tuple[str, ...]) -> np.ndarray:
+    """``(2, 3)`` bounding box of the rig parts (minus ``exclude``) and the placed rest body, padded."""
+    boxes = [m.bounds for m in scene.rig if m.name not in exclude]
+    rest = scene.body.skin(scene.rest_pose())[0]
+    boxes.append(np.stack([rest.min(0), rest.max(0)]))
+    if scene.floor_region is not None:
+        x0, x1, y0, y1 = scene.floor_region
+        boxes.append(np.array([[x0, y0, 0.0], [x1, y1, 0.1]]))
+    allp = np.concatenate(boxes)
+    lo, hi = allp.min(0), allp.max(0)
+    pad = 0.02 * np.linalg.norm(hi - lo) + 0.01
+    return np.stack([lo - pad, hi + pad])
+
+
+def _far_plane(bounds: np.ndarray, eye: np.ndarray, mirrors: list) -> float:
+    """A far plane beyond every corner of ``bounds``, seen directly and through the mirrors."""
+    corners = np.array([[x, y, z] for x in bounds[:, 0] for y in bounds[:, 1] for z in bounds[:, 2]])
+    eyes = [eye] + [m.reflect_points(eye) for m in mirrors]
+    far = max(float(np.linalg.norm(corners - e, axis=1).max()) for e in eyes)
+    return max(far * 1.05, NEAR_M * 10)
+
+
+def _gl_mat(matrix: np.ndarray) -> bytes:
+    """A row-major numpy 4 x 4 matrix as the column-major float32 bytes OpenGL expects."""
+    return np.ascontiguousarray(np.asarray(matrix, dtype=np.float32).T).tobytes()
+
+
+def _look_at_gl(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """OpenGL view matrix (camera looks down -z) from ``eye`` to ``target``."""
+    f = np.asarray(target, float) - np.asarray(eye, float)
+    f /= np.linalg.norm(f)
+    up = np.array([0.0, 0.0, 1.0]) if abs(f[2]) < 0.99 else np.array([0.0, 1.0, 0.0])
+    s = np.cross(f, up)
+    s /= np.linalg.norm(s)
+    u = np.cross(s, f)
+    view = np.eye(4)
+    view[0, :3], view[1, :3], view[2, :3] = s, u, -f
+    view[:3, 3] = -view[:3, :3] @ eye
+    return view
+
+
+def _ortho(left: float, right: float, bottom: float, top: float, near: float, far: float) -> np.ndarray:
+    return np.array([
+        [2 / (right - left), 0, 0, -(right + left) / (right - left)],
+        [0, 2 / (top - bottom), 0, -(top + bottom) / (top - bottom)],
+        [0, 0, -2 / (far - near), -(far + near) / (far - near)],
+        [0, 0, 0, 1.0],
+    ])
+
+
+def _perspective(fov_rad: float, near: float, far: float) -> np.ndarray:
+    f = 1.0 / np.tan(fov_rad / 2)
+    return np.array([
+        [f, 0, 0, 0], [0, f, 0, 0],
+        [0, 0, -(far + near) / (far - near), -2 * far * near / (far - near)], [0, 0, -1.0, 0],
+    ])

@@ -1,0 +1,237 @@
+"""The generation loop: reproducible, resumable after SIGKILL, shardable, and safe on bad input."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+
+import synthmouse.dataset.generation as gen
+from synthmouse.dataset.generation import GenerateOptions, generate
+from synthmouse.errors import OutputError, SynthmouseError
+from synthmouse.export.base import resolve_formats
+from synthmouse.fileio import atomic_open
+from test_dataset_fakes import FakeSource, image_path, make_dataset, tree_digest
+
+FAKES = Path(__file__).parent / "test_dataset_fakes.py"
+LABEL_FILES = ("labeled-data/synth_top/CollectedData_synthmouse.csv", "coco/annotations.json",
+               "keypoints3d.csv", "frames.csv", "splits.json")
+
+
+def _temporary_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob(".*") if ".tmp" in p.name]
+
+
+def test_same_seed_gives_identical_files_and_another_seed_differs(tmp_path):
+    root = tmp_path / "ds"
+    first = tree_digest(make_dataset(root, frames=8, seed=3), skip_state=False)
+    shutil.rmtree(root)
+    second = tree_digest(make_dataset(root, frames=8, seed=3), skip_state=False)
+    assert first == second
+    other = tree_digest(make_dataset(tmp_path / "other", frames=8, seed=4))
+    for name in LABEL_FILES:
+        assert other[name] != first[name], name
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["seed"] == 3 and manifest["frames"] == 8
+    assert manifest["files"] == {k: v for k, v in first.items()
+                                 if not k.startswith(".synthmouse/") and k != "manifest.json"}
+
+
+def test_output_location_only_changes_files_that_record_it(tmp_path):
+    a = tree_digest(make_dataset(tmp_path / "a", frames=5, seed=1))
+    b = tree_digest(make_dataset(tmp_path / "b", frames=5, seed=1))
+    differ = {k for k in a if a[k] != b[k]}
+    # DeepLabCut's project_path and SLEAP's image paths are absolute (as those tools write them); the manifest
+    # lists their digests. Everything else (images, every other label file) is location-independent.
+    assert differ == {"config.yaml", "manifest.json", "sleap/labels.slp", "sleap/test.slp", "sleap/train.slp",
+                      "sleap/val.slp"}
+
+
+def test_sigkill_then_rerun_gives_the_files_of_an_uninterrupted_run(tmp_path):
+    root = tmp_path / "ds"
+    frames = 40
+    reference = tree_digest(make_dataset(root, frames=frames, seed=9, formats=("dlc", "coco")),
+                            skip_state=False)
+    shutil.rmtree(root)
+    cmd = [sys.executable, str(FAKES), str(root), str(frames), "9"]
+    proc = subprocess.Popen([*cmd, "0.05"], cwd=FAKES.parent)
+    rows = root / ".synthmouse" / "rows"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list(rows.glob("*.json"))) < 8:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(list(rows.glob("*.json")))
+    assert 8 <= done < frames and not (root / "manifest.json").exists()
+    for png in root.rglob("img*.png"):  # whatever is under a final name is complete
+        assert cv2.imread(str(png)) is not None, png
+    subprocess.run([*cmd, "0"], cwd=FAKES.parent, check=True)
+    assert tree_digest(root, skip_state=False) == reference
+    assert not _temporary_files(root)
+
+
+def test_shards_in_separate_runs_merge_into_the_same_dataset(tmp_path):
+    reference = tree_digest(make_dataset(tmp_path / "whole", frames=9, seed=2))
+    root = tmp_path / "sharded"
+    formats = resolve_formats(["dlc,sleap", "coco", "lp"])
+    runs = [GenerateOptions(n_frames=9, seed=2, formats=formats, shard=(1, 3)),
+            GenerateOptions(n_frames=9, seed=2, formats=formats, frames=(0, 3)),
+            GenerateOptions(n_frames=9, seed=2, formats=formats, shard=(2, 3))]
+    reports = [generate(FakeSource(seed=2), root, options) for options in runs]
+    assert [r.complete for r in reports] == [False, False, True]
+    assert [r.rendered for r in reports] == [3, 3, 3]
+    got = tree_digest(root)
+    same = [k for k in reference if not k.startswith("sleap/") and k not in ("config.yaml", "manifest.json")]
+    assert {k: got[k] for k in same} == {k: reference[k] for k in same}
+
+
+def test_rerunning_a_finished_dataset_renders_nothing_and_changes_nothing(tmp_path):
+    root = make_dataset(tmp_path / "ds", frames=4, seed=1)
+    before = tree_digest(root, skip_state=False)
+    report = generate(FakeSource(seed=1), root, GenerateOptions(n_frames=4, seed=1, formats=("dlc", "sleap",
+                                                                                             "coco", "lp")))
+    assert report.rendered == 0 and report.complete
+    assert tree_digest(root, skip_state=False) == before
+
+
+# ------------------------------------------------------------------------------------------------ bad input
+def test_unknown_format_is_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(SynthmouseError, match=r"unknown export format 'dlcc'; allowed: dlc, sleap, coco, lp"):
+        resolve_formats(["dlc", "dlcc"])
+
+
+def test_output_folder_of_another_dataset_is_refused_untouched(tmp_path):
+    root = make_dataset(tmp_path / "ds", frames=3, seed=1)
+    before = tree_digest(root, skip_state=False)
+    with pytest.raises(OutputError, match=r"another dataset \(seed: 1 in the folder, 2 now"):
+        generate(FakeSource(seed=2), root, GenerateOptions(n_frames=3, seed=2, formats=("dlc",)))
+    with pytest.raises(OutputError, match=r"scene_hash"):
+        generate(FakeSource(seed=1, scene_hash="0" * 64), root, GenerateOptions(n_frames=3, seed=1))
+    with pytest.raises(OutputError, match=r"n_frames: 3 in the folder, 5 now"):
+        generate(FakeSource(seed=1), root, GenerateOptions(n_frames=5, seed=1))
+    assert tree_digest(root, skip_state=False) == before
+
+
+def test_non_empty_foreign_folder_and_file_paths_are_refused(tmp_path):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match=r"not empty and holds no synthmouse dataset \(notes.txt\)"):
+        generate(FakeSource(), foreign, GenerateOptions(n_frames=2, seed=0))
+    assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    with pytest.raises(OutputError, match="is a file"):
+        generate(FakeSource(), a_file, GenerateOptions(n_frames=2, seed=0))
+    with pytest.raises(OutputError, match="not writable|cannot create"):
+        generate(FakeSource(), a_file / "sub", GenerateOptions(n_frames=2, seed=0))
+    assert a_file.read_text() == "x"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write into read-only folders")
+def test_read_only_folder_is_refused(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        with pytest.raises(OutputError, match="not writable"):
+            generate(FakeSource(), locked, GenerateOptions(n_frames=2, seed=0))
+    finally:
+        locked.chmod(0o700)
+
+
+def _disk_full_after(calls: int, monkeypatch):
+    """Make the ``calls``-th image write fail with ENOSPC halfway through writing its temporary file."""
+    real = gen.write_image
+    count = {"n": 0}
+
+    def write(path, data):
+        count["n"] += 1
+        if count["n"] >= calls:
+            with atomic_open(path, "wb") as fh:
+                fh.write(data[: len(data) // 2])
+                raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, data)
+
+    monkeypatch.setattr(gen, "write_image", write)
+
+
+def test_disk_full_on_the_first_frame_leaves_nothing(tmp_path, monkeypatch):
+    _disk_full_after(1, monkeypatch)
+    root = tmp_path / "ds"
+    with pytest.raises(OutputError, match="disk full"):
+        generate(FakeSource(), root, GenerateOptions(n_frames=4, seed=0, formats=("dlc",)))
+    assert not root.exists()
+
+
+def test_disk_full_midway_keeps_only_complete_frames_and_resumes(tmp_path, monkeypatch):
+    reference = tree_digest(make_dataset(tmp_path / "ref", frames=6, seed=0, formats=("dlc",)))
+    root = tmp_path / "ds"
+    _disk_full_after(6, monkeypatch)  # two cameras: frames 0, 1 complete, frame 2's top image fails
+    with pytest.raises(OutputError, match="disk full; finished frames are kept"):
+        generate(FakeSource(), root, GenerateOptions(n_frames=6, seed=0, formats=("dlc",)))
+    assert not _temporary_files(root)
+    images = sorted(p.relative_to(root).as_posix() for p in root.rglob("img*.png"))
+    assert images == [f"labeled-data/synth_{c}/img0000{i}.png" for c in ("side", "top") for i in (0, 1)]
+    rows = sorted(p.name for p in (root / ".synthmouse" / "rows").iterdir())
+    assert rows == ["00000000.json", "00000001.json"]
+    monkeypatch.undo()
+    report = generate(FakeSource(), root, GenerateOptions(n_frames=6, seed=0, formats=("dlc",)))
+    assert report.rendered == 4 and report.complete
+    got = tree_digest(root)
+    assert {k: v for k, v in got.items() if k not in ("config.yaml", "manifest.json")} == \
+        {k: v for k, v in reference.items() if k not in ("config.yaml", "manifest.json")}
+
+
+def test_disk_full_while_exporting_leaves_no_partial_label_file(tmp_path, monkeypatch):
+    import synthmouse.export.coco as coco
+
+    def full(self, dataset):
+        with atomic_open(dataset.root / "coco" / "annotations.json", "w") as fh:
+            fh.write('{"images": [')
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(coco.CocoExporter, "export", full)
+    root = tmp_path / "ds"
+    with pytest.raises(OutputError, match="disk full"):
+        generate(FakeSource(), root, GenerateOptions(n_frames=3, seed=0, formats=("dlc", "coco")))
+    assert not (root / "coco" / "annotations.json").exists() and not _temporary_files(root)
+    assert not (root / "manifest.json").exists()
+    monkeypatch.undo()
+    assert generate(FakeSource(), root, GenerateOptions(n_frames=3, seed=0, formats=("dlc", "coco"))).complete
+    assert json.loads((root / "coco" / "annotations.json").read_text())["images"]
+
+
+def test_bad_options_are_rejected_with_the_allowed_values():
+    with pytest.raises(SynthmouseError, match="need at least 1 frame"):
+        GenerateOptions(n_frames=0, seed=0)
+    with pytest.raises(SynthmouseError, match=r"--shard 3/3: need 0 <= k < n"):
+        GenerateOptions(n_frames=5, seed=0, shard=(3, 3))
+    with pytest.raises(SynthmouseError, match=r"--frames-range 4:9: need 0 <= a < b <= 5"):
+        GenerateOptions(n_frames=5, seed=0, frames=(4, 9))
+    with pytest.raises(SynthmouseError, match="image format 'tif'"):
+        GenerateOptions(n_frames=5, seed=0, image_format="tif")
+    with pytest.raises(SynthmouseError, match="JPEG quality 0"):
+        GenerateOptions(n_frames=5, seed=0, image_format="jpg", jpeg_quality=0)
+    with pytest.raises(SynthmouseError, match="either --shard or --frames-range"):
+        GenerateOptions(n_frames=5, seed=0, shard=(0, 2), frames=(0, 2))
+    assert list(GenerateOptions(n_frames=10, seed=0, shard=(2, 3)).selected_frames()) == [6, 7, 8, 9]
+
+
+def test_jpeg_images_are_written_with_their_quality(tmp_path):
+    root = make_dataset(tmp_path / "ds", frames=2, seed=0, formats=("dlc",), image_format="jpg",
+                        jpeg_quality=80)
+    image = image_path(root, "top", 0, "jpg")
+    assert image.read_bytes()[:2] == b"\xff\xd8"
+    rendered = FakeSource().render(0).views[0].rgb
+    expect = cv2.imdecode(cv2.imencode(".jpg", rendered[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 80])[1], 1)
+    assert (cv2.imread(str(image)) == expect).all()

@@ -1,0 +1,68 @@
+"""SLEAP export: loaded back with sleap-io, skeleton, points, visibility and image-sequence videos checked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from test_dataset_fakes import EDGES, NAMES, FakeSource, image_path, make_dataset
+
+sio = pytest.importorskip("sleap_io")
+
+SEED, FRAMES = 7, 9
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    return make_dataset(tmp_path_factory.mktemp("sleap") / "ds", frames=FRAMES, seed=SEED, formats=("sleap",))
+
+
+def test_sleap_skeleton_and_videos(dataset):
+    labels = sio.load_slp(str(dataset / "sleap" / "labels.slp"))
+    assert len(labels.skeletons) == 1
+    skeleton = labels.skeletons[0]
+    assert tuple(skeleton.node_names) == NAMES
+    assert {(e.source.name, e.destination.name) for e in skeleton.edges} == set(EDGES)
+    assert len(labels.videos) == 2
+    for video, cam in zip(labels.videos, ("top", "side"), strict=True):
+        files = [Path(f) for f in video.filename]
+        assert files == [image_path(dataset, cam, i).absolute() for i in range(FRAMES)]
+        assert video.shape[0] == FRAMES and video.shape[1:3] == (40, 48)
+        frame = video[3]
+        assert frame.shape[:2] == (40, 48)
+    assert len(labels.labeled_frames) == 2 * FRAMES
+
+
+def test_sleap_points_and_visibility_equal_rendered_labels(dataset):
+    labels = sio.load_slp(str(dataset / "sleap" / "labels.slp"), open_videos=False)
+    source = FakeSource(seed=SEED)
+    cams = {v: k for k, v in enumerate(labels.videos)}
+    seen_occluded = seen_outside = 0
+    for lf in labels.labeled_frames:
+        view = source.render(lf.frame_idx).views[cams[lf.video]]
+        (instance,) = lf.instances
+        points = instance.points
+        inside = (view.keypoints[:, 0] >= -0.5) & (view.keypoints[:, 0] < 47.5) \
+            & (view.keypoints[:, 1] >= -0.5) & (view.keypoints[:, 1] < 39.5)
+        np.testing.assert_array_equal(points["visible"], view.visible & inside)
+        np.testing.assert_array_equal(points["xy"][inside], view.keypoints[inside])
+        assert np.isnan(points["xy"][~inside]).all()
+        seen_occluded += int((inside & ~view.visible).sum())
+        seen_outside += int((~inside).sum())
+        # SLEAP's training view: occluded points are missing
+        np.testing.assert_array_equal(np.isnan(instance.numpy()[:, 0]), ~(view.visible & inside))
+    assert seen_occluded > 0 and seen_outside > 0
+
+
+def test_sleap_split_files_partition_by_segment(dataset):
+    splits = json.loads((dataset / "splits.json").read_text())
+    total = 0
+    for name in ("train", "val", "test"):
+        labels = sio.load_slp(str(dataset / "sleap" / f"{name}.slp"), open_videos=False)
+        frames = sorted({lf.frame_idx for lf in labels.labeled_frames})
+        assert frames == splits["frames"][name]
+        total += len(labels.labeled_frames)
+    assert total == 2 * FRAMES
