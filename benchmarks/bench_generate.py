@@ -7,9 +7,9 @@ Each run happens in a fresh subprocess (so peak RSS is that run's alone) and rep
   frames and at the end of the loop): if memory grew with the number of frames, the late sample would exceed
   the early one, and the 5,000-frame peak would exceed the 100-frame peak.
 
-Sources: ``demo`` (default: the built-in wheel rig and parametric mouse through the GL renderer; the 5,000-frame
-run uses tiny 64 x 48 images to be quick) or ``fake`` (the tests' ellipse test double: the dataset machinery
-alone, without renderer or body).
+Sources: ``demo`` (default: the built-in wheel rig and parametric mouse through the GL renderer; the
+5,000-frame run uses tiny 64 x 48 images to be quick) or ``fake`` (the tests' ellipse test double: the dataset
+machinery alone, without renderer or body).
 
     python benchmarks/bench_generate.py                 # demo source, 100 and 5000 frames
     python benchmarks/bench_generate.py --source fake
@@ -101,10 +101,9 @@ def main() -> None:
     for frames in args.frames:
         size = (320, 240) if frames <= 1000 else (64, 48)
         r = run(args.source, frames, size)
-        print(f"{r['frames']:>7} {r['size'][0]:>4}x{r['size'][1]:<3} {r['loop_fps']:>9.1f} {r['export_s']:>9.1f} "
-              f"{r.get('rss_mb_at_10pct', float('nan')):>11.1f} {r.get('rss_mb_at_end_of_loop', float('nan')):>11.1f} "
-              f"{r['peak_rss_mb']:>8.1f}")
-
+        early, late = r.get("rss_mb_at_10pct", float("nan")), r.get("rss_mb_at_end_of_loop", float("nan"))
+        print(f"{r['frames']:>7} {r['size'][0]:>4}x{r['size'][1]:<3} {r['loop_fps']:>9.1f} "
+              f"{r['export_s']:>9.1f} {early:>11.1f} {late:>11.1f} {r['peak_rss_mb']:>8.1f}")
 
 if __name__ == "__main__":
     main()

@@ -92,8 +92,10 @@ def rig_features(rig) -> RigFeatures:
     kind = getattr(rig, "type", None)
     if kind == "openfield":
         return openfield_features(rig.size, rig.wall_height)
-    raise AppearanceError(f"rig type {kind!r} has no built-in fitting features yet (openfield has); give the "
-                          "points' world coordinates in the points file instead")
+    raise AppearanceError(
+        f"rig type {kind!r} has no built-in fitting features yet (openfield has); give the "
+        "points' world coordinates in the points file instead"
+    )
 
 
 # ---------------------------------------------------------------------- correspondences
@@ -114,7 +116,9 @@ class Correspondences:
     image_size: tuple[int, int] | None = None
 
 
-def load_correspondences(path: str | Path, rig_points: Mapping[str, np.ndarray] | None = None) -> Correspondences:
+def load_correspondences(
+    path: str | Path, rig_points: Mapping[str, np.ndarray] | None = None
+) -> Correspondences:
     """Read a points file: YAML ``points: {name: [u, v] | {world: [x, y, z], pixel: [u, v]}}`` (optional
     ``image_size: [w, h]``), or CSV with a header ``name,u,v[,x,y,z]``. Names without world coordinates are
     looked up in ``rig_points``."""
@@ -145,15 +149,19 @@ def load_correspondences(path: str | Path, rig_points: Mapping[str, np.ndarray] 
             raise AppearanceError(f"{path}: expected a mapping with 'points: {{name: [u, v], ...}}'")
         unknown = sorted(set(data) - {"points", "image_size", "image", "notes", "rig"})
         if unknown:
-            raise AppearanceError(f"{path}: unknown key(s) {unknown}; allowed: points, image_size, image, notes, rig")
+            raise AppearanceError(
+                f"{path}: unknown key(s) {unknown}; allowed: points, image_size, image, notes, rig"
+            )
         if data.get("image_size") is not None:
             image_size = tuple(int(v) for v in data["image_size"])
         for name, value in data["points"].items():
             if isinstance(value, dict):
                 extra = sorted(set(value) - {"world", "pixel"})
                 if extra or "pixel" not in value:
-                    raise AppearanceError(f"{path}: points.{name}: expected {{world: [x, y, z], pixel: [u, v]}}, "
-                                          f"got keys {sorted(value)}")
+                    raise AppearanceError(
+                        f"{path}: points.{name}: expected {{world: [x, y, z], pixel: [u, v]}}, "
+                        f"got keys {sorted(value)}"
+                    )
                 entries.append((str(name), value.get("world"), value["pixel"]))
             else:
                 entries.append((str(name), None, value))
@@ -165,8 +173,10 @@ def load_correspondences(path: str | Path, rig_points: Mapping[str, np.ndarray] 
             raise AppearanceError(f"{path}: points.{name}: pixel {p!r} is not two numbers [u, v]") from None
         if w is None:
             if name not in rig_points:
-                raise AppearanceError(f"{path}: points.{name}: no world coordinates and not a rig point; rig "
-                                      f"points: {', '.join(rig_points) or 'none (no rig given)'}")
+                raise AppearanceError(
+                    f"{path}: points.{name}: no world coordinates and not a rig point; rig "
+                    f"points: {', '.join(rig_points) or 'none (no rig given)'}"
+                )
             xyz = np.asarray(rig_points[name], dtype=np.float64)
         else:
             try:
@@ -194,16 +204,22 @@ class FitOptions:
         prior_px: weight of the priors keeping higher distortion terms and the principal point near their
             start, as pixels of residual per unit of the parameter (small; they only matter when the data
             cannot tell).
+        focal: fix the focal length (pixels) instead of estimating it. A camera looking straight down on a
+            flat arena cannot tell its focal length from its height (the image is the same), so fix it from
+            the lens when the rig has no vertical structure in view.
     """
 
     distortion: str = "k1k2"
     principal_point: bool = False
     free_scale: tuple[str, ...] = ()
     prior_px: float = 0.5
+    focal: float | None = None
 
     def __post_init__(self) -> None:
         if self.distortion not in DISTORTION_MODELS:
-            raise AppearanceError(f"distortion model {self.distortion!r}; allowed: {', '.join(DISTORTION_MODELS)}")
+            raise AppearanceError(
+                f"distortion model {self.distortion!r}; allowed: {', '.join(DISTORTION_MODELS)}"
+            )
         bad = [a for a in self.free_scale if a not in AXES]
         if bad:
             raise AppearanceError(f"free_scale axes {bad}; allowed: x, y, z")
@@ -221,7 +237,7 @@ class _Layout:
         return DISTORTION_MODELS[self.options.distortion]
 
     def pack(self, f: float, c: Sequence[float], k: Sequence[float], rvec, tvec, scale) -> np.ndarray:
-        parts = [[math.log(f)]]
+        parts = [[] if self.options.focal else [math.log(f)]]
         if self.options.principal_point:
             parts.append(list(c))
         parts.append(list(k)[: self.n_dist])
@@ -229,19 +245,24 @@ class _Layout:
         parts.append([math.log(scale[AXES.index(a)]) for a in self.options.free_scale])
         return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
 
-    def unpack(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def unpack(
+        self, x: np.ndarray
+    ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         i = 0
-        f = math.exp(x[i])
-        i += 1
+        if self.options.focal:
+            f = float(self.options.focal)
+        else:
+            f = math.exp(x[i])
+            i += 1
         if self.options.principal_point:
-            c = x[i:i + 2]
+            c = x[i : i + 2]
             i += 2
         else:
             c = np.array(self.centre)
         k = np.zeros(3)
-        k[: self.n_dist] = x[i:i + self.n_dist]
+        k[: self.n_dist] = x[i : i + self.n_dist]
         i += self.n_dist
-        rvec, tvec = x[i:i + 3], x[i + 3:i + 6]
+        rvec, tvec = x[i : i + 3], x[i + 3 : i + 6]
         i += 6
         scale = np.ones(3)
         for a in self.options.free_scale:
@@ -266,7 +287,9 @@ class _Layout:
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Bounds keeping the solution physical: ``0.1 W <= f <= 20 W``, ``|k_i| <= 1.5``, scales in
         ``[0.1, 10]``, the principal point inside the image; pose unbounded."""
-        lo, hi = [math.log(0.1 * self.width)], [math.log(20.0 * self.width)]
+        lo, hi = (
+            ([], []) if self.options.focal else ([math.log(0.1 * self.width)], [math.log(20.0 * self.width)])
+        )
         if self.options.principal_point:
             lo += [0.0, 0.0]
             hi += [self.width - 1.0, self.height - 1.0]
@@ -287,7 +310,7 @@ class _Layout:
     def priors(self, x: np.ndarray) -> np.ndarray:
         f, c, k, *_ = self.unpack(x)
         w = self.options.prior_px
-        out = [w * k[1:self.n_dist]]
+        out = [w * k[1 : self.n_dist]]
         if self.options.principal_point:
             out.append(w * 20.0 * (c - np.array(self.centre)) / max(self.width, self.height))
         return np.concatenate(out) if out else np.zeros(0)
@@ -315,8 +338,14 @@ class CameraFit:
     x: np.ndarray | None = None
 
 
-def fit_camera_points(corr: Correspondences, width: int, height: int, options: FitOptions | None = None,
-                      focal_guesses: Sequence[float] | None = None, name: str = "camera") -> CameraFit:
+def fit_camera_points(
+    corr: Correspondences,
+    width: int,
+    height: int,
+    options: FitOptions | None = None,
+    focal_guesses: Sequence[float] | None = None,
+    name: str = "camera",
+) -> CameraFit:
     """Fit focal length, radial distortion and pose (and the optional free scales) to point correspondences.
 
     Args:
@@ -344,21 +373,31 @@ def fit_camera_points(corr: Correspondences, width: int, height: int, options: F
             return np.concatenate([(layout.project(x, corr.world) - corr.pixels).ravel(), layout.priors(x)])
 
         try:
-            result = least_squares(residuals, layout.clip(x0), method="trf", x_scale="jac", max_nfev=400,
-                                   bounds=layout.bounds())
+            result = least_squares(
+                residuals, layout.clip(x0), method="trf", x_scale="jac", max_nfev=400, bounds=layout.bounds()
+            )
         except ValueError:
             continue
         if best is None or result.cost < best.cost:
             best = result
     if best is None:
-        raise AppearanceError("fit-camera: no starting pose could be found from the points (are they distinct "
-                              "and not all on one line?)")
+        raise AppearanceError(
+            "fit-camera: no starting pose could be found from the points (are they distinct "
+            "and not all on one line?)"
+        )
     return _make_fit(layout, best.x, corr, name)
 
 
-def fit_camera(corr: Correspondences, width: int, height: int, options: FitOptions | None = None,
-               edges: EdgeMap | None = None, segments: np.ndarray | None = None,
-               focal_guesses: Sequence[float] | None = None, name: str = "camera") -> CameraFit:
+def fit_camera(
+    corr: Correspondences,
+    width: int,
+    height: int,
+    options: FitOptions | None = None,
+    edges: EdgeMap | None = None,
+    segments: np.ndarray | None = None,
+    focal_guesses: Sequence[float] | None = None,
+    name: str = "camera",
+) -> CameraFit:
     """The whole fit: points from several focal-length starts (each first without distortion, then with the
     requested model), then :func:`refine_to_edges` when ``edges`` and ``segments`` are given; the start with
     the lowest final residual wins.
@@ -375,8 +414,10 @@ def fit_camera(corr: Correspondences, width: int, height: int, options: FitOptio
         The best :class:`CameraFit`.
     """
     options = options or FitOptions()
-    guesses = focal_guesses or [width * g for g in (0.4, 0.6, 0.9, 1.4, 2.2)]
-    plain = dataclasses.replace(options, distortion="none", principal_point=False)
+    guesses = focal_guesses or (
+        [options.focal] if options.focal else [width * g for g in (0.4, 0.6, 0.9, 1.4, 2.2)]
+    )
+    plain = dataclasses.replace(options, distortion="none", principal_point=False, focal=None)
     best, best_score = None, math.inf
     for f0 in guesses:
         try:
@@ -404,8 +445,9 @@ def _point_fit_from(layout: _Layout, x0: np.ndarray, corr: Correspondences, name
     def residuals(x: np.ndarray) -> np.ndarray:
         return np.concatenate([(layout.project(x, corr.world) - corr.pixels).ravel(), layout.priors(x)])
 
-    result = least_squares(residuals, layout.clip(x0), method="trf", x_scale="jac", max_nfev=400,
-                           bounds=layout.bounds())
+    result = least_squares(
+        residuals, layout.clip(x0), method="trf", x_scale="jac", max_nfev=400, bounds=layout.bounds()
+    )
     return _make_fit(layout, result.x, corr, name)
 
 
@@ -413,7 +455,9 @@ def _initial_vector(layout: _Layout, corr: Correspondences, f0: float) -> np.nda
     K = np.array([[f0, 0, layout.centre[0]], [0, f0, layout.centre[1]], [0, 0, 1.0]])
     world = corr.world.astype(np.float64)
     planar = np.linalg.matrix_rank(world - world.mean(0), tol=1e-6) < 3
-    flag = cv2.SOLVEPNP_IPPE if planar else (cv2.SOLVEPNP_SQPNP if len(world) >= 3 else cv2.SOLVEPNP_ITERATIVE)
+    flag = (
+        cv2.SOLVEPNP_IPPE if planar else (cv2.SOLVEPNP_SQPNP if len(world) >= 3 else cv2.SOLVEPNP_ITERATIVE)
+    )
     try:
         ok, rvec, tvec = cv2.solvePnP(world, corr.pixels.astype(np.float64), K, None, flags=flag)
     except cv2.error:
@@ -423,8 +467,14 @@ def _initial_vector(layout: _Layout, corr: Correspondences, f0: float) -> np.nda
     return layout.pack(f0, layout.centre, np.zeros(3), rvec.ravel(), tvec.ravel(), np.ones(3))
 
 
-def _make_fit(layout: _Layout, x: np.ndarray, corr: Correspondences | None, name: str,
-              edge_rms: float = float("nan"), matches: int = 0) -> CameraFit:
+def _make_fit(
+    layout: _Layout,
+    x: np.ndarray,
+    corr: Correspondences | None,
+    name: str,
+    edge_rms: float = float("nan"),
+    matches: int = 0,
+) -> CameraFit:
     camera, scale = layout.camera(x, name)
     if corr is not None and len(corr.names):
         errors = np.linalg.norm(layout.project(x, corr.world) - corr.pixels, axis=1)
@@ -445,75 +495,102 @@ class EdgeMap:
         edges: ``(H, W) bool``.
         normals: ``(H, W, 2) float32`` unit image-gradient direction (x, y).
         nearest: ``(2, H, W) int`` row and column of the nearest edge pixel of every pixel.
+        positions: ``(H, W, 2) float32`` sub-pixel edge location (x, y) at edge pixels: the peak of the
+            gradient magnitude along the gradient (parabola through three samples).
     """
 
     edges: np.ndarray
     normals: np.ndarray
     nearest: np.ndarray
+    positions: np.ndarray
 
 
-def edge_map(image: np.ndarray, sigma: float = 1.5, low: float | None = None, high: float | None = None) -> EdgeMap:
-    """Canny edges of a ``(H, W)`` or ``(H, W, 3)`` uint8 image (thresholds from Otsu's level of the gradient
-    magnitude when not given)."""
+def edge_map(
+    image: np.ndarray, sigma: float = 1.5, low: float | None = None, high: float | None = None
+) -> EdgeMap:
+    """Canny edges of a ``(H, W)`` or ``(H, W, 3)`` uint8 image, smoothed by ``sigma`` (thresholds from the
+    gradient distribution when not given)."""
     img = np.asarray(image)
     if img.ndim == 3:
         img = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.shape[2] == 3 else img[..., 0]
     smooth = cv2.GaussianBlur(img, (0, 0), sigma)
-    gx = cv2.Sobel(smooth.astype(np.float32), cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(smooth.astype(np.float32), cv2.CV_32F, 0, 1, ksize=3)
+    smooth_f = cv2.GaussianBlur(img.astype(np.float32), (0, 0), sigma)
+    gx = cv2.Sobel(smooth_f, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(smooth_f, cv2.CV_32F, 0, 1, ksize=3)
     mag = np.hypot(gx, gy)
     if high is None:
-        scaled = np.clip(mag / max(float(mag.max()), 1e-6) * 255, 0, 255).astype(np.uint8)
-        otsu, _ = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-        high = max(float(otsu) * float(mag.max()) / 255.0 / 4.0, 10.0)  # Sobel 3x3 scales gradients by 8
-        low = 0.4 * high
+        # Canny thresholds act on |gx| + |gy| of the 3x3 Sobel: a third of the 99.5th percentile keeps the
+        # rig's strong outlines and drops floor texture and lighting gradients
+        high = max(0.35 * float(np.percentile(np.abs(gx) + np.abs(gy), 99.5)), 10.0)
+        low = high / 3.0
     edges = cv2.Canny(smooth, float(low if low is not None else 0.4 * high), float(high)) > 0
-    normals = np.stack([gx, gy], axis=-1) / np.maximum(mag, 1e-6)[..., None]
+    normals = (np.stack([gx, gy], axis=-1) / np.maximum(mag, 1e-6)[..., None]).astype(np.float32)
     if not edges.any():
         raise AppearanceError("edge_map: no edges found in the image (too dark, flat or thresholds too high)")
     _, nearest = distance_transform_edt(~edges, return_indices=True)
-    return EdgeMap(edges, normals.astype(np.float32), nearest)
+    return EdgeMap(edges, normals, nearest, _subpixel_positions(edges, normals, mag))
 
 
-def refine_to_edges(fit: CameraFit, segments: np.ndarray, edges: EdgeMap, corr: Correspondences | None = None,
-                    gates: Sequence[float] = (15.0, 10.0, 6.0, 4.0, 3.0, 3.0), spacing_px: float = 3.0,
-                    min_cos: float = 0.8, point_weight: float = 3.0) -> CameraFit:
+def _subpixel_positions(edges: np.ndarray, normals: np.ndarray, mag: np.ndarray) -> np.ndarray:
+    """``(H, W, 2) float32``: edge pixels moved along their normal to the parabolic peak of ``mag``."""
+    h, w = edges.shape
+    positions = np.zeros((h, w, 2), np.float32)
+    ys, xs = np.nonzero(edges)
+    n = normals[ys, xs]
+    offsets = np.array([-1.0, 0.0, 1.0], np.float32)
+    map_x = (xs[:, None] + n[:, :1] * offsets[None]).astype(np.float32)
+    map_y = (ys[:, None] + n[:, 1:] * offsets[None]).astype(np.float32)
+    m = cv2.remap(mag, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    curvature = m[:, 0] - 2.0 * m[:, 1] + m[:, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = np.where(curvature < 0, 0.5 * (m[:, 0] - m[:, 2]) / curvature, 0.0)
+    delta = np.clip(np.nan_to_num(delta), -0.5, 0.5)
+    positions[ys, xs, 0] = xs + delta * n[:, 0]
+    positions[ys, xs, 1] = ys + delta * n[:, 1]
+    return positions
+
+
+def refine_to_edges(
+    fit: CameraFit,
+    segments: np.ndarray,
+    edges: EdgeMap,
+    corr: Correspondences | None = None,
+    gates: Sequence[float] = (30.0, 20.0, 12.0, 8.0, 5.0, 3.0),
+    iterations: int = 12,
+    spacing_px: float = 3.0,
+    min_cos: float = 0.8,
+    point_weight: float = 3.0,
+) -> CameraFit:
     """Iterative closest edge: align the projected rig segments with the image edges.
+
+    Each iteration samples the segments about ``spacing_px`` apart in the image, matches every sample to the
+    nearest edge pixel (within the gate, with the edge's gradient parallel to the projected normal and, per
+    segment, of the same polarity as most of its matches), then minimises the point-to-edge-line distances
+    (soft-L1) plus the point residuals. Gates shrink over the first iterations, then stay at the last one
+    until
+    the parameters settle.
 
     Args:
         fit: the starting fit (from :func:`fit_camera_points`), whose options say what is estimated.
         segments: ``(S, 2, 3)`` rig line segments (world, before the free scale).
         edges: :func:`edge_map` of the video's median frame.
-        corr: the point correspondences, kept as residuals (weight ``point_weight``) so the fit stays anchored.
-        gates: matching distance (pixels) of each iteration.
+        corr: the point correspondences, kept as residuals (weight ``point_weight``) so the fit stays
+        anchored.
+        gates: matching distance (pixels) of the first iterations.
+        iterations: most iterations in all.
         spacing_px: sample spacing along the projected segments.
-        min_cos: a match needs the edge's gradient within ``acos(min_cos)`` of the segment's normal.
+        min_cos: a match needs ``|cos|`` between the edge gradient and the segment normal of at least this.
 
     Returns:
-        A new :class:`CameraFit` with ``edge_rms_px`` and ``edge_matches``.
+        A new :class:`CameraFit` with ``edge_rms_px`` and ``edge_matches`` (matches within the last gate).
     """
     layout: _Layout = fit.layout  # type: ignore[attr-defined]
     x = fit.x.copy()
-    h, w = edges.edges.shape
-    rms, matched = float("nan"), 0
-    for gate in gates:
-        samples, normals = _segment_samples(layout, x, segments, spacing_px)
-        if len(samples) == 0:
-            raise AppearanceError("refine_to_edges: no rig segment projects into the image")
-        pix = layout.project(x, samples)
-        inside = (pix[:, 0] >= 0) & (pix[:, 0] <= w - 1) & (pix[:, 1] >= 0) & (pix[:, 1] <= h - 1)
-        iu = np.clip(np.round(pix[:, 0]).astype(int), 0, w - 1)
-        iv = np.clip(np.round(pix[:, 1]).astype(int), 0, h - 1)
-        ey, ex = edges.nearest[0, iv, iu], edges.nearest[1, iv, iu]
-        target = np.stack([ex, ey], axis=1).astype(np.float64)
-        distance = np.abs(np.sum((pix - target) * normals, axis=1))
-        along = np.linalg.norm(pix - target, axis=1)
-        cos = np.abs(np.sum(edges.normals[ey, ex] * normals, axis=1))
-        use = inside & (along < gate) & (cos >= min_cos)
-        matched = int(use.sum())
-        if matched < 6:
+    for i in range(max(iterations, len(gates))):
+        gate = gates[min(i, len(gates) - 1)]
+        s, n, t, _ = _match_edges(layout, x, segments, edges, gate, spacing_px, min_cos)
+        if len(s) < 6:
             break
-        s, n, t = samples[use], normals[use], target[use]
 
         def residuals(xv: np.ndarray, s=s, n=n, t=t) -> np.ndarray:
             parts = [np.sum((layout.project(xv, s) - t) * n, axis=1)]
@@ -522,30 +599,66 @@ def refine_to_edges(fit: CameraFit, segments: np.ndarray, edges: EdgeMap, corr: 
             parts.append(layout.priors(xv))
             return np.concatenate(parts)
 
-        result = least_squares(residuals, layout.clip(x), method="trf", loss="soft_l1", f_scale=1.0,
-                               x_scale="jac", max_nfev=200, bounds=layout.bounds())
+        result = least_squares(
+            residuals,
+            layout.clip(x),
+            method="trf",
+            loss="soft_l1",
+            f_scale=1.0,
+            x_scale="jac",
+            max_nfev=100,
+            bounds=layout.bounds(),
+        )
+        step = float(np.max(np.abs(result.x - x)))
         x = result.x
-        rms = float(np.sqrt(np.mean(distance[use] ** 2)))
-    # final edge residual at the solution
-    samples, normals = _segment_samples(layout, x, segments, spacing_px)
+        if i >= len(gates) - 1 and step < 1e-7:
+            break
+    s, n, t, distance = _match_edges(layout, x, segments, edges, gates[-1], spacing_px, min_cos)
+    rms = float(np.sqrt(np.mean(distance**2))) if len(distance) else float("nan")
+    return _make_fit(layout, x, corr, fit.camera.name, rms, len(distance))
+
+
+def _match_edges(
+    layout: _Layout,
+    x: np.ndarray,
+    segments: np.ndarray,
+    edges: EdgeMap,
+    gate: float,
+    spacing_px: float,
+    min_cos: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Matched samples ``(M, 3)``, their image normals ``(M, 2)``, edge pixels ``(M, 2)`` and distances
+    ``(M,)`` (along the normal) for the current parameters."""
+    h, w = edges.edges.shape
+    samples, normals, ids = _segment_samples(layout, x, segments, spacing_px)
+    if len(samples) == 0:
+        raise AppearanceError("refine_to_edges: no rig segment projects into the image")
     pix = layout.project(x, samples)
-    inside = (pix[:, 0] >= 0) & (pix[:, 0] <= w - 1) & (pix[:, 1] >= 0) & (pix[:, 1] <= h - 1)
-    iu = np.clip(np.round(pix[:, 0]).astype(int), 0, w - 1)
-    iv = np.clip(np.round(pix[:, 1]).astype(int), 0, h - 1)
-    target = np.stack([edges.nearest[1, iv, iu], edges.nearest[0, iv, iu]], axis=1)
-    distance = np.abs(np.sum((pix - target) * normals, axis=1))
-    use = inside & (distance < (gates[-1] if gates else 3.0))
-    if use.any():
-        rms, matched = float(np.sqrt(np.mean(distance[use] ** 2))), int(use.sum())
-    return _make_fit(layout, x, corr, fit.camera.name, rms, matched)
+    inside = np.all(np.isfinite(pix), axis=1)
+    inside &= (pix[:, 0] >= 0) & (pix[:, 0] <= w - 1) & (pix[:, 1] >= 0) & (pix[:, 1] <= h - 1)
+    pix_safe = np.where(inside[:, None], pix, 0.0)
+    iu = np.clip(np.round(pix_safe[:, 0]).astype(int), 0, w - 1)
+    iv = np.clip(np.round(pix_safe[:, 1]).astype(int), 0, h - 1)
+    ey, ex = edges.nearest[0, iv, iu], edges.nearest[1, iv, iu]
+    target = edges.positions[ey, ex].astype(np.float64)
+    offset = pix_safe - target
+    distance = np.abs(np.sum(offset * normals, axis=1))
+    cos = np.sum(edges.normals[ey, ex] * normals, axis=1)
+    use = inside & (np.linalg.norm(offset, axis=1) < gate) & (np.abs(cos) >= min_cos)
+    for seg in np.unique(ids[use]):
+        mine = use & (ids == seg)
+        polarity = np.sign(np.median(cos[mine]))
+        use &= ~(mine & (np.sign(cos) != polarity))
+    return samples[use], normals[use], target[use], distance[use]
 
 
-def _segment_samples(layout: _Layout, x: np.ndarray, segments: np.ndarray, spacing_px: float
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """3D samples ``(M, 3)`` along the segments, about ``spacing_px`` apart in the image, and the unit image
-    normal ``(M, 2)`` of the projected curve at each."""
-    all_samples, all_normals = [], []
-    for a, b in segments:
+def _segment_samples(
+    layout: _Layout, x: np.ndarray, segments: np.ndarray, spacing_px: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """3D samples ``(M, 3)`` along the segments, about ``spacing_px`` apart in the image, the unit image
+    normal ``(M, 2)`` of the projected curve at each and its segment index ``(M,)``."""
+    all_samples, all_normals, all_ids = [], [], []
+    for index, (a, b) in enumerate(segments):
         coarse = a + np.linspace(0.0, 1.0, 9)[:, None] * (b - a)
         pix = layout.project(x, coarse)
         length = float(np.linalg.norm(np.diff(pix, axis=0), axis=1).sum())
@@ -563,14 +676,16 @@ def _segment_samples(layout: _Layout, x: np.ndarray, segments: np.ndarray, spaci
         normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1) / np.maximum(norm, 1e-12)
         all_samples.append(pts[ok])
         all_normals.append(normal[ok])
+        all_ids.append(np.full(int(ok.sum()), index))
     if not all_samples:
-        return np.zeros((0, 3)), np.zeros((0, 2))
-    return np.concatenate(all_samples), np.concatenate(all_normals)
+        return np.zeros((0, 3)), np.zeros((0, 2)), np.zeros(0, dtype=int)
+    return np.concatenate(all_samples), np.concatenate(all_normals), np.concatenate(all_ids)
 
 
 # ---------------------------------------------------------------------- output
-def project_segments(camera: Camera, segments: np.ndarray, scale=(1.0, 1.0, 1.0), samples: int = 200
-                     ) -> list[np.ndarray]:
+def project_segments(
+    camera: Camera, segments: np.ndarray, scale=(1.0, 1.0, 1.0), samples: int = 200
+) -> list[np.ndarray]:
     """Each segment (world, before ``scale``) as an ``(n, 2)`` distorted image polyline (projectable part)."""
     out = []
     t = np.linspace(0.0, 1.0, samples)[:, None]
@@ -582,13 +697,25 @@ def project_segments(camera: Camera, segments: np.ndarray, scale=(1.0, 1.0, 1.0)
     return out
 
 
-def draw_overlay(image: np.ndarray, fit: CameraFit, segments: np.ndarray, corr: Correspondences | None = None,
-                 title: str | None = None) -> np.ndarray:
+def draw_overlay(
+    image: np.ndarray,
+    fit: CameraFit,
+    segments: np.ndarray,
+    corr: Correspondences | None = None,
+    title: str | None = None,
+) -> np.ndarray:
     """``(H, W, 3) uint8`` BGR picture: the frame, the projected rig segments (green), the clicked points (red
     crosses) and their reprojections (blue circles), and the RMS errors."""
     img = np.asarray(image)
-    canvas = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.ndim == 2 else (
-        cv2.cvtColor(img, cv2.COLOR_RGB2BGR) if img.shape[2] == 3 else cv2.cvtColor(img[..., 0], cv2.COLOR_GRAY2BGR))
+    canvas = (
+        cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+        if img.ndim == 2
+        else (
+            cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+            if img.shape[2] == 3
+            else cv2.cvtColor(img[..., 0], cv2.COLOR_GRAY2BGR)
+        )
+    )
     canvas = canvas.copy()
     shift = 4
     for line in project_segments(fit.camera, segments, fit.scale):
@@ -598,13 +725,21 @@ def draw_overlay(image: np.ndarray, fit: CameraFit, segments: np.ndarray, corr: 
         reproj = fit.camera.project(corr.world * fit.scale)
         for (u, v), (ru, rv) in zip(corr.pixels, reproj, strict=True):
             cv2.drawMarker(canvas, (int(round(u)), int(round(v))), (0, 0, 255), cv2.MARKER_CROSS, 9, 1)
-            cv2.circle(canvas, (int(round(ru * 16)), int(round(rv * 16))), 4 * 16, (255, 80, 0), 1, cv2.LINE_AA, 4)
-    text = title or (f"points rms {fit.rms_px:.2f} px" + (
-        f", edges rms {fit.edge_rms_px:.2f} px ({fit.edge_matches} samples)" if math.isfinite(fit.edge_rms_px)
-        else ""))
-    cv2.putText(canvas, text, (8, canvas.shape[0] - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(canvas, text, (8, canvas.shape[0] - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1,
-                cv2.LINE_AA)
+            cv2.circle(
+                canvas, (int(round(ru * 16)), int(round(rv * 16))), 4 * 16, (255, 80, 0), 1, cv2.LINE_AA, 4
+            )
+    text = title or (
+        f"points rms {fit.rms_px:.2f} px"
+        + (
+            f", edges rms {fit.edge_rms_px:.2f} px ({fit.edge_matches} samples)"
+            if math.isfinite(fit.edge_rms_px)
+            else ""
+        )
+    )
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
+    y = canvas.shape[0] - 8
+    cv2.rectangle(canvas, (4, y - th - 4), (12 + tw, y + base), (0, 0, 0), -1)
+    cv2.putText(canvas, text, (8, y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
     return canvas
 
 
@@ -616,18 +751,28 @@ def save_png(path: str | Path, bgr: np.ndarray) -> None:
 
 
 def camera_scene_entry(camera: Camera) -> dict:
-    """The scene-file ``cameras[]`` fields for ``camera`` (intrinsics, distortion, rotation rvec, translation)."""
+    """The scene-file ``cameras[]`` fields for ``camera`` (intrinsics, distortion, rotation rvec,
+    translation)."""
     return {
-        "width": int(camera.width), "height": int(camera.height),
-        "fx": float(camera.fx), "fy": float(camera.fy), "cx": float(camera.cx), "cy": float(camera.cy),
+        "width": int(camera.width),
+        "height": int(camera.height),
+        "fx": float(camera.fx),
+        "fy": float(camera.fy),
+        "cx": float(camera.cx),
+        "cy": float(camera.cy),
         "distortion": [float(v) for v in camera.dist],
         "rotation": {"rvec": [float(v) for v in camera.rvec]},
         "translation": [float(v) for v in camera.t],
     }
 
 
-def write_camera_to_scene(scene_path: str | Path, camera: Camera, out_path: str | Path | None = None,
-                          rig_size: tuple[float, ...] | None = None, wall_height: float | None = None) -> Path:
+def write_camera_to_scene(
+    scene_path: str | Path,
+    camera: Camera,
+    out_path: str | Path | None = None,
+    rig_size: tuple[float, ...] | None = None,
+    wall_height: float | None = None,
+) -> Path:
     """Replace the pose and intrinsics of camera ``camera.name`` in a scene file (comments kept; the result is
     validated before it is written). ``rig_size`` / ``wall_height`` update the rig when a scale was fitted."""
     from ruamel.yaml import YAML
@@ -642,8 +787,10 @@ def write_camera_to_scene(scene_path: str | Path, camera: Camera, out_path: str 
     cameras = data.get("cameras") or []
     entry = next((c for c in cameras if c.get("name") == camera.name), None)
     if entry is None:
-        raise AppearanceError(f"{scene_path}: no camera named {camera.name!r} in cameras "
-                              f"(has: {', '.join(str(c.get('name')) for c in cameras)})")
+        raise AppearanceError(
+            f"{scene_path}: no camera named {camera.name!r} in cameras "
+            f"(has: {', '.join(str(c.get('name')) for c in cameras)})"
+        )
     for key in ("look_at", "fov_deg", "calibration", "calibration_name", "rotation", "translation"):
         entry.pop(key, None)
     for key, value in camera_scene_entry(camera).items():
@@ -663,16 +810,19 @@ def write_camera_to_scene(scene_path: str | Path, camera: Camera, out_path: str 
     return out_path
 
 
-def click_points(image: np.ndarray, names: Sequence[str], window: str = "synthmouse fit-camera"
-                 ) -> dict[str, tuple[float, float]]:
+def click_points(
+    image: np.ndarray, names: Sequence[str], window: str = "synthmouse fit-camera"
+) -> dict[str, tuple[float, float]]:
     """Let the user click each named point on ``image`` (left click: place, right click / Esc: skip).
 
     Raises:
         AppearanceError: when there is no display or OpenCV was built without windows (headless).
     """
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and os.name != "nt":
-        raise AppearanceError("no display: cannot open a window to click points; write them into a points file "
-                              "(YAML 'points: {floor_nw: [u, v], ...}') instead")
+        raise AppearanceError(
+            "no display: cannot open a window to click points; write them into a points file "
+            "(YAML 'points: {floor_nw: [u, v], ...}') instead"
+        )
     clicks: list = []
 
     def on_mouse(event, u, v, flags, param) -> None:  # noqa: ARG001 - OpenCV's callback signature
@@ -685,15 +835,24 @@ def click_points(image: np.ndarray, names: Sequence[str], window: str = "synthmo
         cv2.namedWindow(window, cv2.WINDOW_NORMAL)
         cv2.setMouseCallback(window, on_mouse)
     except cv2.error as exc:
-        raise AppearanceError(f"OpenCV cannot open a window here ({exc.err.strip() if hasattr(exc, 'err') else exc}); "
-                              "write the points into a points file instead") from None
+        raise AppearanceError(
+            f"OpenCV cannot open a window here ({exc.err.strip() if hasattr(exc, 'err') else exc}); "
+            "write the points into a points file instead"
+        ) from None
     out: dict[str, tuple[float, float]] = {}
     try:
         for name in names:
             clicks.clear()
             shown = image.copy()
-            cv2.putText(shown, f"click {name} (right click: skip)", (10, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6,
-                        (0, 0, 255), 2)
+            cv2.putText(
+                shown,
+                f"click {name} (right click: skip)",
+                (10, 20),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.6,
+                (0, 0, 255),
+                2,
+            )
             while not clicks:
                 cv2.imshow(window, shown)
                 if cv2.waitKey(30) == 27:

@@ -33,9 +33,13 @@ from .profile import AppearanceError, AppearanceProfile
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-def apply_profile(view, profile: AppearanceProfile, rng: np.random.Generator,
-                  params: Mapping[str, float | int | str] | None = None,
-                  foreground: np.ndarray | None = None):
+def apply_profile(
+    view,
+    profile: AppearanceProfile,
+    rng: np.random.Generator,
+    params: Mapping[str, float | int | str] | None = None,
+    foreground: np.ndarray | None = None,
+):
     """The view with its ``rgb`` replaced by the composite (see the module docstring).
 
     Args:
@@ -53,9 +57,14 @@ def apply_profile(view, profile: AppearanceProfile, rng: np.random.Generator,
     return dataclasses.replace(view, rgb=rgb)
 
 
-def composite_image(rgb: np.ndarray, mask: np.ndarray, profile: AppearanceProfile, rng: np.random.Generator,
-                    params: Mapping[str, float | int | str] | None = None,
-                    foreground: np.ndarray | None = None) -> np.ndarray:
+def composite_image(
+    rgb: np.ndarray,
+    mask: np.ndarray,
+    profile: AppearanceProfile,
+    rng: np.random.Generator,
+    params: Mapping[str, float | int | str] | None = None,
+    foreground: np.ndarray | None = None,
+) -> np.ndarray:
     """:func:`apply_profile` on plain arrays: ``rgb (H, W, 3) uint8`` and ``mask (H, W) bool`` in,
     ``(H, W, 3) uint8`` out."""
     params = dict(params or {})
@@ -86,8 +95,10 @@ def background(profile: AppearanceProfile, rgb: np.ndarray, params: Mapping) -> 
     if source == "frame":
         if not profile.backgrounds:
             return profile.plate_f32.copy()
-        index = min(int(float(params.get("background.pick", 0.0)) * len(profile.backgrounds)),
-                    len(profile.backgrounds) - 1)
+        index = min(
+            int(float(params.get("background.pick", 0.0)) * len(profile.backgrounds)),
+            len(profile.backgrounds) - 1,
+        )
         image = profile.backgrounds[index]
         return (image[..., 0] if profile.grayscale else image).astype(np.float32)
     if source == "render":
@@ -146,8 +157,9 @@ def add_distractors(canvas: np.ndarray, profile: AppearanceProfile, params: Mapp
 
 
 # ---------------------------------------------------------------------- the animal layer
-def composite_layer(canvas: np.ndarray, rgb: np.ndarray, mask: np.ndarray, profile: AppearanceProfile,
-                    params: Mapping) -> None:
+def composite_layer(
+    canvas: np.ndarray, rgb: np.ndarray, mask: np.ndarray, profile: AppearanceProfile, params: Mapping
+) -> None:
     """Tone-match, shade, shadow, blur and alpha-composite the rendered layer onto ``canvas`` (in place)."""
     stats = profile.stats
     shadow_strength = stats.shadow.strength * float(params.get("image.shadow_scale", 1.0))
@@ -163,13 +175,16 @@ def composite_layer(canvas: np.ndarray, rgb: np.ndarray, mask: np.ndarray, profi
     m = mask[y0:y1, x0:x1]
     alpha = m.astype(np.float32)
 
-    layer = match_animal(cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY), m,
-                         stats.animal.quantiles)
+    layer = match_animal(
+        cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY), m, stats.animal.quantiles
+    )
     layer *= profile.illumination[y0:y1, x0:x1] * np.float32(params.get("image.animal_gain", 1.0))
     region = canvas[y0:y1, x0:x1]
     colour = not profile.grayscale
     if shadow_strength > 0 and shadow_radius > 0:
-        shade = np.minimum(2.0 * cv2.GaussianBlur(alpha, (0, 0), shadow_radius), 1.0) * np.float32(shadow_strength)
+        shade = np.minimum(2.0 * cv2.GaussianBlur(alpha, (0, 0), shadow_radius), 1.0) * np.float32(
+            shadow_strength
+        )
         region *= (1.0 - shade)[..., None] if colour else (1.0 - shade)
     premult = layer * alpha
     premult = _blur(premult, sigma, motion_len, params)
@@ -194,8 +209,9 @@ def _blur(image: np.ndarray, sigma: float, motion_len: float, params: Mapping) -
     if sigma > 0.05:
         image = cv2.GaussianBlur(image, (0, 0), sigma)
     if motion_len >= 1.0:
-        image = cv2.filter2D(image, -1, motion_kernel(motion_len, float(params.get("image.motion_blur_angle_deg",
-                                                                                   0.0))))
+        image = cv2.filter2D(
+            image, -1, motion_kernel(motion_len, float(params.get("image.motion_blur_angle_deg", 0.0)))
+        )
     return image
 
 
@@ -204,7 +220,10 @@ def motion_kernel(length: float, angle_deg: float) -> np.ndarray:
     k = int(math.ceil(length)) | 1
     kernel = np.zeros((k + 2, k + 2), np.float32)
     c = (k + 1) / 2.0
-    dx, dy = 0.5 * length * math.cos(math.radians(angle_deg)), 0.5 * length * math.sin(math.radians(angle_deg))
+    dx, dy = (
+        0.5 * length * math.cos(math.radians(angle_deg)),
+        0.5 * length * math.sin(math.radians(angle_deg)),
+    )
     shift = 4
     scale = 1 << shift
     p0 = (round((c - dx) * scale), round((c - dy) * scale))
@@ -225,7 +244,8 @@ def match_animal(luma_u8: np.ndarray, mask: np.ndarray, quantiles: list[float]) 
         quantiles: real animal luma at ``linspace(0, 1, len(quantiles))``.
 
     Returns:
-        ``(h, w) float32``: each pixel's mid-rank among the masked pixels, mapped through the quantiles (pixels
+        ``(h, w) float32``: each pixel's mid-rank among the masked pixels, mapped through the quantiles
+        (pixels
         outside the mask get the value of their luma too; they are weighted out by the alpha).
     """
     hist = np.bincount(luma_u8[mask], minlength=256).astype(np.float64)
@@ -239,12 +259,17 @@ def match_animal(luma_u8: np.ndarray, mask: np.ndarray, quantiles: list[float]) 
 
 
 # ---------------------------------------------------------------------- sensor, tone, compression
-def finish(canvas: np.ndarray, profile: AppearanceProfile, params: Mapping, rng: np.random.Generator) -> np.ndarray:
+def finish(
+    canvas: np.ndarray, profile: AppearanceProfile, params: Mapping, rng: np.random.Generator
+) -> np.ndarray:
     """Noise, tone curve and JPEG: float32 canvas to ``(H, W)`` or ``(H, W, 3) uint8``."""
     add_noise(canvas, profile, float(params.get("image.noise_scale", 1.0)), rng)
     out = cv2.add(canvas, 0.0, dtype=cv2.CV_8U)  # round and saturate
-    lut = tone_lut(float(params.get("image.gamma", 1.0)), float(params.get("image.contrast", 1.0)),
-                   float(params.get("image.brightness", 0.0)))
+    lut = tone_lut(
+        float(params.get("image.gamma", 1.0)),
+        float(params.get("image.contrast", 1.0)),
+        float(params.get("image.brightness", 0.0)),
+    )
     if lut is not None:
         out = cv2.LUT(out, lut)
     quality = int(params.get("image.jpeg_quality", profile.stats.compression.jpeg_quality))
@@ -283,7 +308,7 @@ def _normals(profile: AppearanceProfile, shape: tuple[int, int], rng: np.random.
         return rng.standard_normal((h, w), dtype=np.float32)
     oy = int(rng.integers(0, bank.shape[0] - h + 1))
     ox = int(rng.integers(0, bank.shape[1] - w + 1))
-    return bank[oy:oy + h, ox:ox + w]
+    return bank[oy : oy + h, ox : ox + w]
 
 
 def tone_lut(gamma: float = 1.0, contrast: float = 1.0, brightness: float = 0.0) -> np.ndarray | None:

@@ -128,8 +128,13 @@ def background_plate(frames: np.ndarray, threshold: float | None = None) -> np.n
     return np.clip(np.round(plate), 0, 255).astype(np.uint8)
 
 
-def foreground_masks(frames: np.ndarray, plate: np.ndarray, threshold: float | None = None,
-                     min_area: int | None = None) -> np.ndarray:
+def foreground_masks(
+    frames: np.ndarray,
+    plate: np.ndarray,
+    threshold: float | None = None,
+    min_area: int | None = None,
+    animals: int | None = 1,
+) -> np.ndarray:
     """The moving animal in each frame by background subtraction.
 
     Args:
@@ -138,6 +143,8 @@ def foreground_masks(frames: np.ndarray, plate: np.ndarray, threshold: float | N
         threshold: luma difference (DN) that counts as foreground (default: 6 robust sigmas of the residual,
             at least 20).
         min_area: blobs smaller than this (pixels) are dropped (default 0.05 % of the image).
+        animals: keep only this many largest blobs per frame (the animals; other changes such as marks that
+            come and go or lighting flicker are dropped); None keeps every blob.
 
     Returns:
         ``(N, H, W, C) bool`` masks (the same mask repeated over channels, so it indexes ``frames``).
@@ -154,15 +161,23 @@ def foreground_masks(frames: np.ndarray, plate: np.ndarray, threshold: float | N
     for i in range(n):
         raw = cv2.morphologyEx((diff[i] > threshold).astype(np.uint8), cv2.MORPH_OPEN, kernel)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(raw, connectivity=8)
-        keep = np.zeros(count, dtype=bool)
-        keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
+        areas = stats[:, cv2.CC_STAT_AREA].copy()
+        areas[0] = 0
+        keep = areas >= min_area
+        if animals is not None and keep.sum() > animals:
+            keep[np.argsort(areas)[:-animals]] = False
         out[i] = keep[labels]
     return np.repeat(out[..., None], frames.shape[-1], axis=-1)
 
 
 # ---------------------------------------------------------------------- noise
-def noise_curve(frames: np.ndarray, plate: np.ndarray, masks: np.ndarray | None = None,
-                bins: int = 16, max_frames: int = 40) -> NoiseStats:
+def noise_curve(
+    frames: np.ndarray,
+    plate: np.ndarray,
+    masks: np.ndarray | None = None,
+    bins: int = 16,
+    max_frames: int = 40,
+) -> NoiseStats:
     """Noise sigma per intensity from flat regions, and the fit ``sigma^2 = a + b I``.
 
     Immerkaer's estimator: the response ``L`` of the 3 x 3 kernel ``[[1,-2,1],[-2,4,-2],[1,-2,1]]`` to white
@@ -208,7 +223,9 @@ def noise_curve(frames: np.ndarray, plate: np.ndarray, masks: np.ndarray | None 
     return NoiseStats(a=a, b=b, bins=table)
 
 
-def _fit_poisson_gaussian(intensity: np.ndarray, sigma: np.ndarray, weight: np.ndarray) -> tuple[float, float]:
+def _fit_poisson_gaussian(
+    intensity: np.ndarray, sigma: np.ndarray, weight: np.ndarray
+) -> tuple[float, float]:
     """Non-negative weighted least squares of ``sigma^2 = a + b I``."""
     w = np.sqrt(weight / weight.max())
     A = np.stack([np.ones_like(intensity), intensity], axis=1) * w[:, None]
@@ -217,28 +234,39 @@ def _fit_poisson_gaussian(intensity: np.ndarray, sigma: np.ndarray, weight: np.n
 
 
 # ---------------------------------------------------------------------- blur
-def edge_spread_sigma(image: np.ndarray, edge_mask: np.ndarray | None = None, min_step: float = 25.0,
-                      max_edges: int = 2000, seed: int = 0) -> float:
+SAMPLING_VARIANCE_PX2 = 0.17  # variance that bilinear sampling + half-pixel differencing add (calibrated)
+
+
+def edge_spread_sigma(
+    image: np.ndarray,
+    edge_mask: np.ndarray | None = None,
+    min_step: float = 25.0,
+    max_edges: int = 2000,
+    seed: int = 0,
+) -> float:
     """Gaussian-equivalent blur sigma (pixels) from the spread of strong step edges.
 
-    For a step of height ``h`` blurred by a Gaussian of sigma ``s`` the steepest slope is
-    ``h / (s sqrt(2 pi))``. At Canny edge pixels (optionally restricted to ``edge_mask``) the profile across
-    the edge is sampled at 0.25 px steps (bicubic), ``h`` from its ends (+-6 px) and the slope from its centre.
+    At Canny edge pixels (optionally restricted to ``edge_mask``) the profile across the edge is sampled every
+    0.5 px (bilinear); its derivative is the line-spread function, whose variance is ``sigma^2`` for a
+    Gaussian blur (plus a calibrated :data:`SAMPLING_VARIANCE_PX2` from the sampling). The window is
+    narrowed to about 3.5 sigma in a second pass to keep noise out.
 
     Args:
         image: ``(H, W)`` luma (any numeric dtype).
         edge_mask: ``(H, W) bool`` where to look (default everywhere).
+        min_step: smallest step height (DN) used.
 
     Returns:
-        The median sigma over edges with step ``>= min_step``; NaN when there are none.
+        The median sigma over isolated edges; NaN when there are none.
     """
     img = np.asarray(image, dtype=np.float32)
     smooth = cv2.GaussianBlur(img, (0, 0), 1.0)
     canny = cv2.Canny(np.clip(smooth, 0, 255).astype(np.uint8), 20, 60) > 0
     if edge_mask is not None:
         canny &= edge_mask
-    ys, xs = np.nonzero(canny[8:-8, 8:-8])
-    ys, xs = ys + 8, xs + 8
+    margin = 12
+    ys, xs = np.nonzero(canny[margin:-margin, margin:-margin])
+    ys, xs = ys + margin, xs + margin
     if len(ys) == 0:
         return float("nan")
     if len(ys) > max_edges:
@@ -248,25 +276,27 @@ def edge_spread_sigma(image: np.ndarray, edge_mask: np.ndarray | None = None, mi
     gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)[ys, xs]
     norm = np.hypot(gx, gy) + 1e-12
     nx, ny = gx / norm, gy / norm
-    step = 0.25
-    t = np.arange(-6.0, 6.0 + step / 2, step, dtype=np.float32)
-    map_x = (xs[:, None] + nx[:, None] * t[None]).astype(np.float32)
-    map_y = (ys[:, None] + ny[:, None] * t[None]).astype(np.float32)
-    profiles = cv2.remap(img, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    lo = profiles[:, :4].mean(axis=1)
-    hi = profiles[:, -4:].mean(axis=1)
-    h = hi - lo
-    centre = len(t) // 2
-    window = profiles[:, centre - 8: centre + 9]
-    slope = np.diff(window, axis=1).max(axis=1) / step
-    ok = (h >= min_step) & (slope > 0)
-    # monotonic enough: the profile's total variation is close to the step (single, isolated edge)
-    variation = np.abs(np.diff(profiles, axis=1)).sum(axis=1)
-    ok &= variation < 1.3 * np.abs(h)
-    if not np.any(ok):
-        return float("nan")
-    sigmas = h[ok] / (math.sqrt(2.0 * math.pi) * slope[ok])
-    return float(np.median(sigmas))
+    radius = 8.0
+    sigma = float("nan")
+    for _ in range(2):
+        t = np.arange(-radius, radius + 0.25, 0.5, dtype=np.float32)
+        map_x = (xs[:, None] + nx[:, None] * t[None]).astype(np.float32)
+        map_y = (ys[:, None] + ny[:, None] * t[None]).astype(np.float32)
+        profiles = cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        d = np.diff(profiles, axis=1)
+        tc = 0.5 * (t[1:] + t[:-1])
+        h = d.sum(axis=1)
+        ok = h >= min_step
+        # an isolated edge: the profile's total variation is close to its step
+        ok &= np.abs(d).sum(axis=1) < 1.3 * np.abs(h)
+        if not np.any(ok):
+            return float("nan")
+        d, h = d[ok], h[ok]
+        mu = (d * tc).sum(axis=1) / h
+        var = (d * (tc[None] - mu[:, None]) ** 2).sum(axis=1) / h
+        sigma = math.sqrt(max(float(np.median(var)) - SAMPLING_VARIANCE_PX2, 0.0))
+        radius = float(np.clip(3.5 * sigma + 1.5, 3.0, 10.0))
+    return sigma
 
 
 # ---------------------------------------------------------------------- vignetting, compression, shadow
@@ -317,8 +347,11 @@ def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
     return cv2.imdecode(buffer, flag)
 
 
-def equivalent_jpeg_quality(measured: float, reference: np.ndarray,
-                            qualities: tuple[int, ...] = (10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100)) -> int:
+def equivalent_jpeg_quality(
+    measured: float,
+    reference: np.ndarray,
+    qualities: tuple[int, ...] = (10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100),
+) -> int:
     """The JPEG quality at which ``reference`` (``(H, W)`` uint8, e.g. the plate plus noise) shows the
     ``measured`` blockiness (interpolated; 100 when the measurement is below JPEG 100's)."""
     values = np.array([blockiness(jpeg_roundtrip(reference, q)) for q in qualities])
@@ -331,8 +364,9 @@ def equivalent_jpeg_quality(measured: float, reference: np.ndarray,
     return int(round(float(np.interp(measured, values[::-1], np.array(qualities, float)[::-1]))))
 
 
-def contact_shadow(frames_luma: np.ndarray, plate_luma: np.ndarray, masks: np.ndarray,
-                   max_distance: int = 12) -> ShadowStats:
+def contact_shadow(
+    frames_luma: np.ndarray, plate_luma: np.ndarray, masks: np.ndarray, max_distance: int = 12
+) -> ShadowStats:
     """Darkening of the floor around the animal: ``1 - median(frame / plate)`` in 1-pixel rings outside the
     silhouette; strength at distance 2 px (just past the edge blur), radius where it halves.
 
@@ -370,8 +404,9 @@ def contact_shadow(frames_luma: np.ndarray, plate_luma: np.ndarray, masks: np.nd
 
 
 # ---------------------------------------------------------------------- the profile
-def fit_appearance(frames: np.ndarray, source: str = "", backgrounds: int = 0,
-                   threshold: float | None = None) -> AppearanceProfile:
+def fit_appearance(
+    frames: np.ndarray, source: str = "", backgrounds: int = 0, threshold: float | None = None
+) -> AppearanceProfile:
     """Estimate the whole profile from real frames.
 
     Args:
@@ -386,8 +421,9 @@ def fit_appearance(frames: np.ndarray, source: str = "", backgrounds: int = 0,
     """
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] not in (1, 3) or frames.dtype != np.uint8:
-        raise AppearanceError(f"fit_appearance: expected (N, H, W, 1|3) uint8 frames, got {frames.shape} "
-                              f"{frames.dtype}")
+        raise AppearanceError(
+            f"fit_appearance: expected (N, H, W, 1|3) uint8 frames, got {frames.shape} {frames.dtype}"
+        )
     if len(frames) < 3:
         raise AppearanceError(f"fit_appearance: need at least 3 frames, got {len(frames)}")
     n, h, w, c = frames.shape
@@ -396,6 +432,7 @@ def fit_appearance(frames: np.ndarray, source: str = "", backgrounds: int = 0,
     fg = masks[..., 0]
     frames_l, plate_l = luma(frames), luma(plate)
 
+    fg = animal_cores(frames_l, plate_l, fg)
     floor_level = _floor_level(plate_l, fg)
     illum = np.maximum(cv2.GaussianBlur(plate_l, (0, 0), 12.0) / floor_level, 0.05)
     animal = _animal_stats(frames, frames_l, fg, illum)
@@ -410,19 +447,62 @@ def fit_appearance(frames: np.ndarray, source: str = "", backgrounds: int = 0,
     measured_block = float(np.median([blockiness(f) for f in frames_l[: min(n, 20)]]))
     reference = _noisy_reference(plate_l, noise)
     quality = equivalent_jpeg_quality(measured_block, reference)
-    shadow = contact_shadow(frames_l, plate_l, fg)
+    shadow = contact_shadow(frames_l, plate_l, fg)  # rings around the animal core: its cast shadow included
     stats = ProfileFile(
-        source=str(source), frames_used=int(n), width=int(w), height=int(h), channels=int(c),
-        floor_level=float(floor_level), levels=levels, animal=animal, noise=noise,
+        source=str(source),
+        frames_used=int(n),
+        width=int(w),
+        height=int(h),
+        channels=int(c),
+        floor_level=float(floor_level),
+        levels=levels,
+        animal=animal,
+        noise=noise,
         blur=BlurStats(defocus_sigma=float(defocus), motion_sigma=float(motion)),
-        vignetting=vignetting, compression=CompressionStats(blockiness=measured_block, jpeg_quality=quality),
+        vignetting=vignetting,
+        compression=CompressionStats(blockiness=measured_block, jpeg_quality=quality),
         shadow=shadow,
     )
     return AppearanceProfile(stats, plate, _clean_backgrounds(frames, masks, plate, backgrounds))
 
 
+def animal_cores(
+    frames_l: np.ndarray, plate_l: np.ndarray, fg: np.ndarray, min_separation: float = 0.5
+) -> np.ndarray:
+    """The animal without its cast shadow: foreground pixels split by ``log(frame / plate)``.
+
+    A shadow darkens the floor by a factor (say 0.5 to 0.8) while a dark animal is far darker (0.1 to
+    0.3) and a
+    light animal is brighter than the floor. For a dark animal the foreground's log ratios are split at Otsu's
+    threshold when the two classes are at least ``min_separation`` apart (log units), and the darker class is
+    the animal; for a light animal the brighter-than-plate pixels are.
+
+    Args:
+        frames_l: ``(N, H, W)`` luma; plate_l ``(H, W)``; fg ``(N, H, W) bool``.
+
+    Returns:
+        ``(N, H, W) bool``.
+    """
+    if not fg.any():
+        return fg
+    ratio = np.log(np.maximum(frames_l, 1.0) / np.maximum(plate_l, 1.0)[None])
+    values = ratio[fg]
+    if np.median(values) > 0:
+        return fg & (ratio > 0)
+    scaled = np.clip((values - values.min()) / max(float(np.ptp(values)), 1e-6) * 255, 0, 255).astype(
+        np.uint8
+    )
+    level, _ = cv2.threshold(scaled.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    threshold = values.min() + level / 255.0 * float(np.ptp(values))
+    dark, light = values[values < threshold], values[values >= threshold]
+    if len(dark) == 0 or len(light) == 0 or np.mean(light) - np.mean(dark) < min_separation:
+        return fg
+    return fg & (ratio < threshold)
+
+
 def _floor_level(plate_l: np.ndarray, fg: np.ndarray) -> float:
-    """Median plate luma where the animal walked (the floor); the bright half of the plate if it never moved."""
+    """Median plate luma where the animal walked (the floor); the bright half of the plate if it never
+    moved."""
     walked = fg.any(axis=0)
     if walked.sum() > 100:
         return max(float(np.median(plate_l[walked])), 1.0)
@@ -432,8 +512,10 @@ def _floor_level(plate_l: np.ndarray, fg: np.ndarray) -> float:
 def _animal_stats(frames: np.ndarray, frames_l: np.ndarray, fg: np.ndarray, illum: np.ndarray) -> AnimalStats:
     with_animal = fg.reshape(len(fg), -1).any(axis=1)
     if not with_animal.any():
-        raise AppearanceError("fit_appearance: no moving animal found by background subtraction (is the "
-                              "animal visible and moving? try more frames or a lower --threshold)")
+        raise AppearanceError(
+            "fit_appearance: no moving animal found by background subtraction (is the "
+            "animal visible and moving? try more frames or a lower --threshold)"
+        )
     # the interior only: boundary pixels mix with the floor, and the compositor's blur recreates that mix
     kernel = np.ones((5, 5), np.uint8)
     inner = np.stack([cv2.erode(m.astype(np.uint8), kernel).astype(bool) for m in fg])
@@ -446,17 +528,27 @@ def _animal_stats(frames: np.ndarray, frames_l: np.ndarray, fg: np.ndarray, illu
         means = frames[fg].reshape(-1, 3).mean(axis=0)
         ratio = tuple(float(v) for v in means / max(float(frames_l[fg].mean()), 1e-6))
     areas = fg.reshape(len(fg), -1).sum(axis=1)[with_animal]
-    return AnimalStats(quantiles=[float(q) for q in quantiles], mean=float(values.mean()),
-                       std=float(values.std()), colour_ratio=ratio, area_px=float(np.median(areas)),
-                       frames_with_animal=int(with_animal.sum()))
+    return AnimalStats(
+        quantiles=[float(q) for q in quantiles],
+        mean=float(values.mean()),
+        std=float(values.std()),
+        colour_ratio=ratio,
+        area_px=float(np.median(areas)),
+        frames_with_animal=int(with_animal.sum()),
+    )
 
 
 def _levels(frames_l: np.ndarray) -> LevelsStats:
     sample = frames_l[:, ::2, ::2]
     black, median, white = np.percentile(sample, [0.5, 50.0, 99.5])
     mid = np.clip((median - black) / max(white - black, 1e-6), 1e-3, 1 - 1e-3)
-    return LevelsStats(mean=float(sample.mean()), std=float(sample.std()), black=float(black),
-                       white=float(white), gamma=float(math.log(mid) / math.log(0.5)))
+    return LevelsStats(
+        mean=float(sample.mean()),
+        std=float(sample.std()),
+        black=float(black),
+        white=float(white),
+        gamma=float(math.log(mid) / math.log(0.5)),
+    )
 
 
 def _moving_edge_sigma(frames_l: np.ndarray, fg: np.ndarray, max_frames: int = 40) -> float:
@@ -466,7 +558,8 @@ def _moving_edge_sigma(frames_l: np.ndarray, fg: np.ndarray, max_frames: int = 4
         if mask.sum() < 50:
             continue
         band = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)) > cv2.erode(
-            mask.astype(np.uint8), np.ones((5, 5), np.uint8))
+            mask.astype(np.uint8), np.ones((5, 5), np.uint8)
+        )
         s = edge_spread_sigma(frame, band, max_edges=300)
         if math.isfinite(s):
             sigmas.append(s)
@@ -479,7 +572,9 @@ def _noisy_reference(plate_l: np.ndarray, noise: NoiseStats, seed: int = 0) -> n
     return np.clip(np.round(noisy), 0, 255).astype(np.uint8)
 
 
-def _clean_backgrounds(frames: np.ndarray, masks: np.ndarray, plate: np.ndarray, count: int) -> list[np.ndarray]:
+def _clean_backgrounds(
+    frames: np.ndarray, masks: np.ndarray, plate: np.ndarray, count: int
+) -> list[np.ndarray]:
     """``count`` evenly spaced frames with the (dilated) animal replaced by the plate."""
     if count <= 0:
         return []

@@ -2,10 +2,12 @@
 
 A profile folder holds ``profile.yaml`` (the numbers below, validated with pydantic, unknown keys are errors),
 ``plate.png`` (the clean background: temporal median with the animal removed) and optionally
-``background_000.png ...`` (real frames with the animal replaced by the plate, for background swaps). The scene
+``background_000.png ...`` (real frames with the animal replaced by the plate, for background swaps). The
+scene
 file refers to the profile by the path of its ``profile.yaml`` (or its folder).
 
-Intensities are 8-bit digital numbers (DN, 0..255). For colour videos the scalar statistics are on BT.601 luma.
+Intensities are 8-bit digital numbers (DN, 0..255). For colour videos the scalar statistics are on BT.601
+luma.
 """
 
 from __future__ import annotations
@@ -97,7 +99,8 @@ class VignettingStats(_Strict):
 
 
 class CompressionStats(_Strict):
-    """Block artefacts: ``blockiness`` (mean gradient across 8-pixel block borders over elsewhere; 1 = none) and
+    """Block artefacts: ``blockiness`` (mean gradient across 8-pixel block borders over elsewhere; 1 =
+    none) and
     the JPEG quality whose blockiness on the plate matches it."""
 
     blockiness: float
@@ -158,7 +161,9 @@ class AppearanceProfile:
             )
         for i, b in enumerate(self.backgrounds):
             if b.shape != self.plate.shape:
-                raise AppearanceError(f"profile backgrounds[{i}] has shape {b.shape}, the plate {self.plate.shape}")
+                raise AppearanceError(
+                    f"profile backgrounds[{i}] has shape {b.shape}, the plate {self.plate.shape}"
+                )
 
     @property
     def grayscale(self) -> bool:
@@ -193,7 +198,8 @@ class AppearanceProfile:
         return self.stats.noise.sigma(np.arange(256)).astype(np.float32)
 
     def resized(self, width: int, height: int) -> AppearanceProfile:
-        """The profile for another image size (plates resized; pixel statistics scaled where they are lengths).
+        """The profile for another image size (plates resized; pixel statistics scaled where they are
+        lengths).
 
         Results are cached on this profile, so calling it every frame is cheap.
         """
@@ -218,8 +224,9 @@ class AppearanceProfile:
         def resize(image: np.ndarray) -> np.ndarray:
             return _as_hwc(cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA), "plate")
 
-        return AppearanceProfile(ProfileFile.model_validate(data), resize(self.plate),
-                                 [resize(b) for b in self.backgrounds])
+        return AppearanceProfile(
+            ProfileFile.model_validate(data), resize(self.plate), [resize(b) for b in self.backgrounds]
+        )
 
 
 def luma(image: np.ndarray) -> np.ndarray:
@@ -233,7 +240,8 @@ def luma(image: np.ndarray) -> np.ndarray:
 
 
 def save_profile(profile: AppearanceProfile, folder: str | Path) -> Path:
-    """Write ``profile.yaml``, ``plate.png`` and the background PNGs into ``folder`` (atomically, file by file).
+    """Write ``profile.yaml``, ``plate.png`` and the background PNGs into ``folder`` (atomically, file by
+    file).
 
     Returns:
         The path of ``profile.yaml``.
@@ -316,6 +324,4 @@ def _plain(value):
         return [_plain(v) for v in value]
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, float):
-        return round(value, 6)
     return value

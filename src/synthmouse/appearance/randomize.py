@@ -1,7 +1,7 @@
 """Domain randomization: the ranges (scene file) and one seeded draw per frame.
 
-The scene's ``randomization:`` section is a :class:`RandomizationSpec`: nested sections, or the same keys
-written flat with dots (``image.noise_scale: [0.5, 2.0]``), which is what a plain ``dict[str, [lo, hi]]`` holds.
+The scene's ``randomization:`` section is a :class:`RandomizationSpec`: nested sections, or the same
+keys written flat with dots (``image.noise_scale: [0.5, 2.0]``), as a plain ``dict[str, [lo, hi]]`` holds.
 Every range is ``[low, high]`` (uniform; ``[x, x]`` fixes the value); integer keys draw integers inclusive.
 Leaving a key out means "not randomized": the key is absent from the draw and the scene's own value is used.
 
@@ -11,19 +11,17 @@ so adding one range does not change the other draws of a frame.
 
 Keys the renderer honours (the appearance step ignores them):
 
-==========================  ===================================================================================
-``light.azimuth_deg``       direction of the key (first directional/spot) light, degrees around world z from +x
-``light.elevation_deg``     its elevation above the floor plane (90 = straight down)
-``light.intensity_scale``   multiplies every light's intensity
-``light.colour_r/g/b``      multiplies every light's colour (from ``light.temperature_k`` via a black-body fit,
-                            normalised so that green is 1)
-``camera.dx_m/dy_m/dz_m``   camera centre offset in world metres
-``camera.rx_deg/ry_deg/rz_deg``  extra rotation (rotation vector, degrees, camera axes) about the camera centre
-``camera.focal_scale``      multiplies fx and fy (see :func:`jitter_camera`, which applies these three groups)
-``body.fur_albedo_scale``   multiplies the fur's base colour
-``body.length_scale``       multiplies the body's nose-to-tail-root length (uniform scale)
-``body.girth_scale``        multiplies the body's width and height (y and z) about its long axis
-==========================  ===================================================================================
+* ``light.azimuth_deg``: direction of the key (first directional or spot) light, degrees about world z
+  from +x; ``light.elevation_deg``: its elevation above the floor (90 = straight down);
+* ``light.intensity_scale``: multiplies every light's intensity;
+* ``light.colour_r/g/b``: multiply every light's colour (from ``light.temperature_k`` by a black-body fit,
+  normalised to green = 1);
+* ``camera.dx_m/dy_m/dz_m``: camera centre offset, world metres; ``camera.rx_deg/ry_deg/rz_deg``: extra
+  rotation (rotation vector, degrees, camera axes) about the centre; ``camera.focal_scale``: multiplies fx
+  and fy (:func:`jitter_camera` applies all three);
+* ``body.fur_albedo_scale``: multiplies the fur's base colour; ``body.length_scale``: multiplies the body's
+  nose-to-tail-root length (uniform scale); ``body.girth_scale``: multiplies its width and height about the
+  long axis.
 
 Keys the appearance step (:func:`synthmouse.appearance.composite.apply_profile`) honours: every ``image.*``,
 ``background.*`` and ``distractors.*`` key below.
@@ -108,7 +106,9 @@ class BackgroundRandomization(_Section):
     def _weights(self) -> BackgroundRandomization:
         unknown = sorted(set(self.weights) - set(BACKGROUND_SOURCES))
         if unknown:
-            raise ValueError(f"unknown background source(s) {unknown}; allowed: {', '.join(BACKGROUND_SOURCES)}")
+            raise ValueError(
+                f"unknown background source(s) {unknown}; allowed: {', '.join(BACKGROUND_SOURCES)}"
+            )
         if sum(self.weights.values()) <= 0:
             raise ValueError(f"background weights {self.weights} must have a positive sum")
         return self
@@ -168,7 +168,9 @@ def parse_randomization(data: dict | None, where: str = "randomization") -> Rand
 
 def frame_rng(seed: int, frame_index: int, stream: int = STREAM_RANDOMIZATION) -> np.random.Generator:
     """The generator of one frame's randomization: ``PCG64(SeedSequence([seed, frame_index, stream]))``."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), int(frame_index), int(stream)])))
+    return np.random.Generator(
+        np.random.PCG64(np.random.SeedSequence([int(seed), int(frame_index), int(stream)]))
+    )
 
 
 def draw(spec: RandomizationSpec, rng: np.random.Generator) -> dict[str, float | int | str]:
@@ -253,7 +255,11 @@ def kelvin_to_rgb(kelvin: float) -> tuple[float, float, float]:
     """
     t = min(max(float(kelvin), 1000.0), 40000.0) / 100.0
     r = 255.0 if t <= 66 else 329.698727446 * (t - 60) ** -0.1332047592
-    g = 99.4708025861 * math.log(t) - 161.1195681661 if t <= 66 else 288.1221695283 * (t - 60) ** -0.0755148492
+    g = (
+        99.4708025861 * math.log(t) - 161.1195681661
+        if t <= 66
+        else 288.1221695283 * (t - 60) ** -0.0755148492
+    )
     if t >= 66:
         b = 255.0
     elif t <= 19:
@@ -269,7 +275,8 @@ def jitter_camera(camera, params: dict):
     """``camera`` moved by the ``camera.*`` keys of a draw (absent keys: no change).
 
     The centre moves by ``(dx, dy, dz)`` metres in world coordinates; the camera turns about its centre by the
-    rotation vector ``(rx, ry, rz)`` degrees given in camera axes; fx and fy are multiplied by ``focal_scale``.
+    rotation vector ``(rx, ry, rz)`` degrees given in camera axes; fx and fy are multiplied by
+    ``focal_scale``.
 
     Args:
         camera: a :class:`synthmouse.scene.camera.Camera`.

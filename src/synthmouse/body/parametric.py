@@ -48,35 +48,38 @@ MAX_INFLUENCES = 4
 class MouseShape:
     """Shape parameters of the parametric mouse, defaulting to an adult C57BL/6.
 
+    The two lengths are absolute; the other parameters scale a part relative to a C57BL/6 of the same body
+    length (1 = the default: a trunk 28 mm wide and a tail 3.2 mm thick at its root for a 95 mm mouse).
+
     Attributes:
         body_length: nose tip to tail root, metres (the ``nose`` and ``tail_root`` landmarks).
-        girth: trunk width at mid-body (the ``body_middle`` landmark's cross-section), metres.
-        head_scale: head size (skull, snout, eyes, ears) relative to a C57BL/6 of this body length.
-        ear_scale: ear size relative to the head.
-        limb_scale: length of the limbs (upper arm to digits, thigh to toes) relative to the body.
         tail_length: tail root to tail tip along the tail, metres.
-        tail_thickness: tail diameter at the root, metres (the tail tapers to about a quarter at the tip).
+        girth_scale: trunk width and (less) height; the width is measured at the ``body_middle`` cross-section.
+        head_scale: head size (skull, snout, eyes, ears).
+        ear_scale: ear size relative to the head.
+        limb_scale: limb length (upper arm to digits, thigh to toes; paws and digits grow with it).
+        tail_thickness_scale: tail diameter (the tail tapers to about a quarter of its root diameter at the tip).
 
     Every value must lie in :attr:`RANGES` (the randomization ranges, inside which the mesh is checked to stay
     free of self-intersections); values outside raise :class:`ModelFormatError`.
     """
 
     body_length: float = 0.095
-    girth: float = 0.028
+    tail_length: float = 0.085
+    girth_scale: float = 1.0
     head_scale: float = 1.0
     ear_scale: float = 1.0
     limb_scale: float = 1.0
-    tail_length: float = 0.085
-    tail_thickness: float = 0.0032
+    tail_thickness_scale: float = 1.0
 
     RANGES: ClassVar[dict[str, tuple[float, float]]] = {
         "body_length": (0.080, 0.105),
-        "girth": (0.024, 0.034),
+        "tail_length": (0.070, 0.100),
+        "girth_scale": (0.88, 1.12),
         "head_scale": (0.9, 1.1),
         "ear_scale": (0.8, 1.2),
         "limb_scale": (0.9, 1.1),
-        "tail_length": (0.070, 0.100),
-        "tail_thickness": (0.0026, 0.0038),
+        "tail_thickness_scale": (0.8, 1.2),
     }
 
     def __post_init__(self) -> None:
@@ -273,9 +276,10 @@ def _canonical_landmarks(verts: np.ndarray, faces: np.ndarray, names: tuple[str,
     neck = positions[names.index("neck")]
     joint("neck", "neck", neck + np.array([0.0, 0.0, 4.5]))
     joint("tail_root", "tail_0")
-    s_joints = design.tail_joint_arclengths()
-    k = int(np.searchsorted(s_joints, design.TAIL_LENGTH / 2, side="right") - 1)
-    joint("tail_middle", f"tail_{k}", design.tail_centreline(np.array([design.TAIL_LENGTH / 2]))[0])
+    # MAMMAL's tail middle lies about a third of the way down the tail (SAM: 42 of 120 mm).
+    s_mid = design.TAIL_MIDDLE_FRACTION * design.TAIL_LENGTH
+    k = int(np.searchsorted(design.tail_joint_arclengths(), s_mid, side="right") - 1)
+    joint("tail_middle", f"tail_{k}", design.tail_centreline(np.array([s_mid]))[0])
     end = positions[names.index("tail_end")]
     tip_dir = end - positions[names.index(f"tail_{design.TAIL_JOINTS - 1}")]
     joint("tail_end", "tail_end", end + design.TAIL_TIP_RADIUS * tip_dir / np.linalg.norm(tip_dir))
@@ -301,24 +305,29 @@ def trunk_width(mouse: CanonicalMouse, vertices: np.ndarray) -> float:
 # Shape deformation
 
 
+OWN, INHERIT, COMPOSE = 0, 1, 2  # how a joint's linear map relates to its parent's (see _bone_maps)
+
+
 def _joint_scales(mouse: CanonicalMouse, shape: MouseShape, sigma: float) -> tuple[np.ndarray, np.ndarray]:
     """Per-joint scale factors ``(J, 3)`` along the joint frame's axes (x along the bone), before the overall
-    scale ``sigma``, and ``(J,) bool`` joints that copy their parent's linear map (the scapulae)."""
+    scale ``sigma``, and ``(J,)`` map modes: ``OWN`` (just the scale), ``INHERIT`` (the parent's linear map: the
+    scapulae ride on the trunk) or ``COMPOSE`` (the parent's map, then the scale: the thigh and upper arm, which
+    lie inside the trunk's skin, widen with the trunk so the creases around them do not fold)."""
     names, groups = mouse.names, mouse.groups
     n = len(names)
     scale = np.ones((n, 3))
-    inherit = np.zeros(n, dtype=bool)
-    girth = shape.girth / MM / (sigma * mouse.girth)
+    mode = np.full(n, OWN)
+    girth = shape.girth_scale
     s_tail = design.tail_joint_arclengths()
     drop = design.TAIL_DROP_LENGTH
     floor_length = design.TAIL_LENGTH - drop
     tail_stretch = (shape.tail_length / MM / sigma - drop) / floor_length
-    thickness = shape.tail_thickness / MM / (sigma * 2 * design.TAIL_ROOT_RADIUS)
+    thickness = shape.tail_thickness_scale
     for j, (name, group) in enumerate(zip(names, groups, strict=True)):
         base = group[:-2] if group.endswith(("_l", "_r")) else group
         if group in ("pelvis", "spine", "neck"):
-            scale[j] = (1.0, girth, girth)
-        elif name in ("head", "snout", "nose_tip", "jaw", "jaw_end"):
+            scale[j] = (1.0, girth, np.sqrt(girth))  # a stouter mouse is mostly wider
+        elif group in ("head", "jaw", "tongue") or name in ("snout", "rhinarium", "nose_tip"):
             scale[j] = shape.head_scale
         elif base == "ear" or name.startswith("ear_"):
             scale[j] = shape.head_scale * shape.ear_scale
@@ -326,32 +335,40 @@ def _joint_scales(mouse: CanonicalMouse, shape: MouseShape, sigma: float) -> tup
             name.startswith(("fore_digit", "hind_digit")) and name.endswith("_end")
         ):
             scale[j] = shape.limb_scale
+            if base in ("shoulder", "hip"):  # upper arm and thigh: longer, not thicker (they sit in the trunk)
+                scale[j] = (shape.limb_scale, 1.0, 1.0)
+                mode[j] = COMPOSE
         elif base == "scapula":
-            inherit[j] = True
+            mode[j] = INHERIT
         elif name.startswith("tail_"):
             k = design.TAIL_JOINTS if name == "tail_end" else int(name.split("_")[1])
             along = tail_stretch if s_tail[k] >= drop - 1e-6 else 1.0
             scale[j] = (along, thickness, thickness)
-    return scale, inherit
+    return scale, mode
 
 
-def _tail_lift(mouse: CanonicalMouse, shape: MouseShape, sigma: float) -> np.ndarray:
-    """``(J,)`` extra height (mm, before ``sigma``) of each tail joint relative to its parent, so that a thicker
-    tail still rests on the floor."""
-    thickness = shape.tail_thickness / MM / (sigma * 2 * design.TAIL_ROOT_RADIUS)
-    lift = np.zeros(len(mouse.names))
+def _tail_lift(mouse: CanonicalMouse, shape: MouseShape, scale: np.ndarray, mode: np.ndarray,
+               floor: float) -> np.ndarray:
+    """``(J,)`` extra height (mm, before ``sigma``) of each tail joint relative to its parent that keeps the
+    resting part of the tail on the floor (at height ``floor``): its centre line stays one (scaled) radius above
+    the floor however the girth, the tail's thickness and its stretch along slightly sloping bones move it."""
+    thickness = shape.tail_thickness_scale
+    _, unlifted = _bone_maps(mouse, scale, mode, np.zeros(len(mouse.names)))
+    absolute = np.zeros(len(mouse.names))
     s = design.tail_joint_arclengths()
     for k in range(design.TAIL_JOINTS + 1):
-        name = "tail_end" if k == design.TAIL_JOINTS else f"tail_{k}"
+        j = mouse.names.index("tail_end" if k == design.TAIL_JOINTS else f"tail_{k}")
         r = float(design.tail_radius(np.array([s[k]]))[0])
-        lift[mouse.names.index(name)] = (thickness - 1.0) * r * float(design.tail_floor_weight(np.array([s[k]]))[0])
+        weight = float(design.tail_floor_weight(np.array([s[k]]))[0])
+        target = mouse.positions[j, 2] + (thickness - 1.0) * r + floor
+        absolute[j] = weight * (target - unlifted[j, 2])
     has_parent = mouse.parents >= 0
-    relative = lift.copy()
-    relative[has_parent] -= lift[mouse.parents[has_parent]]
+    relative = absolute.copy()
+    relative[has_parent] -= absolute[mouse.parents[has_parent]]
     return relative
 
 
-def _bone_maps(mouse: CanonicalMouse, scale: np.ndarray, inherit: np.ndarray,
+def _bone_maps(mouse: CanonicalMouse, scale: np.ndarray, mode: np.ndarray,
                lift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Affine maps ``(J, 3, 4)`` from canonical rest space to the shaped rest space, and new joint positions
     ``(J, 3)``, carrying each joint with its parent's map (plus its own ``lift`` in z, which its descendants
@@ -367,8 +384,10 @@ def _bone_maps(mouse: CanonicalMouse, scale: np.ndarray, inherit: np.ndarray,
             new[j] = old[j]
         else:
             new[j] = maps[p, :, :3] @ old[j] + maps[p, :, 3] + np.array([0.0, 0.0, lift[j]])
-        if inherit[j] and p >= 0:
+        if mode[j] == INHERIT and p >= 0:
             linear[j] = linear[p]
+        elif mode[j] == COMPOSE and p >= 0:
+            linear[j] = linear[p] @ linear[j]
         maps[j, :, :3] = linear[j]
         maps[j, :, 3] = new[j] - linear[j] @ old[j]
     return maps, new
@@ -412,16 +431,21 @@ def shape_mouse(mouse: CanonicalMouse, shape: MouseShape) -> ShapedMouse:
     limb_roots = [mouse.names.index(f"{bone}_{side}") for bone in ("humerus", "femur") for side in ("l", "r")]
     paw_regions = [mouse.region == r for r in ("forelimb_l", "forelimb_r", "hindlimb_l", "hindlimb_r")]
     for _ in range(2):
-        scale, inherit = _joint_scales(mouse, shape, sigma)
-        lift = _tail_lift(mouse, shape, sigma)
-        maps, positions = _bone_maps(mouse, scale, inherit, lift)
+        scale, mode = _joint_scales(mouse, shape, sigma)
+        lift = np.zeros(len(mouse.names))
+        maps, positions = _bone_maps(mouse, scale, mode, lift)
         verts = _apply_maps(mouse.weights, maps, mouse.vertices)
-        # Put each limb's lowest point back on the floor (girth and limb length move them up or down).
-        for root, sel in zip(limb_roots, paw_regions, strict=True):
-            lift[root] += mouse.vertices[sel, 2].min() - verts[sel, 2].min()
-        maps, positions = _bone_maps(mouse, scale, inherit, lift)
+        # Longer legs lift the whole body (the ground shift below); what differs between the four legs (the
+        # trunk's girth moves hips and shoulders by different amounts) is evened out at the limb roots, so all
+        # four paws end on the floor while the creases around the thighs and upper arms barely shear.
+        drop = np.array([mouse.vertices[sel, 2].min() - verts[sel, 2].min() for sel in paw_regions])
+        lift[limb_roots] += drop - drop.mean()
+        maps, positions = _bone_maps(mouse, scale, mode, lift)
         verts = _apply_maps(mouse.weights, maps, mouse.vertices)
-        ground = verts[:, 2].min()
+        ground = min(verts[sel, 2].min() for sel in paw_regions)
+        lift += _tail_lift(mouse, shape, scale, mode, ground)
+        maps, positions = _bone_maps(mouse, scale, mode, lift)
+        verts = _apply_maps(mouse.weights, maps, mouse.vertices)
         verts[:, 2] -= ground
         positions[:, 2] -= ground
         positions[0, 2] = 0.0

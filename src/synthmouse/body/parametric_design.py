@@ -24,10 +24,11 @@ NOSE_X, NOSE_Z = 88.5, 12.0
 TAIL_ROOT_Z = 16.5
 TAIL_LENGTH = 85.0
 TAIL_ROOT_RADIUS, TAIL_TIP_RADIUS = 1.6, 0.42
-TAIL_DROP_LENGTH = 85.0 * 5 / 13  # arc length over which the tail sinks to the floor (5 of the 13 bones)
 TAIL_JOINTS = 13
+TAIL_DROP_LENGTH = TAIL_LENGTH * 5 / TAIL_JOINTS  # arc length over which the tail sinks to the floor (5 bones)
 FLOOR_GAP = 0.15  # clearance of the resting tail above the floor
-EAR_LENGTH = 13.0
+EAR_LENGTH = 13.6
+TAIL_MIDDLE_FRACTION = 0.35  # where the tail_middle landmark sits along the tail (as on SAM)
 
 
 def tail_root_x() -> float:
@@ -91,12 +92,12 @@ FORE_TIPS = ((57.8, 8.3, 0.45), (61.2, 8.4, 0.36), (62.0, 10.1, 0.36), (61.6, 11
 HIP = (-4.0, 7.0, 13.5)
 KNEE = (7.0, 12.0, 8.0)
 ANKLE = (-8.5, 12.8, 2.6)
-HEEL = (-10.2, 12.6, 1.1)
+HEEL = (-9.8, 12.6, 1.0)
 HIND_KNUCKLES = ((-0.4, 11.8, 1.05), (0.9, 12.6, 1.05), (1.2, 13.5, 1.05), (0.9, 14.4, 1.05), (-0.1, 15.2, 1.05))
 HIND_TIPS = ((2.6, 11.3, 0.42), (5.2, 12.1, 0.42), (5.9, 13.6, 0.42), (5.4, 15.2, 0.42), (3.7, 16.5, 0.42))
-EAR_BASE = (61.5, 6.2, 23.0)
-EAR_AXIS = (-0.25, 0.55, 0.80)  # base to tip, left ear (normalized below)
-EYE_CENTRE = (74.5, 5.4, 17.2)
+EAR_BASE = (61.5, 7.0, 22.4)
+EAR_AXIS = (-0.55, 0.58, 0.60)  # base to tip, left ear (normalized below)
+EYE_CENTRE = (75.5, 5.1, 17.0)
 EYE_RADIUS = 1.65
 
 AXIAL_JOINTS = (  # name, parent, group, position
@@ -109,9 +110,10 @@ AXIAL_JOINTS = (  # name, parent, group, position
     ("neck", "spine_3", "neck", (49.0, 0.0, 17.5)),
     ("head", "neck", "head", (60.0, 0.0, 17.5)),
     ("snout", "head", "fixed", (75.0, 0.0, 15.0)),
-    ("nose_tip", "snout", "fixed", (NOSE_X, 0.0, NOSE_Z)),
+    ("rhinarium", "snout", "fixed", (85.0, 0.0, 13.0)),
+    ("nose_tip", "rhinarium", "fixed", (NOSE_X, 0.0, NOSE_Z)),
     ("jaw", "head", "jaw", (65.0, 0.0, 11.0)),
-    ("jaw_end", "jaw", "fixed", (80.0, 0.0, 10.8)),
+    ("tongue", "jaw", "tongue", (74.0, 0.0, 11.6)),  # inside the closed mouth; no skin of its own
 )
 
 
@@ -264,22 +266,20 @@ class Ellipsoid:
 # half-ellipsoid caps at both ends. Rows: x, half-width, top, bottom (mm) from the rear cap's base to the nose
 # cap's base; the widest line sits at bottom + WIDEST * (top - bottom). Repeated rows make the profile flat where
 # it meets the caps, so the surface is smooth there.
-REAR_CAP, FRONT_CAP = 8.5, 2.0  # lengths (mm) of the rounded ends
+REAR_CAP, FRONT_CAP = 20.5, 2.0  # lengths (mm) of the rounded ends
 SWEEP_PROFILE = np.array([
-    (-3.5, 13.4, 30.8, 6.8),
-    (-2.5, 13.4, 30.8, 6.8),
-    (3.0, 14.6, 33.4, 5.6),
-    (10.0, 14.9, 34.4, 5.2),
-    (18.0, 14.4, 34.0, 5.5),
-    (27.0, 13.0, 31.9, 6.5),
-    (36.0, 11.4, 28.9, 7.6),
+    (8.5, 14.2, 33.6, 5.4),
+    (10.5, 14.2, 33.6, 5.4),
+    (18.0, 13.8, 33.2, 5.7),
+    (27.0, 12.5, 31.4, 6.6),
+    (36.0, 11.1, 28.9, 7.6),
     (45.0, 10.0, 26.2, 8.5),
     (52.0, 9.3, 24.8, 8.8),
     (56.0, 9.3, 24.6, 8.8),
-    (61.0, 9.8, 25.2, 8.7),
-    (66.0, 9.3, 24.5, 8.8),
-    (72.0, 7.6, 22.3, 9.2),
-    (78.0, 5.4, 19.4, 9.7),
+    (61.0, 9.8, 25.3, 8.7),
+    (66.0, 9.5, 24.9, 8.8),
+    (72.0, 7.8, 23.0, 9.2),
+    (78.0, 5.5, 20.0, 9.7),
     (84.0, 3.1, 16.0, 10.3),
     (NOSE_X - FRONT_CAP, 2.3, 14.3, 10.5),
 ])
@@ -407,7 +407,7 @@ def limb_parts(side: str) -> list[Part]:
         RoundCone(m(KNEE), m(ANKLE), 2.7, 1.35, f"tibia_{side}"),
     ), 2.0, 4.0)
     hindpaw = Part(f"hindpaw_{side}", f"hindlimb_{side}", (
-        RoundCone(m(HEEL), m(ANKLE), 1.1, 1.3, f"hind_paw_{side}"),
+        RoundCone(m(HEEL), m(ANKLE), 0.95, 1.3, f"hind_paw_{side}"),
         RoundCone(m(HEEL), m((0.6, 13.5, 1.3)), 1.1, 1.3, f"hind_paw_{side}", squash=0.78),
         *(RoundCone(m(HIND_KNUCKLES[d]), m(HIND_TIPS[d]), 0.55, 0.42, f"hind_digit{d + 1}_{side}")
           for d in range(5)),
@@ -419,12 +419,12 @@ def head_parts(side: str) -> list[Part]:
     """Eye and ear of one side."""
     m = lambda p: _mirror(p, side)  # noqa: E731
     axis = ear_axis(side)
-    normal = np.array(m((0.6, 0.75, 0.0)))  # the ear opening faces outward and forward
+    normal = np.array(m((0.8, 0.47, 0.38)))  # the ear opening faces forward, outward and up
     normal -= (normal @ axis) * axis
     normal /= np.linalg.norm(normal)
     width = np.cross(normal, axis)
-    centre = np.array(m(EAR_BASE)) + 6.4 * axis
-    ear = Ellipsoid(tuple(centre), (tuple(axis), tuple(width), tuple(normal)), (6.4, 5.9, 0.42), f"ear_{side}",
+    centre = np.array(m(EAR_BASE)) + 6.6 * axis
+    ear = Ellipsoid(tuple(centre), (tuple(axis), tuple(width), tuple(normal)), (6.8, 6.1, 0.42), f"ear_{side}",
                     cup=-0.05)
     eye = Ellipsoid(m(EYE_CENTRE), ((1, 0, 0), (0, 1, 0), (0, 0, 1)), (EYE_RADIUS,) * 3, "head")
     return [Part(f"eye_{side}", "eye", (eye,), 0.0, 0.35), Part(f"ear_{side}", f"ear_{side}", (ear,), 0.0, 0.9)]

@@ -40,14 +40,18 @@ def generate(
     Image format and JPEG quality default to the scene's ``outputs``. Shards (--shard, --frames-range) of one
     dataset can run in parallel on the same folder; run the command once more without them to merge.
     """
-    from ..dataset.scene_source import open_scene_source
+    from ..dataset.generation import identity_of
+    from ..dataset.scene_source import scene_hash, source_from_spec
+    from ..dataset.state import check_output_folder
+    from ..scene.spec import load_scene_spec
 
-    source = open_scene_source(scene)
-    _run(
-        source, out, frames, seed if seed is not None else source.default_seed, formats, video, video_crf,
-        image_format or source.default_image_format,
-        jpeg_quality if jpeg_quality is not None else source.default_jpeg_quality, shard, frames_range, split,
-    )
+    spec = load_scene_spec(scene)  # a broken scene file fails here, before anything is built or written
+    seed = int(spec.seed if seed is None else seed)
+    quality = jpeg_quality if jpeg_quality is not None else spec.outputs.jpeg_quality
+    options = _options(frames, seed, formats, video, video_crf, image_format or spec.outputs.format, quality,
+                       shard, frames_range, split)
+    check_output_folder(out, identity_of(scene.stem, scene_hash(spec), options))  # fail fast, write nothing
+    _run(source_from_spec(spec, scene.stem, seed), out, options)
 
 
 def demo(
@@ -59,8 +63,8 @@ def demo(
     """A labelled dataset from the built-in wheel rig and parametric mouse: no files needed."""
     from ..dataset.scene_source import demo_source
 
-    source = demo_source()
-    report = _run(source, out, frames, seed, formats, False, 0, "png", 95, None, None, "0.8,0.1,0.1")
+    options = _options(frames, seed, formats, False, 0, "png", 95, None, None, "0.8,0.1,0.1")
+    report = _run(demo_source(seed=seed), out, options)
     if report.complete:
         from ..dataset.preview import contact_sheet
 
@@ -69,7 +73,7 @@ def demo(
         typer.echo(
             f"open {sheet} to see the labelled frames; {out / 'config.yaml'} is a DeepLabCut project, "
             f"{out / 'sleap' / 'labels.slp'} opens in SLEAP, {out / 'coco' / 'annotations.json'} is COCO, "
-            f"{out / 'lightning-pose'} holds Lightning Pose CSVs (see docs/dataset.md)"
+            f"{out}/CollectedData_<camera>.csv are Lightning Pose labels (see docs/dataset.md)"
         )
 
 
@@ -92,21 +96,27 @@ def preview(
             typer.echo(f"overlay video: {overlay_video(dataset, camera)}")
 
 
-def _run(source, out: Path, frames: int, seed: int, formats, video: bool, video_crf: int, image_format: str,
-         jpeg_quality: int, shard: str | None, frames_range: str | None, split: str):
-    """Validate the options, run the generation with progress bars, print the outcome."""
-    from ..dataset.generation import GenerateOptions, generate, parse_range, parse_shard
+def _options(frames: int, seed: int, formats, video: bool, video_crf: int, image_format: str,
+             jpeg_quality: int, shard: str | None, frames_range: str | None, split: str):
+    """Validated generation options (unknown formats, bad shards ... fail here, before any work)."""
+    from ..dataset.generation import GenerateOptions, parse_range, parse_shard
     from ..dataset.splits import parse_fractions
     from ..export.base import resolve_formats
 
+    return GenerateOptions(
+        n_frames=frames, seed=seed, formats=resolve_formats(formats), image_format=image_format,
+        jpeg_quality=jpeg_quality, video=video, video_crf=video_crf,
+        shard=parse_shard(shard) if shard else None,
+        frames=parse_range(frames_range) if frames_range else None,
+        split=parse_fractions(split),
+    )
+
+
+def _run(source, out: Path, options):
+    """Run the generation with progress bars, print the outcome."""
+    from ..dataset.generation import generate
+
     try:
-        options = GenerateOptions(
-            n_frames=frames, seed=seed, formats=resolve_formats(formats), image_format=image_format,
-            jpeg_quality=jpeg_quality, video=video, video_crf=video_crf,
-            shard=parse_shard(shard) if shard else None,
-            frames=parse_range(frames_range) if frames_range else None,
-            split=parse_fractions(split),
-        )
         start = time.perf_counter()
         with _Progress() as progress:
             report = generate(source, out, options, progress=progress.update)

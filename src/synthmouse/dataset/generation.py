@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -131,8 +130,13 @@ def parse_range(text: str) -> tuple[int, int]:
 
 
 def run_identity(meta: DatasetMeta, options: GenerateOptions) -> RunIdentity:
+    """The identity of the dataset these options make from a source with this metadata."""
+    return identity_of(meta.scene_name, meta.scene_hash, options)
+
+
+def identity_of(scene_name: str, scene_hash: str, options: GenerateOptions) -> RunIdentity:
     return RunIdentity(
-        synthmouse_version=__version__, scene_name=meta.scene_name, scene_hash=meta.scene_hash,
+        synthmouse_version=__version__, scene_name=scene_name, scene_hash=scene_hash,
         seed=int(options.seed), n_frames=int(options.n_frames), image_format=options.image_format,
         jpeg_quality=int(options.jpeg_quality) if options.image_format == "jpg" else 0,
     )
@@ -176,7 +180,7 @@ def generate(
                     progress("render", n + 1, len(todo))
     except BaseException:
         if created and not store.done():
-            shutil.rmtree(root, ignore_errors=True)
+            _remove_started_folder(layout)
         raise
     report.seconds = time.perf_counter() - start
     report.done = len(store.done() & set(range(options.n_frames)))
@@ -267,7 +271,7 @@ def finalize(
         raise OutputError(
             f"{root}: {len(missing)} frames are not generated yet (first: {missing[0]}); rerun generate"
         )
-    _sweep_temporary_files(layout.root)
+    _sweep_temporary_files(layout)
     dataset = Dataset(layout=layout, identity=identity, meta=meta, splits={})
     steps: list[tuple[str, Callable[[], list[Path]]]] = [
         ("tables", lambda: [write_keypoints3d(dataset), write_frames_table(dataset)]),
@@ -292,10 +296,30 @@ def finalize(
     return files
 
 
-def _sweep_temporary_files(root: Path) -> None:
+def _remove_started_folder(layout: DatasetLayout) -> None:
+    """Undo a run that created ``layout.root`` and finished no frame: remove the files it writes first and the
+    folders left empty. Anything else (another process's files) is never touched."""
+    for path in (layout.state_file, layout.calibration):
+        with contextlib.suppress(OSError):
+            path.unlink()
+    for folder in sorted((p for p in layout.root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only succeeds when empty
+    with contextlib.suppress(OSError):
+        layout.root.rmdir()
+
+
+def _sweep_temporary_files(layout: DatasetLayout, max_age_s: float = 3600.0) -> None:
     """Remove temporary files a killed run left behind (``.<name>.<random>.tmp<suffix>``, see
-    ``atomic_path``)."""
-    for path in root.rglob(".*.tmp*"):
-        if path.is_file():
-            with contextlib.suppress(OSError):
+    ``atomic_path``).
+
+    Once every frame exists no process writes images or rows any more, so those folders are swept completely;
+    elsewhere (exports) only old temporary files go, as another process may be finalizing the same dataset.
+    """
+    now = time.time()
+    frame_folders = (layout.root / "labeled-data", layout.rows_dir)
+    for path in layout.root.rglob(".*.tmp*"):
+        with contextlib.suppress(OSError):
+            framewise = any(folder in path.parents for folder in frame_folders)
+            if path.is_file() and (framewise or now - path.stat().st_mtime > max_age_s):
                 path.unlink()

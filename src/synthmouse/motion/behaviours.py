@@ -118,7 +118,7 @@ def finish(rig: MotionRig, shaped: Shaped, stage: Stage, start: RootState, fps: 
         theta = solve_limb(rig, limb, limb_anchor(world, rig, limb),
                            LimbTargets(target, direction, direction_weight=dir_weight, yaw_only=True), init,
                            prior=posture.angles[limb.chain], prior_weight=0.0003, iterations=25,
-                           smooth=0.002 * 30.0 / fps)
+                           smooth=0.002 * np.sqrt(fps / 30.0))
         angles[:, limb.chain] = theta
     return Clip(angles, root, planted, np.zeros(n), support, np.zeros(n))
 
@@ -318,7 +318,7 @@ class ReachSpec(GeneratorSpec):
 
     Attributes:
         target: target in the body frame at the start (metres, x forward, y left, z up from the floor); default
-            in front of the nose, a little higher.
+            in front of the shoulders within reach of a forepaw.
         effector: ``left``, ``right`` or ``alternate`` forepaw, or ``tongue`` (the head turns to the target and
             the jaw and tongue lick rhythmically).
         reach_time: seconds of one reach out (and back).
@@ -342,8 +342,12 @@ class ReachSpec(GeneratorSpec):
         head = int(rig.chains["head"][0])
         nose = world0[head, :3, :3] @ rig.local_point("nose", head) + world0[head, :3, 3]
         length = rig.body.length
-        target = (np.array(self.target) if self.target is not None
-                  else nose + [0.08 * length, 0.0, 0.1 * length])
+        if self.target is not None:
+            target = np.array(self.target, dtype=np.float64)
+        else:  # in front of the shoulders, within reach of a forepaw
+            shoulders = np.mean([world0[rig.limbs[n].chain[1], :3, 3] for n in ("fore_l", "fore_r")], axis=0)
+            reach = float(np.linalg.norm(world0[rig.limbs["fore_l"].chain[1], :3, 3] - posture.contacts[0]))
+            target = shoulders + [0.75 * reach, 0.0, 0.45 * reach]
         start_root = root_transforms(np.array([[start.x, start.y, stage.support.top]]), np.array([start.heading]))
         target_world = start_root[0, :3, :3] @ target + start_root[0, :3, 3]
         t = np.arange(n_frames) / fps

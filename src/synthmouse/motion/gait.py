@@ -256,6 +256,6 @@ def solve_limbs(rig: MotionRig, angles: np.ndarray, root: np.ndarray, targets: n
         theta = solve_limb(rig, limb, limb_anchor(world, rig, limb),
                            LimbTargets(targets[:, i], direction, direction_weight=0.002, yaw_only=True),
                            init, prior=posture.angles[limb.chain], prior_weight=0.0002, iterations=iterations,
-                           smooth=0.002 * 30.0 / fps)
+                           smooth=0.002 * np.sqrt(fps / 30.0))
         angles[:, limb.chain] = theta
     return angles

@@ -85,24 +85,26 @@ def smooth_upper_envelope(values: np.ndarray, radius: int) -> np.ndarray:
     return np.maximum(smooth, values)
 
 
-def lowest_points(rig: MotionRig, angles: np.ndarray, root: np.ndarray) -> np.ndarray:
-    """``(F,)`` lowest z of the body (a fixed sample of its vertices plus the paw contact points)."""
+def lowest_points(rig: MotionRig, angles: np.ndarray, root: np.ndarray, tail: bool = False) -> np.ndarray:
+    """``(F,)`` lowest z of the body (a fixed sample of its vertices, the tail only if ``tail``, plus the paw
+    soles)."""
     from ..body.mesh import linear_blend_skinning, skinning_matrices
 
-    verts, weights = rig.floor_sample
+    verts, weights = rig.floor_sample_all if tail else rig.floor_sample
     world = rig.world(angles, root)
     skin = skinning_matrices(world, rig.skeleton.rest)
     z = linear_blend_skinning(verts, weights, skin, dtype=np.float64)[..., 2].min(axis=1)
-    return np.minimum(z, rig.contact_points(world)[..., 2].min(axis=1) - max(l.sole for l in rig.limbs.values()))
+    sole = max(limb.sole for limb in rig.limbs.values())
+    return np.minimum(z, rig.contact_points(world)[..., 2].min(axis=1) - sole)
 
 
 def ground(rig: MotionRig, angles: np.ndarray, root: np.ndarray, floor: float, fps: float,
-           clearance: float = 0.0, settle: bool = False) -> np.ndarray:
+           clearance: float = 0.0, settle: bool = False, tail: bool = False) -> np.ndarray:
     """Root transforms raised (smoothly) so that no part of the body goes below ``floor + clearance``.
 
     With ``settle`` the body is also lowered onto the floor where it floats (rests on its lowest point).
     """
-    low = lowest_points(rig, angles, root)
+    low = lowest_points(rig, angles, root, tail)
     need = floor + clearance - low
     if not settle:
         need = np.maximum(need, 0.0)

@@ -110,6 +110,7 @@ def solve_limb(
     wp = targets.position_weight
     wd = np.broadcast_to(np.asarray(targets.direction_weight, dtype=np.float64), (theta.shape[0],))
     eye = np.eye(m)
+    lo_flat, hi_flat = lo.reshape(-1)[dof], hi.reshape(-1)[dof]
     for _ in range(iterations):
         point, direction, origins, axes = chain_forward(rig, limb, anchor, theta)
         flat_axes = axes.reshape(n_frames, -1, 3)[:, dof]  # (N, m, 3)
@@ -133,14 +134,24 @@ def solve_limb(
         delta_prior = (prior.reshape(n_frames, -1) - theta.reshape(n_frames, -1))[:, dof]
         lhs += eye * (prior_weight**2 + damping)
         rhs += prior_weight**2 * delta_prior
-        if smooth > 0.0 and n_frames > 1:
-            step = _banded_step(lhs, rhs, theta.reshape(n_frames, -1)[:, dof], smooth**2)
-        else:
-            step = np.linalg.solve(lhs, rhs[..., None])[..., 0]
+        current = theta.reshape(n_frames, -1)[:, dof]
+        step = _step(lhs, rhs, current, smooth)
+        # active set: joints at a limit that the step pushes further out are held, and the step recomputed
+        blocked = ((current <= lo_flat + 1e-9) & (step < 0)) | ((current >= hi_flat - 1e-9) & (step > 0))
+        if blocked.any():
+            lhs = lhs + np.eye(m) * (blocked[:, :, None] * 1e6)
+            rhs = np.where(blocked, 0.0, rhs)
+            step = _step(lhs, rhs, current, smooth)
         flat = theta.reshape(n_frames, -1)
         flat[:, dof] += step
         theta = np.clip(flat.reshape(theta.shape), lo, hi)
     return theta
+
+
+def _step(lhs: np.ndarray, rhs: np.ndarray, current: np.ndarray, smooth: float) -> np.ndarray:
+    if smooth > 0.0 and len(rhs) > 1:
+        return _banded_step(lhs, rhs, current, smooth**2)
+    return np.linalg.solve(lhs, rhs[..., None])[..., 0]
 
 
 def _banded_step(lhs: np.ndarray, rhs: np.ndarray, theta: np.ndarray, weight: float) -> np.ndarray:

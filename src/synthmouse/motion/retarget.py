@@ -29,6 +29,7 @@ from ..errors import PoseError
 from .projection import project, triangulate
 from .rig import MotionRig
 
+DENSE_LIMIT = 2500  # parameters up to which the trust-region steps use dense SVD (faster than LSMR here)
 TRUNK_LANDMARKS = ("nose", "neck", "body_middle", "tail_root", "back_shoulders", "back_middle", "back_rump",
                    "head_centre", "left_ear_base", "right_ear_base", "left_eye", "right_eye",
                    "left_shoulder_joint", "right_shoulder_joint", "left_hip_joint", "right_hip_joint")
@@ -174,7 +175,7 @@ class PoseFitter:
             np.stack([ca * cb, sb, -sa * cb], -1),
         ], axis=-2)  # (F, Jd, 3 axes, 3)
         axes = np.einsum("fdij,fdaj->fdai", pre, local_axes)
-        origins = world[:, self.dof_joints, :3, 3]  # (F, Jd, 3)
+        origins = world[:, self.dof_joints][..., :3, 3]  # (F, Jd, 3)
         q = np.einsum("fjab,kjb->fkja", skin, self.linear.U)  # (F, K, Ju, 3)
         S = np.einsum("du,fkua->fkda", self.A, q)  # (F, K, Jd, 3)
         lever = S - self.C[None, :, :, None] * origins[:, None]  # (F, K, Jd, 3)
@@ -338,17 +339,20 @@ class PoseFitter:
             return np.concatenate([data_residuals(state), smooth_jac @ x,
                                    prior * (theta - prior_theta).reshape(-1)])
 
+        dense = n_frames * P <= DENSE_LIMIT
+
         def jac(x):
             blocks = data_jacobian(state_of(x))
-            return sp.vstack([sp.block_diag(blocks, format="csr"), smooth_jac, prior_jac], format="csr")
+            out = sp.vstack([sp.block_diag(blocks, format="csr"), smooth_jac, prior_jac], format="csr")
+            return out.toarray() if dense else out
 
         lo = np.full(P, -np.inf)
         hi = np.full(P, np.inf)
         lo[6:] = self.rig.lo[self.dof_joint, self.dof_axis]
         hi[6:] = self.rig.hi[self.dof_joint, self.dof_axis]
         result = least_squares(fun, x0, jac=jac, bounds=(np.tile(lo, n_frames), np.tile(hi, n_frames)),
-                               method="trf", tr_solver="lsmr", loss=loss, f_scale=f_scale, max_nfev=max_nfev,
-                               x_scale="jac")
+                               method="trf", tr_solver="exact" if dense else "lsmr", loss=loss,
+                               f_scale=f_scale, max_nfev=max_nfev, x_scale="jac")
         state = state_of(result.x)
         angles, world, _, points, t, phi = state
         R = Rotation.from_rotvec(phi).as_matrix() @ R0

@@ -221,6 +221,13 @@ class MotionRig:
         return TrunkModel.from_rig(self)
 
     @cached_property
+    def floor_sample_all(self):
+        """Like :attr:`floor_sample`, tail included."""
+        mesh = self.body.mesh
+        idx = np.arange(0, mesh.n_vertices, max(1, mesh.n_vertices // 1000))
+        return mesh.vertices[idx], mesh.weights[idx]
+
+    @cached_property
     def floor_sample(self):
         """``(vertices (S, 3), weights (S, J) csr)``: every n-th mesh vertex off the tail, used to find the lowest
         point of a posed body quickly (the tail may rest on the floor)."""
@@ -240,36 +247,53 @@ class MotionRig:
 
 @dataclass(frozen=True, eq=False)
 class TrunkModel:
-    """The trunk as a chain of capsules along the spine joints, with a radius per segment.
+    """The trunk as a chain of capsules along a centreline carried by the spine joints.
 
     Attributes:
         joints: ``(n,) int`` spine-line joints (pelvis, spine, first neck joint) parents first.
-        radius: ``(n - 1,)`` capsule radius of each segment: the 20th percentile of the distance of the trunk's
-            vertices to that segment (so the capsule lies inside the skin).
+        offsets: ``(n, 3)`` centreline point of each joint in its frame (the middle of the trunk's cross-section
+            at the joint, so the line runs through the trunk, not along the back).
+        radius: ``(n - 1,)`` capsule radius of each segment (inside the skin).
     """
 
     joints: np.ndarray
+    offsets: np.ndarray
     radius: np.ndarray
 
     @classmethod
     def from_rig(cls, rig: MotionRig) -> TrunkModel:
+        """Slab the rest-pose trunk (vertices of the ``trunk`` part) along the body axis at each spine joint: the
+        centre of a slab's cross-section is the centreline point, 80 % of its smaller half-extent the radius."""
+        from ..body.groups import PARTS
+
         joints = np.concatenate([rig.chains["pelvis"], rig.chains["spine"], rig.chains["neck"][:1]])
-        rest = rig.skeleton.rest[joints, :3, 3]
+        rest = rig.skeleton.rest[joints]
+        xs = rest[:, 0, 3]
         verts = rig.body.mesh.vertices.astype(np.float64)
-        dominant = rig.body.mesh.dominant_joint()
-        trunk_mask = np.isin(dominant, np.concatenate([rig.chains["pelvis"], rig.chains["spine"]]))
-        dist = segment_distances(verts[trunk_mask][None], rest[None])[0]  # (V, S)
-        nearest = dist.argmin(axis=1)
-        radius = np.array([
-            np.percentile(dist[nearest == s, s], 20) if np.any(nearest == s) else 0.0
-            for s in range(len(joints) - 1)
-        ])
-        return cls(joints, radius)
+        trunk = verts[rig.body.vertex_parts() == PARTS.index("trunk")]
+        order = np.argsort(xs)
+        edges = np.concatenate([[-np.inf], 0.5 * (xs[order][1:] + xs[order][:-1]), [np.inf]])
+        centre = rest[:, :3, 3].copy()
+        half = np.full(len(joints), np.inf)
+        for rank, k in enumerate(order):
+            slab = trunk[(trunk[:, 0] >= edges[rank]) & (trunk[:, 0] < edges[rank + 1])]
+            if len(slab) >= 4:
+                lo, hi = slab.min(axis=0), slab.max(axis=0)
+                centre[k, 1:] = [0.5 * (lo[1] + hi[1]), 0.5 * (lo[2] + hi[2])]
+                half[k] = 0.5 * min(hi[1] - lo[1], hi[2] - lo[2])
+        half = np.where(np.isfinite(half), half, np.nanmin(np.where(np.isfinite(half), half, np.nan)))
+        offsets = np.einsum("kji,kj->ki", rest[:, :3, :3], centre - rest[:, :3, 3])
+        radius = 0.8 * np.minimum(half[:-1], half[1:])
+        return cls(joints, offsets, radius)
+
+    def centreline(self, world: np.ndarray) -> np.ndarray:
+        """``(F, n, 3)`` centreline points for joint frames ``(F, J, 4, 4)``."""
+        frames = world[:, self.joints]
+        return np.einsum("fkij,kj->fki", frames[..., :3, :3], self.offsets) + frames[..., :3, 3]
 
     def penetration(self, world: np.ndarray, points: np.ndarray) -> np.ndarray:
         """``(F, P)`` how deep (metres, >0 inside) each point ``(F, P, 3)`` lies inside the trunk capsules."""
-        line = world[:, self.joints, :3, 3]
-        dist = segment_distances(points, line)  # (F, P, S)
+        dist = segment_distances(points, self.centreline(world))  # (F, P, S)
         return np.max(self.radius - dist, axis=-1)
 
 

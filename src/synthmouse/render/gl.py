@@ -100,6 +100,7 @@ class _Mesh:
     occluder: bool
     transparent: bool
     vertex_colour: bool = False
+    closed: bool = False  # a closed surface wound counter-clockwise: back faces can be culled
 
 
 @dataclass(eq=False)
@@ -145,6 +146,7 @@ class _SceneGPU:
     shadows: dict | None
     textures: list = field(default_factory=list)
     buffers: list = field(default_factory=list)
+    key: tuple = ()
 
 
 # ---------------------------------------------------------------------------------------------- renderer
@@ -167,15 +169,8 @@ class GLRenderer:
         self.shadow_size = int(shadow_size)
         self.visibility_tolerance = visibility_tolerance
         ctx = self.ctx
-        self.programs = {
-            kind: ctx.program(vertex_shader=scene_vertex_source(kind == "mirror"),
-                              fragment_shader=scene_fragment_source())
-            for kind in ("direct", "mirror")
-        }
-        for prog in self.programs.values():
-            prog["u_texture"].value = 0
-            prog["u_shadow_static"].value = 1
-            prog["u_shadow_dynamic"].value = 2
+        self.programs: dict = {}
+        self._program_cache: dict = {}
         for i in range(MAX_CLIP_PLANES):
             ctx.enable_direct(GL_CLIP_DISTANCE0 + i)
         self.shadow_program = ctx.program(vertex_shader=SHADOW_VERTEX, fragment_shader=SHADOW_FRAGMENT)
@@ -242,9 +237,13 @@ class GLRenderer:
 
     # -- scene upload -----------------------------------------------------------------------------------------
     def _prepare(self, scene) -> _SceneGPU:
-        if self._gpu is not None and self._gpu.scene is scene:
+        """Upload ``scene`` unless it (and its rig, materials, lights, mirrors, body) is what is on the GPU."""
+        key = _scene_key(scene)
+        if self._gpu is not None and len(key) == len(self._gpu.key) and all(
+                a is b for a, b in zip(key, self._gpu.key, strict=True)):
             return self._gpu
         self._release_scene()
+        self.programs = self._scene_programs(scene.lights)
         buffers, textures, cache = [], [], {}
         rig = []
         for mesh in scene.rig:
@@ -258,12 +257,31 @@ class GLRenderer:
         self._gpu = _SceneGPU(
             scene, rig, [m.bounds for m in scene.rig], mouse, positions, normals, faces,
             _incidence(faces, scene.body.mesh.n_vertices), quads, backs, _bounds(scene, exclude=()), None,
-            textures, buffers)
+            textures, buffers, key)
         self._setup_lights(self._gpu)
         return self._gpu
 
+    def _scene_programs(self, lights: list[Light]) -> dict:
+        """The direct and mirror programs for this light configuration (compiled once, then cached)."""
+        kinds = tuple(light.kind for light in lights if light.kind != "ambient")
+        if len(kinds) > MAX_LIGHTS:
+            raise SynthmouseError(f"{len(kinds)} lights; at most {MAX_LIGHTS} non-ambient lights are supported")
+        shadow = next((i for i, light in enumerate(x for x in lights if x.kind != "ambient") if light.shadows), -1)
+        key = (kinds, shadow)
+        if key not in self._program_cache:
+            fragment = scene_fragment_source(kinds, shadow)
+            programs = {kind: self.ctx.program(vertex_shader=scene_vertex_source(kind == "mirror"),
+                                               fragment_shader=fragment) for kind in ("direct", "mirror")}
+            for prog in programs.values():
+                _uniform(prog, "u_texture", 0)
+                _uniform(prog, "u_shadow_static", 1)
+                _uniform(prog, "u_shadow_dynamic", 2)
+            self._program_cache[key] = programs
+        return self._program_cache[key]
+
     def _vaos(self, content: list, ibo) -> dict:
-        return {kind: self.ctx.vertex_array(prog, content, index_buffer=ibo) for kind, prog in self.programs.items()}
+        return {kind: self.ctx.vertex_array(prog, content, index_buffer=ibo, skip_errors=True)
+                for kind, prog in self.programs.items()}
 
     def _static_mesh(self, name: str, vertices, normals, uvs, faces, material: Material, texture, occluder: bool,
                      buffers: list) -> _Mesh:
@@ -290,7 +308,7 @@ class GLRenderer:
                            (colours, "3f", "in_colour"), (parts, "1f", "in_part")], ibo)
         shadow = ctx.vertex_array(self.shadow_program, [(positions, "3f", "in_pos")], index_buffer=ibo)
         mesh = _Mesh("mouse", vaos, shadow, _material_uniforms(scene.body_material, False, True), None, True, False,
-                     vertex_colour=True)
+                     vertex_colour=True, closed=True)
         return mesh, positions, normals
 
     def _mirror_meshes(self, scene, buffers: list) -> tuple[list, list[_Mesh]]:
@@ -348,7 +366,7 @@ class GLRenderer:
     def _setup_lights(self, gpu: _SceneGPU) -> None:
         """Light uniforms (static per scene) and, with a shadow-casting light, its static rig shadow map."""
         scene = gpu.scene
-        uniforms, shadow_index = _light_uniforms(scene.lights)
+        uniforms = _light_uniforms(scene.lights)
         caster = next((light for light in scene.lights if light.shadows), None)
         if caster is not None:
             gpu.shadows = self._shadow_setup(caster, _bounds(scene, exclude=BACKDROP_PARTS))
@@ -356,14 +374,10 @@ class GLRenderer:
             self._shadow_pass(gpu, dynamic=True)
         for prog in self.programs.values():
             for name, value in uniforms.items():
-                if isinstance(value, bytes):
-                    prog[name].write(value)
-                else:
-                    prog[name].value = value
-            prog["u_shadow_light"].value = shadow_index if caster is not None else -1
+                _uniform(prog, name, value)
             if caster is not None:
-                prog["u_shadow_matrix"].write(_gl_mat(gpu.shadows["shadow_matrix"]))
-                prog["u_shadow_offset"].value = float(gpu.shadows["offset"])
+                _uniform(prog, "u_shadow_matrix", _gl_mat(gpu.shadows["shadow_matrix"]))
+                _uniform(prog, "u_shadow_offset", float(gpu.shadows["offset"]))
 
     def _shadow_setup(self, light: Light, bounds: np.ndarray) -> dict:
         centre = bounds.mean(axis=0)
@@ -393,8 +407,11 @@ class GLRenderer:
         self.ctx.depth_func = "<"
         self.shadow_program["u_light_vp"].write(_gl_mat(gpu.shadows["light_vp"]))
         for mesh in [gpu.mouse] if dynamic else gpu.rig:
+            if mesh.closed:
+                self.ctx.enable(self._mgl.CULL_FACE)
             if not mesh.transparent:
                 mesh.shadow_vao.render()
+            self.ctx.disable(self._mgl.CULL_FACE)
 
     # -- cameras ----------------------------------------------------------------------------------------------
     def _lens(self, camera: Camera) -> _Lens:
@@ -436,7 +453,7 @@ class GLRenderer:
         front = [i for i, sm in enumerate(scene.mirrors)
                  if sm.mirror.signed_distance(camera.position) > 0][:MAX_MIRRORS]
         far = _far_plane(gpu.bounds, rc.position, [scene.mirrors[i].mirror for i in front])
-        self._draw_frame(gpu, target, rc.projection_matrix_gl(NEAR_M, far), rc.gl_view_matrix(), rc.position, front)
+        self._draw_frame(gpu, target, rc, far, front)
         rgb, depth, parts = self._read(target, lens)
         tolerance = self.visibility_tolerance
         if tolerance is None:
@@ -444,10 +461,12 @@ class GLRenderer:
         keypoints, visible, names = _label_keypoints(scene, camera, keypoints3d, depth, front, tolerance)
         return CameraView(camera.name, camera.sensor_image(rgb), depth, parts > 0, parts, keypoints, visible, names)
 
-    def _draw_frame(self, gpu: _SceneGPU, target: _Target, proj, view, eye: np.ndarray, front: list[int]) -> None:
+    def _draw_frame(self, gpu: _SceneGPU, target: _Target, camera: Camera, far: float, front: list[int]) -> None:
         """Mirror passes first (clipped to each mirror's pyramid), then the mirror polygons into the depth buffer
         (hiding what is behind them), then the direct scene, then the mirror glass over the reflections."""
         ctx, mgl = self.ctx, self._mgl
+        proj, view, eye = camera.projection_matrix_gl(NEAR_M, far), camera.gl_view_matrix(), camera.position
+        depth_range = (NEAR_M, far)
         scene = gpu.scene
         bg = scene.background
         target.fbo_z.clear(0.0, 0.0, 0.0, 0.0)
@@ -460,25 +479,26 @@ class GLRenderer:
         for index in front:
             M = scene.mirrors[index].mirror.reflection_matrix()
             prog = self.programs["mirror"]
-            self._set_view(prog, proj, view, M, M[:3, :3] @ eye + M[:3, 3])
+            self._set_view(prog, proj, view, M, M[:3, :3] @ eye + M[:3, 3], depth_range)
             prog["u_clip"].write(_mirror_clip_planes(scene.mirrors[index].mirror, eye).tobytes())
             ctx.front_face = "cw"
             self._draw_meshes(gpu, target, order, "mirror")
         ctx.front_face = "ccw"
         if front:
             self._draw_mirror_blockers(gpu, target, front, proj, view)
-        self._set_view(self.programs["direct"], proj, view, np.eye(4), eye)
+        self._set_view(self.programs["direct"], proj, view, np.eye(4), eye, depth_range)
         backs = [gpu.mirror_backs[i] for i in range(len(scene.mirrors)) if i not in front]
         self._draw_meshes(gpu, target, order + backs, "direct")
         for index in front:
             self._draw_mirror_glass(gpu, target, index, proj, view)
 
     @staticmethod
-    def _set_view(prog, proj, view, reflect: np.ndarray, eye: np.ndarray) -> None:
+    def _set_view(prog, proj, view, reflect: np.ndarray, eye: np.ndarray, depth_range: tuple) -> None:
         prog["u_proj"].write(_gl_mat(proj))
         prog["u_view"].write(_gl_mat(view))
         prog["u_reflect"].write(_gl_mat(reflect))
-        prog["u_view_pos"].value = tuple(float(x) for x in eye)
+        _uniform(prog, "u_view_pos", tuple(float(x) for x in eye))
+        _uniform(prog, "u_depth_range", (float(depth_range[0]), float(depth_range[1])))
 
     def _draw_meshes(self, gpu: _SceneGPU, target: _Target, order: list[_Mesh], kind: str) -> None:
         """The mouse, then opaque occluders near to far, then see-through parts (colour only), then glass."""
@@ -508,9 +528,13 @@ class GLRenderer:
     def _draw(self, mesh: _Mesh, kind: str) -> None:
         prog = self.programs[kind]
         for name, value in mesh.uniforms.items():
-            prog[name].value = value
+            _uniform(prog, name, value)
         (mesh.texture or self._white).use(location=0)
+        if mesh.closed:
+            self.ctx.enable(self._mgl.CULL_FACE)
         mesh.vaos[kind].render()
+        if mesh.closed:
+            self.ctx.disable(self._mgl.CULL_FACE)
 
     def _draw_mirror_blockers(self, gpu: _SceneGPU, target: _Target, front: list[int], proj, view) -> None:
         """Write the mirror polygons' depth (not colour, not camera z): the direct pass then cannot draw what is
@@ -560,6 +584,13 @@ class GLRenderer:
             parts = rgba[..., 3].copy()
         depth = np.where(z > 0.0, z, np.float32(np.inf)).astype(np.float32, copy=False)
         return rgb, depth, parts
+
+
+def _scene_key(scene) -> tuple:
+    """The objects whose identity decides whether the GPU copy of a scene is current (scenes are plain data:
+    replacing a part, e.g. ``scene.rig = [...]``, triggers a new upload; mutating arrays in place does not)."""
+    return (scene, scene.body, scene.body_colours, scene.body_material, scene.rig, *scene.rig, scene.materials,
+            *scene.materials.values(), scene.lights, *scene.lights, scene.mirrors, *scene.mirrors, scene.background)
 
 
 def _material_uniforms(material: Material, textured: bool, vertex_colour: bool) -> dict:
@@ -629,34 +660,40 @@ def _non_ambient(lights: list[Light]) -> list[int]:
     return [i for i, light in enumerate(lights) if light.kind != "ambient"]
 
 
-def _light_uniforms(lights: list[Light]) -> tuple[dict, int]:
-    """Uniform values for the lights, and the index (among non-ambient lights) of the shadow caster or -1."""
+def _light_uniforms(lights: list[Light]) -> dict:
+    """Uniform values for the lights (non-ambient ones in order; ambient ones summed)."""
     ambient = np.zeros(3)
-    kinds = np.zeros(MAX_LIGHTS, "i4")
-    pos, direc, rgb, cone = (np.zeros((MAX_LIGHTS, 3), "f4") for _ in range(4))
-    shadow = -1
-    n = 0
+    pos, direc, rgb, cone = [], [], [], []
     for light in lights:
         colour = srgb_to_linear(light.colour) * light.intensity
         if light.kind == "ambient":
             ambient += colour
             continue
-        if n == MAX_LIGHTS:
-            raise SynthmouseError(f"at most {MAX_LIGHTS} non-ambient lights are supported")
-        kinds[n] = LIGHT_TYPE_CODES[light.kind]
-        pos[n] = light.position
-        direc[n] = light.direction
-        rgb[n] = colour
         outer = np.radians(light.cone_deg)
-        cone[n] = (np.cos(outer), np.cos(outer * (1.0 - light.softness)), light.reference_distance)
-        if light.shadows:
-            shadow = n
-        n += 1
-    return {
-        "u_ambient": tuple(float(a) for a in ambient), "u_nlights": n, "u_light_type": kinds.tobytes(),
-        "u_light_pos": pos.tobytes(), "u_light_dir": direc.tobytes(), "u_light_rgb": rgb.tobytes(),
-        "u_light_cone": cone.tobytes(),
-    }, shadow
+        pos.append(tuple(float(x) for x in light.position))
+        direc.append(tuple(float(x) for x in light.direction))
+        rgb.append(tuple(float(x) for x in colour))
+        cone.append((float(np.cos(outer)), float(np.cos(outer * (1.0 - light.softness))),
+                     light.reference_distance))
+    return {"u_ambient": tuple(float(a) for a in ambient), "u_light_pos": pos, "u_light_dir": direc,
+            "u_light_rgb": rgb, "u_light_cone": cone}
+
+
+def _uniform(prog, name: str, value) -> None:
+    """Set a uniform if the compiler kept it (unused ones are optimized away); arrays are trimmed to the active
+    length; bytes are written raw."""
+    try:
+        member = prog[name]
+    except KeyError:
+        return
+    if isinstance(value, bytes):
+        member.write(value)
+    elif isinstance(value, list):
+        length = getattr(member, "array_length", len(value))
+        if value:
+            member.value = value[0] if length == 1 else value[:length]
+    else:
+        member.value = value
 
 
 _NO_CLIP = np.tile(np.array([0.0, 0.0, 0.0, 1.0], "f4"), (MAX_CLIP_PLANES, 1)).tobytes()

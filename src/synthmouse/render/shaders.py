@@ -3,16 +3,18 @@
 One shading program draws the rig and the mouse, directly and reflected in mirrors:
 
 * vertex positions are world coordinates; ``u_reflect`` is identity, or a mirror's reflection for a mirror pass;
-* outputs: location 0 ``RGBA8`` = sRGB colour + body-part id / 255 in alpha; location 1 ``R32F`` = depth along
-  the camera's z axis in metres (for a mirror pass: the reflected point's depth, the apparent distance);
-* lighting: ambient + up to :data:`MAX_LIGHTS` directional / point / spot lights (Lambert + normalized
-  Blinn-Phong), computed in linear light on the real (unreflected) surface; one light may cast shadows through a
-  depth map: one of the rig (drawn once per scene) and one of the mouse (drawn every frame), each sampled once
-  with hardware (bilinear) percentage-closer filtering;
-* colours: albedos arrive in linear light; the output is gamma-2.2 encoded (close to sRGB; cheaper per pixel);
+* outputs: location 0 ``RGBA8`` = colour + body-part id / 255 in alpha; location 1 ``R32F`` = depth along the
+  camera's z axis in metres (for a mirror pass: the reflected point's depth, the apparent distance), recovered
+  exactly from ``gl_FragCoord.z``;
+* lighting: ambient + directional / point / spot lights (Lambert + normalized Blinn-Phong) in linear light on
+  the real (unreflected) surface. The fragment shader is generated for the scene's lights (types and count are
+  compile-time constants, which matters on software rasterizers); colours and positions stay uniforms;
+* shadows: one light may cast shadows through two depth maps, one of the rig (drawn once per scene) and one of
+  the mouse (drawn every frame), each read with one hardware (bilinear) percentage-closer lookup;
+* colours: albedos arrive in linear light; the output is gamma-2.2 encoded (close to sRGB, cheaper per pixel);
 * mirrors: a mirror pass clips the reflected scene with ``gl_ClipDistance`` planes to the pyramid from the camera
   through the mirror's polygon, behind the mirror plane. No shader discards fragments, so early depth testing
-  stays on (it matters on software rasterizers).
+  stays on.
 """
 
 MAX_LIGHTS = 8
@@ -38,14 +40,12 @@ out vec3 v_normal;
 out vec2 v_uv;
 out vec3 v_colour;
 flat out float v_part;
-out float v_zcam;
 #if CLIP
 out float gl_ClipDistance[MAX_CLIP];
 #endif
 void main() {
     vec4 world = u_reflect * vec4(in_pos, 1.0);
-    vec4 eye = u_view * world;
-    gl_Position = u_proj * eye;
+    gl_Position = u_proj * (u_view * world);
 #if CLIP
     for (int i = 0; i < MAX_CLIP; ++i) gl_ClipDistance[i] = dot(u_clip[i], world);
 #endif
@@ -54,19 +54,17 @@ void main() {
     v_uv = in_uv;
     v_colour = in_colour;
     v_part = in_part;
-    v_zcam = -eye.z;
 }
 """
 
 SCENE_FRAGMENT = """
 #version 330
-#define MAX_LIGHTS @LIGHTS@
+#define NLIGHTS @NLIGHTS@
 in vec3 v_world;
 in vec3 v_normal;
 in vec2 v_uv;
 in vec3 v_colour;
 flat in float v_part;
-in float v_zcam;
 
 uniform vec3 u_colour;            // linear albedo
 uniform bool u_vertex_colour;     // albedo from the (linear) vertex colours: the mouse
@@ -80,16 +78,14 @@ uniform float u_opacity;
 uniform vec3 u_emission;          // linear
 uniform float u_part;             // part id for meshes without vertex parts (0: not the mouse)
 uniform vec3 u_view_pos;          // camera centre (a mirror pass: the camera reflected in the mirror)
+uniform vec2 u_depth_range;       // near, far of the projection (camera z from gl_FragCoord.z)
 
 uniform vec3 u_ambient;
-uniform int u_nlights;
-uniform int u_light_type[MAX_LIGHTS];      // 1 directional, 2 point, 3 spot
-uniform vec3 u_light_pos[MAX_LIGHTS];
-uniform vec3 u_light_dir[MAX_LIGHTS];      // from the light towards its target
-uniform vec3 u_light_rgb[MAX_LIGHTS];      // linear colour * intensity
-uniform vec3 u_light_cone[MAX_LIGHTS];     // cos(outer), cos(inner), reference distance
+uniform vec3 u_light_pos[NLIGHTS + 1];
+uniform vec3 u_light_dir[NLIGHTS + 1];      // from the light towards its target
+uniform vec3 u_light_rgb[NLIGHTS + 1];      // linear colour * intensity
+uniform vec3 u_light_cone[NLIGHTS + 1];     // cos(outer), cos(inner), reference distance
 
-uniform int u_shadow_light;                // index of the shadow-casting light or -1
 uniform sampler2DShadow u_shadow_static;   // the rig, drawn once
 uniform sampler2DShadow u_shadow_dynamic;  // the mouse, drawn every frame
 uniform mat4 u_shadow_matrix;              // world -> shadow map [0, 1]^3
@@ -105,8 +101,26 @@ float shadow_factor(vec3 p, vec3 n) {
     vec4 s = u_shadow_matrix * vec4(p + n * u_shadow_offset, 1.0);
     vec3 c = s.xyz / s.w;
     if (c.x <= 0.0 || c.x >= 1.0 || c.y <= 0.0 || c.y >= 1.0 || c.z >= 1.0) return 1.0;
-    // one bilinear percentage-closer lookup (2 x 2 texels) in each map
     return min(texture(u_shadow_static, c), texture(u_shadow_dynamic, c));
+}
+
+vec3 light_term(vec3 n, vec3 v, vec3 l, vec3 rgb, float atten, vec3 albedo) {
+    float ndl = max(dot(n, l), 0.0);
+    vec3 h = normalize(l + v);
+    float spec = u_specular * pow(max(dot(n, h), 0.0), u_shininess);
+    return rgb * (atten * ndl) * (albedo + vec3(spec));
+}
+
+float point_falloff(int i, out vec3 l) {
+    vec3 d = u_light_pos[i] - v_world;
+    float dist = length(d);
+    l = d / dist;
+    float r = u_light_cone[i].z / dist;
+    return r * r;
+}
+
+float spot_cone(int i, vec3 l) {
+    return smoothstep(u_light_cone[i].x, u_light_cone[i].y, dot(-l, u_light_dir[i]));
 }
 
 void main() {
@@ -115,34 +129,15 @@ void main() {
     if (u_two_sided && dot(n, v) < 0.0) n = -n;
     vec3 albedo = u_vertex_colour ? v_colour : u_colour;
     if (u_has_texture) albedo *= to_linear(texture(u_texture, v_uv / u_tile).rgb);
-    vec3 colour = u_ambient * albedo;
-    for (int i = 0; i < MAX_LIGHTS; ++i) {
-        if (i >= u_nlights) break;
-        vec3 l;
-        float atten = 1.0;
-        if (u_light_type[i] == 1) {
-            l = -u_light_dir[i];
-        } else {
-            vec3 d = u_light_pos[i] - v_world;
-            float dist = length(d);
-            l = d / dist;
-            atten = pow(u_light_cone[i].z / dist, 2.0);
-            if (u_light_type[i] == 3) {
-                float c = dot(-l, u_light_dir[i]);
-                atten *= smoothstep(u_light_cone[i].x, u_light_cone[i].y, c);
-            }
-        }
-        float ndl = dot(n, l);
-        if (ndl <= 0.0 || atten <= 0.0) continue;
-        if (i == u_shadow_light) atten *= shadow_factor(v_world, n);
-        vec3 h = normalize(l + v);
-        float spec = u_specular * pow(max(dot(n, h), 0.0), u_shininess);
-        colour += u_light_rgb[i] * atten * ndl * (albedo + vec3(spec));
-    }
-    colour += u_emission;
+    vec3 colour = u_ambient * albedo + u_emission;
+    vec3 l;
+    float a;
+@LIGHTS@
     f_colour = vec4(to_srgb(colour), u_vertex_colour ? v_part / 255.0 : u_part / 255.0);
     if (u_opacity < 1.0) f_colour.a = u_opacity;  // drawn with blending that keeps the part id channel
-    f_z = v_zcam;
+    float z_ndc = 2.0 * gl_FragCoord.z - 1.0;
+    float near = u_depth_range.x, far = u_depth_range.y;
+    f_z = 2.0 * near * far / (far + near - z_ndc * (far - near));
 }
 """
 
@@ -179,6 +174,20 @@ def scene_vertex_source(clipping: bool) -> str:
     return SCENE_VERTEX.replace("@CLIP@", str(MAX_CLIP_PLANES)).replace("@CLIPPING@", str(int(clipping)))
 
 
-def scene_fragment_source() -> str:
-    """The scene fragment shader with the number of lights filled in."""
-    return SCENE_FRAGMENT.replace("@LIGHTS@", str(MAX_LIGHTS))
+def scene_fragment_source(light_kinds: tuple[str, ...], shadow_index: int) -> str:
+    """The scene fragment shader for non-ambient lights of ``light_kinds`` (``directional``, ``point``,
+    ``spot``, in uniform-array order); light ``shadow_index`` (or none if -1) casts shadows."""
+    lines = []
+    for i, kind in enumerate(light_kinds):
+        shadow = " * shadow_factor(v_world, n)" if i == shadow_index else ""
+        if kind == "directional":
+            lines.append(f"    l = -u_light_dir[{i}]; a = 1.0{shadow};")
+        elif kind == "point":
+            lines.append(f"    a = point_falloff({i}, l){shadow};")
+        elif kind == "spot":
+            lines.append(f"    a = point_falloff({i}, l) * spot_cone({i}, l){shadow};")
+        else:
+            raise ValueError(f"unknown light kind {kind!r}")
+        lines.append(f"    colour += light_term(n, v, l, u_light_rgb[{i}], a, albedo);")
+    return (SCENE_FRAGMENT.replace("@NLIGHTS@", str(max(len(light_kinds), 1)))
+            .replace("@LIGHTS@", "\n".join(lines)))

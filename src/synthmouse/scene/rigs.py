@@ -188,7 +188,7 @@ def wheel_parts(rig: WheelRig, anchors: Anchors | None = None) -> list[RigMesh]:
         posts = [cylinder(0.006, [0, s * half, table_z], [0, s * half, -R + 0.008], sections=24) for s in (-1, 1)]
         parts += [rig_mesh("axle", axle, "steel"), rig_mesh("wheel_supports", combine(posts), "aluminium")]
     if rig.headbar and anchors is not None:
-        parts += headbar_parts(anchors, W / 2 + 0.02, table_z, steel)
+        parts += headbar_parts(anchors, 0.018, steel)
     if rig.lick_spout and anchors is not None:
         parts.append(_lick_spout(anchors))
     parts += screen_parts(rig, anchors)
@@ -212,24 +212,28 @@ def _ridges(rig: WheelRig, centre: np.ndarray) -> trimesh.Trimesh:
     return combine(bars)
 
 
-def headbar_parts(anchors: Anchors, half_span: float, post_bottom_z: float, material: str) -> list[RigMesh]:
-    """A flat head bar across the skull (along y) and two posts down to the table beside the wheel."""
+def headbar_parts(anchors: Anchors, half_span: float, material: str) -> list[RigMesh]:
+    """A flat head bar across the skull (along y), clamped at both ends to posts that rise to a cross bar."""
     top = anchors.head_top
     bar_z = top[2] + 0.0012
-    bar = box((0.004, 2 * half_span, 0.0015), (top[0], 0.0, bar_z))
-    clamps = [box((0.012, 0.012, 0.02), (top[0], s * half_span, bar_z)) for s in (-1, 1)]
-    posts = [cylinder(0.0065, [top[0], s * half_span, post_bottom_z], [top[0], s * half_span, bar_z - 0.01])
-             for s in (-1, 1)]
-    return [rig_mesh("headbar", bar, material), rig_mesh("headbar_posts", combine(clamps + posts), "aluminium")]
+    x, y = top[0], top[1]
+    bar = box((0.004, 2 * half_span, 0.0015), (x, y, bar_z))
+    clamps = [box((0.008, 0.01, 0.008), (x, y + s * half_span, bar_z)) for s in (-1, 1)]
+    rise = 0.09
+    posts = [cylinder(0.004, [x, y + s * half_span, bar_z + 0.004], [x, y + s * half_span, bar_z + rise],
+                      sections=20) for s in (-1, 1)]
+    cross = box((0.012, 2 * half_span + 0.012, 0.012), (x, y, bar_z + rise + 0.006))
+    holder = [rig_mesh("headbar_posts", combine(clamps + posts + [cross]), "aluminium")]
+    return [rig_mesh("headbar", bar, material)] + holder
 
 
 def _lick_spout(anchors: Anchors) -> RigMesh:
     """A steel tube (1.6 mm) ending just in front of and below the nose, rising from below-front."""
     scale = anchors.length / 0.095
-    tip = anchors.nose + np.array([0.004, 0.0, -0.004]) * scale
-    base = tip + np.array([0.035, 0.0, -0.03]) * scale
+    tip = anchors.nose + np.array([0.003, 0.0, -0.005]) * scale
+    base = tip + np.array([0.03, 0.0, -0.025]) * scale
     tube = cylinder(0.0008, tip, base, sections=16)
-    holder = cylinder(0.004, base, base + np.array([0.02, 0.0, -0.02]), sections=20)
+    holder = cylinder(0.0025, base, base + np.array([0.015, 0.0, -0.0125]) * scale, sections=20)
     return rig_mesh("lick_spout", combine([tube, holder]), "steel")
 
 
@@ -253,7 +257,7 @@ def treadmill_parts(rig: TreadmillRig, anchors: Anchors | None = None) -> list[R
     belt_mat = material_key("belt_material", rig.belt_material)
     belt = combine([box((L, W, 0.003), (0, 0, -0.0015)), box((L, W, 0.003), (0, 0, -2 * r + 0.0015))])
     rollers = [cylinder(r - 0.0005, [s * L / 2, -W / 2, -r], [s * L / 2, W / 2, -r]) for s in (-1, 1)]
-    frame = [box((L + 2 * r + 0.02, 0.008, 2 * r + 0.012), (0, s * (W / 2 + 0.006), -r)) for s in (-1, 1)]
+    frame = [box((L + 2 * r + 0.02, 0.008, 2 * r), (0, s * (W / 2 + 0.006), -r - 0.001)) for s in (-1, 1)]
     table_z = -2 * r - 0.02
     legs = [box((0.02, 0.02, -table_z - 2 * r), (sx * L / 2, sy * (W / 2 + 0.006), (table_z - 2 * r) / 2))
             for sx in (-1, 1) for sy in (-1, 1)]
@@ -264,8 +268,7 @@ def treadmill_parts(rig: TreadmillRig, anchors: Anchors | None = None) -> list[R
         walls = [box((L, 0.003, rig.wall_height), (0, s * (W / 2 + 0.0015), rig.wall_height / 2)) for s in (-1, 1)]
         parts.append(rig_mesh("side_walls", combine(walls), wall_mat))
     if rig.headbar and anchors is not None:
-        parts += headbar_parts(anchors, W / 2 + 0.025, table_z,
-                               material_key("headbar_material", rig.headbar_material))
+        parts += headbar_parts(anchors, 0.018, material_key("headbar_material", rig.headbar_material))
     if rig.table:
         parts.append(table(table_z))
     return parts

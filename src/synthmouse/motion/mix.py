@@ -1,0 +1,450 @@
+"""The motion mix: a YAML description of generators, weights, durations and parameters, sampled frame by frame.
+
+Timeline and random access (the design choice)
+----------------------------------------------
+A frame must be computable from ``(seed, frame index)`` alone, without generating the frames before it, because
+the dataset generator renders frame ``i`` seeded by ``(seed, i)`` and shards may start anywhere. The timeline is
+therefore cut into fixed *blocks* of ``block_seconds``; block ``b`` is planned from ``SeedSequence([seed, b,
+PLAN])`` alone: bouts are drawn one after another (a generator by weight, a duration uniform in its
+``duration`` range) until the block is full, the last bout cut at the block's end. Bout ``j`` of block ``b`` is
+generated from ``SeedSequence([seed, b, j, BOUT])`` and gets the segment id ``b * 4096 + j``; the dataset can split
+train/val/test by segment id.
+
+The root must be continuous across bouts that are generated independently, so bouts start and end at *anchors*:
+a bout that moves the root (locomotion) walks from its start anchor to a fresh anchor drawn from ``SeedSequence(
+[seed, b', j', ANCHOR])`` of the next bout (inside the arena); a stationary bout ends where it started. The start
+anchor of a bout is found by walking back over stationary bouts (only plans, which are cheap) to the last moving
+one. Each bout is generated ``blend_seconds`` longer than its slot (a moving bout stands still at its end anchor
+for that time); the first ``blend`` frames of the next bout are blended from the tail of the previous one with a
+minimum-jerk weight (angles linearly, inside the convex limit box; root position linearly, rotation by slerp).
+
+So :meth:`MotionMix.pose_at` generates at most two bouts, and a small cache makes in-order access cost about
+one bout per bout. :meth:`MotionMix.sample` uses the same code, so ``sample(n)[i] == pose_at(i)`` exactly.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+from typing import Annotated, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from scipy.spatial.transform import Rotation
+
+from ..body import Body, Pose
+from ..body.rotations import angles_to_matrices, rigid
+from ..errors import SceneError
+from .base import Arena, Clip, HeadFixed, RootState, Stage, Support
+from .behaviours import GroomSpec, ReachSpec, RearSpec, RestSpec, ScanSpec
+from .gait import LocomotionSpec
+from .noise import min_jerk
+from .rare import RareSpec
+from .semirandom import SemiRandomSpec
+
+STREAM_PLAN, STREAM_BOUT, STREAM_ANCHOR = 101, 102, 103
+MAX_BOUTS_PER_BLOCK = 4096
+GENERATOR_SPECS = (SemiRandomSpec, LocomotionSpec, RearSpec, GroomSpec, ScanSpec, RestSpec, ReachSpec, RareSpec)
+GeneratorEntry = Annotated[
+    SemiRandomSpec | LocomotionSpec | RearSpec | GroomSpec | ScanSpec | RestSpec | ReachSpec | RareSpec,
+    Field(discriminator="type"),
+]
+
+
+class SupportSpec(BaseModel):
+    """The support surface: ``floor``, ``treadmill`` or ``wheel`` (metres)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: Literal["floor", "treadmill", "wheel"] = "floor"
+    height: float = 0.0
+    radius: float = Field(0.1, gt=0.01, le=2.0)
+
+    def build(self) -> Support:
+        return Support(self.type, self.height, self.radius)
+
+
+class ArenaSpec(BaseModel):
+    """The arena rectangle (metres) and how far the root keeps from its walls."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    x: tuple[float, float] = (-0.2, 0.2)
+    y: tuple[float, float] = (-0.2, 0.2)
+    margin: float = Field(0.04, ge=0.0)
+
+    @model_validator(mode="after")
+    def _check(self) -> ArenaSpec:
+        for name in ("x", "y"):
+            lo, hi = getattr(self, name)
+            if hi - lo <= 2 * self.margin:
+                raise ValueError(f"arena {name} range {[lo, hi]} must be wider than twice the margin "
+                                 f"({self.margin})")
+        return self
+
+    def build(self) -> Arena:
+        return Arena(self.x[0], self.x[1], self.y[0], self.y[1], self.margin)
+
+
+class HeadFixedSpec(BaseModel):
+    """Head fixation: the head joint held at ``position`` (metres) with ``pitch`` (degrees, nose down positive);
+    without a position the head stays where the standing posture on top of the support puts it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    position: tuple[float, float, float] | None = None
+    pitch: float = Field(0.0, ge=-60.0, le=60.0)
+
+
+class MotionMixSpec(BaseModel):
+    """A motion mix as written in YAML (see ``docs/motion/README.md``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    fps: float = Field(30.0, gt=0.0, le=10000.0)
+    block_seconds: float = Field(30.0, gt=0.5, le=3600.0)
+    blend_seconds: float = Field(0.3, ge=0.0, le=5.0)
+    support: SupportSpec = Field(default_factory=SupportSpec)
+    arena: ArenaSpec | None = Field(default_factory=ArenaSpec)
+    head_fixed: HeadFixedSpec | None = None
+    generators: list[GeneratorEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_generators(self) -> MotionMixSpec:
+        labels = [g.label for g in self.generators]
+        dup = sorted({n for n in labels if labels.count(n) > 1})
+        if dup:
+            raise ValueError(f"generator names must be unique, found {dup} more than once; give each a 'name'")
+        shortest = min(g.duration[0] for g in self.generators)
+        if shortest < 2 * self.blend_seconds:
+            raise ValueError(f"the shortest bout ({shortest} s) must last at least twice blend_seconds "
+                             f"({self.blend_seconds} s)")
+        return self
+
+
+def load_mix_spec(source: str | Path | dict, name: str = "<mix>") -> MotionMixSpec:
+    """Validate a mix from a YAML file path or a dict; errors name the file, field path, bad value and allowed."""
+    if isinstance(source, dict):
+        data = source
+    else:
+        path = Path(source)
+        name = str(path)
+        try:
+            data = yaml.safe_load(path.read_text())
+        except FileNotFoundError:
+            raise SceneError(f"{path}: motion mix file not found") from None
+        except yaml.YAMLError as exc:
+            raise SceneError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise SceneError(f"{name}: a motion mix must be a mapping with a 'generators' list, got {type(data).__name__}")
+    try:
+        return MotionMixSpec.model_validate(data)
+    except ValidationError as exc:
+        raise SceneError(format_validation_error(exc, name)) from None
+
+
+def format_validation_error(exc: ValidationError, name: str) -> str:
+    """One line per problem: ``file: field.path: message (got value); allowed: ...``."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"]
+        got = err.get("input")
+        extra = ""
+        if err["type"] == "extra_forbidden":
+            extra = f"; allowed fields: {', '.join(_allowed_fields(err['loc']))}"
+        shown = "" if isinstance(got, dict) else f" (got {got!r})"
+        lines.append(f"{name}: {loc}: {msg}{shown}{extra}")
+    return "\n".join(lines)
+
+
+def _allowed_fields(loc: tuple) -> list[str]:
+    model: type[BaseModel] = MotionMixSpec
+    tags = {spec.model_fields["type"].default: spec for spec in GENERATOR_SPECS}
+    for part in loc[:-1]:
+        if isinstance(part, str) and part in tags:
+            model = tags[part]
+        elif isinstance(part, str) and part in model.model_fields:
+            ann = model.model_fields[part].annotation
+            for candidate in (SupportSpec, ArenaSpec, HeadFixedSpec):
+                if ann is candidate or candidate in getattr(ann, "__args__", ()):
+                    model = candidate
+    return sorted(model.model_fields)
+
+
+class Bout:
+    """One planned bout: its slot on the timeline and its generator."""
+
+    __slots__ = ("block", "index", "start", "length", "entry")
+
+    def __init__(self, block: int, index: int, start: int, length: int, entry: int):
+        self.block, self.index, self.start, self.length, self.entry = block, index, start, length, entry
+
+    @property
+    def segment_id(self) -> int:
+        return self.block * MAX_BOUTS_PER_BLOCK + self.index
+
+
+class MotionMix:
+    """A validated mix bound to a body (see the module docstring).
+
+    Args:
+        spec: the validated mix.
+        body: the body to animate.
+        cache_size: bouts kept in memory for sequential access.
+    """
+
+    def __init__(self, spec: MotionMixSpec, body: Body, cache_size: int = 8):
+        from . import motion_rig
+
+        self.spec = spec
+        self.body = body
+        self.rig = motion_rig(body)
+        self.weights = np.array([g.weight for g in spec.generators]) / sum(g.weight for g in spec.generators)
+        self.stage = Stage(spec.support.build(), spec.arena.build() if spec.arena else None, self._head_fixed())
+        self._cache: OrderedDict = OrderedDict()
+        self._plans: OrderedDict = OrderedDict()
+        self.cache_size = cache_size
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, body: Body) -> MotionMix:
+        return cls(load_mix_spec(path), body)
+
+    @classmethod
+    def from_dict(cls, data: dict, body: Body) -> MotionMix:
+        return cls(load_mix_spec(data), body)
+
+    @property
+    def names(self) -> list[str]:
+        return [g.label for g in self.spec.generators]
+
+    def _head_fixed(self) -> HeadFixed | None:
+        hf = self.spec.head_fixed
+        if hf is None:
+            return None
+        if hf.position is None:
+            return HeadFixed(None)
+        from .base import pitch_matrix
+
+        return HeadFixed(rigid(pitch_matrix(np.radians(hf.pitch)), np.array(hf.position)))
+
+    # ------------------------------------------------------------------ planning
+    def block_frames(self, fps: float) -> int:
+        return max(1, int(round(self.spec.block_seconds * fps)))
+
+    def blend_frames(self, fps: float) -> int:
+        return int(round(self.spec.blend_seconds * fps))
+
+    def plan(self, block: int, fps: float, seed: int) -> list[Bout]:
+        """The bouts of one block (cheap: random draws only)."""
+        key = (block, fps, seed)
+        if key in self._plans:
+            return self._plans[key]
+        rng = _rng(seed, block, STREAM_PLAN)
+        size = self.block_frames(fps)
+        bouts, t = [], 0
+        while t < size:
+            entry = int(rng.choice(len(self.weights), p=self.weights))
+            lo, hi = self.spec.generators[entry].duration
+            length = max(1, int(round(rng.uniform(lo, hi) * fps)))
+            length = min(length, size - t)
+            bouts.append(Bout(block, len(bouts), block * size + t, length, entry))
+            t += length
+        self._plans[key] = bouts
+        while len(self._plans) > 64:
+            self._plans.popitem(last=False)
+        return bouts
+
+    def bout_at(self, frame: int, fps: float, seed: int) -> Bout:
+        block = frame // self.block_frames(fps)
+        for bout in self.plan(block, fps, seed):
+            if bout.start <= frame < bout.start + bout.length:
+                return bout
+        raise AssertionError("unreachable: a block's bouts cover it")  # pragma: no cover
+
+    def _previous(self, bout: Bout, fps: float, seed: int) -> Bout | None:
+        if bout.index > 0:
+            return self.plan(bout.block, fps, seed)[bout.index - 1]
+        if bout.block == 0:
+            return None
+        return self.plan(bout.block - 1, fps, seed)[-1]
+
+    def _next(self, bout: Bout, fps: float, seed: int) -> Bout:
+        bouts = self.plan(bout.block, fps, seed)
+        return bouts[bout.index + 1] if bout.index + 1 < len(bouts) else self.plan(bout.block + 1, fps, seed)[0]
+
+    def _moves(self, bout: Bout) -> bool:
+        return bool(self.spec.generators[bout.entry].moves_root) and self.stage.support.kind == "floor" \
+            and self.stage.head_fixed is None
+
+    def start_anchor(self, bout: Bout, fps: float, seed: int) -> RootState:
+        """Where the root is at the start of a bout (see the module docstring)."""
+        current = bout
+        while True:
+            prev = self._previous(current, fps, seed)
+            if prev is None or self._moves(prev):
+                return self._draw_anchor(current, seed)
+            current = prev
+
+    def _draw_anchor(self, bout: Bout, seed: int) -> RootState:
+        rng = _rng(seed, bout.block, bout.index, STREAM_ANCHOR)
+        if self.stage.arena is None or self.stage.support.kind != "floor" or self.stage.head_fixed is not None:
+            return RootState(0.0, 0.0, 0.0)
+        return self.stage.arena.random_state(rng)
+
+    # ------------------------------------------------------------------ generation
+    def clip(self, bout: Bout, fps: float, seed: int) -> Clip:
+        """The generated clip of a bout: ``length + blend`` frames (cached)."""
+        key = (bout.block, bout.index, fps, seed)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        spec = self.spec.generators[bout.entry]
+        blend = self.blend_frames(fps)
+        start = self.start_anchor(bout, fps, seed)
+        end = self._draw_anchor(self._next(bout, fps, seed), seed) if self._moves(bout) else None
+        rng = _rng(seed, bout.block, bout.index, STREAM_BOUT)
+        if end is not None:
+            clip = spec.generate(self.rig, bout.length, fps, rng, self.stage, start, end)
+            clip = _hold_end(clip, blend)
+        else:
+            clip = spec.generate(self.rig, bout.length + blend, fps, rng, self.stage, start, None)
+        self._cache[key] = clip
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return clip
+
+    def frames(self, start: int, stop: int, fps: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                             list[str]]:
+        """``(angles (F, J, 3), root (F, 4, 4), segment_ids (F,), names)`` of frames ``start..stop-1``."""
+        blend = self.blend_frames(fps)
+        n = stop - start
+        angles = np.empty((n, self.rig.n_joints, 3))
+        root = np.empty((n, 4, 4))
+        ids = np.empty(n, dtype=np.int64)
+        names: list[str] = [""] * n
+        f = start
+        while f < stop:
+            bout = self.bout_at(f, fps, seed)
+            end = min(stop, bout.start + bout.length)
+            local = np.arange(f - bout.start, end - bout.start)
+            clip = self.clip(bout, fps, seed)
+            a, r = clip.angles[local].copy(), clip.root[local].copy()
+            prev = self._previous(bout, fps, seed)
+            in_blend = local < blend
+            if prev is not None and in_blend.any():
+                pclip = self.clip(prev, fps, seed)
+                t = local[in_blend]
+                w = min_jerk((t + 1.0) / (blend + 1.0))
+                a[in_blend], r[in_blend] = blend_frames(pclip.angles[prev.length + t], pclip.root[prev.length + t],
+                                                        a[in_blend], r[in_blend], w)
+            sl = slice(f - start, end - start)
+            angles[sl], root[sl], ids[sl] = a, r, bout.segment_id
+            names[sl] = [self.spec.generators[bout.entry].label] * (end - f)
+            f = end
+        return self.rig.clamp(angles), root, ids, names
+
+    def sample(self, n_frames: int, fps: float, seed: int) -> tuple[Pose, np.ndarray, list[str]]:
+        """``(pose, segment_ids (F,), generator_names (F,))`` of frames ``0..n_frames-1``."""
+        angles, root, ids, names = self.frames(0, n_frames, fps, seed)
+        return Pose(root, angles_to_matrices(angles)), ids, names
+
+    def pose_at(self, frame: int, fps: float, seed: int) -> tuple[Pose, int, str]:
+        """``(one-frame pose, segment id, generator name)`` of frame ``frame``, generating at most two bouts."""
+        angles, root, ids, names = self.frames(frame, frame + 1, fps, seed)
+        return Pose(root, angles_to_matrices(angles)), int(ids[0]), names[0]
+
+
+def blend_frames(angles_a, root_a, angles_b, root_b, w):
+    """Blend ``(n, J, 3)`` angles and ``(n, 4, 4)`` roots from a to b with weights ``w (n,)`` (0 gives a)."""
+    angles = (1.0 - w)[:, None, None] * angles_a + w[:, None, None] * angles_b
+    pos = (1.0 - w)[:, None] * root_a[:, :3, 3] + w[:, None] * root_b[:, :3, 3]
+    ra = Rotation.from_matrix(root_a[:, :3, :3])
+    delta = (ra.inv() * Rotation.from_matrix(root_b[:, :3, :3])).as_rotvec()
+    rot = (ra * Rotation.from_rotvec(delta * w[:, None])).as_matrix()
+    return angles, rigid(rot, pos)
+
+
+def _hold_end(clip: Clip, extra: int) -> Clip:
+    """Append ``extra`` frames holding the last frame (a moving bout stands at its end anchor)."""
+    if extra <= 0:
+        return clip
+    idx = np.concatenate([np.arange(clip.n_frames), np.full(extra, clip.n_frames - 1)])
+    return Clip(clip.angles[idx], clip.root[idx], clip.planted[idx], clip.moved[idx], clip.support,
+                np.concatenate([clip.speed, np.zeros(extra)]))
+
+
+def _rng(*keys: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(k) for k in keys])))
+
+
+# ---------------------------------------------------------------------------------------------- scenes
+DEFAULT_FREE_MIX: dict = {
+    "generators": [
+        {"type": "locomotion", "name": "walk", "gait": "walk", "weight": 3, "duration": [2, 4]},
+        {"type": "locomotion", "name": "trot", "gait": "trot", "weight": 1, "duration": [1.5, 3], "speed": 0.2,
+         "pauses": 0},
+        {"type": "rear", "weight": 1, "duration": [1.5, 3]},
+        {"type": "groom", "weight": 1, "duration": [2, 4]},
+        {"type": "scan", "weight": 1, "duration": [1, 3]},
+        {"type": "rest", "weight": 0.5, "duration": [2, 4]},
+        {"type": "random", "weight": 0.5, "duration": [1, 2], "amplitude": 0.3},
+        {"type": "rare", "weight": 0.3, "duration": [1, 2]},
+    ],
+}
+DEFAULT_RUNNING_MIX: dict = {
+    "generators": [
+        {"type": "locomotion", "name": "run", "gait": "trot", "weight": 3, "duration": [2, 5], "speed": 0.2},
+        {"type": "locomotion", "name": "walk", "gait": "walk", "weight": 2, "duration": [2, 5], "speed": 0.1},
+        {"type": "rest", "weight": 1, "duration": [1, 3], "crouch": 0.2},
+        {"type": "groom", "weight": 0.5, "duration": [2, 3]},
+        {"type": "reach", "name": "lick", "effector": "tongue", "weight": 0.5, "duration": [1, 3]},
+    ],
+}
+
+
+class MixPoseProvider:
+    """Poses by frame index for the dataset generator: ``sample(i) -> (pose, {"motion", "segment"})``.
+
+    Roots are returned relative to the scene's ``body_root`` (the scene composes them with it), so the body
+    stands where the motion put it in the rig's coordinates.
+    """
+
+    def __init__(self, mix: MotionMix, seed: int, fps: float, body_root: np.ndarray | None = None):
+        self.mix, self.seed, self.fps = mix, int(seed), float(fps)
+        self._inverse = np.linalg.inv(body_root) if body_root is not None else np.eye(4)
+
+    def sample(self, index: int) -> tuple[Pose, dict]:
+        pose, segment, name = self.mix.pose_at(int(index), self.fps, self.seed)
+        return Pose(self._inverse @ pose.root, pose.rotations), {"motion": name, "segment": segment}
+
+
+def scene_motion(scene, seed: int, fps: float | None = None) -> MixPoseProvider:
+    """The motion of a built scene (``scene.motion``: a mapping, a YAML path or None for a default mix).
+
+    Missing ``support``/``arena``/``head_fixed`` sections follow the rig: a wheel gives a head-fixed mouse on a
+    wheel of the rig's radius, a treadmill a belt, an open field or platform a floor with the rig's floor
+    region as the arena (5 cm margin).
+    """
+    rig = getattr(getattr(scene, "spec", None), "rig", None)
+    kind = getattr(rig, "type", "openfield")
+    motion = scene.motion
+    if isinstance(motion, (str, Path)):
+        data = yaml.safe_load(Path(motion).read_text())
+        name = str(motion)
+    else:
+        data = dict(motion) if motion else dict(DEFAULT_RUNNING_MIX if kind in ("wheel", "treadmill")
+                                                else DEFAULT_FREE_MIX)
+        name = "motion"
+    data = dict(data)
+    if "support" not in data:
+        if kind == "wheel":
+            data["support"] = {"type": "wheel", "radius": float(rig.radius)}
+        elif kind == "treadmill":
+            data["support"] = {"type": "treadmill"}
+    if "head_fixed" not in data and kind == "wheel":
+        data["head_fixed"] = {}
+    if "arena" not in data:
+        region = getattr(scene, "floor_region", None)
+        if region is not None and kind not in ("wheel", "treadmill"):
+            margin = min(0.05, 0.25 * (region[1] - region[0]), 0.25 * (region[3] - region[2]))
+            data["arena"] = {"x": [region[0], region[1]], "y": [region[2], region[3]], "margin": margin}
+    spec = load_mix_spec(data, name)
+    return MixPoseProvider(MotionMix(spec, scene.body), seed, fps or spec.fps, getattr(scene, "body_root", None))

@@ -1,0 +1,146 @@
+"""The rig library, imported meshes, body placement and the built Scene."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+import trimesh
+
+from synthmouse.body.groups import PARTS
+from synthmouse.scene.build import build_scene
+from synthmouse.scene.materials import FUR_PRESETS
+from synthmouse.scene.rigs import build_rig
+from synthmouse.scene.spec import parse_scene_spec
+
+CAMERA = """
+cameras:
+  - name: top
+    width: 320
+    height: 240
+    fx: 400
+    look_at: {eye: [0, 0, 0.6], target: [0, 0, 0]}
+"""
+
+
+def spec_of(text: str, tmp_path=None):
+    return parse_scene_spec(textwrap.dedent(CAMERA + text), base_dir=tmp_path)
+
+
+def parts_by_name(rig) -> dict:
+    return {m.name: m for m in build_rig(rig)}
+
+
+def test_openfield_dimensions():
+    spec = spec_of("rig:\n  type: openfield\n  size: [0.4, 0.3]\n  wall_height: 0.25\n  wall_thickness: 0.01\n")
+    parts = parts_by_name(spec.rig)
+    assert parts["floor"].bounds[1, 2] == pytest.approx(0.0, abs=1e-7)
+    assert parts["wall_east"].bounds[0, 0] == pytest.approx(0.2, abs=1e-7)  # inner faces at +-size / 2
+    assert parts["wall_west"].bounds[1, 0] == pytest.approx(-0.2, abs=1e-7)
+    assert parts["wall_north"].bounds[0, 1] == pytest.approx(0.15, abs=1e-7)
+    assert parts["wall_north"].bounds[1, 2] == pytest.approx(0.25, abs=1e-7)
+    for mesh in parts.values():
+        assert mesh.faces.max() < len(mesh.vertices)
+        assert np.allclose(np.linalg.norm(mesh.normals, axis=1), 1.0, atol=1e-5)
+        assert mesh.uvs.shape == (len(mesh.vertices), 2)
+
+
+def test_wheel_running_surface_is_at_the_radius():
+    spec = spec_of("rig:\n  type: wheel\n  radius: 0.1\n  width: 0.06\n  ridges: 40\n")
+    parts = parts_by_name(spec.rig)
+    for name in ("wheel", "wheel_ridges"):
+        v = parts[name].vertices.astype(np.float64)
+        r = np.hypot(v[:, 0], v[:, 2] + 0.1)  # distance from the axis (0, y, -R)
+        assert r.max() == pytest.approx(0.1, abs=2e-5 if name == "wheel_ridges" else 2e-3)  # box corners
+        assert np.abs(v[:, 1]).max() == pytest.approx(0.03, abs=1e-6)
+    assert parts["wheel_ridges"].vertices[:, 2].max() == pytest.approx(0.0, abs=1e-6)
+    assert len(parts["wheel_ridges"].faces) == 40 * 12
+    assert {"axle", "wheel_supports", "screen_front", "table"} <= set(parts)
+
+
+@pytest.mark.parametrize("screens, names", [(0, set()), (2, {"screen_left", "screen_right"}),
+                                            (3, {"screen_front", "screen_left", "screen_right"})])
+def test_wheel_screens(screens, names):
+    parts = parts_by_name(spec_of(f"rig:\n  type: wheel\n  screens: {screens}\n").rig)
+    assert {n for n in parts if n.startswith("screen")} == names
+
+
+def test_treadmill_and_platform_tops_at_zero():
+    tread = parts_by_name(spec_of("rig:\n  type: treadmill\n  length: 0.3\n  width: 0.08\n").rig)
+    assert tread["belt"].bounds[1, 2] == pytest.approx(0.0, abs=1e-7)
+    assert tread["belt"].bounds[:, 0] == pytest.approx([-0.15, 0.15])
+    assert tread["frame"].bounds[1, 2] < 0.0  # the frame stays below the belt: it never hides the paws
+    plat = parts_by_name(spec_of("rig:\n  type: platform\n  shape: box\n  size: [0.1, 0.2]\n  height: 0.5\n").rig)
+    assert plat["platform"].bounds[1] == pytest.approx([0.05, 0.1, 0.0])
+    assert plat["room_floor"].bounds[1, 2] == pytest.approx(-0.5)
+
+
+def test_imported_mesh_scale_rotation_position(tmp_path):
+    box = trimesh.creation.box(extents=(10.0, 20.0, 30.0))  # millimetres, centred on the origin
+    box.export(tmp_path / "holder.stl")
+    spec = spec_of("""
+rig:
+  type: none
+  floor_material: null
+  meshes:
+    - file: holder.stl
+      scale: 0.001
+      rotation_deg: [0, 0, 90]
+      position: [0.1, 0.0, 0.05]
+      material: {colour: "#ff0000", roughness: 0.3}
+      occluder: false
+""", tmp_path)
+    scene_parts = build_rig(spec.rig)
+    assert [m.name for m in scene_parts] == ["holder"]
+    mesh = scene_parts[0]
+    assert mesh.bounds == pytest.approx(np.array([[0.09, -0.005, 0.035], [0.11, 0.005, 0.065]]), abs=1e-6)
+    assert mesh.material == "rig.meshes[0].material" and not mesh.occluder
+
+
+def test_scene_on_the_wheel_touches_without_penetrating(sam_body):
+    spec = spec_of("body:\n  fur: white\nrig:\n  type: wheel\n  radius: 0.09\n")
+    scene = build_scene(spec, body=sam_body)
+    verts = scene.body.skin(scene.rest_pose())[0].astype(np.float64)
+    dist = np.hypot(verts[:, 0], verts[:, 2] + 0.09)  # from the wheel axis
+    over = np.abs(verts[:, 0]) < 0.08
+    paws = np.isin(sam_body.vertex_parts(), [PARTS.index(p) for p in ("forepaw_l", "forepaw_r",
+                                                                      "hindpaw_l", "hindpaw_r")])
+    assert dist[over & paws].min() == pytest.approx(0.09, abs=1e-6)  # a paw touches the running surface
+    # the head bar sits on the skull
+    bar = next(m for m in scene.rig if m.name == "headbar")
+    head = verts[sam_body.vertex_parts() == PARTS.index("head")]
+    assert 0.0 < bar.bounds[0, 2] - head[:, 2].max() < 0.003
+    assert scene.floor_region is None
+
+
+def test_openfield_scene_placement_colours_and_materials(sam_body, tmp_path):
+    (tmp_path / "floor.png").write_bytes(b"x")
+    spec = spec_of("""
+body:
+  fur: agouti
+  position: [0.05, -0.02, 0.0]
+  heading_deg: 90
+rig:
+  type: openfield
+  size: [0.4, 0.4]
+  floor_material: {texture: floor.png, tile_size: 0.4}
+mirrors:
+  - name: north
+    corners: [[-0.2, 0.2, 0.0], [0.2, 0.2, 0.0], [0.2, 0.25, 0.1], [-0.2, 0.25, 0.1]]
+""", tmp_path)
+    scene = build_scene(spec, body=sam_body)
+    assert scene.body_root[:3, 3] == pytest.approx([0.05, -0.02, 0.0])
+    assert scene.body_root[:3, 0] == pytest.approx([0.0, 1.0, 0.0])  # nose now towards +y
+    assert scene.floor_region == (-0.2, 0.2, -0.2, 0.2)
+    floor = scene.materials["rig.floor_material"]
+    assert floor.texture == (tmp_path / "floor.png").resolve() and floor.tile_size == 0.4
+    preset = FUR_PRESETS["agouti"]
+    parts = sam_body.vertex_parts()
+    assert np.allclose(scene.body_colours[parts == PARTS.index("tail")], preset.skin)
+    back = (parts == PARTS.index("trunk")) & (sam_body.mesh.vertices[:, 2] > 0.025)
+    assert np.allclose(np.median(scene.body_colours[back], axis=0), preset.fur, atol=0.02)
+    (mirror,) = scene.mirrors
+    assert mirror.mirror.normal == pytest.approx(np.array([0.0, -2.0, 1.0]) / np.sqrt(5))  # faces the arena
+    assert mirror.suffix == "_north"
+    assert mirror.keypoint_names(("nose",)) == ("nose_north",)
