@@ -1,10 +1,10 @@
-"""Rendering speed: SAM on the running wheel at 640 x 480 with all ground truth, on llvmpipe limited to 2 cores.
+"""Rendering speed: SAM on the running wheel, 640 x 480, all ground truth, llvmpipe limited to 2 cores.
 
-Every frame: a new pose (skinning on the CPU), shadow map of the mouse, one geometry pass into colour + part-id +
-camera-z targets, read back, lens distortion (cv2.remap of image, depth and part ids), keypoints through the
-OpenCV camera model and their visibility. Prints frames per second (wall clock), CPU time per frame (all threads),
-and a breakdown. When ``bpy`` is importable it also renders the same scene with Blender's Cycles at 16 samples and
-prints the speed ratio; otherwise it says why it skipped.
+Every frame: a new pose (skinning on the CPU), shadow map of the mouse, one geometry pass into colour,
+part-id and camera-z targets, read back, lens distortion (cv2.remap of image, depth and part ids), keypoints
+through the OpenCV camera model and their visibility. Prints frames per second (wall clock), CPU time per
+frame (all threads) and a breakdown. When ``bpy`` is importable it also renders the same scene with
+Blender's Cycles at 16 samples and prints the speed ratio; otherwise it says why it skipped.
 
 Run: ``python benchmarks/bench_render.py [--frames 120] [--cores 2] [--sam PATH]``
 """
@@ -44,7 +44,9 @@ def parse_args() -> argparse.Namespace:
     shared = Path(os.environ.get("SYNTHMOUSE_SHARED", repo.parent / "shared"))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=120)
-    parser.add_argument("--cores", type=int, default=2, help="CPU cores for the process and llvmpipe (0: all)")
+    parser.add_argument(
+        "--cores", type=int, default=2, help="CPU cores for the process and llvmpipe (0: all)"
+    )
     parser.add_argument("--sam", type=Path, default=shared / "assets" / "sam_mouse")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
@@ -79,7 +81,6 @@ def random_poses(scene, n: int, seed: int):
 def main() -> int:
     args = parse_args()
     limit_cores(args.cores)
-    import numpy as np
 
     from synthmouse.render import FrameState
     from synthmouse.render.gl import GLRenderer
@@ -92,10 +93,14 @@ def main() -> int:
     scene = build_scene(parse_scene_spec(SCENE.format(sam=args.sam)))
     poses = random_poses(scene, args.frames, args.seed)
     renderer = GLRenderer()
-    print(f"renderer: {renderer.info['GL_RENDERER']} ({renderer.info['GL_VERSION']}); cores: "
-          f"{len(os.sched_getaffinity(0))}, LP_NUM_THREADS={os.environ.get('LP_NUM_THREADS', '-')}")
-    print(f"scene: SAM ({scene.body.mesh.n_vertices} vertices, {len(scene.body.mesh.faces)} triangles) on the "
-          f"wheel rig ({sum(len(m.faces) for m in scene.rig)} triangles), 640x480, distortion, shadows")
+    print(
+        f"renderer: {renderer.info['GL_RENDERER']} ({renderer.info['GL_VERSION']}); cores: "
+        f"{len(os.sched_getaffinity(0))}, LP_NUM_THREADS={os.environ.get('LP_NUM_THREADS', '-')}"
+    )
+    print(
+        f"scene: SAM ({scene.body.mesh.n_vertices} vertices, {len(scene.body.mesh.faces)} triangles) on the "
+        f"wheel rig ({sum(len(m.faces) for m in scene.rig)} triangles), 640x480, distortion, shadows"
+    )
     for pose in poses[:5]:  # warm-up: shader compilation, buffers, distortion maps
         renderer.render(scene, pose)
     wall0, cpu0 = time.perf_counter(), time.process_time()
@@ -104,10 +109,16 @@ def main() -> int:
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     view = result.views[0]
     fps = args.frames / wall
-    print(f"frames: {args.frames}  wall: {wall:.2f} s  -> {fps:.1f} frames/s  "
-          f"({1000 * wall / args.frames:.1f} ms/frame, CPU {1000 * cpu / args.frames:.1f} ms/frame over all threads)")
-    print(f"per frame: rgb {view.rgb.shape}, depth {view.depth.dtype}, mask, parts, {len(view.names)} keypoints "
-          f"({int(view.visible.sum())} visible)")
+    print(
+        f"frames: {args.frames}  wall: {wall:.2f} s  -> {fps:.1f} frames/s  "
+        f"({1000 * wall / args.frames:.1f} ms/frame, "
+        f"CPU {1000 * cpu / args.frames:.1f} ms/frame over all threads)"
+    )
+    print(
+        f"per frame: rgb {view.rgb.shape}, depth {view.depth.dtype}, mask, parts, "
+        f"{len(view.names)} keypoints "
+        f"({int(view.visible.sum())} visible)"
+    )
     print_breakdown(renderer, scene, poses[:20])
     print(f"target >= 30 frames/s: {'met' if fps >= 30 else 'NOT met'}")
     blender_comparison(scene, poses[0], fps)
@@ -116,7 +127,8 @@ def main() -> int:
 
 
 def print_breakdown(renderer, scene, poses) -> None:
-    """Milliseconds per stage, averaged over ``poses`` (stages forced to finish with ``ctx.finish``)."""
+    """Wall and CPU milliseconds per stage, averaged over ``poses`` (each stage finished with ``ctx.finish``;
+    CPU time counts every thread of the process, llvmpipe's included, so it is robust to other load)."""
     import numpy as np
 
     from synthmouse.render.gl import _label_keypoints
@@ -124,32 +136,43 @@ def print_breakdown(renderer, scene, poses) -> None:
     body = scene.body
     camera = scene.cameras[0]
     gpu = renderer._prepare(scene)
-    times: dict[str, list[float]] = {k: [] for k in ("skin+normals+upload", "shadow", "draw", "read+remap",
-                                                     "keypoints+visibility")}
+    stages = ("skin+normals+upload", "shadow", "draw", "read+remap", "keypoints+visibility")
+    wall: dict[str, list[float]] = {k: [] for k in stages}
+    cpu: dict[str, list[float]] = {k: [] for k in stages}
+    clock = {}
+
+    def start() -> None:
+        clock["w"], clock["c"] = time.perf_counter(), time.process_time()
+
+    def stop(stage: str) -> None:
+        wall[stage].append(time.perf_counter() - clock["w"])
+        cpu[stage].append(time.process_time() - clock["c"])
+
+    lens = renderer._lens(camera)
+    target = renderer._target(*lens.render_camera.size)
     for pose in poses:
-        t = time.perf_counter()
+        start()
         world = body.world_frames(pose)
         renderer._upload_mouse(gpu, body.skin(pose, world)[0])
         kp = body.keypoints(pose, scene.keypoint_set, world)[0]
         renderer.ctx.finish()
-        times["skin+normals+upload"].append(time.perf_counter() - t)
-        t = time.perf_counter()
+        stop("skin+normals+upload")
+        start()
         renderer._shadow_pass(gpu, dynamic=True)
         renderer.ctx.finish()
-        times["shadow"].append(time.perf_counter() - t)
-        lens = renderer._lens(camera)
-        target = renderer._target(*lens.render_camera.size)
-        t = time.perf_counter()
+        stop("shadow")
+        start()
         renderer._draw_frame(gpu, target, lens.render_camera, 2.0, [])
         renderer.ctx.finish()
-        times["draw"].append(time.perf_counter() - t)
-        t = time.perf_counter()
+        stop("draw")
+        start()
         _, depth, _ = renderer._read(target, lens)
-        times["read+remap"].append(time.perf_counter() - t)
-        t = time.perf_counter()
+        stop("read+remap")
+        start()
         _label_keypoints(scene, camera, kp, depth, [], 0.005)
-        times["keypoints+visibility"].append(time.perf_counter() - t)
-    print("breakdown (ms): " + ", ".join(f"{k} {1000 * np.mean(v):.1f}" for k, v in times.items()))
+        stop("keypoints+visibility")
+    print("breakdown, wall ms: " + ", ".join(f"{k} {1000 * np.mean(v):.1f}" for k, v in wall.items()))
+    print("breakdown, CPU ms:  " + ", ".join(f"{k} {1000 * np.mean(v):.1f}" for k, v in cpu.items()))
 
 
 def blender_comparison(scene, pose, gl_fps: float) -> None:
@@ -160,12 +183,15 @@ def blender_comparison(scene, pose, gl_fps: float) -> None:
         print("Blender comparison skipped: the bpy module is not importable (pip install bpy, Python 3.11)")
         return
     seconds = cycles_render_seconds(scene, pose)
-    print(f"Blender Cycles, 16 samples, same scene: {seconds:.2f} s/frame -> GL renderer is "
-          f"{gl_fps * seconds:.0f}x faster")
+    print(
+        f"Blender Cycles, 16 samples, same scene: {seconds:.2f} s/frame -> GL renderer is "
+        f"{gl_fps * seconds:.0f}x faster"
+    )
 
 
 def cycles_render_seconds(scene, pose, samples: int = 16, repeats: int = 2) -> float:
-    """Seconds per frame for Cycles on the scene's meshes (mouse + rig), first camera, lights as suns/points."""
+    """Seconds per frame for Cycles on the scene's meshes (mouse + rig), first camera, lights as
+    suns/points."""
     import tempfile
 
     import bpy
@@ -219,7 +245,6 @@ def cycles_render_seconds(scene, pose, samples: int = 16, repeats: int = 2) -> f
 
 def _track_quaternion(direction) -> tuple[float, float, float, float]:
     """Blender (w, x, y, z) quaternion turning the light's -z axis to ``direction``."""
-    import numpy as np
     from scipy.spatial.transform import Rotation
 
     rot, _ = Rotation.align_vectors([direction], [[0.0, 0.0, -1.0]])

@@ -152,3 +152,26 @@ def test_read_frames_from_folder_detects_grayscale(tmp_path):
     np.testing.assert_array_equal(read[0], frames[0])
     with pytest.raises(AppearanceError, match="no such video"):
         read_frames(tmp_path / "missing.mp4")
+
+
+def test_animal_cores_split_off_the_cast_shadow():
+    from synthmouse.appearance.estimate import animal_cores, cast_shadow_stats
+
+    yy, xx = np.mgrid[:H, :W]
+    r = np.hypot(xx - 80, yy - 60)
+    plate = np.full((H, W), 200.0, np.float32)
+    frame = plate.copy()
+    frame[r < 16] = 200 * 0.6  # shadow: 40 % darker
+    frame[r < 10] = 200 * 0.15  # the dark animal
+    fg = r < 16
+    cores = animal_cores(frame[None], plate, fg[None])
+    assert np.array_equal(cores[0], r < 10)
+    stats = cast_shadow_stats(frame[None], plate, cores, (fg & ~cores[0])[None])
+    assert stats.strength == pytest.approx(0.4, abs=1e-6)
+    # median distance of an annulus 10..16 from the disc: (10 + d)^2 = (100 + 256) / 2 -> d = 3.34
+    assert stats.radius_px == pytest.approx(3.34, abs=0.7)
+    # a light animal: its brighter-than-floor pixels are the animal
+    light = plate.copy()
+    light[r < 16] = 120
+    light[r < 10] = 250
+    assert np.array_equal(animal_cores(light[None], plate, fg[None])[0], r < 10)

@@ -1,5 +1,5 @@
-"""The built-in parametric mouse: a closed, intersection-free, skinned mesh with every group and landmark, whose
-shape parameters do what they say, at the defaults and at the corners of their randomization ranges."""
+"""The built-in parametric mouse: a closed, intersection-free, skinned mesh with every group and landmark,
+whose shape parameters do what they say, at the defaults and at the corners of their randomization ranges."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from synthmouse.body.keypoints import KeypointSet
 from synthmouse.body.mesh import validate_weights
 from synthmouse.body.parametric import (
     MouseShape,
+    build_canonical_mouse,
     build_parametric_mouse,
     canonical_mouse,
     eye_mask,
@@ -27,15 +28,24 @@ from synthmouse.body.pose import Pose
 from synthmouse.errors import ModelFormatError
 
 VOCABULARY = (
-    "left_ear_tip right_ear_tip nose neck body_middle tail_root tail_middle tail_end left_paw left_paw_end "
-    "left_elbow left_shoulder right_paw right_paw_end right_elbow right_shoulder left_foot left_knee left_hip "
-    "right_foot right_knee right_hip left_eye right_eye left_ear_base right_ear_base head_centre back_shoulders "
-    "back_middle back_rump"
-).split() + [
-    f"{side}_{paw}_digit{d}_tip" for side in ("left", "right") for paw in ("forepaw", "hindpaw") for d in range(1, 6)
-] + [
-    f"{side}_{j}_joint" for side in ("left", "right") for j in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
-]
+    (
+        "left_ear_tip right_ear_tip nose neck body_middle tail_root tail_middle tail_end "
+        "left_paw left_paw_end left_elbow left_shoulder right_paw right_paw_end right_elbow right_shoulder "
+        "left_foot left_knee left_hip right_foot right_knee right_hip "
+        "left_eye right_eye left_ear_base right_ear_base head_centre back_shoulders back_middle back_rump"
+    ).split()
+    + [
+        f"{side}_{paw}_digit{d}_tip"
+        for side in ("left", "right")
+        for paw in ("forepaw", "hindpaw")
+        for d in range(1, 6)
+    ]
+    + [
+        f"{side}_{j}_joint"
+        for side in ("left", "right")
+        for j in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
+    ]
+)
 EXTREMES = MouseShape.extremes()
 
 
@@ -51,7 +61,8 @@ def tmesh(body, vertices=None) -> trimesh.Trimesh:
     return trimesh.Trimesh(np.asarray(v, dtype=np.float64), body.mesh.faces, process=False)
 
 
-# --- the self-intersection check itself ---------------------------------------------------------------------------
+# --- the self-intersection check itself
+# ------------------------------------------------------------------------------------------------------------
 
 
 def test_self_intersection_check_finds_crossings_and_passes_clean_meshes():
@@ -85,7 +96,8 @@ def test_closed_manifold_check_rejects_holes_and_flipped_faces():
     assert not is_closed_manifold(flipped)
 
 
-# --- the default mouse ---------------------------------------------------------------------------------------------
+# --- the default mouse
+# ------------------------------------------------------------------------------------------------------------
 
 
 def test_default_mesh_is_closed_oriented_single_and_mouse_sized(parametric_body):
@@ -114,7 +126,18 @@ def test_skeleton_has_every_group_and_readable_names(parametric_body):
     assert set(sk.groups) == set(GROUPS)
     assert len(sk.joints_in_group("spine")) >= 3
     assert len(sk.joints_in_group("tail")) >= 10
-    for name in ("root", "pelvis", "spine_0", "neck", "head", "jaw", "femur_l", "tibia_r", "humerus_l", "tail_0"):
+    for name in (
+        "root",
+        "pelvis",
+        "spine_0",
+        "neck",
+        "head",
+        "jaw",
+        "femur_l",
+        "tibia_r",
+        "humerus_l",
+        "tail_0",
+    ):
         sk.index(name)
     # Leaf joints are fixed; the root is at the origin, on the floor under the pelvis.
     leaves = [j for j in range(sk.n_joints) if not np.any(sk.parents == j)]
@@ -138,7 +161,12 @@ def test_skinning_weights_are_valid_sparse_and_smooth(parametric_body):
     sk = body.skeleton
     dense = w.toarray()
     # Smooth falloff: some vertices blend the upper and lower bone at the elbow, knee and along the spine.
-    for parent, child in (("humerus_l", "ulna_l"), ("femur_r", "tibia_r"), ("spine_1", "spine_2"), ("tail_4", "tail_5")):
+    for parent, child in (
+        ("humerus_l", "ulna_l"),
+        ("femur_r", "tibia_r"),
+        ("spine_1", "spine_2"),
+        ("tail_4", "tail_5"),
+    ):
         a, b = dense[:, sk.index(parent)], dense[:, sk.index(child)]
         assert np.any((a > 0.25) & (b > 0.25)), (parent, child)
     # The ear moves with the ear bone (and the head at its base) only.
@@ -166,7 +194,10 @@ def test_every_landmark_resolves_and_sits_where_it_should(parametric_body):
     assert mm["tail_end"][0] == pytest.approx(verts[:, 0].min(), abs=0.3) and abs(mm["tail_end"][1]) < 0.3
     # Left is +y; eyes between ears and nose; ear tips above and behind the ear bases.
     for side, sign in (("left", 1), ("right", -1)):
-        assert sign * mm[f"{side}_eye"][1] > 3 and sign * mm[f"{side}_ear_tip"][1] > sign * mm[f"{side}_ear_base"][1]
+        assert (
+            sign * mm[f"{side}_eye"][1] > 3
+            and sign * mm[f"{side}_ear_tip"][1] > sign * mm[f"{side}_ear_base"][1]
+        )
         assert mm[f"{side}_ear_base"][0] < mm[f"{side}_eye"][0] < mm["nose"][0]
         assert mm[f"{side}_ear_tip"][2] > mm[f"{side}_ear_base"][2] + 5
         # MAMMAL semantics: "hip" at the knee joint, "knee" at the ankle joint, "foot" on the hind digits.
@@ -188,8 +219,8 @@ def test_every_landmark_resolves_and_sits_where_it_should(parametric_body):
 
 
 def test_landmarks_agree_with_sam(parametric_body, sam_body):
-    """Axial landmarks relative to the nose-to-tail-root axis match SAM's within 8% of the body length (SAM's rest
-    pose lowers its head and splays its limbs, so limb landmarks are not compared)."""
+    """Axial landmarks relative to the nose-to-tail-root axis match SAM's within 8% of the body length (SAM's
+    rest pose lowers its head and splays its limbs, so limb landmarks are not compared)."""
 
     def relative(body):
         pts = landmarks(body)
@@ -199,8 +230,20 @@ def test_landmarks_agree_with_sam(parametric_body, sam_body):
         return {k: ((v - root) @ axis / length, abs(v[1]) / length) for k, v in pts.items()}
 
     ours, sam = relative(parametric_body), relative(sam_body)
-    for name in ("neck", "head_centre", "left_eye", "right_eye", "left_ear_base", "right_ear_base", "body_middle",
-                 "back_middle", "back_shoulders", "back_rump", "left_hip_joint", "left_shoulder_joint"):
+    for name in (
+        "neck",
+        "head_centre",
+        "left_eye",
+        "right_eye",
+        "left_ear_base",
+        "right_ear_base",
+        "body_middle",
+        "back_middle",
+        "back_shoulders",
+        "back_rump",
+        "left_hip_joint",
+        "left_shoulder_joint",
+    ):
         assert ours[name][0] == pytest.approx(sam[name][0], abs=0.08), name
         assert ours[name][1] == pytest.approx(sam[name][1], abs=0.06), name
 
@@ -216,7 +259,9 @@ def test_posing_with_random_in_limit_angles(parametric_body):
     assert verts.shape == (6, body.mesh.n_vertices, 3) and np.isfinite(verts).all()
     world = body.world_frames(pose)
     rest_lengths = sk.bone_lengths(sk.rest[None])[0]
-    np.testing.assert_allclose(sk.bone_lengths(world), np.broadcast_to(rest_lengths, (6, sk.n_joints)), atol=1e-9)
+    np.testing.assert_allclose(
+        sk.bone_lengths(world), np.broadcast_to(rest_lengths, (6, sk.n_joints)), atol=1e-9
+    )
     # A rigidly moved rest pose moves every vertex rigidly.
     rest = body.skin(body.rest_pose())[0]
     np.testing.assert_allclose(rest, body.mesh.vertices, atol=1e-6)
@@ -240,7 +285,8 @@ def test_vertex_parts_and_eye_mask(parametric_body):
     np.testing.assert_array_equal(eye_mask(sam_like), eye)
 
 
-# --- shape parameters -----------------------------------------------------------------------------------------------
+# --- shape parameters
+# ------------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("shape", EXTREMES, ids=["all-low", "all-high", "mixed-a", "mixed-b"])
@@ -272,12 +318,15 @@ def test_shape_parameters_are_met(seed):
     plain = build_parametric_mouse(dataclasses.replace(shape, girth_scale=1.0))
     width = trunk_width(mouse, body.mesh.vertices.astype(np.float64))
     assert width / trunk_width(mouse, plain.mesh.vertices.astype(np.float64)) == pytest.approx(
-        shape.girth_scale, rel=0.02)
+        shape.girth_scale, rel=0.02
+    )
     # Tail length along the tail joints, from the root to the tip.
     sk = body.skeleton
     chain = [sk.index(f"tail_{k}") for k in range(len(sk.joints_in_group("tail")))] + [sk.index("tail_end")]
     rest = sk.rest[:, :3, 3]
-    assert np.linalg.norm(np.diff(rest[chain], axis=0), axis=1).sum() == pytest.approx(shape.tail_length, rel=0.01)
+    assert np.linalg.norm(np.diff(rest[chain], axis=0), axis=1).sum() == pytest.approx(
+        shape.tail_length, rel=0.01
+    )
 
 
 def _ratio(body_a, body_b, a: str, b: str) -> float:
@@ -286,8 +335,10 @@ def _ratio(body_a, body_b, a: str, b: str) -> float:
 
 
 def test_each_parameter_changes_its_own_part(parametric_body):
-    """Head, ear and limb scales are relative to the rest of the body (the body length stays fixed, so the rest
-    shrinks a little when the head grows): compare each part with another part of the same mouse (a shank, or the eyes' distance)."""
+    """Head, ear and limb scales are relative to the rest of the body (the body length stays fixed, so the
+    rest shrinks a little when the head grows): compare each part with another part of the same mouse (a
+    shank, or the eyes' distance).
+    """
     base = parametric_body
 
     def relative(body, a, b, ref=("left_knee_joint", "left_ankle_joint")):
@@ -304,7 +355,9 @@ def test_each_parameter_changes_its_own_part(parametric_body):
     eyes = ("left_eye", "right_eye")
     assert relative(limbs, "left_knee_joint", "left_ankle_joint", eyes) == pytest.approx(0.9, rel=0.02)
     assert relative(limbs, "left_elbow_joint", "left_wrist_joint", eyes) == pytest.approx(0.9, rel=0.02)
-    assert relative(limbs, "left_hindpaw_digit3_tip", "left_ankle_joint", eyes) == pytest.approx(0.9, rel=0.02)
+    assert relative(limbs, "left_hindpaw_digit3_tip", "left_ankle_joint", eyes) == pytest.approx(
+        0.9, rel=0.02
+    )
     # Tail thickness: the tail's diameter 20 mm from its root scales with the parameter.
     thick = build_parametric_mouse(tail_thickness_scale=1.15)
 
@@ -352,15 +405,61 @@ def test_same_parameters_give_identical_meshes():
     np.testing.assert_array_equal(a.mesh.vertices, b.mesh.vertices)
     np.testing.assert_array_equal(a.skeleton.rest, b.skeleton.rest)
     assert a.landmarks == b.landmarks
-    # Rebuilding the canonical mesh from scratch gives the same mesh and weights bit for bit.
-    fresh = canonical_mouse.__wrapped__()
+    # Rebuilding the canonical mesh from scratch gives the same mesh, weights and landmarks bit for bit (also
+    # when the cached one came from the disk cache).
+    fresh = build_canonical_mouse()
     cached = canonical_mouse()
-    np.testing.assert_array_equal(fresh.vertices, cached.vertices)
-    np.testing.assert_array_equal(fresh.faces, cached.faces)
-    assert (fresh.weights != cached.weights).nnz == 0
+    assert_same_canonical(fresh, cached)
+
+
+def assert_same_canonical(a, b) -> None:
+    for field in ("vertices", "faces", "positions", "parents", "eye"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+    assert (a.weights != b.weights).nnz == 0 and a.weights.shape == b.weights.shape
+    assert a.names == b.names and a.groups == b.groups and a.landmarks == b.landmarks
+    assert list(a.region) == list(b.region) and (a.girth, a.length) == (b.girth, b.length)
+
+
+def test_disk_cache_round_trips_and_is_keyed_by_code(tmp_path, monkeypatch):
+    from synthmouse.body import parametric
+
+    monkeypatch.setenv("SYNTHMOUSE_CACHE_DIR", str(tmp_path))
+    path = parametric._disk_cache_path(0.25, parametric.TARGET_FACES)
+    assert path.parent == tmp_path / "parametric"
+    assert path != parametric._disk_cache_path(0.3, parametric.TARGET_FACES)
+    mouse = canonical_mouse()
+    parametric._save_canonical(mouse, path)
+    assert_same_canonical(parametric._load_canonical(path), mouse)
+    monkeypatch.setenv("SYNTHMOUSE_PARAMETRIC_CACHE", "0")
+    assert parametric._disk_cache_path(0.25, parametric.TARGET_FACES) is None
 
 
 def test_load_body_builds_the_parametric_mouse():
     body = load_body("parametric", body_length=0.09)
     assert body.name == "parametric"
     assert body.length == pytest.approx(0.09, rel=1e-6)
+    # ``length`` (what every loader takes) is the body length; it may leave the randomization range.
+    big = load_body("parametric", length=0.12, head_scale=1.05)
+    assert big.length == pytest.approx(0.12, rel=1e-6)
+    with pytest.raises(ModelFormatError, match="not both"):
+        load_body("parametric", length=0.09, body_length=0.09)
+    with pytest.raises(ModelFormatError, match="body_length"):
+        load_body("parametric", length=0.5)
+
+
+@pytest.mark.slow
+def test_every_corner_of_the_ranges_is_intersection_free_and_grounded():
+    """All 2^7 corners of the randomization box (about 2 minutes)."""
+    import itertools
+
+    mouse = canonical_mouse()
+    names = list(MouseShape.RANGES)
+    for bits in itertools.product((0, 1), repeat=len(names)):
+        shape = MouseShape(**{n: MouseShape.RANGES[n][b] for n, b in zip(names, bits, strict=True)})
+        body = build_parametric_mouse(shape)
+        v = body.mesh.vertices
+        assert len(self_intersections(v, body.mesh.faces)) == 0, shape
+        assert v[:, 2].min() > -1e-6, shape
+        for region in ("forelimb_l", "forelimb_r", "hindlimb_l", "hindlimb_r"):
+            assert v[mouse.region == region, 2].min() < 2e-4, (shape, region)
+        assert v[mouse.region == "trunk", 2].min() > 0.002, shape

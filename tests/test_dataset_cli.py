@@ -1,15 +1,21 @@
-"""The dataset commands through the real entry point: errors, preview."""
+"""The dataset commands through the real entry point: errors, demo, preview, kill and resume."""
 
 from __future__ import annotations
 
+import json
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
+import numpy as np
+import pandas as pd
 import pytest
 
-from test_dataset_fakes import make_dataset
+from test_dataset_fakes import make_dataset, tree_digest
 
 TINY_SCENE = """\
 rig: {type: wheel}
@@ -66,3 +72,50 @@ def test_preview_writes_contact_sheet_and_overlay_video(tmp_path):
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
     cap.release()
     assert "contact sheet:" in done.stdout and "overlay video:" in done.stdout
+
+
+def test_demo_makes_a_labelled_dataset_and_says_what_to_open(tmp_path):
+    out = tmp_path / "demo"
+    done = synthmouse("demo", "--out", str(out), "--frames", "6", "--format", "dlc,coco")
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["frames"] == 6 and manifest["formats"] == ["dlc", "coco"]
+    assert [c["name"] for c in manifest["cameras"]] == ["side", "front"]
+    assert (out / "preview" / "contact_sheet.png").is_file()
+    assert f"open {out / 'preview' / 'contact_sheet.png'}" in done.stdout
+    frames = pd.read_csv(out / "frames.csv")
+    assert frames["motion"].str.len().gt(0).all() and frames["segment"].notna().all()
+    csv = out / "labeled-data" / "synth_side" / "CollectedData_synthmouse.csv"
+    labels = pd.read_csv(csv, header=[0, 1, 2], index_col=[0, 1, 2])
+    assert np.isfinite(labels.to_numpy()).mean() > 0.3  # most keypoints of the side view are visible
+
+
+@pytest.mark.slow
+def test_demo_200_frames_under_two_minutes(tmp_path):
+    start = time.perf_counter()
+    done = synthmouse("demo", "--out", str(tmp_path / "demo"))
+    assert done.returncode == 0, done.stderr
+    assert time.perf_counter() - start < 120
+    assert json.loads((tmp_path / "demo" / "manifest.json").read_text())["frames"] == 200
+
+
+@pytest.mark.slow
+def test_generate_command_killed_and_rerun_equals_uninterrupted(tmp_path):
+    scene = tmp_path / "scene.yaml"
+    scene.write_text(TINY_SCENE)
+    out = tmp_path / "out"
+    args = ["generate", str(scene), "--frames", "60", "--seed", "3", "--out", str(out), "-f", "dlc,coco"]
+    assert synthmouse(*args).returncode == 0
+    reference = tree_digest(out, skip_state=False)
+    shutil.rmtree(out)
+    proc = subprocess.Popen([sys.executable, "-m", "synthmouse", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    rows = out / ".synthmouse" / "rows"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(rows.glob("*.json"))) < 10:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "manifest.json").exists()
+    assert synthmouse(*args).returncode == 0
+    assert tree_digest(out, skip_state=False) == reference

@@ -235,3 +235,14 @@ def test_jpeg_images_are_written_with_their_quality(tmp_path):
     rendered = FakeSource().render(0).views[0].rgb
     expect = cv2.imdecode(cv2.imencode(".jpg", rendered[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 80])[1], 1)
     assert (cv2.imread(str(image)) == expect).all()
+
+
+def test_files_get_the_permissions_of_ordinarily_created_files(tmp_path):
+    """Datasets are shared: files must not keep the 0600 mode of their temporary names."""
+    root = make_dataset(tmp_path / "ds", frames=2, seed=0, formats=("dlc", "coco"))
+    probe = tmp_path / "probe.txt"
+    probe.write_text("x")
+    expected = probe.stat().st_mode & 0o777
+    for rel in ("labeled-data/synth_top/img00000.png", "coco/annotations.json", "manifest.json",
+                "labeled-data/synth_top/CollectedData_synthmouse.csv", ".synthmouse/rows/00000000.json"):
+        assert (root / rel).stat().st_mode & 0o777 == expected, rel

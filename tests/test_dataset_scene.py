@@ -123,3 +123,41 @@ def test_scene_dataset_is_reproducible_and_seed_dependent(tmp_path, scene, rende
     assert c["labeled-data/synth_side/CollectedData_synthmouse.csv"] != \
         a["labeled-data/synth_side/CollectedData_synthmouse.csv"]
     assert len(scene_hash(scene.spec)) == 64
+
+
+MIRROR_SCENE = {
+    "rig": {"type": "wheel", "screens": 0},
+    "cameras": [{"name": "side", "width": 128, "height": 96, "fov_deg": 50,
+                 "look_at": {"eye": [0.0, -0.25, 0.05], "target": [0.0, 0.0, 0.02]}}],
+    "mirrors": [{"name": "back", "corners": [[-0.12, 0.05, -0.02], [0.12, 0.05, -0.02], [0.12, 0.05, 0.12],
+                                             [-0.12, 0.05, 0.12]], "normal": [0, -1, 0]}],
+}
+
+
+def test_mirror_keypoints_are_extra_bodyparts_and_reproject_through_the_reflection(tmp_path, renderer):
+    from synthmouse.scene.build import build_scene
+    from synthmouse.scene.spec import parse_scene_spec
+
+    scene = build_scene(parse_scene_spec(MIRROR_SCENE))
+    names = list(scene.keypoint_names)
+    root = tmp_path / "ds"
+    source = SceneFrameSource(scene=scene, seed=1, motion=StillPoses(scene, 1), renderer=renderer, name="m")
+    assert generate(source, root, GenerateOptions(n_frames=2, seed=1, formats=("dlc", "coco"))).complete
+    labels = pd.read_hdf(dlc_h5(root, "side"), "df_with_missing")
+    parts = labels.columns.get_level_values("bodyparts").unique().tolist()
+    assert parts == names + [f"{n}_back" for n in names]
+    import json
+
+    category = json.loads((root / "coco" / "annotations.json").read_text())["categories"][0]
+    assert len(category["skeleton"]) == 2 * len(scene.keypoint_set.edges)
+    cam = tomllib.loads((root / "calibration.toml").read_text())["cam_0"]
+    K, dist = np.asarray(cam["matrix"]), np.asarray(cam["distortions"])
+    rvec, t = np.asarray(cam["rotation"], float), np.asarray(cam["translation"], float)
+    pts = pd.read_csv(root / "keypoints3d.csv", index_col="frame").loc[0].to_numpy().reshape(-1, 3)
+    reflected = pts * [1, 1, 1]
+    reflected[:, 1] = 2 * 0.05 - pts[:, 1]  # mirror plane y = 0.05
+    ref, _ = cv2.projectPoints(reflected, rvec, t, K, dist)
+    got = labels.iloc[0].to_numpy().reshape(-1, 2)[len(names):]
+    shown = np.isfinite(got[:, 0])
+    assert shown.sum() >= 3  # the reflection is seen and labelled
+    np.testing.assert_allclose(got[shown], ref[:, 0][shown], atol=1e-6)

@@ -55,7 +55,7 @@ cameras:
 """
 
 
-# --- the GL raster lands exactly on OpenCV pixels -------------------------------------------------------------
+# --- the GL raster lands exactly on OpenCV pixels -----------------------------------------------------------
 @pytest.mark.parametrize("dist", [np.zeros(5), np.array([-0.28, 0.09, 0.002, -0.0015, -0.01])])
 def test_sphere_centroid_lands_on_projected_centre(renderer, sam_body, dist):
     w, h = 161, 120  # odd width: pins the half-pixel convention in both axes
@@ -91,7 +91,7 @@ def test_sphere_centroid_lands_on_projected_centre(renderer, sam_body, dist):
         # the undistorted render covers exactly the pixels whose centres' rays hit the ball
         pinhole = renderer._lens(camera).render_camera
         plain = view_of(renderer, scene, pinhole)
-        pv, pu = np.mgrid[0:pinhole.height, 0:pinhole.width]
+        pv, pu = np.mgrid[0 : pinhole.height, 0 : pinhole.width]
         prays = pinhole.pixel_rays(np.stack([pu, pv], -1).reshape(-1, 2).astype(float))
         palong = prays @ (centre - pinhole.position)
         exact = (np.sum((centre - pinhole.position) ** 2) - palong**2 < 0.02**2).reshape(pu.shape)
@@ -104,12 +104,19 @@ def test_sphere_centroid_lands_on_projected_centre(renderer, sam_body, dist):
 
 
 def test_depth_is_metric_camera_z(renderer, sam_body):
-    scene = make_scene(sam_body, """
+    scene = make_scene(
+        sam_body,
+        """
         body: {position: [5.0, 5.0, 0.0]}
         rig: {type: none, floor_size: [0.4, 0.4]}
         cameras:
-          - {name: c, width: 200, height: 160, fx: 300, look_at: {eye: [0.02, -0.01, 0.5], target: [0.02, -0.01, 0]}}
-    """)
+          - name: c
+            width: 200
+            height: 160
+            fx: 300
+            look_at: {eye: [0.02, -0.01, 0.5], target: [0.02, -0.01, 0]}
+    """,
+    )
     camera = Camera.look_at("tilted", [0.1, -0.3, 0.45], [0.0, 0.05, 0.0], width=200, height=160, fx=220)
     view = view_of(renderer, scene, camera)
     # rays through pixel centres hit the floor plane z = 0: compare camera z analytically
@@ -126,7 +133,7 @@ def test_depth_is_metric_camera_z(renderer, sam_body):
     assert top.depth[80, 100] == pytest.approx(0.5, abs=1e-4)
 
 
-# --- keypoints: projection and visibility ---------------------------------------------------------------------
+# --- keypoints: projection and visibility -------------------------------------------------------------------
 WHEEL = """
 body: {keypoints: mouse22}
 rig: {type: wheel, radius: 0.09, width: 0.07, screens: 0}
@@ -176,8 +183,11 @@ def ray_cast_visibility(scene, camera: Camera, pose: Pose, tolerance: float) -> 
     from the camera to it, more than ``tolerance`` (camera z) in front of it."""
     kp = scene.body.keypoints(pose, scene.keypoint_set)[0]
     meshes = [trimesh.Trimesh(scene.body.skin(pose)[0], scene.body.mesh.faces, process=False)]
-    meshes += [trimesh.Trimesh(m.vertices, m.faces, process=False) for m in scene.rig
-               if m.occluder and scene.materials[m.material].opacity == 1.0]
+    meshes += [
+        trimesh.Trimesh(m.vertices, m.faces, process=False)
+        for m in scene.rig
+        if m.occluder and scene.materials[m.material].opacity == 1.0
+    ]
     world = trimesh.util.concatenate(meshes)
     origin = camera.position
     dirs = kp - origin
@@ -200,7 +210,11 @@ def test_visibility_agrees_with_ray_casting(renderer, wheel_scene, eye):
     k = len(wheel_scene.keypoint_set)
     reference = ray_cast_visibility(wheel_scene, camera, pose, 0.005)
     # rays grazing a surface can fall either way at the pixel level; allow one such keypoint per view
-    assert (view.visible[:k] != reference).sum() <= 1, (wheel_scene.keypoint_set.names, view.visible, reference)
+    assert (view.visible[:k] != reference).sum() <= 1, (
+        wheel_scene.keypoint_set.names,
+        view.visible,
+        reference,
+    )
     assert 3 <= reference.sum() < k  # a meaningful mix of visible and hidden keypoints
 
 
@@ -209,8 +223,12 @@ def test_paw_behind_the_wheel_is_hidden(renderer, sam_body):
     camera = Camera.look_at("low", [-0.12, 0.0, -0.12], [-0.045, 0.0, -0.005], width=320, height=240, fx=350)
     names = ("left_foot", "right_foot")
     with_wheel = make_scene(sam_body, WHEEL)
-    without = make_scene(sam_body, WHEEL.replace("type: wheel, radius: 0.09, width: 0.07, screens: 0",
-                                                 "type: none, floor_material: null"))
+    without = make_scene(
+        sam_body,
+        WHEEL.replace(
+            "type: wheel, radius: 0.09, width: 0.07, screens: 0", "type: none, floor_material: null"
+        ),
+    )
     without.body_root = with_wheel.body_root  # the same placement, no wheel
     idx = [with_wheel.keypoint_set.names.index(n) for n in names]
     hidden = view_of(renderer, with_wheel, camera)
@@ -223,11 +241,14 @@ def test_paw_behind_the_wheel_is_hidden(renderer, sam_body):
 
 
 def test_paw_under_the_body_hidden_from_above_and_outside_frame(renderer, sam_body):
-    scene = make_scene(sam_body, """
+    scene = make_scene(
+        sam_body,
+        """
         rig: {type: openfield, size: [0.4, 0.4]}
         cameras:
           - {name: top, width: 320, height: 240, fx: 500, look_at: {eye: [0.0, 0.0, 0.5], target: [0, 0, 0]}}
-    """)
+    """,
+    )
     names = scene.keypoint_set.names
     view = view_of(renderer, scene, scene.cameras[0])
     vis = dict(zip(names, view.visible, strict=False))
@@ -251,7 +272,7 @@ def test_grayscale_camera(renderer, wheel_scene):
     assert rgb.std() > 5
 
 
-# --- mirrors ---------------------------------------------------------------------------------------------------
+# --- mirrors ------------------------------------------------------------------------------------------------
 MIRROR = """
 rig: {type: openfield, size: [0.3, 0.3], wall_height: 0.03, table: false}
 cameras:
@@ -273,7 +294,9 @@ def test_mirror_view_equals_the_reflected_camera(renderer, sam_body):
     virtual = sm.mirror.mirrored_camera(camera)
     assert view.names[k:] == tuple(f"{n}_back" for n in scene.keypoint_set.names)
     assert np.abs(view.keypoints[k:] - virtual.project(result.keypoints3d)).max() < 1e-9
-    assert np.abs(view.keypoints[k:] - camera.project(sm.mirror.reflect_points(result.keypoints3d))).max() < 1e-9
+    assert (
+        np.abs(view.keypoints[k:] - camera.project(sm.mirror.reflect_points(result.keypoints3d))).max() < 1e-9
+    )
     assert view.visible[k:].sum() >= 5
 
     # the mouse seen in the mirror = the mouse rendered by the virtual camera, inside the mirror's polygon
@@ -290,7 +313,7 @@ def test_mirror_view_equals_the_reflected_camera(renderer, sam_body):
     # visible mirror keypoints land on the reflected silhouette
     for i in np.flatnonzero(view.visible[k:]):
         u, v = np.rint(view.keypoints[k + i]).astype(int)
-        assert view.mask[max(v - 1, 0): v + 2, max(u - 1, 0): u + 2].any()
+        assert view.mask[max(v - 1, 0) : v + 2, max(u - 1, 0) : u + 2].any()
 
 
 def test_renderer_switches_scenes_and_cameras(renderer, sam_body, wheel_scene):
@@ -303,3 +326,31 @@ def test_renderer_switches_scenes_and_cameras(renderer, sam_body, wheel_scene):
     assert len(b.views[0].names) == 2 * len(other.keypoint_set)
     head = PARTS.index("head")
     assert (a.views[0].parts == head).any()
+
+
+def test_textured_floor_and_spot_light(renderer, sam_body, tmp_path):
+    tile = np.kron([[0, 255], [255, 0]], np.ones((32, 32))).astype(np.uint8)
+    cv2.imwrite(str(tmp_path / "checker.png"), np.dstack([tile] * 3))
+    spec = parse_scene_spec(
+        textwrap.dedent("""
+        body: {position: [5.0, 5.0, 0.0]}
+        rig:
+          type: none
+          floor_size: [0.4, 0.4]
+          floor_material: {texture: checker.png, tile_size: 0.1, specular: 0}
+        lights:
+          - {type: spot, position: [0, 0, 0.5], target: [0, 0, 0], cone_deg: 20, softness: 0.1}
+        background: black
+        cameras:
+          - {name: top, width: 200, height: 200, fx: 250, look_at: {eye: [0, 0, 0.5], target: [0, 0, 0]}}
+    """),
+        base_dir=tmp_path,
+    )
+    scene = build_scene(spec, body=sam_body)
+    view = view_of(renderer, scene, scene.cameras[0])
+    gray = view.rgb.mean(axis=2)
+    centre = gray[70:130, 70:130]
+    assert centre.max() - centre.min() > 100  # the checkerboard shows
+    # 500 px per metre on the floor; squares are 0.05 m: their centres 25 px apart alternate dark and light
+    assert abs(gray[112, 112] - gray[112, 137]) > 100 and abs(gray[112, 112] - gray[137, 112]) > 100
+    assert gray[5, 5] < 5 < gray[100, 90] or gray[5, 5] < 5 < gray[100, 110]  # outside the cone: unlit

@@ -33,7 +33,9 @@ def parts_by_name(rig) -> dict:
 
 
 def test_openfield_dimensions():
-    spec = spec_of("rig:\n  type: openfield\n  size: [0.4, 0.3]\n  wall_height: 0.25\n  wall_thickness: 0.01\n")
+    spec = spec_of(
+        "rig:\n  type: openfield\n  size: [0.4, 0.3]\n  wall_height: 0.25\n  wall_thickness: 0.01\n"
+    )
     parts = parts_by_name(spec.rig)
     assert parts["floor"].bounds[1, 2] == pytest.approx(0.0, abs=1e-7)
     assert parts["wall_east"].bounds[0, 0] == pytest.approx(0.2, abs=1e-7)  # inner faces at +-size / 2
@@ -59,8 +61,10 @@ def test_wheel_running_surface_is_at_the_radius():
     assert {"axle", "wheel_supports", "screen_front", "table"} <= set(parts)
 
 
-@pytest.mark.parametrize("screens, names", [(0, set()), (2, {"screen_left", "screen_right"}),
-                                            (3, {"screen_front", "screen_left", "screen_right"})])
+@pytest.mark.parametrize(
+    "screens, names",
+    [(0, set()), (2, {"screen_left", "screen_right"}), (3, {"screen_front", "screen_left", "screen_right"})],
+)
 def test_wheel_screens(screens, names):
     parts = parts_by_name(spec_of(f"rig:\n  type: wheel\n  screens: {screens}\n").rig)
     assert {n for n in parts if n.startswith("screen")} == names
@@ -71,7 +75,9 @@ def test_treadmill_and_platform_tops_at_zero():
     assert tread["belt"].bounds[1, 2] == pytest.approx(0.0, abs=1e-7)
     assert tread["belt"].bounds[:, 0] == pytest.approx([-0.15, 0.15])
     assert tread["frame"].bounds[1, 2] < 0.0  # the frame stays below the belt: it never hides the paws
-    plat = parts_by_name(spec_of("rig:\n  type: platform\n  shape: box\n  size: [0.1, 0.2]\n  height: 0.5\n").rig)
+    plat = parts_by_name(
+        spec_of("rig:\n  type: platform\n  shape: box\n  size: [0.1, 0.2]\n  height: 0.5\n").rig
+    )
     assert plat["platform"].bounds[1] == pytest.approx([0.05, 0.1, 0.0])
     assert plat["room_floor"].bounds[1, 2] == pytest.approx(-0.5)
 
@@ -79,7 +85,8 @@ def test_treadmill_and_platform_tops_at_zero():
 def test_imported_mesh_scale_rotation_position(tmp_path):
     box = trimesh.creation.box(extents=(10.0, 20.0, 30.0))  # millimetres, centred on the origin
     box.export(tmp_path / "holder.stl")
-    spec = spec_of("""
+    spec = spec_of(
+        """
 rig:
   type: none
   floor_material: null
@@ -90,7 +97,9 @@ rig:
       position: [0.1, 0.0, 0.05]
       material: {colour: "#ff0000", roughness: 0.3}
       occluder: false
-""", tmp_path)
+""",
+        tmp_path,
+    )
     scene_parts = build_rig(spec.rig)
     assert [m.name for m in scene_parts] == ["holder"]
     mesh = scene_parts[0]
@@ -104,8 +113,10 @@ def test_scene_on_the_wheel_touches_without_penetrating(sam_body):
     verts = scene.body.skin(scene.rest_pose())[0].astype(np.float64)
     dist = np.hypot(verts[:, 0], verts[:, 2] + 0.09)  # from the wheel axis
     over = np.abs(verts[:, 0]) < 0.08
-    paws = np.isin(sam_body.vertex_parts(), [PARTS.index(p) for p in ("forepaw_l", "forepaw_r",
-                                                                      "hindpaw_l", "hindpaw_r")])
+    paws = np.isin(
+        sam_body.vertex_parts(),
+        [PARTS.index(p) for p in ("forepaw_l", "forepaw_r", "hindpaw_l", "hindpaw_r")],
+    )
     assert dist[over & paws].min() == pytest.approx(0.09, abs=1e-6)  # a paw touches the running surface
     # the head bar sits on the skull
     bar = next(m for m in scene.rig if m.name == "headbar")
@@ -116,7 +127,8 @@ def test_scene_on_the_wheel_touches_without_penetrating(sam_body):
 
 def test_openfield_scene_placement_colours_and_materials(sam_body, tmp_path):
     (tmp_path / "floor.png").write_bytes(b"x")
-    spec = spec_of("""
+    spec = spec_of(
+        """
 body:
   fur: agouti
   position: [0.05, -0.02, 0.0]
@@ -128,7 +140,9 @@ rig:
 mirrors:
   - name: north
     corners: [[-0.2, 0.2, 0.0], [0.2, 0.2, 0.0], [0.2, 0.25, 0.1], [-0.2, 0.25, 0.1]]
-""", tmp_path)
+""",
+        tmp_path,
+    )
     scene = build_scene(spec, body=sam_body)
     assert scene.body_root[:3, 3] == pytest.approx([0.05, -0.02, 0.0])
     assert scene.body_root[:3, 0] == pytest.approx([0.0, 1.0, 0.0])  # nose now towards +y

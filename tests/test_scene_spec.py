@@ -57,18 +57,24 @@ def test_templates_validate(rig):
     assert len(spec.cameras) >= 1
 
 
-# --- at least ten kinds of bad scene files -------------------------------------------------------------------
+# --- at least ten kinds of bad scene files ------------------------------------------------------------------
 BAD_FILES = {
     "unknown key": (
         CAMERA + "outputs:\n  formatt: png\n",
         ["line 9", "outputs.formatt", "unknown key 'formatt'", "allowed keys: width, height, format"],
     ),
-    "unknown top-level key": (CAMERA + "lightz: []\n", ["line 8", "unknown key 'lightz'", "cameras", "lights"]),
+    "unknown top-level key": (
+        CAMERA + "lightz: []\n",
+        ["line 8", "unknown key 'lightz'", "cameras", "lights"],
+    ),
     "wrong type": (
         CAMERA.replace("width: 640", "width: wide"),
         ["line 4", "cameras[0].width", "valid integer", "'wide'"],
     ),
-    "width 0": (CAMERA.replace("width: 640", "width: 0"), ["line 4", "cameras[0].width", "greater than 0", "0"]),
+    "width 0": (
+        CAMERA.replace("width: 640", "width: 0"),
+        ["line 4", "cameras[0].width", "greater than 0", "0"],
+    ),
     "negative size": (
         CAMERA + "rig:\n  type: openfield\n  wall_height: -0.3\n",
         ["line 10", "rig.wall_height", "greater than 0", "-0.3"],
@@ -86,8 +92,10 @@ BAD_FILES = {
         ["cameras[0].look_at", "same point", "[0.0, 0.0, 0.6]"],
     ),
     "bad rotation matrix": (
-        CAMERA.replace("look_at: {eye: [0, 0, 0.6], target: [0, 0, 0]}",
-                       "rotation: {matrix: [[1, 0, 0], [0, 1, 0], [0, 0, 2]]}\n    translation: [0, 0, 1]"),
+        CAMERA.replace(
+            "look_at: {eye: [0, 0, 0.6], target: [0, 0, 0]}",
+            "rotation: {matrix: [[1, 0, 0], [0, 1, 0], [0, 0, 2]]}\n    translation: [0, 0, 1]",
+        ),
         ["cameras[0].rotation", "not a rotation"],
     ),
     "distortion of wrong length": (
@@ -128,8 +136,10 @@ BAD_FILES = {
         CAMERA + "lights:\n  - {type: point, position: [0, 0, 1], shadows: true}\n",
         ["lights[0]", "shadows are available for directional and spot lights"],
     ),
-    "bad range": (CAMERA + "randomization:\n  light_intensity: [2.0, 1.0]\n",
-                  ["randomization.light_intensity", "low <= high"]),
+    "bad range": (
+        CAMERA + "randomization:\n  light_intensity: [2.0, 1.0]\n",
+        ["randomization.light_intensity", "low <= high"],
+    ),
 }
 
 
@@ -161,16 +171,23 @@ def test_paths_resolve_relative_to_the_scene_file(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "floor.png").write_bytes(b"not really a png")
     (tmp_path / "sub" / "motion.yaml").write_text("{}\n")
-    path = write(tmp_path / "sub", CAMERA + "rig:\n  type: openfield\n  floor_material: {texture: floor.png}\n"
-                 "motion: motion.yaml\n")
+    path = write(
+        tmp_path / "sub",
+        CAMERA + "rig:\n  type: openfield\n  floor_material: {texture: floor.png}\nmotion: motion.yaml\n",
+    )
     spec = load_scene_spec(path)
     assert spec.rig.floor_material.texture == (tmp_path / "sub" / "floor.png").resolve()
     assert spec.motion == str((tmp_path / "sub" / "motion.yaml").resolve())
 
 
 def test_motion_and_randomization_pass_through(tmp_path):
-    spec = load_scene_spec(write(tmp_path, CAMERA + "motion:\n  mix: {walk: 0.5, groom: 0.5}\n"
-                                 "randomization:\n  light_intensity: [0.5, 1.5]\n"))
+    spec = load_scene_spec(
+        write(
+            tmp_path,
+            CAMERA + "motion:\n  mix: {walk: 0.5, groom: 0.5}\n"
+            "randomization:\n  light_intensity: [0.5, 1.5]\n",
+        )
+    )
     assert spec.motion == {"mix": {"walk": 0.5, "groom": 0.5}}
     assert spec.randomization == {"light_intensity": (0.5, 1.5)}
 
@@ -226,20 +243,28 @@ def test_calibration_file_camera(tmp_path):
     from synthmouse.scene.build import camera_from_spec
     from synthmouse.scene.calibration import save_cameras
 
-    cam = Camera.look_at("cam0", [0.3, -0.2, 0.4], [0, 0, 0], width=1024, height=768, fx=1100,
-                         dist=[-0.1, 0.02, 0, 0, 0])
+    cam = Camera.look_at(
+        "cam0", [0.3, -0.2, 0.4], [0, 0, 0], width=1024, height=768, fx=1100, dist=[-0.1, 0.02, 0, 0, 0]
+    )
     save_cameras([cam], tmp_path / "calibration.toml")
-    spec = load_scene_spec(write(tmp_path, """
+    spec = load_scene_spec(
+        write(
+            tmp_path,
+            """
 cameras:
   - name: left
     calibration: calibration.toml
     calibration_name: cam0
     grayscale: true
-"""))
+""",
+        )
+    )
     loaded = camera_from_spec(spec.cameras[0])
     assert loaded.name == "left" and loaded.grayscale and loaded.size == (1024, 768)
     pts = np.random.default_rng(1).uniform(-0.05, 0.05, (20, 3))
     assert np.abs(loaded.project(pts) - cam.project(pts)).max() < 1e-6
-    bad = load_scene_spec(write(tmp_path, "cameras:\n  - name: x\n    calibration: calibration.toml\n", "b.yaml"))
+    bad = load_scene_spec(
+        write(tmp_path, "cameras:\n  - name: x\n    calibration: calibration.toml\n", "b.yaml")
+    )
     with pytest.raises(SceneError, match="camera 'x' is not in"):
         camera_from_spec(bad.cameras[0])

@@ -23,8 +23,14 @@ from synthmouse.body.groups import PARTS  # noqa: E402
 HERE = Path(__file__).resolve().parent
 FUR = (0.30, 0.28, 0.27)
 SKIN = (0.86, 0.66, 0.64)
-PART_COLOURS = {"trunk": FUR, "head": FUR, "forelimb_l": FUR, "forelimb_r": FUR, "hindlimb_l": FUR,
-                "hindlimb_r": FUR}
+PART_COLOURS = {
+    "trunk": FUR,
+    "head": FUR,
+    "forelimb_l": FUR,
+    "forelimb_r": FUR,
+    "hindlimb_l": FUR,
+    "hindlimb_r": FUR,
+}
 # (elevation, azimuth) in degrees: the camera looks from azimuth (about z, from +x towards +y) and elevation.
 VIEWS = {"top": (90.0, -90.0), "side": (0.0, -90.0), "three_quarter": (30.0, -40.0)}
 
@@ -35,9 +41,11 @@ def view_rotation(elev: float, azim: float) -> np.ndarray:
     return to_camera.as_matrix()
 
 
-def face_colours(parts: np.ndarray, faces: np.ndarray, normals: np.ndarray, eye: np.ndarray | None,
-                 light: np.ndarray) -> np.ndarray:
-    """``(T, 3)`` Lambert-shaded RGB per face (``light`` a unit vector in the normals' frame); base colour from
+def face_colours(
+    parts: np.ndarray, faces: np.ndarray, normals: np.ndarray, eye: np.ndarray | None, light: np.ndarray
+) -> np.ndarray:
+    """``(T, 3)`` Lambert-shaded RGB per face (``light``: a unit vector in the normals' frame); base colour
+    from
     the body part of the face's first vertex."""
     base = np.array([PART_COLOURS.get(PARTS[p], SKIN) for p in range(len(PARTS))])
     colour = base[parts[faces[:, 0]]]
@@ -47,15 +55,30 @@ def face_colours(parts: np.ndarray, faces: np.ndarray, normals: np.ndarray, eye:
     return np.clip(colour * shade[:, None], 0, 1)
 
 
-def draw(body, out_prefix: str, eye: np.ndarray | None = None, title: str | None = None,
-         folder: Path = HERE) -> list[Path]:
+def draw(
+    body, out_prefix: str, eye: np.ndarray | None = None, title: str | None = None, folder: Path = HERE
+) -> list[Path]:
     """Save one PNG per view (``folder/{out_prefix}_{view}.png``); returns the paths."""
-    return draw_mesh(body.mesh.vertices * 1000.0, body.mesh.faces, body.vertex_parts(), out_prefix, eye,
-                     title or body.name, folder)
+    return draw_mesh(
+        body.mesh.vertices * 1000.0,
+        body.mesh.faces,
+        body.vertex_parts(),
+        out_prefix,
+        eye,
+        title or body.name,
+        folder,
+    )
 
 
-def draw_mesh(vertices: np.ndarray, faces: np.ndarray, parts: np.ndarray, out_prefix: str,
-              eye: np.ndarray | None, title: str, folder: Path = HERE) -> list[Path]:
+def draw_mesh(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    parts: np.ndarray,
+    out_prefix: str,
+    eye: np.ndarray | None,
+    title: str,
+    folder: Path = HERE,
+) -> list[Path]:
     """Draw a mesh ``(V, 3)`` mm, ``(T, 3)`` with ``(V,)`` part ids; see :func:`draw`."""
     v, f = np.asarray(vertices, dtype=np.float64), faces
     paths = []
@@ -68,13 +91,18 @@ def draw_mesh(vertices: np.ndarray, faces: np.ndarray, parts: np.ndarray, out_pr
         front = normal[:, 2] > 0
         order = np.argsort(tri[front, :, 2].mean(axis=1))
         light = np.array([-0.35, 0.45, 1.0])  # from the viewer's upper left
-        colours = face_colours(parts, f[front][order], normal[front][order], eye, light / np.linalg.norm(light))
+        colours = face_colours(
+            parts, f[front][order], normal[front][order], eye, light / np.linalg.norm(light)
+        )
         lo, hi = s[:, :2].min(axis=0) - 2, s[:, :2].max(axis=0) + 2
         width = 7.0
         fig = plt.figure(figsize=(width, width * (hi[1] - lo[1]) / (hi[0] - lo[0]) + 0.3), dpi=100)
         ax = fig.add_axes((0, 0, 1, 0.93))
-        ax.add_collection(PolyCollection(tri[front][order][..., :2], facecolors=colours, edgecolors=colours,
-                                     linewidths=0.15))
+        ax.add_collection(
+            PolyCollection(
+                tri[front][order][..., :2], facecolors=colours, edgecolors=colours, linewidths=0.15
+            )
+        )
         ax.set_xlim(lo[0], hi[0])
         ax.set_ylim(lo[1], hi[1])
         ax.set_aspect("equal")

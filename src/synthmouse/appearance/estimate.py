@@ -403,6 +403,29 @@ def contact_shadow(
     return ShadowStats(strength=min(strength, 1.0), radius_px=radius)
 
 
+def cast_shadow_stats(
+    frames_l: np.ndarray, plate_l: np.ndarray, cores: np.ndarray, shadow: np.ndarray, max_frames: int = 60
+) -> ShadowStats:
+    """Shadow statistics from the cast-shadow pixels split off the foreground (:func:`animal_cores`):
+    strength ``1 - median(frame / plate)`` over them, radius the median distance (pixels) of a shadow pixel
+    from the animal.
+
+    Args:
+        frames_l: ``(N, H, W)`` luma; plate_l ``(H, W)``; cores, shadow ``(N, H, W) bool``.
+    """
+    ratios, distances = [], []
+    for core, cast, frame in list(zip(cores, shadow, frames_l, strict=True))[:max_frames]:
+        if not core.any() or not cast.any():
+            continue
+        dist = cv2.distanceTransform((~core).astype(np.uint8), cv2.DIST_L2, 5)
+        ratios.append(frame[cast] / np.maximum(plate_l[cast], 1.0))
+        distances.append(dist[cast])
+    if not ratios:
+        return ShadowStats(strength=0.0, radius_px=0.0)
+    strength = float(np.clip(1.0 - np.median(np.concatenate(ratios)), 0.0, 1.0))
+    return ShadowStats(strength=strength, radius_px=float(np.median(np.concatenate(distances))))
+
+
 # ---------------------------------------------------------------------- the profile
 def fit_appearance(
     frames: np.ndarray, source: str = "", backgrounds: int = 0, threshold: float | None = None
@@ -432,14 +455,16 @@ def fit_appearance(
     fg = masks[..., 0]
     frames_l, plate_l = luma(frames), luma(plate)
 
-    fg = animal_cores(frames_l, plate_l, fg)
+    cores = animal_cores(frames_l, plate_l, fg)
+    cast_shadow = fg & ~cores
+    fg = cores
     floor_level = _floor_level(plate_l, fg)
     illum = np.maximum(cv2.GaussianBlur(plate_l, (0, 0), 12.0) / floor_level, 0.05)
     animal = _animal_stats(frames, frames_l, fg, illum)
     levels = _levels(frames_l)
     noise = noise_curve(frames, plate, masks)
     defocus = edge_spread_sigma(plate_l)
-    moving = _moving_edge_sigma(frames_l, fg)
+    moving = _moving_edge_sigma(frames_l, fg, cast_shadow)
     defocus = 0.0 if not math.isfinite(defocus) else defocus
     motion = math.sqrt(max(moving**2 - defocus**2, 0.0)) if math.isfinite(moving) else 0.0
     floor = (illum > 0.6) & (cv2.Laplacian(plate_l, cv2.CV_32F, ksize=3) ** 2 < 25.0)
@@ -447,7 +472,10 @@ def fit_appearance(
     measured_block = float(np.median([blockiness(f) for f in frames_l[: min(n, 20)]]))
     reference = _noisy_reference(plate_l, noise)
     quality = equivalent_jpeg_quality(measured_block, reference)
-    shadow = contact_shadow(frames_l, plate_l, fg)  # rings around the animal core: its cast shadow included
+    if cast_shadow.sum() > 0.2 * max(int(fg.sum()), 1):
+        shadow = cast_shadow_stats(frames_l, plate_l, fg, cast_shadow)
+    else:
+        shadow = contact_shadow(frames_l, plate_l, fg)
     stats = ProfileFile(
         source=str(source),
         frames_used=int(n),
@@ -471,11 +499,11 @@ def animal_cores(
 ) -> np.ndarray:
     """The animal without its cast shadow: foreground pixels split by ``log(frame / plate)``.
 
-    A shadow darkens the floor by a factor (say 0.5 to 0.8) while a dark animal is far darker (0.1 to
-    0.3) and a
-    light animal is brighter than the floor. For a dark animal the foreground's log ratios are split at Otsu's
-    threshold when the two classes are at least ``min_separation`` apart (log units), and the darker class is
-    the animal; for a light animal the brighter-than-plate pixels are.
+    A shadow darkens the floor by a factor (say 0.5 to 0.8) while a dark animal is far darker (0.1 to 0.3)
+    and a light animal is brighter than the floor. When over a quarter of the foreground is 15 % brighter
+    than the plate (a light animal: shadows are never brighter than the floor), those brighter pixels are
+    the animal. Otherwise the foreground's log ratios are split at Otsu's threshold when the two classes are
+    at least ``min_separation`` apart (log units), and the darker class is the animal.
 
     Args:
         frames_l: ``(N, H, W)`` luma; plate_l ``(H, W)``; fg ``(N, H, W) bool``.
@@ -487,17 +515,18 @@ def animal_cores(
         return fg
     ratio = np.log(np.maximum(frames_l, 1.0) / np.maximum(plate_l, 1.0)[None])
     values = ratio[fg]
-    if np.median(values) > 0:
-        return fg & (ratio > 0)
+    brighter = math.log(1.15)
+    if np.mean(values > brighter) > 0.25:  # shadows are never brighter than the floor: a light animal
+        return fg & (ratio > brighter)
     scaled = np.clip((values - values.min()) / max(float(np.ptp(values)), 1e-6) * 255, 0, 255).astype(
         np.uint8
     )
     level, _ = cv2.threshold(scaled.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     threshold = values.min() + level / 255.0 * float(np.ptp(values))
-    dark, light = values[values < threshold], values[values >= threshold]
+    dark, light = values[values <= threshold], values[values > threshold]
     if len(dark) == 0 or len(light) == 0 or np.mean(light) - np.mean(dark) < min_separation:
         return fg
-    return fg & (ratio < threshold)
+    return fg & (ratio <= threshold)
 
 
 def _floor_level(plate_l: np.ndarray, fg: np.ndarray) -> float:
@@ -551,19 +580,27 @@ def _levels(frames_l: np.ndarray) -> LevelsStats:
     )
 
 
-def _moving_edge_sigma(frames_l: np.ndarray, fg: np.ndarray, max_frames: int = 40) -> float:
-    """Edge-spread sigma of the animal's outline (median over frames that show it)."""
+def _moving_edge_sigma(
+    frames_l: np.ndarray, fg: np.ndarray, shadow: np.ndarray | None = None, max_frames: int = 60
+) -> float:
+    """Edge-spread sigma of the animal's outline against the floor (not against its own cast shadow).
+
+    The lower quartile over frames: a still animal shows its intrinsic outline softness, a moving one adds
+    motion blur in some frames only, and fur or stray shadow edges inflate single frames.
+    """
     sigmas = []
-    for frame, mask in list(zip(frames_l, fg, strict=True))[:max_frames]:
+    kernel = np.ones((5, 5), np.uint8)
+    for i, (frame, mask) in enumerate(list(zip(frames_l, fg, strict=True))[:max_frames]):
         if mask.sum() < 50:
             continue
-        band = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)) > cv2.erode(
-            mask.astype(np.uint8), np.ones((5, 5), np.uint8)
-        )
+        m = mask.astype(np.uint8)
+        band = cv2.dilate(m, kernel) > cv2.erode(m, kernel)
+        if shadow is not None:
+            band &= ~cv2.dilate(shadow[i].astype(np.uint8), kernel).astype(bool)
         s = edge_spread_sigma(frame, band, max_edges=300)
         if math.isfinite(s):
             sigmas.append(s)
-    return float(np.median(sigmas)) if sigmas else float("nan")
+    return float(np.percentile(sigmas, 25)) if sigmas else float("nan")
 
 
 def _noisy_reference(plate_l: np.ndarray, noise: NoiseStats, seed: int = 0) -> np.ndarray:

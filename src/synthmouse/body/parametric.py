@@ -1,19 +1,20 @@
-"""The built-in parametric mouse: an adult C57BL/6 made by code, with shape parameters and randomization ranges.
+"""The built-in parametric mouse: an adult C57BL/6 made by code, with shape parameters and their ranges.
 
 ``build_parametric_mouse(**shape)`` returns a :class:`~synthmouse.body.model.Body` with a closed, manifold,
-self-intersection-free triangle mesh (snout, eyes, ears, trunk, four legs with paws and five digits each, a
-long tapered tail), skinned to a 72-joint skeleton whose joints carry the anatomical groups of
-:mod:`synthmouse.body.groups`, and every landmark of the vocabulary in ``docs/architecture.md``.
+self-intersection-free triangle mesh (snout, whisker pads, eyes, ears, trunk, four legs with paws and five
+digits each, a long tapered tail), skinned to an 85-joint skeleton whose joints carry the anatomical groups of
+:mod:`synthmouse.body.groups`, and every landmark of the vocabulary in ``docs/conventions.md``.
 
-The expensive part (polygonizing the implicit surface and computing skinning weights, about a second) runs once
-per process for a canonical mouse (:func:`canonical_mouse`, cached). A shape is applied as a smooth deformation
-of that canonical mesh through the skinning weights: every bone gets an affine map (a scale about its joint in
-its anatomical frame, e.g. girth widens the trunk bones across their axis, limb length scales the limb bones),
-the joints are carried by their parents' maps, and each vertex moves by the weight-blended maps. The topology
-never changes, so every individual stays watertight, and a random individual costs milliseconds.
+The expensive part (polygonizing the implicit surface, decimating it, computing skinning weights: 2-4 s) runs
+once for a canonical mouse (:func:`canonical_mouse`: cached in the process and on disk). A shape is applied as
+a smooth deformation of that canonical mesh through the skinning weights: every bone gets an affine map (a
+scale about its joint in its anatomical frame: girth widens the trunk bones across their axis, limb length
+scales the limb bones ...), the joints are carried by their parents' maps, and each vertex moves by the
+weight-blended maps. The topology never changes, so every individual stays watertight, and a random individual
+costs milliseconds.
 
-Vertex colour hint: :func:`eye_mask` marks the vertices of the two eyes (render them black); the renderer colours
-everything else by body part (:meth:`Body.vertex_parts`).
+Vertex colour hint: :func:`eye_mask` marks the vertices of the two eyes (render them black); the renderer
+colours everything else by body part (:meth:`Body.vertex_parts`).
 """
 
 from __future__ import annotations
@@ -38,9 +39,10 @@ MM = 1e-3
 SOURCE = "<parametric mouse>"
 TARGET_FACES = 20_000
 MAX_INFLUENCES = 4
+BODY_LENGTH_LIMITS = (0.05, 0.15)  # accepted body lengths (m); the randomization range is narrower
 
 
-# ----------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Shape parameters
 
 
@@ -54,14 +56,16 @@ class MouseShape:
     Attributes:
         body_length: nose tip to tail root, metres (the ``nose`` and ``tail_root`` landmarks).
         tail_length: tail root to tail tip along the tail, metres.
-        girth_scale: trunk width and (less) height; the width is measured at the ``body_middle`` cross-section.
+        girth_scale: trunk width and (less) height; the width is measured through ``body_middle``.
         head_scale: head size (skull, snout, eyes, ears).
         ear_scale: ear size relative to the head.
         limb_scale: limb length (upper arm to digits, thigh to toes; paws and digits grow with it).
-        tail_thickness_scale: tail diameter (the tail tapers to about a quarter of its root diameter at the tip).
+        tail_thickness_scale: tail diameter (the tail tapers to about a quarter of its root diameter).
 
-    Every value must lie in :attr:`RANGES` (the randomization ranges, inside which the mesh is checked to stay
-    free of self-intersections); values outside raise :class:`ModelFormatError`.
+    :attr:`RANGES` are the randomization ranges (:func:`sample_shape`), inside which the mesh is checked to
+    stay free of self-intersections. Every value must lie in :meth:`allowed` -- the same ranges, except that
+    ``body_length`` (a uniform scale, which cannot make the mesh intersect itself) accepts 5-15 cm; values
+    outside raise :class:`ModelFormatError`.
     """
 
     body_length: float = 0.095
@@ -83,21 +87,34 @@ class MouseShape:
     }
 
     def __post_init__(self) -> None:
-        for name, (lo, hi) in self.RANGES.items():
+        for name, (lo, hi) in self.allowed().items():
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and np.isfinite(value) and lo - 1e-12 <= value <= hi + 1e-12):
+            if not (
+                isinstance(value, (int, float)) and np.isfinite(value) and lo - 1e-12 <= value <= hi + 1e-12
+            ):
                 raise ModelFormatError(
-                    SOURCE, f"shape parameter {name} = {value!r} is outside its allowed range [{lo:g}, {hi:g}]"
+                    SOURCE,
+                    f"shape parameter {name} = {value!r} is outside its allowed range [{lo:g}, {hi:g}]",
                 )
             object.__setattr__(self, name, float(value))
 
     @classmethod
+    def allowed(cls) -> dict[str, tuple[float, float]]:
+        """The accepted range of each parameter (the randomization ranges, wider for ``body_length``)."""
+        return {**cls.RANGES, "body_length": BODY_LENGTH_LIMITS}
+
+    @classmethod
     def from_options(cls, **options: float) -> MouseShape:
-        """A shape from keyword options, naming any unknown option and the known ones."""
+        """A shape from keyword options, naming any unknown option and the known ones. ``length`` is accepted
+        for ``body_length`` (the option every body loader takes)."""
+        if "length" in options:
+            if "body_length" in options:
+                raise ModelFormatError(SOURCE, "give 'length' or 'body_length', not both")
+            options = {("body_length" if k == "length" else k): v for k, v in options.items()}
         unknown = sorted(set(options) - set(cls.RANGES))
         if unknown:
             raise ModelFormatError(
-                SOURCE, f"unknown shape parameter(s) {unknown}; allowed: {', '.join(cls.RANGES)}"
+                SOURCE, f"unknown shape parameter(s) {unknown}; allowed: {', '.join(cls.RANGES)} (or length)"
             )
         return cls(**options)
 
@@ -119,7 +136,7 @@ def sample_shape(rng: np.random.Generator) -> MouseShape:
     return MouseShape(**{name: float(rng.uniform(lo, hi)) for name, (lo, hi) in MouseShape.RANGES.items()})
 
 
-# ----------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # The canonical mouse (built once per process)
 
 
@@ -154,15 +171,131 @@ class CanonicalMouse:
     length: float
 
 
+DISK_CACHE_ENV = "SYNTHMOUSE_PARAMETRIC_CACHE"  # "0" turns the on-disk cache of the canonical mouse off
+
+
 @cache
 def canonical_mouse(voxel: float = 0.25, target_faces: int = TARGET_FACES) -> CanonicalMouse:
-    """Build (once per process and argument set) the canonical mouse: polygonize, skin, place landmarks."""
+    """The canonical mouse, built once per process and argument set.
+
+    The build takes a few seconds, so its result is also kept on disk (``<cache>/parametric/``, see
+    :func:`synthmouse.body.fetch.cache_root`) under a key made of the arguments, the source code of the three
+    ``parametric`` modules and the versions of the libraries that shape the mesh: any change rebuilds it, and
+    a cached mouse is bit-for-bit the one :func:`build_canonical_mouse` makes. Set
+    ``SYNTHMOUSE_PARAMETRIC_CACHE=0`` to skip the disk; an unreadable or unwritable cache is ignored.
+    """
+    path = _disk_cache_path(voxel, target_faces)
+    if path is not None and path.is_file():
+        try:
+            return _load_canonical(path)
+        except Exception:  # noqa: BLE001 - a damaged cache file is rebuilt, never trusted
+            pass
+    mouse = build_canonical_mouse(voxel, target_faces)
+    if path is not None:
+        try:
+            _save_canonical(mouse, path)
+            _prune_disk_cache(path.parent, keep=4)
+        except OSError:
+            pass
+    return mouse
+
+
+def _prune_disk_cache(folder, keep: int) -> None:
+    """Delete all but the ``keep`` most recently written canonical mice (older code versions)."""
+    files = sorted(folder.glob("canonical-*.npz"), key=lambda f: f.stat().st_mtime, reverse=True)
+    for old in files[keep:]:
+        old.unlink(missing_ok=True)
+
+
+def _disk_cache_path(voxel: float, target_faces: int):
+    """Where the canonical mouse for these arguments and this code is cached, or None when disabled."""
+    import hashlib
+    import os
+    from importlib.metadata import PackageNotFoundError, version
+    from pathlib import Path
+
+    if os.environ.get(DISK_CACHE_ENV, "1") == "0":
+        return None
+    from . import parametric_mesh
+    from .fetch import cache_root
+
+    digest = hashlib.sha256(f"{voxel!r} {target_faces!r} {MAX_INFLUENCES!r}".encode())
+    for module in (design, parametric_mesh):
+        digest.update(Path(module.__file__).read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    for package in ("numpy", "scipy", "scikit-image", "fast-simplification"):
+        try:
+            digest.update(f"{package}={version(package)}".encode())
+        except PackageNotFoundError:
+            digest.update(package.encode())
+    return cache_root() / "parametric" / f"canonical-{digest.hexdigest()[:24]}.npz"
+
+
+def _save_canonical(mouse: CanonicalMouse, path) -> None:
+    import json
+
+    from ..fileio import atomic_path
+
+    landmarks = [dataclasses.asdict(kp) for kp in mouse.landmarks.values()]
+    w = mouse.weights
+    with atomic_path(path) as tmp:
+        np.savez(
+            tmp,
+            vertices=mouse.vertices,
+            faces=mouse.faces,
+            w_data=w.data,
+            w_indices=w.indices,
+            w_indptr=w.indptr,
+            w_shape=np.array(w.shape),
+            names=np.array(mouse.names),
+            parents=mouse.parents,
+            groups=np.array(mouse.groups),
+            positions=mouse.positions,
+            eye=mouse.eye,
+            region=mouse.region.astype(str),
+            landmarks=np.array(json.dumps(landmarks)),
+            scalars=np.array([mouse.girth, mouse.length]),
+        )
+
+
+def _load_canonical(path) -> CanonicalMouse:
+    import json
+
+    with np.load(path, allow_pickle=False) as data:
+        weights = sp.csr_matrix(
+            (data["w_data"], data["w_indices"], data["w_indptr"]), shape=tuple(data["w_shape"])
+        )
+        landmarks = {}
+        for entry in json.loads(str(data["landmarks"])):
+            entry = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()}
+            landmarks[entry["name"]] = KeypointDef(**entry)
+        girth, length = (float(x) for x in data["scalars"])
+        return CanonicalMouse(
+            vertices=data["vertices"],
+            faces=data["faces"],
+            weights=weights,
+            names=tuple(data["names"].tolist()),
+            parents=data["parents"],
+            groups=tuple(data["groups"].tolist()),
+            positions=data["positions"],
+            eye=data["eye"],
+            region=data["region"].astype(object),
+            landmarks=landmarks,
+            girth=girth,
+            length=length,
+        )
+
+
+def build_canonical_mouse(voxel: float = 0.25, target_faces: int = TARGET_FACES) -> CanonicalMouse:
+    """Build the canonical mouse from scratch: polygonize, decimate, skin, place landmarks (a few seconds)."""
     from .parametric_mesh import Field, clean_decimated, decimate, polygonize, skinning_weights, taubin_smooth
 
     sweep, parts = design.surface_parts()
     field = Field.build(sweep, parts)
     verts, faces = polygonize(field, voxel=voxel)
-    verts = taubin_smooth(verts, faces, steps=6)  # before decimation: smoothing after it can fold tight creases
+    verts = taubin_smooth(
+        verts, faces, steps=6
+    )  # before decimation: smoothing after it can fold tight creases
     verts, faces = clean_decimated(*decimate(verts, faces, target_faces))
     _, label = field.evaluate(verts[None])
     label = label[0]
@@ -179,22 +312,31 @@ def canonical_mouse(voxel: float = 0.25, target_faces: int = TARGET_FACES) -> Ca
     positions[0, 2] = 0.0
     landmarks = _canonical_landmarks(verts, faces, names, parents, positions, sweep)
     mouse = CanonicalMouse(
-        vertices=verts, faces=faces.astype(np.int32), weights=weights, names=names, parents=parents,
-        groups=tuple(s.group for s in specs), positions=positions, eye=region == "eye", region=region,
-        landmarks=landmarks, girth=0.0, length=0.0,
+        vertices=verts,
+        faces=faces.astype(np.int32),
+        weights=weights,
+        names=names,
+        parents=parents,
+        groups=tuple(s.group for s in specs),
+        positions=positions,
+        eye=region == "eye",
+        region=region,
+        landmarks=landmarks,
+        girth=0.0,
+        length=0.0,
     )
     nose = _landmark_points(mouse, verts, positions, np.tile(np.eye(3), (len(names), 1, 1)), ("nose",))[0]
     length = float(np.linalg.norm(nose - positions[names.index("tail_0")]))
     return dataclasses.replace(mouse, girth=trunk_width(mouse, verts), length=length)
 
 
-def _closest_surface_point(verts: np.ndarray, faces: np.ndarray, target: np.ndarray,
-                           allowed: np.ndarray | None = None) -> tuple[tuple[int, ...], tuple[float, ...]]:
-    """Vertices and barycentric weights of the mesh point closest to ``target`` (mm)."""
+def _closest_surface_point(
+    verts: np.ndarray, faces: np.ndarray, target: np.ndarray
+) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Vertices and barycentric weights of the mesh point closest to ``target`` (mm), searched among the 40
+    triangles with the nearest centroids."""
     tri = verts[faces]
     centroid_d = np.linalg.norm(tri.mean(axis=1) - target, axis=1)
-    if allowed is not None:
-        centroid_d[~allowed[faces].all(axis=1)] = np.inf
     best = None
     for t in np.argsort(centroid_d)[:40]:
         point, bary = _closest_point_on_triangle(target, tri[t])
@@ -207,8 +349,8 @@ def _closest_surface_point(verts: np.ndarray, faces: np.ndarray, target: np.ndar
 
 
 def _closest_point_on_triangle(p: np.ndarray, tri: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Closest point to ``p`` on triangle ``tri (3, 3)`` and its barycentric coordinates (by dense sampling of
-    the projection, exact for interior points)."""
+    """Closest point to ``p`` on triangle ``tri (3, 3)`` and its barycentric coordinates: the projection onto
+    the plane when it falls inside, else the closest point of the three edges."""
     a, b, c = tri
     e0, e1 = b - a, c - a
     gram = np.array([[e0 @ e0, e0 @ e1], [e0 @ e1, e1 @ e1]])
@@ -227,8 +369,14 @@ def _closest_point_on_triangle(p: np.ndarray, tri: np.ndarray) -> tuple[np.ndarr
     return bary @ tri, bary
 
 
-def _canonical_landmarks(verts: np.ndarray, faces: np.ndarray, names: tuple[str, ...], parents: np.ndarray,
-                         positions: np.ndarray, sweep: design.Sweep) -> dict[str, KeypointDef]:
+def _canonical_landmarks(
+    verts: np.ndarray,
+    faces: np.ndarray,
+    names: tuple[str, ...],
+    parents: np.ndarray,
+    positions: np.ndarray,
+    sweep: design.Sweep,
+) -> dict[str, KeypointDef]:
     """All landmarks of the vocabulary: on the skin (nose, ear tips, eyes, dorsal points) or on joints."""
     frames = anatomical_frames(positions, parents)
     out: dict[str, KeypointDef] = {}
@@ -252,10 +400,17 @@ def _canonical_landmarks(verts: np.ndarray, faces: np.ndarray, names: tuple[str,
         outward = np.array([0.15, sign, 0.3])
         skin(f"{lr}_eye", eye + (design.EYE_RADIUS + 1.0) * outward / np.linalg.norm(outward))
         joint(f"{lr}_ear_base", f"ear_{side}")
-        for what, jn in (("shoulder", "humerus"), ("elbow", "ulna"), ("wrist", "fore_paw"), ("hip", "femur"),
-                         ("knee", "tibia"), ("ankle", "hind_paw")):
+        for what, jn in (
+            ("shoulder", "humerus"),
+            ("elbow", "ulna"),
+            ("wrist", "fore_paw"),
+            ("hip", "femur"),
+            ("knee", "tibia"),
+            ("ankle", "hind_paw"),
+        ):
             joint(f"{lr}_{what}_joint", f"{jn}_{side}")
-        # mouse-22 (MAMMAL semantics: "hip" is the knee joint, "knee" the ankle joint, "foot" the hind digits).
+        # mouse-22 (MAMMAL semantics: "hip" is the knee joint, "knee" the ankle joint, "foot" the hind
+        # digits).
         joint(f"{lr}_shoulder", f"humerus_{side}")
         joint(f"{lr}_elbow", f"ulna_{side}")
         joint(f"{lr}_paw_end", f"fore_paw_{side}")
@@ -263,15 +418,21 @@ def _canonical_landmarks(verts: np.ndarray, faces: np.ndarray, names: tuple[str,
         joint(f"{lr}_hip", f"tibia_{side}")
         joint(f"{lr}_knee", f"hind_paw_{side}")
         digit3 = positions[names.index(f"hind_digit3_{side}")]
-        joint(f"{lr}_foot", f"hind_digit3_{side}", 0.5 * (digit3 + positions[names.index(f"hind_digit3_{side}_end")]))
-        for paw, prefix, tip_radius in (("forepaw", "fore", 0.36), ("hindpaw", "hind", 0.42)):
+        joint(
+            f"{lr}_foot",
+            f"hind_digit3_{side}",
+            0.5 * (digit3 + positions[names.index(f"hind_digit3_{side}_end")]),
+        )
+        for paw, prefix, tip_radius in (
+            ("forepaw", "fore", design.FORE_TIP_RADIUS),
+            ("hindpaw", "hind", design.HIND_TIP_RADIUS),
+        ):
             for d in range(1, 6):
                 end = f"{prefix}_digit{d}_{side}_end"
                 j = names.index(end)
                 direction = positions[j] - positions[parents[j]]
                 tip = positions[j] + tip_radius * direction / np.linalg.norm(direction)
                 joint(f"{lr}_{paw}_digit{d}_tip", end, tip)
-    head = positions[names.index("head")]
     joint("head_centre", "head")
     neck = positions[names.index("neck")]
     joint("neck", "neck", neck + np.array([0.0, 0.0, 4.5]))
@@ -288,7 +449,6 @@ def _canonical_landmarks(verts: np.ndarray, faces: np.ndarray, names: tuple[str,
     for name, x in dorsal.items():
         column = verts[(np.abs(verts[:, 0] - x) < 1.0) & (np.abs(verts[:, 1]) < 2.0)]
         skin(name, (x, 0.0, float(column[:, 2].max()) + 0.5 if len(column) else trunk_top))
-    del head
     return out
 
 
@@ -301,7 +461,7 @@ def trunk_width(mouse: CanonicalMouse, vertices: np.ndarray) -> float:
     return float(np.ptp(vertices[sel, 1]))
 
 
-# ----------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Shape deformation
 
 
@@ -310,9 +470,10 @@ OWN, INHERIT, COMPOSE = 0, 1, 2  # how a joint's linear map relates to its paren
 
 def _joint_scales(mouse: CanonicalMouse, shape: MouseShape, sigma: float) -> tuple[np.ndarray, np.ndarray]:
     """Per-joint scale factors ``(J, 3)`` along the joint frame's axes (x along the bone), before the overall
-    scale ``sigma``, and ``(J,)`` map modes: ``OWN`` (just the scale), ``INHERIT`` (the parent's linear map: the
-    scapulae ride on the trunk) or ``COMPOSE`` (the parent's map, then the scale: the thigh and upper arm, which
-    lie inside the trunk's skin, widen with the trunk so the creases around them do not fold)."""
+    scale ``sigma``, and ``(J,)`` map modes: ``OWN`` (just the scale), ``INHERIT`` (the parent's linear map:
+    the scapulae ride on the trunk) or ``COMPOSE`` (the parent's map, then the scale: the thigh and upper arm,
+    which lie inside the trunk's skin, widen with the trunk so the creases around them do not fold).
+    """
     names, groups = mouse.names, mouse.groups
     n = len(names)
     scale = np.ones((n, 3))
@@ -335,7 +496,8 @@ def _joint_scales(mouse: CanonicalMouse, shape: MouseShape, sigma: float) -> tup
             name.startswith(("fore_digit", "hind_digit")) and name.endswith("_end")
         ):
             scale[j] = shape.limb_scale
-            if base in ("shoulder", "hip"):  # upper arm and thigh: longer, not thicker (they sit in the trunk)
+            if base in ("shoulder", "hip"):
+                # Upper arm and thigh: longer, not thicker (they sit in the trunk).
                 scale[j] = (shape.limb_scale, 1.0, 1.0)
                 mode[j] = COMPOSE
         elif base == "scapula":
@@ -347,11 +509,14 @@ def _joint_scales(mouse: CanonicalMouse, shape: MouseShape, sigma: float) -> tup
     return scale, mode
 
 
-def _tail_lift(mouse: CanonicalMouse, shape: MouseShape, scale: np.ndarray, mode: np.ndarray,
-               floor: float) -> np.ndarray:
+def _tail_lift(
+    mouse: CanonicalMouse, shape: MouseShape, scale: np.ndarray, mode: np.ndarray, floor: float
+) -> np.ndarray:
     """``(J,)`` extra height (mm, before ``sigma``) of each tail joint relative to its parent that keeps the
-    resting part of the tail on the floor (at height ``floor``): its centre line stays one (scaled) radius above
-    the floor however the girth, the tail's thickness and its stretch along slightly sloping bones move it."""
+    resting part of the tail on the floor (at height ``floor``): its centre line stays one (scaled) radius
+    above the floor however the girth, the tail's thickness and its stretch along slightly sloping bones move
+    it.
+    """
     thickness = shape.tail_thickness_scale
     _, unlifted = _bone_maps(mouse, scale, mode, np.zeros(len(mouse.names)))
     absolute = np.zeros(len(mouse.names))
@@ -368,11 +533,13 @@ def _tail_lift(mouse: CanonicalMouse, shape: MouseShape, scale: np.ndarray, mode
     return relative
 
 
-def _bone_maps(mouse: CanonicalMouse, scale: np.ndarray, mode: np.ndarray,
-               lift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _bone_maps(
+    mouse: CanonicalMouse, scale: np.ndarray, mode: np.ndarray, lift: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Affine maps ``(J, 3, 4)`` from canonical rest space to the shaped rest space, and new joint positions
     ``(J, 3)``, carrying each joint with its parent's map (plus its own ``lift`` in z, which its descendants
-    inherit)."""
+    inherit).
+    """
     frames = anatomical_frames(mouse.positions, mouse.parents)
     rot = frames[:, :3, :3]
     linear = rot @ (scale[:, :, None] * np.swapaxes(rot, 1, 2))
@@ -399,8 +566,13 @@ def _apply_maps(weights: sp.csr_matrix, maps: np.ndarray, points: np.ndarray) ->
     return np.einsum("vij,vj->vi", blended[:, :, :3], points) + blended[:, :, 3]
 
 
-def _landmark_points(mouse: CanonicalMouse, verts: np.ndarray, positions: np.ndarray, linear: np.ndarray,
-                     names: tuple[str, ...]) -> np.ndarray:
+def _landmark_points(
+    mouse: CanonicalMouse,
+    verts: np.ndarray,
+    positions: np.ndarray,
+    linear: np.ndarray,
+    names: tuple[str, ...],
+) -> np.ndarray:
     """Landmark positions ``(K, 3)`` (mm) on shaped vertices/joints; joint offsets go through ``linear``."""
     frames = anatomical_frames(mouse.positions, mouse.parents)
     out = []
@@ -451,8 +623,9 @@ def shape_mouse(mouse: CanonicalMouse, shape: MouseShape) -> ShapedMouse:
         positions[0, 2] = 0.0
         nose, tail_root = _landmark_points(mouse, verts, positions, maps[:, :, :3], ("nose", "tail_root"))
         sigma = shape.body_length / MM / float(np.linalg.norm(nose - tail_root))
-    return ShapedMouse(vertices=verts * sigma, positions=positions * sigma, offset_scale=scale * sigma,
-                       sigma=sigma)
+    return ShapedMouse(
+        vertices=verts * sigma, positions=positions * sigma, offset_scale=scale * sigma, sigma=sigma
+    )
 
 
 def build_parametric_mouse(shape: MouseShape | None = None, **options: float) -> Body:
@@ -462,24 +635,42 @@ def build_parametric_mouse(shape: MouseShape | None = None, **options: float) ->
         shape: a :class:`MouseShape`; or give its fields as keyword options (``body_length=0.09`` ...).
     """
     if shape is not None and options:
-        raise ModelFormatError(SOURCE, f"give either a MouseShape or keyword options, not both ({sorted(options)})")
+        raise ModelFormatError(
+            SOURCE, f"give either a MouseShape or keyword options, not both ({sorted(options)})"
+        )
     shape = shape if shape is not None else MouseShape.from_options(**options)
     mouse = canonical_mouse()
     shaped = shape_mouse(mouse, shape)
     positions = shaped.positions * MM
     skeleton = Skeleton(
-        names=mouse.names, parents=mouse.parents, rest=anatomical_frames(positions, mouse.parents),
-        groups=mouse.groups, limits=limits_for_groups(mouse.groups),
+        names=mouse.names,
+        parents=mouse.parents,
+        rest=anatomical_frames(positions, mouse.parents),
+        groups=mouse.groups,
+        limits=limits_for_groups(mouse.groups),
     )
-    mesh = SkinnedMesh(vertices=(shaped.vertices * MM).astype(np.float32), faces=mouse.faces, weights=mouse.weights)
+    mesh = SkinnedMesh(
+        vertices=(shaped.vertices * MM).astype(np.float32), faces=mouse.faces, weights=mouse.weights
+    )
     landmarks = {
-        name: kp if kp.on_skin else dataclasses.replace(
-            kp, offset=tuple(float(x) for x in np.asarray(kp.offset) * shaped.offset_scale[mouse.names.index(kp.joint)] * MM)
+        name: kp
+        if kp.on_skin
+        else dataclasses.replace(
+            kp,
+            offset=tuple(
+                float(x)
+                for x in np.asarray(kp.offset) * shaped.offset_scale[mouse.names.index(kp.joint)] * MM
+            ),
         )
         for name, kp in mouse.landmarks.items()
     }
-    return Body(name="parametric", skeleton=skeleton, mesh=mesh, landmarks=landmarks,
-                source=f"parametric mouse {shape.as_dict()}")
+    return Body(
+        name="parametric",
+        skeleton=skeleton,
+        mesh=mesh,
+        landmarks=landmarks,
+        source=f"parametric mouse {shape.as_dict()}",
+    )
 
 
 def eye_mask(body: Body) -> np.ndarray:

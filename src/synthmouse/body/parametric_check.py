@@ -1,9 +1,11 @@
-"""Mesh checks used to validate the parametric mouse: edge manifoldness and triangle-triangle self-intersections.
+"""Mesh checks used to validate the parametric mouse: edge manifoldness and triangle-triangle
+self-intersections.
 
-:func:`self_intersections` finds pairs of triangles of one mesh whose interiors cross: a uniform-grid broad phase
-over the triangles' bounding boxes, then an exact-predicate narrow phase (a triangle pair crosses when an edge of
-one passes through the other). Triangles that share vertices are shrunk by a relative ``1e-6`` towards their
-centroids first, so meeting at a shared edge or corner does not count, while a real fold or a pass-through does.
+:func:`self_intersections` finds pairs of triangles of one mesh whose interiors cross: a uniform-grid broad
+phase over the triangles' bounding boxes, then an exact-predicate narrow phase (a triangle pair crosses when
+an edge of one passes through the other). Triangles that share vertices are shrunk by a relative ``1e-6``
+towards their centroids first, so meeting at a shared edge or corner does not count, while a real fold or a
+pass-through does.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ def edge_use_counts(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def is_closed_manifold(faces: np.ndarray) -> bool:
-    """True when every edge is used by exactly two faces, once in each direction (closed, consistently wound)."""
+    """True when every edge is used by exactly two faces, once in each direction (closed, wound)."""
     directed = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
     _, counts = edge_use_counts(faces)
     unique_directed = np.unique(directed, axis=0)

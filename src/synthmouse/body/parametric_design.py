@@ -1,14 +1,15 @@
 """Anatomy of the built-in parametric mouse: skeleton joints and the implicit surface that becomes its skin.
 
-Everything here is in millimetres in the body frame (origin on the floor under the pelvis, nose towards +x, the
-animal's left towards +y, z up), for an adult C57BL/6 in a relaxed standing pose: nose 95 mm from the tail root,
-tail 85 mm, trunk about 28 mm wide and 27 mm high, paws on the floor. The mesh builder
-(:mod:`synthmouse.body.parametric_mesh`) polygonizes the surface; :mod:`synthmouse.body.parametric` converts to
-metres and applies the shape parameters.
+Everything here is in millimetres in the body frame (origin on the floor under the pelvis, nose towards +x,
+the animal's left towards +y, z up), for an adult C57BL/6 in a relaxed standing pose: nose 95 mm from the tail
+root, tail 85 mm, trunk about 28 mm wide and 27 mm high, paws on the floor. The mesh builder
+(:mod:`synthmouse.body.parametric_mesh`) polygonizes the surface; :mod:`synthmouse.body.parametric` converts
+to metres and applies the shape parameters.
 
-The surface is a smooth union of signed-distance primitives grouped in *parts* (the trunk-and-head sweep, chin,
-eyes, ears, limb segments, paws, digits, tail). Each primitive names the joint whose bone it belongs to, which
-seeds the skinning weights; the trunk sweep and the tail are weighted along their joint chains instead.
+The surface is a smooth union of signed-distance primitives grouped in *parts* (the trunk-and-head sweep,
+chin, whisker pads, eyes, ears, limb segments, paws, digits, tail). Each primitive names the joint whose bone
+it belongs to, which seeds the skinning weights; the trunk sweep and the tail are weighted along their joint
+chains instead.
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Key dimensions (mm)
 NOSE_X, NOSE_Z = 88.5, 12.0
 TAIL_ROOT_Z = 16.5
 TAIL_LENGTH = 85.0
 TAIL_ROOT_RADIUS, TAIL_TIP_RADIUS = 1.6, 0.42
 TAIL_JOINTS = 13
-TAIL_DROP_LENGTH = TAIL_LENGTH * 5 / TAIL_JOINTS  # arc length over which the tail sinks to the floor (5 bones)
+TAIL_DROP_LENGTH = (
+    TAIL_LENGTH * 5 / TAIL_JOINTS
+)  # arc length over which the tail sinks to the floor (5 bones)
 FLOOR_GAP = 0.15  # clearance of the resting tail above the floor
 EAR_LENGTH = 13.6
 TAIL_MIDDLE_FRACTION = 0.35  # where the tail_middle landmark sits along the tail (as on SAM)
@@ -49,9 +52,10 @@ def tail_floor_weight(s: np.ndarray) -> np.ndarray:
 
 
 def tail_centreline(s: np.ndarray) -> np.ndarray:
-    """``(N, 3)`` points of the tail centre line at arc lengths ``s`` (mm, may start below 0: inside the rump).
+    """``(N, 3)`` points of the tail centre line at arc lengths ``s`` (mm; below 0 is inside the rump).
 
-    The tail leaves the rump horizontally, sinks to the floor over :data:`TAIL_DROP_LENGTH` and then rests on it.
+    The tail leaves the rump horizontally, sinks to the floor over :data:`TAIL_DROP_LENGTH` and then rests on
+    it.
     """
     s = np.asarray(s, dtype=np.float64)
     fine = np.linspace(min(float(s.min()), 0.0), max(float(s.max()), TAIL_LENGTH), 4001)
@@ -63,7 +67,7 @@ def tail_centreline(s: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(s, fine, x), np.zeros_like(s), np.interp(s, fine, z)], axis=-1)
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Skeleton
 
 
@@ -87,18 +91,32 @@ SHOULDER = (52.0, 8.0, 12.5)
 ELBOW = (46.5, 10.0, 6.2)
 WRIST = (55.5, 10.2, 1.9)
 # Forepaw digits 1 (pollex, medial) .. 5: knuckle and tip positions.
-FORE_KNUCKLES = ((56.9, 8.9, 1.0), (58.5, 9.3, 0.95), (58.9, 10.3, 0.95), (58.6, 11.2, 0.95), (57.8, 11.9, 0.95))
+FORE_KNUCKLES = (
+    (56.9, 8.9, 1.0),
+    (58.5, 9.3, 0.95),
+    (58.9, 10.3, 0.95),
+    (58.6, 11.2, 0.95),
+    (57.8, 11.9, 0.95),
+)
 FORE_TIPS = ((57.8, 8.3, 0.45), (61.2, 8.4, 0.36), (62.0, 10.1, 0.36), (61.6, 11.9, 0.36), (60.2, 13.1, 0.36))
+FORE_TIP_RADIUS, HIND_TIP_RADIUS = 0.36, 0.42  # radii of the digits' tips
 HIP = (-4.0, 7.0, 13.5)
 KNEE = (7.0, 12.0, 8.0)
 ANKLE = (-8.5, 12.8, 2.6)
 HEEL = (-9.8, 12.6, 1.0)
-HIND_KNUCKLES = ((-0.4, 11.8, 1.05), (0.9, 12.6, 1.05), (1.2, 13.5, 1.05), (0.9, 14.4, 1.05), (-0.1, 15.2, 1.05))
+HIND_KNUCKLES = (
+    (-0.4, 11.8, 1.05),
+    (0.9, 12.6, 1.05),
+    (1.2, 13.5, 1.05),
+    (0.9, 14.4, 1.05),
+    (-0.1, 15.2, 1.05),
+)
 HIND_TIPS = ((2.6, 11.3, 0.42), (5.2, 12.1, 0.42), (5.9, 13.6, 0.42), (5.4, 15.2, 0.42), (3.7, 16.5, 0.42))
 EAR_BASE = (61.5, 7.0, 22.4)
 EAR_AXIS = (-0.55, 0.58, 0.60)  # base to tip, left ear (normalized below)
-EYE_CENTRE = (75.5, 5.1, 17.0)
-EYE_RADIUS = 1.65
+EYE_CENTRE = (75.5, 5.0, 17.1)
+EYE_RADIUS = 1.8
+WHISKER_PAD = (82.0, 2.6, 12.4)  # centre of the mystacial pad's bulge on the side of the snout
 
 AXIAL_JOINTS = (  # name, parent, group, position
     ("root", None, "root", (0.0, 0.0, 0.0)),
@@ -138,10 +156,12 @@ def joint_specs() -> list[JointSpec]:
         ]
     tail_points = tail_centreline(tail_joint_arclengths())
     for k in range(TAIL_JOINTS):
-        specs.append(JointSpec(f"tail_{k}", "pelvis" if k == 0 else f"tail_{k - 1}", "tail", tuple(tail_points[k])))
+        specs.append(
+            JointSpec(f"tail_{k}", "pelvis" if k == 0 else f"tail_{k - 1}", "tail", tuple(tail_points[k]))
+        )
     specs.append(JointSpec("tail_end", f"tail_{TAIL_JOINTS - 1}", "fixed", tuple(tail_points[-1])))
     for side in ("l", "r"):
-        m = lambda p: _mirror(p, side)  # noqa: E731
+        m = lambda p, side=side: _mirror(p, side)  # noqa: E731
         specs += [
             JointSpec(f"scapula_{side}", "spine_3", f"scapula_{side}", m(SCAPULA)),
             JointSpec(f"humerus_{side}", f"scapula_{side}", f"shoulder_{side}", m(SHOULDER)),
@@ -150,8 +170,15 @@ def joint_specs() -> list[JointSpec]:
         ]
         for d in range(5):
             specs += [
-                JointSpec(f"fore_digit{d + 1}_{side}", f"fore_paw_{side}", f"fore_digits_{side}", m(FORE_KNUCKLES[d])),
-                JointSpec(f"fore_digit{d + 1}_{side}_end", f"fore_digit{d + 1}_{side}", "fixed", m(FORE_TIPS[d])),
+                JointSpec(
+                    f"fore_digit{d + 1}_{side}",
+                    f"fore_paw_{side}",
+                    f"fore_digits_{side}",
+                    m(FORE_KNUCKLES[d]),
+                ),
+                JointSpec(
+                    f"fore_digit{d + 1}_{side}_end", f"fore_digit{d + 1}_{side}", "fixed", m(FORE_TIPS[d])
+                ),
             ]
         specs += [
             JointSpec(f"femur_{side}", "pelvis", f"hip_{side}", m(HIP)),
@@ -160,14 +187,22 @@ def joint_specs() -> list[JointSpec]:
         ]
         for d in range(5):
             specs += [
-                JointSpec(f"hind_digit{d + 1}_{side}", f"hind_paw_{side}", f"hind_digits_{side}", m(HIND_KNUCKLES[d])),
-                JointSpec(f"hind_digit{d + 1}_{side}_end", f"hind_digit{d + 1}_{side}", "fixed", m(HIND_TIPS[d])),
+                JointSpec(
+                    f"hind_digit{d + 1}_{side}",
+                    f"hind_paw_{side}",
+                    f"hind_digits_{side}",
+                    m(HIND_KNUCKLES[d]),
+                ),
+                JointSpec(
+                    f"hind_digit{d + 1}_{side}_end", f"hind_digit{d + 1}_{side}", "fixed", m(HIND_TIPS[d])
+                ),
             ]
     return specs
 
 
-# --------------------------------------------------------------------------------------------------------------
-# Signed-distance primitives (negative inside). Distances are exact or first-order approximations near the surface.
+# ------------------------------------------------------------------------------------------------------------
+# Signed-distance primitives (negative inside). Distances are exact or first-order approximations near the
+# surface.
 
 
 def smooth_min(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:
@@ -178,8 +213,9 @@ def smooth_min(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:
     return np.minimum(a, b) - h * h * k * 0.25
 
 
-def _frame_from_axis(axis: np.ndarray, up: np.ndarray = np.array([0.0, 0.0, 1.0])) -> np.ndarray:
-    """``(3, 3)`` rotation whose columns are (axis, side, normal), ``normal`` as close to ``up`` as possible."""
+def _frame_from_axis(axis: np.ndarray) -> np.ndarray:
+    """``(3, 3)`` rotation with columns (axis, side, normal), ``normal`` as close to +z as possible."""
+    up = np.array([0.0, 0.0, 1.0])
     x = axis / np.linalg.norm(axis)
     if abs(float(x @ up)) > 0.95:
         up = np.array([1.0, 0.0, 0.0])
@@ -238,10 +274,10 @@ def _round_cone(p: np.ndarray, a: np.ndarray, b: np.ndarray, r1: float, r2: floa
 
 @dataclass(frozen=True)
 class Ellipsoid:
-    """Ellipsoid with centre, orientation (columns = axes) and semi-axes; ``cup`` bends it into a shell-like dish.
+    """Ellipsoid with centre, orientation (rows = axes) and semi-axes; ``cup`` bends it into a dish.
 
-    ``cup`` (1/mm) curves the thin third axis with the square of the second coordinate, so a flat disc becomes a
-    cupped ear.
+    ``cup`` (1/mm) curves the thin third axis with the square of the second coordinate, so a flat disc becomes
+    a cupped ear.
     """
 
     centre: tuple[float, float, float]
@@ -262,32 +298,36 @@ class Ellipsoid:
         return _ellipsoid_estimate(local, np.array(self.radii))
 
 
-# The trunk-and-head sweep: elliptic cross-sections perpendicular to x with an upper and a lower half, closed by
+# The trunk-and-head sweep: elliptic cross-sections perpendicular to x with an upper and a lower half, closed
+# by
 # half-ellipsoid caps at both ends. Rows: x, half-width, top, bottom (mm) from the rear cap's base to the nose
-# cap's base; the widest line sits at bottom + WIDEST * (top - bottom). Repeated rows make the profile flat where
+# cap's base; the widest line sits at bottom + WIDEST * (top - bottom). Repeated rows make the profile flat
+# where
 # it meets the caps, so the surface is smooth there.
 REAR_CAP, FRONT_CAP = 20.5, 2.0  # lengths (mm) of the rounded ends
-SWEEP_PROFILE = np.array([
-    (8.5, 14.2, 33.6, 5.4),
-    (10.5, 14.2, 33.6, 5.4),
-    (18.0, 13.8, 33.2, 5.7),
-    (27.0, 12.5, 31.4, 6.6),
-    (36.0, 11.1, 28.9, 7.6),
-    (45.0, 10.0, 26.2, 8.5),
-    (52.0, 9.3, 24.8, 8.8),
-    (56.0, 9.3, 24.6, 8.8),
-    (61.0, 9.8, 25.3, 8.7),
-    (66.0, 9.5, 24.9, 8.8),
-    (72.0, 7.8, 23.0, 9.2),
-    (78.0, 5.5, 20.0, 9.7),
-    (84.0, 3.1, 16.0, 10.3),
-    (NOSE_X - FRONT_CAP, 2.3, 14.3, 10.5),
-])
+SWEEP_PROFILE = np.array(
+    [
+        (8.5, 14.2, 33.6, 5.4),
+        (10.5, 14.2, 33.6, 5.4),
+        (18.0, 13.8, 33.2, 5.7),
+        (27.0, 12.5, 31.4, 6.6),
+        (36.0, 11.1, 28.9, 7.6),
+        (45.0, 10.0, 26.2, 8.5),
+        (52.0, 9.3, 24.8, 8.8),
+        (56.0, 9.3, 24.6, 8.8),
+        (61.0, 9.8, 25.3, 8.7),
+        (66.0, 9.5, 24.9, 8.8),
+        (72.0, 7.8, 23.0, 9.2),
+        (78.0, 5.5, 20.0, 9.7),
+        (84.0, 3.1, 16.0, 10.3),
+        (NOSE_X - FRONT_CAP, 2.3, 14.3, 10.5),
+    ]
+)
 WIDEST = 0.45
 
 
 def _ellipsoid_estimate(local: np.ndarray, radii: np.ndarray) -> np.ndarray:
-    """Signed distance estimate to an axis-aligned ellipsoid ``(N, 3)`` radii per point (I. Quilez's bound)."""
+    """Signed distance estimate to axis-aligned ellipsoids, radii ``(N, 3)`` per point (I. Quilez's bound)."""
     k0 = np.linalg.norm(local / radii, axis=1)
     k1 = np.linalg.norm(local / (radii * radii), axis=1)
     return k0 * (k0 - 1.0) / np.maximum(k1, 1e-9)
@@ -307,8 +347,7 @@ class Sweep:
         mid = bottom + WIDEST * (top - bottom)
         rows = np.stack([w, mid, top - mid, mid - bottom])
         object.__setattr__(self, "_x", table_x)
-        object.__setattr__(self, "_table", rows)
-        object.__setattr__(self, "_slope", np.gradient(rows, table_x, axis=1))
+        object.__setattr__(self, "_rows", np.concatenate([rows, np.gradient(rows, table_x, axis=1)]))
 
     @property
     def xa(self) -> float:
@@ -332,16 +371,26 @@ class Sweep:
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         p = self.profile
-        return np.array([self.x0, -p[:, 1].max(), p[:, 3].min()]), np.array([self.x1, p[:, 1].max(), p[:, 2].max()])
+        return np.array([self.x0, -p[:, 1].max(), p[:, 3].min()]), np.array(
+            [self.x1, p[:, 1].max(), p[:, 2].max()]
+        )
 
     def section(self, x: np.ndarray) -> np.ndarray:
-        """``(4, N)``: half-width, centre height, upper and lower half-heights of the core at ``x`` (clamped)."""
-        return np.stack([np.interp(x, self._x, row) for row in self._table])
+        """``(4, N)``: half-width, centre height, upper and lower half-heights of the core at ``x``."""
+        return self._lookup(x)[:4]
+
+    def _lookup(self, x: np.ndarray) -> np.ndarray:
+        """``(8, N)``: the section and its x-derivatives at ``x``, interpolated in the uniform table."""
+        table_x = self._x
+        step = table_x[1] - table_x[0]
+        t = np.clip((x - table_x[0]) / step, 0.0, len(table_x) - 1.000001)
+        i = t.astype(np.int64)
+        frac = t - i
+        return self._rows[:, i] * (1.0 - frac) + self._rows[:, i + 1] * frac
 
     def sdf(self, p: np.ndarray) -> np.ndarray:
         x, y, z = p[:, 0], p[:, 1], p[:, 2]
-        w, mid, up, down = self.section(x)
-        dw, dmid, dup, ddown = (np.interp(x, self._x, row) for row in self._slope)
+        w, mid, up, down, dw, dmid, dup, ddown = self._lookup(x)
         above = z > mid
         h = np.where(above, up, down)
         dh = np.where(above, dup, ddown)
@@ -392,31 +441,67 @@ def tail_primitives(samples: int = 44) -> tuple[RoundCone, ...]:
 def limb_parts(side: str) -> list[Part]:
     """Forelimb and hindlimb parts of one side."""
     m = lambda p: _mirror(p, side)  # noqa: E731
-    fore = Part(f"forelimb_{side}", f"forelimb_{side}", (
-        RoundCone(m(SHOULDER), m(ELBOW), 3.4, 2.2, f"humerus_{side}"),
-        RoundCone(m(ELBOW), m((53.0, 10.2, 2.8)), 1.85, 1.25, f"ulna_{side}"),
-        RoundCone(m((53.0, 10.2, 2.8)), m(WRIST), 1.25, 1.05, f"ulna_{side}"),
-    ), 1.2, 2.5)
-    forepaw = Part(f"forepaw_{side}", f"forelimb_{side}", (
-        RoundCone(m((55.3, 10.2, 1.25)), m((57.9, 10.3, 1.0)), 1.1, 1.0, f"fore_paw_{side}", squash=0.7),
-        *(RoundCone(m(FORE_KNUCKLES[d]), m(FORE_TIPS[d]), 0.5 if d else 0.42, 0.36, f"fore_digit{d + 1}_{side}")
-          for d in range(5)),
-    ), 0.35, 0.8)
-    hind = Part(f"hindlimb_{side}", f"hindlimb_{side}", (
-        RoundCone(m(HIP), m(KNEE), 5.8, 4.0, f"femur_{side}"),
-        RoundCone(m(KNEE), m(ANKLE), 2.7, 1.35, f"tibia_{side}"),
-    ), 2.0, 4.0)
-    hindpaw = Part(f"hindpaw_{side}", f"hindlimb_{side}", (
-        RoundCone(m(HEEL), m(ANKLE), 0.95, 1.3, f"hind_paw_{side}"),
-        RoundCone(m(HEEL), m((0.6, 13.5, 1.3)), 1.1, 1.3, f"hind_paw_{side}", squash=0.78),
-        *(RoundCone(m(HIND_KNUCKLES[d]), m(HIND_TIPS[d]), 0.55, 0.42, f"hind_digit{d + 1}_{side}")
-          for d in range(5)),
-    ), 0.35, 1.0)
+    fore = Part(
+        f"forelimb_{side}",
+        f"forelimb_{side}",
+        (
+            RoundCone(m(SHOULDER), m(ELBOW), 3.4, 2.2, f"humerus_{side}"),
+            RoundCone(m(ELBOW), m((53.0, 10.2, 2.8)), 1.85, 1.25, f"ulna_{side}"),
+            RoundCone(m((53.0, 10.2, 2.8)), m(WRIST), 1.25, 1.05, f"ulna_{side}"),
+        ),
+        1.2,
+        2.5,
+    )
+    forepaw = Part(
+        f"forepaw_{side}",
+        f"forelimb_{side}",
+        (
+            RoundCone(m((55.3, 10.2, 1.25)), m((57.9, 10.3, 1.0)), 1.1, 1.0, f"fore_paw_{side}", squash=0.7),
+            *(
+                RoundCone(
+                    m(FORE_KNUCKLES[d]),
+                    m(FORE_TIPS[d]),
+                    0.5 if d else 0.42,
+                    FORE_TIP_RADIUS,
+                    f"fore_digit{d + 1}_{side}",
+                )
+                for d in range(5)
+            ),
+        ),
+        0.35,
+        0.8,
+    )
+    hind = Part(
+        f"hindlimb_{side}",
+        f"hindlimb_{side}",
+        (
+            RoundCone(m(HIP), m(KNEE), 5.8, 4.0, f"femur_{side}"),
+            RoundCone(m(KNEE), m(ANKLE), 2.7, 1.35, f"tibia_{side}"),
+        ),
+        2.0,
+        4.0,
+    )
+    hindpaw = Part(
+        f"hindpaw_{side}",
+        f"hindlimb_{side}",
+        (
+            RoundCone(m(HEEL), m(ANKLE), 0.95, 1.3, f"hind_paw_{side}"),
+            RoundCone(m(HEEL), m((0.6, 13.5, 1.3)), 1.1, 1.3, f"hind_paw_{side}", squash=0.78),
+            *(
+                RoundCone(
+                    m(HIND_KNUCKLES[d]), m(HIND_TIPS[d]), 0.55, HIND_TIP_RADIUS, f"hind_digit{d + 1}_{side}"
+                )
+                for d in range(5)
+            ),
+        ),
+        0.35,
+        1.0,
+    )
     return [fore, forepaw, hind, hindpaw]
 
 
 def head_parts(side: str) -> list[Part]:
-    """Eye and ear of one side."""
+    """Eye, ear and whisker pad of one side."""
     m = lambda p: _mirror(p, side)  # noqa: E731
     axis = ear_axis(side)
     normal = np.array(m((0.8, 0.47, 0.38)))  # the ear opening faces forward, outward and up
@@ -424,15 +509,27 @@ def head_parts(side: str) -> list[Part]:
     normal /= np.linalg.norm(normal)
     width = np.cross(normal, axis)
     centre = np.array(m(EAR_BASE)) + 6.6 * axis
-    ear = Ellipsoid(tuple(centre), (tuple(axis), tuple(width), tuple(normal)), (6.8, 6.1, 0.42), f"ear_{side}",
-                    cup=-0.05)
+    ear = Ellipsoid(
+        tuple(centre), (tuple(axis), tuple(width), tuple(normal)), (6.8, 6.1, 0.42), f"ear_{side}", cup=-0.05
+    )
     eye = Ellipsoid(m(EYE_CENTRE), ((1, 0, 0), (0, 1, 0), (0, 0, 1)), (EYE_RADIUS,) * 3, "head")
-    return [Part(f"eye_{side}", "eye", (eye,), 0.0, 0.35), Part(f"ear_{side}", f"ear_{side}", (ear,), 0.0, 0.9)]
+    pad = Ellipsoid(m(WHISKER_PAD), ((1, 0, 0), (0, 1, 0), (0, 0, 1)), (3.4, 2.0, 2.1), "head")
+    return [
+        Part(f"whisker_pad_{side}", "head", (pad,), 0.0, 1.5),
+        Part(f"eye_{side}", "eye", (eye,), 0.0, 0.35),
+        Part(f"ear_{side}", f"ear_{side}", (ear,), 0.0, 0.9),
+    ]
 
 
 def surface_parts() -> tuple[Sweep, list[Part]]:
     """The sweep and all other parts, in the order they are united."""
-    chin = Part("chin", "head", (RoundCone((66.0, 0.0, 11.8), (80.5, 0.0, 11.0), 3.0, 1.6, "jaw", squash=0.8),), 0.0, 2.0)
+    chin = Part(
+        "chin",
+        "head",
+        (RoundCone((66.0, 0.0, 11.8), (80.5, 0.0, 11.0), 3.0, 1.6, "jaw", squash=0.8),),
+        0.0,
+        2.0,
+    )
     parts = [chin, Part("tail", "tail", tail_primitives(), 0.15, 3.0)]
     for side in ("l", "r"):
         parts += head_parts(side) + limb_parts(side)
@@ -441,5 +538,12 @@ def surface_parts() -> tuple[Sweep, list[Part]]:
 
 # Where along x each axial bone's influence peaks (mm); trunk vertices blend linearly between neighbours. The
 # head is rigid from just behind the ears forward, so the ears stay attached to the skin around them.
-AXIAL_CENTRES = {"pelvis": 2.0, "spine_0": 14.0, "spine_1": 24.0, "spine_2": 34.0, "spine_3": 43.0,
-                 "neck": 51.0, "head": 57.0}
+AXIAL_CENTRES = {
+    "pelvis": 2.0,
+    "spine_0": 14.0,
+    "spine_1": 24.0,
+    "spine_2": 34.0,
+    "spine_3": 43.0,
+    "neck": 51.0,
+    "head": 57.0,
+}

@@ -2,9 +2,10 @@
 
 Pipeline (millimetres): evaluate the signed-distance field on a coarse grid, re-evaluate it exactly on a fine
 grid only in a narrow band around the surface, extract the zero level set with marching cubes
-(``skimage.measure.marching_cubes``), decimate it with quadric edge collapse (``fast_simplification``), and
-relax it with a few Taubin steps. Skinning weights are seeded per primitive (or along the axial and tail joint
-chains), diffused over the mesh graph for a smooth falloff at joints, and cut to the strongest four per vertex.
+(``skimage.measure.marching_cubes``), relax it with a few Taubin steps and decimate it with quadric edge
+collapse (``fast_simplification``). Skinning weights are seeded per primitive (or along the axial and tail
+joint chains), diffused over the mesh graph for a smooth falloff at joints, and cut to the strongest four per
+vertex.
 """
 
 from __future__ import annotations
@@ -46,8 +47,14 @@ class Field:
             prims += list(part.primitives)
             part_of += [i] * len(part.primitives)
         bounds = [p.bounds() for p in prims]
-        return cls(sweep, tuple(parts), tuple(prims), np.array(part_of),
-                   np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds]))
+        return cls(
+            sweep,
+            tuple(parts),
+            tuple(prims),
+            np.array(part_of),
+            np.array([b[0] for b in bounds]),
+            np.array([b[1] for b in bounds]),
+        )
 
     def bounds(self, margin: float) -> tuple[np.ndarray, np.ndarray]:
         return self.lo.min(axis=0) - margin, self.hi.max(axis=0) + margin
@@ -56,13 +63,13 @@ class Field:
         """Field values and dominant primitive at points grouped in blocks.
 
         Args:
-            blocks: ``(B, n, 3) float64`` points (mm), grouped so that each block is spatially compact (only the
-                primitives whose bounds come within ``margin`` plus the part's blend radii of a block are
-                evaluated there; farther away they cannot change the field by more than the blend).
+            blocks: ``(B, n, 3) float64`` points (mm), grouped so that each block is spatially compact
+                (only the primitives whose bounds come within ``margin`` plus the part's blend radii of a
+                block are evaluated there; farther away they cannot change the field by more than the blend).
 
         Returns:
-            ``(B, n) float64`` signed distance (negative inside) and ``(B, n) int`` index of the primitive with
-            the smallest raw distance.
+            ``(B, n) float64`` signed distance (negative inside) and ``(B, n) int`` index of the primitive
+            with the smallest raw distance.
         """
         b_lo, b_hi = blocks.min(axis=1), blocks.max(axis=1)
         shape = blocks.shape[:2]
@@ -77,8 +84,10 @@ class Field:
         block_pos = np.full(len(blocks), -1)
         for ids, k_inner, k_body in groups:
             reach = margin + k_inner + k_body
-            touched = [np.flatnonzero(np.all((b_lo <= self.hi[i] + reach) & (b_hi >= self.lo[i] - reach), axis=1))
-                       for i in ids]
+            touched = [
+                np.flatnonzero(np.all((b_lo <= self.hi[i] + reach) & (b_hi >= self.lo[i] - reach), axis=1))
+                for i in ids
+            ]
             union = np.unique(np.concatenate(touched))
             if union.size == 0:
                 continue
@@ -101,7 +110,9 @@ class Field:
         return value, label
 
 
-def _grid_blocks(origin: np.ndarray, step: float, shape: tuple[int, int, int], index: np.ndarray) -> np.ndarray:
+def _grid_blocks(
+    origin: np.ndarray, step: float, shape: tuple[int, int, int], index: np.ndarray
+) -> np.ndarray:
     """``(B, BLOCK**3, 3)`` points of the fine samples of coarse cells ``index (B, 3)``."""
     local = np.stack(np.meshgrid(*(np.arange(BLOCK),) * 3, indexing="ij"), axis=-1).reshape(-1, 3)
     fine_index = index[:, None, :] * BLOCK + local[None]
@@ -122,20 +133,28 @@ def polygonize(field: Field, voxel: float = 0.25, band: float = 1.0) -> tuple[np
     cells = np.ceil((hi - lo) / coarse_step).astype(int)
     # Coarse values at the cell corners, evaluated block-wise (each block is one cell's BLOCK^3 corner patch).
     corner_shape = tuple(int(c) + 1 for c in cells)
-    super_cells = np.stack(np.meshgrid(*(np.arange(-(-s // BLOCK)) for s in corner_shape), indexing="ij"),
-                           axis=-1).reshape(-1, 3)
+    super_cells = np.stack(
+        np.meshgrid(*(np.arange(-(-s // BLOCK)) for s in corner_shape), indexing="ij"), axis=-1
+    ).reshape(-1, 3)
     pts = _grid_blocks(lo, coarse_step, corner_shape, super_cells)
     coarse_vals, _ = field.evaluate(pts)
     padded = tuple(-(-s // BLOCK) * BLOCK for s in corner_shape)
     coarse = np.empty(padded)
-    idx = (super_cells[:, None, :] * BLOCK
-           + np.stack(np.meshgrid(*(np.arange(BLOCK),) * 3, indexing="ij"), -1).reshape(-1, 3)[None])
+    idx = (
+        super_cells[:, None, :] * BLOCK
+        + np.stack(np.meshgrid(*(np.arange(BLOCK),) * 3, indexing="ij"), -1).reshape(-1, 3)[None]
+    )
     coarse[idx[..., 0], idx[..., 1], idx[..., 2]] = coarse_vals
     coarse = coarse[: corner_shape[0], : corner_shape[1], : corner_shape[2]]
-    # Active cells: a corner near the surface or a sign change. A cell's fine samples stop one short of its far
+    # Active cells: a corner near the surface or a sign change. A cell's fine samples stop one short of its
+    # far
     # corners, which belong to the next cells: activate those too.
-    corners = [coarse[i : i + cells[0], j : j + cells[1], k : k + cells[2]]
-               for i in (0, 1) for j in (0, 1) for k in (0, 1)]
+    corners = [
+        coarse[i : i + cells[0], j : j + cells[1], k : k + cells[2]]
+        for i in (0, 1)
+        for j in (0, 1)
+        for k in (0, 1)
+    ]
     stack = np.stack(corners)
     near = (np.abs(stack).min(axis=0) < band) | ((stack.min(axis=0) < 0) & (stack.max(axis=0) > 0))
     active = near.copy()
@@ -143,12 +162,18 @@ def polygonize(field: Field, voxel: float = 0.25, band: float = 1.0) -> tuple[np
         active[i:, j:, k:] |= near[: cells[0] - i, : cells[1] - j, : cells[2] - k]
     # Fine grid: nearest-coarse values everywhere, exact values in the active cells.
     fine_shape = tuple(int(c) * BLOCK + 1 for c in cells)
-    fine = np.repeat(np.repeat(np.repeat(coarse, BLOCK, 0), BLOCK, 1), BLOCK, 2)
-    fine = np.ascontiguousarray(fine[: fine_shape[0], : fine_shape[1], : fine_shape[2]], dtype=np.float32)
+    blocks_of_fine = np.empty(
+        (coarse.shape[0], BLOCK, coarse.shape[1], BLOCK, coarse.shape[2], BLOCK), np.float32
+    )
+    blocks_of_fine[:] = coarse[:, None, :, None, :, None]
+    fine = blocks_of_fine.reshape(coarse.shape[0] * BLOCK, coarse.shape[1] * BLOCK, coarse.shape[2] * BLOCK)
+    fine = np.ascontiguousarray(fine[: fine_shape[0], : fine_shape[1], : fine_shape[2]])
     active_cells = np.argwhere(active)
     values, _ = field.evaluate(_grid_blocks(lo, voxel, fine_shape, active_cells))
-    fidx = (active_cells[:, None, :] * BLOCK
-            + np.stack(np.meshgrid(*(np.arange(BLOCK),) * 3, indexing="ij"), -1).reshape(-1, 3)[None])
+    fidx = (
+        active_cells[:, None, :] * BLOCK
+        + np.stack(np.meshgrid(*(np.arange(BLOCK),) * 3, indexing="ij"), -1).reshape(-1, 3)[None]
+    )
     fine[fidx[..., 0], fidx[..., 1], fidx[..., 2]] = values
     verts, faces, _, _ = marching_cubes(fine, 0.0, spacing=(voxel,) * 3, allow_degenerate=False)
     verts = verts.astype(np.float64) + lo
@@ -179,8 +204,9 @@ def vertex_adjacency(n_vertices: int, faces: np.ndarray) -> sp.csr_matrix:
     return sp.csr_matrix(a)
 
 
-def taubin_smooth(verts: np.ndarray, faces: np.ndarray, steps: int = 6, lam: float = 0.5,
-                  mu: float = -0.53) -> np.ndarray:
+def taubin_smooth(
+    verts: np.ndarray, faces: np.ndarray, steps: int = 6, lam: float = 0.5, mu: float = -0.53
+) -> np.ndarray:
     """Taubin (lambda/mu) smoothing with uniform weights: removes faceting without shrinking."""
     adj = vertex_adjacency(len(verts), faces)
     deg = np.asarray(adj.sum(axis=1)).ravel()
@@ -215,15 +241,24 @@ def axial_hat_weights(x: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, n
     return np.stack([lo, hi], axis=1), np.stack([1.0 - t, t], axis=1)
 
 
-def skinning_weights(verts: np.ndarray, faces: np.ndarray, field: Field, label: np.ndarray,
-                     names: tuple[str, ...], parents: np.ndarray, positions: np.ndarray,
-                     max_influences: int = 4, diffusion_steps: int = 10) -> sp.csr_matrix:
+def skinning_weights(
+    verts: np.ndarray,
+    faces: np.ndarray,
+    field: Field,
+    label: np.ndarray,
+    names: tuple[str, ...],
+    parents: np.ndarray,
+    positions: np.ndarray,
+    max_influences: int = 4,
+    diffusion_steps: int = 10,
+) -> sp.csr_matrix:
     """``(V, J)`` skinning weights, rows summing to 1.
 
     Seeds: a vertex dominated by a limb, ear, eye or chin primitive belongs to that primitive's joint; a trunk
-    vertex blends linearly between the axial bones by its x (:data:`AXIAL_CENTRES`); a tail vertex blends between
-    the tail bones by its arc length along the tail. The seeds then diffuse over the mesh's edges (a smooth
-    falloff at joints and across region borders), and each vertex keeps its ``max_influences`` largest weights.
+    vertex blends linearly between the axial bones by its x (:data:`AXIAL_CENTRES`); a tail vertex blends
+    between the tail bones by its arc length along the tail. The seeds then diffuse over the mesh's edges (a
+    smooth falloff at joints and across region borders), and each vertex keeps its ``max_influences`` largest
+    weights.
     """
     from scipy.spatial import cKDTree
 

@@ -15,7 +15,9 @@ TEMPLATES = ("wheel", "openfield", "treadmill", "platform")
 
 def register(app: typer.Typer) -> None:
     """Add the ``scene`` command group to the main app."""
-    scene_app = typer.Typer(help="Scene files: validate, start from a template, preview.", no_args_is_help=True)
+    scene_app = typer.Typer(
+        help="Scene files: validate, start from a template, preview.", no_args_is_help=True
+    )
     scene_app.command("check")(check)
     scene_app.command("new")(new)
     scene_app.command("render")(render)
@@ -24,15 +26,18 @@ def register(app: typer.Typer) -> None:
 
 def check(
     file: Annotated[Path, typer.Argument(help="Scene file (YAML).")],
-    build: Annotated[bool, typer.Option("--build/--no-build",
-                                        help="Also load the body, rig meshes and calibration files.")] = True,
+    build: Annotated[
+        bool, typer.Option("--build/--no-build", help="Also load the body, rig meshes and calibration files.")
+    ] = True,
 ) -> None:
     """Validate a scene file and print a summary of what it describes."""
     from ..scene.spec import load_scene_spec
 
     spec = load_scene_spec(file)
     if not build:
-        typer.echo(f"{file}: valid ({len(spec.cameras)} cameras, rig {spec.rig.type}, body {spec.body.model})")
+        typer.echo(
+            f"{file}: valid ({len(spec.cameras)} cameras, rig {spec.rig.type}, body {spec.body.model})"
+        )
         return
     from ..scene.build import build_scene
 
@@ -48,21 +53,28 @@ def scene_summary(scene) -> list[str]:
     lines = [
         f"body: {body.name} ({body.source or scene.spec.body.model}), {body.mesh.n_vertices} vertices, "
         f"length {body.length * 1000:.1f} mm, fur {scene.spec.body.fur}",
-        f"keypoints: {scene.keypoint_set.name} ({len(scene.keypoint_set)}): {', '.join(scene.keypoint_set.names)}",
+        f"keypoints: {scene.keypoint_set.name} ({len(scene.keypoint_set)}): "
+        + ", ".join(scene.keypoint_set.names),
         f"body origin: {_fmt(scene.body_root[:3, 3])} m",
         f"rig: {scene.spec.rig.type}, {len(scene.rig)} parts: "
         + ", ".join(f"{m.name} [{m.material}]" for m in scene.rig),
     ]
     for cam in scene.cameras:
         dist = "" if not cam.has_distortion else f", distortion {_fmt(cam.dist)}"
-        lines.append(f"camera {cam.name}: {cam.width}x{cam.height}, fx {cam.fx:.1f} fy {cam.fy:.1f}, "
-                     f"centre ({cam.cx:.1f}, {cam.cy:.1f}), at {_fmt(cam.position)} m{dist}"
-                     f"{', grayscale' if cam.grayscale else ''}")
+        lines.append(
+            f"camera {cam.name}: {cam.width}x{cam.height}, fx {cam.fx:.1f} fy {cam.fy:.1f}, "
+            f"centre ({cam.cx:.1f}, {cam.cy:.1f}), at {_fmt(cam.position)} m{dist}"
+            f"{', grayscale' if cam.grayscale else ''}"
+        )
     for sm in scene.mirrors:
-        lines.append(f"mirror {sm.name}: {len(sm.mirror.corners)} corners, normal {_fmt(sm.mirror.normal)}, "
-                     f"keypoint suffix {sm.suffix!r}")
+        lines.append(
+            f"mirror {sm.name}: {len(sm.mirror.corners)} corners, normal {_fmt(sm.mirror.normal)}, "
+            f"keypoint suffix {sm.suffix!r}"
+        )
     for light in scene.lights:
-        lines.append(f"light {light.kind}: intensity {light.intensity:g}{', shadows' if light.shadows else ''}")
+        lines.append(
+            f"light {light.kind}: intensity {light.intensity:g}{', shadows' if light.shadows else ''}"
+        )
     out = scene.spec.outputs
     lines.append(f"outputs: {out.format}, ground truth {', '.join(out.ground_truth)}")
     return lines
@@ -74,7 +86,9 @@ def _fmt(values) -> str:
 
 def new(
     rig: Annotated[str, typer.Option("--rig", help=f"Starter rig: {', '.join(TEMPLATES)}.")] = "openfield",
-    out: Annotated[Path | None, typer.Option("--out", help="Write the file here instead of printing it.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the file here instead of printing it.")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out file.")] = False,
 ) -> None:
     """Print (or write) a commented starter scene file that renders as it is."""
@@ -95,13 +109,17 @@ def template_text(rig: str) -> str:
     """The starter scene file for ``rig``."""
     if rig not in TEMPLATES:
         raise SceneError(f"--rig {rig!r}: no such template; allowed: {', '.join(TEMPLATES)}")
-    return resources.files("synthmouse.scene").joinpath("templates", f"{rig}.yaml").read_text(encoding="utf-8")
+    return (
+        resources.files("synthmouse.scene").joinpath("templates", f"{rig}.yaml").read_text(encoding="utf-8")
+    )
 
 
 def render(
     file: Annotated[Path, typer.Argument(help="Scene file (YAML).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the images.")] = Path("."),
-    body: Annotated[str | None, typer.Option("--body", help="Use this body model instead of the file's.")] = None,
+    body: Annotated[
+        str | None, typer.Option("--body", help="Use this body model instead of the file's.")
+    ] = None,
     overlay: Annotated[bool, typer.Option("--overlay/--no-overlay", help="Draw the keypoints.")] = True,
     prefix: Annotated[str, typer.Option("--prefix", help="File name prefix.")] = "",
 ) -> None:
@@ -130,9 +148,10 @@ def render(
 
 
 def draw_keypoints(view, n_keypoints: int | None = None, edges=None, radius: int = 3):
-    """``view.rgb`` with the keypoints drawn: visible ones filled (green; mirror keypoints cyan), occluded ones
-    as red (mirror: orange) rings, keypoints outside the image skipped; skeleton ``edges (E, 2)`` (indices into the
-    first ``n_keypoints``, repeated for each mirror's block) in grey between visible ends."""
+    """``view.rgb`` with the keypoints drawn: visible ones filled (green; mirror keypoints cyan), occluded
+    ones as red (mirror: orange) rings, keypoints outside the image skipped; skeleton ``edges (E, 2)``
+    (indices into the first ``n_keypoints``, repeated for each mirror's block) in grey between visible
+    ends."""
     import cv2
     import numpy as np
 
@@ -141,16 +160,28 @@ def draw_keypoints(view, n_keypoints: int | None = None, edges=None, radius: int
     k = len(pts)
     n_base = k if n_keypoints is None else n_keypoints
     h, w = image.shape[:2]
-    inside = np.all(np.isfinite(pts), axis=1) & (pts[:, 0] >= -0.5) & (pts[:, 1] >= -0.5) \
-        & (pts[:, 0] < w - 0.5) & (pts[:, 1] < h - 0.5)
+    inside = (
+        np.all(np.isfinite(pts), axis=1)
+        & (pts[:, 0] >= -0.5)
+        & (pts[:, 1] >= -0.5)
+        & (pts[:, 0] < w - 0.5)
+        & (pts[:, 1] < h - 0.5)
+    )
     shift = 4
     scaled = np.rint(np.nan_to_num(pts) * (1 << shift)).astype(np.int64)
     if edges is not None and len(edges):
         for offset in range(0, k, n_base):
             for a, b in np.asarray(edges) + offset:
                 if b < k and view.visible[a] and view.visible[b]:
-                    cv2.line(image, tuple(map(int, scaled[a])), tuple(map(int, scaled[b])), (200, 200, 200), 1,
-                             cv2.LINE_AA, shift)
+                    cv2.line(
+                        image,
+                        tuple(map(int, scaled[a])),
+                        tuple(map(int, scaled[b])),
+                        (200, 200, 200),
+                        1,
+                        cv2.LINE_AA,
+                        shift,
+                    )
     for i in np.flatnonzero(inside):
         mirror = i >= n_base
         centre = tuple(map(int, scaled[i]))

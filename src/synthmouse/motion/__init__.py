@@ -13,6 +13,11 @@ from .rig import LIMB_NAMES, Limb, MotionRig
 
 _RIGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
+# Every generator keeps |d^2 angle / dt^2| below this for every joint with its default parameters, at 30 to 100
+# frames per second, segment boundaries of a mix included (the fastest movements are the swing phases of gaits,
+# about 2500 rad/s^2 at 100 fps; resting and semi-random movement stay below 100 rad/s^2). Checked by the tests.
+ANGULAR_ACCELERATION_BOUND = 3000.0
+
 
 def motion_rig(body: Body) -> MotionRig:
     """The :class:`MotionRig` of a body, built once per body object and cached."""
@@ -23,4 +28,4 @@ def motion_rig(body: Body) -> MotionRig:
     return rig
 
 
-__all__ = ["LIMB_NAMES", "Limb", "MotionRig", "motion_rig"]
+__all__ = ["ANGULAR_ACCELERATION_BOUND", "LIMB_NAMES", "Limb", "MotionRig", "motion_rig"]

@@ -41,6 +41,7 @@ PHASE_OFFSETS = {
     "walk": np.array([0.25, 0.75, 0.0, 0.5]),
     "trot": np.array([0.0, 0.5, 0.5, 0.0]),
 }
+MAX_STANCE = 0.2  # longest stance travel, fraction of the body length (the legs' reach)
 DEFAULTS = {  # stride frequency (Hz) at the cruise speed, duty factor
     "walk": (3.5, 0.65),
     "trot": (5.5, 0.5),
@@ -104,14 +105,17 @@ def _slow_noise(rng: np.random.Generator, n_frames: int, fps: float) -> np.ndarr
     return SplineNoise(rng, n_frames / fps + 1.0, 1.0, 1)(np.arange(n_frames) / fps)[:, 0]
 
 
-def gait_phase(path: RootPath, stride_frequency: float, cruise: float, margin: int) -> np.ndarray:
+def gait_phase(path: RootPath, stride_frequency: float, cruise: float, margin: int,
+               max_stride: float = np.inf) -> np.ndarray:
     """``(F + 2 margin,)`` stride phase (strides, increasing) over the clip extended by ``margin`` frames each side.
 
     The phase advances at ``stride_frequency * clip(sqrt(speed / cruise), 0.4, 1.4)``: slower strides at low
-    speed, and never a full stop (a stopped animal steps in place with zero step length).
+    speed, and never a full stop (a stopped animal steps in place with zero step length); faster where the
+    stride would otherwise exceed ``max_stride`` metres (the legs' reach).
     """
     v = np.pad(path.speed, margin, mode="edge")
     rate = stride_frequency * np.clip(np.sqrt(np.maximum(v, 0.0) / cruise), 0.4, 1.4)
+    rate = np.maximum(rate, v / max_stride)
     return np.concatenate([[0.0], np.cumsum(0.5 * (rate[1:] + rate[:-1]) / path.fps)])
 
 
@@ -177,7 +181,8 @@ def locomotion_clip(rig: MotionRig, path: RootPath, stage: Stage, rng: np.random
     offsets = PHASE_OFFSETS[spec.gait]
     n, fps = path.n_frames, path.fps
     margin = int(np.ceil(2.0 * fps / freq)) + 2
-    phase = gait_phase(path, freq, spec.speed, margin)
+    max_stride = MAX_STANCE * rig.body.length / duty
+    phase = gait_phase(path, freq, spec.speed, margin, max_stride)
     targets, planted = paw_targets(rig, path, phase, offsets, duty, spec.step_height, margin)
     stride = phase[margin:margin + n]
 
@@ -199,7 +204,8 @@ def locomotion_clip(rig: MotionRig, path: RootPath, stage: Stage, rng: np.random
     if stage.head_fixed is not None:
         root = head_fixed_root(rig, angles, _head_bar(rig, stage.head_fixed, support))
     world_targets = support.to_world(targets[..., 0], targets[..., 1], targets[..., 2], moved[:, None])
-    angles = solve_limbs(rig, angles, root, world_targets, path.heading, support, moved, targets[..., 0], fps)
+    angles = solve_limbs(rig, angles, root, world_targets, path.heading, support, moved, targets[..., 0], fps,
+                         planted)
     return Clip(angles, root, planted, moved, support, path.speed.copy())
 
 
@@ -239,9 +245,11 @@ def _head_bar(rig: MotionRig, head_fixed: HeadFixed, support) -> np.ndarray:
 
 
 def solve_limbs(rig: MotionRig, angles: np.ndarray, root: np.ndarray, targets: np.ndarray, heading: np.ndarray,
-                support, moved: np.ndarray, s: np.ndarray, fps: float, iterations: int = 30) -> np.ndarray:
+                support, moved: np.ndarray, s: np.ndarray, fps: float, planted: np.ndarray | None = None,
+                iterations: int = 30, swing_weight: float = 0.3) -> np.ndarray:
     """Angles with the four limbs solved by IK so the paw contact points reach ``targets (F, 4, 3)`` (world),
-    paws pointing along the heading in the support's tangent plane."""
+    paws pointing along the heading in the support's tangent plane. Swinging paws (``planted`` False) follow
+    their targets with ``swing_weight``, so smoothness and the posture prior keep the limb on one IK branch."""
     angles = angles.copy()
     world = rig.world(angles, root)
     posture = rig.standing
@@ -254,7 +262,9 @@ def solve_limbs(rig: MotionRig, angles: np.ndarray, root: np.ndarray, targets: n
             direction = np.einsum("fij,fj->fi", pitch_matrix(tilt), direction)
         init = np.broadcast_to(posture.angles[limb.chain], (len(angles),) + posture.angles[limb.chain].shape)
         theta = solve_limb(rig, limb, limb_anchor(world, rig, limb),
-                           LimbTargets(targets[:, i], direction, direction_weight=0.002, yaw_only=True),
+                           LimbTargets(targets[:, i], direction,
+                                       1.0 if planted is None else np.where(planted[:, i], 1.0, swing_weight),
+                                       direction_weight=0.002, yaw_only=True),
                            init, prior=posture.angles[limb.chain], prior_weight=0.0002, iterations=iterations,
                            smooth=0.002 * np.sqrt(fps / 30.0))
         angles[:, limb.chain] = theta

@@ -26,15 +26,15 @@ class LimbTargets:
     Attributes:
         position: ``(N, 3)`` world target of the paw's contact point.
         direction: ``(N, 3)`` unit world direction for the paw's long axis, or None.
-        position_weight, direction_weight: residual weights (position in metres, direction unitless; the
-            direction weight may be ``(N,)``, one per frame).
+        position_weight, direction_weight: residual weights (position in metres, direction unitless; either
+            may be ``(N,)``, one per frame).
         yaw_only: steer only the paw's heading (its sideways component), leaving its pitch free so a paw can
             roll over its toes in stance.
     """
 
     position: np.ndarray
     direction: np.ndarray | None = None
-    position_weight: float = 1.0
+    position_weight: float | np.ndarray = 1.0
     direction_weight: float | np.ndarray = 0.004
     yaw_only: bool = False
 
@@ -107,7 +107,7 @@ def solve_limb(
     prior = theta.copy() if prior is None else np.broadcast_to(prior, theta.shape)
     n_frames = theta.shape[0]
     m = int(dof.sum())
-    wp = targets.position_weight
+    wp = np.broadcast_to(np.asarray(targets.position_weight, dtype=np.float64), (theta.shape[0],))
     wd = np.broadcast_to(np.asarray(targets.direction_weight, dtype=np.float64), (theta.shape[0],))
     eye = np.eye(m)
     lo_flat, hi_flat = lo.reshape(-1)[dof], hi.reshape(-1)[dof]
@@ -116,9 +116,9 @@ def solve_limb(
         flat_axes = axes.reshape(n_frames, -1, 3)[:, dof]  # (N, m, 3)
         flat_origins = np.repeat(origins, 3, axis=1)[:, dof]
         jp = np.cross(flat_axes, point[:, None] - flat_origins)  # (N, m, 3)
-        res_p = (targets.position - point) * wp
-        lhs = np.einsum("nmi,nki->nmk", jp, jp) * wp**2
-        rhs = np.einsum("nmi,ni->nm", jp, res_p) * wp
+        res_p = (targets.position - point) * wp[:, None]
+        lhs = np.einsum("nmi,nki->nmk", jp, jp) * wp[:, None, None] ** 2
+        rhs = np.einsum("nmi,ni->nm", jp, res_p) * wp[:, None]
         if targets.direction is not None and targets.yaw_only:
             side = np.cross([0.0, 0.0, 1.0], targets.direction)
             side /= np.maximum(np.linalg.norm(side, axis=-1, keepdims=True), 1e-12)

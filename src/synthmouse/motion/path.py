@@ -103,8 +103,9 @@ def _smooth_step(x: np.ndarray) -> np.ndarray:
 
 def plan_path(start: RootState, end: RootState, arena: Arena | None, n_frames: int, fps: float,
               rng: np.random.Generator, pauses: float = 0.0, pause_duration: tuple[float, float] = (0.3, 1.0),
-              ramp: float = 0.3) -> RootPath:
-    """The root trajectory from ``start`` to ``end`` in ``n_frames`` frames (see the module docstring)."""
+              ramp: float = 0.3, max_turn_rate: float = 2.5) -> RootPath:
+    """The root trajectory from ``start`` to ``end`` in ``n_frames`` frames (see the module docstring); the
+    heading turns at most ``max_turn_rate`` rad/s (so planted paws stay within reach while the body turns)."""
     ctrl = bezier_controls(start, end, arena)
     u = np.linspace(0.0, 1.0, 400)
     basis = np.stack([(1 - u) ** 3, 3 * u * (1 - u) ** 2, 3 * u**2 * (1 - u), u**3], axis=1)
@@ -119,7 +120,20 @@ def plan_path(start: RootState, end: RootState, arena: Arena | None, n_frames: i
     xy = np.stack([np.interp(s, arc, curve[:, 0]), np.interp(s, arc, curve[:, 1])], axis=1)
     speed = np.gradient(s) * fps
     heading = _path_heading(curve, arc, s, start.heading, end.heading, length, progress)
+    heading = limit_rate(heading, max_turn_rate / fps)
     return RootPath(xy, heading, np.maximum(speed, 0.0), fps)
+
+
+def limit_rate(values: np.ndarray, step: float, smooth: int = 3) -> np.ndarray:
+    """``values (F,)`` followed with at most ``step`` change per frame, then lightly smoothed (no kinks)."""
+    out = np.empty_like(values)
+    out[0] = values[0]
+    for i in range(1, len(values)):
+        out[i] = out[i - 1] + np.clip(values[i] - out[i - 1], -step, step)
+    if smooth > 0 and len(values) > 2 * smooth:
+        k = np.exp(-0.5 * (np.arange(-2 * smooth, 2 * smooth + 1) / smooth) ** 2)
+        out = np.convolve(np.pad(out, 2 * smooth, mode="edge"), k / k.sum(), mode="valid")
+    return out
 
 
 def _path_heading(curve, arc, s, h0, h1, length, progress) -> np.ndarray:

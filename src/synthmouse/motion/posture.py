@@ -121,6 +121,7 @@ def standing_posture(rig: MotionRig) -> Posture:
     """The neutral standing posture of ``rig``'s body (see the module docstring)."""
     axial, height = solve_axial(rig)
     angles = place_limbs(rig, axial, height)
+    angles = rig.clamp(0.5 * (angles + rig.mirror_angles(angles)))  # exactly left/right symmetric
     world = rig.world(angles[None], rigid(np.eye(3)[None], np.array([[0.0, 0.0, height]])))
     contacts = rig.contact_points(world)[0]
     dirs = []

@@ -84,7 +84,8 @@ def contact_sheet(
                              squeeze=False)
     for col, f in enumerate(idx):
         root = sub.root[col]
-        centre = np.array([root[0, 3], root[1, 3], 0.0]) if follow else np.zeros(3)
+        mid = np.median(verts[col], axis=0)
+        centre = np.array([mid[0], mid[1], 0.0]) if follow else np.zeros(3)
         heading = float(np.arctan2(root[1, 0], root[0, 0])) if follow else 0.0
         for row, view in enumerate(views):
             ax = axes[row, col]

@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.optimize import least_squares
 from scipy.spatial.transform import Rotation
 
@@ -29,7 +28,6 @@ from ..errors import PoseError
 from .projection import project, triangulate
 from .rig import MotionRig
 
-DENSE_LIMIT = 2500  # parameters up to which the trust-region steps use dense SVD (faster than LSMR here)
 TRUNK_LANDMARKS = ("nose", "neck", "body_middle", "tail_root", "back_shoulders", "back_middle", "back_rump",
                    "head_centre", "left_ear_base", "right_ear_base", "left_eye", "right_eye",
                    "left_shoulder_joint", "right_shoulder_joint", "left_hip_joint", "right_hip_joint")
@@ -202,7 +200,7 @@ class PoseFitter:
 
     # ------------------------------------------------------------------ fitting
     def fit3d(self, targets: np.ndarray, weights: np.ndarray | None = None, init: Pose | None = None,
-              smooth: float = 0.002, prior: float = 0.0005, max_nfev: int = 60) -> FitResult:
+              smooth: float = 0.002, prior: float = 0.0005, max_nfev: int = 30) -> FitResult:
         """Fit poses to 3D keypoints.
 
         Args:
@@ -217,31 +215,32 @@ class PoseFitter:
         w = np.ones(targets.shape[:2]) if weights is None else np.asarray(weights, dtype=np.float64)
         w = np.where(np.isfinite(targets).all(-1), w, 0.0)
         clean = np.nan_to_num(targets)
-        x0, base, R0, ref = self._initial_state(init, n_frames, lambda ref: self.initial_root(targets, w, ref))
+        x0, base, R0, ref = self._initial_state(init, n_frames, lambda r: self.initial_root(targets, w, r))
         sw = np.sqrt(w)
 
-        def data_residuals(state):
-            return (sw[..., None] * (state[3] - clean)).reshape(-1)
+        def residuals(f, state):
+            return (sw[f][..., None] * (state[3][0] - clean[f])).reshape(-1)
 
-        def data_jacobian(state):
-            jac = self._point_jacobian(*state) * sw[..., None, None]
-            return [blk.reshape(-1, self.n_params) for blk in jac]
+        def jacobian(f, state):
+            return (self._point_jacobian(*state)[0] * sw[f][:, None, None]).reshape(-1, self.n_params)
 
-        return self._solve(x0, base, R0, ref, n_frames, data_residuals, data_jacobian, smooth, prior, max_nfev,
-                           loss="linear", f_scale=1.0, report=lambda state: self._report3d(state, clean, w))
+        def report(points):
+            return np.where(w > 0, np.linalg.norm(points - clean, axis=-1), np.nan)
+
+        return self._solve(x0, base, R0, ref, residuals, jacobian, smooth, prior, max_nfev, "linear", 1.0, report)
 
     def fit2d(self, cameras, pixels: np.ndarray, confidence: np.ndarray | None = None, init: Pose | None = None,
               min_confidence: float = 0.1, smooth: float = 2.0, prior: float = 0.5, loss: str = "soft_l1",
-              f_scale: float = 5.0, max_nfev: int = 80) -> FitResult:
+              f_scale: float = 5.0, max_nfev: int = 30) -> FitResult:
         """Fit poses to 2D keypoints seen by one or more calibrated cameras.
 
         Args:
             cameras: ``C`` camera-like objects (``K, dist, R, t``; see :mod:`synthmouse.motion.projection`).
             pixels: ``(C, F, K, 2)`` detections, NaN where missing.
-            confidence: ``(C, F, K)`` detection likelihoods in [0, 1]; residuals are scaled by ``sqrt(confidence)``
-                and detections below ``min_confidence`` are dropped.
-            init: starting poses; default: the standing posture placed on keypoints triangulated from the views
-                (needs two cameras), or ``init`` is required with one camera.
+            confidence: ``(C, F, K)`` detection likelihoods in [0, 1]; residuals are scaled by
+                ``sqrt(confidence)`` and detections below ``min_confidence`` are dropped.
+            init: starting poses; default: the standing posture placed on keypoints triangulated from the
+                views (needs two cameras); with one camera ``init`` is required.
             smooth, prior: pixels equivalent to one radian (see :meth:`fit3d`).
             loss, f_scale: robust loss of :func:`scipy.optimize.least_squares` and its scale in pixels.
         """
@@ -263,27 +262,24 @@ class PoseFitter:
         x0, base, R0, ref = self._initial_state(init, n_frames, root_from_views)
         sw = np.sqrt(conf)
 
-        def data_residuals(state):
-            res = [sw[c][..., None] * (project(cam, state[3]) - clean[c]) for c, cam in enumerate(cameras)]
-            return np.stack(res, axis=1).reshape(-1)  # frame-major: (F, C, K, 2)
+        def residuals(f, state):
+            pts = state[3][0]
+            return np.concatenate([(sw[c, f][:, None] * (project(cam, pts) - clean[c, f])).reshape(-1)
+                                   for c, cam in enumerate(cameras)])
 
-        def data_jacobian(state):
-            jp = self._point_jacobian(*state)  # (F, K, 3, P)
+        def jacobian(f, state):
+            jp = self._point_jacobian(*state)[0]  # (K, 3, P)
             blocks = []
             for c, cam in enumerate(cameras):
-                _, dpix = project(cam, state[3], jacobian=True)  # (F, K, 2, 3)
-                blocks.append(np.einsum("fkab,fkbp->fkap", dpix, jp) * sw[c][..., None, None])
-            jac = np.stack(blocks, axis=1)  # (F, C, K, 2, P)
-            return [blk.reshape(-1, self.n_params) for blk in jac]
+                _, dpix = project(cam, state[3][0], jacobian=True)  # (K, 2, 3)
+                blocks.append((np.einsum("kab,kbp->kap", dpix, jp) * sw[c, f][:, None, None]).reshape(-1, jp.shape[-1]))
+            return np.concatenate(blocks)
 
-        def report(state):
-            err = np.stack([np.linalg.norm(project(cam, state[3]) - clean[c], axis=-1)
-                            for c, cam in enumerate(cameras)])
-            err = np.where(conf > 0, err, np.nan)
-            return np.nanmean(err, axis=0)
+        def report(points):
+            err = np.stack([np.linalg.norm(project(cam, points) - clean[c], axis=-1) for c, cam in enumerate(cameras)])
+            return np.nanmean(np.where(conf > 0, err, np.nan), axis=0)
 
-        return self._solve(x0, base, R0, ref, n_frames, data_residuals, data_jacobian, smooth, prior, max_nfev,
-                           loss=loss, f_scale=f_scale, report=report)
+        return self._solve(x0, base, R0, ref, residuals, jacobian, smooth, prior, max_nfev, loss, f_scale, report)
 
     # ------------------------------------------------------------------ internals
     def _initial_state(self, init: Pose | None, n_frames: int, place):
@@ -292,77 +288,94 @@ class PoseFitter:
             ref = posture.pose(1)
             root = place(ref)
             angles = np.broadcast_to(posture.angles, (n_frames,) + posture.angles.shape).copy()
+            prior_angles = posture.angles
         else:
             if init.n_joints != self.body.skeleton.n_joints:
                 raise PoseError(f"init pose has {init.n_joints} joints, body has {self.body.skeleton.n_joints}")
             idx = np.arange(n_frames) if init.n_frames == n_frames else np.zeros(n_frames, dtype=int)
-            ref = init[0]
             root = init.root[idx]
             angles = init.angles[idx]
+            prior_angles = init.angles[0]
         angles = self.rig.clamp(angles)
         margin = 1e-7
         theta = np.clip(angles[:, self.dof_joint, self.dof_axis],
                         self.rig.lo[self.dof_joint, self.dof_axis] + margin,
                         self.rig.hi[self.dof_joint, self.dof_axis] - margin)
-        x0 = np.concatenate([root[:, :3, 3], np.zeros((n_frames, 3)), theta], axis=1).reshape(-1)
-        prior_angles = ref.angles[0] if init is not None else self.rig.standing.angles
-        return x0, angles, root[:, :3, :3].copy(), prior_angles[self.dof_joint, self.dof_axis]
+        x0 = np.concatenate([root[:, :3, 3], np.zeros((n_frames, 3)), theta], axis=1)
+        return x0, angles, root[:, :3, :3].copy(), self.rig.clamp(prior_angles)[self.dof_joint, self.dof_axis]
 
-    def _solve(self, x0, base, R0, prior_theta, n_frames, data_residuals, data_jacobian, smooth, prior,
-               max_nfev, loss, f_scale, report) -> FitResult:
-        P = self.n_params
+    def _solve(self, x0, base, R0, prior_theta, residuals, jacobian, smooth, prior, max_nfev, loss, f_scale,
+               report) -> FitResult:
+        """Frame after frame: each frame a bounded least-squares problem (dense trust-region steps), warm
+        started from the previous frame's solution, with smoothness towards it and the prior."""
+        n_frames, P = x0.shape
+        lo = np.concatenate([np.full(6, -np.inf), self.rig.lo[self.dof_joint, self.dof_axis]])
+        hi = np.concatenate([np.full(6, np.inf), self.rig.hi[self.dof_joint, self.dof_axis]])
         smooth_cols = np.concatenate([np.arange(3), 6 + np.arange(self.n_dofs)])
-        n_s = len(smooth_cols)
-        # temporal smoothness: smooth * (x[f+1] - x[f]) on translation and joint angles (constant Jacobian)
-        rows = np.arange((n_frames - 1) * n_s)
-        f_idx = np.repeat(np.arange(n_frames - 1), n_s)
-        c_idx = np.tile(smooth_cols, n_frames - 1)
-        smooth_jac = sp.csr_matrix(
-            (np.concatenate([-np.full(rows.size, smooth), np.full(rows.size, smooth)]),
-             (np.concatenate([rows, rows]), np.concatenate([f_idx * P + c_idx, (f_idx + 1) * P + c_idx]))),
-            shape=(rows.size, n_frames * P))
-        prior_rows = np.arange(n_frames * self.n_dofs)
-        prior_cols = (np.repeat(np.arange(n_frames), self.n_dofs) * P + np.tile(6 + np.arange(self.n_dofs), n_frames))
-        prior_jac = sp.csr_matrix((np.full(prior_rows.size, prior), (prior_rows, prior_cols)),
-                                  shape=(prior_rows.size, n_frames * P))
-        cache: dict = {}
+        extra_jac = np.zeros((len(smooth_cols) + self.n_dofs, P))
+        extra_jac[np.arange(len(smooth_cols)), smooth_cols] = smooth
+        extra_jac[len(smooth_cols) + np.arange(self.n_dofs), 6 + np.arange(self.n_dofs)] = prior
+        warm_nfev = max(5, max_nfev // 2)
+        states = []
+        ok, messages = True, set()
+        previous = None
+        for f in range(n_frames):
+            start = x0[f].copy()
+            R0f = R0[f:f + 1]
+            if previous is not None:  # warm start from the previous frame: its root and angles
+                start[:3] = previous[:3]
+                start[6:] = previous[6:]
+                R0f = states[-1][1][None]
+            start[3:6] = 0.0
+            start = np.clip(start, lo + 1e-9, hi - 1e-9)
+            anchor = start.copy()
+            cache: dict = {}
 
-        def state_of(x):
-            key = x.tobytes()
-            if cache.get("key") != key:
-                cache["key"], cache["state"] = key, self._state(x, n_frames, base, R0)
-            return cache["state"]
+            def state_of(x, R0f=R0f, f=f):
+                key = x.tobytes()
+                if cache.get("key") != key:
+                    cache["key"], cache["state"] = key, self._state(x[None], 1, base[f:f + 1], R0f)
+                return cache["state"]
 
-        def fun(x):
-            state = state_of(x)
-            theta = x.reshape(n_frames, P)[:, 6:]
-            return np.concatenate([data_residuals(state), smooth_jac @ x,
-                                   prior * (theta - prior_theta).reshape(-1)])
+            def fun(x, f=f, anchor=anchor, has_prev=previous is not None):
+                state = state_of(x)
+                sm = smooth * (x[smooth_cols] - anchor[smooth_cols]) if has_prev else np.zeros(len(smooth_cols))
+                return np.concatenate([residuals(f, state), sm, prior * (x[6:] - prior_theta)])
 
-        dense = n_frames * P <= DENSE_LIMIT
+            def jac(x, f=f, has_prev=previous is not None):
+                data = jacobian(f, state_of(x))
+                extra = extra_jac if has_prev else np.vstack([np.zeros((len(smooth_cols), P)),
+                                                             extra_jac[len(smooth_cols):]])
+                return np.vstack([data, extra])
 
-        def jac(x):
-            blocks = data_jacobian(state_of(x))
-            out = sp.vstack([sp.block_diag(blocks, format="csr"), smooth_jac, prior_jac], format="csr")
-            return out.toarray() if dense else out
+            with _single_thread_blas():
+                result = least_squares(fun, start, jac=jac, bounds=(lo, hi), method="trf", tr_solver="exact",
+                                       loss=loss, f_scale=f_scale, max_nfev=max_nfev if f == 0 else warm_nfev,
+                                       x_scale="jac")
+            ok &= bool(result.success)
+            messages.add(str(result.message))
+            state = state_of(result.x)
+            R = Rotation.from_rotvec(result.x[3:6]).as_matrix() @ R0f[0]
+            states.append((state[0][0], R, state[4][0], state[3][0]))
+            previous = result.x.copy()
+        angles = np.stack([s[0] for s in states])
+        rot = np.stack([s[1] for s in states])
+        trans = np.stack([s[2] for s in states])
+        points = np.stack([s[3] for s in states])
+        pose = Pose(rigid(rot, trans), angles_to_matrices(self.rig.clamp(angles)))
+        per = report(points)
+        return FitResult(pose, points, float(np.nanmean(per)), per, ok, "; ".join(sorted(messages)))
 
-        lo = np.full(P, -np.inf)
-        hi = np.full(P, np.inf)
-        lo[6:] = self.rig.lo[self.dof_joint, self.dof_axis]
-        hi[6:] = self.rig.hi[self.dof_joint, self.dof_axis]
-        result = least_squares(fun, x0, jac=jac, bounds=(np.tile(lo, n_frames), np.tile(hi, n_frames)),
-                               method="trf", tr_solver="exact" if dense else "lsmr", loss=loss,
-                               f_scale=f_scale, max_nfev=max_nfev, x_scale="jac")
-        state = state_of(result.x)
-        angles, world, _, points, t, phi = state
-        R = Rotation.from_rotvec(phi).as_matrix() @ R0
-        pose = Pose(rigid(R, t), angles_to_matrices(self.rig.clamp(angles)))
-        per = report(state)
-        return FitResult(pose, points, float(np.nanmean(per)), per, bool(result.success), str(result.message))
 
-    def _report3d(self, state, targets, weights):
-        err = np.linalg.norm(state[3] - targets, axis=-1)
-        return np.where(weights > 0, err, np.nan)
+def _single_thread_blas():
+    """Limit BLAS to one thread while solving: the problems are small, and threads fight on busy machines."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
 
 
 def _skew(v: np.ndarray) -> np.ndarray:

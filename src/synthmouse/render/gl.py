@@ -1,31 +1,35 @@
-"""Fast headless OpenGL renderer (moderngl; EGL, falling back to the default backend) with exact ground truth.
+"""Fast headless OpenGL renderer (moderngl; EGL, else the default backend) with exact ground truth.
 
-For every camera of a frame it returns (:class:`~synthmouse.render.base.CameraView`) the RGB image, depth along
-the camera's z axis, the mouse silhouette, body-part ids, 2D keypoints and their visibility, all from one
-geometry pass:
+For every camera of a frame it returns a :class:`~synthmouse.render.base.CameraView`: the RGB image, depth
+along the camera's z axis, the mouse silhouette, body-part ids, 2D keypoints and their visibility, all from
+one geometry pass.
 
-* One OpenGL context is reused for every frame; the rig lives in static vertex buffers, the mouse's vertices and
-  normals are re-uploaded each frame (skinned on the CPU by :meth:`synthmouse.body.Body.skin`).
-* The scene is drawn once per camera into two render targets at once: ``RGBA8`` (sRGB colour, part id in alpha)
-  and ``R32F`` (camera z). One directional or spot light casts shadows through a depth map drawn once per frame.
-* Cameras follow OpenCV exactly. The scene is rendered with the undistorted pinhole
-  (:meth:`synthmouse.scene.camera.Camera.distortion_maps`) and, when the lens has distortion, warped with
-  ``cv2.remap``: bilinear for the colours, nearest for depth and part ids, so labels never blend. Keypoints go
-  through :meth:`Camera.project`, the same model, so images and labels agree.
-* Mirrors: the scene reflected in each mirror is drawn into the same image, clipped to the mirror's polygon in
-  the fragment shader (no stencil needed), and darkened by the mirror's reflectance. Mirror keypoints carry the
-  mirror's suffix; their pixels come from the virtual camera :meth:`Mirror.mirrored_camera`, which agrees with
-  the reflected render.
-* Visibility of a keypoint: projected inside the image, in front of the camera, and not occluded. A keypoint is
-  occluded when its camera depth exceeds the rendered depth at its (nearest) pixel by more than
-  ``visibility_tolerance`` (default 5 mm, ``outputs.visibility_tolerance`` in the scene file). Skin keypoints lie
-  on the rendered surface (difference ~0); joint-centre keypoints lie a few millimetres under the skin, which is
-  why the tolerance is a few millimetres and not zero; anything thicker in front (the other side of the body,
-  the wheel, a wall) hides them. Surfaces with ``opacity < 1`` and meshes with ``occluder: false`` never hide
-  keypoints. Mirror keypoints are also required to be seen through their mirror's polygon.
+* One OpenGL context is reused for every frame; the rig lives in static vertex buffers, the mouse's vertices
+  and normals are re-uploaded each frame (skinned on the CPU by :meth:`synthmouse.body.Body.skin`).
+* The scene is drawn once per camera into two render targets at once: ``RGBA8`` (colour, part id in alpha)
+  and ``R32F`` (camera z). One directional or spot light casts shadows (a static depth map of the rig and a
+  per-frame one of the mouse).
+* Cameras follow OpenCV exactly. The scene is rendered with the undistorted pinhole of
+  :meth:`synthmouse.scene.camera.Camera.distortion_maps` and, when the lens has distortion, warped with
+  ``cv2.remap``: bilinear for the colours, nearest for depth and part ids, so labels never blend (label edges
+  are therefore exact to +-0.5 render pixel). Keypoints go through :meth:`Camera.project`, the same lens
+  model, so images and labels agree.
+* Mirrors: the scene reflected in each mirror is drawn first, clipped by ``gl_ClipDistance`` planes to the
+  pyramid from the camera through the mirror's polygon; the mirror polygons then go into the depth buffer so
+  that the direct pass cannot draw what lies behind them; the mirror glass finally darkens the reflection by
+  its reflectance. Mirror keypoints carry the mirror's suffix; their pixels come from the virtual camera
+  :meth:`Mirror.mirrored_camera`, which agrees with the reflected render.
+* Visibility of a keypoint: projected inside the image, in front of the camera, and not occluded. A keypoint
+  is occluded when its camera depth exceeds the rendered depth at its (nearest) pixel by more than
+  ``visibility_tolerance`` (default 5 mm; ``outputs.visibility_tolerance`` in the scene file). Skin keypoints
+  lie on the rendered surface (difference ~0); joint-centre keypoints lie a few millimetres under the skin,
+  which is why the tolerance is a few millimetres and not zero; anything thicker in front (the other side of
+  the body, the wheel, a wall) hides them. Surfaces with ``opacity < 1`` and meshes with ``occluder: false``
+  never hide keypoints. Mirror keypoints must also be seen through their mirror's polygon.
 
-Depth in mirror regions is the apparent depth of the reflection (the z of the reflected point in the camera), so
-the same occlusion test works for mirror keypoints. Only single reflections are drawn (no mirror in a mirror).
+Depth in mirror regions is the apparent depth of the reflection (the z of the reflected point in the camera),
+so the same occlusion test works for mirror keypoints. Only single reflections are drawn (no mirror in a
+mirror). The mask and part ids include the mouse seen in mirrors.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ import scipy.sparse as sp
 from ..body import Pose
 from ..errors import SynthmouseError
 from ..scene.camera import Camera
-from ..scene.materials import Light, Material, srgb_to_linear
+from ..scene.materials import Light, Material
 from . import FrameState
 from .base import CameraView, FrameResult
 from .shaders import (
@@ -89,8 +93,8 @@ def create_context(backend: str | None = "egl"):
 # ---------------------------------------------------------------------------------------------- GPU resources
 @dataclass(eq=False)
 class _Mesh:
-    """One drawable: vertex arrays for the direct and the mirror (clipping) programs and for the shadow pass, and
-    its material's uniform values."""
+    """One drawable: vertex arrays for the direct and the mirror (clipping) programs and for the shadow pass,
+    and its material's uniform values."""
 
     name: str
     vaos: dict
@@ -151,8 +155,8 @@ class _SceneGPU:
 
 # ---------------------------------------------------------------------------------------------- renderer
 class GLRenderer:
-    """Render scenes with moderngl. Use one renderer for many frames (and scenes); call :meth:`close` at the end
-    (or use it as a context manager).
+    """Render scenes with moderngl. Use one renderer for many frames (and scenes); call :meth:`close` at the
+    end (or use it as a context manager).
 
     Args:
         backend: ``"egl"`` (headless, default) or None for moderngl's default.
@@ -160,8 +164,9 @@ class GLRenderer:
         visibility_tolerance: metres; None uses the scene's ``outputs.visibility_tolerance``.
     """
 
-    def __init__(self, backend: str | None = "egl", shadow_size: int = 1024,
-                 visibility_tolerance: float | None = None):
+    def __init__(
+        self, backend: str | None = "egl", shadow_size: int = 1024, visibility_tolerance: float | None = None
+    ):
         import moderngl
 
         self._mgl = moderngl
@@ -176,6 +181,8 @@ class GLRenderer:
         self.shadow_program = ctx.program(vertex_shader=SHADOW_VERTEX, fragment_shader=SHADOW_FRAGMENT)
         self.mirror_program = ctx.program(vertex_shader=MIRROR_VERTEX, fragment_shader=MIRROR_FRAGMENT)
         self.shadow_maps = [self._shadow_texture(), self._shadow_texture()]  # static (rig), dynamic (mouse)
+        # the rig's shadows are sharp anyway: one texel per lookup (cheaper on software rasterizers)
+        self.shadow_maps[0].filter = (moderngl.NEAREST, moderngl.NEAREST)
         self.shadow_fbos = [ctx.framebuffer(depth_attachment=tex) for tex in self.shadow_maps]
         self._white = ctx.texture((1, 1), 3, b"\xff\xff\xff")
         self._targets: dict[tuple[int, int], _Target] = {}
@@ -189,18 +196,18 @@ class GLRenderer:
         tex.repeat_x = tex.repeat_y = False
         return tex
 
-    # -- public API -------------------------------------------------------------------------------------------
+    # -- public API ------------------------------------------------------------------------------------------
     def render(self, scene, frame: FrameState | Pose) -> FrameResult:
         """Render one frame of ``scene`` (a :class:`synthmouse.scene.build.Scene`) for all its cameras.
 
         Args:
             scene: the scene.
-            frame: a :class:`FrameState` (pose with one frame, world coordinates; optional camera overrides), or
-                just a one-frame :class:`~synthmouse.body.Pose`.
+            frame: a :class:`FrameState` (pose with one frame, world coordinates; optional camera overrides),
+                or just a one-frame :class:`~synthmouse.body.Pose`.
 
         Returns:
-            :class:`FrameResult` with one :class:`CameraView` per camera; each view's keypoints are the scene's
-            keypoints followed by each mirror's (names with the mirror suffix).
+            :class:`FrameResult` with one :class:`CameraView` per camera; each view's keypoints are the
+            scene's keypoints followed by each mirror's (names with the mirror suffix).
         """
         if isinstance(frame, Pose):
             frame = FrameState(0, frame)
@@ -215,7 +222,9 @@ class GLRenderer:
             self._shadow_pass(gpu, dynamic=True)
         cameras = frame.cameras if frame.cameras is not None else scene.cameras
         views = [self._render_view(gpu, camera, keypoints3d) for camera in cameras]
-        return FrameResult(frame.index, views, keypoints3d, tuple(scene.keypoint_set.names), dict(frame.params))
+        return FrameResult(
+            frame.index, views, keypoints3d, tuple(scene.keypoint_set.names), dict(frame.params)
+        )
 
     def close(self) -> None:
         """Release the OpenGL context and everything on it."""
@@ -235,12 +244,16 @@ class GLRenderer:
         """OpenGL vendor, renderer and version strings."""
         return {k: self.ctx.info[k] for k in ("GL_VENDOR", "GL_RENDERER", "GL_VERSION")}
 
-    # -- scene upload -----------------------------------------------------------------------------------------
+    # -- scene upload ----------------------------------------------------------------------------------------
     def _prepare(self, scene) -> _SceneGPU:
-        """Upload ``scene`` unless it (and its rig, materials, lights, mirrors, body) is what is on the GPU."""
+        """Upload ``scene`` unless it (and its rig, materials, lights, mirrors, body) is what is on the
+        GPU."""
         key = _scene_key(scene)
-        if self._gpu is not None and len(key) == len(self._gpu.key) and all(
-                a is b for a, b in zip(key, self._gpu.key, strict=True)):
+        if (
+            self._gpu is not None
+            and len(key) == len(self._gpu.key)
+            and all(a is b for a, b in zip(key, self._gpu.key, strict=True))
+        ):
             return self._gpu
         self._release_scene()
         self.programs = self._scene_programs(scene.lights)
@@ -249,15 +262,39 @@ class GLRenderer:
         for mesh in scene.rig:
             material = scene.materials[mesh.material]
             texture = self._texture(material, cache, textures)
-            rig.append(self._static_mesh(mesh.name, mesh.vertices, mesh.normals, mesh.uvs, mesh.faces, material,
-                                         texture, mesh.occluder, buffers))
+            rig.append(
+                self._static_mesh(
+                    mesh.name,
+                    mesh.vertices,
+                    mesh.normals,
+                    mesh.uvs,
+                    mesh.faces,
+                    material,
+                    texture,
+                    mesh.occluder,
+                    buffers,
+                )
+            )
         mouse, positions, normals = self._mouse_mesh(scene, buffers)
         quads, backs = self._mirror_meshes(scene, buffers)
         faces = np.ascontiguousarray(scene.body.mesh.faces, dtype=np.int32)
         self._gpu = _SceneGPU(
-            scene, rig, [m.bounds for m in scene.rig], mouse, positions, normals, faces,
-            _incidence(faces, scene.body.mesh.n_vertices), quads, backs, _bounds(scene, exclude=()), None,
-            textures, buffers, key)
+            scene,
+            rig,
+            [m.bounds for m in scene.rig],
+            mouse,
+            positions,
+            normals,
+            faces,
+            _incidence(faces, scene.body.mesh.n_vertices),
+            quads,
+            backs,
+            _bounds(scene, exclude=()),
+            None,
+            textures,
+            buffers,
+            key,
+        )
         self._setup_lights(self._gpu)
         return self._gpu
 
@@ -265,13 +302,21 @@ class GLRenderer:
         """The direct and mirror programs for this light configuration (compiled once, then cached)."""
         kinds = tuple(light.kind for light in lights if light.kind != "ambient")
         if len(kinds) > MAX_LIGHTS:
-            raise SynthmouseError(f"{len(kinds)} lights; at most {MAX_LIGHTS} non-ambient lights are supported")
-        shadow = next((i for i, light in enumerate(x for x in lights if x.kind != "ambient") if light.shadows), -1)
+            raise SynthmouseError(
+                f"{len(kinds)} lights; at most {MAX_LIGHTS} non-ambient lights are supported"
+            )
+        shadow = next(
+            (i for i, light in enumerate(x for x in lights if x.kind != "ambient") if light.shadows), -1
+        )
         key = (kinds, shadow)
         if key not in self._program_cache:
             fragment = scene_fragment_source(kinds, shadow)
-            programs = {kind: self.ctx.program(vertex_shader=scene_vertex_source(kind == "mirror"),
-                                               fragment_shader=fragment) for kind in ("direct", "mirror")}
+            programs = {
+                kind: self.ctx.program(
+                    vertex_shader=scene_vertex_source(kind == "mirror"), fragment_shader=fragment
+                )
+                for kind in ("direct", "mirror")
+            }
             for prog in programs.values():
                 _uniform(prog, "u_texture", 0)
                 _uniform(prog, "u_shadow_static", 1)
@@ -280,19 +325,40 @@ class GLRenderer:
         return self._program_cache[key]
 
     def _vaos(self, content: list, ibo) -> dict:
-        return {kind: self.ctx.vertex_array(prog, content, index_buffer=ibo, skip_errors=True)
-                for kind, prog in self.programs.items()}
+        return {
+            kind: self.ctx.vertex_array(prog, content, index_buffer=ibo, skip_errors=True)
+            for kind, prog in self.programs.items()
+        }
 
-    def _static_mesh(self, name: str, vertices, normals, uvs, faces, material: Material, texture, occluder: bool,
-                     buffers: list) -> _Mesh:
+    def _static_mesh(
+        self,
+        name: str,
+        vertices,
+        normals,
+        uvs,
+        faces,
+        material: Material,
+        texture,
+        occluder: bool,
+        buffers: list,
+    ) -> _Mesh:
         ctx = self.ctx
-        pos, nrm, uv, ibo = (ctx.buffer(np.ascontiguousarray(a, dtype=dt)) for a, dt in
-                             ((vertices, "f4"), (normals, "f4"), (uvs, "f4"), (faces, "i4")))
+        pos, nrm, uv, ibo = (
+            ctx.buffer(np.ascontiguousarray(a, dtype=dt))
+            for a, dt in ((vertices, "f4"), (normals, "f4"), (uvs, "f4"), (faces, "i4"))
+        )
         buffers += [pos, nrm, uv, ibo]
         vaos = self._vaos([(pos, "3f", "in_pos"), (nrm, "3f", "in_normal"), (uv, "2f", "in_uv")], ibo)
         shadow = ctx.vertex_array(self.shadow_program, [(pos, "3f", "in_pos")], index_buffer=ibo)
-        return _Mesh(name, vaos, shadow, _material_uniforms(material, texture is not None, False), texture,
-                     occluder, material.opacity < 1.0)
+        return _Mesh(
+            name,
+            vaos,
+            shadow,
+            _material_uniforms(material, texture is not None, False),
+            texture,
+            occluder,
+            material.opacity < 1.0,
+        )
 
     def _mouse_mesh(self, scene, buffers: list) -> tuple[_Mesh, object, object]:
         ctx = self.ctx
@@ -300,15 +366,31 @@ class GLRenderer:
         n = body.mesh.n_vertices
         positions = ctx.buffer(reserve=n * 12, dynamic=True)
         normals = ctx.buffer(reserve=n * 12, dynamic=True)
-        colours = ctx.buffer(np.ascontiguousarray(srgb_to_linear(scene.body_colours), dtype="f4"))
+        colours = ctx.buffer(np.ascontiguousarray(_decode(scene.body_colours), dtype="f4"))
         parts = ctx.buffer(body.vertex_parts().astype("f4"))
         ibo = ctx.buffer(np.ascontiguousarray(body.mesh.faces, dtype="i4"))
         buffers += [positions, normals, colours, parts, ibo]
-        vaos = self._vaos([(positions, "3f", "in_pos"), (normals, "3f", "in_normal"),
-                           (colours, "3f", "in_colour"), (parts, "1f", "in_part")], ibo)
+        vaos = self._vaos(
+            [
+                (positions, "3f", "in_pos"),
+                (normals, "3f", "in_normal"),
+                (colours, "3f", "in_colour"),
+                (parts, "1f", "in_part"),
+            ],
+            ibo,
+        )
         shadow = ctx.vertex_array(self.shadow_program, [(positions, "3f", "in_pos")], index_buffer=ibo)
-        mesh = _Mesh("mouse", vaos, shadow, _material_uniforms(scene.body_material, False, True), None, True, False,
-                     vertex_colour=True, closed=True)
+        mesh = _Mesh(
+            "mouse",
+            vaos,
+            shadow,
+            _material_uniforms(scene.body_material, False, True),
+            None,
+            True,
+            False,
+            vertex_colour=True,
+            closed=True,
+        )
         return mesh, positions, normals
 
     def _mirror_meshes(self, scene, buffers: list) -> tuple[list, list[_Mesh]]:
@@ -319,10 +401,23 @@ class GLRenderer:
             tris = np.array([[0, i, i + 1] for i in range(1, len(corners) - 1)], dtype="i4")
             pos, ibo = self.ctx.buffer(corners), self.ctx.buffer(tris)
             buffers += [pos, ibo]
-            quads.append(self.ctx.vertex_array(self.mirror_program, [(pos, "3f", "in_pos")], index_buffer=ibo))
+            quads.append(
+                self.ctx.vertex_array(self.mirror_program, [(pos, "3f", "in_pos")], index_buffer=ibo)
+            )
             normals = np.broadcast_to(sm.mirror.normal, corners.shape)
-            backs.append(self._static_mesh(f"mirror_{sm.name}", corners, normals, np.zeros((len(corners), 2)),
-                                           tris, scene.materials["mirror_back"], None, True, buffers))
+            backs.append(
+                self._static_mesh(
+                    f"mirror_{sm.name}",
+                    corners,
+                    normals,
+                    np.zeros((len(corners), 2)),
+                    tris,
+                    scene.materials["mirror_back"],
+                    None,
+                    True,
+                    buffers,
+                )
+            )
         return quads, backs
 
     def _texture(self, material: Material, cache: dict, textures: list):
@@ -362,7 +457,7 @@ class GLRenderer:
         gpu.mouse_positions.write(v)
         gpu.mouse_normals.write(np.ascontiguousarray(normals, dtype=np.float32))
 
-    # -- lights and shadows -----------------------------------------------------------------------------------
+    # -- lights and shadows ----------------------------------------------------------------------------------
     def _setup_lights(self, gpu: _SceneGPU) -> None:
         """Light uniforms (static per scene) and, with a shadow-casting light, its static rig shadow map."""
         scene = gpu.scene
@@ -398,7 +493,8 @@ class GLRenderer:
         return {"light_vp": light_vp, "shadow_matrix": bias @ light_vp, "offset": 1.5 * texel_m}
 
     def _shadow_pass(self, gpu: _SceneGPU, dynamic: bool) -> None:
-        """Depth from the shadow-casting light: of the mouse (``dynamic``, every frame) or of the rig (once)."""
+        """Depth from the shadow-casting light: of the mouse (``dynamic``, every frame) or of the rig
+        (once)."""
         fbo = self.shadow_fbos[int(dynamic)]
         fbo.use()
         fbo.clear(depth=1.0)
@@ -413,7 +509,7 @@ class GLRenderer:
                 mesh.shadow_vao.render()
             self.ctx.disable(self._mgl.CULL_FACE)
 
-    # -- cameras ----------------------------------------------------------------------------------------------
+    # -- cameras ---------------------------------------------------------------------------------------------
     def _lens(self, camera: Camera) -> _Lens:
         key = (camera.width, camera.height, camera.K.tobytes(), camera.dist.tobytes())
         if key not in self._lenses:
@@ -440,9 +536,17 @@ class GLRenderer:
             overlay = ctx.framebuffer([colour], depth)
             overlay.depth_mask = False
             self._targets[key] = _Target(
-                colour, zcam, depth, ctx.framebuffer([colour, zcam], depth), ctx.framebuffer([colour], depth),
-                overlay, ctx.framebuffer([zcam]), ctx.framebuffer(depth_attachment=depth),
-                np.empty((height, width, 4), np.uint8), np.empty((height, width), np.float32))
+                colour,
+                zcam,
+                depth,
+                ctx.framebuffer([colour, zcam], depth),
+                ctx.framebuffer([colour], depth),
+                overlay,
+                ctx.framebuffer([zcam]),
+                ctx.framebuffer(depth_attachment=depth),
+                np.empty((height, width, 4), np.uint8),
+                np.empty((height, width), np.float32),
+            )
         return self._targets[key]
 
     def _render_view(self, gpu: _SceneGPU, camera: Camera, keypoints3d: np.ndarray) -> CameraView:
@@ -450,8 +554,9 @@ class GLRenderer:
         lens = self._lens(camera)
         rc = lens.render_camera
         target = self._target(rc.width, rc.height)
-        front = [i for i, sm in enumerate(scene.mirrors)
-                 if sm.mirror.signed_distance(camera.position) > 0][:MAX_MIRRORS]
+        front = [i for i, sm in enumerate(scene.mirrors) if sm.mirror.signed_distance(camera.position) > 0][
+            :MAX_MIRRORS
+        ]
         far = _far_plane(gpu.bounds, rc.position, [scene.mirrors[i].mirror for i in front])
         self._draw_frame(gpu, target, rc, far, front)
         rgb, depth, parts = self._read(target, lens)
@@ -459,11 +564,16 @@ class GLRenderer:
         if tolerance is None:
             tolerance = getattr(scene.spec.outputs, "visibility_tolerance", DEFAULT_VISIBILITY_TOLERANCE_M)
         keypoints, visible, names = _label_keypoints(scene, camera, keypoints3d, depth, front, tolerance)
-        return CameraView(camera.name, camera.sensor_image(rgb), depth, parts > 0, parts, keypoints, visible, names)
+        return CameraView(
+            camera.name, camera.sensor_image(rgb), depth, parts > 0, parts, keypoints, visible, names
+        )
 
-    def _draw_frame(self, gpu: _SceneGPU, target: _Target, camera: Camera, far: float, front: list[int]) -> None:
-        """Mirror passes first (clipped to each mirror's pyramid), then the mirror polygons into the depth buffer
-        (hiding what is behind them), then the direct scene, then the mirror glass over the reflections."""
+    def _draw_frame(
+        self, gpu: _SceneGPU, target: _Target, camera: Camera, far: float, front: list[int]
+    ) -> None:
+        """Mirror passes first (clipped to each mirror's pyramid), then the mirror polygons into the depth
+        buffer (hiding what is behind them), then the direct scene, then the mirror glass over the
+        reflections."""
         ctx, mgl = self.ctx, self._mgl
         proj, view, eye = camera.projection_matrix_gl(NEAR_M, far), camera.gl_view_matrix(), camera.position
         depth_range = (NEAR_M, far)
@@ -537,8 +647,8 @@ class GLRenderer:
             self.ctx.disable(self._mgl.CULL_FACE)
 
     def _draw_mirror_blockers(self, gpu: _SceneGPU, target: _Target, front: list[int], proj, view) -> None:
-        """Write the mirror polygons' depth (not colour, not camera z): the direct pass then cannot draw what is
-        behind a mirror, and the reflections already drawn there stay."""
+        """Write the mirror polygons' depth (not colour, not camera z): the direct pass then cannot draw what
+        is behind a mirror, and the reflections already drawn there stay."""
         prog = self.mirror_program
         prog["u_proj"].write(_gl_mat(proj))
         prog["u_view"].write(_gl_mat(view))
@@ -569,14 +679,16 @@ class GLRenderer:
         ctx.disable(mgl.BLEND)
         ctx.depth_func = "<"
 
-    # -- read back --------------------------------------------------------------------------------------------
+    # -- read back -------------------------------------------------------------------------------------------
     def _read(self, target: _Target, lens: _Lens) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         target.colour.read_into(target.rgba)
         target.zcam.read_into(target.z)
         rgba = target.rgba[::-1]
         z = target.z[::-1]
         if lens.linear_maps is not None:
-            rgb = cv2.remap(rgba, *lens.linear_maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)[..., :3]
+            rgb = cv2.remap(rgba, *lens.linear_maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)[
+                ..., :3
+            ]
             parts = cv2.remap(np.ascontiguousarray(rgba[..., 3]), *lens.nearest_maps, cv2.INTER_NEAREST)
             z = cv2.remap(np.ascontiguousarray(z), *lens.nearest_maps, cv2.INTER_NEAREST)
         else:
@@ -586,11 +698,32 @@ class GLRenderer:
         return rgb, depth, parts
 
 
+def _decode(rgb) -> np.ndarray:
+    """Colours (0..1, as written in scene files) to the renderer's linear light: gamma 2, the exact inverse of
+    the shader's output encoding, so flat colours come out as written."""
+    rgb = np.asarray(rgb, dtype=np.float32)
+    return rgb * rgb
+
+
 def _scene_key(scene) -> tuple:
     """The objects whose identity decides whether the GPU copy of a scene is current (scenes are plain data:
-    replacing a part, e.g. ``scene.rig = [...]``, triggers a new upload; mutating arrays in place does not)."""
-    return (scene, scene.body, scene.body_colours, scene.body_material, scene.rig, *scene.rig, scene.materials,
-            *scene.materials.values(), scene.lights, *scene.lights, scene.mirrors, *scene.mirrors, scene.background)
+    replacing a part, e.g. ``scene.rig = [...]``, triggers a new upload; mutating arrays in place does
+    not)."""
+    return (
+        scene,
+        scene.body,
+        scene.body_colours,
+        scene.body_material,
+        scene.rig,
+        *scene.rig,
+        scene.materials,
+        *scene.materials.values(),
+        scene.lights,
+        *scene.lights,
+        scene.mirrors,
+        *scene.mirrors,
+        scene.background,
+    )
 
 
 def _material_uniforms(material: Material, textured: bool, vertex_colour: bool) -> dict:
@@ -599,11 +732,11 @@ def _material_uniforms(material: Material, textured: bool, vertex_colour: bool) 
     return {
         "u_vertex_colour": vertex_colour,
         "u_two_sided": not vertex_colour,
-        "u_colour": tuple(float(c) for c in srgb_to_linear(material.colour)),
+        "u_colour": tuple(float(c) for c in _decode(material.colour)),
         "u_shininess": shininess,
         "u_specular": float(material.specular) * (shininess + 8.0) / (8.0 * np.pi),
         "u_opacity": float(material.opacity),
-        "u_emission": tuple(float(c) for c in srgb_to_linear(material.emission)),
+        "u_emission": tuple(float(c) for c in _decode(material.emission)),
         "u_part": 0.0,
         "u_has_texture": textured,
         "u_tile": float(material.tile_size),
@@ -611,8 +744,9 @@ def _material_uniforms(material: Material, textured: bool, vertex_colour: bool) 
 
 
 # ---------------------------------------------------------------------------------------------- labels
-def _label_keypoints(scene, camera: Camera, keypoints3d: np.ndarray, depth: np.ndarray, front: list[int],
-                     tolerance: float) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+def _label_keypoints(
+    scene, camera: Camera, keypoints3d: np.ndarray, depth: np.ndarray, front: list[int], tolerance: float
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """2D keypoints, visibility and names: the scene's keypoints, then each mirror's."""
     names = tuple(scene.keypoint_set.names)
     pixels, visible = keypoint_visibility(camera, keypoints3d, depth, tolerance)
@@ -627,8 +761,9 @@ def _label_keypoints(scene, camera: Camera, keypoints3d: np.ndarray, depth: np.n
     return np.concatenate(all_pixels), np.concatenate(all_visible), sum(all_names, ())
 
 
-def keypoint_visibility(camera: Camera, points: np.ndarray, depth: np.ndarray, tolerance: float
-                        ) -> tuple[np.ndarray, np.ndarray]:
+def keypoint_visibility(
+    camera: Camera, points: np.ndarray, depth: np.ndarray, tolerance: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Project ``(K, 3)`` world points and test them against a rendered depth map.
 
     Args:
@@ -638,7 +773,8 @@ def keypoint_visibility(camera: Camera, points: np.ndarray, depth: np.ndarray, t
         tolerance: metres a point may lie behind the rendered surface and still count as visible.
 
     Returns:
-        ``(K, 2) float64`` pixels and ``(K,) bool`` visible (in the image, in front of the camera, not occluded).
+        ``(K, 2) float64`` pixels and ``(K,) bool`` visible (in the image, in front of the camera, not
+        occluded).
     """
     pixels, z = camera.project_with_depth(points)
     inside = camera.in_image(pixels) & camera.projectable(points) & np.all(np.isfinite(pixels), axis=-1)
@@ -665,7 +801,7 @@ def _light_uniforms(lights: list[Light]) -> dict:
     ambient = np.zeros(3)
     pos, direc, rgb, cone = [], [], [], []
     for light in lights:
-        colour = srgb_to_linear(light.colour) * light.intensity
+        colour = _decode(light.colour) * light.intensity
         if light.kind == "ambient":
             ambient += colour
             continue
@@ -673,15 +809,21 @@ def _light_uniforms(lights: list[Light]) -> dict:
         pos.append(tuple(float(x) for x in light.position))
         direc.append(tuple(float(x) for x in light.direction))
         rgb.append(tuple(float(x) for x in colour))
-        cone.append((float(np.cos(outer)), float(np.cos(outer * (1.0 - light.softness))),
-                     light.reference_distance))
-    return {"u_ambient": tuple(float(a) for a in ambient), "u_light_pos": pos, "u_light_dir": direc,
-            "u_light_rgb": rgb, "u_light_cone": cone}
+        cone.append(
+            (float(np.cos(outer)), float(np.cos(outer * (1.0 - light.softness))), light.reference_distance)
+        )
+    return {
+        "u_ambient": tuple(float(a) for a in ambient),
+        "u_light_pos": pos,
+        "u_light_dir": direc,
+        "u_light_rgb": rgb,
+        "u_light_cone": cone,
+    }
 
 
 def _uniform(prog, name: str, value) -> None:
-    """Set a uniform if the compiler kept it (unused ones are optimized away); arrays are trimmed to the active
-    length; bytes are written raw."""
+    """Set a uniform if the compiler kept it (unused ones are optimized away); arrays are trimmed to the
+    active length; bytes are written raw."""
     try:
         member = prog[name]
     except KeyError:
@@ -700,14 +842,16 @@ _NO_CLIP = np.tile(np.array([0.0, 0.0, 0.0, 1.0], "f4"), (MAX_CLIP_PLANES, 1)).t
 
 
 def _mirror_clip_planes(mirror, eye: np.ndarray) -> np.ndarray:
-    """``(MAX_CLIP_PLANES, 4) float32`` planes keeping reflected points behind the mirror and inside the pyramid
-    from ``eye`` through the mirror's polygon (each plane's positive side is kept)."""
+    """``(MAX_CLIP_PLANES, 4) float32`` planes keeping reflected points behind the mirror and inside the
+    pyramid from ``eye`` through the mirror's polygon (each plane's positive side is kept)."""
     planes = np.tile(np.array([0.0, 0.0, 0.0, 1.0]), (MAX_CLIP_PLANES, 1))
     n, p = mirror.normal, mirror.point
     planes[0] = [*(-n), float(n @ p)]
     corners = np.asarray(mirror.corners, dtype=np.float64)
     if len(corners) > MAX_MIRROR_CORNERS:
-        raise SynthmouseError(f"mirror {mirror.name!r} has {len(corners)} corners; at most {MAX_MIRROR_CORNERS}")
+        raise SynthmouseError(
+            f"mirror {mirror.name!r} has {len(corners)} corners; at most {MAX_MIRROR_CORNERS}"
+        )
     centre = corners.mean(axis=0)
     for i, a in enumerate(corners):
         b = corners[(i + 1) % len(corners)]
@@ -767,17 +911,23 @@ def _look_at_gl(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 
 def _ortho(left: float, right: float, bottom: float, top: float, near: float, far: float) -> np.ndarray:
-    return np.array([
-        [2 / (right - left), 0, 0, -(right + left) / (right - left)],
-        [0, 2 / (top - bottom), 0, -(top + bottom) / (top - bottom)],
-        [0, 0, -2 / (far - near), -(far + near) / (far - near)],
-        [0, 0, 0, 1.0],
-    ])
+    return np.array(
+        [
+            [2 / (right - left), 0, 0, -(right + left) / (right - left)],
+            [0, 2 / (top - bottom), 0, -(top + bottom) / (top - bottom)],
+            [0, 0, -2 / (far - near), -(far + near) / (far - near)],
+            [0, 0, 0, 1.0],
+        ]
+    )
 
 
 def _perspective(fov_rad: float, near: float, far: float) -> np.ndarray:
     f = 1.0 / np.tan(fov_rad / 2)
-    return np.array([
-        [f, 0, 0, 0], [0, f, 0, 0],
-        [0, 0, -(far + near) / (far - near), -2 * far * near / (far - near)], [0, 0, -1.0, 0],
-    ])
+    return np.array(
+        [
+            [f, 0, 0, 0],
+            [0, f, 0, 0],
+            [0, 0, -(far + near) / (far - near), -2 * far * near / (far - near)],
+            [0, 0, -1.0, 0],
+        ]
+    )

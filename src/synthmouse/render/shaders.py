@@ -2,19 +2,22 @@
 
 One shading program draws the rig and the mouse, directly and reflected in mirrors:
 
-* vertex positions are world coordinates; ``u_reflect`` is identity, or a mirror's reflection for a mirror pass;
+* vertex positions are world coordinates; ``u_reflect`` is identity, or a mirror's reflection for a mirror
+  pass;
 * outputs: location 0 ``RGBA8`` = colour + body-part id / 255 in alpha; location 1 ``R32F`` = depth along the
   camera's z axis in metres (for a mirror pass: the reflected point's depth, the apparent distance), recovered
   exactly from ``gl_FragCoord.z``;
-* lighting: ambient + directional / point / spot lights (Lambert + normalized Blinn-Phong) in linear light on
-  the real (unreflected) surface. The fragment shader is generated for the scene's lights (types and count are
-  compile-time constants, which matters on software rasterizers); colours and positions stay uniforms;
-* shadows: one light may cast shadows through two depth maps, one of the rig (drawn once per scene) and one of
-  the mouse (drawn every frame), each read with one hardware (bilinear) percentage-closer lookup;
-* colours: albedos arrive in linear light; the output is gamma-2.2 encoded (close to sRGB, cheaper per pixel);
-* mirrors: a mirror pass clips the reflected scene with ``gl_ClipDistance`` planes to the pyramid from the camera
-  through the mirror's polygon, behind the mirror plane. No shader discards fragments, so early depth testing
-  stays on.
+* lighting: ambient + directional / point / spot lights (Lambert + normalized Blinn-Phong with Schlick's
+  rational approximation of the power) in linear light on the real (unreflected) surface. The fragment
+  shader is generated for the scene's lights (types and count are compile-time constants, which matters on
+  software rasterizers); colours and positions stay uniforms;
+* shadows: one light may cast shadows through two depth maps, one of the rig (drawn once per scene, read
+  with one nearest lookup) and one of the mouse (drawn every frame, one bilinear percentage-closer lookup);
+* colours: albedos arrive in linear light (gamma 2 decoded); the output is gamma 2 encoded (``sqrt``, close
+  to sRGB and much cheaper per pixel than the exact curve), so flat colours come out as written;
+* mirrors: a mirror pass clips the reflected scene with ``gl_ClipDistance`` planes to the pyramid from the
+  camera through the mirror's polygon, behind the mirror plane. No shader discards fragments, so early depth
+  testing stays on.
 """
 
 MAX_LIGHTS = 8
@@ -95,7 +98,7 @@ layout(location = 0) out vec4 f_colour;
 layout(location = 1) out float f_z;
 
 vec3 to_linear(vec3 c) { return c * c; }  // texture colours: a cheap gamma 2 decode
-vec3 to_srgb(vec3 c) { return pow(clamp(c, 0.0, 1.0), vec3(1.0 / 2.2)); }
+vec3 to_srgb(vec3 c) { return sqrt(clamp(c, 0.0, 1.0)); }  // gamma 2 encode (close to sRGB)
 
 float shadow_factor(vec3 p, vec3 n) {
     vec4 s = u_shadow_matrix * vec4(p + n * u_shadow_offset, 1.0);
@@ -107,7 +110,8 @@ float shadow_factor(vec3 p, vec3 n) {
 vec3 light_term(vec3 n, vec3 v, vec3 l, vec3 rgb, float atten, vec3 albedo) {
     float ndl = max(dot(n, l), 0.0);
     vec3 h = normalize(l + v);
-    float spec = u_specular * pow(max(dot(n, h), 0.0), u_shininess);
+    float x = max(dot(n, h), 0.0);
+    float spec = u_specular * x / (u_shininess - u_shininess * x + x);  // Schlick's pow(x, shininess)
     return rgb * (atten * ndl) * (albedo + vec3(spec));
 }
 
@@ -189,5 +193,6 @@ def scene_fragment_source(light_kinds: tuple[str, ...], shadow_index: int) -> st
         else:
             raise ValueError(f"unknown light kind {kind!r}")
         lines.append(f"    colour += light_term(n, v, l, u_light_rgb[{i}], a, albedo);")
-    return (SCENE_FRAGMENT.replace("@NLIGHTS@", str(max(len(light_kinds), 1)))
-            .replace("@LIGHTS@", "\n".join(lines)))
+    return SCENE_FRAGMENT.replace("@NLIGHTS@", str(max(len(light_kinds), 1))).replace(
+        "@LIGHTS@", "\n".join(lines)
+    )

@@ -68,8 +68,8 @@ class Scene:
         spec: the validated scene file.
         body: the mouse.
         keypoint_set: the keypoints to label.
-        body_root: ``(4, 4)`` default body-to-world transform the rig expects (on the floor at the origin; on top
-            of the wheel, centred over its axle). Poses from motion generators are composed with it.
+        body_root: ``(4, 4)`` default body-to-world transform the rig expects (on the floor at the origin; on
+            top of the wheel, centred over its axle). Poses from motion generators are composed with it.
         body_colours: ``(V, 3) float32`` sRGB colour per body vertex (fur, belly, skin, eyes).
         body_material: roughness/specular of the coat (its colour is per vertex).
         rig: static meshes in world coordinates.
@@ -136,8 +136,8 @@ def build_scene(spec: SceneSpec, body: Body | None = None) -> Scene:
 
     Args:
         spec: from :func:`~synthmouse.scene.spec.load_scene_spec`.
-        body: an already loaded body to use instead of ``spec.body.model`` (its size and shape options are then
-            ignored); saves loading time when many scenes share one body.
+        body: an already loaded body to use instead of ``spec.body.model`` (its size and shape options are
+            then ignored); saves loading time when many scenes share one body.
 
     Raises:
         SceneError: naming the file, line and field (a body that fails to load, an unknown keypoint, a camera
@@ -187,10 +187,13 @@ def load_scene_body(spec: SceneSpec) -> Body:
         if b.scale is not None:
             body = load_body(b.model, **{**options, "length": b.scale * body.length})
     except ModuleNotFoundError as exc:
-        raise spec.error("body.model", f"model {b.model!r} is not available in this installation ({exc})") from None
+        raise spec.error(
+            "body.model", f"model {b.model!r} is not available in this installation ({exc})"
+        ) from None
     except TypeError as exc:
-        raise spec.error("body.shape", f"model {b.model!r} does not accept these options "
-                                       f"{sorted(options)}: {exc}") from None
+        raise spec.error(
+            "body.shape", f"model {b.model!r} does not accept these options {sorted(options)}: {exc}"
+        ) from None
     except (ModelFormatError, KeypointError) as exc:
         raise spec.error("body.model", str(exc)) from None
     return body
@@ -205,10 +208,13 @@ def resolve_keypoints(spec: SceneSpec, body: Body) -> KeypointSet:
 
 
 def apply_body_override(spec: SceneSpec, root: np.ndarray) -> np.ndarray:
-    """``root`` with ``body.position`` (replaces the translation) and ``body.heading_deg`` (about z) applied."""
+    """``root`` with ``body.position`` (replaces the translation) and ``body.heading_deg`` (about z)
+    applied."""
     root = root.copy()
     if spec.body.heading_deg:
-        root[:3, :3] = Rotation.from_euler("z", spec.body.heading_deg, degrees=True).as_matrix() @ root[:3, :3]
+        root[:3, :3] = (
+            Rotation.from_euler("z", spec.body.heading_deg, degrees=True).as_matrix() @ root[:3, :3]
+        )
     if spec.body.position is not None:
         root[:3, 3] = spec.body.position
     return root
@@ -220,16 +226,17 @@ def body_anchors(body: Body, root: np.ndarray, rest: np.ndarray, parts: np.ndarr
     head = np.isin(parts, [PARTS.index("head")])
     head_pts = placed[head] if head.any() else placed
     top = head_pts[np.argmax(head_pts[:, 2])]
-    nose_kp = body.keypoints(Pose(root[None], body.rest_pose().rotations),
-                             KeypointSet("anchors", (body.landmarks["nose"],)))[0, 0]
+    nose_kp = body.keypoints(
+        Pose(root[None], body.rest_pose().rotations), KeypointSet("anchors", (body.landmarks["nose"],))
+    )[0, 0]
     skull_x = float(np.median(head_pts[:, 0]))
     head_top = np.array([skull_x, float(head_pts[:, 1].mean()), float(top[2])])
     return Anchors(head_top=head_top, nose=nose_kp, length=body.length)
 
 
 def body_vertex_colours(body: Body, preset: FurPreset, rest: np.ndarray, parts: np.ndarray) -> np.ndarray:
-    """``(V, 3) float32`` sRGB colours: fur, a lighter belly (downward-facing trunk skin), bare skin on the tail,
-    ears and paws, and dark (or red, for albinos) eyes around the eye landmarks."""
+    """``(V, 3) float32`` sRGB colours: fur, a lighter belly (downward-facing trunk skin), bare skin on the
+    tail, ears and paws, and dark (or red, for albinos) eyes around the eye landmarks."""
     colours = np.broadcast_to(preset.fur, (len(rest), 3)).astype(np.float32)
     normals = vertex_normals(rest, body.mesh.faces)
     furred = ~np.isin(parts, [PARTS.index(p) for p in SKIN_PARTS])
@@ -238,7 +245,9 @@ def body_vertex_colours(body: Body, preset: FurPreset, rest: np.ndarray, parts: 
     colours[~furred] = preset.skin
     eye_names = [n for n in ("left_eye", "right_eye") if n in body.landmarks]
     if eye_names:
-        eyes = body.keypoints(body.rest_pose(), KeypointSet("eyes", tuple(body.landmarks[n] for n in eye_names)))[0]
+        eyes = body.keypoints(
+            body.rest_pose(), KeypointSet("eyes", tuple(body.landmarks[n] for n in eye_names))
+        )[0]
         radius = EYE_RADIUS_REL * body.length
         dist = np.linalg.norm(rest[:, None, :] - eyes[None, :, :], axis=-1).min(axis=1)
         eye = (dist < radius) & np.isin(parts, [PARTS.index(p) for p in HEAD_PARTS])
@@ -271,7 +280,8 @@ def resolve_materials(spec: SceneSpec) -> dict[str, Material]:
 
 
 def material_from_spec(name: str, spec: MaterialSpec) -> Material:
-    """A :class:`Material` from its spec: the ``base`` preset (default ``white_plastic``) with the given fields."""
+    """A :class:`Material` from its spec: the ``base`` preset (default ``white_plastic``) with the given
+    fields."""
     base = MATERIAL_PRESETS[spec.base or "white_plastic"]
     changes: dict[str, Any] = {"name": name}
     for key in ("texture", "tile_size", "roughness", "specular", "opacity"):
@@ -307,8 +317,10 @@ def camera_from_spec(c: CameraSpec) -> Camera:
         cameras = load_cameras(c.calibration, unit=c.calibration_unit)
         found = [cam for cam in cameras if cam.name == wanted]
         if not found:
-            raise SceneError(f"calibration: camera {wanted!r} is not in {c.calibration}; it has "
-                             f"{', '.join(cam.name for cam in cameras)} (set calibration_name)")
+            raise SceneError(
+                f"calibration: camera {wanted!r} is not in {c.calibration}; it has "
+                f"{', '.join(cam.name for cam in cameras)} (set calibration_name)"
+            )
         camera = dataclasses.replace(found[0], name=c.name, grayscale=c.grayscale)
         if c.width is not None or c.height is not None:
             factor = (c.width / camera.width) if c.width is not None else (c.height / camera.height)
@@ -317,19 +329,37 @@ def camera_from_spec(c: CameraSpec) -> Camera:
     fx = c.fx
     if fx is None:
         fx = 0.5 * c.width / np.tan(np.radians(c.fov_deg) / 2)
-    K = np.array([[fx, 0.0, (c.width - 1) / 2 if c.cx is None else c.cx],
-                  [0.0, c.fy or fx, (c.height - 1) / 2 if c.cy is None else c.cy],
-                  [0.0, 0.0, 1.0]])
+    K = np.array(
+        [
+            [fx, 0.0, (c.width - 1) / 2 if c.cx is None else c.cx],
+            [0.0, c.fy or fx, (c.height - 1) / 2 if c.cy is None else c.cy],
+            [0.0, 0.0, 1.0],
+        ]
+    )
     dist = np.asarray(c.distortion, dtype=np.float64)
     if c.look_at is not None:
         la = c.look_at
-        return Camera.look_at(c.name, la.eye, la.target, la.up, c.width, c.height, fx=K[0, 0], fy=K[1, 1],
-                              cx=K[0, 2], cy=K[1, 2], dist=dist, grayscale=c.grayscale)
+        return Camera.look_at(
+            c.name,
+            la.eye,
+            la.target,
+            la.up,
+            c.width,
+            c.height,
+            fx=K[0, 0],
+            fy=K[1, 1],
+            cx=K[0, 2],
+            cy=K[1, 2],
+            dist=dist,
+            grayscale=c.grayscale,
+        )
     if c.rotation.rvec is not None:
         R = Rotation.from_rotvec(c.rotation.rvec).as_matrix()
     else:
         R = np.asarray(c.rotation.matrix, dtype=np.float64)
-    return Camera(c.name, c.width, c.height, K, dist, R, np.asarray(c.translation, dtype=np.float64), c.grayscale)
+    return Camera(
+        c.name, c.width, c.height, K, dist, R, np.asarray(c.translation, dtype=np.float64), c.grayscale
+    )
 
 
 def resize_camera(spec: SceneSpec, camera: Camera) -> Camera:
@@ -339,18 +369,28 @@ def resize_camera(spec: SceneSpec, camera: Camera) -> Camera:
         return camera
     factor = out.width / camera.width if out.width is not None else out.height / camera.height
     scaled = camera.scaled(factor)
-    if out.height is not None and scaled.height != out.height or out.width is not None and scaled.width != out.width:
-        raise spec.error("outputs", f"size {out.width}x{out.height} changes the aspect ratio of camera "
-                                    f"{camera.name!r} ({camera.width}x{camera.height}); give only width or height")
+    if (
+        out.height is not None
+        and scaled.height != out.height
+        or out.width is not None
+        and scaled.width != out.width
+    ):
+        raise spec.error(
+            "outputs",
+            f"size {out.width}x{out.height} changes the aspect ratio of camera "
+            f"{camera.name!r} ({camera.width}x{camera.height}); give only width or height",
+        )
     return scaled
 
 
-# ---------------------------------------------------------------------------------------------- mirrors, lights
+# ------------------------------------------------------------------------------------------ mirrors, lights
 def build_mirror(spec: SceneSpec, index: int) -> SceneMirror:
     m = spec.mirrors[index]
     corners = np.asarray(m.corners, dtype=np.float64)
     try:
-        mirror = Mirror(corners.mean(axis=0), m.unit_normal, _project_to_plane(corners, m.unit_normal), m.name)
+        mirror = Mirror(
+            corners.mean(axis=0), m.unit_normal, _project_to_plane(corners, m.unit_normal), m.name
+        )
     except SceneError as exc:
         raise spec.error(f"mirrors[{index}]", str(exc)) from None
     suffix = m.suffix if m.suffix is not None else f"_{m.name}"
@@ -373,8 +413,16 @@ def build_light(light: LightSpec) -> Light:
         position = np.asarray(light.position, dtype=np.float64)
     else:
         position = target + np.array([0.0, 0.0, 1.0])
-    return Light(light.type, np.asarray(light.colour, dtype=np.float32), light.intensity, position, target,
-                 light.cone_deg, light.softness, light.shadows)
+    return Light(
+        light.type,
+        np.asarray(light.colour, dtype=np.float32),
+        light.intensity,
+        position,
+        target,
+        light.cone_deg,
+        light.softness,
+        light.shadows,
+    )
 
 
 __all__ = ["Scene", "SceneMirror", "build_scene", "load_scene", "parse_colour"]

@@ -15,9 +15,20 @@ import numpy as np
 from ..errors import SceneError
 
 NAMED_COLOURS: dict[str, str] = {
-    "black": "#000000", "white": "#ffffff", "grey": "#808080", "gray": "#808080",
-    "light_grey": "#c8c8c8", "dark_grey": "#404040", "red": "#ff0000", "green": "#00a000", "blue": "#0000ff",
-    "yellow": "#ffff00", "orange": "#ff8000", "brown": "#7a5230", "beige": "#d8ccb0", "pink": "#e9a6a0",
+    "black": "#000000",
+    "white": "#ffffff",
+    "grey": "#808080",
+    "gray": "#808080",
+    "light_grey": "#c8c8c8",
+    "dark_grey": "#404040",
+    "red": "#ff0000",
+    "green": "#00a000",
+    "blue": "#0000ff",
+    "yellow": "#ffff00",
+    "orange": "#ff8000",
+    "brown": "#7a5230",
+    "beige": "#d8ccb0",
+    "pink": "#e9a6a0",
     "steel": "#a0a4a8",
 }
 
@@ -144,7 +155,8 @@ FUR_PRESETS: dict[str, FurPreset] = {
 
 
 def fur_preset(name: str, colour=None) -> FurPreset:
-    """The named coat; ``colour`` (a :func:`parse_colour` value) replaces the fur colour and tints the belly."""
+    """The named coat; ``colour`` (a :func:`parse_colour` value) replaces the fur colour and tints the
+    belly."""
     if name not in FUR_PRESETS:
         raise SceneError(f"unknown fur preset {name!r}; allowed: {', '.join(FUR_PRESETS)}")
     preset = FUR_PRESETS[name]
@@ -200,8 +212,19 @@ def default_lights() -> list[Light]:
     """Soft room lighting: ambient fill, a key light from above that casts shadows, a weak back light."""
     return [
         Light("ambient", parse_colour("white"), 0.35),
-        Light("directional", parse_colour("#fff6ea"), 0.85, position=np.array([0.35, -0.25, 0.9]),
-              target=np.zeros(3), shadows=True),
-        Light("directional", parse_colour("#eaf0ff"), 0.25, position=np.array([-0.5, 0.4, 0.5]),
-              target=np.zeros(3)),
+        Light(
+            "directional",
+            parse_colour("#fff6ea"),
+            0.85,
+            position=np.array([0.35, -0.25, 0.9]),
+            target=np.zeros(3),
+            shadows=True,
+        ),
+        Light(
+            "directional",
+            parse_colour("#eaf0ff"),
+            0.25,
+            position=np.array([-0.5, 0.4, 0.5]),
+            target=np.zeros(3),
+        ),
     ]

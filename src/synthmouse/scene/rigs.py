@@ -1,17 +1,17 @@
-"""The rig library: parametric behavioural rigs built from trimesh primitives, in metres, plus imported meshes.
+"""The rig library: parametric behavioural rigs (trimesh primitives, metres) and imported meshes.
 
-Every rig puts the surface the mouse stands on at z = 0 near the origin (for the wheel: the top of the wheel), so
-the body's rest placement is simple. Built-in rigs:
+Every rig puts the surface the mouse stands on at z = 0 near the origin (for the wheel: the top of the wheel),
+so the body's rest placement is simple. Built-in rigs:
 
 * ``openfield``: a box arena (floor centred on the origin, four walls), optionally on a table;
-* ``wheel``: a head-fixed running wheel (axis along y) with ridged, smooth or textured tread, axle and supports,
-  head bar with posts, lick spout and one to three screens;
+* ``wheel``: a head-fixed running wheel (axis along y) with ridged, smooth or textured tread, axle and
+  supports, head bar with posts, lick spout and one to three screens;
 * ``treadmill``: a belt along x between two rollers, side walls (clear acrylic by default), frame;
 * ``platform``: an elevated disc or box on a pedestal above the room floor;
 * ``none``: only imported meshes (a lab's CAD model) and an optional floor plane.
 
-Meshes from files (STL, OBJ, PLY, glTF: anything :func:`trimesh.load` reads) are scaled, rotated and placed as the
-scene file says.
+Meshes from files (STL, OBJ, PLY, glTF: anything :func:`trimesh.load` reads) are scaled, rotated and placed as
+the scene file says.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ class RigMesh:
         vertices: ``(N, 3) float32`` world metres.
         faces: ``(T, 3) int32`` triangles.
         normals: ``(N, 3) float32`` unit vertex normals (vertices are split at sharp edges).
-        uvs: ``(N, 2) float32`` texture coordinates in metres (divided by the material's tile size when drawn).
+        uvs: ``(N, 2) float32`` texture coordinates in metres (divided by the material's tile size when
+            drawn).
         material: material name (a preset or one from the scene file).
         occluder: hides keypoints behind it (False for e.g. a thin wire the annotators would see through).
     """
@@ -86,12 +87,13 @@ def material_key(field: str, ref: str | MaterialSpec) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def rig_mesh(name: str, mesh: trimesh.Trimesh, material: str, occluder: bool = True,
-             uv: str = "planar", axis: int = 1) -> RigMesh:
+def rig_mesh(
+    name: str, mesh: trimesh.Trimesh, material: str, occluder: bool = True, uv: str = "planar", axis: int = 1
+) -> RigMesh:
     """A :class:`RigMesh` from a trimesh, smooth-shaded with vertices split at edges sharper than 35 degrees.
 
-    ``uv`` is ``"planar"`` (each vertex projected along its normal's dominant axis) or ``"cylinder"`` (arc length
-    around and distance along the world ``axis``, for wheels).
+    ``uv`` is ``"planar"`` (each vertex projected along its normal's dominant axis) or ``"cylinder"`` (arc
+    length around and distance along the world ``axis``, for wheels).
     """
     shaded = trimesh.graph.smooth_shade(mesh, angle=SMOOTH_ANGLE_RAD, facet_minarea=None)
     vertices = np.asarray(shaded.vertices, dtype=np.float32)
@@ -110,7 +112,8 @@ def planar_uvs(vertices: np.ndarray, normals: np.ndarray) -> np.ndarray:
 
 
 def cylinder_uvs(vertices: np.ndarray, axis: int = 1) -> np.ndarray:
-    """``(N, 2) float32`` metres: arc length around ``axis`` (at each vertex's radius) and position along it."""
+    """``(N, 2) float32`` metres: arc length around ``axis`` (at each vertex's radius) and position along
+    it."""
     a, b = [i for i in range(3) if i != axis]
     centre = (vertices.min(0) + vertices.max(0)) / 2
     rel = vertices - centre
@@ -126,7 +129,9 @@ def box(extents, centre) -> trimesh.Trimesh:
 
 def cylinder(radius: float, start, end, sections: int = 48) -> trimesh.Trimesh:
     """A closed cylinder between two points."""
-    return trimesh.creation.cylinder(radius=radius, segment=np.array([start, end], dtype=float), sections=sections)
+    return trimesh.creation.cylinder(
+        radius=radius, segment=np.array([start, end], dtype=float), sections=sections
+    )
 
 
 def combine(meshes: list[trimesh.Trimesh]) -> trimesh.Trimesh:
@@ -142,8 +147,11 @@ def table(top_z: float, size: float = TABLE_SIZE_M, material: str = "table") -> 
 def build_rig(rig, anchors: Anchors | None = None) -> list[RigMesh]:
     """All meshes of a rig spec (built-in parts, then ``rig.meshes``)."""
     builders = {
-        "openfield": openfield_parts, "wheel": wheel_parts, "treadmill": treadmill_parts,
-        "platform": platform_parts, "none": custom_parts,
+        "openfield": openfield_parts,
+        "wheel": wheel_parts,
+        "treadmill": treadmill_parts,
+        "platform": platform_parts,
+        "none": custom_parts,
     }
     parts = builders[rig.type](rig, anchors)
     for i, mesh_spec in enumerate(rig.meshes):
@@ -185,7 +193,9 @@ def wheel_parts(rig: WheelRig, anchors: Anchors | None = None) -> list[RigMesh]:
     if rig.axle:
         half = W / 2 + 0.035
         axle = cylinder(rig.axle_radius, centre - [0, half, 0], centre + [0, half, 0], sections=24)
-        posts = [cylinder(0.006, [0, s * half, table_z], [0, s * half, -R + 0.008], sections=24) for s in (-1, 1)]
+        posts = [
+            cylinder(0.006, [0, s * half, table_z], [0, s * half, -R + 0.008], sections=24) for s in (-1, 1)
+        ]
         parts += [rig_mesh("axle", axle, "steel"), rig_mesh("wheel_supports", combine(posts), "aluminium")]
     if rig.headbar and anchors is not None:
         parts += headbar_parts(anchors, 0.018, steel)
@@ -220,8 +230,12 @@ def headbar_parts(anchors: Anchors, half_span: float, material: str) -> list[Rig
     bar = box((0.004, 2 * half_span, 0.0015), (x, y, bar_z))
     clamps = [box((0.008, 0.01, 0.008), (x, y + s * half_span, bar_z)) for s in (-1, 1)]
     rise = 0.09
-    posts = [cylinder(0.004, [x, y + s * half_span, bar_z + 0.004], [x, y + s * half_span, bar_z + rise],
-                      sections=20) for s in (-1, 1)]
+    posts = [
+        cylinder(
+            0.004, [x, y + s * half_span, bar_z + 0.004], [x, y + s * half_span, bar_z + rise], sections=20
+        )
+        for s in (-1, 1)
+    ]
     cross = box((0.012, 2 * half_span + 0.012, 0.012), (x, y, bar_z + rise + 0.006))
     holder = [rig_mesh("headbar_posts", combine(clamps + posts + [cross]), "aluminium")]
     return [rig_mesh("headbar", bar, material)] + holder
@@ -244,8 +258,11 @@ def screen_parts(rig: WheelRig, anchors: Anchors | None) -> list[RigMesh]:
     d, (sw, sh) = rig.screen_distance, rig.screen_size
     eye_z = anchors.head_top[2] if anchors is not None else 0.03
     x0 = anchors.head_top[0] if anchors is not None else 0.0
-    placements = {"front": ((0.01, sw, sh), (x0 + d, 0, eye_z)),
-                  "left": ((sw, 0.01, sh), (x0, d, eye_z)), "right": ((sw, 0.01, sh), (x0, -d, eye_z))}
+    placements = {
+        "front": ((0.01, sw, sh), (x0 + d, 0, eye_z)),
+        "left": ((sw, 0.01, sh), (x0, d, eye_z)),
+        "right": ((sw, 0.01, sh), (x0, -d, eye_z)),
+    }
     names = {1: ["front"], 2: ["left", "right"], 3: ["front", "left", "right"]}[rig.screens]
     material = material_key("screen_material", rig.screen_material)
     return [rig_mesh(f"screen_{n}", box(*placements[n]), material) for n in names]
@@ -259,13 +276,21 @@ def treadmill_parts(rig: TreadmillRig, anchors: Anchors | None = None) -> list[R
     rollers = [cylinder(r - 0.0005, [s * L / 2, -W / 2, -r], [s * L / 2, W / 2, -r]) for s in (-1, 1)]
     frame = [box((L + 2 * r + 0.02, 0.008, 2 * r), (0, s * (W / 2 + 0.006), -r - 0.001)) for s in (-1, 1)]
     table_z = -2 * r - 0.02
-    legs = [box((0.02, 0.02, -table_z - 2 * r), (sx * L / 2, sy * (W / 2 + 0.006), (table_z - 2 * r) / 2))
-            for sx in (-1, 1) for sy in (-1, 1)]
-    parts = [rig_mesh("belt", belt, belt_mat), rig_mesh("rollers", combine(rollers), "aluminium", uv="cylinder"),
-             rig_mesh("frame", combine(frame + legs), "aluminium")]
+    legs = [
+        box((0.02, 0.02, -table_z - 2 * r), (sx * L / 2, sy * (W / 2 + 0.006), (table_z - 2 * r) / 2))
+        for sx in (-1, 1)
+        for sy in (-1, 1)
+    ]
+    parts = [
+        rig_mesh("belt", belt, belt_mat),
+        rig_mesh("rollers", combine(rollers), "aluminium", uv="cylinder"),
+        rig_mesh("frame", combine(frame + legs), "aluminium"),
+    ]
     if rig.side_walls:
         wall_mat = material_key("wall_material", rig.wall_material)
-        walls = [box((L, 0.003, rig.wall_height), (0, s * (W / 2 + 0.0015), rig.wall_height / 2)) for s in (-1, 1)]
+        walls = [
+            box((L, 0.003, rig.wall_height), (0, s * (W / 2 + 0.0015), rig.wall_height / 2)) for s in (-1, 1)
+        ]
         parts.append(rig_mesh("side_walls", combine(walls), wall_mat))
     if rig.headbar and anchors is not None:
         parts += headbar_parts(anchors, 0.018, material_key("headbar_material", rig.headbar_material))
@@ -290,7 +315,9 @@ def platform_parts(rig: PlatformRig, anchors: Anchors | None = None) -> list[Rig
     floor = box((3.0, 3.0, 0.02), (0, 0, -rig.height - 0.01))
     return [
         rig_mesh("platform", top, top_mat),
-        rig_mesh("pedestal", combine([pedestal, foot]), material_key("pedestal_material", rig.pedestal_material)),
+        rig_mesh(
+            "pedestal", combine([pedestal, foot]), material_key("pedestal_material", rig.pedestal_material)
+        ),
         rig_mesh("room_floor", floor, material_key("room_floor_material", rig.room_floor_material)),
     ]
 
@@ -300,8 +327,11 @@ def custom_parts(rig: CustomRig, anchors: Anchors | None = None) -> list[RigMesh
     if rig.floor_material is None:
         return []
     sx, sy = rig.floor_size
-    return [rig_mesh("floor", box((sx, sy, 0.01), (0, 0, -0.005)),
-                     material_key("floor_material", rig.floor_material))]
+    return [
+        rig_mesh(
+            "floor", box((sx, sy, 0.01), (0, 0, -0.005)), material_key("floor_material", rig.floor_material)
+        )
+    ]
 
 
 def load_mesh(spec: MeshSpec, field: str) -> RigMesh:
@@ -313,8 +343,11 @@ def load_mesh(spec: MeshSpec, field: str) -> RigMesh:
     if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
         raise SceneError(f"rig.{field}.file: {spec.file} holds no triangles")
     mesh = loaded.copy()
-    mesh.apply_scale(np.broadcast_to(np.asarray(spec.scale, dtype=float), 3) if isinstance(spec.scale, tuple)
-                     else float(spec.scale))
+    mesh.apply_scale(
+        np.broadcast_to(np.asarray(spec.scale, dtype=float), 3)
+        if isinstance(spec.scale, tuple)
+        else float(spec.scale)
+    )
     transform = np.eye(4)
     transform[:3, :3] = Rotation.from_euler("xyz", spec.rotation_deg, degrees=True).as_matrix()
     transform[:3, 3] = spec.position

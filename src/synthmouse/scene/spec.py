@@ -147,8 +147,10 @@ class BodySpec(StrictModel):
         from ..body.keypoint_sets import builtin_set_names
 
         if value not in builtin_set_names():
-            raise ValueError(f"unknown keypoint set {value!r}; allowed: {', '.join(builtin_set_names())}, "
-                             "or a keypoint file (.yaml)")
+            raise ValueError(
+                f"unknown keypoint set {value!r}; allowed: {', '.join(builtin_set_names())}, "
+                "or a keypoint file (.yaml)"
+            )
         return value
 
     @field_validator("fur")
@@ -357,9 +359,15 @@ class CameraSpec(StrictModel):
 
     @model_validator(mode="after")
     def _pose(self) -> CameraSpec:
-        sources = [s for s, given in (("look_at", self.look_at is not None),
-                                      ("rotation", self.rotation is not None or self.translation is not None),
-                                      ("calibration", self.calibration is not None)) if given]
+        sources = [
+            s
+            for s, given in (
+                ("look_at", self.look_at is not None),
+                ("rotation", self.rotation is not None or self.translation is not None),
+                ("calibration", self.calibration is not None),
+            )
+            if given
+        ]
         if len(sources) != 1:
             raise ValueError(
                 f"camera {self.name!r}: the pose needs exactly one of look_at {{eye, target, up}}, "
@@ -414,8 +422,10 @@ class MirrorSpec(StrictModel):
         if self.normal is not None:
             n = np.asarray(self.normal, float)
             if np.linalg.norm(n) < 1e-12 or abs(abs(n @ normal) / np.linalg.norm(n) - 1) > 1e-3:
-                raise ValueError(f"mirror {self.name!r}: normal {list(self.normal)} is not perpendicular "
-                                 "to the mirror's plane")
+                raise ValueError(
+                    f"mirror {self.name!r}: normal {list(self.normal)} is not perpendicular "
+                    "to the mirror's plane"
+                )
         return self
 
     @property
@@ -430,11 +440,13 @@ class MirrorSpec(StrictModel):
 def polygon_normal(points: np.ndarray) -> np.ndarray | None:
     """Newell's normal of a polygon ``(N, 3)`` (counter-clockwise corners -> towards the viewer), or None."""
     nxt = np.roll(points, -1, axis=0)
-    n = np.array([
-        np.sum((points[:, 1] - nxt[:, 1]) * (points[:, 2] + nxt[:, 2])),
-        np.sum((points[:, 2] - nxt[:, 2]) * (points[:, 0] + nxt[:, 0])),
-        np.sum((points[:, 0] - nxt[:, 0]) * (points[:, 1] + nxt[:, 1])),
-    ])
+    n = np.array(
+        [
+            np.sum((points[:, 1] - nxt[:, 1]) * (points[:, 2] + nxt[:, 2])),
+            np.sum((points[:, 2] - nxt[:, 2]) * (points[:, 0] + nxt[:, 0])),
+            np.sum((points[:, 0] - nxt[:, 0]) * (points[:, 1] + nxt[:, 1])),
+        ]
+    )
     norm = np.linalg.norm(n)
     return None if norm < 1e-12 else n / norm
 
@@ -449,8 +461,8 @@ def polygon_is_convex(points: np.ndarray, normal: np.ndarray) -> bool:
 class LightSpec(StrictModel):
     """A light. ``ambient`` needs nothing else; ``directional`` a ``direction`` (or ``position`` +
     ``target``); ``point`` a ``position``; ``spot`` a ``position``, ``target`` and ``cone_deg``. ``intensity``
-    of point and spot lights is what reaches ``target`` (inverse-square fall-off). One directional or spot light
-    may cast shadows."""
+    of point and spot lights is what reaches ``target`` (inverse-square fall-off). One directional or spot
+    light may cast shadows."""
 
     type: Literal["ambient", "directional", "point", "spot"]
     colour: Colour = (1.0, 1.0, 1.0)
@@ -538,16 +550,20 @@ class SceneSpec(StrictModel):
         known = set(MATERIAL_PRESETS) | set(self.materials)
         for name, mat in self.materials.items():
             if mat.base is not None and mat.base not in MATERIAL_PRESETS:
-                raise ValueError(f"materials.{name}.base: unknown preset {mat.base!r}; allowed: "
-                                 f"{', '.join(MATERIAL_PRESETS)}")
+                raise ValueError(
+                    f"materials.{name}.base: unknown preset {mat.base!r}; allowed: "
+                    f"{', '.join(MATERIAL_PRESETS)}"
+                )
         for path, ref in material_refs(self):
             if isinstance(ref, str) and ref not in known:
                 mine = f" or your materials {', '.join(self.materials)}" if self.materials else ""
-                raise ValueError(f"{path}: unknown material {ref!r}; allowed: presets "
-                                 f"{', '.join(MATERIAL_PRESETS)}{mine}")
+                raise ValueError(
+                    f"{path}: unknown material {ref!r}; allowed: presets {', '.join(MATERIAL_PRESETS)}{mine}"
+                )
             if isinstance(ref, MaterialSpec) and ref.base is not None and ref.base not in MATERIAL_PRESETS:
-                raise ValueError(f"{path}.base: unknown preset {ref.base!r}; allowed: "
-                                 f"{', '.join(MATERIAL_PRESETS)}")
+                raise ValueError(
+                    f"{path}.base: unknown preset {ref.base!r}; allowed: {', '.join(MATERIAL_PRESETS)}"
+                )
         return self
 
     @property
@@ -601,8 +617,9 @@ def load_scene_spec(path: str | Path) -> SceneSpec:
     return parse_scene_spec(path.read_text(encoding="utf-8"), source=path)
 
 
-def parse_scene_spec(text: str | dict, source: str | Path | None = None, base_dir: str | Path | None = None
-                     ) -> SceneSpec:
+def parse_scene_spec(
+    text: str | dict, source: str | Path | None = None, base_dir: str | Path | None = None
+) -> SceneSpec:
     """Validate YAML text (or an already parsed mapping) as a scene; ``source`` names it in errors and its
     folder is where relative paths start (``base_dir`` overrides that)."""
     name = str(source) if source is not None else "<scene>"
@@ -620,8 +637,10 @@ def parse_scene_spec(text: str | dict, source: str | Path | None = None, base_di
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise SceneError(f"{name}: a scene file is a mapping of sections (body, rig, cameras ...), "
-                         f"got {type(data).__name__}")
+        raise SceneError(
+            f"{name}: a scene file is a mapping of sections (body, rig, cameras ...), "
+            f"got {type(data).__name__}"
+        )
     if base_dir is not None:
         base = Path(base_dir)
     else:
@@ -660,7 +679,7 @@ def _message(err: dict, path: list, data: Any) -> str:
     if kind == "union_tag_not_found":
         return f"needs a 'type' key; allowed types: {', '.join(RIG_TYPES)}"
     if msg.startswith("Value error, "):
-        return msg[len("Value error, "):]
+        return msg[len("Value error, ") :]
     value = err.get("input")
     shown = repr(value) if not isinstance(value, dict) else "{...}"
     if len(shown) > 80:
