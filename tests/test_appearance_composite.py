@@ -215,3 +215,13 @@ def test_distractors_are_drawn_on_the_floor_only_and_seeded():
     assert np.array_equal(a, b)
     assert (a[..., 0] < 190).sum() > 20  # dark spots
     assert np.all(a <= 200)
+
+
+def test_smooth_blur_matches_full_resolution_gaussian():
+    from synthmouse.appearance.composite import smooth_blur
+
+    alpha = np.zeros((200, 240), np.float32)
+    cv2.ellipse(alpha, ((120, 100), (90, 40), 30), 1.0, -1)
+    for sigma in (2.0, 8.0, 12.0):
+        reference = cv2.GaussianBlur(alpha, (0, 0), sigma)
+        assert np.abs(smooth_blur(alpha, sigma) - reference).max() < 0.03
