@@ -38,9 +38,10 @@ from .rig import LIMB_NAMES, MotionRig
 from .spec import GeneratorSpec
 
 PHASE_OFFSETS = {
-    "walk": np.array([0.25, 0.75, 0.0, 0.5]),
+    "walk": np.array([0.75, 0.25, 0.0, 0.5]),  # touchdowns: hind_l 0, fore_l 0.25, hind_r 0.5, fore_r 0.75
     "trot": np.array([0.0, 0.5, 0.5, 0.0]),
 }
+WHEEL_BEND = 0.5  # trunk flexion on a wheel, radians per (body length / wheel radius)
 MAX_STANCE = 0.2  # longest stance travel, fraction of the body length (the legs' reach)
 DEFAULTS = {  # stride frequency (Hz) at the cruise speed, duty factor
     "walk": (3.5, 0.65),
@@ -192,7 +193,13 @@ def locomotion_clip(rig: MotionRig, path: RootPath, stage: Stage, rng: np.random
     sway = spec.sway * np.sin(2 * np.pi * (stride + 0.1))
     centre[:, spine, 1] += sway[:, None]
     centre[:, rig.chains["tail"], 1] -= 0.5 * sway[:, None]
-    axial_groups = {"limbs_off": 0.0}
+    if stage.support.kind == "wheel":  # bend the trunk along the rim so the hind paws reach it
+        from .behaviours import spread_flex
+
+        bend = WHEEL_BEND * rig.body.length / stage.support.radius
+        spread_flex(rig, centre, ("pelvis", "spine"), np.full(n, bend))
+    # hanging from a head bar, the trunk moves less (the hind paws must keep reaching the support)
+    axial_groups = {"pelvis": 0.3, "spine": 0.3, "neck": 0.15, "head": 0.15} if stage.head_fixed is not None else {}
     angles = random_angles(rig, rig.clamp(centre), n, fps, rng, spec.body_noise, 0.5, 0.0,
                            {**_LIMB_ZERO, **axial_groups})
     angles = rig.clamp(angles)
