@@ -11,8 +11,17 @@ from .rotations import angles_to_matrices, matrices_to_angles
 from .skeleton import Skeleton
 
 __all__ = [
-    "GROUPS", "PARTS", "Body", "KeypointDef", "KeypointSet", "Pose", "Skeleton",
-    "angles_to_matrices", "load_body", "matrices_to_angles", "mirror_group",
+    "GROUPS",
+    "PARTS",
+    "Body",
+    "KeypointDef",
+    "KeypointSet",
+    "Pose",
+    "Skeleton",
+    "angles_to_matrices",
+    "load_body",
+    "matrices_to_angles",
+    "mirror_group",
 ]
 
 

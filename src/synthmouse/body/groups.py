@@ -11,8 +11,16 @@ SIDES = ("l", "r")
 
 AXIAL_GROUPS = ("root", "pelvis", "spine", "neck", "head", "jaw", "tongue", "tail")
 LIMB_GROUPS = (
-    "scapula", "shoulder", "elbow", "wrist", "fore_digits",
-    "hip", "knee", "ankle", "hind_digits", "ear",
+    "scapula",
+    "shoulder",
+    "elbow",
+    "wrist",
+    "fore_digits",
+    "hip",
+    "knee",
+    "ankle",
+    "hind_digits",
+    "ear",
 )
 FIXED_GROUP = "fixed"  # helper bones and leaf ("_end") joints that never rotate on their own
 
@@ -22,8 +30,16 @@ GROUPS: tuple[str, ...] = (
 
 # Coarse body parts for segmentation masks; each group maps to one part. Part 0 is the background.
 PART_OF_GROUP: dict[str, str] = {
-    "root": "trunk", "pelvis": "trunk", "spine": "trunk", "fixed": "trunk",
-    "neck": "head", "head": "head", "jaw": "head", "tongue": "head", "ear_l": "ear_l", "ear_r": "ear_r",
+    "root": "trunk",
+    "pelvis": "trunk",
+    "spine": "trunk",
+    "fixed": "trunk",
+    "neck": "head",
+    "head": "head",
+    "jaw": "head",
+    "tongue": "head",
+    "ear_l": "ear_l",
+    "ear_r": "ear_r",
     "tail": "tail",
     **{f"{g}_{s}": f"forelimb_{s}" for g in ("scapula", "shoulder", "elbow") for s in SIDES},
     **{f"{g}_{s}": f"forepaw_{s}" for g in ("wrist", "fore_digits") for s in SIDES},
@@ -31,8 +47,20 @@ PART_OF_GROUP: dict[str, str] = {
     **{f"{g}_{s}": f"hindpaw_{s}" for g in ("ankle", "hind_digits") for s in SIDES},
 }
 PARTS: tuple[str, ...] = (
-    "background", "trunk", "head", "ear_l", "ear_r", "tail",
-    "forelimb_l", "forelimb_r", "forepaw_l", "forepaw_r", "hindlimb_l", "hindlimb_r", "hindpaw_l", "hindpaw_r",
+    "background",
+    "trunk",
+    "head",
+    "ear_l",
+    "ear_r",
+    "tail",
+    "forelimb_l",
+    "forelimb_r",
+    "forepaw_l",
+    "forepaw_r",
+    "hindlimb_l",
+    "hindlimb_r",
+    "hindpaw_l",
+    "hindpaw_r",
 )
 
 

@@ -111,6 +111,7 @@ class Body:
     @property
     def length(self) -> float:
         """Rest-pose nose-to-tail-base distance in metres (from the ``nose`` and ``tail_root`` landmarks)."""
-        pts = self.keypoints(self.rest_pose(), KeypointSet(
-            "length", (self.landmarks["nose"], self.landmarks["tail_root"])))
+        pts = self.keypoints(
+            self.rest_pose(), KeypointSet("length", (self.landmarks["nose"], self.landmarks["tail_root"]))
+        )
         return float(np.linalg.norm(pts[0, 0] - pts[0, 1]))

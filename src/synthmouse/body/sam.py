@@ -26,8 +26,16 @@ from .skeleton import Skeleton, anatomical_frames, topological_levels
 from .textio import read_names, read_table
 
 SAM_FILES = (
-    "vertices.txt", "faces_vert.txt", "textures.txt", "faces_tex.txt", "joint_names.txt", "parents.txt",
-    "t_pose_joints.txt", "skinning_weights.txt", "keypoint22_mapper.json", "keypoint22_names.txt",
+    "vertices.txt",
+    "faces_vert.txt",
+    "textures.txt",
+    "faces_tex.txt",
+    "joint_names.txt",
+    "parents.txt",
+    "t_pose_joints.txt",
+    "skinning_weights.txt",
+    "keypoint22_mapper.json",
+    "keypoint22_names.txt",
 )
 DEFAULT_LENGTH_M = 0.095
 SAM_TO_BODY = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # rows: new x, y, z
@@ -133,7 +141,9 @@ def load_sam(path: str | Path | None = None, length: float = DEFAULT_LENGTH_M) -
     """Load the SAM mouse from a folder of the plain-text export (see the module docstring)."""
     folder = find_sam_folder(path)
     if not folder.is_dir():
-        raise ModelFormatError(folder, "SAM model folder not found; run `synthmouse model fetch sam` or pass --model")
+        raise ModelFormatError(
+            folder, "SAM model folder not found; run `synthmouse model fetch sam` or pass --model"
+        )
     vertices = read_table(folder / "vertices.txt", 3)
     faces = read_table(folder / "faces_vert.txt", 3, "int")
     uvs = read_table(folder / "textures.txt", 2)
@@ -147,10 +157,14 @@ def load_sam(path: str | Path | None = None, length: float = DEFAULT_LENGTH_M) -
     _check_index_range(folder / "faces_vert.txt", faces, n_v, "vertex")
     _check_index_range(folder / "faces_tex.txt", face_uvs, len(uvs), "texture coordinate")
     if len(face_uvs) != len(faces):
-        raise ModelFormatError(folder / "faces_tex.txt", f"{len(face_uvs)} rows, expected {len(faces)} (one per face)")
+        raise ModelFormatError(
+            folder / "faces_tex.txt", f"{len(face_uvs)} rows, expected {len(faces)} (one per face)"
+        )
     for fname, count in (("parents.txt", len(parents)), ("t_pose_joints.txt", len(joints))):
         if count != n_j:
-            raise ModelFormatError(folder / fname, f"{count} rows, expected {n_j} (one per joint in joint_names.txt)")
+            raise ModelFormatError(
+                folder / fname, f"{count} rows, expected {n_j} (one per joint in joint_names.txt)"
+            )
     topological_levels(parents, source=str(folder / "parents.txt"))
     weights = _read_weights(folder / "skinning_weights.txt", weights_table, n_v, n_j)
     mapper = _read_mapper(folder, n_v, n_j)
@@ -175,8 +189,11 @@ def load_sam(path: str | Path | None = None, length: float = DEFAULT_LENGTH_M) -
         limits=sam_limits(groups),
     )
     mesh = SkinnedMesh(
-        vertices=verts_body, faces=faces.astype(np.int32), weights=weights,
-        uvs=uvs.astype(np.float32), face_uvs=face_uvs.astype(np.int32),
+        vertices=verts_body,
+        faces=faces.astype(np.int32),
+        weights=weights,
+        uvs=uvs.astype(np.float32),
+        face_uvs=face_uvs.astype(np.int32),
     )
     landmarks = {}
     for entry, lname in zip(mapper, landmark_names, strict=False):
@@ -198,7 +215,9 @@ def _read_weights(path: Path, table: np.ndarray, n_v: int, n_j: int) -> sp.csr_m
         bad = np.flatnonzero((values < 0) | (values >= limit) | (values != np.round(values)))
         if bad.size:
             r = int(bad[0])
-            raise ModelFormatError(path, f"column {col + 1}: {what} index {values[r]:g} is outside 0..{limit - 1}", r + 1)
+            raise ModelFormatError(
+                path, f"column {col + 1}: {what} index {values[r]:g} is outside 0..{limit - 1}", r + 1
+            )
     w = table[:, 2]
     if (w < 0).any():
         r = int(np.flatnonzero(w < 0)[0])
@@ -206,10 +225,14 @@ def _read_weights(path: Path, table: np.ndarray, n_v: int, n_j: int) -> sp.csr_m
     matrix = sp.csr_matrix((w, (vertex.astype(np.int64), joint.astype(np.int64))), shape=(n_v, n_j))
     missing = np.flatnonzero(np.diff(matrix.indptr) == 0)
     if missing.size:
-        raise ModelFormatError(path, f"vertex {int(missing[0])} has no skinning weights ({missing.size} vertices)")
+        raise ModelFormatError(
+            path, f"vertex {int(missing[0])} has no skinning weights ({missing.size} vertices)"
+        )
     first_row = np.full(n_v, len(table), dtype=np.int64)
     np.minimum.at(first_row, vertex.astype(np.int64), np.arange(len(table)))
-    validate_weights(matrix, str(path), lines=first_row + 1)  # line of each vertex's first weight (no blank lines)
+    validate_weights(
+        matrix, str(path), lines=first_row + 1
+    )  # line of each vertex's first weight (no blank lines)
     return normalize_weights(matrix)
 
 
@@ -235,8 +258,16 @@ def _add_derived_landmarks(
     ``left_knee`` the ankle joint (``hind_paw_l``); the ``*_joint`` landmarks are the anatomical joint centres.
     """
     for side, lr in (("l", "left"), ("r", "right")):
-        for joint, what in (("humerus", "shoulder"), ("ulna", "elbow"), ("fore_paw", "wrist"),
-                            ("femur", "hip"), ("tibia", "knee"), ("hind_paw", "ankle")):
-            landmarks.setdefault(f"{lr}_{what}_joint", KeypointDef(f"{lr}_{what}_joint", joint=f"{joint}_{side}"))
+        for joint, what in (
+            ("humerus", "shoulder"),
+            ("ulna", "elbow"),
+            ("fore_paw", "wrist"),
+            ("femur", "hip"),
+            ("tibia", "knee"),
+            ("hind_paw", "ankle"),
+        ):
+            landmarks.setdefault(
+                f"{lr}_{what}_joint", KeypointDef(f"{lr}_{what}_joint", joint=f"{joint}_{side}")
+            )
         landmarks.setdefault(f"{lr}_ear_base", KeypointDef(f"{lr}_ear_base", joint=f"ear_{side}"))
     landmarks.setdefault("head_centre", KeypointDef("head_centre", joint="skull"))
