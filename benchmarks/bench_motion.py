@@ -42,7 +42,7 @@ def main() -> None:
     body = load_body(args.model)
     t0 = time.perf_counter()
     rig = motion_rig(body)
-    rig.standing
+    _ = rig.standing
     print(f"body {body.name}: {body.skeleton.n_joints} joints, {body.mesh.n_vertices} vertices; "
           f"rig + standing posture {time.perf_counter() - t0:.2f} s (once per body)")
     n, fps = args.frames, args.fps

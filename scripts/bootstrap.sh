@@ -32,6 +32,17 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip
 fi
+# PyTorch first, at pinned versions (a CPU or CUDA build, whichever pip finds); pyproject keeps ranges.
+torch_pins="${SYNTHMOUSE_TORCH_PINS:-torch==2.14.1 torchvision==0.29.1}"
+case ",$extras," in
+  *,test,*|*,torch,*)
+    if ! .venv/bin/python -c 'import torch, torchvision' >/dev/null 2>&1; then
+      echo "bootstrap: installing $torch_pins (large download on first install)"
+      # shellcheck disable=SC2086
+      .venv/bin/python -m pip install -q $torch_pins
+    fi
+    ;;
+esac
 spec="."
 [ -n "$extras" ] && spec=".[$extras]"
 stamp=".venv/.synthmouse-installed-$(echo "$extras" | tr ',' '-')"

@@ -137,8 +137,32 @@ BAD_FILES = {
         ["lights[0]", "shadows are available for directional and spot lights"],
     ),
     "bad range": (
-        CAMERA + "randomization:\n  light_intensity: [2.0, 1.0]\n",
-        ["randomization.light_intensity", "low <= high"],
+        CAMERA + "randomization:\n  light.intensity_scale: [2.0, 1.0]\n",
+        ["line 9", "randomization.light.intensity_scale", "low <= high"],
+    ),
+    "bad nested range": (
+        CAMERA + "randomization:\n  light:\n    intensity_scale: [2.0, 1.0]\n",
+        ["line 10", "randomization.light.intensity_scale", "low <= high"],
+    ),
+    "unknown randomization key": (
+        CAMERA + "randomization:\n  image.nosie_scale: [0.5, 2]\n",
+        ["line 9", "randomization.image.nosie_scale", "unknown key 'nosie_scale' in image", "noise_scale"],
+    ),
+    "unknown randomization section": (
+        CAMERA + "randomization:\n  lights.azimuth_deg: [0, 360]\n",
+        ["randomization.lights", "unknown key 'lights'", "light, camera, body, image"],
+    ),
+    "missing appearance profile": (
+        CAMERA + "appearance: nowhere/profile.yaml\n",
+        ["line 8", "appearance", "file not found", "nowhere/profile.yaml"],
+    ),
+    "image randomization without a profile": (
+        CAMERA + "randomization:\n  image.noise_scale: [0.5, 2]\n",
+        ["line 9", "randomization.image.noise_scale", "appearance profile", "fit-appearance"],
+    ),
+    "body shape randomization of a non-parametric body": (
+        CAMERA + "body: {model: sam}\nrandomization:\n  body:\n    length_scale: [0.9, 1.1]\n",
+        ["line 11", "randomization.body.length_scale", "parametric mouse", "'sam'"],
     ),
 }
 
@@ -180,16 +204,89 @@ def test_paths_resolve_relative_to_the_scene_file(tmp_path):
     assert spec.motion == str((tmp_path / "sub" / "motion.yaml").resolve())
 
 
+@pytest.mark.parametrize("rig", ["openfield", "wheel", "treadmill", "platform"])
+def test_template_appearance_and_randomization_examples_validate(tmp_path, rig):
+    """The commented ``appearance:`` / ``randomization:`` examples of each template, uncommented."""
+    from synthmouse.scene.build import build_scene
+
+    template = Path(__file__).resolve().parents[1] / "src" / "synthmouse" / "scene" / "templates" / f"{rig}.yaml"
+    lines = template.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("# appearance:"))
+    text = "\n".join(
+        line[2:] if i >= start and line.startswith(("# appearance:", "# randomization:", "#   ")) else line
+        for i, line in enumerate(lines)
+    )
+    _profile_folder(tmp_path / "appearance")
+    spec = parse_scene_spec(text, source=tmp_path / "scene.yaml")
+    assert spec.appearance and spec.randomization.light.azimuth_deg == (0.0, 360.0)
+    assert spec.randomization.background.swaps and spec.randomization.distractors.count == (0.0, 5.0)
+    assert build_scene(spec).appearance  # camera name -> profile file
+
+
 def test_motion_and_randomization_pass_through(tmp_path):
     spec = load_scene_spec(
         write(
             tmp_path,
             CAMERA + "motion:\n  mix: {walk: 0.5, groom: 0.5}\n"
-            "randomization:\n  light_intensity: [0.5, 1.5]\n",
+            "randomization:\n  light.intensity_scale: [0.5, 1.5]\n  camera: {focal_scale: 1.02}\n",
         )
     )
     assert spec.motion == {"mix": {"walk": 0.5, "groom": 0.5}}
-    assert spec.randomization == {"light_intensity": (0.5, 1.5)}
+    assert spec.randomization.light.intensity_scale == (0.5, 1.5)
+    assert spec.randomization.camera.focal_scale == (1.02, 1.02)  # one number fixes the value
+    assert spec.randomization.image.noise_scale is None and not spec.randomization.is_empty
+    assert load_scene_spec(write(tmp_path, CAMERA, "plain.yaml")).randomization.is_empty
+
+
+def test_flat_and_nested_randomization_are_the_same(tmp_path):
+    flat = load_scene_spec(write(tmp_path, CAMERA + "randomization:\n  light.azimuth_deg: [0, 90]\n"
+                                 "  body.fur_albedo_scale: [0.8, 1.2]\n", "flat.yaml"))
+    nested = load_scene_spec(write(tmp_path, CAMERA + "randomization:\n  light: {azimuth_deg: [0, 90]}\n"
+                                   "  body: {fur_albedo_scale: [0.8, 1.2]}\n", "nested.yaml"))
+    assert flat.randomization == nested.randomization
+
+
+def _profile_folder(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "profile.yaml").write_text("version: 1\n")  # the spec checks the path; the loader the content
+    return folder
+
+
+TWO_CAMERAS = CAMERA + """  - name: side
+    width: 320
+    height: 240
+    fx: 400
+    look_at: {eye: [0, -0.5, 0.1], target: [0, 0, 0]}
+"""
+
+
+def test_appearance_resolves_relative_to_the_scene_file(tmp_path):
+    _profile_folder(tmp_path / "sub" / "look")
+    spec = load_scene_spec(write(tmp_path / "sub", CAMERA + "appearance: look/profile.yaml\n"))
+    assert spec.appearance == (tmp_path / "sub" / "look" / "profile.yaml").resolve()
+    folder = load_scene_spec(write(tmp_path / "sub", CAMERA + "appearance: look\n", "folder.yaml"))
+    assert folder.appearance == spec.appearance  # the folder means its profile.yaml
+    mapping = load_scene_spec(write(tmp_path / "sub", TWO_CAMERAS + "appearance: {side: look}\n", "two.yaml"))
+    assert mapping.appearance == {"side": spec.appearance}
+    assert load_scene_spec(write(tmp_path, CAMERA + "appearance: null\n", "none.yaml")).appearance is None
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("appearance: look\n", ["appearance", "one profile", "2 cameras", "appearance: {top:"]),
+        ("appearance: {front: look}\n", ["appearance", "unknown camera(s) ['front']", "top, side"]),
+        ("appearance: empty\n", ["appearance", "without profile.yaml"]),
+        ("appearance: look/plate.png\n", ["appearance", "not an appearance profile"]),
+    ],
+)
+def test_bad_appearance_references(tmp_path, text, expected):
+    _profile_folder(tmp_path / "look")
+    (tmp_path / "look" / "plate.png").write_bytes(b"")
+    (tmp_path / "empty").mkdir()
+    message = error_of(tmp_path, TWO_CAMERAS + text)
+    for fragment in expected:
+        assert fragment in message, (fragment, message)
 
 
 def test_colour_forms():

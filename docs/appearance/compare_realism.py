@@ -1,21 +1,21 @@
 """Is a synthetic set made with the fitted camera and appearance profile closer to the real open-field frames?
 
-Renders N frames of the open-field scene twice with the GL renderer (the parametric mouse in its rest pose at
-random positions and headings on the floor, a fixed per-frame seed):
+Makes two synthetic sets through the real dataset path (``synthmouse generate``: the scene file, the
+open-field motion mix, the GL renderer, the appearance step, PNGs and DeepLabCut labels on disk):
 
-* ``without``: the scene template's generic camera (fx 560, mild distortion, centred above the arena), the raw
-  render (sensor made grayscale, as the real camera is);
-* ``with``: the camera from ``synthmouse fit-camera`` (docs/appearance/openfield_camera.toml, arena 0.45 x
-  0.30 m) and the profile from ``synthmouse fit-appearance`` on the video, applied with ``apply_profile``;
+* ``without``: ``openfield_scene_plain.yaml``, the open-field template as it comes (generic top camera, fx 560,
+  mild distortion, square arena), at 640 x 480 and grayscale, raw render;
+* ``with``: ``openfield_scene.yaml``, the camera from ``synthmouse fit-camera`` (openfield_camera.toml, arena
+  0.45 x 0.30 m) and ``appearance: openfield_profile/profile.yaml`` from ``synthmouse fit-appearance``;
 
 and compares simple image statistics with the real frames (the 116 labelled frames of session m4s1, and 200
 frames of the video m3v1): pooled grey-level histogram distance (Bhattacharyya / Hellinger), mean and
-contrast,
-noise level (Immerkaer), edge density (Canny 50/150), and the same in the 160 x 160 window around the animal.
-Writes docs/appearance/realism.json and side-by-side grids realism_grid.png.
+contrast, noise level (Immerkaer), edge density (Canny 50/150), and the same in the 160 x 160 window around
+the animal (synthetic: the labelled ``body_middle``; real: the median of the pixels that differ from the
+plate). Writes docs/appearance/realism.json and the grids realism_grid.png and realism_animal.png.
 
-Usage: .venv/bin/python docs/appearance/compare_realism.py [--frames 1000] [--profile DIR]
-(needs ../shared/real/openfield; the profile is fitted on the fly when --profile is not given).
+Usage: .venv/bin/python docs/appearance/compare_realism.py [--frames 1000] [--work /tmp/synthmouse-realism]
+(needs ../shared/real/openfield; an existing dataset folder of the same scene and seed is resumed).
 """
 
 from __future__ import annotations
@@ -23,80 +23,44 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 
-from synthmouse.appearance.composite import apply_profile
-from synthmouse.appearance.estimate import fit_appearance, read_frames
+from synthmouse.appearance.estimate import read_frames
 from synthmouse.appearance.profile import load_profile
-from synthmouse.body.pose import Pose
-from synthmouse.render import FrameState, GLRenderer
-from synthmouse.scene.build import build_scene
-from synthmouse.scene.calibration import load_cameras
-from synthmouse.scene.camera import to_sensor
-from synthmouse.scene.spec import load_scene_spec, parse_scene_spec
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 REAL = REPO.parent / "shared" / "real" / "openfield"
-TEMPLATE = REPO / "src" / "synthmouse" / "scene" / "templates" / "openfield.yaml"
+SCENES = {"without": HERE / "openfield_scene_plain.yaml", "with": HERE / "openfield_scene.yaml"}
 IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
-def scenes(camera_file: Path):
-    """(without, with) scenes: the template with a 640 x 480 camera, and the fitted camera and arena."""
-    base = load_scene_spec(TEMPLATE).model_dump(mode="json", exclude_none=True)
-    base["cameras"][0].update(width=640, height=480)
-    base["cameras"][0]["grayscale"] = True
-    without = build_scene(parse_scene_spec(base, source=None, base_dir=TEMPLATE.parent))
-    fitted = load_cameras(camera_file)[0]
-    data = json.loads(json.dumps(base))
-    data["rig"]["size"] = [0.45, 0.30]
-    data["cameras"] = [
-        {
-            "name": "top",
-            "width": 640,
-            "height": 480,
-            "grayscale": True,
-            "calibration": str(camera_file),
-            "calibration_name": fitted.name,
-        }
-    ]
-    with_ = build_scene(parse_scene_spec(data, source=None, base_dir=TEMPLATE.parent))
-    return without, with_
+def generate_set(scene: Path, out: Path, frames: int, seed: int) -> None:
+    """``synthmouse generate SCENE -n FRAMES -o OUT -f dlc --seed SEED`` (resumes a finished or partial run)."""
+    command = [sys.executable, "-m", "synthmouse", "generate", str(scene), "-n", str(frames), "-o", str(out),
+               "-f", "dlc", "--seed", str(seed)]
+    subprocess.run(command, check=True)
 
 
-def random_pose(scene, rng: np.random.Generator, half: tuple[float, float]) -> Pose:
-    """The rest pose at a random floor position (inside ``half`` minus a margin) and heading."""
-    pose = scene.rest_pose()
-    root = pose.root.copy()
-    heading = rng.uniform(0, 2 * math.pi)
-    c, s = math.cos(heading), math.sin(heading)
-    turn = np.array([[c, -s, 0, 0], [s, c, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1.0]])
-    root[0] = turn @ root[0]
-    root[0, :2, 3] = [
-        rng.uniform(-half[0] + 0.06, half[0] - 0.06),
-        rng.uniform(-half[1] + 0.06, half[1] - 0.06),
-    ]
-    return Pose(root, pose.rotations)
-
-
-def render_set(scene, n: int, seed: int, half, profile=None, renderer=None) -> tuple[np.ndarray, np.ndarray]:
-    """``(n, H, W) uint8`` grey frames and ``(n, 2)`` animal centres (pixels)."""
+def read_set(out: Path, camera: str = "top") -> tuple[np.ndarray, np.ndarray]:
+    """``(n, H, W) uint8`` grey frames of a generated set and ``(n, 2)`` animal centres from its labels
+    (``body_middle``; the mean of the visible keypoints where it is hidden)."""
+    folder = out / "labeled-data" / f"synth_{camera}"
+    labels = pd.read_csv(folder / "CollectedData_synthmouse.csv", header=[0, 1, 2], index_col=[0, 1, 2])
     frames, centres = [], []
-    for i in range(n):
-        rng = np.random.default_rng([seed, i])
-        result = renderer.render(scene, FrameState(i, random_pose(scene, rng, half)))
-        view = result.views[0]
-        if profile is not None:
-            view = apply_profile(view, profile, np.random.default_rng([seed, i, 8]))
-        grey = to_sensor(view.rgb, channels=1)
-        ys, xs = np.nonzero(view.mask)
-        centres.append((xs.mean(), ys.mean()) if len(xs) else (320.0, 240.0))
-        frames.append(grey)
-    return np.stack(frames), np.array(centres)
+    for key, row in labels.iterrows():
+        frames.append(cv2.imread(str(folder / key[2]), cv2.IMREAD_GRAYSCALE))
+        points = row.to_numpy(float).reshape(-1, 2)
+        names = row.index.get_level_values(1)[::2]
+        middle = points[list(names).index("body_middle")]
+        centres.append(middle if np.all(np.isfinite(middle)) else np.nanmean(points, axis=0))
+    return np.stack(frames), np.nan_to_num(np.array(centres), nan=320.0)
 
 
 def real_centres(frames: np.ndarray, plate: np.ndarray) -> np.ndarray:
@@ -165,29 +129,25 @@ def grid(rows: list[np.ndarray], labels: list[str], columns: int = 4, scale: flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=1000)
-    parser.add_argument("--profile", default=None)
-    parser.add_argument("--camera", default=str(HERE / "openfield_camera.toml"))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--work", default="/tmp/synthmouse-realism", help="where the two datasets go")
+    parser.add_argument("--profile", default=str(HERE / "openfield_profile"), help="its plate finds real mice")
     args = parser.parse_args()
+    work = Path(args.work)
+    sets = {}
+    for name, scene in SCENES.items():
+        generate_set(scene, work / f"{name}_{args.frames}_{args.seed}", args.frames, args.seed)
+        sets[name] = read_set(work / f"{name}_{args.frames}_{args.seed}")
     video = REAL / "videos" / "m3v1mp4.mp4"
-    profile = (
-        load_profile(args.profile) if args.profile else fit_appearance(read_frames(video, 200), str(video))
-    )
     real_video = read_frames(video, 200)[..., 0]
     real_labelled = read_frames(REAL / "labeled-data" / "m4s1", 200)[..., 0]
-    without, with_ = scenes(Path(args.camera))
-    renderer = GLRenderer()
-    try:
-        syn_without, c_without = render_set(without, args.frames, 1, (0.225, 0.225), None, renderer)
-        syn_with, c_with = render_set(with_, args.frames, 1, (0.225, 0.15), profile, renderer)
-    finally:
-        renderer.close()
-    plate = profile.plate[..., 0]
-    sets = {"without": (syn_without, c_without), "with": (syn_with, c_with)}
+    plate = load_profile(args.profile).plate[..., 0]
     reals = {
         "video_m3v1": (real_video, real_centres(real_video, plate)),
         "labelled_m4s1": (real_labelled, real_centres(real_labelled, np.median(real_labelled, 0))),
     }
-    report: dict = {"frames": args.frames, "metrics": {}}
+    report: dict = {"frames": args.frames, "seed": args.seed, "path": "synthmouse generate",
+                    "scenes": {k: v.name for k, v in SCENES.items()}, "metrics": {}}
     for real_name, (real, rc) in reals.items():
         full_r, crop_r = stats(real), stats(crops(real, rc))
         for name, (syn, sc) in sets.items():
@@ -196,16 +156,19 @@ def main() -> None:
     for key, value in report["metrics"].items():
         print(key, {k: round(v, 4) for k, v in value.items()})
     (HERE / "realism.json").write_text(json.dumps(report, indent=2) + "\n")
+    (syn_without, c_without), (syn_with, c_with) = sets["without"], sets["with"]
+    step = max(len(syn_with) // 4, 1)
     picture = grid(
-        [real_labelled[::29], syn_without, syn_with],
-        ["real (labelled m4s1)", "without fit", "with fitted camera + profile"],
+        [real_labelled[::29], syn_without[::step], syn_with[::step]],
+        ["real (labelled m4s1)", "without fit (template)", "with fitted camera + profile"],
     )
     cv2.imwrite(str(HERE / "realism_grid.png"), picture)
+    step = max(len(syn_with) // 6, 1)
     close = grid(
         [
             crops(real_labelled[::19], reals["labelled_m4s1"][1][::19]),
-            crops(syn_without, c_without),
-            crops(syn_with, c_with),
+            crops(syn_without[::step], c_without[::step]),
+            crops(syn_with[::step], c_with[::step]),
         ],
         ["real", "without", "with"],
         columns=6,

@@ -61,8 +61,8 @@ def main() -> None:
                       (0.3, 0.65), None, 100.0),
         "wheel_headfixed": (LocomotionSpec(gait="trot", speed=0.2), Stage(wheel, None, HeadFixed()), 1.0,
                             (0.3, 0.65), draw_wheel, 100.0),
-        "platform_headfixed_groom": (GroomSpec(sit=10), Stage(Support("floor"), None, HeadFixed()), 3.0,
-                                     (1.0, 1.6), None, 60.0),
+        "platform_headfixed_rest": (RestSpec(crouch=0.2), Stage(Support("floor"), None, HeadFixed()), 3.0,
+                                    (0.0, 3.0), None, 30.0),
     }
     for name, (spec, stage, seconds, (s0, s1), extra, fps) in cases.items():
         n = int(round(seconds * fps))
@@ -72,16 +72,18 @@ def main() -> None:
         pose = clip.pose()[int(s0 * fps):int(s1 * fps) + 1]
         on_floor = stage.support.kind != "wheel"
         out = HERE / f"{name}{args.suffix}.png"
-        contact_sheet(body, pose, out, frames=10, fps=fps, title=f"{name} ({body.name}): {s0:g}-{s1:g} s",
+        gait = name in ("walk", "trot", "treadmill", "wheel_headfixed")
+        contact_sheet(body, pose, out, frames=8 if gait else 10, fps=fps,
+                      title=f"{name} ({body.name}): {s0:g}-{s1:g} s",
                       floor=stage.support.top if on_floor else None, extra=extra, follow=stage.head_fixed is None,
-                      panel=1.45, dpi=72)
+                      panel=2.5 if gait else 1.9, dpi=60)
         print(out, f"{out.stat().st_size / 1024:.0f} KB")
     mix = MotionMix.from_yaml(HERE / "openfield_mix.yaml", body)
     pose, ids, names = mix.sample(int(20 * 30), 30.0, seed=2)
     out = HERE / f"openfield_mix{args.suffix}.png"
     shown = ", ".join(dict.fromkeys(names))
-    contact_sheet(body, pose, out, frames=12, fps=30.0, title=f"openfield mix, 20 s: {shown}", panel=1.45,
-                  dpi=72)
+    contact_sheet(body, pose, out, frames=12, fps=30.0, title=f"openfield mix, 20 s: {shown}", panel=1.9,
+                  dpi=60)
     print(out, f"{out.stat().st_size / 1024:.0f} KB")
 
 

@@ -1,7 +1,9 @@
 """Domain randomization: the ranges (scene file) and one seeded draw per frame.
 
-The scene's ``randomization:`` section is a :class:`RandomizationSpec`: nested sections, or the same
-keys written flat with dots (``image.noise_scale: [0.5, 2.0]``), as a plain ``dict[str, [lo, hi]]`` holds.
+The scene's ``randomization:`` section is a :class:`RandomizationSpec` (defined in
+:mod:`synthmouse.scene.randomization`, because the scene file validates it; re-exported here): nested
+sections, or the same keys written flat with dots (``image.noise_scale: [0.5, 2.0]``), as a plain
+``dict[str, [lo, hi]]`` holds.
 Every range is ``[low, high]`` (uniform; ``[x, x]`` fixes the value); integer keys draw integers inclusive.
 Leaving a key out means "not randomized": the key is absent from the draw and the scene's own value is used.
 
@@ -19,9 +21,12 @@ Keys the renderer honours (the appearance step ignores them):
 * ``camera.dx_m/dy_m/dz_m``: camera centre offset, world metres; ``camera.rx_deg/ry_deg/rz_deg``: extra
   rotation (rotation vector, degrees, camera axes) about the centre; ``camera.focal_scale``: multiplies fx
   and fy (:func:`jitter_camera` applies all three);
-* ``body.fur_albedo_scale``: multiplies the fur's base colour; ``body.length_scale``: multiplies the body's
-  nose-to-tail-root length (uniform scale); ``body.girth_scale``: multiplies its width and height about the
-  long axis.
+* ``body.fur_albedo_scale``: multiplies the fur's base colour (sRGB, clipped to 1; belly in proportion);
+* ``body.length_scale``: multiplies the parametric mouse's nose-to-tail-root length (a uniform scale; the
+  tail length is its own parameter and stays); ``body.girth_scale``: multiplies its trunk width and height.
+  :func:`draw` draws them per frame like every key, but a new body costs ~15 ms plus a GPU upload, so the
+  dataset source replaces them by one draw per motion segment, :func:`draw_body_shape` (stream
+  ``STREAM_BODY_SHAPE``), and records that value in the frame's parameters.
 
 Keys the appearance step (:func:`synthmouse.appearance.composite.apply_profile`) honours: every ``image.*``,
 ``background.*`` and ``distractors.*`` key below.
@@ -30,129 +35,27 @@ Keys the appearance step (:func:`synthmouse.appearance.composite.apply_profile`)
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError
 from scipy.spatial.transform import Rotation
+
+from synthmouse.scene.randomization import (
+    BACKGROUND_SOURCES,
+    BackgroundRandomization,
+    BodyRandomization,
+    CameraRandomization,
+    DistractorRandomization,
+    ImageRandomization,
+    LightRandomization,
+    RandomizationSpec,
+)
 
 from .profile import AppearanceError
 
 STREAM_RANDOMIZATION = 7  # SeedSequence([seed, frame, stream]) stream id of the per-frame draw
-BACKGROUND_SOURCES = ("plate", "frame", "texture", "render")
-
-
-def _range(value) -> tuple[float, float]:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value), float(value)
-    if not isinstance(value, (list, tuple)) or len(value) != 2:
-        raise ValueError(f"a range is [low, high] (or one number), got {value!r}")
-    lo, hi = (float(v) for v in value)
-    if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
-        raise ValueError(f"range [{lo}, {hi}] needs finite low <= high")
-    return lo, hi
-
-
-Range = Annotated[tuple[float, float], BeforeValidator(_range)]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class LightRandomization(_Section):
-    azimuth_deg: Range | None = None
-    elevation_deg: Range | None = None
-    intensity_scale: Range | None = None
-    temperature_k: Range | None = None
-
-
-class CameraRandomization(_Section):
-    position_m: Range | None = None  # each of dx, dy, dz uniform in the range
-    rotation_deg: Range | None = None  # each rotation-vector component uniform in the range
-    focal_scale: Range | None = None
-
-
-class BodyRandomization(_Section):
-    fur_albedo_scale: Range | None = None
-    length_scale: Range | None = None
-    girth_scale: Range | None = None
-
-
-class ImageRandomization(_Section):
-    """Image-space effects applied over the profile's own (measured) values."""
-
-    noise_scale: Range | None = None  # multiplies the profile's noise sigma
-    blur_sigma_px: Range | None = None  # extra Gaussian defocus of the rendered layer
-    motion_blur_px: Range | None = None  # length of a linear motion-blur kernel on the rendered layer
-    motion_blur_angle_deg: Range | None = None
-    gamma: Range | None = None  # output tone curve exponent (1 = unchanged)
-    brightness: Range | None = None  # DN added after the tone curve
-    contrast: Range | None = None  # gain about mid-grey (1 = unchanged)
-    jpeg_quality: Range | None = None  # integer; 100 = no compression (default: the profile's equivalent)
-    animal_gain: Range | None = None  # multiplies the matched animal intensities
-    shadow_scale: Range | None = None  # multiplies the profile's contact-shadow strength
-
-
-class BackgroundRandomization(_Section):
-    """Background source weights (``plate``: the clean plate; ``frame``: a real frame of the profile with the
-    animal removed; ``texture``: a random procedural texture on the floor; ``render``: the rendered rig)."""
-
-    weights: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=lambda: {"plate": 1.0})
-    texture_contrast: Range = (0.05, 0.3)  # texture std over the floor level
-    texture_scale_px: Range = (4.0, 64.0)  # feature size of the texture
-
-    @model_validator(mode="after")
-    def _weights(self) -> BackgroundRandomization:
-        unknown = sorted(set(self.weights) - set(BACKGROUND_SOURCES))
-        if unknown:
-            raise ValueError(
-                f"unknown background source(s) {unknown}; allowed: {', '.join(BACKGROUND_SOURCES)}"
-            )
-        if sum(self.weights.values()) <= 0:
-            raise ValueError(f"background weights {self.weights} must have a positive sum")
-        return self
-
-
-class DistractorRandomization(_Section):
-    """Small flat objects drawn on the floor (droppings, pellets, bedding) under the animal."""
-
-    count: Range = (0.0, 0.0)  # integer, inclusive
-    size_px: Range = (2.0, 6.0)  # semi-axis lengths
-    darkness: Range = (0.3, 0.8)  # fractional darkening of the floor
-
-
-class RandomizationSpec(_Section):
-    """All randomization ranges of a scene (see the module docstring for the keys)."""
-
-    light: LightRandomization = Field(default_factory=LightRandomization)
-    camera: CameraRandomization = Field(default_factory=CameraRandomization)
-    body: BodyRandomization = Field(default_factory=BodyRandomization)
-    image: ImageRandomization = Field(default_factory=ImageRandomization)
-    background: BackgroundRandomization = Field(default_factory=BackgroundRandomization)
-    distractors: DistractorRandomization = Field(default_factory=DistractorRandomization)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _unflatten(cls, data: Any) -> Any:
-        """Accept ``{"image.noise_scale": [a, b]}`` as ``{"image": {"noise_scale": [a, b]}}``."""
-        if not isinstance(data, dict):
-            return data
-        out: dict[str, Any] = {}
-        for key, value in data.items():
-            if isinstance(key, str) and "." in key:
-                section, _, name = key.partition(".")
-                target = out.setdefault(section, {})
-                if not isinstance(target, dict):
-                    raise ValueError(f"{key!r}: section {section!r} is also given as a non-mapping")
-                target[name] = value
-            else:
-                existing = out.get(key)
-                if isinstance(existing, dict) and isinstance(value, dict):
-                    existing.update(value)
-                else:
-                    out[key] = value
-        return out
+STREAM_APPEARANCE = 8  # SeedSequence([seed, frame, stream, view]): apply_profile's noise placement
+STREAM_BODY_SHAPE = 9  # SeedSequence([seed, segment, stream]): the body shape of one motion segment
 
 
 def parse_randomization(data: dict | None, where: str = "randomization") -> RandomizationSpec:
@@ -231,6 +134,16 @@ def draw(spec: RandomizationSpec, rng: np.random.Generator) -> dict[str, float |
     return out
 
 
+def draw_body_shape(spec: RandomizationSpec, seed: int, segment: int) -> dict[str, float]:
+    """The body shape of one motion segment: ``body.length_scale`` and ``body.girth_scale`` (those set in
+    ``spec``) from ``SeedSequence([seed, segment, STREAM_BODY_SHAPE])``; two uniforms are always consumed."""
+    u = frame_rng(seed, segment, STREAM_BODY_SHAPE).random(2)
+    out: dict[str, float] = {}
+    _put(out, "body.length_scale", spec.body.length_scale, u[0])
+    _put(out, "body.girth_scale", spec.body.girth_scale, u[1])
+    return out
+
+
 def _lerp(bounds: tuple[float, float], u: float) -> float:
     return float(bounds[0] + (bounds[1] - bounds[0]) * u)
 
@@ -295,3 +208,24 @@ def jitter_camera(camera, params: dict):
     K[0, 0] *= focal
     K[1, 1] *= focal
     return dataclasses.replace(camera, K=K, R=R, t=-R @ centre)
+
+
+__all__ = [
+    "BACKGROUND_SOURCES",
+    "STREAM_APPEARANCE",
+    "STREAM_BODY_SHAPE",
+    "STREAM_RANDOMIZATION",
+    "BackgroundRandomization",
+    "BodyRandomization",
+    "CameraRandomization",
+    "DistractorRandomization",
+    "ImageRandomization",
+    "LightRandomization",
+    "RandomizationSpec",
+    "draw",
+    "draw_body_shape",
+    "frame_rng",
+    "jitter_camera",
+    "kelvin_to_rgb",
+    "parse_randomization",
+]

@@ -4,17 +4,25 @@ Frame ``i`` is made from (scene, seed, i) only (DESIGN.md's flow)::
 
     pose, motion params = motion.sample(i)                    # the segment holding frame i, seeded by seed
     draw                = randomize.draw(spec, frame_rng(seed, i))
+    body shape          = randomize.draw_body_shape(spec, seed, segment)   # replaces the draw's body.*_scale
+    scene_i             = reshape_scene(scene, body shape)    # cached: one new body per segment, not per frame
     cameras             = scene cameras jittered by the draw's camera.* keys
-    FrameResult         = GLRenderer.render(scene, FrameState(i, scene.place(pose), params + draw, cameras))
+    FrameResult         = GLRenderer.render(scene_i, FrameState(i, place(pose), params + draw, cameras))
+    view c              = apply_profile(view c, profile of c, rng([seed, i, STREAM_APPEARANCE, c]), params)
 
-``FrameResult.params`` then holds the motion generator, the segment id and every randomized value, which the
-dataset writes into ``frames.csv``.
+The renderer honours the ``light.*``, ``camera.*`` (through the cameras) and ``body.fur_albedo_scale`` keys,
+the reshaped scene the ``body.length_scale`` / ``girth_scale`` keys, and ``apply_profile`` (for cameras with
+an appearance profile) the ``image.*``, ``background.*`` and ``distractors.*`` keys. ``FrameResult.params``
+then holds the motion generator, the segment id and every value used, which the dataset writes into
+``frames.csv``. Without an appearance profile the default ``background.*`` draws (plate) are left out, as
+nothing uses them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,6 +32,7 @@ from ..render.base import FrameResult
 from .meta import CameraInfo, DatasetMeta
 
 DEFAULT_FPS = 30.0
+SHAPE_CACHE_SIZE = 4  # reshaped scenes kept (frames are made in order, so one segment's shape is reused)
 
 DEMO_SCENE: dict[str, Any] = {
     "seed": 0,
@@ -48,10 +57,30 @@ class PoseProvider(Protocol):
 
 
 def scene_hash(spec) -> str:
-    """sha256 of the validated scene (canonical JSON of every field, defaults included)."""
+    """sha256 of the validated scene (canonical JSON of every field, defaults included) and of the files of
+    its appearance profiles (``profile.yaml`` and the PNGs beside it), so that a changed profile is a
+    different dataset (a resumed run refuses it)."""
     data = spec.model_dump(mode="json")
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(text.encode("utf-8"))
+    for path in _appearance_files(spec):
+        digest.update(path.name.encode("utf-8"))
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _appearance_files(spec) -> list[Path]:
+    """The profile files and the images in their folders, in a fixed order."""
+    appearance = getattr(spec, "appearance", None)
+    if not appearance:
+        return []
+    profiles = [appearance] if isinstance(appearance, (str, Path)) else [appearance[k] for k in sorted(appearance)]
+    files: list[Path] = []
+    for profile in profiles:
+        profile = Path(profile)
+        if profile.is_file():
+            files += [profile, *sorted(profile.parent.glob("*.png"))]
+    return files
 
 
 @dataclass(eq=False)
@@ -70,6 +99,8 @@ class SceneFrameSource:
 
             self.renderer = GLRenderer()
         self._randomization = _randomization_spec(self.scene)
+        self._profiles = load_scene_profiles(self.scene)
+        self._shaped: OrderedDict = OrderedDict()
         self.meta = scene_meta(self.scene, self.name, self.motion.fps)
 
     # defaults the CLI uses when options are not given
@@ -86,18 +117,59 @@ class SceneFrameSource:
         return int(self.scene.spec.outputs.jpeg_quality)
 
     def render(self, index: int) -> FrameResult:
-        from ..appearance.randomize import draw, frame_rng, jitter_camera
+        from ..appearance.randomize import draw, draw_body_shape, frame_rng, jitter_camera
         from ..render import FrameState
 
         pose, params = self.motion.sample(index)
         params = dict(params)
         cameras = None
+        scene = self.scene
         if self._randomization is not None:
             values = draw(self._randomization, frame_rng(self.seed, index))
+            if not self._profiles:
+                values = {k: v for k, v in values.items() if not k.startswith(("background.", "distractors."))}
+            shape = draw_body_shape(self._randomization, self.seed, int(params.get("segment", index)))
+            values.update(shape)
             params.update(values)
+            if shape:
+                scene = self._shaped_scene(shape)
             if any(k.startswith("camera.") for k in values):
-                cameras = [jitter_camera(c, values) for c in self.scene.cameras]
-        return self.renderer.render(self.scene, FrameState(index, self.scene.place(pose), params, cameras))
+                cameras = [jitter_camera(c, values) for c in scene.cameras]
+        result = self.renderer.render(scene, FrameState(index, scene.place(pose), params, cameras))
+        if self._profiles:
+            result.views = self._composite(result, index)
+        return result
+
+    def _composite(self, result: FrameResult, index: int) -> list:
+        """Every view with an appearance profile composited over it (:func:`apply_profile`), each with its
+        own generator ``SeedSequence([seed, index, STREAM_APPEARANCE, view])``."""
+        import numpy as np
+
+        from ..appearance.composite import apply_profile
+        from ..appearance.randomize import STREAM_APPEARANCE
+
+        views = []
+        for c, view in enumerate(result.views):
+            profile = self._profiles.get(view.camera)
+            if profile is not None:
+                seq = np.random.SeedSequence([int(self.seed), int(index), STREAM_APPEARANCE, c])
+                view = apply_profile(view, profile, np.random.Generator(np.random.PCG64(seq)), result.params)
+            views.append(view)
+        return views
+
+    def _shaped_scene(self, shape: dict[str, float]):
+        """The scene with the body reshaped by ``body.length_scale`` / ``girth_scale`` (a small LRU cache)."""
+        from ..scene.build import reshape_scene
+
+        key = (shape.get("body.length_scale", 1.0), shape.get("body.girth_scale", 1.0))
+        if key in self._shaped:
+            self._shaped.move_to_end(key)
+            return self._shaped[key]
+        scene = reshape_scene(self.scene, *key)
+        self._shaped[key] = scene
+        if len(self._shaped) > SHAPE_CACHE_SIZE:
+            self._shaped.popitem(last=False)
+        return scene
 
     def write_calibration(self, path: Path) -> None:
         """The scene's (nominal, un-jittered) cameras as an Anipose ``calibration.toml``."""
@@ -128,20 +200,34 @@ def scene_meta(scene, name: str, fps: float) -> DatasetMeta:
         edges=tuple(edges),
         fps=float(fps),
         extra={"body": scene.body.name, "keypoint_set": scene.keypoint_set.name,
-               "rig": getattr(spec.rig, "type", ""), "scene_file": str(spec.source or "")},
+               "rig": getattr(spec.rig, "type", ""), "scene_file": str(spec.source or ""),
+               "appearance": {k: str(v) for k, v in getattr(scene, "appearance", {}).items()}},
     )
 
 
 def _randomization_spec(scene):
-    """The scene's randomization ranges as the appearance module's spec (None when the scene sets none)."""
-    if not scene.randomization:
-        return None
-    from ..appearance.randomize import parse_randomization
+    """The scene's randomization ranges (None when the scene randomizes nothing: no draw, no columns)."""
+    spec = scene.randomization
+    return None if spec is None or spec.is_empty else spec
 
-    try:
-        return parse_randomization({k: list(v) for k, v in scene.randomization.items()})
-    except SynthmouseError as exc:
-        raise scene.spec.error("randomization", str(exc)) from None
+
+def load_scene_profiles(scene) -> dict:
+    """Camera name -> loaded :class:`~synthmouse.appearance.profile.AppearanceProfile` of the scene.
+
+    Raises:
+        SceneError: naming the scene file, the ``appearance`` field and what is wrong with the profile.
+    """
+    if not getattr(scene, "appearance", None):
+        return {}
+    from ..appearance.profile import load_profile
+
+    profiles = {}
+    for camera, path in scene.appearance.items():
+        try:
+            profiles[camera] = load_profile(path)
+        except SynthmouseError as exc:
+            raise scene.spec.error("appearance", str(exc)) from None
+    return profiles
 
 
 def open_scene_source(path: str | Path, seed: int | None = None, renderer=None) -> SceneFrameSource:

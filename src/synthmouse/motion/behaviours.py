@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import Field
 
 from .base import Clip, RootState, Stage, head_fixed_root, root_transforms, yaw_matrix
-from .kinematics import random_angles
+from .kinematics import keep_head_above, keep_tail_above, random_angles
 from .limb_ik import LimbTargets, limb_anchor, solve_limb
 from .noise import min_jerk
 from .rig import LIMB_NAMES, MotionRig
@@ -23,6 +23,7 @@ from .spec import GeneratorSpec
 
 _LIMB_GROUPS = ("scapula", "shoulder", "elbow", "wrist", "fore_digits", "hip", "knee", "ankle", "hind_digits")
 LIMBS_STILL = {g: 0.0 for g in _LIMB_GROUPS}
+HEAD_FIXED_AXIAL = 0.25  # share of a behaviour's trunk, neck and head shaping kept under head fixation
 
 
 def envelope(n_frames: int, fps: float, rise: float, fall: float | None = None) -> np.ndarray:
@@ -91,6 +92,11 @@ def finish(rig: MotionRig, shaped: Shaped, stage: Stage, start: RootState, fps: 
     if stage.head_fixed is not None:
         from .gait import _head_bar
 
+        # the head bar holds the head: bending the neck would swing the body about it, so the trunk keeps
+        # near the standing posture and only a fraction of the behaviour's axial shaping remains
+        axial = np.concatenate([rig.chains[c] for c in ("pelvis", "spine", "neck", "head")])
+        shaped.angles[:, axial] = posture.angles[axial] + HEAD_FIXED_AXIAL * (shaped.angles[:, axial]
+                                                                               - posture.angles[axial])
         root = head_fixed_root(rig, shaped.angles, _head_bar(rig, stage.head_fixed, support))
         start_root = root[:1]
     else:
@@ -99,6 +105,9 @@ def finish(rig: MotionRig, shaped: Shaped, stage: Stage, start: RootState, fps: 
     holds = np.einsum("ij,kj->ki", start_root[0, :3, :3], posture.contacts - [0, 0, posture.height]) \
         + start_root[0, :3, 3]
     holds[:, 2] = support.top + posture.contacts[:, 2]
+    if support.kind == "floor" and stage.head_fixed is None:
+        shaped.angles = keep_tail_above(rig, shaped.angles, root, support.top, fps)
+        shaped.angles = keep_head_above(rig, shaped.angles, root, support.top, fps)
     world = rig.world(shaped.angles, root)
     goals = fore_goal(world) if fore_goal is not None else None
     weight = np.zeros((n, 2)) if fore_weight is None else fore_weight

@@ -30,7 +30,7 @@ from .base import (
     root_transforms,
     yaw_matrix,
 )
-from .kinematics import random_angles
+from .kinematics import keep_head_above, keep_tail_above, random_angles
 from .limb_ik import LimbTargets, limb_anchor, solve_limb
 from .noise import min_jerk
 from .path import RootPath, plan_path, straight_path
@@ -42,7 +42,10 @@ PHASE_OFFSETS = {
     "trot": np.array([0.0, 0.5, 0.5, 0.0]),
 }
 WHEEL_BEND = 0.5  # trunk flexion on a wheel, radians per (body length / wheel radius)
-MAX_STANCE = 0.2  # longest stance travel, fraction of the body length (the legs' reach)
+PRIOR_WEIGHTS = np.array([0.0002, 0.0008, 0.0008])  # metres per radian of (flex, lateral, twist) off the posture
+SWING_WEIGHT = 0.3  # position weight of a paw in the middle of its swing (1 in stance)
+PAW_PITCH_WEIGHT = 0.002  # keeps paws near flat (metres per unit of the long axis' z)
+MAX_STANCE = 0.16  # longest stance travel, fraction of the body length (the legs' reach)
 DEFAULTS = {  # stride frequency (Hz) at the cruise speed, duty factor
     "walk": (3.5, 0.65),
     "trot": (5.5, 0.5),
@@ -130,11 +133,16 @@ def _extend(a: np.ndarray, margin: int) -> np.ndarray:
 
 
 def paw_targets(rig: MotionRig, path: RootPath, phase: np.ndarray, offsets: np.ndarray, duty: float,
-                step_height: float, margin: int) -> tuple[np.ndarray, np.ndarray]:
+                step_height: float, margin: int, girdles: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Paw contact targets in surface coordinates and stance flags.
 
+    Args:
+        girdles: ``(F, 4, 2)`` surface position of each limb's girdle joint (shoulder blade or hip); footholds
+            are then placed relative to the girdle rather than the root, so they follow a bending trunk.
+
     Returns:
-        ``(targets (F, 4, 3), planted (F, 4) bool)``: ``(s, y, h)`` per paw per frame.
+        ``(targets (F, 4, 3), planted (F, 4) bool, swing (F, 4))``: ``(s, y, h)`` per paw per frame, stance flags,
+        and the fraction of the swing done (0 in stance).
     """
     posture = rig.standing
     n = path.n_frames
@@ -144,18 +152,30 @@ def paw_targets(rig: MotionRig, path: RootPath, phase: np.ndarray, offsets: np.n
     lift = step_height * rig.body.length
     targets = np.zeros((n, 4, 3))
     planted = np.zeros((n, 4), bool)
+    swing = np.zeros((n, 4))
+    if girdles is not None:
+        standing_world = rig.world(posture.angles[None], posture.root(1))[0]
+        girdle_rest = np.array([standing_world[rig.limbs[name].chain[0], :2, 3] for name in LIMB_NAMES])
+        girdles = _extend(girdles, margin)
     for i in range(4):
         nominal = posture.contacts[i]
         cycle_phase = phase + offsets[i]
         cycle = np.floor(cycle_phase)
         psi = cycle_phase - cycle
-        # foothold of cycle k: nominal contact carried by the root at mid-stance (phase k - offset + duty / 2)
+        # foothold of cycle k: nominal contact carried by the root (or the girdle) at mid-stance
         first, last = int(cycle.min()), int(cycle.max()) + 1
         ks = np.arange(first, last + 1)
         t_mid = np.interp(ks - offsets[i] + duty / 2.0, phase, frames)
         hx = np.interp(t_mid, frames, heading)
-        px = np.interp(t_mid, frames, xy[:, 0]) + np.cos(hx) * nominal[0] - np.sin(hx) * nominal[1]
-        py = np.interp(t_mid, frames, xy[:, 1]) + np.sin(hx) * nominal[0] + np.cos(hx) * nominal[1]
+        if girdles is None:
+            base = np.stack([np.interp(t_mid, frames, xy[:, 0]), np.interp(t_mid, frames, xy[:, 1])], axis=1)
+            off = nominal[:2]
+        else:
+            base = np.stack([np.interp(t_mid, frames, girdles[:, i, 0]),
+                             np.interp(t_mid, frames, girdles[:, i, 1])], axis=1)
+            off = nominal[:2] - girdle_rest[i]
+        px = base[:, 0] + np.cos(hx) * off[0] - np.sin(hx) * off[1]
+        py = base[:, 1] + np.sin(hx) * off[0] + np.cos(hx) * off[1]
         holds = np.stack([px, py], axis=1)
         k = (cycle - first).astype(int)
         here, after = holds[k], holds[np.minimum(k + 1, len(ks) - 1)]
@@ -170,7 +190,8 @@ def paw_targets(rig: MotionRig, path: RootPath, phase: np.ndarray, offsets: np.n
         targets[:, i, :2] = pos[sl]
         targets[:, i, 2] = h[sl]
         planted[:, i] = stance[sl]
-    return targets, planted
+        swing[:, i] = np.where(stance, 0.0, sigma)[sl]
+    return targets, planted, swing
 
 
 def locomotion_clip(rig: MotionRig, path: RootPath, stage: Stage, rng: np.random.Generator,
@@ -184,7 +205,6 @@ def locomotion_clip(rig: MotionRig, path: RootPath, stage: Stage, rng: np.random
     margin = int(np.ceil(2.0 * fps / freq)) + 2
     max_stride = MAX_STANCE * rig.body.length / duty
     phase = gait_phase(path, freq, spec.speed, margin, max_stride)
-    targets, planted = paw_targets(rig, path, phase, offsets, duty, spec.step_height, margin)
     stride = phase[margin:margin + n]
 
     posture = rig.standing
@@ -198,8 +218,10 @@ def locomotion_clip(rig: MotionRig, path: RootPath, stage: Stage, rng: np.random
 
         bend = WHEEL_BEND * rig.body.length / stage.support.radius
         spread_flex(rig, centre, ("pelvis", "spine"), np.full(n, bend))
-    # hanging from a head bar, the trunk moves less (the hind paws must keep reaching the support)
-    axial_groups = {"pelvis": 0.3, "spine": 0.3, "neck": 0.15, "head": 0.15} if stage.head_fixed is not None else {}
+    # a walking mouse carries its head; hanging from a head bar, the trunk moves even less (the hind paws must
+    # keep reaching the support)
+    axial_groups = {"pelvis": 0.3, "spine": 0.3, "neck": 0.15, "head": 0.15} if stage.head_fixed is not None \
+        else {"neck": 0.5, "head": 0.5, "pelvis": 0.5, "spine": 0.5}
     angles = random_angles(rig, rig.clamp(centre), n, fps, rng, spec.body_noise, 0.5, 0.0,
                            {**_LIMB_ZERO, **axial_groups})
     angles = rig.clamp(angles)
@@ -210,9 +232,19 @@ def locomotion_clip(rig: MotionRig, path: RootPath, stage: Stage, rng: np.random
     root = _root_on_support(rig, path, support, moved, posture.height + bob)
     if stage.head_fixed is not None:
         root = head_fixed_root(rig, angles, _head_bar(rig, stage.head_fixed, support))
+    # footholds follow the girdles of the (bending, swaying) trunk, in surface coordinates
+    body_world = rig.world(angles, root)
+    girdle_world = np.stack([body_world[:, rig.limbs[name].chain[0], :3, 3] for name in LIMB_NAMES], axis=1)
+    girdles = support.to_surface(girdle_world, moved[:, None])[..., :2]
+    targets, planted, swing = paw_targets(rig, path, phase, offsets, duty, spec.step_height, margin, girdles)
     world_targets = support.to_world(targets[..., 0], targets[..., 1], targets[..., 2], moved[:, None])
+    if support.kind == "floor":
+        angles = keep_tail_above(rig, angles, root, support.top, fps)
+        angles = keep_head_above(rig, angles, root, support.top, fps)
+    # swinging paws follow their targets loosely (smoothly down to SWING_WEIGHT mid-swing, 1 at touchdown)
+    weights = 1.0 - (1.0 - SWING_WEIGHT) * np.sin(np.pi * swing) ** 2
     angles = solve_limbs(rig, angles, root, world_targets, path.heading, support, moved, targets[..., 0], fps,
-                         planted)
+                         weights)
     return Clip(angles, root, planted, moved, support, path.speed.copy())
 
 
@@ -252,11 +284,11 @@ def _head_bar(rig: MotionRig, head_fixed: HeadFixed, support) -> np.ndarray:
 
 
 def solve_limbs(rig: MotionRig, angles: np.ndarray, root: np.ndarray, targets: np.ndarray, heading: np.ndarray,
-                support, moved: np.ndarray, s: np.ndarray, fps: float, planted: np.ndarray | None = None,
-                iterations: int = 30, swing_weight: float = 0.3) -> np.ndarray:
+                support, moved: np.ndarray, s: np.ndarray, fps: float, weights: np.ndarray | None = None,
+                iterations: int = 30) -> np.ndarray:
     """Angles with the four limbs solved by IK so the paw contact points reach ``targets (F, 4, 3)`` (world),
-    paws pointing along the heading in the support's tangent plane. Swinging paws (``planted`` False) follow
-    their targets with ``swing_weight``, so smoothness and the posture prior keep the limb on one IK branch."""
+    paws pointing along the heading in the support's tangent plane. ``weights (F, 4)`` scale the position
+    residuals (lower in swing, so smoothness and the posture prior keep the limb on one IK branch)."""
     angles = angles.copy()
     world = rig.world(angles, root)
     posture = rig.standing
@@ -270,9 +302,9 @@ def solve_limbs(rig: MotionRig, angles: np.ndarray, root: np.ndarray, targets: n
         init = np.broadcast_to(posture.angles[limb.chain], (len(angles),) + posture.angles[limb.chain].shape)
         theta = solve_limb(rig, limb, limb_anchor(world, rig, limb),
                            LimbTargets(targets[:, i], direction,
-                                       1.0 if planted is None else np.where(planted[:, i], 1.0, swing_weight),
-                                       direction_weight=0.002, yaw_only=True),
-                           init, prior=posture.angles[limb.chain], prior_weight=0.0002, iterations=iterations,
+                                       1.0 if weights is None else weights[:, i],
+                                       direction_weight=0.002, yaw_only=True, pitch_weight=PAW_PITCH_WEIGHT),
+                           init, prior=posture.angles[limb.chain], prior_weight=PRIOR_WEIGHTS, iterations=iterations,
                            smooth=0.002 * np.sqrt(fps / 30.0))
         angles[:, limb.chain] = theta
     return angles

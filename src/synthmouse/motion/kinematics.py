@@ -112,3 +112,67 @@ def ground(rig: MotionRig, angles: np.ndarray, root: np.ndarray, floor: float, f
     out = root.copy()
     out[:, 2, 3] += lift
     return out
+
+
+def keep_tail_above(rig: MotionRig, angles: np.ndarray, root: np.ndarray, floor: float, fps: float,
+                    clearance: float = 0.0015) -> np.ndarray:
+    """Angles with the tail bent up (dorsally), joint by joint from its base, wherever it would go below
+    ``floor + clearance``; the corrections are smoothed in time so they add no jerks. The tail then lies on
+    the floor instead of passing through it."""
+    from ..body.rotations import angles_to_matrices
+
+    tail = rig.chains["tail"]
+    if tail.size < 2:
+        return angles
+    angles = angles.copy()
+    sk = rig.skeleton
+    parent = int(sk.parents[tail[0]])
+    frame = rig.world(angles, root)[:, parent]
+    radius = max(1, int(round(0.1 * fps)))
+    for k in range(tail.size - 1):
+        j, child = int(tail[k]), int(tail[k + 1])
+        pre = frame @ sk.local_rest[j]
+        here = pre @ _rot4(angles_to_matrices(angles[:, j]))
+        tip = (here @ sk.local_rest[child])[:, :3, 3]
+        deficit = floor + clearance - tip[:, 2]
+        if np.any(deficit > 0):
+            arm = np.linalg.norm(tip - here[:, :3, 3], axis=1)
+            need = np.arcsin(np.clip(smooth_upper_envelope(np.maximum(deficit, 0.0), radius) / arm, 0.0, 1.0))
+            angles[:, j, 0] = np.clip(angles[:, j, 0] - 1.2 * need, rig.lo[j, 0], rig.hi[j, 0])
+            here = pre @ _rot4(angles_to_matrices(angles[:, j]))
+        frame = here
+    return angles
+
+
+def _rot4(rot: np.ndarray) -> np.ndarray:
+    out = np.zeros(rot.shape[:-2] + (4, 4))
+    out[..., :3, :3] = rot
+    out[..., 3, 3] = 1.0
+    return out
+
+
+def keep_head_above(rig: MotionRig, angles: np.ndarray, root: np.ndarray, floor: float, fps: float,
+                    clearance: float = 0.004, passes: int = 2) -> np.ndarray:
+    """Angles with the neck and head raised (less flexion, spread over their joints) wherever the nose would
+    come closer than ``clearance`` to the floor; corrections are smoothed in time."""
+    joints = np.concatenate([rig.chains["neck"], rig.chains["head"]])
+    if not joints.size or "nose" not in rig.body.landmarks:
+        return angles
+    head = int(rig.chains["head"][0])
+    nose_local = rig.local_point("nose", head)
+    base = int(joints[0])
+    radius = max(1, int(round(0.1 * fps)))
+    angles = angles.copy()
+    for _ in range(passes):
+        world = rig.world(angles, root)
+        nose = np.einsum("fij,j->fi", world[:, head, :3, :3], nose_local) + world[:, head, :3, 3]
+        deficit = floor + clearance - nose[:, 2]
+        if not np.any(deficit > 0):
+            break
+        arm = np.maximum(np.linalg.norm(nose - world[:, base, :3, 3], axis=1), 1e-6)
+        need = np.arcsin(np.clip(smooth_upper_envelope(np.maximum(deficit, 0.0), radius) / arm, 0.0, 1.0))
+        share = np.maximum(angles[:, joints, 0] - rig.lo[joints, 0], 0.0)
+        share = share / np.maximum(share.sum(axis=1, keepdims=True), 1e-12)
+        angles[:, joints, 0] = np.clip(angles[:, joints, 0] - 1.2 * need[:, None] * share, rig.lo[joints, 0],
+                                       rig.hi[joints, 0])
+    return angles

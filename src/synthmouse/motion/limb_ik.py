@@ -30,6 +30,8 @@ class LimbTargets:
             may be ``(N,)``, one per frame).
         yaw_only: steer only the paw's heading (its sideways component), leaving its pitch free so a paw can
             roll over its toes in stance.
+        pitch_weight: with ``yaw_only``, a (weaker) pull of the paw's pitch (the z of its long axis) towards the
+            target direction's, so a rolling paw does not push its heel into the floor.
     """
 
     position: np.ndarray
@@ -37,6 +39,7 @@ class LimbTargets:
     position_weight: float | np.ndarray = 1.0
     direction_weight: float | np.ndarray = 0.004
     yaw_only: bool = False
+    pitch_weight: float | np.ndarray = 0.0
 
 
 def chain_forward(
@@ -86,7 +89,7 @@ def solve_limb(
     targets: LimbTargets,
     init: np.ndarray,
     prior: np.ndarray | None = None,
-    prior_weight: float = 0.002,
+    prior_weight: float | np.ndarray = 0.002,
     iterations: int = 12,
     damping: float = 1e-6,
     smooth: float = 0.0,
@@ -97,7 +100,8 @@ def solve_limb(
         anchor: ``(N, 4, 4)`` world frame of the chain's parent joint.
         init: ``(N, n, 3)`` starting angles (inside the limits).
         prior: ``(N, n, 3)`` or ``(n, 3)`` reference angles for the regulariser (default: ``init``).
-        prior_weight: weight of the prior, metres per radian (small: it only settles redundant joints).
+        prior_weight: weight of the prior, metres per radian (small: it only settles redundant joints); a
+            ``(n, 3)`` array weights each joint axis separately.
         smooth: weight (metres per radian) of the change of angles between consecutive frames; > 0 couples the
             frames (one banded solve per iteration) so that neighbouring frames stay on the same IK branch.
     """
@@ -111,6 +115,7 @@ def solve_limb(
     wd = np.broadcast_to(np.asarray(targets.direction_weight, dtype=np.float64), (theta.shape[0],))
     eye = np.eye(m)
     lo_flat, hi_flat = lo.reshape(-1)[dof], hi.reshape(-1)[dof]
+    pw2 = np.broadcast_to(np.asarray(prior_weight, dtype=np.float64), (len(limb.chain), 3)).reshape(-1)[dof] ** 2
     for _ in range(iterations):
         point, direction, origins, axes = chain_forward(rig, limb, anchor, theta)
         flat_axes = axes.reshape(n_frames, -1, 3)[:, dof]  # (N, m, 3)
@@ -126,14 +131,20 @@ def solve_limb(
             res_d = -np.einsum("ni,ni->n", side, direction) * wd
             lhs += jd[:, :, None] * jd[:, None, :]
             rhs += jd * res_d[:, None]
+            wz = np.broadcast_to(np.asarray(targets.pitch_weight, dtype=np.float64), (theta.shape[0],))
+            if np.any(wz > 0):
+                jz = np.cross(flat_axes, direction[:, None])[..., 2] * wz[:, None]
+                res_z = (targets.direction[:, 2] - direction[:, 2]) * wz
+                lhs += jz[:, :, None] * jz[:, None, :]
+                rhs += jz * res_z[:, None]
         elif targets.direction is not None:
             jd = np.cross(flat_axes, direction[:, None]) * wd[:, None, None]
             res_d = (targets.direction - direction) * wd[:, None]
             lhs += np.einsum("nmi,nki->nmk", jd, jd)
             rhs += np.einsum("nmi,ni->nm", jd, res_d)
         delta_prior = (prior.reshape(n_frames, -1) - theta.reshape(n_frames, -1))[:, dof]
-        lhs += eye * (prior_weight**2 + damping)
-        rhs += prior_weight**2 * delta_prior
+        lhs += eye * (pw2 + damping)
+        rhs += pw2 * delta_prior
         current = theta.reshape(n_frames, -1)[:, dof]
         step = _step(lhs, rhs, current, smooth)
         # active set: joints at a limit that the step pushes further out are held, and the step recomputed

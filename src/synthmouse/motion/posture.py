@@ -85,7 +85,7 @@ def solve_axial(rig: MotionRig, heights: dict[str, float] | None = None) -> tupl
     def residual(p):
         root = rigid(np.eye(3)[None], np.array([[0.0, 0.0, p[0]]]))
         z = rig.body.keypoints(Pose(root, Pose.from_angles(angles_of(p)).rotations), kset)[0, :, 2]
-        return np.concatenate([(z - target) / rig.body.length, 0.01 * p[1:]])
+        return np.concatenate([(z - target) / rig.body.length, 0.06 * p[1:]])
 
     p0 = np.clip(np.zeros(len(lo)), lo, hi)
     p0[0] = 0.005
@@ -93,8 +93,10 @@ def solve_axial(rig: MotionRig, heights: dict[str, float] | None = None) -> tupl
     return angles_of(fit.x)[0], float(fit.x[0])
 
 
-def place_limbs(rig: MotionRig, angles: np.ndarray, height: float, iterations: int = 60) -> np.ndarray:
-    """Angles with each limb solved so its paw stands on the floor under its girdle joint."""
+def place_limbs(rig: MotionRig, angles: np.ndarray, height: float, iterations: int = 60,
+                soles: np.ndarray | None = None) -> np.ndarray:
+    """Angles with each limb solved so its paw stands on the floor under its girdle joint; ``soles (4,)`` are
+    the heights of the contact points above the floor (default: each limb's rest-pose sole height)."""
     angles = angles[None].copy()
     root = rigid(np.eye(3)[None], np.array([[0.0, 0.0, height]]))
     world = rig.world(angles, root)
@@ -104,7 +106,8 @@ def place_limbs(rig: MotionRig, angles: np.ndarray, height: float, iterations: i
         side = 1.0 if limb.side == "l" else -1.0
         top = world[0, limb.chain[0], :3, 3]
         fwd, out, yaw = FORE_PLACEMENT if limb.is_fore else HIND_PLACEMENT
-        target = np.array([top[0] + fwd * length, top[1] + side * out * length, limb.sole])
+        sole = limb.sole if soles is None else soles[LIMB_NAMES.index(name)]
+        target = np.array([top[0] + fwd * length, top[1] + side * out * length, sole])
         direction = np.array([np.cos(yaw), side * np.sin(yaw), 0.0])
         init = np.zeros((1, len(limb.chain), 3))
         if not limb.is_fore:  # a foot points forward from the heel: start from a dorsiflexed ankle
@@ -117,10 +120,29 @@ def place_limbs(rig: MotionRig, angles: np.ndarray, height: float, iterations: i
     return angles[0]
 
 
+def _paw_clearance(rig: MotionRig, angles: np.ndarray, height: float) -> np.ndarray:
+    """``(4,)`` height of each paw's contact point above the lowest vertex of that paw, for ``angles``."""
+    pose = Pose(rigid(np.eye(3)[None], np.array([[0.0, 0.0, height]])), Pose.from_angles(angles[None]).rotations)
+    verts = rig.body.skin(pose)[0]
+    world = rig.world(angles[None], pose.root)
+    contacts = rig.contact_points(world)[0]
+    dominant = rig.body.mesh.dominant_joint()
+    out = np.empty(4)
+    for i, name in enumerate(LIMB_NAMES):
+        limb = rig.limbs[name]
+        paw = np.isin(dominant, np.concatenate([limb.chain[-1:], limb.digits]))
+        out[i] = contacts[i, 2] - float(verts[paw, 2].min()) if paw.any() else limb.sole
+    return out
+
+
 def standing_posture(rig: MotionRig) -> Posture:
     """The neutral standing posture of ``rig``'s body (see the module docstring)."""
     axial, height = solve_axial(rig)
     angles = place_limbs(rig, axial, height)
+    # the paws are turned in the standing posture: measure how high each contact point really is above the
+    # lowest vertex of its paw, and solve again so the soles (not the rest-pose soles) touch the floor
+    soles = _paw_clearance(rig, angles, height)
+    angles = place_limbs(rig, axial, height, soles=soles)
     angles = rig.clamp(0.5 * (angles + rig.mirror_angles(angles)))  # exactly left/right symmetric
     world = rig.world(angles[None], rigid(np.eye(3)[None], np.array([[0.0, 0.0, height]])))
     contacts = rig.contact_points(world)[0]

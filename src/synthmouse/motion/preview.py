@@ -77,15 +77,16 @@ def contact_sheet(
     sub = pose[idx]
     verts = body.skin(sub)
     faces = body.mesh.faces
-    half = 0.075
+    half = 0.065
     low = (floor if floor is not None else float(verts[..., 2].min())) - 0.012
     high = max(float(verts[..., 2].max()) + 0.01, low + 0.06)
-    fig, axes = plt.subplots(len(views), len(idx), figsize=(panel * len(idx), panel * len(views) + 0.3),
-                             squeeze=False)
+    ratios = [(high - low) / (2 * half) if v in ("side", "front") else 1.0 for v in views]
+    fig, axes = plt.subplots(len(views), len(idx), figsize=(panel * len(idx), panel * sum(ratios) + 0.45),
+                             squeeze=False, gridspec_kw={"height_ratios": ratios})
     for col, f in enumerate(idx):
         root = sub.root[col]
-        mid = np.median(verts[col], axis=0)
-        centre = np.array([mid[0], mid[1], 0.0]) if follow else np.zeros(3)
+        ahead = root[:3, :3] @ np.array([0.2 * body.length, 0.0, 0.0])  # the trunk's middle, ahead of the root
+        centre = np.array([root[0, 3] + ahead[0], root[1, 3] + ahead[1], 0.0]) if follow else np.zeros(3)
         heading = float(np.arctan2(root[1, 0], root[0, 0])) if follow else 0.0
         for row, view in enumerate(views):
             ax = axes[row, col]

@@ -1,17 +1,20 @@
 """Retargeting: fit body poses to 3D keypoint trajectories or to 2D keypoints seen by calibrated cameras.
 
-Inverse kinematics over all frames at once with :func:`scipy.optimize.least_squares` (``trf``, bounds = the
-joint limits) and an analytic, sparse Jacobian:
+Inverse kinematics with :func:`scipy.optimize.least_squares` (``trf``, bounds = the joint limits), one frame after
+another, each warm-started from the previous frame's solution, with an analytic Jacobian:
 
 * keypoints are linear in the skinning transforms, ``p_k = sum_i G_i U_ki`` (``G_i = W_i rest_i^-1``), for skin
   landmarks (weighted vertices) and skeleton landmarks alike, so ``d p_k / d theta`` of a joint axis ``omega``
   through ``o`` is ``omega x (sum over the joint's subtree of G_i U_ki - o c_ki)``;
-* the root is a translation and a rotation ``exp(phi) R0`` (``R0`` from a Kabsch fit of the trunk landmarks);
-* residuals: weighted keypoint errors (3D metres, or 2D pixels through the OpenCV camera model with a robust
-  loss), temporal smoothness of the joint angles and root translation between consecutive frames, and a weak prior
-  towards a reference posture for joints the keypoints do not see.
+* the root is a translation and a rotation ``exp(phi) R0`` (``R0`` from a Kabsch fit of the trunk landmarks, or
+  the previous frame's rotation);
+* residuals (vectorized over keypoints and cameras): weighted keypoint errors (3D metres, or 2D pixels through
+  the OpenCV camera model with a robust loss), temporal smoothness of the joint angles and root translation
+  towards the previous frame, and a weak prior towards a reference posture for joints the keypoints do not see.
 
-Low-confidence detections are down-weighted by their confidence (and dropped below ``min_confidence``).
+Low-confidence detections are down-weighted by their confidence (and dropped below ``min_confidence``). Solving
+frame by frame keeps each trust-region step a small dense problem (about 650 x 240 for SAM with all its
+landmarks); BLAS runs on one thread inside the solver, which is faster for matrices this size.
 """
 
 from __future__ import annotations
@@ -331,18 +334,18 @@ class PoseFitter:
             anchor = start.copy()
             cache: dict = {}
 
-            def state_of(x, R0f=R0f, f=f):
+            def state_of(x, R0f=R0f, f=f, cache=cache):
                 key = x.tobytes()
                 if cache.get("key") != key:
                     cache["key"], cache["state"] = key, self._state(x[None], 1, base[f:f + 1], R0f)
                 return cache["state"]
 
-            def fun(x, f=f, anchor=anchor, has_prev=previous is not None):
+            def fun(x, f=f, anchor=anchor, has_prev=previous is not None, state_of=state_of):
                 state = state_of(x)
                 sm = smooth * (x[smooth_cols] - anchor[smooth_cols]) if has_prev else np.zeros(len(smooth_cols))
                 return np.concatenate([residuals(f, state), sm, prior * (x[6:] - prior_theta)])
 
-            def jac(x, f=f, has_prev=previous is not None):
+            def jac(x, f=f, has_prev=previous is not None, state_of=state_of):
                 data = jacobian(f, state_of(x))
                 extra = extra_jac if has_prev else np.vstack([np.zeros((len(smooth_cols), P)),
                                                              extra_jac[len(smooth_cols):]])

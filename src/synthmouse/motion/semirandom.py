@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import Field
 
 from .base import Clip, RootState, Stage, stance_root
-from .kinematics import ground, random_angles
+from .kinematics import ground, keep_tail_above, random_angles
 from .rig import MotionRig
 from .spec import GeneratorSpec
 
@@ -52,4 +52,6 @@ class SemiRandomSpec(GeneratorSpec):
         root[:, 2, 3] += stage.support.top
         if self.grounded:
             root = ground(rig, angles, root, stage.support.top, fps)
+            if stage.support.kind == "floor":
+                angles = keep_tail_above(rig, angles, root, stage.support.top, fps)
         return Clip.still(angles, root, stage.support)

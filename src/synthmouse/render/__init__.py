@@ -20,7 +20,9 @@ class FrameState:
         index: frame index (kept in the :class:`FrameResult`).
         pose: the body pose with one frame, root in world coordinates (compose motion with
             ``Scene.body_root`` / ``Scene.place`` first).
-        params: randomized values drawn for this frame (recorded in ``FrameResult.params``).
+        params: randomized values drawn for this frame (recorded in ``FrameResult.params``); renderers
+            honour the ``light.*`` and ``body.fur_albedo_scale`` keys (see
+            :mod:`synthmouse.appearance.randomize`), the others pass through.
         cameras: per-frame cameras (e.g. jittered copies of the scene's); None uses ``scene.cameras``.
     """
 

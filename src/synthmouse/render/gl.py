@@ -27,6 +27,14 @@ one geometry pass.
   the body, the wheel, a wall) hides them. Surfaces with ``opacity < 1`` and meshes with ``occluder: false``
   never hide keypoints. Mirror keypoints must also be seen through their mirror's polygon.
 
+* Per-frame randomization (``FrameState.params``, drawn by :func:`synthmouse.appearance.randomize.draw`):
+  ``light.*`` keys change the light uniforms for that frame (:func:`frame_lights`; when the shadow-casting
+  light moves, its static rig shadow map is redrawn), ``body.fur_albedo_scale`` re-uploads the mouse's vertex
+  colours (:func:`fur_colours`); a frame without them gets the scene's own values back. A scene that differs
+  from the uploaded one only by its body (:func:`synthmouse.scene.build.reshape_scene`) re-uploads only the
+  mouse. Camera jitter arrives as ``FrameState.cameras``.
+* Each call makes the renderer's context current (several renderers may live in one process).
+
 Depth in mirror regions is the apparent depth of the reflection (the z of the reflected point in the camera),
 so the same occlusion test works for mirror keypoints. Only single reflections are drawn (no mirror in a
 mirror). The mask and part ids include the mouse seen in mirrors.
@@ -151,6 +159,13 @@ class _SceneGPU:
     textures: list = field(default_factory=list)
     buffers: list = field(default_factory=list)
     key: tuple = ()
+    mouse_colours: object = None
+    mouse_buffers: list = field(default_factory=list)
+    mouse_key: tuple = ()
+    fur_scale: float = 1.0  # body.fur_albedo_scale of the colours on the GPU
+    light_state: tuple = ()  # the lights whose uniforms are set
+    shadow_state: tuple = ()  # the shadow caster's geometry of the static (rig) shadow map
+    shadow_bounds: np.ndarray | None = None
 
 
 # ---------------------------------------------------------------------------------------------- renderer
@@ -213,23 +228,27 @@ class GLRenderer:
             frame = FrameState(0, frame)
         if frame.pose.n_frames != 1:
             raise SynthmouseError(f"render: frame {frame.index} has {frame.pose.n_frames} poses, expected 1")
-        gpu = self._prepare(scene)
-        world = scene.body.world_frames(frame.pose)
-        vertices = scene.body.skin(frame.pose, world)[0]
-        self._upload_mouse(gpu, vertices)
-        keypoints3d = scene.body.keypoints(frame.pose, scene.keypoint_set, world)[0]
-        if gpu.shadows is not None:
-            self._shadow_pass(gpu, dynamic=True)
-        cameras = frame.cameras if frame.cameras is not None else scene.cameras
-        views = [self._render_view(gpu, camera, keypoints3d) for camera in cameras]
-        return FrameResult(
-            frame.index, views, keypoints3d, tuple(scene.keypoint_set.names), dict(frame.params)
-        )
+        with self.ctx:  # current, even when another renderer's context was made current since
+            gpu = self._prepare(scene)
+            self._apply_lights(gpu, frame_lights(scene.lights, frame.params))
+            self._apply_fur(gpu, float(frame.params.get("body.fur_albedo_scale", 1.0)))
+            world = scene.body.world_frames(frame.pose)
+            vertices = scene.body.skin(frame.pose, world)[0]
+            self._upload_mouse(gpu, vertices)
+            keypoints3d = scene.body.keypoints(frame.pose, scene.keypoint_set, world)[0]
+            if gpu.shadows is not None:
+                self._shadow_pass(gpu, dynamic=True)
+            cameras = frame.cameras if frame.cameras is not None else scene.cameras
+            views = [self._render_view(gpu, camera, keypoints3d) for camera in cameras]
+            return FrameResult(
+                frame.index, views, keypoints3d, tuple(scene.keypoint_set.names), dict(frame.params)
+            )
 
     def close(self) -> None:
         """Release the OpenGL context and everything on it."""
         if self.ctx is not None:
-            self._release_scene()
+            with self.ctx:
+                self._release_scene()
             self.ctx.release()
             self.ctx = None
 
@@ -246,15 +265,16 @@ class GLRenderer:
 
     # -- scene upload ----------------------------------------------------------------------------------------
     def _prepare(self, scene) -> _SceneGPU:
-        """Upload ``scene`` unless it (and its rig, materials, lights, mirrors, body) is what is on the
-        GPU."""
+        """Upload ``scene`` unless its rig, materials, lights, mirrors and body are what is on the GPU; when
+        only the body differs (a reshaped mouse, :func:`synthmouse.scene.build.reshape_scene`), only the
+        mouse is uploaded again."""
         key = _scene_key(scene)
-        if (
-            self._gpu is not None
-            and len(key) == len(self._gpu.key)
-            and all(a is b for a, b in zip(key, self._gpu.key, strict=True))
-        ):
-            return self._gpu
+        gpu = self._gpu
+        if gpu is not None and _same(key, gpu.key):
+            if not _same(_mouse_key(scene), gpu.mouse_key):
+                self._swap_mouse(gpu, scene)
+            gpu.scene = scene
+            return gpu
         self._release_scene()
         self.programs = self._scene_programs(scene.lights)
         buffers, textures, cache = [], [], {}
@@ -275,7 +295,8 @@ class GLRenderer:
                     buffers,
                 )
             )
-        mouse, positions, normals = self._mouse_mesh(scene, buffers)
+        mouse_buffers: list = []
+        mouse, positions, normals, colours = self._mouse_mesh(scene, mouse_buffers)
         quads, backs = self._mirror_meshes(scene, buffers)
         faces = np.ascontiguousarray(scene.body.mesh.faces, dtype=np.int32)
         self._gpu = _SceneGPU(
@@ -294,9 +315,27 @@ class GLRenderer:
             textures,
             buffers,
             key,
+            mouse_colours=colours,
+            mouse_buffers=mouse_buffers,
+            mouse_key=_mouse_key(scene),
         )
         self._setup_lights(self._gpu)
         return self._gpu
+
+    def _swap_mouse(self, gpu: _SceneGPU, scene) -> None:
+        """Replace the mouse's GPU mesh by ``scene``'s body (the rig, lights and shadow maps stay)."""
+        _release_mesh(gpu.mouse)
+        for buffer in gpu.mouse_buffers:
+            buffer.release()
+        gpu.mouse_buffers = []
+        gpu.mouse, gpu.mouse_positions, gpu.mouse_normals, gpu.mouse_colours = self._mouse_mesh(
+            scene, gpu.mouse_buffers
+        )
+        gpu.faces = np.ascontiguousarray(scene.body.mesh.faces, dtype=np.int32)
+        gpu.incidence = _incidence(gpu.faces, scene.body.mesh.n_vertices)
+        gpu.bounds = _bounds(scene, exclude=())
+        gpu.mouse_key = _mouse_key(scene)
+        gpu.fur_scale = 1.0
 
     def _scene_programs(self, lights: list[Light]) -> dict:
         """The direct and mirror programs for this light configuration (compiled once, then cached)."""
@@ -360,7 +399,7 @@ class GLRenderer:
             material.opacity < 1.0,
         )
 
-    def _mouse_mesh(self, scene, buffers: list) -> tuple[_Mesh, object, object]:
+    def _mouse_mesh(self, scene, buffers: list) -> tuple[_Mesh, object, object, object]:
         ctx = self.ctx
         body = scene.body
         n = body.mesh.n_vertices
@@ -391,7 +430,7 @@ class GLRenderer:
             vertex_colour=True,
             closed=True,
         )
-        return mesh, positions, normals
+        return mesh, positions, normals, colours
 
     def _mirror_meshes(self, scene, buffers: list) -> tuple[list, list[_Mesh]]:
         """A plain quad per mirror (blockers, glass) and a shaded one for cameras that see its back."""
@@ -442,10 +481,8 @@ class GLRenderer:
         if gpu is None:
             return
         for mesh in gpu.rig + [gpu.mouse] + gpu.mirror_backs:
-            for vao in mesh.vaos.values():
-                vao.release()
-            mesh.shadow_vao.release()
-        for obj in gpu.mirror_quads + gpu.textures + gpu.buffers:
+            _release_mesh(mesh)
+        for obj in gpu.mirror_quads + gpu.textures + gpu.buffers + gpu.mouse_buffers:
             obj.release()
 
     def _upload_mouse(self, gpu: _SceneGPU, vertices: np.ndarray) -> None:
@@ -459,20 +496,47 @@ class GLRenderer:
 
     # -- lights and shadows ----------------------------------------------------------------------------------
     def _setup_lights(self, gpu: _SceneGPU) -> None:
-        """Light uniforms (static per scene) and, with a shadow-casting light, its static rig shadow map."""
-        scene = gpu.scene
-        uniforms = _light_uniforms(scene.lights)
-        caster = next((light for light in scene.lights if light.shadows), None)
-        if caster is not None:
-            gpu.shadows = self._shadow_setup(caster, _bounds(scene, exclude=BACKDROP_PARTS))
-            self._shadow_pass(gpu, dynamic=False)
+        """Light uniforms of the scene's own lights and, with a shadow-casting light, its static rig shadow
+        map."""
+        gpu.light_state = ()
+        gpu.shadow_state = ()
+        gpu.shadow_bounds = None
+        self._apply_lights(gpu, gpu.scene.lights)
+        if gpu.shadows is not None:
             self._shadow_pass(gpu, dynamic=True)
+
+    def _apply_lights(self, gpu: _SceneGPU, lights: list[Light]) -> None:
+        """Set the light uniforms to ``lights`` (the scene's, or a frame's randomized copy) when they differ
+        from what is set; redraw the static shadow map when the shadow caster moved."""
+        state = _light_state(lights)
+        if state == gpu.light_state:
+            return
+        caster = next((light for light in lights if light.shadows), None)
+        if caster is not None:
+            geometry = _light_state([caster])
+            if geometry != gpu.shadow_state:
+                if gpu.shadow_bounds is None:
+                    gpu.shadow_bounds = _bounds(gpu.scene, exclude=BACKDROP_PARTS)
+                gpu.shadows = self._shadow_setup(caster, gpu.shadow_bounds)
+                self._shadow_pass(gpu, dynamic=False)
+                gpu.shadow_state = geometry
+        uniforms = _light_uniforms(lights)
         for prog in self.programs.values():
             for name, value in uniforms.items():
                 _uniform(prog, name, value)
             if caster is not None:
                 _uniform(prog, "u_shadow_matrix", _gl_mat(gpu.shadows["shadow_matrix"]))
                 _uniform(prog, "u_shadow_offset", float(gpu.shadows["offset"]))
+        gpu.light_state = state
+
+    def _apply_fur(self, gpu: _SceneGPU, scale: float) -> None:
+        """Upload the mouse's vertex colours with the fur colour times ``scale`` (when it changed)."""
+        if scale == gpu.fur_scale:
+            return
+        colours = fur_colours(gpu.scene.body_colours, getattr(gpu.scene, "body_fur_weight", None),
+                              getattr(gpu.scene, "body_fur", None), scale)
+        gpu.mouse_colours.write(np.ascontiguousarray(_decode(colours), dtype="f4"))
+        gpu.fur_scale = scale
 
     def _shadow_setup(self, light: Light, bounds: np.ndarray) -> dict:
         centre = bounds.mean(axis=0)
@@ -706,14 +770,13 @@ def _decode(rgb) -> np.ndarray:
 
 
 def _scene_key(scene) -> tuple:
-    """The objects whose identity decides whether the GPU copy of a scene is current (scenes are plain data:
-    replacing a part, e.g. ``scene.rig = [...]``, triggers a new upload; mutating arrays in place does
-    not)."""
+    """The objects whose identity decides whether the GPU copy of a scene's rig is current (scenes are plain
+    data: replacing a part, e.g. ``scene.rig = [...]``, triggers a new upload; mutating arrays in place does
+    not). The body is in :func:`_mouse_key`."""
     return (
-        scene,
-        scene.body,
-        scene.body_colours,
-        scene.body_material,
+        scene.spec,
+        scene.body_root,
+        scene.floor_region,
         scene.rig,
         *scene.rig,
         scene.materials,
@@ -724,6 +787,84 @@ def _scene_key(scene) -> tuple:
         *scene.mirrors,
         scene.background,
     )
+
+
+def _mouse_key(scene) -> tuple:
+    """The objects whose identity decides whether the GPU copy of the mouse is current."""
+    return (scene.body, scene.body_colours, scene.body_material)
+
+
+def _same(a: tuple, b: tuple) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+
+
+def _release_mesh(mesh: _Mesh) -> None:
+    for vao in mesh.vaos.values():
+        vao.release()
+    mesh.shadow_vao.release()
+
+
+def _light_state(lights: list[Light]) -> tuple:
+    """Everything of ``lights`` that goes into uniforms and shadow maps, comparable with ``==``."""
+    return tuple(
+        (
+            light.kind,
+            tuple(np.asarray(light.colour, float).tolist()),
+            float(light.intensity),
+            tuple(np.asarray(light.position, float).tolist()),
+            tuple(np.asarray(light.target, float).tolist()),
+            float(light.cone_deg),
+            float(light.softness),
+            bool(light.shadows),
+        )
+        for light in lights
+    )
+
+
+def frame_lights(lights: list[Light], params) -> list[Light]:
+    """The scene's ``lights`` changed by a frame's ``light.*`` draws (absent keys change nothing).
+
+    * ``light.azimuth_deg`` / ``light.elevation_deg``: the key light (the first directional or spot light)
+      moves on the sphere about its target, keeping its distance (so a spot light's intensity at the target
+      stays): the direction from the target towards the light gets this azimuth (degrees about world z from
+      +x) and elevation (degrees above the floor); a key not drawn keeps the light's own angle;
+    * ``light.intensity_scale`` multiplies every light's intensity (ambient included);
+    * ``light.colour_r/g/b`` multiply every light's (sRGB) colour.
+
+    Returns:
+        ``lights`` itself when nothing applies, else new :class:`Light` objects.
+    """
+    az, el = params.get("light.azimuth_deg"), params.get("light.elevation_deg")
+    scale = float(params.get("light.intensity_scale", 1.0))
+    tint = np.array([float(params.get(f"light.colour_{c}", 1.0)) for c in "rgb"], dtype=np.float32)
+    if az is None and el is None and scale == 1.0 and np.all(tint == 1.0):
+        return lights
+    key = next((i for i, light in enumerate(lights) if light.kind in ("directional", "spot")), None)
+    out = []
+    for i, light in enumerate(lights):
+        changes: dict = {"intensity": light.intensity * scale, "colour": np.asarray(light.colour) * tint}
+        if i == key and (az is not None or el is not None):
+            target = np.asarray(light.target, float)
+            towards = np.asarray(light.position, float) - target
+            distance = float(np.linalg.norm(towards))
+            az0 = np.degrees(np.arctan2(towards[1], towards[0]))
+            el0 = np.degrees(np.arcsin(np.clip(towards[2] / max(distance, 1e-12), -1.0, 1.0)))
+            a = np.radians(float(az) if az is not None else az0)
+            e = np.radians(float(el) if el is not None else el0)
+            unit = np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)])
+            changes["position"] = target + unit * max(distance, 1e-3)
+        out.append(dataclasses.replace(light, **changes))
+    return out
+
+
+def fur_colours(colours: np.ndarray, fur_weight: np.ndarray | None, fur: np.ndarray | None, scale: float):
+    """``(V, 3) float32`` sRGB vertex colours with the fur colour times ``scale`` (clipped to 0..1): each
+    colour's fur share ``fur_weight (V,)`` of ``fur (3,)`` is scaled; without the weights every colour is."""
+    colours = np.asarray(colours, np.float32)
+    if fur_weight is None or fur is None:
+        return np.clip(colours * np.float32(scale), 0.0, 1.0)
+    delta = np.float32(scale - 1.0) * fur_weight[:, None] * np.asarray(fur, np.float32)
+    return np.clip(colours + delta, 0.0, 1.0).astype(np.float32)
 
 
 def _material_uniforms(material: Material, textured: bool, vertex_colour: bool) -> dict:
@@ -870,10 +1011,14 @@ def _front_to_back(gpu: _SceneGPU, eye: np.ndarray) -> list[_Mesh]:
 
 
 def _bounds(scene, exclude: tuple[str, ...]) -> np.ndarray:
-    """``(2, 3)`` bounding box of the rig parts (minus ``exclude``) and the placed rest body, padded."""
+    """``(2, 3)`` bounding box of the rig parts (minus ``exclude``) and the placed rest body
+    (``scene.body_extent``), padded."""
     boxes = [m.bounds for m in scene.rig if m.name not in exclude]
-    rest = scene.body.skin(scene.rest_pose())[0]
-    boxes.append(np.stack([rest.min(0), rest.max(0)]))
+    extent = getattr(scene, "body_extent", None)
+    if extent is None:
+        rest = scene.body.skin(scene.rest_pose())[0]
+        extent = np.stack([rest.min(0), rest.max(0)])
+    boxes.append(np.asarray(extent))
     if scene.floor_region is not None:
         x0, x1, y0, y1 = scene.floor_region
         boxes.append(np.array([[x0, y0, 0.0], [x1, y1, 0.1]]))

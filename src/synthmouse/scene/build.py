@@ -28,6 +28,7 @@ from .materials import (
     parse_colour,
 )
 from .mirror import Mirror, mirror_names
+from .randomization import RandomizationSpec
 from .rigs import Anchors, RigMesh, body_placement, build_rig, floor_region, material_key
 from .spec import CameraSpec, LightSpec, MaterialSpec, SceneSpec, load_scene_spec, material_refs
 
@@ -80,7 +81,17 @@ class Scene:
         background: ``(3,) float32`` sRGB colour where nothing is hit.
         floor_region: ``(x_min, x_max, y_min, y_max)`` where a free mouse may walk, or None (head-fixed).
         motion: the motion section, passed on to :mod:`synthmouse.motion` (a mapping or a file path).
-        randomization: named ``(low, high)`` ranges.
+        randomization: the randomization ranges (the draws are applied per frame by the renderer and the
+            dataset source).
+        appearance: camera name -> appearance profile file (``profile.yaml``) for the cameras that have one;
+            the dataset source loads and applies them (:mod:`synthmouse.appearance`).
+        body_fur_weight: ``(V,) float32`` share of the fur colour in each of ``body_colours`` (1 on the back,
+            less on the belly, 0 on bare skin and eyes), for ``body.fur_albedo_scale``; None: scale all.
+        body_fur: ``(3,) float32`` sRGB fur colour that ``body_fur_weight`` refers to.
+        body_extent: ``(2, 3)`` bounding box of the placed rest body, which renderers size their depth range
+            and shadow maps by; :func:`reshape_scene` keeps it, so that every body shape of a scene renders
+            with the same projections whichever was uploaded first (shards stay byte-identical). None: the
+            renderer measures the body.
     """
 
     spec: SceneSpec
@@ -97,7 +108,11 @@ class Scene:
     background: np.ndarray
     floor_region: tuple[float, float, float, float] | None = None
     motion: dict | str | None = None
-    randomization: dict[str, tuple[float, float]] = field(default_factory=dict)
+    randomization: RandomizationSpec = field(default_factory=RandomizationSpec)
+    appearance: dict[str, Path] = field(default_factory=dict)
+    body_fur_weight: np.ndarray | None = None
+    body_fur: np.ndarray | None = None
+    body_extent: np.ndarray | None = None
 
     @property
     def keypoint_names(self) -> tuple[str, ...]:
@@ -156,23 +171,97 @@ def build_scene(spec: SceneSpec, body: Body | None = None) -> Scene:
     except SceneError as exc:
         raise spec.error("rig", str(exc)) from None
     preset = fur_preset(spec.body.fur, spec.body.fur_colour)
+    colours, fur_weight = body_colour_layers(body, preset, rest, parts)
+    lights = [build_light(light) for light in spec.lights] if spec.lights is not None else default_lights()
+    check_light_randomization(spec, lights)
     return Scene(
         spec=spec,
         body=body,
         keypoint_set=kset,
         body_root=root,
-        body_colours=body_vertex_colours(body, preset, rest, parts),
+        body_colours=colours,
         body_material=Material("fur", preset.fur, roughness=preset.roughness, specular=preset.specular),
         rig=rig,
         materials=resolve_materials(spec),
         cameras=[build_camera(spec, i) for i in range(len(spec.cameras))],
         mirrors=[build_mirror(spec, i) for i in range(len(spec.mirrors))],
-        lights=[build_light(light) for light in spec.lights] if spec.lights is not None else default_lights(),
+        lights=lights,
         background=np.asarray(spec.background, dtype=np.float32),
         floor_region=floor_region(spec.rig),
         motion=spec.motion,
-        randomization=dict(spec.randomization),
+        randomization=spec.randomization,
+        appearance=appearance_by_camera(spec),
+        body_fur_weight=fur_weight,
+        body_fur=np.asarray(preset.fur, np.float32),
+        body_extent=placed_extent(body, root),
     )
+
+
+def placed_extent(body: Body, root: np.ndarray) -> np.ndarray:
+    """``(2, 3)`` min and max corner of ``body``'s rest pose placed at ``root``."""
+    placed = body.skin(Pose(root[None], body.rest_pose().rotations))[0]
+    return np.stack([placed.min(0), placed.max(0)])
+
+
+def appearance_by_camera(spec: SceneSpec) -> dict[str, Path]:
+    """``spec.appearance`` as camera name -> profile file (a single profile belongs to the only camera)."""
+    if spec.appearance is None:
+        return {}
+    if isinstance(spec.appearance, Path):
+        return {spec.cameras[0].name: spec.appearance}
+    return dict(spec.appearance)
+
+
+def check_light_randomization(spec: SceneSpec, lights: list[Light]) -> None:
+    """Light direction randomization needs a key light (a directional or spot light) to turn."""
+    rnd = spec.randomization.light
+    if (rnd.azimuth_deg is not None or rnd.elevation_deg is not None) and not any(
+        light.kind in ("directional", "spot") for light in lights
+    ):
+        raise spec.error(
+            "randomization.light",
+            "azimuth_deg / elevation_deg turn the key light (the first directional or spot light), but the "
+            "scene has none; add one under lights: or remove them",
+        )
+
+
+# ---------------------------------------------------------------------------------------------- body shape
+def reshape_scene(scene: Scene, length_scale: float = 1.0, girth_scale: float = 1.0) -> Scene:
+    """``scene`` with its parametric mouse rebuilt ``length_scale`` times longer (nose to tail root; a
+    uniform scale about the body origin on the floor, so standing feet stay on it) and ``girth_scale`` times
+    wider and higher across the trunk (about 15 ms once the canonical mesh is cached).
+
+    Everything else (rig, lights, cameras, ``body_root``, materials) is the same object, so a renderer only
+    re-uploads the mouse. Poses of the original body apply unchanged (same skeleton topology).
+
+    Raises:
+        SceneError: the body is not the parametric mouse, or the shape leaves its allowed ranges.
+    """
+    if length_scale == 1.0 and girth_scale == 1.0:
+        return scene
+    spec = scene.spec
+    if spec.body.model != "parametric" or not scene.body.name.startswith("parametric"):
+        raise spec.error("randomization.body", f"body {scene.body.name!r} is not the parametric mouse")
+    options = reshaped_options(spec, scene.body, length_scale, girth_scale)
+    try:
+        body = load_body("parametric", **options)
+    except ModelFormatError as exc:
+        raise spec.error("randomization.body", str(exc)) from None
+    rest = body.skin(body.rest_pose())[0]
+    parts = body.vertex_parts()
+    colours, fur_weight = body_colour_layers(body, fur_preset(spec.body.fur, spec.body.fur_colour), rest, parts)
+    return dataclasses.replace(
+        scene, body=body, keypoint_set=resolve_keypoints(spec, body), body_colours=colours,
+        body_fur_weight=fur_weight,
+    )
+
+
+def reshaped_options(spec: SceneSpec, body: Body, length_scale: float, girth_scale: float) -> dict[str, float]:
+    """Parametric shape options of ``body`` (length and ``body.shape``) with the two scales applied."""
+    options: dict[str, Any] = {k: v for k, v in spec.body.shape.items() if k not in ("length", "body_length")}
+    options["body_length"] = float(body.length) * float(length_scale)
+    options["girth_scale"] = float(spec.body.shape.get("girth_scale", 1.0)) * float(girth_scale)
+    return options
 
 
 # ---------------------------------------------------------------------------------------------- body
@@ -237,11 +326,18 @@ def body_anchors(body: Body, root: np.ndarray, rest: np.ndarray, parts: np.ndarr
 def body_vertex_colours(body: Body, preset: FurPreset, rest: np.ndarray, parts: np.ndarray) -> np.ndarray:
     """``(V, 3) float32`` sRGB colours: fur, a lighter belly (downward-facing trunk skin), bare skin on the
     tail, ears and paws, and dark (or red, for albinos) eyes around the eye landmarks."""
-    colours = np.broadcast_to(preset.fur, (len(rest), 3)).astype(np.float32)
+    return body_colour_layers(body, preset, rest, parts)[0]
+
+
+def body_colour_layers(
+    body: Body, preset: FurPreset, rest: np.ndarray, parts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`body_vertex_colours` and ``(V,) float32`` the share of ``preset.fur`` in each colour."""
     normals = vertex_normals(rest, body.mesh.faces)
     furred = ~np.isin(parts, [PARTS.index(p) for p in SKIN_PARTS])
     belly = np.clip((-normals[:, 2] - 0.2) / 0.5, 0.0, 1.0) * furred
-    colours = colours * (1 - belly[:, None]) + preset.belly * belly[:, None]
+    weight = (1.0 - belly) * furred
+    colours = weight[:, None] * preset.fur + belly[:, None] * preset.belly
     colours[~furred] = preset.skin
     eye_names = [n for n in ("left_eye", "right_eye") if n in body.landmarks]
     if eye_names:
@@ -252,7 +348,8 @@ def body_vertex_colours(body: Body, preset: FurPreset, rest: np.ndarray, parts: 
         dist = np.linalg.norm(rest[:, None, :] - eyes[None, :, :], axis=-1).min(axis=1)
         eye = (dist < radius) & np.isin(parts, [PARTS.index(p) for p in HEAD_PARTS])
         colours[eye] = preset.eye
-    return colours.astype(np.float32)
+        weight[eye] = 0.0
+    return colours.astype(np.float32), weight.astype(np.float32)
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -425,4 +522,4 @@ def build_light(light: LightSpec) -> Light:
     )
 
 
-__all__ = ["Scene", "SceneMirror", "build_scene", "load_scene", "parse_colour"]
+__all__ = ["Scene", "SceneMirror", "build_scene", "load_scene", "parse_colour", "reshape_scene"]

@@ -36,6 +36,9 @@ from pydantic import (
 
 from ..errors import SceneError
 from .materials import FUR_PRESETS, MATERIAL_PRESETS, parse_colour
+from .randomization import RandomizationSpec
+
+PROFILE_FILE = "profile.yaml"  # the appearance profile's file name (synthmouse.appearance.profile)
 
 BODY_MODELS = ("parametric", "sam")
 KEYPOINT_FILE_SUFFIXES = (".yaml", ".yml")
@@ -503,21 +506,44 @@ class OutputsSpec(StrictModel):
     visibility_tolerance: Annotated[float, Field(gt=0, le=0.05)] = 0.005
 
 
-def _range(value) -> tuple[float, float]:
-    if not isinstance(value, (list, tuple)) or len(value) != 2:
-        raise ValueError(f"a range is [low, high], got {value!r}")
-    lo, hi = (float(v) for v in value)
-    if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
-        raise ValueError(f"range [{lo}, {hi}] needs finite low <= high")
-    return lo, hi
+def _appearance_profile(value: str | Path, info: ValidationInfo) -> Path:
+    """An appearance profile reference: its ``profile.yaml`` (any ``.yaml``) or the folder holding it."""
+    path = resolve_path(value, info.context)
+    if path.is_dir():
+        if not (path / PROFILE_FILE).is_file():
+            raise ValueError(
+                f"{path} is a folder without {PROFILE_FILE}; give the profile.yaml that "
+                "`synthmouse fit-appearance VIDEO --out FOLDER` wrote, or its folder"
+            )
+        return path / PROFILE_FILE
+    if path.suffix.lower() not in KEYPOINT_FILE_SUFFIXES:
+        raise ValueError(f"{path} is not an appearance profile (a profile.yaml or its folder)")
+    return path
 
 
-Range = Annotated[tuple[float, float], BeforeValidator(_range)]
+AppearancePath = Annotated[Path, AfterValidator(_appearance_profile)]
+
+
+def _appearance_tag(value: Any) -> str:
+    return "appearance_per_camera" if isinstance(value, dict) else "appearance_profile"
+
+
+AppearanceRef = Annotated[
+    Annotated[AppearancePath, Tag("appearance_profile")]
+    | Annotated[dict[str, AppearancePath], Tag("appearance_per_camera")],
+    Discriminator(_appearance_tag),
+]
 
 
 # ---------------------------------------------------------------------------------------------- the scene
 class SceneSpec(StrictModel):
-    """A whole scene file."""
+    """A whole scene file.
+
+    ``appearance`` makes the frames look like the user's video: the ``profile.yaml`` written by
+    ``synthmouse fit-appearance`` (or its folder), for a scene with one camera; with several cameras, a
+    mapping ``{camera name: profile}`` (cameras left out keep the plain render). ``randomization`` holds the
+    domain-randomization ranges (:class:`~synthmouse.scene.randomization.RandomizationSpec`).
+    """
 
     seed: Annotated[int, Field(ge=0)] = 0
     body: BodySpec = Field(default_factory=BodySpec)
@@ -528,7 +554,8 @@ class SceneSpec(StrictModel):
     materials: dict[str, MaterialSpec] = Field(default_factory=dict)
     background: Colour = (0.12, 0.12, 0.13)
     motion: dict[str, Any] | str | None = None
-    randomization: dict[str, Range] = Field(default_factory=dict)
+    appearance: AppearanceRef | None = None
+    randomization: RandomizationSpec = Field(default_factory=RandomizationSpec)
     outputs: OutputsSpec = Field(default_factory=OutputsSpec)
 
     _source: Path | None = PrivateAttr(default=None)
@@ -578,6 +605,8 @@ class SceneSpec(StrictModel):
     def error(self, field: str, problem: str) -> SceneError:
         """A :class:`SceneError` for ``field`` (a dotted path like ``body.keypoints``) with file and line."""
         line = self._lines.get(field)
+        if line is None:  # a section written flat with dotted keys, or a field left at its default
+            line = next((n for key, n in self._lines.items() if key.startswith(field + ".")), None)
         where = f"{self._source}" if self._source is not None else "<scene>"
         where += f", line {line}" if line else ""
         return SceneError(f"{where}: {field}: {problem}")
@@ -651,7 +680,47 @@ def parse_scene_spec(
         raise SceneError(format_validation_error(exc, name, data, node)) from None
     spec._source = Path(source).resolve() if source is not None else None
     spec._lines = _line_index(node)
+    check_appearance(spec)
     return spec
+
+
+def check_appearance(spec: SceneSpec) -> None:
+    """Cross-checks of ``appearance`` and ``randomization`` (errors name the field and its line).
+
+    * a single profile needs a scene with one camera; mapping keys must be camera names;
+    * ``randomization.image.*``, background swaps and distractors need an appearance profile (they are
+      applied when compositing over it);
+    * ``randomization.body.length_scale`` / ``girth_scale`` reshape the parametric mouse only.
+    """
+    cameras = [c.name for c in spec.cameras]
+    if isinstance(spec.appearance, Path) and len(cameras) > 1:
+        raise spec.error(
+            "appearance",
+            f"one profile ({spec.appearance}) for {len(cameras)} cameras ({', '.join(cameras)}): a profile "
+            f"matches one camera's view; write appearance: {{{cameras[0]}: {spec.appearance}}}",
+        )
+    if isinstance(spec.appearance, dict):
+        unknown = sorted(set(spec.appearance) - set(cameras))
+        if unknown:
+            raise spec.error(
+                "appearance", f"unknown camera(s) {unknown}; the scene's cameras: {', '.join(cameras)}"
+            )
+    rnd = spec.randomization
+    if not spec.appearance:
+        needs = rnd.set_keys("image") + rnd.set_keys("background") + rnd.set_keys("distractors")
+        if needs:
+            raise spec.error(
+                f"randomization.{needs[0]}",
+                f"{', '.join(needs)} change the composite over an appearance profile; add appearance: "
+                "path/to/profile.yaml (from `synthmouse fit-appearance`) or remove them",
+            )
+    shape = [k for k in rnd.set_keys("body") if k != "body.fur_albedo_scale"]
+    if shape and spec.body.model != "parametric":
+        raise spec.error(
+            f"randomization.{shape[0]}",
+            f"{', '.join(shape)} reshape the parametric mouse; body.model is {spec.body.model!r} "
+            "(use body.model: parametric or remove them)",
+        )
 
 
 def format_validation_error(exc: ValidationError, name: str, data: Any, node: yaml.Node | None) -> str:
@@ -669,6 +738,11 @@ def format_validation_error(exc: ValidationError, name: str, data: Any, node: ya
 def _message(err: dict, path: list, data: Any) -> str:
     kind, msg = err["type"], err["msg"]
     if kind == "extra_forbidden":
+        key = path[-1]
+        if isinstance(key, str) and "." in key:  # flat dotted key: the allowed keys of its section
+            section, _, leaf = key.partition(".")
+            allowed = _allowed_keys(data, [*path[:-1], section])
+            return f"unknown key {leaf!r} in {section}" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
         allowed = _allowed_keys(data, path[:-1])
         return f"unknown key {path[-1]!r}" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
     if kind == "missing":
@@ -690,9 +764,13 @@ def _message(err: dict, path: list, data: Any) -> str:
 def _walk(data: Any, node: yaml.Node | None, loc: tuple) -> tuple[list, yaml.Node | None]:
     """The YAML path (keys and indices that exist in the data) of a pydantic ``loc``, and the deepest node."""
     path: list = []
-    for part in loc:
+    rest = list(loc)
+    while rest:
+        part = rest.pop(0)
         if isinstance(data, dict) and part in RIG_TYPES and data.get("type") == part:
             continue  # the tag of a discriminated union, not a key
+        if isinstance(data, dict) and part not in data and rest and f"{part}.{rest[0]}" in data:
+            part = f"{part}.{rest.pop(0)}"  # a flat dotted key (randomization: {image.gamma: ...})
         if isinstance(data, dict) and part in data:
             data = data[part]
             path.append(part)
@@ -706,7 +784,7 @@ def _walk(data: Any, node: yaml.Node | None, loc: tuple) -> tuple[list, yaml.Nod
     return path, _key_node(node, path)
 
 
-_TAG_NAMES = {"material_name", "material_inline", *RIG_TYPES}
+_TAG_NAMES = {"material_name", "material_inline", "appearance_profile", "appearance_per_camera", *RIG_TYPES}
 
 
 def _child(node: yaml.Node | None, part, key: bool = False) -> yaml.Node | None:

@@ -1,0 +1,145 @@
+"""``synthmouse train / predict / evaluate / benchmark-sim2real``: the baseline pose network."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the pose commands to ``app``."""
+    app.command("train")(train)
+    app.command("predict")(predict)
+    app.command("evaluate")(evaluate)
+    app.command("benchmark-sim2real")(benchmark_sim2real)
+
+
+class _Bar:
+    """A rich progress bar fed by ``progress(stage, step, total, loss)`` callbacks."""
+
+    def __enter__(self):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn())
+        self.progress.__enter__()
+        self.tasks: dict[str, int] = {}
+        return self
+
+    def __call__(self, stage: str, step: int, total: int, loss: float) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(stage, total=total, loss=0.0)
+        self.progress.update(self.tasks[stage], completed=step, loss=loss)
+
+    def __exit__(self, *exc) -> None:
+        self.progress.__exit__(*exc)
+
+
+def train(
+    dataset: Path = typer.Argument(..., help="Synthetic dataset (a synthmouse/DeepLabCut folder) or label file."),
+    out: Path = typer.Option(..., "--out", "-o", help="Model folder (resumes when it holds a checkpoint)."),
+    real_labels: Path = typer.Option(None, "--real-labels", help="DeepLabCut project with real labelled frames."),
+    n_real: int = typer.Option(0, "--n-real", help="Use this many real frames (0: all of them)."),
+    real_share: float = typer.Option(0.5, "--real-share", help="Share of each batch from the real frames."),
+    mapping: list[str] = typer.Option(None, "--map", help="SYNTH=REAL keypoint name pairs for --real-labels."),
+    split: str = typer.Option("train", help="Frames of DATASET: train (splits.json), train+val or all."),
+    steps: int = typer.Option(800, help="Cropper training steps (the locator gets half)."),
+    batch_size: int = typer.Option(16, help="Batch size."),
+    backbone: str = typer.Option("unet", help="unet (compact, from scratch) or resnet18 (torchvision)."),
+    crop_size: int = typer.Option(128, help="Crop side in pixels (multiple of 16)."),
+    seed: int = typer.Option(0, help="Seed of the batches and of the real-frame draw."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+) -> None:
+    """Train the two-stage heatmap pose network on a synthetic dataset (optionally plus real frames)."""
+    from ..pose.sources import dataset_sources
+    from ..pose.train import TrainOptions, default_config, train_pose_model
+
+    sources = dataset_sources(dataset, split, real_labels, n_real, real_share, mapping, seed)
+    config = default_config(sources, backbone=backbone, crop_size=crop_size)
+    options = TrainOptions(steps=steps, batch_size=batch_size, seed=seed, device=device)
+    counts = ", ".join(f"{len(s.data)} frames x {s.weight:g}" for s in sources)
+    typer.echo(f"training on {counts}; keypoints {', '.join(config.names)}; crop scale {config.crop_scale:.2f}")
+    with _Bar() as bar:
+        train_pose_model(sources, out, config, options, progress=bar)
+    typer.echo(f"model written: {out / 'model.pt'}")
+
+
+def predict(
+    model: Path = typer.Argument(..., help="Model folder or model.pt."),
+    frames: Path = typer.Argument(..., help="A video, an image folder or a DeepLabCut project."),
+    out: Path = typer.Option(None, "--out", "-o", help="Output stem (default: next to the input)."),
+    scorer: str = typer.Option(None, help="Scorer name in the table (default synthmouse_<model>)."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+) -> None:
+    """Predict keypoints; writes DeepLabCut-style .h5 and .csv (x, y, likelihood per keypoint)."""
+    from rich.progress import Progress
+
+    from ..pose.model import PoseModel
+    from ..pose.predict import default_scorer, frame_keys, predict_frames, predictions_table, write_predictions
+    from ..pose.train import pick_device
+
+    net = PoseModel.load(model, pick_device(device))
+    keys, reader = frame_keys(frames)
+    scorer = scorer or default_scorer(model)
+    with Progress() as bar:
+        task = bar.add_task("predict", total=len(keys))
+        xy, conf = predict_frames(net, reader(), progress=lambda n: bar.advance(task, n))
+    index = [int(k) for k in keys[:len(xy)]] if keys and keys[0].isdigit() else keys[:len(xy)]
+    df = predictions_table(xy, conf, net.config.names, scorer, index)
+    stem = out or (frames.with_suffix("") if frames.is_file() else frames / "predictions")
+    stem = Path(str(stem) + scorer) if out is None and frames.is_file() else stem
+    h5, csv = write_predictions(df, stem)
+    typer.echo(f"{len(df)} frames: {h5} and {csv}")
+
+
+def evaluate(
+    model: Path = typer.Argument(..., help="Model folder or model.pt."),
+    real: Path = typer.Option(..., "--real", help="DeepLabCut project (or label file) with human labels."),
+    mapping: list[str] = typer.Option(None, "--map", help="MODEL=LABEL keypoint name pairs (e.g. snout=nose)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Report folder (default MODEL/eval_<labels>)."),
+    length_pair: str = typer.Option(None, help="Body length keypoints HEAD,TAIL (label names)."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+) -> None:
+    """RMSE, median error, PCK (5/10 px, 0.1/0.2 body length), per-keypoint table and worst-frame gallery."""
+    from ..pose.evaluate import evaluate_predictions, format_table
+    from ..pose.labels import parse_mapping, read_labels
+    from ..pose.model import PoseModel, read_gray
+    from ..pose.predict import predict_frames
+    from ..pose.train import pick_device
+
+    net = PoseModel.load(model, pick_device(device))
+    labels = read_labels(real)
+    xy, _ = predict_frames(net, (read_gray(p) for p in labels.images))
+    out = out or (model if model.is_dir() else model.parent) / f"eval_{real.name}"
+    pair = tuple(s.strip() for s in length_pair.split(",")) if length_pair else None
+    report = evaluate_predictions(xy, net.config.names, labels, parse_mapping(mapping), out, pair)
+    typer.echo(format_table(report))
+    typer.echo(f"report: {out / 'metrics.json'}, {out / 'metrics.md'}, {out / 'worst_frames.png'}")
+
+
+def benchmark_sim2real(
+    scene: Path = typer.Option(..., "--scene", help="Scene file for the synthetic frames, or a dataset folder."),
+    real: Path = typer.Option(..., "--real", help="DeepLabCut project with the human-labelled real frames."),
+    out: Path = typer.Option(..., "--out", "-o", help="Benchmark folder (table, plot, models)."),
+    mapping: list[str] = typer.Option(None, "--map", help="SYNTH=REAL keypoint name pairs."),
+    frames: int = typer.Option(1000, help="Synthetic frames to render (when --scene is a scene file)."),
+    folds: int = typer.Option(5, help="Cross-validation folds over the real frames."),
+    k_values: str = typer.Option("5,10,20,50", "--k", help="Real frames added to the synthetic ones."),
+    steps: int = typer.Option(600, help="Cropper steps per model (the same for every model)."),
+    quick: bool = typer.Option(False, help="A few minutes: 2 folds, K=5, 60 steps, 60 frames."),
+    seed: int = typer.Option(0, help="Seed."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+) -> None:
+    """Real only (k-fold) vs synthetic only vs synthetic + K real frames: one network, one budget."""
+    from ..pose.benchmark import BenchmarkOptions, run_benchmark
+
+    options = BenchmarkOptions(frames=frames, folds=folds, k_values=tuple(int(k) for k in k_values.split(",")),
+                               steps=steps, seed=seed, device=device)
+    if quick:
+        options = options.quick()
+    with _Bar() as bar:
+        result = run_benchmark(scene, real, out, options, mapping=mapping, progress=bar)
+    typer.echo(result["table"])
+    typer.echo(json.dumps({k: result[k] for k in ("results_json", "plot", "table_md")}, indent=1))

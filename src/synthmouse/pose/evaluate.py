@@ -1,0 +1,191 @@
+"""Accuracy against human labels: RMSE, mean and median error, PCK, per-keypoint table, worst-frame gallery.
+
+Definitions (errors ``e`` are Euclidean pixel distances over every labelled keypoint of every frame; NaN labels
+are left out, NaN predictions count as misses):
+
+* ``rmse`` = sqrt(mean(e^2)); ``mean_error`` = mean(e) (what DeepLabCut reports as its "RMSE");
+  ``median_error``;
+* ``pck_5px``, ``pck_10px``: share of keypoints with e <= 5 / 10 px;
+* ``pck_0.1L``, ``pck_0.2L``: e <= 0.1 / 0.2 of the frame's body length (the human labels' distance between
+  the body-length pair, by default snout/nose to tail base; frames without both use the set's median).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import SynthmouseError
+from ..fileio import atomic_open, atomic_path
+from .labels import LabelledSet
+
+HEAD_NAMES = ("snout", "nose", "Nose", "Snout", "nose_tip")
+TAIL_NAMES = ("tailbase", "tail_root", "tail_base", "tailBase", "TailBase", "tail1")
+
+
+def matched_names(model_names: Sequence[str], label_names: Sequence[str],
+                  mapping: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """``(model name, label name)`` pairs evaluated: through ``mapping`` (model -> label) where given, else
+    equal names. Raises when nothing matches."""
+    mapping = dict(mapping or {})
+    unknown = [m for m in mapping if m not in model_names]
+    if unknown:
+        raise SynthmouseError(f"--map: {', '.join(unknown)} not keypoints of the model; it has "
+                              f"{', '.join(model_names)}")
+    bad = [v for v in mapping.values() if v not in label_names]
+    if bad:
+        raise SynthmouseError(f"--map: {', '.join(bad)} not keypoints of the labels; they have "
+                              f"{', '.join(label_names)}")
+    pairs = [(m, mapping.get(m, m)) for m in model_names if mapping.get(m, m) in label_names]
+    if not pairs:
+        raise SynthmouseError(f"no keypoint of the model ({', '.join(model_names)}) matches the labels "
+                              f"({', '.join(label_names)}); connect them with --map MODEL=LABEL")
+    return pairs
+
+
+def keypoint_errors(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """``(N, K)`` Euclidean distances; NaN where the label is NaN, +inf where only the prediction is."""
+    e = np.linalg.norm(np.asarray(pred, float) - np.asarray(truth, float), axis=-1)
+    labelled = np.isfinite(truth).all(-1)
+    return np.where(labelled, np.where(np.isfinite(e), e, np.inf), np.nan)
+
+
+def body_lengths(truth: np.ndarray, names: Sequence[str], pair: tuple[str, str] | None = None) -> np.ndarray:
+    """``(N,)`` per-frame body length from the labels (see the module docstring). Without a known head/tail
+    pair, the pair of keypoints furthest apart on average is used."""
+    names = list(names)
+    if pair is None:
+        head = next((n for n in HEAD_NAMES if n in names), None)
+        tail = next((n for n in TAIL_NAMES if n in names), None)
+        if head is None or tail is None:
+            d = np.linalg.norm(truth[:, :, None] - truth[:, None, :], axis=-1)
+            med = np.nanmedian(np.where(np.isfinite(d), d, np.nan), axis=0) if len(truth) else d
+            med = np.nan_to_num(med, nan=-1.0)
+            a, b = np.unravel_index(int(np.argmax(med)), med.shape)
+            head, tail = names[a], names[b]
+        pair = (head, tail)
+    for n in pair:
+        if n not in names:
+            raise SynthmouseError(f"body-length keypoint {n!r} is not labelled; labels have {', '.join(names)}")
+    length = np.linalg.norm(truth[:, names.index(pair[0])] - truth[:, names.index(pair[1])], axis=-1)
+    fallback = np.nanmedian(length) if np.isfinite(length).any() else np.nan
+    return np.where(np.isfinite(length), length, fallback)
+
+
+def summarize(errors: np.ndarray, lengths: np.ndarray) -> dict[str, float]:
+    """Metrics of ``errors (N, K)`` (NaN: unlabelled) with ``lengths (N,)`` body lengths."""
+    lab = ~np.isnan(errors)
+    e = errors[lab]
+    if e.size == 0:
+        return {"n": 0}
+    rel = (errors / lengths[:, None])[lab]
+    with np.errstate(invalid="ignore"):
+        return {
+            "n": int(e.size),
+            "rmse": float(np.sqrt(np.mean(e**2))),
+            "mean_error": float(np.mean(e)),
+            "median_error": float(np.median(e)),
+            "pck_5px": float(np.mean(e <= 5.0)),
+            "pck_10px": float(np.mean(e <= 10.0)),
+            "pck_0.1L": float(np.mean(rel <= 0.1)),
+            "pck_0.2L": float(np.mean(rel <= 0.2)),
+        }
+
+
+def evaluation_report(pred: np.ndarray, truth: np.ndarray, names: Sequence[str],
+                      length_pair: tuple[str, str] | None = None) -> dict:
+    """``{"overall": metrics, "per_keypoint": {name: metrics}, "per_frame_mean_error": [...],
+    "body_length_median": px}`` for ``pred``/``truth (N, K, 2)`` in the order ``names``."""
+    errors = keypoint_errors(pred, truth)
+    lengths = body_lengths(truth, names, length_pair)
+    with np.errstate(invalid="ignore"):
+        frame_err = np.nanmean(np.where(np.isnan(errors), np.nan, errors), axis=1) if errors.size else errors
+    return {
+        "overall": summarize(errors, lengths),
+        "per_keypoint": {n: summarize(errors[:, [j]], lengths) for j, n in enumerate(names)},
+        "per_frame_mean_error": [None if not np.isfinite(v) else float(v) for v in frame_err],
+        "body_length_median": float(np.nanmedian(lengths)) if np.isfinite(lengths).any() else None,
+    }
+
+
+def format_table(report: dict) -> str:
+    """A Markdown table of the per-keypoint and overall metrics."""
+    cols = ("n", "rmse", "mean_error", "median_error", "pck_5px", "pck_10px", "pck_0.1L", "pck_0.2L")
+    lines = ["| keypoint | " + " | ".join(cols) + " |", "|" + " --- |" * (len(cols) + 1)]
+    rows = list(report["per_keypoint"].items()) + [("**all**", report["overall"])]
+    for name, m in rows:
+        cells = [str(m.get("n", 0))] + [f"{m[c]:.2f}" if c in m else "-" for c in cols[1:]]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def worst_frame_gallery(images: Sequence[Path], pred: np.ndarray, truth: np.ndarray, frame_errors,
+                        path: str | Path, n: int = 9, tile: int = 200) -> Path:
+    """PNG of the ``n`` frames with the largest mean error: crops around the labels, human labels green
+    circles, predictions red crosses, lines between them; the error in the corner."""
+    errs = np.array([-1.0 if v is None else v for v in frame_errors])
+    order = np.argsort(-errs)[:n]
+    tiles = []
+    for i in order:
+        image = cv2.imread(str(images[i]), cv2.IMREAD_COLOR)
+        pts = np.concatenate([truth[i], pred[i]])
+        pts = pts[np.isfinite(pts).all(-1)]
+        centre = pts.mean(0) if len(pts) else np.array(image.shape[1::-1]) / 2
+        span = max(120.0, float(np.ptp(pts, axis=0).max()) + 40 if len(pts) else 120.0)
+        scale = tile / span
+        m = np.array([[scale, 0, tile / 2 - scale * centre[0]], [0, scale, tile / 2 - scale * centre[1]]])
+        crop = cv2.warpAffine(image, m, (tile, tile), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+        for t, p in zip(truth[i], pred[i], strict=True):
+            tt = m[:, :2] @ t + m[:, 2] if np.isfinite(t).all() else None
+            pp = m[:, :2] @ p + m[:, 2] if np.isfinite(p).all() else None
+            if tt is not None and pp is not None:
+                cv2.line(crop, _pt(tt), _pt(pp), (0, 255, 255), 1, cv2.LINE_AA)
+            if tt is not None:
+                cv2.circle(crop, _pt(tt), 4, (0, 200, 0), 1, cv2.LINE_AA)
+            if pp is not None:
+                cv2.drawMarker(crop, _pt(pp), (0, 0, 255), cv2.MARKER_CROSS, 8, 1, cv2.LINE_AA)
+        cv2.putText(crop, f"{Path(images[i]).stem} {errs[i]:.1f}px", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                    (255, 255, 0), 1, cv2.LINE_AA)
+        tiles.append(crop)
+    while len(tiles) % 3:
+        tiles.append(np.zeros((tile, tile, 3), np.uint8))
+    rows = [np.hstack(tiles[r:r + 3]) for r in range(0, len(tiles), 3)]
+    sheet = np.vstack(rows) if rows else np.zeros((tile, tile, 3), np.uint8)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if not cv2.imwrite(str(tmp), sheet):
+            raise SynthmouseError(f"{path}: cannot write the gallery image")
+    return path
+
+
+def _pt(p: np.ndarray) -> tuple[int, int]:
+    return int(round(float(p[0]))), int(round(float(p[1])))
+
+
+def evaluate_predictions(pred: np.ndarray, model_names: Sequence[str], labels: LabelledSet,
+                         mapping: Mapping[str, str] | None = None, out: str | Path | None = None,
+                         length_pair: tuple[str, str] | None = None, gallery: int = 9) -> dict:
+    """Compare ``pred (N, K_model, 2)`` with ``labels`` through the name mapping; writes ``metrics.json``,
+    ``metrics.md`` and ``worst_frames.png`` into ``out`` when given. Keypoints are reported by label name."""
+    pairs = matched_names(model_names, labels.names, mapping)
+    p = np.stack([pred[:, list(model_names).index(m)] for m, _ in pairs], axis=1)
+    t = np.stack([labels.keypoints[:, list(labels.names).index(lab)] for _, lab in pairs], axis=1)
+    names = [lab for _, lab in pairs]
+    report = evaluation_report(p, t, names, length_pair)
+    report["frames"] = [str(k) for k in labels.keys]
+    report["mapping"] = {m: lab for m, lab in pairs}
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_open(out / "metrics.json", "w") as f:
+            json.dump(report, f, indent=1)
+        with atomic_open(out / "metrics.md", "w") as f:
+            f.write(format_table(report) + "\n")
+        if gallery:
+            worst_frame_gallery(labels.images, p, t, report["per_frame_mean_error"], out / "worst_frames.png",
+                                n=gallery)
+    return report

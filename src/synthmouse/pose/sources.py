@@ -1,0 +1,69 @@
+"""Training sources from a synthetic dataset folder (its ``splits.json``) and optional real labelled frames."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SynthmouseError
+from .labels import LabelledSet, parse_mapping, read_labels
+from .train import Source
+
+SPLITS = ("train", "train+val", "all")
+
+
+def frame_number(path: Path) -> int:
+    """The frame index in an image name (``img00042.png`` -> 42)."""
+    digits = re.findall(r"\d+", Path(path).stem)
+    if not digits:
+        raise SynthmouseError(f"{path}: no frame number in the image name")
+    return int(digits[-1])
+
+
+def split_rows(data: LabelledSet, folder: Path, split: str) -> LabelledSet:
+    """Rows of a synthmouse dataset in ``split`` (train, train+val or all) by its ``splits.json``; all rows when
+    there is no such file."""
+    if split not in SPLITS:
+        raise SynthmouseError(f"--split {split!r}: allowed {', '.join(SPLITS)}")
+    file = folder / "splits.json"
+    if split == "all" or not file.is_file():
+        return data
+    frames = json.loads(file.read_text())["frames"]
+    keep = set(frames["train"]) | (set(frames["val"]) if split == "train+val" else set())
+    rows = [i for i, p in enumerate(data.images) if frame_number(p) in keep]
+    if not rows:
+        raise SynthmouseError(f"{file}: the {split} split selects no labelled frame")
+    return data.subset(rows)
+
+
+def pick_frames(n_total: int, n: int, seed: int) -> np.ndarray:
+    """``n`` distinct row indices of ``n_total`` (sorted), drawn with ``seed``; all when ``n`` is 0 or more."""
+    if n <= 0 or n >= n_total:
+        return np.arange(n_total)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+    return np.sort(rng.choice(n_total, size=n, replace=False))
+
+
+def dataset_sources(dataset: Path, split: str = "train", real_labels: Path | None = None, n_real: int = 0,
+                    real_share: float = 0.5, mapping: Sequence[str] | None = None, seed: int = 0) -> list[Source]:
+    """The synthetic set (``split`` rows) and, with ``real_labels``, ``n_real`` real frames renamed through
+    ``mapping`` (SYNTH=REAL) taking ``real_share`` of the batches."""
+    synth = read_labels(dataset)
+    folder = Path(dataset) if Path(dataset).is_dir() else Path(dataset).parent
+    synth = split_rows(synth, folder, split)
+    if real_labels is None:
+        return [Source(synth, 1.0)]
+    if not 0.0 < real_share < 1.0:
+        raise SynthmouseError(f"--real-share {real_share}: must be between 0 and 1 (exclusive)")
+    inverse = {v: k for k, v in parse_mapping(mapping).items()}
+    real = read_labels(real_labels).renamed(inverse)
+    common = [n for n in synth.names if n in real.names]
+    if not common:
+        raise SynthmouseError(f"{real_labels}: no keypoint name in common with {dataset} "
+                              f"({', '.join(real.names)} vs {', '.join(synth.names)}); use --map SYNTH=REAL")
+    real = real.subset(pick_frames(len(real), n_real, seed))
+    return [Source(synth, 1.0 - real_share), Source(real.reorder(synth.names), real_share)]
