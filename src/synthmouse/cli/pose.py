@@ -128,6 +128,7 @@ def benchmark_sim2real(
     folds: int = typer.Option(5, help="Cross-validation folds over the real frames."),
     k_values: str = typer.Option("5,10,20,50", "--k", help="Real frames added to the synthetic ones."),
     steps: int = typer.Option(600, help="Cropper steps per model (the same for every model)."),
+    batch_size: int = typer.Option(16, help="Batch size."),
     quick: bool = typer.Option(False, help="A few minutes: 2 folds, K=5, 60 steps, 60 frames."),
     seed: int = typer.Option(0, help="Seed."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
@@ -136,7 +137,7 @@ def benchmark_sim2real(
     from ..pose.benchmark import BenchmarkOptions, run_benchmark
 
     options = BenchmarkOptions(frames=frames, folds=folds, k_values=tuple(int(k) for k in k_values.split(",")),
-                               steps=steps, seed=seed, device=device)
+                               steps=steps, batch_size=batch_size, seed=seed, device=device)
     if quick:
         options = options.quick()
     with _Bar() as bar:

@@ -150,24 +150,32 @@ def distance_histogram(distance: np.ndarray, real_nn: np.ndarray, radius: float,
 
 def mean_shapes(real_mean: np.ndarray, synthetic_mean: np.ndarray, names: list[str],
                 edges: list[tuple[int, int]], ax=None):
-    """The mean real and mean synthetic pose (complex ``(K,)``, aligned, unit size) overlaid."""
+    """The mean real and mean synthetic pose (complex ``(K,)``, aligned, unit size) overlaid, turned so that the
+    real pose's long axis is horizontal with its first keypoint on the right."""
     fig = None
     if ax is None:
-        fig = figure(3.6, 3.0)
+        fig = figure(4.6, 2.8)
         ax = fig.add_subplot(1, 1, 1)
+    turn = np.exp(-0.5j * np.angle(np.sum(real_mean**2)))
+    if (real_mean[0] * turn).real < 0:
+        turn = -turn
     for shape, colour, label in ((real_mean, REAL_COLOUR, "real mean"),
                                  (synthetic_mean, SYNTHETIC_COLOUR, "synthetic mean")):
+        shape = shape * turn
         for a, b in edges:
             ax.plot([shape[a].real, shape[b].real], [shape[a].imag, shape[b].imag], color=colour, lw=1.2)
         ax.scatter(shape.real, shape.imag, color=colour, s=24, label=label, zorder=3)
     for k, n in enumerate(names):
-        ax.annotate(n, (real_mean[k].real, real_mean[k].imag), fontsize=7, xytext=(3, 3),
+        point = real_mean[k] * turn
+        ax.annotate(n, (point.real, point.imag), fontsize=7, xytext=(4, -10 if k % 2 else 4),
                     textcoords="offset points")
     ax.set_aspect("equal")
+    ax.margins(0.15)
     ax.invert_yaxis()  # image convention
-    ax.legend(frameon=False, fontsize=7)
+    ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_title("mean pose (normalized)", fontsize=8)
     return fig
 
 

@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import SynthmouseError
 from ..fileio import atomic_open, atomic_path
 from .evaluate import evaluate_predictions, format_table
-from .labels import LabelledSet, parse_mapping, read_labels
+from .labels import LabelledSet, parse_mapping, read_labels, read_training_labels
 from .model import PoseModel, read_gray
 from .sources import pick_frames
 from .train import ProgressFn, Source, TrainOptions, default_config, train_pose_model
@@ -105,7 +105,7 @@ def run_benchmark(scene: str | Path, real: str | Path, out: str | Path, options:
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     synth_dir = synthetic_dataset(Path(scene), out / "synthetic", options.frames, options.seed)
-    synth = read_labels(synth_dir)
+    synth = read_training_labels(synth_dir)
     inverse = {v: k for k, v in parse_mapping(mapping).items()}
     real_set = read_labels(real).renamed(inverse)
     names = [n for n in synth.names if n in real_set.names]

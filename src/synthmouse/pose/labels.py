@@ -169,3 +169,43 @@ def flip_permutation(names: Sequence[str]) -> np.ndarray:
         if other is not None and other in names:
             perm[j] = list(names).index(other)
     return perm
+
+
+def read_synthmouse_rows(dataset: str | Path, camera: str | None = None) -> LabelledSet | None:
+    """Labels of a synthmouse dataset from its per-frame rows (``.synthmouse/rows``), keeping keypoints that
+    project inside the image even when occluded (the body itself hides e.g. the tail base from a top camera,
+    where a human labeller would still click it); None when ``dataset`` has no rows.
+
+    DeepLabCut's export holds only visible keypoints; for training a top-down network the occluded-but-in-
+    image positions are the better target (they are what human labels mean on real frames).
+    """
+    from ..dataset.rows import RowStore
+
+    root = Path(dataset)
+    store = RowStore(root / ".synthmouse" / "rows")
+    indices = sorted(store.done())
+    if not indices:
+        return None
+    images, coords, keys, names = [], [], [], None
+    for row in store.iter_rows(indices):
+        for view in row.views:
+            if camera is not None and view.camera != camera:
+                continue
+            names = names or tuple(view.names)
+            xy = np.where(view.in_image[:, None], view.xy, np.nan)
+            images.append(root / view.image)
+            coords.append(xy)
+            keys.append(view.image)
+    if not images:
+        raise PoseDataError(f"{root}: no rows of camera {camera!r}")
+    return LabelledSet(tuple(images), np.asarray(coords, dtype=np.float64), names, tuple(keys))
+
+
+def read_training_labels(path: str | Path, occluded: bool = True) -> LabelledSet:
+    """A synthmouse dataset's labels with occluded in-image keypoints (``occluded``; see
+    :func:`read_synthmouse_rows`), else the DeepLabCut label files (:func:`read_labels`)."""
+    if occluded and Path(path).is_dir():
+        data = read_synthmouse_rows(path)
+        if data is not None:
+            return data
+    return read_labels(path)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SynthmouseError
-from .labels import LabelledSet, parse_mapping, read_labels
+from .labels import LabelledSet, parse_mapping, read_labels, read_training_labels
 from .train import Source
 
 SPLITS = ("train", "train+val", "all")
@@ -52,7 +52,7 @@ def dataset_sources(dataset: Path, split: str = "train", real_labels: Path | Non
                     real_share: float = 0.5, mapping: Sequence[str] | None = None, seed: int = 0) -> list[Source]:
     """The synthetic set (``split`` rows) and, with ``real_labels``, ``n_real`` real frames renamed through
     ``mapping`` (SYNTH=REAL) taking ``real_share`` of the batches."""
-    synth = read_labels(dataset)
+    synth = read_training_labels(dataset)
     folder = Path(dataset) if Path(dataset).is_dir() else Path(dataset).parent
     synth = split_rows(synth, folder, split)
     if real_labels is None:
