@@ -37,13 +37,25 @@ SHAPE_CACHE_SIZE = 4  # reshaped scenes kept (frames are made in order, so one s
 DEMO_SCENE: dict[str, Any] = {
     "seed": 0,
     "body": {"model": "parametric", "keypoints": "mouse22", "fur": "black"},
-    "rig": {"type": "wheel"},
+    "rig": {"type": "wheel", "screens": 0},
     "cameras": [
-        {"name": "side", "width": 320, "height": 240, "fov_deg": 38,
-         "look_at": {"eye": [0.0, -0.27, 0.04], "target": [-0.005, 0.0, 0.02]}},
-        {"name": "front", "width": 320, "height": 240, "fov_deg": 38,
-         "look_at": {"eye": [0.19, -0.15, 0.09], "target": [0.0, 0.0, 0.02]}},
+        {"name": "side", "width": 640, "height": 480, "fov_deg": 36,
+         "look_at": {"eye": [0.01, -0.25, 0.045], "target": [0.008, 0.0, 0.016]}},
+        {"name": "front", "width": 640, "height": 480, "fov_deg": 36,
+         "look_at": {"eye": [0.2, -0.07, 0.005], "target": [0.015, 0.0, 0.012]}},
     ],
+    "background": "#5b6068",
+    "lights": [
+        {"type": "ambient", "colour": "white", "intensity": 0.45},
+        {"type": "directional", "colour": "#fff4e6", "intensity": 0.9, "direction": [-0.3, 0.4, -1.0],
+         "shadows": True},
+        {"type": "point", "colour": "#e6eeff", "intensity": 0.35, "position": [0.1, -0.25, 0.2]},
+    ],
+    "randomization": {
+        "light": {"intensity_scale": [0.8, 1.2]},
+        "camera": {"position_m": [-0.003, 0.003], "rotation_deg": [-1.0, 1.0]},
+        "body": {"fur_albedo_scale": [0.8, 1.3]},
+    },
 }
 
 

@@ -1,4 +1,4 @@
-"""KID and FID on network features, and SSIM of paired images, computed by torchmetrics.
+"""KID and FID on network features (computed by torchmetrics), and SSIM of paired images (scikit-image).
 
 The feature extractor is any ``torch.nn.Module`` mapping ``(B, 3, H, W) uint8`` images to ``(B, D)`` features
 (the contract of torchmetrics' custom extractors), so tests inject a tiny network and users the standard
@@ -253,24 +253,24 @@ def image_fidelity(real: FrameSet, synthetic: FrameSet, extractor, feature_netwo
 
 # ---------------------------------------------------------------------------------------------- SSIM
 def ssim_pairs(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> np.ndarray:
-    """SSIM (Gaussian window 11, sigma 1.5; Wang et al. 2004) of each pair of grayscale images.
+    """SSIM of each pair of grayscale images (Wang et al. 2004: Gaussian window sigma 1.5, 11 pixels, the mean
+    over the image without the 5-pixel border the window cannot cover), by scikit-image.
 
     Args:
-        a, b: ``(N, H, W)`` images (e.g. renders and their translated versions), same shape.
+        a, b: ``(N, H, W)`` images (e.g. renders and their translated versions), same shape, ``H, W >= 11``.
 
     Returns:
         ``(N,) float64`` in ``[-1, 1]`` (1: identical).
     """
-    import torch
-    from torchmetrics.functional.image import structural_similarity_index_measure
+    from skimage.metrics import structural_similarity
 
     a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape or a.ndim != 3:
-        raise MetricsError(f"SSIM pairs need two (N, H, W) stacks of one shape, got {a.shape} and {b.shape}")
-    ta = torch.from_numpy(a.astype(np.float64))[:, None]
-    tb = torch.from_numpy(b.astype(np.float64))[:, None]
-    values = structural_similarity_index_measure(ta, tb, data_range=data_range, reduction="none")
-    return values.double().numpy().reshape(len(a))
+    if a.shape != b.shape or a.ndim != 3 or min(a.shape[1:]) < 11:
+        raise MetricsError(f"SSIM pairs need two (N, H, W) stacks of one shape with H, W >= 11, got {a.shape} "
+                           f"and {b.shape}")
+    return np.array([structural_similarity(x.astype(np.float64), y.astype(np.float64), data_range=data_range,
+                                           gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+                     for x, y in zip(a, b, strict=True)], dtype=np.float64)
 
 
 def paired_images(synthetic: FrameSet, translated: str | Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
