@@ -73,3 +73,15 @@ def textured_images(n: int, size: int = 32, seed: int = 0) -> np.ndarray:
     smooth = np.stack([cv2.GaussianBlur(im, (0, 0), 1.5) for im in noise])
     smooth = smooth / smooth.std()
     return np.clip(110 + 25 * smooth, 0, 255).astype(np.uint8)
+
+
+_RENDERS: dict[tuple, Path] = {}
+
+
+def flat_renders(tmp_path_factory, frames: int = 40, seed: int = 1, size: tuple[int, int] = (160, 120)) -> Path:
+    """:func:`render_openfield` once per test session for these arguments (module-level cache), so the test
+    files that need renders share them."""
+    key = (frames, seed, size)
+    if key not in _RENDERS:
+        _RENDERS[key] = render_openfield(tmp_path_factory.mktemp("flat_renders") / "ds", frames, seed, size)
+    return _RENDERS[key]

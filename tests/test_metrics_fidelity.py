@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_metrics_fakes import textured_images, tiny_extractor
 
 from synthmouse.metrics.fidelity import (
     INCEPTION_FILE,
@@ -16,6 +15,7 @@ from synthmouse.metrics.fidelity import (
     resolve_inception_weights,
     ssim_pairs,
 )
+from test_metrics_fakes import textured_images, tiny_extractor
 
 SHIFTS = (0, 4, 8, 16, 32, 64)
 

@@ -269,6 +269,9 @@ def test_gl_view_matrix_of_mirror_camera_has_negative_determinant():
 def _egl_context():
     moderngl = pytest.importorskip("moderngl")
     try:
+        from synthmouse.render.gl import load_llvm_users_before_mesa
+
+        load_llvm_users_before_mesa()
         return moderngl.create_standalone_context(backend="egl")
     except Exception as exc:  # any EGL failure means "no headless GL here"
         pytest.skip(f"no headless OpenGL (EGL) context: {exc}")

@@ -26,6 +26,7 @@ import numpy as np
 
 from .frames import FrameSet, ProgressFn
 from .labels import MetricsError
+from .torch_guard import avoid_llvm_clash
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class ClassifierConfig:
 
     width: int = 128  # input width in pixels; the height follows the real frames' aspect ratio
     epochs: int = 12
+    min_steps: int = 120  # small sets train for more epochs, so every fold gets this many gradient steps
     folds: int = 3
     batch_size: int = 32
     learning_rate: float = 2e-3
@@ -151,6 +153,7 @@ def build_network(channels: tuple[int, ...] = (16, 32, 64, 64)):
     """A small CNN: 3x3 conv + batch norm + ReLU blocks (the first with stride 2, then 2x2 max pooling before
     the second and third), global average pooling and one linear unit (the logit of "real"). The activation
     maps have 1/8 of the input's resolution."""
+    avoid_llvm_clash()
     import torch
     from torch import nn
 
@@ -188,6 +191,7 @@ def domain_classifier_test(real: FrameSet, synthetic: FrameSet, config: Classifi
     Raises:
         MetricsError: fewer than ``2 * folds`` frames in a set.
     """
+    avoid_llvm_clash()
     import torch
 
     config = config or ClassifierConfig()
@@ -203,7 +207,9 @@ def domain_classifier_test(real: FrameSet, synthetic: FrameSet, config: Classifi
     fold = stratified_folds(y, config.folds, rng)
     prob = np.zeros(len(y))
     models, epochs_run, stopped = [], [], False
-    total = config.folds * config.epochs
+    n_train = int(np.sum(fold != 0))
+    epochs = max(config.epochs, int(np.ceil(config.min_steps / max(1, np.ceil(n_train / config.batch_size)))))
+    total = config.folds * epochs
     threads = torch.get_num_threads()
     try:
         if config.threads > 0:
@@ -214,13 +220,13 @@ def domain_classifier_test(real: FrameSet, synthetic: FrameSet, config: Classifi
 
                 def on_epoch(epoch: int, k: int = k) -> None:
                     if progress is not None:
-                        progress("classifier training", k * config.epochs + epoch, total)
+                        progress("classifier training", k * epochs + epoch, total)
 
-                model, epochs, cut = _train_fold(x[fold != k], y[fold != k], config, rng,
-                                                 config.max_seconds / config.folds, on_epoch)
+                model, done, cut = _train_fold(x[fold != k], y[fold != k], config, epochs, rng,
+                                               config.max_seconds / config.folds, on_epoch)
                 prob[fold == k] = _predict(model, x[fold == k])
                 models.append(model)
-                epochs_run.append(epochs)
+                epochs_run.append(done)
                 stopped |= cut
     finally:
         torch.set_num_threads(threads)
@@ -246,7 +252,7 @@ def stratified_folds(y: np.ndarray, folds: int, rng: np.random.Generator) -> np.
     return out
 
 
-def _train_fold(x: np.ndarray, y: np.ndarray, config: ClassifierConfig, rng: np.random.Generator,
+def _train_fold(x: np.ndarray, y: np.ndarray, config: ClassifierConfig, epochs: int, rng: np.random.Generator,
                 budget_s: float, on_epoch) -> tuple:
     """Train one network on ``(N, 1, H, W)`` inputs and 0/1 labels; returns (model, epochs, cut short)."""
     import torch
@@ -257,7 +263,7 @@ def _train_fold(x: np.ndarray, y: np.ndarray, config: ClassifierConfig, rng: np.
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor((len(y) - n_pos) / max(n_pos, 1.0)))
     start = time.perf_counter()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    for epoch in range(config.epochs):
+    for epoch in range(epochs):
         model.train()
         for batch in np.array_split(rng.permutation(len(y)), max(1, int(np.ceil(len(y) / config.batch_size)))):
             if len(batch) < 2:  # batch norm needs two samples
@@ -270,9 +276,9 @@ def _train_fold(x: np.ndarray, y: np.ndarray, config: ClassifierConfig, rng: np.
             loss.backward()
             optimiser.step()
         on_epoch(epoch + 1)
-        if time.perf_counter() - start > budget_s and epoch + 1 < config.epochs:
+        if time.perf_counter() - start > budget_s and epoch + 1 < epochs:
             return model.eval(), epoch + 1, True
-    return model.eval(), config.epochs, False
+    return model.eval(), epochs, False
 
 
 def _random_flips(xb, rng: np.random.Generator):

@@ -6,7 +6,7 @@ grayscale, and colour would be a trivial cue) and, where labels exist, their key
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -188,6 +188,37 @@ def _synthmouse_keypoints(root: Path, keys: tuple[str, ...]) -> tuple[np.ndarray
         if xy is not None:
             out[i] = xy
     return out, names
+
+
+def render_masks(frames: FrameSet) -> Iterator[np.ndarray] | None:
+    """The rendered mouse masks of a synthmouse dataset's frames, one ``(H, W) bool`` at a time (from its label
+    rows), or None when ``frames`` is not such a dataset or a frame has no row.
+    """
+    import re
+
+    from ..dataset.layout import STATE_DIR
+    from ..dataset.rows import RowStore
+
+    if not frames.source.is_dir() or not _is_synthmouse_dataset(frames.source):
+        return None
+    store = RowStore(frames.source / STATE_DIR / "rows")
+    indices = []
+    for key in frames.keys:
+        digits = re.findall(r"\d+", Path(key).stem)
+        if not digits or not store.has(int(digits[-1])):
+            return None
+        indices.append(int(digits[-1]))
+
+    def masks() -> Iterator[np.ndarray]:
+        from ..dataset.rows import rle_to_mask
+
+        for key, index in zip(frames.keys, indices, strict=True):
+            view = next((v for v in store.read(index).views if v.image == key), None)
+            if view is None:
+                raise MetricsError(f"{frames.source}: label row {index} has no view for {key}")
+            yield rle_to_mask(view.rle, view.height, view.width)
+
+    return masks()
 
 
 def _labels_for_files(root: Path, files: list[Path], table: KeypointTable | None

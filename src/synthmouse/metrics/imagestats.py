@@ -1,20 +1,23 @@
 """Per-frame image statistics and how well the synthetic frames cover the real ones.
 
 Statistics per frame (grayscale): brightness (mean intensity), contrast (intensity standard deviation) and,
-for the mouse found by background subtraction (per-pixel median background of the set, the largest blob that
-differs from it; :func:`synthmouse.appearance.estimate.foreground_masks`), its size (% of the image), position
+for the mouse (a synthmouse dataset's rendered masks where available, otherwise found by background subtraction:
+per-pixel median background of the set, the largest blob that differs from it,
+:func:`synthmouse.appearance.estimate.foreground_masks`), its size (% of the image), position
 (centroid as a fraction of width and height), orientation (axis of the blob's second moments, degrees
 counter-clockwise from the image's x axis, in ``[0, 180)``) and mean intensity.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from .frames import FrameSet, ProgressFn
+from .labels import MetricsError
 
 STATISTICS: dict[str, tuple[str, str]] = {  # name -> (label, unit)
     "brightness": ("brightness (mean intensity)", "0-255"),
@@ -69,17 +72,28 @@ def blob_statistics(mask: np.ndarray) -> tuple[float, float, float, float]:
     return float(m["m00"] / (h * w)), float((cx + 0.5) / w), float((cy + 0.5) / h), angle
 
 
-def image_statistics(frames: FrameSet, work_width: int = 320, progress: ProgressFn | None = None
-                     ) -> dict[str, np.ndarray]:
-    """Every statistic of :data:`STATISTICS` for each frame: ``{name: (F,) float64}`` (NaN where the mouse was
-    not found)."""
+def image_statistics(frames: FrameSet, masks: Iterable[np.ndarray] | None = None, work_width: int = 320,
+                     progress: ProgressFn | None = None) -> dict[str, np.ndarray]:
+    """Every statistic of :data:`STATISTICS` for each frame: ``{name: (F,) float64}`` (NaN where no mouse).
+
+    Args:
+        masks: the mouse mask of each frame (``(H, W) bool``, e.g. a synthmouse dataset's rendered masks, see
+            :func:`synthmouse.metrics.frames.render_masks`); without them the mouse is found by background
+            subtraction at ``work_width`` pixels wide.
+    """
     images = frames.images
-    masks, _ = mouse_masks(images, work_width)
-    small, _ = _shrink(images, work_width)
+    if masks is None:
+        masks, _ = mouse_masks(images, work_width)
+        small, _ = _shrink(images, work_width)
+    else:
+        small = images
     out = {name: np.full(len(images), np.nan) for name in STATISTICS}
     out["brightness"] = images.reshape(len(images), -1).mean(axis=1).astype(np.float64)
     out["contrast"] = images.reshape(len(images), -1).std(axis=1).astype(np.float64)
     for i, mask in enumerate(masks):
+        if mask.shape != small[i].shape:
+            raise MetricsError(f"{frames.name} frame {frames.keys[i]}: mask {mask.shape} does not match the "
+                               f"image {small[i].shape}")
         area, x, y, angle = blob_statistics(mask)
         out["mouse_area"][i] = 100.0 * area
         out["mouse_x"][i], out["mouse_y"][i], out["mouse_orientation"][i] = x, y, angle

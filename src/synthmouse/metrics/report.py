@@ -31,7 +31,7 @@ from .fidelity import (
     paired_images,
     ssim_pairs,
 )
-from .frames import FrameSet, ProgressFn, load_frame_set, sessions_of
+from .frames import FrameSet, ProgressFn, load_frame_set, render_masks, sessions_of
 from .imagestats import StatisticComparison, compare_statistics, image_statistics
 from .labels import MetricsError
 
@@ -200,8 +200,8 @@ def build_report(synthetic: str | Path, real: str | Path, options: ReportOptions
         numbers["coverage"] = {"skipped": "--no-coverage"}
     sections.append(_section_coverage(cov, real_set, syn, options.gallery))
 
-    stats_real = image_statistics(real_set, progress=progress)
-    stats_syn = image_statistics(syn, progress=progress)
+    stats_real = image_statistics(real_set, render_masks(real_set), progress=progress)
+    stats_syn = image_statistics(syn, render_masks(syn), progress=progress)
     comparisons = compare_statistics(stats_real, stats_syn)
     sections.append(_section_statistics(comparisons, stats_real, stats_syn, real_set))
     numbers["image_statistics"] = [c.to_json() for c in comparisons]
@@ -459,7 +459,8 @@ def _section_statistics(comparisons: list[StatisticComparison], real_stats: dict
     table = _table(rows, ("statistic", "unit", "real median", "synthetic median", "histogram overlap",
                           "real frames not covered"))
     plot = _img(F.png_bytes(F.statistic_histograms(comparisons, real_stats, syn_stats)), alt="statistics")
-    body = (table + "<p>The mouse is found by background subtraction (median background of each set); "
+    body = (table + "<p>The mouse: the rendered masks of a synthmouse dataset, otherwise found by background "
+            "subtraction (median background of the set); "
             "orientation is the body axis (0-180 degrees); a real frame is not covered when its value lies "
             "outside the synthetic range (orientation: more than 10 degrees from every synthetic frame).</p>" + plot)
     return Section("image_statistics", "Image statistics", level, verdict, body)

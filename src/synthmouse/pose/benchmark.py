@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shlex
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -63,18 +64,12 @@ def synthetic_dataset(scene: Path, out: Path, frames: int, seed: int) -> Path:
     labels only) into ``out`` (resumes)."""
     if scene.is_dir():
         return scene
-    from ..dataset.generation import GenerateOptions, generate
-    from ..dataset.scene_source import open_scene_source
-    from ..dataset.splits import parse_fractions
-
-    source = open_scene_source(scene, seed)
-    try:
-        options = GenerateOptions(n_frames=frames, seed=seed, formats=("dlc",), image_format="png",
-                                  jpeg_quality=95, video=False, video_crf=0, shard=None, frames=None,
-                                  split=parse_fractions("0.8,0.1,0.1"))
-        generate(source, out, options)
-    finally:
-        source.close()
+    # a child process: the GL renderer's LLVM (Mesa llvmpipe) and torch's triton must not share a process
+    command = [sys.executable, "-m", "synthmouse", "generate", str(scene), "--frames", str(frames), "--seed",
+               str(seed), "--out", str(out), "--format", "dlc"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SynthmouseError(f"{scene}: generating the synthetic frames failed: {done.stderr.strip()[-2000:]}")
     return out
 
 

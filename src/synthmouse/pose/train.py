@@ -230,11 +230,11 @@ def train_pose_model(sources: Sequence[Source], out: str | Path, config: PoseCon
     meta = {"config": config.to_dict(), "options": _options_dict(options),
             "sources": [[str(s.data.images[0].parent) if len(s.data) else "", len(s.data), s.weight]
                         for s in sources]}
+    torch.manual_seed(options.seed)  # the initial weights
     model = PoseModel(config, device)
     if init is not None:
         model.locator.load_state_dict(init.locator.state_dict())
         model.cropper.load_state_dict(init.cropper.state_dict())
-    torch.manual_seed(options.seed)
     rng = np.random.default_rng(np.random.SeedSequence([options.seed, 1]))
     nets = {"locator": model.locator, "cropper": model.cropper}
     totals = {"locator": options.n_locator_steps, "cropper": options.steps}

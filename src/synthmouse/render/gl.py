@@ -42,7 +42,9 @@ mirror). The mask and part ids include the mouse seen in mirrors.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import sys
 from dataclasses import dataclass, field
 
 import cv2
@@ -79,12 +81,29 @@ class GLUnavailableError(SynthmouseError):
     """No OpenGL context could be created (no EGL and no other headless backend)."""
 
 
+def load_llvm_users_before_mesa() -> None:
+    """Import Triton (shipped with CUDA builds of PyTorch) before Mesa's llvmpipe driver is loaded.
+
+    Both carry their own LLVM. Importing Triton after an llvmpipe context has compiled shaders crashes the
+    process with a segmentation fault in LLVM's initialisers (seen with torch 2.14 + Mesa 22.3: rendering, then
+    creating a torch optimizer, which imports torch._dynamo and Triton). The other order is safe, so Triton is
+    imported first whenever it is installed; a missing or broken Triton is ignored.
+    """
+    import importlib.util
+
+    if "triton" in sys.modules or importlib.util.find_spec("triton") is None:
+        return
+    with contextlib.suppress(Exception):
+        importlib.import_module("triton")
+
+
 def create_context(backend: str | None = "egl"):
     """A standalone OpenGL 3.3+ context: EGL first (headless), then moderngl's default backend.
 
     Raises:
         GLUnavailableError: listing what each backend said.
     """
+    load_llvm_users_before_mesa()
     import moderngl
 
     errors = []
