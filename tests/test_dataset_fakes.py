@@ -27,7 +27,7 @@ class FakeSource:
     """Deterministic fake frames: ``cameras`` of ``size`` pixels; ``delay`` seconds of sleep per frame."""
 
     def __init__(self, seed: int = 0, cameras=("top", "side"), size=(48, 40), delay: float = 0.0,
-                 scene_hash: str = "f" * 64):
+                 scene_hash: str = "f" * 64, label_images: tuple[str, ...] = ()):
         width, height = size
         self.seed = seed
         self.delay = delay
@@ -35,6 +35,7 @@ class FakeSource:
             scene_name="fake", scene_hash=scene_hash,
             cameras=tuple(CameraInfo(c, width, height, NAMES) for c in cameras),
             keypoint_names=NAMES, edges=EDGES, fps=30.0, extra={"source": "test double"},
+            label_images=label_images,
         )
         self.closed = False
 
@@ -63,9 +64,12 @@ class FakeSource:
         keypoints = centre + rng.uniform(-0.25, 0.25, size=(len(NAMES), 2)) * [w, h]
         keypoints[-1] = [w + 5.0, h / 2] if index % 3 == 0 else keypoints[-1]  # tail end leaves the image
         visible = rng.uniform(size=len(NAMES)) > 0.25
+        # depth: a tilted plane 0.3 m + 1 mm per frame away on the ellipse, nothing hit elsewhere (no rng draws)
+        ramp = 0.3 + 0.001 * index + 0.0005 * np.arange(w, dtype=np.float32)[None, :]
+        depth = np.where(mask.astype(bool), ramp, np.inf).astype(np.float32)
         return CameraView(
-            camera=cam.name, rgb=rgb, depth=np.full((h, w), np.inf, np.float32), mask=mask.astype(bool),
-            parts=mask.copy(), keypoints=keypoints, visible=visible, names=cam.keypoint_names,
+            camera=cam.name, rgb=rgb, depth=depth, mask=mask.astype(bool),
+            parts=mask * np.uint8(1 + index % 3), keypoints=keypoints, visible=visible, names=cam.keypoint_names,
         )
 
     def close(self) -> None:
@@ -86,7 +90,7 @@ def make_dataset(root: Path, frames: int = 10, seed: int = 3, formats=("dlc", "s
     """Generate a complete fake dataset in ``root`` (tiny images, all default formats); return ``root``."""
     from synthmouse.dataset.generation import GenerateOptions, generate
 
-    source_args = {k: options.pop(k) for k in ("cameras", "size", "scene_hash") if k in options}
+    source_args = {k: options.pop(k) for k in ("cameras", "size", "scene_hash", "label_images") if k in options}
     report = generate(FakeSource(seed=seed, **source_args), root,
                       GenerateOptions(n_frames=frames, seed=seed, formats=tuple(formats), **options))
     assert report.complete

@@ -354,3 +354,54 @@ def test_textured_floor_and_spot_light(renderer, sam_body, tmp_path):
     # 500 px per metre on the floor; squares are 0.05 m: their centres 25 px apart alternate dark and light
     assert abs(gray[112, 112] - gray[112, 137]) > 100 and abs(gray[112, 112] - gray[137, 112]) > 100
     assert gray[5, 5] < 5 < gray[100, 90] or gray[5, 5] < 5 < gray[100, 110]  # outside the cone: unlit
+
+
+def test_textured_wheel_tread_shows_its_image_around_the_circumference(renderer, parametric_body, tmp_path):
+    """``tread: texture``: eight cells (four quarters of the circumference x two halves of the width), each a
+    different on/off pattern of the three colour channels, must appear where the UV mapping puts them, seen
+    from above, in front and behind the wheel; the smooth tread shows none of them."""
+    R, W = 0.09, 0.07
+    cells = np.zeros((64, 256, 3), np.uint8)  # RGB; column quarter s, row half h (0 = top rows)
+    pattern = {}
+    for s in range(4):
+        for h in range(2):
+            on = np.array([s & 1, (s >> 1) & 1, h], bool)
+            cells[h * 32 : (h + 1) * 32, s * 64 : (s + 1) * 64] = on * 255
+            pattern[s, h] = on
+    cv2.imwrite(str(tmp_path / "cells.png"), cells[..., ::-1])
+    text = f"""
+    body: {{position: [0.0, 0.0, 3.0]}}
+    rig: {{type: wheel, radius: {R}, width: {W}, tread: TREAD, tread_texture: {tmp_path / 'cells.png'},
+          screens: 0, table: false}}
+    lights: [{{type: ambient, intensity: 1.0}}]
+    background: black
+    cameras:
+      - {{name: top, width: 160, height: 120, fov_deg: 70, look_at: {{eye: [0, 0, 0.2], target: [0, 0, -0.05]}}}}
+      - {{name: front, width: 160, height: 120, fov_deg: 70, look_at: {{eye: [0.3, 0, -0.12], target: [0, 0, -0.09]}}}}
+      - {{name: back, width: 160, height: 120, fov_deg: 70, look_at: {{eye: [-0.3, 0, -0.12], target: [0, 0, -0.09]}}}}
+    """
+    scene = make_scene(parametric_body, text.replace("TREAD", "texture"))
+    smooth = make_scene(parametric_body, text.replace("TREAD", "smooth"))
+    result = renderer.render(scene, FrameState(0, scene.rest_pose()))
+    plain = renderer.render(smooth, FrameState(0, smooth.rest_pose()))
+    checked = set()
+    for cam, view, plain_view in zip(scene.cameras, result.views, plain.views, strict=True):
+        for s in range(4):
+            for h in range(2):
+                theta = (s + 0.5) / 4 * 2 * np.pi - np.pi  # u = (theta + pi) / (2 pi): the middle of quarter s
+                y = (0.25 if h == 0 else -0.25) * W  # image top rows (h = 0) lie at +y
+                point = np.array([R * np.sin(theta), y, -R + R * np.cos(theta)])
+                normal = np.array([np.sin(theta), 0.0, np.cos(theta)])
+                if normal @ (cam.position - point) <= 0.01:
+                    continue  # faces away from this camera
+                col, row = np.rint(cam.project(point)).astype(int)
+                z = cam.to_camera(point[None])[0, 2]
+                if not (0 <= col < cam.width and 0 <= row < cam.height) or abs(view.depth[row, col] - z) > 2e-3:
+                    continue  # outside the image or hidden (axle, supports)
+                rgb = view.rgb[row, col].astype(int)
+                assert np.all((rgb > 150) == pattern[s, h]) and np.all((rgb < 60) == ~pattern[s, h]), (
+                    cam.name, s, h, rgb)
+                grey = plain_view.rgb[row, col].astype(int)
+                assert np.ptp(grey) < 30 and grey.min() > 100  # the foam tread, no colours
+                checked.add((s, h))
+    assert checked == set(pattern)  # every cell was seen by some camera

@@ -158,3 +158,51 @@ mirrors:
     assert mirror.mirror.normal == pytest.approx(np.array([0.0, -2.0, 1.0]) / np.sqrt(5))  # faces the arena
     assert mirror.suffix == "_north"
     assert mirror.keypoint_names(("nose",)) == ("nose_north",)
+
+
+def _stripe_texture(path, width=256, height=64):
+    """A four-colour texture (BGR file): left half red / right half green in the top rows, blue / yellow
+    below."""
+    import cv2
+
+    img = np.zeros((height, width, 3), np.uint8)
+    img[: height // 2, : width // 2] = (0, 0, 255)
+    img[: height // 2, width // 2 :] = (0, 255, 0)
+    img[height // 2 :, : width // 2] = (255, 0, 0)
+    img[height // 2 :, width // 2 :] = (0, 255, 255)
+    cv2.imwrite(str(path), img)
+    return path
+
+
+def test_textured_tread_is_a_band_wrapping_the_image_once_around_the_wheel(tmp_path):
+    _stripe_texture(tmp_path / "tread.png")
+    R, W = 0.1, 0.06
+    spec = spec_of(
+        f"rig:\n  type: wheel\n  radius: {R}\n  width: {W}\n  tread: texture\n  tread_texture: tread.png\n"
+        "  wheel_material: {base: wheel_foam, roughness: 0.4}\n",
+        tmp_path,
+    )
+    parts = parts_by_name(spec.rig)
+    assert "wheel_ridges" not in parts and parts["wheel_tread"].material == "rig.tread_texture"
+    band = parts["wheel_tread"]
+    v = band.vertices.astype(np.float64)
+    rel = v - [0.0, 0.0, -R]
+    assert np.hypot(rel[:, 0], rel[:, 2]) == pytest.approx(R, abs=1e-6)  # on the running surface
+    theta = np.arctan2(rel[:, 0], rel[:, 2])  # 0 on top, positive towards +x
+    u, vv = band.uvs[:, 0].astype(np.float64), band.uvs[:, 1].astype(np.float64)
+    inner = (u > 1e-6) & (u < 1 - 1e-6)  # the seam at the bottom is duplicated: u = 0 and u = 1
+    assert u[inner] == pytest.approx((theta[inner] + np.pi) / (2 * np.pi), abs=1e-6)
+    assert np.isclose(u, 0).sum() == np.isclose(u, 1).sum() == 2
+    assert np.all(rel[np.isclose(u, 0) | np.isclose(u, 1), 2] == pytest.approx(-R, abs=1e-6))
+    assert vv == pytest.approx((v[:, 1] + W / 2) / W, abs=1e-6)
+    radial = rel * [1, 0, 1] / R
+    assert band.normals == pytest.approx(radial, abs=1e-5)
+    tri = v[band.faces]
+    face_normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    assert (np.einsum("ij,ij->i", face_normal, radial[band.faces].mean(axis=1)) > 0).all()  # faces outward
+    sides = parts["wheel"].vertices
+    assert np.abs(sides[:, 1]) == pytest.approx(W / 2, abs=1e-7)  # only the two side discs remain
+    scene = build_scene(spec)
+    tread = scene.materials["rig.tread_texture"]
+    assert tread.texture == (tmp_path / "tread.png").resolve() and tread.tile_size == 1.0
+    assert np.allclose(tread.colour, 1.0) and tread.roughness == 0.4  # own colours, the wheel's surface

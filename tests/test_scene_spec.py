@@ -164,6 +164,30 @@ BAD_FILES = {
         CAMERA + "body: {model: sam}\nrandomization:\n  body:\n    length_scale: [0.9, 1.1]\n",
         ["line 11", "randomization.body.length_scale", "parametric mouse", "'sam'"],
     ),
+    "parametric body too long": (
+        CAMERA + "body:\n  length: 0.2\n",
+        ["line 9", "body.length", "0.2 m", "parametric mouse", "0.05..0.15 m"],
+    ),
+    "parametric shape value out of range": (
+        CAMERA + "body:\n  shape: {girth_scale: 1.5}\n",
+        ["line 9", "body.shape", "girth_scale = 1.5", "0.88..1.12"],
+    ),
+    "unknown parametric shape option": (
+        CAMERA + "body:\n  shape:\n    tail_lenght: 0.08\n",
+        ["body.shape", "unknown parametric shape option 'tail_lenght'", "tail_length, girth_scale"],
+    ),
+    "parametric scale too large": (
+        CAMERA + "body:\n  scale: 2\n",
+        ["line 8", "body", "scale 2", "0.19 m", "0.05..0.15 m"],
+    ),
+    "parametric length given twice": (
+        CAMERA + "body:\n  length: 0.09\n  shape: {body_length: 0.1}\n",
+        ["body", "length and shape.body_length", "give one"],
+    ),
+    "length randomization beyond the parametric mouse": (
+        CAMERA + "body:\n  length: 0.14\nrandomization:\n  body.length_scale: [0.9, 1.1]\n",
+        ["line 11", "randomization.body.length_scale", "0.126..0.154 m", "0.05..0.15 m"],
+    ),
 }
 
 
@@ -365,3 +389,29 @@ cameras:
     )
     with pytest.raises(SceneError, match="camera 'x' is not in"):
         camera_from_spec(bad.cameras[0])
+
+
+def test_parametric_body_is_validated_against_the_models_own_ranges(tmp_path):
+    """body.length and body.shape of the parametric mouse: the scene file accepts exactly what
+    MouseShape accepts (values at the ends of each range pass, values just outside fail in both)."""
+    from synthmouse.body.parametric import MouseShape
+    from synthmouse.errors import ModelFormatError
+
+    for key, (lo, hi) in MouseShape.allowed().items():
+        for value in (lo, hi):
+            spec = parse_scene_spec(CAMERA + f"body:\n  shape: {{{key}: {value}}}\n")
+            assert MouseShape(**spec.body.shape).as_dict()[key] == value
+        for value in (lo - 0.01 * (hi - lo), hi + 0.01 * (hi - lo)):
+            with pytest.raises(ModelFormatError):
+                MouseShape(**{key: value})
+            with pytest.raises(SceneError, match=rf"body.shape: {key} = .* outside .* {lo:g}\.\.{hi:g}"):
+                parse_scene_spec(CAMERA + f"body:\n  shape: {{{key}: {value}}}\n")
+    lo, hi = MouseShape.allowed()["body_length"]
+    assert parse_scene_spec(CAMERA + f"body:\n  length: {hi}\n").body.length == hi
+    with pytest.raises(SceneError, match=r"body.length: length 0.16 m .* 0.05..0.15 m"):
+        parse_scene_spec(CAMERA + "body:\n  length: 0.16\n")
+    # other models keep the general range: their own loaders decide
+    assert parse_scene_spec(CAMERA + "body:\n  model: sam\n  length: 0.3\n").body.length == 0.3
+    ok = parse_scene_spec(CAMERA + "body:\n  scale: 1.2\n  shape: {tail_length: 0.09}\n"
+                          "randomization:\n  body: {length_scale: [0.9, 1.1], girth_scale: [0.95, 1.05]}\n")
+    assert ok.body.scale == 1.2

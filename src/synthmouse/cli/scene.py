@@ -30,10 +30,11 @@ def check(
         bool, typer.Option("--build/--no-build", help="Also load the body, rig meshes and calibration files.")
     ] = True,
 ) -> None:
-    """Validate a scene file and print a summary of what it describes."""
+    """Validate a scene file (the motion mix too) and print a summary of what it describes."""
     from ..scene.spec import load_scene_spec
 
     spec = load_scene_spec(file)
+    check_motion_section(spec)
     if not build:
         typer.echo(
             f"{file}: valid ({len(spec.cameras)} cameras, rig {spec.rig.type}, body {spec.body.model})"
@@ -42,9 +43,68 @@ def check(
     from ..scene.build import build_scene
 
     scene = build_scene(spec)
-    for line in scene_summary(scene):
+    provider = build_scene_motion(scene)
+    for line in scene_summary(scene) + motion_summary(provider.mix.spec, spec.motion):
         typer.echo(line)
     typer.echo(f"{file}: OK")
+
+
+def check_motion_section(spec):
+    """Validate the scene's ``motion:`` as written (an inline mix or a mix file) against the motion mix schema.
+
+    Returns:
+        the validated :class:`~synthmouse.motion.mix.MotionMixSpec`, or None without ``motion:``.
+
+    Raises:
+        SceneError: one line per problem with the scene file, line and field path (``motion.generators[1].
+            speed``); for a mix file, the scene's ``motion`` line followed by the file's own error.
+    """
+    from pydantic import ValidationError
+
+    from ..motion.mix import MotionMixSpec, load_mix_spec
+    from ..scene.spec import section_error
+
+    if spec.motion is None:
+        return None
+    if isinstance(spec.motion, str):
+        try:
+            return load_mix_spec(spec.motion)
+        except SceneError as exc:
+            raise spec.error("motion", f"mix file {exc}") from None
+    try:
+        return MotionMixSpec.model_validate(spec.motion)
+    except ValidationError as exc:
+        raise section_error(spec, "motion", exc, MotionMixSpec) from None
+
+
+def build_scene_motion(scene):
+    """The scene's motion mix bound to its body and rig (:func:`synthmouse.motion.mix.scene_motion`, as
+    ``generate`` builds it), with frame 0 sampled once so a mix the body or rig cannot play fails here.
+
+    Raises:
+        SceneError: naming the scene file and ``motion`` (sections filled in from the rig included).
+    """
+    from ..errors import SynthmouseError
+    from ..motion.mix import scene_motion
+
+    spec = scene.spec
+    try:
+        provider = scene_motion(scene, spec.seed)
+        provider.sample(0)
+    except SynthmouseError as exc:
+        source = "the default mix for the rig" if spec.motion is None else "the mix"
+        raise spec.error("motion", f"{source} cannot be built for this scene: {exc}") from None
+    return provider
+
+
+def motion_summary(mix, written) -> list[str]:
+    """Lines describing a validated mix (``written``: the scene's ``motion`` value, None for the default)."""
+    source = "default mix for the rig" if written is None else ("inline" if isinstance(written, dict) else written)
+    total = sum(g.weight for g in mix.generators)
+    head = f"motion: {source}, {mix.fps:g} fps, support {mix.support.type}"
+    head += ", head-fixed" if mix.head_fixed is not None else ""
+    gens = ", ".join(f"{g.label} ({g.type}, {g.weight / total:.0%})" for g in mix.generators)
+    return [head, f"  {len(mix.generators)} generators: {gens}"]
 
 
 def scene_summary(scene) -> list[str]:

@@ -1,8 +1,9 @@
 """The generation loop: frames rendered one at a time, written as they are made, merged into exports at the
 end.
 
-Frame ``i`` is the unit of work. For each frame not yet done, the source renders it, every camera's image is
-written atomically, then the frame's label row (:mod:`synthmouse.dataset.rows`) is written atomically: a row
+Frame ``i`` is the unit of work. For each frame not yet done, the source renders it, every camera's image (and
+its ground-truth images: depth, mask, part ids, as ``meta.label_images`` asks) is written atomically, then the
+frame's label row (:mod:`synthmouse.dataset.rows`) is written atomically: a row
 on disk marks a finished frame. Memory does not grow with the number of frames. A killed run continues where
 it stopped when the same command is run again; shards (``shard=(k, n)`` or ``frames=(a, b)``) of one dataset
 can run in separate processes on the same folder. When every frame has its row, :func:`finalize` merges the
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,9 +23,10 @@ from pathlib import Path
 from .. import __version__
 from ..errors import OutputError, SynthmouseError
 from ..render.base import FrameResult
-from .images import check_image_format, encode_image, write_image
+from ..fileio import atomic_open
+from .images import check_image_format, encode_image, encode_label_image, write_image
 from .layout import DatasetLayout
-from .meta import DatasetMeta
+from .meta import LABEL_IMAGES, DatasetMeta
 from .rows import RowStore, camera_row, frame_row
 from .source import FrameSource, write_calibration
 from .splits import DEFAULT_FRACTIONS, check_fractions
@@ -171,6 +174,8 @@ def generate(
             if not resuming:
                 write_state(layout, identity, meta)
             write_calibration(source, layout.calibration)
+            if "parts" in meta.label_images:
+                write_parts_legend(layout)
             done = store.done()
             todo = [i for i in options.selected_frames() if i not in done]
             for n, i in enumerate(todo):
@@ -204,13 +209,35 @@ def _make_frame(source: FrameSource, layout: DatasetLayout, store: RowStore, ind
             path = layout.image_path(view.camera, index)
             sha = write_image(path, data)
             written.append(path)
-            views.append(camera_row(view, layout.image_rel(view.camera, index), sha))
+            files = {}
+            for kind in source.meta.label_images:
+                label_path = layout.label_image_path(kind, view.camera, index)
+                label_sha = write_image(label_path, encode_label_image(kind, view))
+                written.append(label_path)
+                files[kind] = (layout.label_image_rel(kind, view.camera, index), label_sha)
+            views.append(camera_row(view, layout.image_rel(view.camera, index), sha, files))
         store.write(frame_row(result, views))
     except BaseException:
         for path in written:
             with contextlib.suppress(OSError):
                 path.unlink()
         raise
+
+
+def write_parts_legend(layout: DatasetLayout) -> Path:
+    """``parts/legend.json``: the body-part id of every value in the part-id images
+    (:data:`synthmouse.body.groups.PARTS`); the same bytes on every run."""
+    from ..body.groups import PARTS
+
+    data = {
+        "description": "pixel value of parts/<camera>/img*.png -> body part (synthmouse.body.groups.PARTS); "
+                       "0 is background (no mouse)",
+        "parts": [{"id": i, "name": name} for i, name in enumerate(PARTS)],
+    }
+    with atomic_open(layout.parts_legend, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=1, sort_keys=True)
+        fh.write("\n")
+    return layout.parts_legend
 
 
 def _check_result(result: FrameResult, index: int, meta: DatasetMeta) -> None:
@@ -299,7 +326,7 @@ def finalize(
 def _remove_started_folder(layout: DatasetLayout) -> None:
     """Undo a run that created ``layout.root`` and finished no frame: remove the files it writes first and the
     folders left empty. Anything else (another process's files) is never touched."""
-    for path in (layout.state_file, layout.calibration):
+    for path in (layout.state_file, layout.calibration, layout.parts_legend):
         with contextlib.suppress(OSError):
             path.unlink()
     for folder in sorted((p for p in layout.root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
@@ -317,7 +344,8 @@ def _sweep_temporary_files(layout: DatasetLayout, max_age_s: float = 3600.0) -> 
     elsewhere (exports) only old temporary files go, as another process may be finalizing the same dataset.
     """
     now = time.time()
-    frame_folders = (layout.root / "labeled-data", layout.rows_dir)
+    frame_folders = (layout.root / "labeled-data", layout.rows_dir,
+                     *(layout.root / kind for kind in LABEL_IMAGES))
     for path in layout.root.rglob(".*.tmp*"):
         with contextlib.suppress(OSError):
             framewise = any(folder in path.parents for folder in frame_folders)

@@ -1,4 +1,5 @@
-"""Deterministic image encoding (PNG or JPEG) and atomic image files."""
+"""Deterministic image encoding (PNG or JPEG) and atomic image files, including the ground-truth images
+(16-bit depth in millimetres, 8-bit mouse mask, 8-bit body-part ids)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from ..fileio import atomic_open
 
 IMAGE_FORMATS = ("png", "jpg")
 PNG_COMPRESSION = 3  # zlib level: OpenCV's default, fast; the bytes depend only on the pixels and this level
+DEPTH_UNIT_M = 0.001  # one step of a depth PNG: a millimetre
+DEPTH_MAX = 65535  # the largest depth a 16-bit PNG holds (65.535 m); farther hits are clipped to it
 
 
 def check_image_format(fmt: str, quality: int) -> str:
@@ -46,3 +49,37 @@ def write_image(path: Path, data: bytes) -> str:
     with atomic_open(path, "wb") as fh:
         fh.write(data)
     return hashlib.sha256(data).hexdigest()
+
+
+def depth_to_millimetres(depth: np.ndarray) -> np.ndarray:
+    """``(H, W) float`` metres along the camera's z axis (``inf``/NaN where nothing was hit) to ``(H, W)
+    uint16`` millimetres, rounded: 0 where nothing was hit, hits clipped to 1 .. 65535 (so 0 always means no
+    hit)."""
+    depth = np.asarray(depth, dtype=np.float64)
+    hit = np.isfinite(depth) & (depth > 0)
+    mm = np.rint(np.where(hit, depth, 0.0) / DEPTH_UNIT_M)
+    return np.where(hit, np.clip(mm, 1, DEPTH_MAX), 0).astype(np.uint16)
+
+
+def encode_png_channel(image: np.ndarray) -> bytes:
+    """Encode a one-channel ``(H, W)`` uint8 or uint16 image as PNG (deterministic bytes)."""
+    image = np.ascontiguousarray(image)
+    if image.ndim != 2 or image.dtype not in (np.uint8, np.uint16):
+        raise SynthmouseError(f"ground-truth image must be (H, W) uint8 or uint16, got {image.shape} {image.dtype}")
+    ok, data = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION])
+    if not ok:
+        raise SynthmouseError(f"OpenCV could not encode a {image.shape} {image.dtype} image as PNG")
+    return data.tobytes()
+
+
+def encode_label_image(kind: str, view) -> bytes:
+    """PNG bytes of one ground-truth image of a rendered view (:class:`~synthmouse.render.base.CameraView`):
+    ``depth`` (uint16 mm, :func:`depth_to_millimetres`), ``mask`` (uint8, 255 on the mouse) or ``parts``
+    (uint8 body-part ids, 0 = background)."""
+    if kind == "depth":
+        return encode_png_channel(depth_to_millimetres(view.depth))
+    if kind == "mask":
+        return encode_png_channel(np.asarray(view.mask, dtype=bool).astype(np.uint8) * np.uint8(255))
+    if kind == "parts":
+        return encode_png_channel(np.asarray(view.parts).astype(np.uint8))
+    raise SynthmouseError(f"unknown ground-truth image {kind!r}; allowed: depth, mask, parts")

@@ -11,6 +11,10 @@ DIR/
   sleap/labels.slp                    SLEAP labels (image-sequence videos)
   nwb/dataset.nwb                     NWB with ndx-pose
   calibration.toml                    Anipose camera calibration
+  depth/<camera>/img00000.png         with outputs.ground_truth depth: 16-bit depth, millimetres (0 = no hit)
+  mask/<camera>/img00000.png          with mask: 8-bit mouse mask (255 on the mouse, 0 elsewhere)
+  parts/<camera>/img00000.png         with parts: 8-bit body-part ids (synthmouse.body.groups.PARTS)
+  parts/legend.json                   with parts: id -> part name
   keypoints3d.csv                     3D ground truth, world metres
   frames.csv                          per-frame parameters (motion, segment, split, randomized values)
   splits.json                         train/val/test by motion segment
@@ -73,6 +77,18 @@ class DatasetLayout:
 
     def image_path(self, camera: str, index: int) -> Path:
         return self.root / self.image_rel(camera, index)
+
+    # ground-truth images (depth, mask, parts), always PNG
+    def label_image_rel(self, kind: str, camera: str, index: int) -> str:
+        """Path of a ground-truth image (``kind``: depth, mask or parts) relative to the root, posix."""
+        return f"{kind}/{camera}/img{index:0{self.digits}d}.png"
+
+    def label_image_path(self, kind: str, camera: str, index: int) -> Path:
+        return self.root / self.label_image_rel(kind, camera, index)
+
+    @property
+    def parts_legend(self) -> Path:
+        return self.root / "parts" / "legend.json"
 
     def labeled_dir(self, camera: str) -> Path:
         return self.root / "labeled-data" / self.session(camera)

@@ -49,13 +49,15 @@ def dataset_files(dataset: Dataset) -> dict[str, str]:
     """sha256 of every file of the dataset (posix paths relative to the root), except the manifest, the state
     folder and previews.
 
-    Image digests come from the label rows (computed when the images were written).
+    Image digests (frames and ground-truth images) come from the label rows (computed when the images were
+    written).
     """
     root = dataset.root
     images = {
         rel: sha for paths, shas in zip(dataset.table.images, dataset.table.image_sha256, strict=True)
         for rel, sha in zip(paths, shas, strict=True)
     }
+    images.update(dataset.table.label_files)
     out: dict[str, str] = {}
     for folder, dirs, files in os.walk(root):
         rel_folder = Path(folder).relative_to(root)
@@ -66,6 +68,28 @@ def dataset_files(dataset: Dataset) -> dict[str, str]:
                 continue
             out[rel] = images.get(rel) or sha256_of(Path(folder) / name)
     return dict(sorted(out.items()))
+
+
+def ground_truth_description(dataset: Dataset) -> dict[str, Any]:
+    """What the per-camera ground-truth images of the dataset hold (only the kinds it has)."""
+    from .images import DEPTH_MAX
+
+    layout = dataset.layout
+    where = {k: layout.label_image_rel(k, "<camera>", 0).replace("0" * layout.digits, "<frame>")
+             for k in dataset.meta.label_images}
+    described = {
+        "depth": {"files": where.get("depth"), "format": "PNG, 1 channel, uint16", "unit": "mm",
+                  "value": "depth along the camera's z axis (not the distance to the camera centre), rounded; "
+                           "in a mirror, the apparent depth of the reflection",
+                  "no_hit": 0, "max": DEPTH_MAX, "clipped": f"hits nearer than 1 mm read 1, farther than "
+                                                           f"{DEPTH_MAX} mm read {DEPTH_MAX}"},
+        "mask": {"files": where.get("mask"), "format": "PNG, 1 channel, uint8",
+                 "value": "255 where the mouse is seen (mirror reflections included), 0 elsewhere"},
+        "parts": {"files": where.get("parts"), "format": "PNG, 1 channel, uint8",
+                  "value": "body-part id, 0 = background", "legend": layout.parts_legend.relative_to(
+                      layout.root).as_posix()},
+    }
+    return {k: described[k] for k in dataset.meta.label_images}
 
 
 def write_manifest(dataset: Dataset, formats: tuple[str, ...], options) -> Path:
@@ -97,6 +121,7 @@ def write_manifest(dataset: Dataset, formats: tuple[str, ...], options) -> Path:
             "keypoints_in_image": {name: int(table.in_image[:, k].sum()) for k, name in cams},
             "mouse_in_view": {name: int(np.count_nonzero(table.area[:, k])) for k, name in cams},
         },
+        "ground_truth": ground_truth_description(dataset),
         "files": dataset_files(dataset),
     }
     return _write_json(dataset.layout.manifest, data)

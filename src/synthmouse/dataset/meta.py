@@ -7,6 +7,8 @@ from typing import Any
 
 from ..errors import SynthmouseError
 
+LABEL_IMAGES = ("depth", "mask", "parts")  # per-camera ground-truth images a dataset can hold, in file order
+
 
 @dataclass(frozen=True)
 class CameraInfo:
@@ -30,6 +32,9 @@ class DatasetMeta:
         edges: skeleton edges as pairs of keypoint names (over the union of all camera keypoint names).
         fps: frame rate of the generated sequence (frames per second).
         extra: free-form provenance (body model, keypoint set, rig ...); JSON-serializable values only.
+        label_images: per-camera ground-truth images written beside every frame, a subset of
+            :data:`LABEL_IMAGES` (the scene's ``outputs.ground_truth``): ``depth`` (16-bit millimetres),
+            ``mask`` (8-bit, 255 on the mouse), ``parts`` (8-bit body-part ids).
     """
 
     scene_name: str
@@ -39,8 +44,15 @@ class DatasetMeta:
     edges: tuple[tuple[str, str], ...] = ()
     fps: float = 30.0
     extra: dict[str, Any] = field(default_factory=dict)
+    label_images: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        unknown = sorted(set(self.label_images) - set(LABEL_IMAGES))
+        if unknown:
+            raise SynthmouseError(
+                f"scene {self.scene_name!r}: unknown ground-truth image(s) {unknown}; allowed: {', '.join(LABEL_IMAGES)}"
+            )
+        object.__setattr__(self, "label_images", tuple(k for k in LABEL_IMAGES if k in self.label_images))
         names = [c.name for c in self.cameras]
         if not names:
             raise SynthmouseError(f"scene {self.scene_name!r}: a dataset needs at least one camera")
@@ -80,6 +92,7 @@ class DatasetMeta:
         out = asdict(self)
         out["cameras"] = [asdict(c) for c in self.cameras]
         out["edges"] = [list(e) for e in self.edges]
+        out["label_images"] = list(self.label_images)
         return out
 
     @classmethod
@@ -96,4 +109,5 @@ class DatasetMeta:
             edges=tuple((a, b) for a, b in data.get("edges", [])),
             fps=float(data.get("fps", 30.0)),
             extra=dict(data.get("extra", {})),
+            label_images=tuple(data.get("label_images", ())),
         )

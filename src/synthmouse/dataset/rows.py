@@ -1,7 +1,8 @@
 """Per-frame label rows: the neutral on-disk form every exporter converts from.
 
 A frame's row holds, per camera, the 2D keypoints (OpenCV pixels), their visibility, whether they fall inside
-the image, the mouse's bounding box, area and run-length-encoded mask, and the image file with its sha256;
+the image, the mouse's bounding box, area and run-length-encoded mask, the image file with its sha256 and the
+ground-truth image files (depth, mask, parts) with theirs;
 plus the 3D keypoints and every randomized value of the frame. Rows are small JSON files, one per frame,
 written atomically *after* the frame's images: a row on disk means the frame is complete (this is what makes
 runs resumable).
@@ -42,6 +43,8 @@ class CameraRow:
         bbox: ``(4,) int`` ``[x, y, w, h]`` of the mask in COCO's corner coordinates (zeros when empty).
         area: number of mask pixels.
         rle: COCO uncompressed run-length encoding of the mask (column-major counts, starting with zeros).
+        files: ground-truth images written for this view: kind (``depth``, ``mask``, ``parts``) -> ``(path
+            relative to the root, sha256)``.
     """
 
     camera: str
@@ -56,6 +59,7 @@ class CameraRow:
     bbox: tuple[int, int, int, int]
     area: int
     rle: list[int]
+    files: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def coco_visibility(self) -> np.ndarray:
@@ -125,8 +129,11 @@ def keypoints_in_image(xy: np.ndarray, width: int, height: int) -> np.ndarray:
         )
 
 
-def camera_row(view: CameraView, image: str, sha256: str) -> CameraRow:
-    """The label row of one rendered view whose image was saved as ``image`` (relative path)."""
+def camera_row(
+    view: CameraView, image: str, sha256: str, files: dict[str, tuple[str, str]] | None = None
+) -> CameraRow:
+    """The label row of one rendered view whose image was saved as ``image`` (relative path) and its
+    ground-truth images as ``files`` (kind -> (relative path, sha256))."""
     height, width = view.rgb.shape[:2]
     xy = np.asarray(view.keypoints, dtype=np.float64).reshape(-1, 2)
     in_image = keypoints_in_image(xy, width, height)
@@ -135,7 +142,7 @@ def camera_row(view: CameraView, image: str, sha256: str) -> CameraRow:
     return CameraRow(
         camera=view.camera, image=image, sha256=sha256, width=int(width), height=int(height),
         names=tuple(view.names), xy=xy, visible=visible, in_image=in_image, bbox=bbox, area=area,
-        rle=mask_to_rle(view.mask),
+        rle=mask_to_rle(view.mask), files=dict(files or {}),
     )
 
 
@@ -186,6 +193,7 @@ def row_to_json(row: FrameRow) -> dict[str, Any]:
                 "height": v.height, "names": list(v.names), "xy": _floats(v.xy),
                 "visible": v.visible.astype(int).tolist(), "in_image": v.in_image.astype(int).tolist(),
                 "bbox": list(v.bbox), "area": v.area, "rle": v.rle,
+                "files": {k: {"path": path, "sha256": sha} for k, (path, sha) in v.files.items()},
             }
             for v in row.views
         ],
@@ -200,6 +208,7 @@ def row_from_json(data: dict[str, Any]) -> FrameRow:
             height=int(v["height"]), names=tuple(v["names"]), xy=_unfloats(v["xy"], 2),
             visible=np.array(v["visible"], dtype=bool), in_image=np.array(v["in_image"], dtype=bool),
             bbox=tuple(int(b) for b in v["bbox"]), area=int(v["area"]), rle=list(v["rle"]),
+            files={k: (f["path"], f["sha256"]) for k, f in v.get("files", {}).items()},
         )
         for v in data["views"]
     ]

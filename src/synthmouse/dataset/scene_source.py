@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from ..errors import SynthmouseError
 from ..render.base import FrameResult
-from .meta import CameraInfo, DatasetMeta
+from .meta import LABEL_IMAGES, CameraInfo, DatasetMeta
 
 DEFAULT_FPS = 30.0
 SHAPE_CACHE_SIZE = 4  # reshaped scenes kept (frames are made in order, so one segment's shape is reused)
@@ -211,6 +211,7 @@ def scene_meta(scene, name: str, fps: float) -> DatasetMeta:
         keypoint_names=names,
         edges=tuple(edges),
         fps=float(fps),
+        label_images=tuple(k for k in spec.outputs.ground_truth if k in LABEL_IMAGES),
         extra={"body": scene.body.name, "keypoint_set": scene.keypoint_set.name,
                "rig": getattr(spec.rig, "type", ""), "scene_file": str(spec.source or ""),
                "appearance": {k: str(v) for k, v in getattr(scene, "appearance", {}).items()}},

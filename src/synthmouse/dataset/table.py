@@ -6,7 +6,7 @@ per-frame extras (the COCO masks, the parameter table) stream the rows again one
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -32,6 +32,7 @@ class LabelTable:
         keypoints3d: ``(N, K, 3) float64`` world metres (``meta.keypoint_names``).
         segments: ``N`` motion-segment ids; motions: ``N`` motion-generator names.
         images: ``C`` lists of ``N`` image paths relative to the dataset root; image_sha256: their digests.
+        label_files: ground-truth image path (relative to the root) -> sha256, every frame and camera.
     """
 
     xy: np.ndarray
@@ -44,6 +45,7 @@ class LabelTable:
     motions: list[str]
     images: list[list[str]]
     image_sha256: list[list[str]]
+    label_files: dict[str, str] = field(default_factory=dict)
 
     @property
     def n_frames(self) -> int:
@@ -64,6 +66,7 @@ class LabelTable:
         segments, motions = [], []
         images: list[list[str]] = [[] for _ in cams]
         shas: list[list[str]] = [[] for _ in cams]
+        label_files: dict[str, str] = {}
         for n, row in enumerate(rows):
             if row.index != n:
                 raise OutputError(f"label rows out of order: found frame {row.index} at position {n}")
@@ -80,10 +83,11 @@ class LabelTable:
                 area[n, c] = view.area
                 images[c].append(view.image)
                 shas[c].append(view.sha256)
+                label_files.update({path: sha for path, sha in view.files.values()})
             kp3d[n, : len(row.keypoints3d)] = row.keypoints3d
             segments.append(row.segment)
             motions.append(str(row.params.get("motion", "")))
-        return cls(xy, visible, in_image, bbox, area, kp3d, segments, motions, images, shas)
+        return cls(xy, visible, in_image, bbox, area, kp3d, segments, motions, images, shas, label_files)
 
 
 @dataclass

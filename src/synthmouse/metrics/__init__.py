@@ -1,0 +1,62 @@
+"""Is the simulation good enough? Realism and coverage of a synthetic dataset against real data.
+
+* :mod:`.frames`: ``load_frame_set`` (synthmouse dataset, labelled DeepLabCut folder, image folder, video),
+  ``FrameSet``; :mod:`.labels`: DeepLabCut keypoint tables;
+* :mod:`.fidelity`: KID/FID (torchmetrics, on InceptionV3 or any injected feature network) with a real-vs-real
+  floor, SSIM of paired images, InceptionV3 weight resolution;
+* :mod:`.classifier`: domain-classifier two-sample test (no pretrained weights): held-out accuracy,
+  permutation p-value, per-frame realism scores, class activation maps;
+* :mod:`.coverage`: pose coverage in Procrustes-normalized pose space, keypoint name matching;
+* :mod:`.imagestats`: brightness, contrast, mouse size/position/orientation, compared;
+* :mod:`.report`: ``build_report`` / ``write_report``: self-contained HTML + JSON (``synthmouse report``).
+
+Heavy dependencies (torch, torchmetrics, matplotlib) load only when a function needs them.
+"""
+
+from __future__ import annotations
+
+from .classifier import ClassifierConfig, ClassifierResult, domain_classifier_test
+from .coverage import PoseCoverage, match_keypoints, parse_mapping, pose_coverage
+from .fidelity import (
+    FidelityResult,
+    KidResult,
+    WeightsUnavailableError,
+    extract_features,
+    fid_from_features,
+    image_fidelity,
+    inception_extractor,
+    kid_from_features,
+    ssim_pairs,
+)
+from .frames import FrameSet, load_frame_set
+from .imagestats import compare_statistics, image_statistics
+from .labels import MetricsError, read_dlc_table
+from .report import ReportOptions, build_report, write_report
+
+__all__ = [
+    "ClassifierConfig",
+    "ClassifierResult",
+    "FidelityResult",
+    "FrameSet",
+    "KidResult",
+    "MetricsError",
+    "PoseCoverage",
+    "ReportOptions",
+    "WeightsUnavailableError",
+    "build_report",
+    "compare_statistics",
+    "domain_classifier_test",
+    "extract_features",
+    "fid_from_features",
+    "image_fidelity",
+    "image_statistics",
+    "inception_extractor",
+    "kid_from_features",
+    "load_frame_set",
+    "match_keypoints",
+    "parse_mapping",
+    "pose_coverage",
+    "read_dlc_table",
+    "ssim_pairs",
+    "write_report",
+]

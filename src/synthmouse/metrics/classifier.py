@@ -123,6 +123,19 @@ def input_size_for(real_size: tuple[int, int], width: int) -> tuple[int, int]:
     return int(width), height
 
 
+def centre_crop(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The largest centred part of ``image`` (``(H, W, ...)``) with the aspect ratio of ``size`` (width, height):
+    what the classifier sees, so activation maps can be laid over it."""
+    h, w = image.shape[:2]
+    tw, th = size
+    if w * th > h * tw:  # too wide: crop columns
+        cw, ch = int(round(h * tw / th)), h
+    else:
+        cw, ch = w, int(round(w * th / tw))
+    x0, y0 = (w - cw) // 2, (h - ch) // 2
+    return image[y0:y0 + ch, x0:x0 + cw]
+
+
 def prepare_inputs(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Centre-crop each frame to the aspect ratio of ``size`` and shrink it (area averaging).
 
@@ -134,17 +147,9 @@ def prepare_inputs(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         ``(N, 1, height, width) float32``, intensities mapped to about ``[-2, 2]`` (``(v/255 - 0.5) / 0.25``).
     """
     images = np.asarray(images)
-    n, h, w = images.shape
-    tw, th = size
-    if w * th > h * tw:  # too wide: crop columns
-        cw, ch = int(round(h * tw / th)), h
-    else:
-        cw, ch = w, int(round(w * th / tw))
-    x0, y0 = (w - cw) // 2, (h - ch) // 2
-    out = np.empty((n, 1, th, tw), np.float32)
-    for i in range(n):
-        crop = images[i, y0:y0 + ch, x0:x0 + cw]
-        out[i, 0] = cv2.resize(crop, (tw, th), interpolation=cv2.INTER_AREA)
+    out = np.empty((len(images), 1, size[1], size[0]), np.float32)
+    for i, image in enumerate(images):
+        out[i, 0] = cv2.resize(centre_crop(image, size), size, interpolation=cv2.INTER_AREA)
     return (out / 255.0 - 0.5) / 0.25
 
 

@@ -51,15 +51,16 @@ def thumbnail(image: np.ndarray, width: int = 240) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------- overlays
-def heat_overlay(gray: np.ndarray, heat: np.ndarray, alpha: float = 0.45) -> np.ndarray:
-    """``(H, W, 3) uint8`` RGB: a grayscale image with a heat map (``(h, w) >= 0``, any scale) blended over it;
-    the map is resized to the image and scaled to its own maximum."""
+def heat_overlay(gray: np.ndarray, heat: np.ndarray, alpha: float = 0.6) -> np.ndarray:
+    """``(H, W, 3) uint8`` RGB: a grayscale image with a heat map (``(h, w)``, any scale) blended over it; the map
+    is resized to the image and stretched from its minimum (transparent) to its maximum (red, opaque)."""
     h, w = gray.shape
     heat = cv2.resize(heat.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-    heat = heat / heat.max() if heat.max() > 0 else heat
+    span = float(heat.max() - heat.min())
+    heat = (heat - heat.min()) / span if span > 0 else np.zeros_like(heat)
     coloured = cv2.applyColorMap(np.uint8(np.clip(heat, 0, 1) * 255), cv2.COLORMAP_JET)[..., ::-1]
     base = np.repeat(gray[..., None], 3, axis=2).astype(np.float32)
-    weight = alpha * np.clip(heat, 0, 1)[..., None] ** 0.7
+    weight = alpha * np.clip(heat, 0, 1)[..., None] ** 2  # the strongest evidence shows, the rest fades out
     return np.uint8(np.clip(base * (1 - weight) + coloured * weight, 0, 255))
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..fileio import atomic_open, atomic_path
 from . import figures as F
-from .classifier import ClassifierConfig, ClassifierResult, domain_classifier_test
+from .classifier import ClassifierConfig, ClassifierResult, centre_crop, domain_classifier_test
 from .coverage import PoseCoverage, match_keypoints, pose_coverage, shared_keypoints
 from .fidelity import (
     FidelityResult,
@@ -167,7 +167,7 @@ def build_report(synthetic: str | Path, real: str | Path, options: ReportOptions
     syn, real_set = load_inputs(synthetic, real, options, progress)
     pairs = coverage_pairs(real_set, syn, options.mapping) if options.coverage else None
     extractor, fidelity_error = _feature_extractor(options)
-    if fidelity_error:
+    if fidelity_error and options.fidelity:
         log(fidelity_error)
     numbers: dict[str, Any] = {"synthmouse_version": _version(), "inputs": _inputs_json(syn, real_set, options)}
     sections = [_section_inputs(syn, real_set)]
@@ -256,7 +256,7 @@ def _version() -> str:
 
 def _inputs_json(syn: FrameSet, real: FrameSet, options: ReportOptions) -> dict:
     return {
-        "synthetic": str(syn.source), "real": str(real.source), "camera": options.camera,
+        "synthetic": str(syn.source.resolve()), "real": str(real.source.resolve()), "camera": options.camera,
         "n_synthetic": len(syn), "n_real": len(real), "synthetic_size": list(syn.size), "real_size": list(real.size),
         "synthetic_keypoints": list(syn.keypoint_names), "real_keypoints": list(real.keypoint_names),
         "max_frames": options.max_frames, "seed": options.seed,
@@ -352,7 +352,7 @@ def _section_classifier(result: ClassifierResult, syn: FrameSet, real: FrameSet,
                    "domain randomization, and measure again. The maps below show where the network looks.")
     order = np.argsort(result.p_real_synthetic)[:n_gallery]
     maps = result.activation_maps(syn.images, "synthetic", order)
-    tiles = "".join(_tile(F.heat_overlay(syn.images[i], maps[j]),
+    tiles = "".join(_tile(F.heat_overlay(centre_crop(syn.images[i], result.input_size), maps[j]),
                           f"{syn.keys[i]}  p(real) = {result.p_real_synthetic[i]:.3f}")
                     for j, i in enumerate(order))
     best = np.argsort(-result.p_real_synthetic)[: max(1, n_gallery // 2)]
@@ -451,9 +451,10 @@ def _section_statistics(comparisons: list[StatisticComparison], real_stats: dict
         level, verdict = "good", "Brightness, contrast and the mouse's size, position and orientation match."
     else:
         level = "fair" if len(differ) <= 2 else "poor"
-        parts = [f"{c.label} (real median {c.real_median:.3g}, synthetic {c.synthetic_median:.3g}; "
-                 f"{100 * c.outside:.0f} % of real frames outside the synthetic range)" for c in differ]
-        verdict = "These differ: " + "; ".join(parts) + "."
+        parts = [f"{c.label.split(' (')[0]} (median {c.real_median:.3g} real, {c.synthetic_median:.3g} synthetic)"
+                 for c in differ]
+        verdict = ("The synthetic frames differ from the real ones in " + ", ".join(parts) + "; see the table "
+                   "for how many real frames fall outside the synthetic range.")
     rows = [(c.label, c.unit, f"{c.real_median:.3g}", f"{c.synthetic_median:.3g}", f"{c.overlap:.2f}",
              f"{100 * c.outside:.0f} %") for c in comparisons]
     table = _table(rows, ("statistic", "unit", "real median", "synthetic median", "histogram overlap",
@@ -502,7 +503,7 @@ def summary_figure(syn: FrameSet, real: FrameSet, clf: ClassifierResult, cov: Po
     maps = clf.activation_maps(syn.images, "synthetic", order)
     for j, i in enumerate(order):
         ax = fig.add_subplot(grid[1, j])
-        ax.imshow(F.heat_overlay(syn.images[i], maps[j]))
+        ax.imshow(F.heat_overlay(centre_crop(syn.images[i], clf.input_size), maps[j]))
         ax.set_title(f"least realistic #{j + 1}: p(real) {clf.p_real_synthetic[i]:.3f}", fontsize=8)
         ax.axis("off")
     ax = fig.add_subplot(grid[1, 3])

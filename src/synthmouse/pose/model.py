@@ -41,6 +41,7 @@ class PoseConfig:
     sigma: float = 1.5  # cropper heatmap sigma, cells
     locator_sigma: float = 1.0
     refine_passes: int = 1
+    loss: str = "bce"  # bce: the network gives logits (sigmoid -> heatmap); mse: heatmaps directly
     pretrained: bool = True
     extra: dict = field(default_factory=dict)
 
@@ -107,6 +108,13 @@ class PoseModel:
         return model
 
     # ---------------------------------------------------------------------------------------- inference
+    def heatmaps(self, net: torch.nn.Module, images: list[np.ndarray]) -> np.ndarray:
+        """``(B, K, h, w)`` heatmaps in [0, 1] (peak ~ confidence) of equally sized images."""
+        out = net(to_tensor(images, self.device)).float()
+        if self.config.loss == "bce":
+            out = torch.sigmoid(out)
+        return out.cpu().numpy()
+
     @torch.no_grad()
     def locate(self, images: list[np.ndarray]) -> np.ndarray:
         """``(B, 2)`` animal centres (frame pixels) of grayscale uint8 frames of one size."""
@@ -117,7 +125,7 @@ class PoseModel:
         m = affine_matrix(centre, 0.0, scale, False, size)
         small = [warp(im, m, size) for im in images]
         self.locator.eval()
-        hm = self.locator(to_tensor(small, self.device)).float().cpu().numpy()
+        hm = self.heatmaps(self.locator, small)
         xy, conf = decode_peaks(hm, OUTPUT_STRIDE)
         xy = apply_affine(invert_affine(m), xy)
         weight = conf + 1e-6
@@ -131,7 +139,7 @@ class PoseModel:
         mats = [affine_matrix(ctr, 0.0, c.crop_scale, False, size) for ctr in centres]
         crops = [warp(im, m, size) for im, m in zip(images, mats, strict=True)]
         self.cropper.eval()
-        hm = self.cropper(to_tensor(crops, self.device)).float().cpu().numpy()
+        hm = self.heatmaps(self.cropper, crops)
         xy, conf = decode_peaks(hm, OUTPUT_STRIDE)
         xy = np.stack([apply_affine(invert_affine(m), p) for m, p in zip(mats, xy, strict=True)])
         return xy, conf

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 from ..errors import SynthmouseError
 from ..fileio import atomic_open, atomic_path
@@ -178,9 +179,14 @@ class BatchMaker:
         return images, targets, weights
 
 
-def heatmap_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Squared error, 10x heavier near the peaks, per keypoint weighted (0: unlabelled)."""
-    err = (pred - target).square() * (1.0 + 9.0 * target)
+def heatmap_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, kind: str = "bce") -> torch.Tensor:
+    """Per-pixel binary cross-entropy on logits (``bce``) or squared error (``mse``) against the Gaussians,
+    10x heavier near the peaks, per keypoint weighted (0: unlabelled)."""
+    if kind == "bce":
+        err = F.binary_cross_entropy_with_logits(pred, target, reduction="none")
+    else:
+        err = (pred - target).square()
+    err = err * (1.0 + 9.0 * target)
     return (err.mean(dim=(2, 3)) * weight).sum() / weight.sum().clamp(min=1.0)
 
 
@@ -264,7 +270,7 @@ def train_pose_model(sources: Sequence[Source], out: str | Path, config: PoseCon
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, total, options)
             images, targets, weights = batches.batch(rng, stage, device)
-            loss = heatmap_loss(net(images), targets, weights)
+            loss = heatmap_loss(net(images), targets, weights, config.loss)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -29,7 +29,15 @@ from .materials import (
 )
 from .mirror import Mirror, mirror_names
 from .randomization import RandomizationSpec
-from .rigs import Anchors, RigMesh, body_placement, build_rig, floor_region, material_key
+from .rigs import (
+    TREAD_TEXTURE_MATERIAL,
+    Anchors,
+    RigMesh,
+    body_placement,
+    build_rig,
+    floor_region,
+    material_key,
+)
 from .spec import CameraSpec, LightSpec, MaterialSpec, SceneSpec, load_scene_spec, material_refs
 
 SKIN_PARTS = ("tail", "ear_l", "ear_r", "forepaw_l", "forepaw_r", "hindpaw_l", "hindpaw_r")
@@ -373,7 +381,21 @@ def resolve_materials(spec: SceneSpec) -> dict[str, Material]:
         if isinstance(ref, MaterialSpec):
             key = material_key(path.removeprefix("rig."), ref)
             materials[key] = material_from_spec(key, ref)
+    rig = spec.rig
+    if rig.type == "wheel" and rig.tread == "texture":
+        wheel = materials[material_key("wheel_material", rig.wheel_material)]
+        materials[TREAD_TEXTURE_MATERIAL] = tread_texture_material(wheel, rig.tread_texture)
     return materials
+
+
+def tread_texture_material(wheel: Material, texture: Path) -> Material:
+    """The material of a ``tread: texture`` running surface: the wheel material's roughness and specular,
+    the image in its own colours (white albedo), wrapped once around the wheel (tile size 1, see
+    :func:`~synthmouse.scene.rigs.tread_band`)."""
+    return dataclasses.replace(
+        wheel, name=TREAD_TEXTURE_MATERIAL, colour=np.ones(3, np.float32), texture=Path(texture),
+        tile_size=1.0, opacity=1.0, emission=np.zeros(3, np.float32),
+    )
 
 
 def material_from_spec(name: str, spec: MaterialSpec) -> Material:

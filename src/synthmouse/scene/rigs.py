@@ -35,6 +35,8 @@ from .spec import (
 
 SMOOTH_ANGLE_RAD = np.radians(35.0)
 TABLE_SIZE_M = 1.6
+TREAD_SECTIONS = 128  # facets around the wheel
+TREAD_TEXTURE_MATERIAL = "rig.tread_texture"  # the material of a ``tread: texture`` running surface
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,8 +48,9 @@ class RigMesh:
         vertices: ``(N, 3) float32`` world metres.
         faces: ``(T, 3) int32`` triangles.
         normals: ``(N, 3) float32`` unit vertex normals (vertices are split at sharp edges).
-        uvs: ``(N, 2) float32`` texture coordinates in metres (divided by the material's tile size when
-            drawn).
+        uvs: ``(N, 2) float32`` texture coordinates, divided by the material's tile size when drawn: metres
+            for every built-in part except the textured wheel tread (``wheel_tread``), whose coordinates are
+            image units (0..1 once around the circumference and across the width) with a tile size of 1.
         material: material name (a preset or one from the scene file).
         occluder: hides keypoints behind it (False for e.g. a thin wire the annotators would see through).
     """
@@ -183,9 +186,12 @@ def wheel_parts(rig: WheelRig, anchors: Anchors | None = None) -> list[RigMesh]:
     R, W = rig.radius, rig.width
     centre = np.array([0.0, 0.0, -R])
     wheel_mat = material_key("wheel_material", rig.wheel_material)
-    inner = R - rig.ridge_height if rig.tread == "ridges" else R
-    tread = cylinder(inner, centre - [0, W / 2, 0], centre + [0, W / 2, 0], sections=128)
-    parts = [rig_mesh("wheel", tread, wheel_mat, uv="cylinder", axis=1)]
+    if rig.tread == "texture":
+        parts = [wheel_sides(R, W, centre, wheel_mat), tread_band(R, W, centre, TREAD_TEXTURE_MATERIAL)]
+    else:
+        inner = R - rig.ridge_height if rig.tread == "ridges" else R
+        tread = cylinder(inner, centre - [0, W / 2, 0], centre + [0, W / 2, 0], sections=TREAD_SECTIONS)
+        parts = [rig_mesh("wheel", tread, wheel_mat, uv="cylinder", axis=1)]
     if rig.tread == "ridges":
         parts.append(rig_mesh("wheel_ridges", _ridges(rig, centre), "wheel_ridge", uv="cylinder", axis=1))
     table_z = -2 * R - 0.025
@@ -205,6 +211,54 @@ def wheel_parts(rig: WheelRig, anchors: Anchors | None = None) -> list[RigMesh]:
     if rig.table:
         parts.append(table(table_z))
     return parts
+
+
+def tread_band(
+    radius: float, width: float, centre: np.ndarray, material: str, sections: int = TREAD_SECTIONS
+) -> RigMesh:
+    """The wheel's running surface as an open band (axis along y) whose image wraps once around it.
+
+    A point at angle ``theta`` about the axle (0 at the top, positive towards +x) and ``y`` across the tread
+    sits at ``centre + radius * (sin theta, 0, cos theta) + (0, y, 0)``. Its texture coordinates are
+    ``u = (theta + pi) / (2 pi)`` (the seam at the bottom of the wheel, the image's centre column on top, the
+    image's right towards +x there) and ``v = (y + width / 2) / width`` (the image's top row at +y, so that
+    seen from above with +x to the right the image is not mirrored). Seam vertices are duplicated so the
+    image does not smear across it.
+
+    Returns:
+        ``wheel_tread``: ``2 * (sections + 1)`` vertices, ``2 * sections`` triangles wound counter-clockwise
+        seen from outside, outward unit normals, ``uvs`` in image units (draw with a tile size of 1).
+    """
+    u = np.linspace(0.0, 1.0, sections + 1)
+    theta = 2.0 * np.pi * u - np.pi
+    radial = np.stack([np.sin(theta), np.zeros_like(theta), np.cos(theta)], axis=1)
+    rows = []
+    for y in (-width / 2, width / 2):
+        rows.append(centre + radius * radial + np.array([0.0, y, 0.0]))
+    vertices = np.concatenate(rows).astype(np.float32)
+    normals = np.concatenate([radial, radial]).astype(np.float32)
+    uvs = np.stack([np.tile(u, 2), np.repeat([0.0, 1.0], sections + 1)], axis=1).astype(np.float32)
+    k = np.arange(sections)
+    a, b, c, d = k, k + 1, k + 1 + sections + 1, k + sections + 1  # (y-, theta), (y-, theta+), (y+, ...)
+    faces = np.concatenate([np.stack([a, b, c], 1), np.stack([a, c, d], 1)]).astype(np.int32)
+    return RigMesh("wheel_tread", vertices, faces, normals, uvs, material)
+
+
+def wheel_sides(
+    radius: float, width: float, centre: np.ndarray, material: str, sections: int = TREAD_SECTIONS
+) -> RigMesh:
+    """``wheel``: the two flat side discs of a wheel whose running surface is a separate :func:`tread_band`."""
+    ring = 2.0 * np.pi * np.arange(sections) / sections
+    rim = np.stack([np.sin(ring), np.zeros_like(ring), np.cos(ring)], axis=1) * radius
+    k = np.arange(sections)
+    discs = []
+    for sign in (-1.0, 1.0):
+        side = centre + np.array([0.0, sign * width / 2, 0.0])
+        vertices = np.concatenate([side[None], side + rim])
+        fan = np.stack([np.zeros_like(k), 1 + k, 1 + (k + 1) % sections], axis=1)
+        # the rim runs from +z towards +x: counter-clockwise seen from +y, clockwise from -y
+        discs.append(trimesh.Trimesh(vertices, fan if sign > 0 else fan[:, ::-1], process=False))
+    return rig_mesh("wheel", combine(discs), material)
 
 
 def _ridges(rig: WheelRig, centre: np.ndarray) -> trimesh.Trimesh:

@@ -165,16 +165,84 @@ class BodySpec(StrictModel):
 
     @field_validator("length")
     @classmethod
-    def _length(cls, value: float | None) -> float | None:
+    def _length(cls, value: float | None, info: ValidationInfo) -> float | None:
         if value is not None and not 0.02 <= value <= 0.5:
             raise ValueError(f"length {value} m is not a nose-to-tail-root length; allowed 0.02..0.5 m")
+        if value is not None and info.data.get("model") == "parametric":
+            lo, hi = parametric_ranges()["body_length"]
+            if not lo <= value <= hi:
+                raise ValueError(
+                    f"length {value} m is outside the parametric mouse's range; allowed {lo:g}..{hi:g} m "
+                    "with model: parametric"
+                )
+        return value
+
+    @field_validator("shape")
+    @classmethod
+    def _shape(cls, value: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        if info.data.get("model") == "parametric":
+            check_parametric_shape(value)
         return value
 
     @model_validator(mode="after")
     def _length_or_scale(self) -> BodySpec:
         if self.length is not None and self.scale is not None:
             raise ValueError("give either length (metres) or scale (relative to the model), not both")
+        if self.model == "parametric":
+            given = [k for k in PARAMETRIC_LENGTH_KEYS if k in self.shape]
+            if self.length is not None and given:
+                raise ValueError(
+                    f"length and shape.{given[0]} both set the parametric mouse's body length; give one"
+                )
+            if self.scale is not None:
+                length = self.scale * parametric_length(self.shape)
+                lo, hi = parametric_ranges()["body_length"]
+                if not lo <= length <= hi:
+                    raise ValueError(
+                        f"scale {self.scale:g} makes the parametric mouse {length:.4g} m long (nose to tail "
+                        f"root); allowed lengths {lo:g}..{hi:g} m, i.e. scale {lo / length * self.scale:.3g}.."
+                        f"{hi / length * self.scale:.3g}"
+                    )
         return self
+
+
+PARAMETRIC_LENGTH_KEYS = ("body_length", "length")  # body.shape keys that set the length (``length``: alias)
+
+
+def parametric_ranges() -> dict[str, tuple[float, float]]:
+    """Allowed value of each parametric shape option (:meth:`synthmouse.body.parametric.MouseShape.allowed`)."""
+    from ..body.parametric import MouseShape
+
+    return MouseShape.allowed()
+
+
+def parametric_length(shape: dict[str, float]) -> float:
+    """Body length (m) a parametric ``body.shape`` asks for (its ``body_length``/``length``, or the default)."""
+    from ..body.parametric import MouseShape
+
+    for key in PARAMETRIC_LENGTH_KEYS:
+        if key in shape:
+            return float(shape[key])
+    return MouseShape().body_length
+
+
+def check_parametric_shape(shape: dict[str, float]) -> None:
+    """Raise ``ValueError`` naming the key, value and allowed range for a ``body.shape`` option the parametric
+    mouse does not accept (unknown keys, both ``length`` and ``body_length``, values out of range)."""
+    ranges = parametric_ranges()
+    allowed = ", ".join([*ranges, "length"])
+    for key, value in shape.items():
+        name = "body_length" if key == "length" else key
+        if name not in ranges:
+            raise ValueError(f"unknown parametric shape option {key!r}; allowed: {allowed}")
+        lo, hi = ranges[name]
+        if not (math.isfinite(value) and lo <= value <= hi):
+            unit = " m" if name.endswith("length") else ""
+            raise ValueError(
+                f"{key} = {value:g}{unit} is outside the parametric mouse's range; allowed {lo:g}..{hi:g}{unit}"
+            )
+    if all(k in shape for k in PARAMETRIC_LENGTH_KEYS):
+        raise ValueError("give body_length or its alias length, not both")
 
 
 def looks_like_file(value: str) -> bool:
@@ -602,11 +670,22 @@ class SceneSpec(StrictModel):
     def base_dir(self) -> Path:
         return self._source.parent if self._source is not None else Path.cwd()
 
-    def error(self, field: str, problem: str) -> SceneError:
-        """A :class:`SceneError` for ``field`` (a dotted path like ``body.keypoints``) with file and line."""
+    def line_of(self, field: str) -> int | None:
+        """1-based line of ``field`` (a dotted path like ``motion.generators[1].speed``) in the scene file: the
+        key itself, else the first key written under it (flat dotted keys), else its closest written parent
+        (a missing key); None for a spec not read from YAML text."""
         line = self._lines.get(field)
         if line is None:  # a section written flat with dotted keys, or a field left at its default
             line = next((n for key, n in self._lines.items() if key.startswith(field + ".")), None)
+        parent = field
+        while line is None and parent:
+            parent = parent[: max(parent.rfind("."), parent.rfind("["), 0)]
+            line = self._lines.get(parent)
+        return line
+
+    def error(self, field: str, problem: str) -> SceneError:
+        """A :class:`SceneError` for ``field`` (a dotted path like ``body.keypoints``) with file and line."""
+        line = self.line_of(field)
         where = f"{self._source}" if self._source is not None else "<scene>"
         where += f", line {line}" if line else ""
         return SceneError(f"{where}: {field}: {problem}")
@@ -721,6 +800,31 @@ def check_appearance(spec: SceneSpec) -> None:
             f"{', '.join(shape)} reshape the parametric mouse; body.model is {spec.body.model!r} "
             "(use body.model: parametric or remove them)",
         )
+    if shape:
+        check_shape_randomization(spec)
+
+
+def check_shape_randomization(spec: SceneSpec) -> None:
+    """``randomization.body.length_scale`` / ``girth_scale`` must keep the parametric mouse inside its
+    allowed body length and girth (:meth:`synthmouse.body.parametric.MouseShape.allowed`)."""
+    ranges = parametric_ranges()
+    body = spec.body
+    length = body.length or (body.scale or 1.0) * parametric_length(body.shape)
+    nominal = {"length_scale": ("body_length", length, " m"),
+               "girth_scale": ("girth_scale", float(body.shape.get("girth_scale", 1.0)), "")}
+    for key, (option, base, unit) in nominal.items():
+        bounds = getattr(spec.randomization.body, key)
+        if bounds is None:
+            continue
+        lo, hi = ranges[option]
+        got = (bounds[0] * base, bounds[1] * base)
+        if got[0] < lo - 1e-12 or got[1] > hi + 1e-12:
+            raise spec.error(
+                f"randomization.body.{key}",
+                f"[{bounds[0]:g}, {bounds[1]:g}] times the mouse's {option} {base:.4g}{unit} gives "
+                f"{got[0]:.4g}..{got[1]:.4g}{unit}; the parametric mouse allows {lo:g}..{hi:g}{unit}, i.e. "
+                f"{key} within [{lo / base:.4g}, {hi / base:.4g}]",
+            )
 
 
 def format_validation_error(exc: ValidationError, name: str, data: Any, node: yaml.Node | None) -> str:
@@ -735,15 +839,30 @@ def format_validation_error(exc: ValidationError, name: str, data: Any, node: ya
     return head + "\n  ".join(lines)
 
 
-def _message(err: dict, path: list, data: Any) -> str:
+def section_error(spec: SceneSpec, section: str, exc: ValidationError, model: type[BaseModel]) -> SceneError:
+    """A section kept as written (``motion:``) and validated later against its own ``model`` (the motion mix
+    schema): one line per problem naming the scene file, the line, the full field path
+    (``motion.generators[1].speed``), the bad value and what is allowed."""
+    data = getattr(spec, section)
+    lines = []
+    for err in exc.errors(include_url=False):
+        path, _ = _walk(data, None, err["loc"])
+        message = _message(err, path, data, root=model)
+        lines.append(str(spec.error(_dotted([section, *path]), message)))
+    head = f"{len(lines)} problems in {section}:\n  " if len(lines) > 1 else ""
+    return SceneError(head + "\n  ".join(lines))
+
+
+def _message(err: dict, path: list, data: Any, root: type[BaseModel] | None = None) -> str:
     kind, msg = err["type"], err["msg"]
+    root = root or SceneSpec
     if kind == "extra_forbidden":
         key = path[-1]
         if isinstance(key, str) and "." in key:  # flat dotted key: the allowed keys of its section
             section, _, leaf = key.partition(".")
-            allowed = _allowed_keys(data, [*path[:-1], section])
+            allowed = _allowed_keys(data, [*path[:-1], section], root)
             return f"unknown key {leaf!r} in {section}" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
-        allowed = _allowed_keys(data, path[:-1])
+        allowed = _allowed_keys(data, path[:-1], root)
         return f"unknown key {path[-1]!r}" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
     if kind == "missing":
         return "required but missing"
@@ -751,7 +870,8 @@ def _message(err: dict, path: list, data: Any) -> str:
         ctx = err.get("ctx", {})
         return f"unknown type {ctx.get('tag')!r}; allowed: {ctx.get('expected_tags')}"
     if kind == "union_tag_not_found":
-        return f"needs a 'type' key; allowed types: {', '.join(RIG_TYPES)}"
+        types = _allowed_types(data, path, root) or list(RIG_TYPES)
+        return f"needs a 'type' key; allowed types: {', '.join(types)}"
     if msg.startswith("Value error, "):
         return msg[len("Value error, ") :]
     value = err.get("input")
@@ -767,8 +887,8 @@ def _walk(data: Any, node: yaml.Node | None, loc: tuple) -> tuple[list, yaml.Nod
     rest = list(loc)
     while rest:
         part = rest.pop(0)
-        if isinstance(data, dict) and part in RIG_TYPES and data.get("type") == part:
-            continue  # the tag of a discriminated union, not a key
+        if isinstance(data, dict) and part not in data and data.get("type") == part:
+            continue  # the tag of a discriminated union (rig or motion generator type), not a key
         if isinstance(data, dict) and part not in data and rest and f"{part}.{rest[0]}" in data:
             part = f"{part}.{rest.pop(0)}"  # a flat dotted key (randomization: {image.gamma: ...})
         if isinstance(data, dict) and part in data:
@@ -837,9 +957,32 @@ def _line_index(node: yaml.Node | None) -> dict[str, int]:
     return index
 
 
-def _allowed_keys(data: Any, path: list) -> list[str] | None:
-    """Field names of the section at ``path`` (keys/indices), walking the model annotations with the data."""
-    current: Any = SceneSpec
+def _allowed_keys(data: Any, path: list, root: type[BaseModel] | None = None) -> list[str] | None:
+    """Field names of the section at ``path`` (keys/indices), walking the model annotations (from ``root``,
+    default :class:`SceneSpec`) with the data."""
+    found = _annotation_at(data, path, root or SceneSpec)
+    model = _pick_model(*found) if found is not None else None
+    return list(model.model_fields) if model is not None else None
+
+
+def _allowed_types(data: Any, path: list, root: type[BaseModel]) -> list[str]:
+    """The ``type`` values of a tagged union at ``path`` (rig types, motion generator types)."""
+    found = _annotation_at(data, path, root)
+    if found is None:
+        return []
+    annotation = found[0]
+    annotation = _container(annotation) or annotation
+    types = []
+    for model in _flatten(annotation):
+        field = model.model_fields.get("type") if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is not None:
+            types += [str(t) for t in typing.get_args(field.annotation)]
+    return types
+
+
+def _annotation_at(data: Any, path: list, root: type[BaseModel]) -> tuple[Any, Any] | None:
+    """``(annotation, data)`` of the field at ``path`` below ``root``, or None where the path leaves it."""
+    current: Any = root
     for part in path:
         container = _container(current)
         if container is not None:
@@ -850,8 +993,7 @@ def _allowed_keys(data: Any, path: list) -> list[str] | None:
                 return None
             current = model.model_fields[part].annotation
         data = data[part] if isinstance(data, (dict, list)) and _has(data, part) else None
-    model = _pick_model(current, data)
-    return list(model.model_fields) if model is not None else None
+    return current, data
 
 
 def _has(data: dict | list, part) -> bool:
