@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 import synthmouse.dataset.generation as gen
@@ -246,3 +247,69 @@ def test_files_get_the_permissions_of_ordinarily_created_files(tmp_path):
     for rel in ("labeled-data/synth_top/img00000.png", "coco/annotations.json", "manifest.json",
                 "labeled-data/synth_top/CollectedData_synthmouse.csv", ".synthmouse/rows/00000000.json"):
         assert (root / rel).stat().st_mode & 0o777 == expected, rel
+
+
+# ------------------------------------------------------------------------------------- ground-truth images
+def test_depth_png_values_are_rounded_millimetres_with_zero_for_no_hit():
+    from synthmouse.dataset.images import depth_to_millimetres, encode_png_channel
+
+    depth = np.array([[np.inf, np.nan, 0.0, 0.0004], [0.3, 1.23449, 1.2346, 80.0]], np.float32)
+    mm = depth_to_millimetres(depth)
+    assert mm.dtype == np.uint16
+    assert mm.tolist() == [[0, 0, 0, 1], [300, 1234, 1235, 65535]]  # hits never read 0; clipped at 65535
+    back = cv2.imdecode(np.frombuffer(encode_png_channel(mm), np.uint8), cv2.IMREAD_UNCHANGED)
+    assert back.dtype == np.uint16 and (back == mm).all()
+
+
+def test_ground_truth_images_are_listed_in_rows_and_manifest_and_resume_after_disk_full(tmp_path, monkeypatch):
+    kinds = ("depth", "mask", "parts")
+    reference = make_dataset(tmp_path / "ref", frames=5, seed=0, formats=("dlc",), label_images=kinds)
+    ref_digest = tree_digest(reference)
+    manifest = json.loads((reference / "manifest.json").read_text())
+    assert set(manifest["ground_truth"]) == set(kinds) and manifest["ground_truth"]["depth"]["unit"] == "mm"
+    for i in range(5):
+        row = json.loads((reference / ".synthmouse" / "rows" / f"{i:08d}.json").read_text())
+        for view in row["views"]:
+            rendered = next(v for v in FakeSource().render(i).views if v.camera == view["camera"])
+            files = view["files"]
+            assert sorted(files) == sorted(kinds)
+            for kind, entry in files.items():
+                assert entry["path"] == f"{kind}/{view['camera']}/img{i:05d}.png"
+                assert manifest["files"][entry["path"]] == entry["sha256"] == ref_digest[entry["path"]]
+            depth = cv2.imread(str(reference / files["depth"]["path"]), cv2.IMREAD_UNCHANGED)
+            hit = np.isfinite(rendered.depth)
+            assert depth.dtype == np.uint16 and (depth[~hit] == 0).all()
+            assert np.abs(depth[hit] / 1000.0 - rendered.depth[hit]).max() <= 0.0005 + 1e-6
+            mask = cv2.imread(str(reference / files["mask"]["path"]), cv2.IMREAD_UNCHANGED)
+            assert (mask == np.where(rendered.mask, 255, 0)).all()
+            parts = cv2.imread(str(reference / files["parts"]["path"]), cv2.IMREAD_UNCHANGED)
+            assert parts.dtype == np.uint8 and (parts == rendered.parts).all()
+    from synthmouse.body.groups import PARTS
+
+    legend = json.loads((reference / "parts" / "legend.json").read_text())
+    assert [(p["id"], p["name"]) for p in legend["parts"]] == list(enumerate(PARTS))
+    assert manifest["files"]["parts/legend.json"] == ref_digest["parts/legend.json"]
+    # a full disk while writing frame 1's top mask: frame 1's images already written are removed; rerun resumes
+    root = tmp_path / "ds"
+    _disk_full_after(11, monkeypatch)  # per frame and camera: image, depth, mask, parts
+    with pytest.raises(OutputError, match="disk full"):
+        generate(FakeSource(label_images=kinds), root, GenerateOptions(n_frames=5, seed=0, formats=("dlc",)))
+    assert not _temporary_files(root)
+    kept = sorted(p.relative_to(root).as_posix() for p in root.rglob("img*.png"))
+    assert kept == sorted([f"{d}/{c}/img00000.png" for d in kinds for c in ("top", "side")]
+                          + [f"labeled-data/synth_{c}/img00000.png" for c in ("side", "top")])
+    monkeypatch.undo()
+    assert generate(FakeSource(label_images=kinds), root,
+                    GenerateOptions(n_frames=5, seed=0, formats=("dlc",))).complete
+    got = tree_digest(root)
+    assert {k: v for k, v in got.items() if k not in ("config.yaml", "manifest.json")} == \
+        {k: v for k, v in ref_digest.items() if k not in ("config.yaml", "manifest.json")}
+
+
+def test_without_ground_truth_images_none_are_written(tmp_path):
+    root = make_dataset(tmp_path / "ds", frames=2, seed=0, formats=("dlc",))
+    assert not any((root / d).exists() for d in ("depth", "mask", "parts"))
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["ground_truth"] == {} and not any(k.startswith(("depth/", "parts/")) for k in manifest["files"])
+    row = json.loads((root / ".synthmouse" / "rows" / "00000000.json").read_text())
+    assert all(view["files"] == {} for view in row["views"])

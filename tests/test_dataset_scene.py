@@ -3,6 +3,7 @@ independent re-projection of the 3D ground truth through the exported Anipose ca
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 
 import cv2
@@ -161,3 +162,47 @@ def test_mirror_keypoints_are_extra_bodyparts_and_reproject_through_the_reflecti
     shown = np.isfinite(got[:, 0])
     assert shown.sum() >= 3  # the reflection is seen and labelled
     np.testing.assert_allclose(got[shown], ref[:, 0][shown], atol=1e-6)
+
+
+def test_depth_mask_and_part_images_equal_what_the_renderer_drew(tmp_path, scene, renderer):
+    """outputs.ground_truth lists depth, mask and parts (the default): the PNGs read back with OpenCV equal the
+    renderer's depth (within 1 mm), mask and part ids of the same frame rendered again."""
+    import json
+
+    from synthmouse.body.groups import PARTS
+
+    assert set(scene.spec.outputs.ground_truth) >= {"depth", "mask", "parts"}
+    root = tmp_path / "ds"
+    assert generate(_source(scene, renderer), root, GenerateOptions(n_frames=2, seed=4, formats=("dlc",))).complete
+    again = _source(scene, renderer)
+    manifest = json.loads((root / "manifest.json").read_text())
+    for i in range(2):
+        result = again.render(i)
+        for view in result.views:
+            depth = cv2.imread(str(root / f"depth/{view.camera}/img{i:05d}.png"), cv2.IMREAD_UNCHANGED)
+            hit = np.isfinite(view.depth)
+            assert depth.dtype == np.uint16 and depth.shape == view.depth.shape
+            assert hit.mean() > 0.3 and (depth[~hit] == 0).all() and (depth[hit] > 0).all()
+            assert np.abs(depth[hit].astype(float) - view.depth[hit] * 1000.0).max() <= 1.0
+            parts = cv2.imread(str(root / f"parts/{view.camera}/img{i:05d}.png"), cv2.IMREAD_UNCHANGED)
+            assert parts.dtype == np.uint8 and (parts == view.parts).all()
+            assert len(np.unique(parts)) > 4 and parts.max() < len(PARTS)  # trunk, head, limbs ... seen
+            mask = cv2.imread(str(root / f"mask/{view.camera}/img{i:05d}.png"), cv2.IMREAD_UNCHANGED)
+            assert (mask == np.where(view.mask, 255, 0)).all() and ((parts > 0) == view.mask).all()
+            for kind in ("depth", "mask", "parts"):
+                rel = f"{kind}/{view.camera}/img{i:05d}.png"
+                assert manifest["files"][rel] == hashlib.sha256((root / rel).read_bytes()).hexdigest()
+    legend = json.loads((root / "parts" / "legend.json").read_text())
+    assert {p["id"]: p["name"] for p in legend["parts"]}[PARTS.index("head")] == "head"
+
+
+def test_a_scene_without_depth_mask_parts_writes_no_ground_truth_images(tmp_path, renderer):
+    from synthmouse.scene.build import build_scene
+    from synthmouse.scene.spec import parse_scene_spec
+
+    spec = dict(SCENE, outputs={"ground_truth": ["keypoints", "visibility", "keypoints3d"]})
+    scene = build_scene(parse_scene_spec(spec))
+    root = tmp_path / "ds"
+    assert generate(_source(scene, renderer), root, GenerateOptions(n_frames=1, seed=4, formats=("dlc",))).complete
+    assert not any((root / d).exists() for d in ("depth", "mask", "parts"))
+    assert sorted(p.name for p in root.rglob("*.png")) == ["img00000.png", "img00000.png"]  # the two cameras

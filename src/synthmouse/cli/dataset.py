@@ -128,6 +128,9 @@ def _run(source, out: Path, options):
     if report.complete:
         formats_done = ", ".join(options.formats)
         typer.echo(f"dataset complete: formats {formats_done}; manifest {out / 'manifest.json'}")
+        images = source.meta.label_images
+        if images:
+            typer.echo(f"ground-truth images: {', '.join(f'{k}/<camera>/' for k in images)} (see manifest.json)")
     else:
         typer.echo(f"{report.missing} frames still missing: run the other shards, then this command without "
                    "--shard/--frames-range to merge")

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import OutputError, SynthmouseError
-from ..render.base import FrameResult
 from ..fileio import atomic_open
+from ..render.base import FrameResult
 from .images import check_image_format, encode_image, encode_label_image, write_image
 from .layout import DatasetLayout
 from .meta import LABEL_IMAGES, DatasetMeta

@@ -50,7 +50,8 @@ class DatasetMeta:
         unknown = sorted(set(self.label_images) - set(LABEL_IMAGES))
         if unknown:
             raise SynthmouseError(
-                f"scene {self.scene_name!r}: unknown ground-truth image(s) {unknown}; allowed: {', '.join(LABEL_IMAGES)}"
+                f"scene {self.scene_name!r}: unknown ground-truth image(s) {unknown}; "
+                f"allowed: {', '.join(LABEL_IMAGES)}"
             )
         object.__setattr__(self, "label_images", tuple(k for k in LABEL_IMAGES if k in self.label_images))
         names = [c.name for c in self.cameras]

@@ -1,7 +1,7 @@
 """A trained two-stage pose model and its inference.
 
-Stage 1 (*locator*): the whole frame, shrunk so its long side is ``locator_size`` px, gives coarse keypoint
-heatmaps; their confidence-weighted mean is the animal's centre. Stage 2 (*cropper*): a ``crop_size`` square
+Stage 1 (*locator*): the whole frame, shrunk so its long side is ``locator_size`` px, gives one coarse heatmap
+of the animal's centre (the middle of its keypoints' bounding box). Stage 2 (*cropper*): a ``crop_size`` square
 around that centre at (near) full resolution gives the keypoints, refined to sub-pixel precision
 (:func:`synthmouse.pose.heatmap.decode_peaks`); ``refine_passes`` re-centres the crop on its own answer.
 
@@ -39,9 +39,9 @@ class PoseConfig:
     crop_scale: float = 1.0  # crop pixels per frame pixel
     locator_size: int = 128  # long side of the shrunk frame
     sigma: float = 1.5  # cropper heatmap sigma, cells
-    locator_sigma: float = 1.0
+    locator_sigma: float = 1.5
     refine_passes: int = 1
-    loss: str = "bce"  # bce: the network gives logits (sigmoid -> heatmap); mse: heatmaps directly
+    loss: str = "mse"  # bce: the network gives logits (sigmoid -> heatmap); mse: heatmaps directly
     pretrained: bool = True
     extra: dict = field(default_factory=dict)
 
@@ -76,7 +76,7 @@ class PoseModel:
         self.config = config
         self.device = torch.device(device)
         k = len(config.names)
-        self.locator = build_network(config.backbone, k, config.locator_width, config.pretrained).to(self.device)
+        self.locator = build_network(config.backbone, 1, config.locator_width, config.pretrained).to(self.device)
         self.cropper = build_network(config.backbone, k, config.width, config.pretrained).to(self.device)
 
     # -------------------------------------------------------------------------------------------- files
@@ -126,10 +126,8 @@ class PoseModel:
         small = [warp(im, m, size) for im in images]
         self.locator.eval()
         hm = self.heatmaps(self.locator, small)
-        xy, conf = decode_peaks(hm, OUTPUT_STRIDE)
-        xy = apply_affine(invert_affine(m), xy)
-        weight = conf + 1e-6
-        return (xy * weight[..., None]).sum(axis=1) / weight.sum(axis=1)[:, None]
+        xy, _ = decode_peaks(hm[:, 0], OUTPUT_STRIDE)
+        return apply_affine(invert_affine(m), xy)
 
     @torch.no_grad()
     def keypoints_in_crops(self, images: list[np.ndarray], centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -152,15 +150,25 @@ class PoseModel:
             centres = self.locate(batch)
             xy, conf = self.keypoints_in_crops(batch, centres)
             for _ in range(self.config.refine_passes):
-                weight = conf + 1e-6
-                centres = (xy * weight[..., None]).sum(axis=1) / weight.sum(axis=1)[:, None]
-                xy, conf = self.keypoints_in_crops(batch, centres)
+                xy, conf = self.keypoints_in_crops(batch, box_centres(xy, conf > 0.2))
             xys.append(xy)
             confs.append(conf)
         if not xys:
             k = len(self.config.names)
             return np.zeros((0, k, 2)), np.zeros((0, k))
         return np.concatenate(xys), np.concatenate(confs)
+
+
+def box_centres(xy: np.ndarray, use: np.ndarray | None = None) -> np.ndarray:
+    """``(B, 2)`` middles of the bounding boxes of ``xy (B, K, 2)`` (NaN ignored; only ``use (B, K)`` points,
+    all points of a frame where none is used)."""
+    xy = np.asarray(xy, dtype=np.float64)
+    if use is not None:
+        use = use & np.isfinite(xy).all(-1)
+        use[~use.any(axis=1)] = True
+        xy = np.where(use[..., None], xy, np.nan)
+    with np.errstate(all="ignore"):
+        return (np.nanmin(xy, axis=1) + np.nanmax(xy, axis=1)) / 2
 
 
 def read_gray(path: str | Path) -> np.ndarray:

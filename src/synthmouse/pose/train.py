@@ -5,7 +5,8 @@ uniformly, then a random affine warp (crop jitter, rotation, scale, mirror flip 
 photometric jitter. The loss is a weighted squared error against Gaussian heatmaps (unlabelled keypoints have
 weight 0). AdamW with a warm-up and a cosine decay. A checkpoint (``checkpoint.pt``: weights, optimiser,
 step, random state) is written atomically every ``checkpoint_every`` steps; rerunning the same training in the
-same folder resumes from it. The locator trains first (``locator_steps``), then the cropper (``steps``).
+same folder resumes from it. The locator (one heatmap: the middle of the keypoints' bounding box) trains first (``locator_steps``),
+then the cropper (``steps``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ..fileio import atomic_open, atomic_path
 from .augment import Photometric, affine_matrix, apply_affine, photometric, warp
 from .heatmap import gaussian_targets
 from .labels import LabelledSet, flip_permutation
-from .model import PoseConfig, PoseModel, locator_geometry, read_gray, to_tensor
+from .model import PoseConfig, PoseModel, box_centres, locator_geometry, read_gray, to_tensor
 from .network import OUTPUT_STRIDE
 
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -157,7 +158,7 @@ class BatchMaker:
             sigma = c.locator_sigma
         else:
             base, size = c.crop_scale, (c.crop_size, c.crop_size)
-            centre = np.nanmean(kp, axis=0) + rng.uniform(-1, 1, 2) * o.crop_jitter * c.crop_size / c.crop_scale
+            centre = box_centres(kp[None])[0] + rng.uniform(-1, 1, 2) * o.crop_jitter * c.crop_size / c.crop_scale
             angle = np.radians(rng.uniform(-o.rotation_deg, o.rotation_deg))
             sigma = c.sigma
         m = affine_matrix(centre, angle, base * zoom, flip, size)
@@ -166,6 +167,8 @@ class BatchMaker:
         pts = apply_affine(m, kp)
         if flip:
             pts = pts[self.perm]
+        if stage == "locator":
+            pts = box_centres(pts[None])
         shape = (size[1] // OUTPUT_STRIDE, size[0] // OUTPUT_STRIDE)
         target = gaussian_targets(pts, shape, OUTPUT_STRIDE, sigma)
         weight = np.isfinite(pts).all(-1).astype(np.float32)
@@ -179,7 +182,7 @@ class BatchMaker:
         return images, targets, weights
 
 
-def heatmap_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, kind: str = "bce") -> torch.Tensor:
+def heatmap_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, kind: str = "mse") -> torch.Tensor:
     """Per-pixel binary cross-entropy on logits (``bce``) or squared error (``mse``) against the Gaussians,
     10x heavier near the peaks, per keypoint weighted (0: unlabelled)."""
     if kind == "bce":
