@@ -3,10 +3,12 @@
 Every frame: a new pose (skinning on the CPU), shadow map of the mouse, one geometry pass into colour,
 part-id and camera-z targets, read back, lens distortion (cv2.remap of image, depth and part ids), keypoints
 through the OpenCV camera model and their visibility. Prints frames per second (wall clock), CPU time per
-frame (all threads) and a breakdown. When ``bpy`` is importable it also renders the same scene with
-Blender's Cycles at 16 samples and prints the speed ratio; otherwise it says why it skipped.
+frame (all threads) and a breakdown. When a Python with ``bpy`` is found (``$SYNTHMOUSE_BPY_PYTHON``, else
+``.venv-bpy/bin/python``, else this one) it exports the same scene and renders a few of the same poses with
+Blender's Cycles (``blender_cycles.py``, 16 samples, CPU, same cores), prints the speed ratio and saves
+``docs/renders/cycles_vs_gl.png``; otherwise it says why it skipped.
 
-Run: ``python benchmarks/bench_render.py [--frames 120] [--cores 2] [--sam PATH]``
+Run: ``python benchmarks/bench_render.py [--frames 120] [--cores 2] [--sam PATH] [--cycles-frames 3]``
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--sam", type=Path, default=shared / "assets" / "sam_mouse")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cycles-frames", type=int, default=3, help="frames rendered with Cycles (0: skip)")
+    parser.add_argument("--cycles-samples", type=int, default=16)
     return parser.parse_args()
 
 
@@ -121,7 +125,7 @@ def main() -> int:
     )
     print_breakdown(renderer, scene, poses[:20])
     print(f"target >= 30 frames/s: {'met' if fps >= 30 else 'NOT met'}")
-    blender_comparison(scene, poses[0], fps)
+    blender_comparison(renderer, scene, poses, fps, cpu / args.frames, args)
     renderer.close()
     return 0
 
@@ -175,81 +179,147 @@ def print_breakdown(renderer, scene, poses) -> None:
     print("breakdown, CPU ms:  " + ", ".join(f"{k} {1000 * np.mean(v):.1f}" for k, v in cpu.items()))
 
 
-def blender_comparison(scene, pose, gl_fps: float) -> None:
-    """Render the same meshes, camera and key light with Cycles (16 samples) and print the speed ratio."""
-    try:
-        import bpy  # noqa: F401
-    except ImportError:
-        print("Blender comparison skipped: the bpy module is not importable (pip install bpy, Python 3.11)")
-        return
-    seconds = cycles_render_seconds(scene, pose)
-    print(
-        f"Blender Cycles, 16 samples, same scene: {seconds:.2f} s/frame -> GL renderer is "
-        f"{gl_fps * seconds:.0f}x faster"
-    )
-
-
-def cycles_render_seconds(scene, pose, samples: int = 16, repeats: int = 2) -> float:
-    """Seconds per frame for Cycles on the scene's meshes (mouse + rig), first camera, lights as
-    suns/points."""
+def blender_comparison(
+    renderer, scene, poses, gl_fps: float, gl_cpu_s: float, args: argparse.Namespace
+) -> None:
+    """Render the same scene (posed SAM meshes, rig, camera, lights) with Blender's Cycles in a Python that
+    has ``bpy`` (a separate virtualenv: bpy pins its own numpy), print both speeds and their ratio and save
+    one Cycles and one GL frame of the same pose side by side."""
+    import json
+    import subprocess
     import tempfile
 
-    import bpy
+    from synthmouse.render import FrameState
+
+    if args.cycles_frames <= 0:
+        print("Blender comparison skipped: --cycles-frames 0")
+        return
+    python = find_bpy_python()
+    if python is None:
+        print(
+            "Blender comparison skipped: no Python with bpy (set SYNTHMOUSE_BPY_PYTHON, or: python3.11 -m venv "
+            ".venv-bpy && .venv-bpy/bin/pip install bpy)"
+        )
+        return
+    script = Path(__file__).with_name("blender_cycles.py")
+    with tempfile.TemporaryDirectory() as tmp:
+        npz = Path(tmp) / "scene.npz"
+        export_blender_scene(scene, poses[: args.cycles_frames], npz, args.cycles_samples)
+        command = [python, str(script), str(npz), "--out", tmp, "--threads", str(len(os.sched_getaffinity(0)))]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"Blender comparison failed ({python}, exit {done.returncode}):\n{done.stderr[-2000:]}")
+            return
+        cycles = json.loads(done.stdout.strip().splitlines()[-1])
+        cycles_frame = read_png(Path(tmp) / "cycles_000.png")
+    seconds = float(sum(cycles["frame_s"]) / len(cycles["frame_s"]))
+    cpu_seconds = float(sum(cycles["frame_cpu_s"]) / len(cycles["frame_cpu_s"]))
+    ratio = seconds * gl_fps
+    print(
+        f"Blender {cycles['blender']} Cycles, CPU ({cycles['threads']} threads), {cycles['samples']} samples, "
+        f"no denoiser, 640x480: scene build {cycles['build_s']:.2f} s, first render {cycles['warmup_s']:.2f} s, "
+        f"then {seconds:.2f} s/frame over {len(cycles['frame_s'])} frames "
+        f"({', '.join(f'{s:.2f}' for s in cycles['frame_s'])}); camera check {cycles['camera_check_px']:.3f} px"
+    )
+    print(f"Cycles CPU time: {cpu_seconds:.2f} s/frame over all threads")
+    print(
+        f"GL renderer: {1000 / gl_fps:.1f} ms/frame wall, {1000 * gl_cpu_s:.1f} ms/frame CPU "
+        "(all ground truth, distortion, shadows)"
+    )
+    print(
+        f"ratio Cycles / GL per frame: wall {ratio:.0f}x, CPU {cpu_seconds / gl_cpu_s:.0f}x -> "
+        f"target >= 50x: {'met' if ratio >= 50 else 'NOT met'}"
+    )
+    gl_frame = renderer.render(scene, FrameState(0, poses[0])).views[0].rgb
+    out = Path(__file__).resolve().parents[1] / "docs" / "renders" / "cycles_vs_gl.png"
+    save_side_by_side(distort_like(cycles_frame, scene.cameras[0]), gl_frame, out)
+    print(f"saved {out} (left: Cycles with the lens distortion applied afterwards, right: GL)")
+
+
+def find_bpy_python() -> str | None:
+    """``$SYNTHMOUSE_BPY_PYTHON``, else ``.venv-bpy/bin/python`` in the repository, else this Python if it can
+    import bpy; None when there is none."""
+    import importlib.util
+
+    env = os.environ.get("SYNTHMOUSE_BPY_PYTHON")
+    if env:
+        return env
+    local = Path(__file__).resolve().parents[1] / ".venv-bpy" / "bin" / "python"
+    if local.is_file():
+        return str(local)
+    return sys.executable if importlib.util.find_spec("bpy") is not None else None
+
+
+def export_blender_scene(scene, poses, path: Path, samples: int) -> None:
+    """Write the posed mouse meshes ``(F, V, 3)`` (one per pose), the rig meshes with their materials, the first
+    camera's OpenCV ``K, R, t`` and the lights to ``path`` in the layout ``blender_cycles.py`` documents."""
     import numpy as np
 
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    bl_scene = bpy.context.scene
-    meshes = [("mouse", scene.body.skin(pose)[0], scene.body.mesh.faces)]
-    meshes += [(m.name, m.vertices, m.faces) for m in scene.rig]
-    for name, verts, faces in meshes:
-        data = bpy.data.meshes.new(name)
-        data.from_pydata(np.asarray(verts, float).tolist(), [], np.asarray(faces).tolist())
-        bl_scene.collection.objects.link(bpy.data.objects.new(name, data))
+    from synthmouse.render.gl import _decode
+
     cam = scene.cameras[0]
-    cam_data = bpy.data.cameras.new("cam")
-    cam_data.sensor_fit = "HORIZONTAL"
-    cam_data.sensor_width = 36.0
-    cam_data.lens = cam.fx * 36.0 / cam.width
-    cam_obj = bpy.data.objects.new("cam", cam_data)
-    blender_from_cv = np.diag([1.0, -1.0, -1.0])  # Blender cameras look down -z with y up
-    world_from_cam = np.eye(4)
-    world_from_cam[:3, :3] = cam.R.T @ blender_from_cv
-    world_from_cam[:3, 3] = cam.position
-    cam_obj.matrix_world = world_from_cam.tolist()  # a list of rows, as mathutils.Matrix takes it
-    bl_scene.collection.objects.link(cam_obj)
-    bl_scene.camera = cam_obj
-    for i, light in enumerate(scene.lights):
-        if light.kind == "ambient":
-            continue
-        kind = {"directional": "SUN", "point": "POINT", "spot": "SPOT"}[light.kind]
-        data = bpy.data.lights.new(f"light{i}", kind)
-        data.energy = float(light.intensity) * (3.0 if kind == "SUN" else 50.0)
-        obj = bpy.data.objects.new(f"light{i}", data)
-        obj.location = tuple(float(x) for x in light.position)
-        obj.rotation_mode = "QUATERNION"
-        obj.rotation_quaternion = _track_quaternion(light.direction)
-        bl_scene.collection.objects.link(obj)
-    bl_scene.render.engine = "CYCLES"
-    bl_scene.cycles.samples = samples
-    bl_scene.cycles.device = "CPU"
-    bl_scene.render.resolution_x, bl_scene.render.resolution_y = cam.width, cam.height
-    bl_scene.render.resolution_percentage = 100
-    with tempfile.TemporaryDirectory() as tmp:
-        bl_scene.render.filepath = str(Path(tmp) / "frame.png")
-        bpy.ops.render.render(write_still=True)  # warm-up (BVH build, kernel load)
-        start = time.perf_counter()
-        for _ in range(repeats):
-            bpy.ops.render.render(write_still=True)
-        return (time.perf_counter() - start) / repeats
+    data = {
+        "samples": samples,
+        "mouse_faces": np.asarray(scene.body.mesh.faces, np.int32),
+        "mouse_vertices": np.concatenate([scene.body.skin(pose) for pose in poses]).astype(np.float32),
+        "mouse_colours": np.asarray(scene.body_colours, np.float32),
+        "mouse_roughness": scene.body_material.roughness,
+        "mouse_specular": scene.body_material.specular,
+        "rig_count": len(scene.rig),
+        "K": cam.K, "R": cam.R, "t": cam.t, "size": np.array([cam.width, cam.height]),
+        "background": np.asarray(scene.background, np.float32),
+    }
+    for i, mesh in enumerate(scene.rig):
+        material = scene.materials[mesh.material]
+        data |= {
+            f"rig{i}_vertices": mesh.vertices, f"rig{i}_faces": mesh.faces,
+            f"rig{i}_colour": material.colour, f"rig{i}_emission": material.emission,
+            f"rig{i}_roughness": material.roughness, f"rig{i}_specular": material.specular,
+            f"rig{i}_opacity": material.opacity,
+        }
+    ambient = [light for light in scene.lights if light.kind == "ambient"]
+    lights = [light for light in scene.lights if light.kind != "ambient"]
+    data["ambient"] = sum((_decode(a.colour) * a.intensity for a in ambient), np.zeros(3, np.float32))
+    data |= {
+        "light_kind": np.array([light.kind for light in lights], dtype="U16"),
+        "light_rgb": np.array([_decode(light.colour) * light.intensity for light in lights]).reshape(-1, 3),
+        "light_position": np.array([light.position for light in lights], float).reshape(-1, 3),
+        "light_target": np.array([light.target for light in lights], float).reshape(-1, 3),
+        "light_distance": np.array([light.reference_distance for light in lights], float),
+        "light_cone_deg": np.array([light.cone_deg for light in lights], float),
+        "light_softness": np.array([light.softness for light in lights], float),
+    }
+    np.savez(path, **data)
 
 
-def _track_quaternion(direction) -> tuple[float, float, float, float]:
-    """Blender (w, x, y, z) quaternion turning the light's -z axis to ``direction``."""
-    from scipy.spatial.transform import Rotation
+def read_png(path: Path):
+    """``(H, W, 3) uint8`` RGB image."""
+    import cv2
 
-    rot, _ = Rotation.align_vectors([direction], [[0.0, 0.0, -1.0]])
-    x, y, z, w = rot.as_quat()  # scipy order
-    return float(w), float(x), float(y), float(z)
+    return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def distort_like(image, camera):
+    """Apply ``camera``'s lens distortion to a pinhole render ``(H, W, 3)`` made with the same ``K``."""
+    import cv2
+
+    map_x, map_y = cv2.initUndistortRectifyMap(
+        camera.K, camera.dist, None, camera.K, (camera.width, camera.height), cv2.CV_32FC1
+    )
+    return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR)
+
+
+def save_side_by_side(left, right, path: Path) -> None:
+    """Both ``(H, W, 3) uint8`` images at half size next to each other, as a PNG."""
+    import cv2
+    import numpy as np
+
+    from synthmouse.fileio import atomic_path
+
+    pair = np.concatenate([left, right], axis=1)
+    small = cv2.resize(pair, (pair.shape[1] // 2, pair.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    with atomic_path(path) as tmp:
+        cv2.imwrite(str(tmp), cv2.cvtColor(small, cv2.COLOR_RGB2BGR))
 
 
 if __name__ == "__main__":

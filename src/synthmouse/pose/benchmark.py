@@ -41,8 +41,8 @@ class BenchmarkOptions:
     frames: int = 1000
     folds: int = 5
     k_values: tuple[int, ...] = (5, 10, 20, 50)
-    steps: int = 600
-    batch_size: int = 16
+    steps: int = 800
+    batch_size: int = 8
     seed: int = 0
     device: str = "auto"
     real_share: float = 0.5

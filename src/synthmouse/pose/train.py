@@ -5,8 +5,8 @@ uniformly, then a random affine warp (crop jitter, rotation, scale, mirror flip 
 photometric jitter. The loss is a weighted squared error against Gaussian heatmaps (unlabelled keypoints have
 weight 0). AdamW with a warm-up and a cosine decay. A checkpoint (``checkpoint.pt``: weights, optimiser,
 step, random state) is written atomically every ``checkpoint_every`` steps; rerunning the same training in the
-same folder resumes from it. The locator (one heatmap: the middle of the keypoints' bounding box) trains first (``locator_steps``),
-then the cropper (``steps``).
+same folder resumes from it. The locator (one heatmap: the middle of the keypoints' bounding box) trains
+first (``locator_steps``), then the cropper (``steps``).
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ ProgressFn = Callable[[str, int, int, float], None]
 class TrainOptions:
     """Training budget and augmentation (saved in ``train.json``)."""
 
-    steps: int = 800  # cropper steps
+    steps: int = 1000  # cropper steps
     locator_steps: int | None = None  # default: steps // 2
-    batch_size: int = 16
+    batch_size: int = 8
     lr: float = 2e-3
     weight_decay: float = 1e-4
     warmup: int = 30
