@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pandas as pd
@@ -157,3 +159,39 @@ def test_labelled_set_reorder_fills_missing_with_nan():
     r = data.reorder(("b", "c"))
     np.testing.assert_array_equal(r.keypoints[0, 0], [3, 4])
     assert np.isnan(r.keypoints[0, 1]).all()
+
+
+def test_video_frames_are_read_in_order(tmp_path):
+    from synthmouse.pose.predict import frame_keys
+
+    path = tmp_path / "v.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (32, 24))
+    for v in (20, 120, 220):
+        writer.write(np.full((24, 32, 3), v, np.uint8))
+    writer.release()
+    keys, reader = frame_keys(path)
+    frames = list(reader())
+    assert keys == ["0", "1", "2"]
+    assert [int(round(f.mean())) for f in frames] == pytest.approx([20, 120, 220], abs=3)
+
+
+def test_imagenet_weights_only_from_the_local_cache(tmp_path, monkeypatch):
+    import torch
+    from torchvision.models import resnet18
+
+    from synthmouse.pose.network import imagenet_weights_path, load_imagenet_weights
+
+    # TORCH_HOME alone moves the hub cache; torch.hub.set_dir would pin it for the rest of the process.
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setattr(torch.hub, "_hub_dir", None)
+    assert Path(torch.hub.get_dir()) == tmp_path / "hub"
+    assert imagenet_weights_path() is None
+    assert load_imagenet_weights(resnet18(weights=None)) is False  # nothing downloaded
+    cached = resnet18(weights=None)
+    file = tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
+    file.parent.mkdir(parents=True)
+    torch.save(cached.state_dict(), file)
+    assert imagenet_weights_path() == file
+    fresh = resnet18(weights=None)
+    assert load_imagenet_weights(fresh) is True
+    torch.testing.assert_close(fresh.conv1.weight, cached.conv1.weight)

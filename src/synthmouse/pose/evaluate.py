@@ -124,7 +124,7 @@ def format_table(report: dict) -> str:
 
 
 def worst_frame_gallery(images: Sequence[Path], pred: np.ndarray, truth: np.ndarray, frame_errors,
-                        path: str | Path, n: int = 9, tile: int = 200) -> Path:
+                        path: str | Path, n: int = 9, tile: int = 160) -> Path:
     """PNG of the ``n`` frames with the largest mean error: crops around the labels, human labels green
     circles, predictions red crosses, lines between them; the error in the corner."""
     errs = np.array([-1.0 if v is None else v for v in frame_errors])
