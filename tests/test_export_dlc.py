@@ -121,3 +121,22 @@ def test_dlc_h5_bytes_reproducible(tmp_path):
     time.sleep(1.1)
     make_dataset(tmp_path / "same", frames=4, seed=2, formats=("dlc",))
     assert dlc_h5(a, "top").read_bytes() == first
+
+
+def test_deeplabcut_itself_reads_the_project_and_makes_a_training_set(dataset, tmp_path):
+    """Runs only where DeepLabCut is installed (it needs PyTorch and pandas < 3, so not in CI here)."""
+    deeplabcut = pytest.importorskip("deeplabcut", reason="deeplabcut is not installed (pip install deeplabcut)")
+    from deeplabcut.utils import auxiliaryfunctions
+
+    project = tmp_path / "project"
+    shutil.copytree(dataset, project)
+    config = project / "config.yaml"
+    cfg = auxiliaryfunctions.read_config(str(config))
+    cfg["project_path"] = str(project)
+    auxiliaryfunctions.write_config(str(config), cfg)
+    deeplabcut.create_training_dataset(str(config), num_shuffles=1)
+    training_sets = list((project / "training-datasets").rglob("CollectedData_*.h5"))
+    assert training_sets, "create_training_dataset wrote no merged label file"
+    merged = pd.read_hdf(training_sets[0])
+    assert set(merged.columns.get_level_values("bodyparts")) == set(NAMES)
+    assert len(merged) == sum(1 for _ in (project / "labeled-data").rglob("img*.png"))
