@@ -46,3 +46,18 @@ def parametric_body():
     from synthmouse.body.parametric import build_parametric_mouse
 
     return build_parametric_mouse()
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    """A headless GL renderer shared by a test module; skips with the reason when no OpenGL context exists."""
+    try:
+        from synthmouse.render.gl import GLRenderer, GLUnavailableError
+    except ImportError as exc:  # moderngl missing
+        pytest.skip(f"moderngl not importable: {exc}")
+    try:
+        gl = GLRenderer()
+    except GLUnavailableError as exc:
+        pytest.skip(f"no OpenGL context: {exc}")
+    yield gl
+    gl.close()

@@ -82,18 +82,6 @@ def profile_file(tmp_path_factory):
     return save_profile(profile, folder)
 
 
-@pytest.fixture(scope="module")
-def renderer():
-    from synthmouse.render import GLRenderer, GLUnavailableError
-
-    try:
-        gl = GLRenderer()
-    except GLUnavailableError as exc:
-        pytest.skip(f"no OpenGL context: {exc}")
-    yield gl
-    gl.close()
-
-
 def source_of(data, renderer, seed=4):
     scene = build_scene(parse_scene_spec(data))
     return SceneFrameSource(scene=scene, seed=seed, motion=StillPoses(scene, seed), renderer=renderer, name="of")

@@ -60,18 +60,6 @@ def scene():
     return build_scene(parse_scene_spec(SCENE))
 
 
-@pytest.fixture(scope="module")
-def renderer():
-    from synthmouse.render import GLRenderer, GLUnavailableError
-
-    try:
-        gl = GLRenderer()
-    except GLUnavailableError as exc:
-        pytest.skip(f"no OpenGL context: {exc}")
-    yield gl
-    gl.close()
-
-
 def _source(scene, renderer, seed=4):
     return SceneFrameSource(scene=scene, seed=seed, motion=StillPoses(scene, seed), renderer=renderer,
                             name="wheel")

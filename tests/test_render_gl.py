@@ -22,20 +22,6 @@ from synthmouse.scene.spec import parse_scene_spec
 pytestmark = pytest.mark.gl
 
 
-@pytest.fixture(scope="module")
-def renderer():
-    try:
-        from synthmouse.render.gl import GLRenderer, GLUnavailableError
-    except ImportError as exc:  # pragma: no cover - moderngl missing
-        pytest.skip(f"moderngl not importable: {exc}")
-    try:
-        r = GLRenderer()
-    except GLUnavailableError as exc:
-        pytest.skip(f"no OpenGL context: {exc}")
-    yield r
-    r.close()
-
-
 def make_scene(body, text: str):
     return build_scene(parse_scene_spec(textwrap.dedent(text)), body=body)
 

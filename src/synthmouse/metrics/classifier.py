@@ -26,7 +26,6 @@ import numpy as np
 
 from .frames import FrameSet, ProgressFn
 from .labels import MetricsError
-from .torch_guard import avoid_llvm_clash
 
 
 @dataclass(frozen=True)
@@ -158,7 +157,6 @@ def build_network(channels: tuple[int, ...] = (16, 32, 64, 64)):
     """A small CNN: 3x3 conv + batch norm + ReLU blocks (the first with stride 2, then 2x2 max pooling before
     the second and third), global average pooling and one linear unit (the logit of "real"). The activation
     maps have 1/8 of the input's resolution."""
-    avoid_llvm_clash()
     import torch
     from torch import nn
 
@@ -196,7 +194,6 @@ def domain_classifier_test(real: FrameSet, synthetic: FrameSet, config: Classifi
     Raises:
         MetricsError: fewer than ``2 * folds`` frames in a set.
     """
-    avoid_llvm_clash()
     import torch
 
     config = config or ClassifierConfig()

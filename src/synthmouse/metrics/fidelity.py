@@ -24,7 +24,6 @@ import numpy as np
 from ..fileio import atomic_path
 from .frames import FrameSet, ProgressFn
 from .labels import MetricsError
-from .torch_guard import avoid_llvm_clash
 
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
 INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/" + INCEPTION_FILE
@@ -94,7 +93,6 @@ def inception_extractor(weights: str | Path | None = None, download: bool = True
         MetricsError: torch-fidelity is not installed.
     """
     path = resolve_inception_weights(weights, download)
-    avoid_llvm_clash()
     try:
         from torchmetrics.image.fid import NoTrainInceptionV3
     except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -123,7 +121,6 @@ def extract_features(images: np.ndarray, extractor, batch_size: int = 16, progre
     Returns:
         ``(N, D) float64``.
     """
-    avoid_llvm_clash()
     import torch
 
     images = np.asarray(images)
@@ -160,8 +157,6 @@ def _precomputed(num_features: int):
 def fid_from_features(real: np.ndarray, synthetic: np.ndarray) -> float:
     """Fréchet distance between Gaussians fitted to ``(N, D)`` and ``(M, D)`` features (torchmetrics FID)."""
     import torch
-
-    avoid_llvm_clash()
     from torchmetrics.image.fid import FrechetInceptionDistance
 
     _check_features(real, synthetic, 2)
@@ -193,8 +188,6 @@ def kid_from_features(real: np.ndarray, synthetic: np.ndarray, subsets: int = 10
     error. The subsets are drawn from a seeded generator (torch's global one is left as it was).
     """
     import torch
-
-    avoid_llvm_clash()
     from torchmetrics.image.kid import KernelInceptionDistance
 
     _check_features(real, synthetic, 2)
