@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from synthmouse.body import fetch
 from synthmouse.body.sam import SAM_FILES
+from synthmouse.body.tongue import TONGUE_VERTICES
 from synthmouse.errors import FetchError
 
 
@@ -77,7 +78,7 @@ def test_fetched_folder_loads(sam_dir, tmp_path, serve):
     from synthmouse.body.sam import load_sam
 
     dest = fetch.fetch_model("sam", base_url=serve(sam_dir), dest=tmp_path / "sam")
-    assert load_sam(dest).mesh.n_vertices == 14522
+    assert load_sam(dest).mesh.n_vertices == 14522 + TONGUE_VERTICES
 
 
 def test_corrupted_file_fails_its_checksum_and_is_not_saved(sam_dir, tmp_path, serve):
@@ -132,7 +133,7 @@ def test_cli_fetch_and_info(sam_dir, tmp_path, serve):
 
     result = runner.invoke(app, ["model", "info", str(dest)])
     assert result.exit_code == 0, result.output
-    assert "vertices: 14522" in result.output and "joints: 140" in result.output
+    assert f"vertices: {14522 + TONGUE_VERTICES}" in result.output and "joints: 141" in result.output
     assert "femur_l" in result.output and "length (nose to tail root): 95.0 mm" in result.output
     for name in ("mouse22 (22)", "dlc-topview (4)", "superanimal-topview (27)", "side-limbs (22)"):
         assert name in result.output

@@ -257,7 +257,7 @@ def test_nearest_surface_keypoint_follows_the_skin(sam_body):
     [
         (
             {"a": {"vertices": [1, 99999]}},
-            "keypoint 'a', field 'vertices': vertex id 99999 is out of range; allowed: 0..14521",
+            "keypoint 'a', field 'vertices': vertex id 99999 is out of range; allowed: 0..15163",
         ),
         ({"a": {"vertices": [1, 2], "weights": [1.0]}}, "keypoint 'a', field 'weights'"),
         ({"a": {"vertices": [1, 2], "weights": [1.0, -2.0]}}, "has a negative entry"),

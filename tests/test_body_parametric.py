@@ -25,6 +25,7 @@ from synthmouse.body.parametric import (
 )
 from synthmouse.body.parametric_check import is_closed_manifold, self_intersections
 from synthmouse.body.pose import Pose
+from synthmouse.body.tongue import without_tongue
 from synthmouse.errors import ModelFormatError
 
 VOCABULARY = (
@@ -100,6 +101,17 @@ def test_closed_manifold_check_rejects_holes_and_flipped_faces():
 # ------------------------------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def parametric_body(parametric_body):
+    """The parametric mouse's skin: these tests are about the implicit surface; the separate tongue mesh has its
+    own tests (test_body_tongue.py)."""
+    return without_tongue(parametric_body)
+
+
+def _skin_only_mouse(*args, **kwargs):
+    return without_tongue(build_parametric_mouse(*args, **kwargs))
+
+
 def test_default_mesh_is_closed_oriented_single_and_mouse_sized(parametric_body):
     body = parametric_body
     mesh = tmesh(body)
@@ -141,7 +153,7 @@ def test_skeleton_has_every_group_and_readable_names(parametric_body):
         sk.index(name)
     # Leaf joints are fixed; the root is at the origin, on the floor under the pelvis.
     leaves = [j for j in range(sk.n_joints) if not np.any(sk.parents == j)]
-    assert all(sk.groups[j] in ("fixed", "tongue") for j in leaves)
+    assert all(sk.groups[j] in ("fixed", "tongue", "jaw") for j in leaves)  # (the tongue hangs from the head)
     rest = sk.rest[:, :3, 3]
     np.testing.assert_allclose(rest[sk.root], 0.0)
     pelvis = rest[sk.index("pelvis")]
@@ -281,7 +293,7 @@ def test_vertex_parts_and_eye_mask(parametric_body):
         ids = np.flatnonzero(eye & (np.sign(verts[:, 1]) == sign))
         assert len(ids) > 10
         assert np.linalg.norm(verts[ids].mean(axis=0) - pts[side]) < 0.0015
-    sam_like = build_parametric_mouse(body_length=0.09)
+    sam_like = _skin_only_mouse(body_length=0.09)
     np.testing.assert_array_equal(eye_mask(sam_like), eye)
 
 
@@ -291,7 +303,7 @@ def test_vertex_parts_and_eye_mask(parametric_body):
 
 @pytest.mark.parametrize("shape", EXTREMES, ids=["all-low", "all-high", "mixed-a", "mixed-b"])
 def test_extreme_shapes_stay_closed_and_intersection_free(shape):
-    body = build_parametric_mouse(shape)
+    body = _skin_only_mouse(shape)
     mesh = tmesh(body)
     assert mesh.is_watertight and mesh.is_winding_consistent and mesh.volume > 0
     assert len(self_intersections(body.mesh.vertices, body.mesh.faces)) == 0
@@ -308,14 +320,14 @@ def test_extreme_shapes_stay_closed_and_intersection_free(shape):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_shape_parameters_are_met(seed):
     shape = sample_shape(np.random.default_rng(seed))
-    body = build_parametric_mouse(shape)
+    body = _skin_only_mouse(shape)
     mouse = canonical_mouse()
     pts = landmarks(body)
     # Body length: nose to tail root within 2% (by construction: exact).
     assert body.length == pytest.approx(shape.body_length, rel=0.02)
     assert np.linalg.norm(pts["nose"] - pts["tail_root"]) == pytest.approx(shape.body_length, rel=1e-6)
     # Girth: trunk width at mid-body, relative to the same mouse with the default girth.
-    plain = build_parametric_mouse(dataclasses.replace(shape, girth_scale=1.0))
+    plain = _skin_only_mouse(dataclasses.replace(shape, girth_scale=1.0))
     width = trunk_width(mouse, body.mesh.vertices.astype(np.float64))
     assert width / trunk_width(mouse, plain.mesh.vertices.astype(np.float64)) == pytest.approx(
         shape.girth_scale, rel=0.02
@@ -344,14 +356,14 @@ def test_each_parameter_changes_its_own_part(parametric_body):
     def relative(body, a, b, ref=("left_knee_joint", "left_ankle_joint")):
         return _ratio(body, base, a, b) / _ratio(body, base, *ref)
 
-    head = build_parametric_mouse(head_scale=1.1)
+    head = _skin_only_mouse(head_scale=1.1)
     assert relative(head, "left_eye", "right_eye") == pytest.approx(1.1, rel=0.02)
     assert relative(head, "nose", "head_centre") == pytest.approx(1.1, rel=0.02)
     assert head.length == pytest.approx(base.length, rel=1e-6)
-    ears = build_parametric_mouse(ear_scale=1.2)
+    ears = _skin_only_mouse(ear_scale=1.2)
     assert _ratio(ears, base, "left_ear_base", "left_ear_tip") == pytest.approx(1.2, rel=0.02)
     assert _ratio(ears, base, "left_eye", "right_eye") == pytest.approx(1.0, abs=1e-6)
-    limbs = build_parametric_mouse(limb_scale=0.9)
+    limbs = _skin_only_mouse(limb_scale=0.9)
     eyes = ("left_eye", "right_eye")
     assert relative(limbs, "left_knee_joint", "left_ankle_joint", eyes) == pytest.approx(0.9, rel=0.02)
     assert relative(limbs, "left_elbow_joint", "left_wrist_joint", eyes) == pytest.approx(0.9, rel=0.02)
@@ -359,7 +371,7 @@ def test_each_parameter_changes_its_own_part(parametric_body):
         0.9, rel=0.02
     )
     # Tail thickness: the tail's diameter 20 mm from its root scales with the parameter.
-    thick = build_parametric_mouse(tail_thickness_scale=1.15)
+    thick = _skin_only_mouse(tail_thickness_scale=1.15)
 
     def diameter(body):
         mouse = canonical_mouse()
@@ -394,14 +406,14 @@ def test_bad_shape_parameters_are_rejected():
     with pytest.raises(ModelFormatError, match="body_length"):
         MouseShape(body_length=float("nan"))
     with pytest.raises(ModelFormatError, match="tail_colour"):
-        build_parametric_mouse(tail_colour=1.0)
+        _skin_only_mouse(tail_colour=1.0)
     with pytest.raises(ModelFormatError, match="not both"):
-        build_parametric_mouse(MouseShape(), body_length=0.09)
+        _skin_only_mouse(MouseShape(), body_length=0.09)
 
 
 def test_same_parameters_give_identical_meshes():
     shape = sample_shape(np.random.default_rng(11))
-    a, b = build_parametric_mouse(shape), build_parametric_mouse(**shape.as_dict())
+    a, b = _skin_only_mouse(shape), _skin_only_mouse(**shape.as_dict())
     np.testing.assert_array_equal(a.mesh.vertices, b.mesh.vertices)
     np.testing.assert_array_equal(a.skeleton.rest, b.skeleton.rest)
     assert a.landmarks == b.landmarks
@@ -456,7 +468,7 @@ def test_every_corner_of_the_ranges_is_intersection_free_and_grounded():
     names = list(MouseShape.RANGES)
     for bits in itertools.product((0, 1), repeat=len(names)):
         shape = MouseShape(**{n: MouseShape.RANGES[n][b] for n, b in zip(names, bits, strict=True)})
-        body = build_parametric_mouse(shape)
+        body = _skin_only_mouse(shape)
         v = body.mesh.vertices
         assert len(self_intersections(v, body.mesh.faces)) == 0, shape
         assert v[:, 2].min() > -1e-6, shape

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from synthmouse.body.sam import SAM_FILES, load_sam
+from synthmouse.body.tongue import TONGUE_VERTICES
 from synthmouse.errors import ModelFormatError
 
 # The documented transform: x' = -y, y' = x, z' = z, then a scale making nose-to-tail_root `length` metres.
@@ -28,10 +29,11 @@ def _raw_mapper_points(sam_dir: Path, length: float) -> tuple[list[str], np.ndar
 
 
 def test_sam_loads_with_expected_sizes(sam_body):
-    assert sam_body.mesh.n_vertices == 14522
-    assert len(sam_body.mesh.faces) == 28800
-    assert sam_body.skeleton.n_joints == 140
-    assert sam_body.mesh.uvs.shape == (15399, 2) and sam_body.mesh.face_uvs.shape == (28800, 3)
+    assert sam_body.mesh.n_vertices == 14522 + TONGUE_VERTICES  # the published mesh plus our tongue
+    assert len(sam_body.mesh.faces) == 28800 + 2 * TONGUE_VERTICES - 4  # (a closed genus-0 tongue: F = 2V - 4)
+    assert sam_body.skeleton.n_joints == 141  # the published 140 plus the tongue_pivot
+    assert sam_body.mesh.uvs.shape == (15399, 2)
+    assert sam_body.mesh.face_uvs.shape == (28800 + 2 * TONGUE_VERTICES - 4, 3)
     sums = np.asarray(sam_body.mesh.weights.sum(axis=1)).ravel()
     np.testing.assert_allclose(sums, 1.0, atol=1e-9)
 

@@ -28,7 +28,7 @@ def test_validate_sample_preview(tmp_path, sam_dir):
                                  "--model", str(sam_dir), "--seed", "3"])
     assert result.exit_code == 0, result.output
     data = np.load(out)
-    assert data["angles"].shape == (20, 140, 3) and data["root"].shape == (20, 4, 4)
+    assert data["angles"].shape == (20, 141, 3) and data["root"].shape == (20, 4, 4)  # SAM + tongue_pivot
     assert set(data["name"].tolist()) <= {"rest", "scan"}
 
     sheet = tmp_path / "sheet.png"

@@ -130,3 +130,39 @@ def test_pauses_stop_the_animal(sam_body):
     path = plan_path(RootState(-0.1, 0, 0), RootState(0.1, 0, 0), arena, 120, 30.0, rng, pauses=3.0,
                      pause_duration=(0.5, 0.6))
     assert (path.speed < 1e-6).sum() >= 10  # at least one pause of >= 0.3 s at 30 fps
+
+
+def test_banded_step_with_acceleration_penalty_matches_a_dense_solve():
+    from synthmouse.motion.limb_ik import _banded_step, difference_penalty
+
+    rng = np.random.default_rng(0)
+    n, m = 7, 4
+    a = rng.normal(size=(n, m, m))
+    lhs = a @ a.transpose(0, 2, 1) + np.eye(m)
+    rhs, theta = rng.normal(size=(n, m)), rng.normal(size=(n, m))
+    w1, w2 = 0.3, 0.7
+    step = _banded_step(lhs, rhs, theta, difference_penalty(n, w1**2, w2**2))
+    d1, d2 = np.diff(np.eye(n), axis=0), np.diff(np.eye(n), 2, axis=0)
+    lap = np.kron(w1**2 * d1.T @ d1 + w2**2 * d2.T @ d2, np.eye(m))
+    dense = lap.copy()
+    for f in range(n):
+        dense[f * m:(f + 1) * m, f * m:(f + 1) * m] += lhs[f]
+    expected = np.linalg.solve(dense, rhs.reshape(-1) - lap @ theta.reshape(-1))
+    assert np.allclose(step.reshape(-1), expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", ["floor_trot", "treadmill", "wheel_headfixed"])
+def test_gaits_respect_the_acceleration_bound_at_100_fps(parametric_body, case):
+    from synthmouse.motion import ANGULAR_ACCELERATION_BOUND
+
+    rig = motion_rig(parametric_body)
+    fps = 100.0
+    stages = {"floor_trot": Stage(arena=Arena(-0.3, 0.3, -0.3, 0.3)),
+              "treadmill": Stage(Support("treadmill"), None),
+              "wheel_headfixed": Stage(Support("wheel", 0.0, 0.09), None, HeadFixed())}
+    moving = case == "floor_trot"
+    clip = LocomotionSpec(gait="trot", speed=0.2, pauses=0).generate(
+        rig, 120, fps, np.random.default_rng(1), stages[case], RootState(-0.1, 0.0, 0.0) if moving else None,
+        RootState(0.1, 0.02, 0.2) if moving else None)
+    accel = np.abs(np.diff(clip.angles, 2, axis=0)).max() * fps**2
+    assert accel < ANGULAR_ACCELERATION_BOUND

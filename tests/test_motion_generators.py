@@ -113,3 +113,18 @@ def test_reach_touches_target(sam_body):
     clip = ReachSpec(target=tuple(target), effector="left").generate(rig, 40, FPS, np.random.default_rng(0))
     paw = sam_body.keypoints(clip.pose(), rig.landmark_set(("left_paw",)))[:, 0]
     assert np.linalg.norm(paw - target, axis=1).min() < 0.002
+
+
+@pytest.mark.parametrize("kind", ["rare", "random"])
+def test_free_postures_rest_on_the_floor(parametric_body, kind):
+    """Rare and semi-random postures lie on the floor: neither float above it nor sink into it."""
+    from synthmouse.motion.rare import RareSpec
+    from synthmouse.motion.semirandom import SemiRandomSpec
+
+    rig = motion_rig(parametric_body)
+    spec = RareSpec() if kind == "rare" else SemiRandomSpec(amplitude=0.4)
+    clip = spec.generate(rig, 120, 30.0, np.random.default_rng(4), Stage())
+    lowest = parametric_body.skin(clip.pose())[..., 2].min(axis=1)
+    assert np.median(np.abs(lowest)) < 0.001
+    # (before settling followed the floor they floated up to 60 mm in the transitions between keyframes)
+    assert np.percentile(lowest, 95) < 0.006 and lowest.max() < 0.015 and lowest.min() > -0.003

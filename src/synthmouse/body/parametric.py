@@ -34,6 +34,7 @@ from .limits import limits_for_groups
 from .mesh import SkinnedMesh
 from .model import Body
 from .skeleton import Skeleton, anatomical_frames
+from .tongue import TongueShape, with_tongue
 
 MM = 1e-3
 SOURCE = "<parametric mouse>"
@@ -664,18 +665,35 @@ def build_parametric_mouse(shape: MouseShape | None = None, **options: float) ->
         )
         for name, kp in mouse.landmarks.items()
     }
-    return Body(
+    body = Body(
         name="parametric",
         skeleton=skeleton,
         mesh=mesh,
         landmarks=landmarks,
         source=f"parametric mouse {shape.as_dict()}",
     )
+    return with_tongue(body, _shaped_tongue(mouse, positions))
+
+
+def _shaped_tongue(mouse: CanonicalMouse, positions: np.ndarray) -> TongueShape:
+    """The design's tongue (mm, canonical) carried into the shaped mouth: relative to the jaw joint, scaled by
+    the jaw-to-rhinarium distance."""
+    jaw, tip = mouse.names.index("jaw"), mouse.names.index("rhinarium")
+    canon = mouse.positions
+    k = np.linalg.norm(positions[tip] - positions[jaw]) / np.linalg.norm(canon[tip] - canon[jaw])
+
+    def carry(point) -> tuple[float, float, float]:
+        return tuple(float(v) for v in positions[jaw] + (np.asarray(point) - canon[jaw]) * k)
+
+    return TongueShape(carry(design.TONGUE_BACK), carry(design.TONGUE_FRONT), design.TONGUE_HALF_WIDTH * k,
+                       design.TONGUE_HALF_THICKNESS * k)
 
 
 def eye_mask(body: Body) -> np.ndarray:
     """``(V,) bool`` the eye vertices of a parametric mouse (a colour hint: render them black)."""
     mouse = canonical_mouse()
-    if body.mesh.n_vertices != len(mouse.vertices) or not body.name.startswith("parametric"):
+    if body.mesh.n_vertices < len(mouse.vertices) or not body.name.startswith("parametric"):
         raise ModelFormatError(SOURCE, f"body {body.name!r} is not a parametric mouse; eye_mask needs one")
-    return mouse.eye.copy()
+    mask = np.zeros(body.mesh.n_vertices, dtype=bool)  # the tongue's vertices follow the canonical ones
+    mask[: len(mouse.vertices)] = mouse.eye
+    return mask

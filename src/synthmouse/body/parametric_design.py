@@ -131,8 +131,16 @@ AXIAL_JOINTS = (  # name, parent, group, position
     ("rhinarium", "snout", "fixed", (85.0, 0.0, 13.0)),
     ("nose_tip", "rhinarium", "fixed", (NOSE_X, 0.0, NOSE_Z)),
     ("jaw", "head", "jaw", (65.0, 0.0, 11.0)),
-    ("tongue", "jaw", "tongue", (74.0, 0.0, 11.6)),  # inside the closed mouth; no skin of its own
+    # the tongue's pivot lies 40 mm below the mouth (a child of the head, not of the jaw), so rotating it slides
+    # the tongue forward out of the mouth (protrusion: joints only rotate); the tongue is a separate mesh
+    # (synthmouse.body.tongue)
+    ("tongue", "head", "tongue", (73.0, 0.0, -28.0)),
 )
+# the tongue on the floor of the closed mouth (mm): ends of its axis, half width, half thickness
+TONGUE_BACK = (66.5, 0.0, 12.2)
+TONGUE_FRONT = (79.5, 0.0, 11.9)
+TONGUE_HALF_WIDTH = 2.0
+TONGUE_HALF_THICKNESS = 0.85
 
 
 def ear_axis(side: str) -> np.ndarray:

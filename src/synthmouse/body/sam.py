@@ -24,6 +24,7 @@ from .mesh import SkinnedMesh, normalize_weights, validate_weights
 from .model import Body
 from .skeleton import Skeleton, anatomical_frames, topological_levels
 from .textio import read_names, read_table
+from .tongue import TongueShape, with_tongue
 
 SAM_FILES = (
     "vertices.txt",
@@ -199,7 +200,17 @@ def load_sam(path: str | Path | None = None, length: float = DEFAULT_LENGTH_M) -
     for entry, lname in zip(mapper, landmark_names, strict=False):
         landmarks[lname] = _landmark_from_mapper(lname, entry, names, joints_body, skeleton)
     _add_derived_landmarks(landmarks, skeleton, joints_body, names)
-    return Body(name="sam", skeleton=skeleton, mesh=mesh, landmarks=landmarks, source=str(folder))
+    body = Body(name="sam", skeleton=skeleton, mesh=mesh, landmarks=landmarks, source=str(folder))
+    return with_tongue(body, sam_tongue(length))
+
+
+def sam_tongue(length: float) -> TongueShape:
+    """SAM's tongue (the published mesh has tongue bones but no tongue skin): on the floor of the mouth between
+    the mandible's joint and the lower incisors, scaled with the body length (metres); the added protrusion pivot
+    lies 40 mm below it."""
+    k = length / DEFAULT_LENGTH_M
+    return TongueShape((0.0525 * k, 0.0, 0.0061 * k), (0.0621 * k, 0.0, 0.0043 * k), 0.0016 * k, 0.0007 * k,
+                       pivot=(0.0575 * k, 0.0, -0.035 * k))
 
 
 def _check_index_range(path: Path, table: np.ndarray, limit: int, what: str) -> None:

@@ -72,7 +72,7 @@ def check_motion_section(spec):
         except SceneError as exc:
             raise spec.error("motion", f"mix file {exc}") from None
     try:
-        return MotionMixSpec.model_validate(spec.motion)
+        return MotionMixSpec.model_validate(spec.motion, context={"base_dir": spec.base_dir})
     except ValidationError as exc:
         raise section_error(spec, "motion", exc, MotionMixSpec) from None
 

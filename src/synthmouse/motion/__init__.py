@@ -13,10 +13,11 @@ from .rig import LIMB_NAMES, Limb, MotionRig
 
 _RIGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-# Every generator keeps |d^2 angle / dt^2| below this for every joint with its default parameters at 30 frames
-# per second, segment boundaries of a mix included (checked by the tests on SAM and the parametric mouse). The
-# fastest movements are gait swing phases: at 100 fps they reach about 4000 rad/s^2 on SAM and 5700 rad/s^2 on
-# the parametric mouse; resting and semi-random movement stay below 400 rad/s^2.
+# Every generator keeps |d^2 angle / dt^2| below this for every joint with its default parameters at 30 and at
+# 100 frames per second, segment boundaries of a mix included (checked by the tests on SAM and the parametric
+# mouse). The fastest movements are gait swing phases (up to about 2000 rad/s^2 at 100 fps since the limb IK
+# penalises angular acceleration, see synthmouse.motion.limb_ik.ACCEL_WEIGHT); resting and semi-random movement
+# stay below 400 rad/s^2.
 ANGULAR_ACCELERATION_BOUND = 3000.0
 
 

@@ -14,9 +14,12 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
+from ..body import Pose
+from ..body.rotations import angles_to_matrices
+from ..body.tongue import TIP_LANDMARK
 from .base import Clip, RootState, Stage, head_fixed_root, root_transforms, yaw_matrix
 from .kinematics import keep_head_above, keep_tail_above, random_angles
-from .limb_ik import LimbTargets, limb_anchor, solve_limb
+from .limb_ik import ACCEL_WEIGHT, LimbTargets, limb_anchor, solve_limb
 from .noise import min_jerk
 from .rig import LIMB_NAMES, MotionRig
 from .spec import GeneratorSpec
@@ -127,7 +130,7 @@ def finish(rig: MotionRig, shaped: Shaped, stage: Stage, start: RootState, fps: 
         theta = solve_limb(rig, limb, limb_anchor(world, rig, limb),
                            LimbTargets(target, direction, direction_weight=dir_weight, yaw_only=True), init,
                            prior=posture.angles[limb.chain], prior_weight=0.0003, iterations=25,
-                           smooth=0.002 * np.sqrt(fps / 30.0))
+                           smooth=0.002 * np.sqrt(fps / 30.0), accel=ACCEL_WEIGHT * fps**2)
         angles[:, limb.chain] = theta
     return Clip(angles, root, planted, np.zeros(n), support, np.zeros(n))
 
@@ -328,8 +331,9 @@ class ReachSpec(GeneratorSpec):
     Attributes:
         target: target in the body frame at the start (metres, x forward, y left, z up from the floor); default
             in front of the shoulders within reach of a forepaw.
-        effector: ``left``, ``right`` or ``alternate`` forepaw, or ``tongue`` (the head turns to the target and
-            the jaw and tongue lick rhythmically).
+        effector: ``left``, ``right`` or ``alternate`` forepaw, or ``tongue`` (the head turns to the target, the
+            jaw opens and the tongue slides out towards it rhythmically; default target: a spout in front of the
+            mouth at 90 % of the tongue's reach).
         reach_time: seconds of one reach out (and back).
         lick_frequency: licks per second (tongue).
     """
@@ -353,6 +357,8 @@ class ReachSpec(GeneratorSpec):
         length = rig.body.length
         if self.target is not None:
             target = np.array(self.target, dtype=np.float64)
+        elif self.effector == "tongue" and TIP_LANDMARK in rig.body.landmarks:
+            target = default_lick_target(rig)
         else:  # in front of the shoulders, within reach of a forepaw
             shoulders = np.mean([world0[rig.limbs[n].chain[1], :3, 3] for n in ("fore_l", "fore_r")], axis=0)
             reach = float(np.linalg.norm(world0[rig.limbs["fore_l"].chain[1], :3, 3] - posture.contacts[0]))
@@ -378,23 +384,110 @@ class ReachSpec(GeneratorSpec):
         return finish(rig, shaped, stage, start, fps, goal, weight)
 
     def _lick(self, rig, shaped, stage, start, fps, target, t, env) -> Clip:
-        """Turn the head towards the target (neck and head lateral/flex), then lick with jaw and tongue."""
-        posture = rig.standing
-        world0 = rig.world(posture.angles[None], posture.root(1))[0]
-        neck = int(rig.chains["neck"][0])
-        base = world0[neck, :3, 3]
-        head = int(rig.chains["head"][0])
-        nose = world0[head, :3, :3] @ rig.local_point("nose", head) + world0[head, :3, 3]
-        d_now, d_goal = nose - base, target - base
-        yaw = np.arctan2(d_goal[1], d_goal[0]) - np.arctan2(d_now[1], d_now[0])
-        pitch = np.arctan2(d_now[2], np.hypot(*d_now[:2])) - np.arctan2(d_goal[2], np.hypot(*d_goal[:2]))
-        spread_flex(rig, shaped.angles, ("neck", "head"), pitch * env, axis=0)
-        spread_flex(rig, shaped.angles, ("neck", "head"), yaw * env, axis=1)
-        lick = 0.5 - 0.5 * np.cos(2 * np.pi * self.lick_frequency * t)
-        for group, share in (("jaw", 1.0), ("tongue", 1.0)):
-            joints = rig.chains[group]
-            if joints.size:
-                lo, hi = rig.lo[joints, 0], rig.hi[joints, 0]
-                shaped.angles[:, joints, 0] = lo + (hi - lo) * (share * lick * env)[:, None] * 0.8 + \
-                    0.1 * (hi - lo) * (1 - env)[:, None]
-        return finish(rig, shaped, stage, start, fps)
+        """Turn the head towards the target (neck and head lateral/flex), then lick: the jaw opens and the tongue
+        slides out towards the target at ``lick_frequency`` (its reach solved per frame, see :func:`tongue_reach`)."""
+        has_tongue = TIP_LANDMARK in rig.body.landmarks
+        for _ in range(2):  # aim the mouth (where the tongue tip gets) at the target, frame by frame
+            yaw, pitch = _mouth_aim(rig, shaped.angles, target, has_tongue)
+            spread_flex(rig, shaped.angles, ("neck", "head"), pitch * env, axis=0)
+            spread_flex(rig, shaped.angles, ("neck", "head"), yaw * env, axis=1)
+        lick = (0.5 - 0.5 * np.cos(2 * np.pi * self.lick_frequency * t)) * env
+        jaw = rig.chains["jaw"]
+        lo, hi = rig.lo[jaw, 0], rig.hi[jaw, 0]
+        shaped.angles[:, jaw, 0] = lo + (hi - lo) * JAW_OPEN * lick[:, None]
+        clip = finish(rig, shaped, stage, start, fps)
+        if has_tongue:
+            start_root = root_transforms(np.array([[start.x, start.y, stage.support.top]]), np.array([start.heading]))
+            goal = start_root[0, :3, :3] @ target + start_root[0, :3, 3]
+            peak = clip.angles.copy()  # aim with the jaw open as at the peak of a lick
+            peak[:, jaw, 0] = lo + (hi - lo) * JAW_OPEN
+            reach = tongue_reach(rig, peak, clip.root, goal, fps)
+            joints, limit = tongue_protrusion(rig)
+            clip.angles[:, joints, 0] = rig.standing.angles[joints, 0] + (reach * lick)[:, None] * \
+                (limit - rig.standing.angles[joints, 0])
+        return clip
+
+
+JAW_OPEN = 0.6  # share of the jaw's range opened at the peak of a lick
+LICK_REACH = 0.9  # share of the tongue's protrusion range at which the default spout sits
+TONGUE_STEPS = 13  # protrusion levels tried per frame when aiming the tongue
+
+
+def _mouth_aim(rig: MotionRig, angles: np.ndarray, target: np.ndarray, has_tongue: bool) -> tuple[np.ndarray,
+                                                                                                  np.ndarray]:
+    """``(yaw (F,), pitch (F,))`` turns of neck and head (body frame at the standing root) that point the line
+    from the neck's base to the mouth (the tongue tip at a lick's peak; the nose without a tongue) at
+    ``target (3,)``."""
+    root = rig.standing.root(angles.shape[0])
+    world = rig.world(angles, root)
+    base = world[:, int(rig.chains["neck"][0]), :3, 3]
+    if has_tongue:
+        peak = angles.copy()
+        jaw = rig.chains["jaw"]
+        peak[:, jaw, 0] = rig.lo[jaw, 0] + JAW_OPEN * (rig.hi[jaw, 0] - rig.lo[jaw, 0])
+        joints, limit = tongue_protrusion(rig)
+        peak[:, joints, 0] = rig.standing.angles[joints, 0] + LICK_REACH * (limit - rig.standing.angles[joints, 0])
+        mouth = rig.body.keypoints(Pose(root, angles_to_matrices(peak)), rig.landmark_set((TIP_LANDMARK,)))[:, 0]
+    else:
+        mouth = rig.body.keypoints(Pose(root, angles_to_matrices(angles)), rig.landmark_set(("nose",)))[:, 0]
+    now, goal = mouth - base, target - base
+    yaw = np.arctan2(goal[:, 1], goal[:, 0]) - np.arctan2(now[:, 1], now[:, 0])
+    pitch = np.arctan2(now[:, 2], np.hypot(now[:, 0], now[:, 1])) - np.arctan2(goal[:, 2], np.hypot(goal[:, 0],
+                                                                                                    goal[:, 1]))
+    return yaw, pitch
+
+
+def default_lick_target(rig: MotionRig) -> np.ndarray:
+    """``(3,)`` a lick spout in front of the mouth: where the tongue tip gets at :data:`LICK_REACH` of its range with
+    the jaw open, in the standing posture (body frame at the start, z up from the floor)."""
+    posture = rig.standing
+    angles = posture.angles[None].copy()
+    jaw = rig.chains["jaw"]
+    angles[0, jaw, 0] = rig.lo[jaw, 0] + JAW_OPEN * (rig.hi[jaw, 0] - rig.lo[jaw, 0])
+    joints, limit = tongue_protrusion(rig)
+    angles[0, joints, 0] += LICK_REACH * (limit - angles[0, joints, 0])
+    pose = Pose(posture.root(1), angles_to_matrices(angles))
+    return rig.body.keypoints(pose, rig.landmark_set((TIP_LANDMARK,)))[0, 0]
+
+
+def tongue_protrusion(rig: MotionRig) -> tuple[np.ndarray, np.ndarray]:
+    """``(joints (k,), limit (k,))``: the tongue joints that carry the tongue's skin and, for each, the flexion
+    limit that slides the tongue tip furthest forward along the head (the protrusion direction)."""
+    joints = rig.chains["tongue"]
+    dominant = rig.body.mesh.dominant_joint()
+    joints = joints[np.isin(joints, dominant)] if np.isin(joints, dominant).any() else joints
+    posture = rig.standing
+    head = int(rig.chains["head"][0])
+    forward = []
+    for limit in (rig.lo[joints, 0], rig.hi[joints, 0]):
+        angles = posture.angles[None].copy()
+        angles[0, joints, 0] = limit
+        world = rig.world(angles, posture.root(1))
+        tip = rig.body.keypoints(Pose(posture.root(1), angles_to_matrices(angles)), rig.landmark_set((TIP_LANDMARK,)),
+                                 world=world)[0, 0]
+        forward.append(float((tip - world[0, head, :3, 3]) @ world[0, head, :3, 0]))
+    return joints, (rig.hi if forward[1] >= forward[0] else rig.lo)[joints, 0]
+
+
+def tongue_reach(rig: MotionRig, angles: np.ndarray, root: np.ndarray, goal: np.ndarray, fps: float) -> np.ndarray:
+    """``(F,)`` share (0-1) of the tongue's protrusion range that brings its tip closest to ``goal (3,)`` in each
+    frame (a 1-D inverse kinematics by search over :data:`TONGUE_STEPS` levels, refined parabolically), smoothed
+    over 0.1 s so the aim follows the head without jumps."""
+    joints, limit = tongue_protrusion(rig)
+    kset = rig.landmark_set((TIP_LANDMARK,))
+    levels = np.linspace(0.0, 1.0, TONGUE_STEPS)
+    dist = np.empty((len(levels), angles.shape[0]))
+    for i, level in enumerate(levels):
+        trial = angles.copy()
+        trial[:, joints, 0] += level * (limit - trial[:, joints, 0])
+        tip = rig.body.keypoints(Pose(root, angles_to_matrices(trial)), kset)[:, 0]
+        dist[i] = np.linalg.norm(tip - goal, axis=-1)
+    best = np.clip(np.argmin(dist, axis=0), 1, len(levels) - 2)
+    cols = np.arange(angles.shape[0])
+    d0, d1, d2 = dist[best - 1, cols], dist[best, cols], dist[best + 1, cols]
+    curvature = d0 - 2 * d1 + d2
+    shift = np.where(curvature > 1e-12, 0.5 * (d0 - d2) / np.maximum(curvature, 1e-12), 0.0)
+    reach = np.clip(levels[best] + np.clip(shift, -1, 1) * (levels[1] - levels[0]), 0.0, 1.0)
+    radius = max(1, int(round(0.1 * fps)))
+    kernel = np.exp(-0.5 * (np.arange(-2 * radius, 2 * radius + 1) / radius) ** 2)
+    return np.convolve(np.pad(reach, 2 * radius, mode="edge"), kernel / kernel.sum(), mode="valid")

@@ -31,7 +31,7 @@ from .base import (
     yaw_matrix,
 )
 from .kinematics import keep_head_above, keep_tail_above, random_angles
-from .limb_ik import LimbTargets, limb_anchor, solve_limb
+from .limb_ik import ACCEL_WEIGHT, LimbTargets, limb_anchor, solve_limb
 from .noise import min_jerk
 from .path import RootPath, plan_path, straight_path
 from .rig import LIMB_NAMES, MotionRig
@@ -305,6 +305,6 @@ def solve_limbs(rig: MotionRig, angles: np.ndarray, root: np.ndarray, targets: n
                                        1.0 if weights is None else weights[:, i],
                                        direction_weight=0.002, yaw_only=True, pitch_weight=PAW_PITCH_WEIGHT),
                            init, prior=posture.angles[limb.chain], prior_weight=PRIOR_WEIGHTS, iterations=iterations,
-                           smooth=0.002 * np.sqrt(fps / 30.0))
+                           smooth=0.002 * np.sqrt(fps / 30.0), accel=ACCEL_WEIGHT * fps**2)
         angles[:, limb.chain] = theta
     return angles

@@ -98,6 +98,14 @@ def lowest_points(rig: MotionRig, angles: np.ndarray, root: np.ndarray, tail: bo
     return np.minimum(z, rig.contact_points(world)[..., 2].min(axis=1) - sole)
 
 
+def gaussian_smooth(values: np.ndarray, sigma: int) -> np.ndarray:
+    """``values (F,)`` smoothed with a Gaussian of ``sigma`` frames (edges padded with their values)."""
+    if sigma < 1 or len(values) < 2:
+        return values.copy()
+    kernel = np.exp(-0.5 * (np.arange(-3 * sigma, 3 * sigma + 1) / sigma) ** 2)
+    return np.convolve(np.pad(values, 3 * sigma, mode="edge"), kernel / kernel.sum(), mode="valid")
+
+
 def ground(rig: MotionRig, angles: np.ndarray, root: np.ndarray, floor: float, fps: float,
            clearance: float = 0.0, settle: bool = False, tail: bool = False) -> np.ndarray:
     """Root transforms raised (smoothly) so that no part of the body goes below ``floor + clearance``.
@@ -106,9 +114,12 @@ def ground(rig: MotionRig, angles: np.ndarray, root: np.ndarray, floor: float, f
     """
     low = lowest_points(rig, angles, root, tail)
     need = floor + clearance - low
-    if not settle:
-        need = np.maximum(need, 0.0)
-    lift = smooth_upper_envelope(need, int(round(0.15 * fps)))
+    radius = int(round(0.15 * fps))
+    if settle:  # follow the floor closely (smoothed), then lift wherever the smoothing left a part below it
+        lift = gaussian_smooth(need, max(1, radius // 3))
+        lift = lift + smooth_upper_envelope(np.maximum(need - lift, 0.0), radius)
+    else:
+        lift = smooth_upper_envelope(np.maximum(need, 0.0), radius)
     out = root.copy()
     out[:, 2, 3] += lift
     return out

@@ -40,14 +40,16 @@ from .base import Arena, Clip, HeadFixed, RootState, Stage, Support
 from .behaviours import GroomSpec, ReachSpec, RearSpec, RestSpec, ScanSpec
 from .gait import LocomotionSpec
 from .noise import min_jerk
+from .playback import ClipSpec, end_state
 from .rare import RareSpec
 from .semirandom import SemiRandomSpec
 
 STREAM_PLAN, STREAM_BOUT, STREAM_ANCHOR = 101, 102, 103
 MAX_BOUTS_PER_BLOCK = 4096
-GENERATOR_SPECS = (SemiRandomSpec, LocomotionSpec, RearSpec, GroomSpec, ScanSpec, RestSpec, ReachSpec, RareSpec)
+GENERATOR_SPECS = (SemiRandomSpec, LocomotionSpec, RearSpec, GroomSpec, ScanSpec, RestSpec, ReachSpec, RareSpec,
+                   ClipSpec)
 GeneratorEntry = Annotated[
-    SemiRandomSpec | LocomotionSpec | RearSpec | GroomSpec | ScanSpec | RestSpec | ReachSpec | RareSpec,
+    SemiRandomSpec | LocomotionSpec | RearSpec | GroomSpec | ScanSpec | RestSpec | ReachSpec | RareSpec | ClipSpec,
     Field(discriminator="type"),
 ]
 
@@ -119,13 +121,18 @@ class MotionMixSpec(BaseModel):
         return self
 
 
-def load_mix_spec(source: str | Path | dict, name: str = "<mix>") -> MotionMixSpec:
-    """Validate a mix from a YAML file path or a dict; errors name the file, field path, bad value and allowed."""
+def load_mix_spec(source: str | Path | dict, name: str = "<mix>", base_dir: str | Path | None = None) -> MotionMixSpec:
+    """Validate a mix from a YAML file path or a dict; errors name the file, field path, bad value and allowed.
+
+    Relative paths in the mix (``clip`` files) start at ``base_dir``: by default the mix file's folder, or the
+    working directory for a dict.
+    """
     if isinstance(source, dict):
         data = source
     else:
         path = Path(source)
         name = str(path)
+        base_dir = path.resolve().parent if base_dir is None else base_dir
         try:
             data = yaml.safe_load(path.read_text())
         except FileNotFoundError:
@@ -135,7 +142,7 @@ def load_mix_spec(source: str | Path | dict, name: str = "<mix>") -> MotionMixSp
     if not isinstance(data, dict):
         raise SceneError(f"{name}: a motion mix must be a mapping with a 'generators' list, got {type(data).__name__}")
     try:
-        return MotionMixSpec.model_validate(data)
+        return MotionMixSpec.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         raise SceneError(format_validation_error(exc, name)) from None
 
@@ -170,12 +177,14 @@ def _allowed_fields(loc: tuple) -> list[str]:
 
 
 class Bout:
-    """One planned bout: its slot on the timeline and its generator."""
+    """One planned bout: its slot on the timeline and its generator; ``short`` when the block's end cut it below
+    its generator's minimum duration (such a bout does not walk to a new anchor: it would have to rush there)."""
 
-    __slots__ = ("block", "index", "start", "length", "entry")
+    __slots__ = ("block", "index", "start", "length", "entry", "short")
 
-    def __init__(self, block: int, index: int, start: int, length: int, entry: int):
+    def __init__(self, block: int, index: int, start: int, length: int, entry: int, short: bool = False):
         self.block, self.index, self.start, self.length, self.entry = block, index, start, length, entry
+        self.short = short
 
     @property
     def segment_id(self) -> int:
@@ -201,7 +210,12 @@ class MotionMix:
         self.stage = Stage(spec.support.build(), spec.arena.build() if spec.arena else None, self._head_fixed())
         self._cache: OrderedDict = OrderedDict()
         self._plans: OrderedDict = OrderedDict()
+        self._ends: OrderedDict = OrderedDict()  # end states of path-following bouts (clips on a floor)
         self.cache_size = cache_size
+        for g in spec.generators:  # fail early: recorded clips must fit this body
+            check = getattr(g, "check_body", None)
+            if check is not None:
+                check(self.rig)
 
     @classmethod
     def from_yaml(cls, path: str | Path, body: Body) -> MotionMix:
@@ -244,8 +258,9 @@ class MotionMix:
             entry = int(rng.choice(len(self.weights), p=self.weights))
             lo, hi = self.spec.generators[entry].duration
             length = max(1, int(round(rng.uniform(lo, hi) * fps)))
+            short = size - t < min(length, int(round(lo * fps)))
             length = min(length, size - t)
-            bouts.append(Bout(block, len(bouts), block * size + t, length, entry))
+            bouts.append(Bout(block, len(bouts), block * size + t, length, entry, short))
             t += length
         self._plans[key] = bouts
         while len(self._plans) > 64:
@@ -270,18 +285,50 @@ class MotionMix:
         bouts = self.plan(bout.block, fps, seed)
         return bouts[bout.index + 1] if bout.index + 1 < len(bouts) else self.plan(bout.block + 1, fps, seed)[0]
 
-    def _moves(self, bout: Bout) -> bool:
+    def _walks(self, bout: Bout) -> bool:
+        """A generator that walks to an end anchor (locomotion), on a floor without head fixation."""
         return bool(self.spec.generators[bout.entry].moves_root) and self.stage.support.kind == "floor" \
             and self.stage.head_fixed is None
 
+    def _moves(self, bout: Bout) -> bool:
+        """The bout walks from its start anchor to the next bout's drawn anchor (a walking bout not cut short)."""
+        return self._walks(bout) and not bout.short
+
+    def _follows_path(self, bout: Bout) -> bool:
+        """A bout whose root follows its own (recorded) path and ends where that path ends (``clip`` on a
+        floor without head fixation): the next bout starts at its end."""
+        return self.spec.generators[bout.entry].follows_path \
+            and self.stage.support.kind == "floor" and self.stage.head_fixed is None
+
     def start_anchor(self, bout: Bout, fps: float, seed: int) -> RootState:
-        """Where the root is at the start of a bout (see the module docstring)."""
+        """Where the root is at the start of a bout (see the module docstring).
+
+        Walks back over stationary bouts to the last bout that moves the root: after a walk to an anchor (or at the
+        start of the timeline) the anchor is drawn; after a path-following bout (a played clip) it is that bout's
+        end, which needs that bout's own start: such bouts are collected on the way back and played forward
+        (their ends are cached).
+        """
+        chain: list[Bout] = []
         current = bout
         while True:
             prev = self._previous(current, fps, seed)
             if prev is None or self._moves(prev):
-                return self._draw_anchor(current, seed)
+                state = self._draw_anchor(current, seed)
+                break
+            if self._follows_path(prev):
+                key = (prev.block, prev.index, fps, seed)
+                if key in self._ends or key in self._cache:
+                    state = self._ends.get(key) or end_state(self._cache[key], prev.length - 1)
+                    break
+                chain.append(prev)
             current = prev
+        for path_bout in reversed(chain):
+            clip = self._generate(path_bout, state, fps, seed)
+            state = end_state(clip, path_bout.length - 1)
+            self._ends[(path_bout.block, path_bout.index, fps, seed)] = state
+            while len(self._ends) > 4096:
+                self._ends.popitem(last=False)
+        return state
 
     def _draw_anchor(self, bout: Bout, seed: int) -> RootState:
         rng = _rng(seed, bout.block, bout.index, STREAM_ANCHOR)
@@ -296,14 +343,25 @@ class MotionMix:
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
+        return self._generate(bout, self.start_anchor(bout, fps, seed), fps, seed)
+
+    def _generate(self, bout: Bout, start: RootState, fps: float, seed: int) -> Clip:
+        """Generate (and cache) a bout's clip from its start state."""
+        key = (bout.block, bout.index, fps, seed)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
         spec = self.spec.generators[bout.entry]
         blend = self.blend_frames(fps)
-        start = self.start_anchor(bout, fps, seed)
         end = self._draw_anchor(self._next(bout, fps, seed), seed) if self._moves(bout) else None
+        if end is None and self._walks(bout):  # cut short by the block's end: walks back to where it started
+            end = start
         rng = _rng(seed, bout.block, bout.index, STREAM_BOUT)
         if end is not None:
             clip = spec.generate(self.rig, bout.length, fps, rng, self.stage, start, end)
             clip = _hold_end(clip, blend)
+        elif spec.follows_path:  # a recorded clip: plays its slot, then holds its last frame
+            clip = _hold_end(spec.generate(self.rig, bout.length, fps, rng, self.stage, start, None), blend)
         else:
             clip = spec.generate(self.rig, bout.length + blend, fps, rng, self.stage, start, None)
         self._cache[key] = clip
@@ -426,9 +484,11 @@ def scene_motion(scene, seed: int, fps: float | None = None) -> MixPoseProvider:
     rig = getattr(getattr(scene, "spec", None), "rig", None)
     kind = getattr(rig, "type", "openfield")
     motion = scene.motion
+    base_dir = getattr(getattr(scene, "spec", None), "base_dir", None)  # clip paths in a scene's motion mapping
     if isinstance(motion, (str, Path)):
         data = yaml.safe_load(Path(motion).read_text())
         name = str(motion)
+        base_dir = Path(motion).resolve().parent
     else:
         data = dict(motion) if motion else dict(DEFAULT_RUNNING_MIX if kind in ("wheel", "treadmill")
                                                 else DEFAULT_FREE_MIX)
@@ -446,5 +506,5 @@ def scene_motion(scene, seed: int, fps: float | None = None) -> MixPoseProvider:
         if region is not None and kind not in ("wheel", "treadmill"):
             margin = min(0.05, 0.25 * (region[1] - region[0]), 0.25 * (region[3] - region[2]))
             data["arena"] = {"x": [region[0], region[1]], "y": [region[2], region[3]], "margin": margin}
-    spec = load_mix_spec(data, name)
+    spec = load_mix_spec(data, name, base_dir=base_dir)
     return MixPoseProvider(MotionMix(spec, scene.body), seed, fps or spec.fps, getattr(scene, "body_root", None))

@@ -203,7 +203,8 @@ class PoseFitter:
 
     # ------------------------------------------------------------------ fitting
     def fit3d(self, targets: np.ndarray, weights: np.ndarray | None = None, init: Pose | None = None,
-              smooth: float = 0.002, prior: float = 0.0005, max_nfev: int = 30) -> FitResult:
+              smooth: float = 0.002, prior: float = 0.0005, max_nfev: int = 30,
+              warm: Pose | None = None) -> FitResult:
         """Fit poses to 3D keypoints.
 
         Args:
@@ -212,6 +213,9 @@ class PoseFitter:
             init: starting poses (``F`` frames or one); default: the standing posture placed by Kabsch.
             smooth: metres of keypoint error equivalent to one radian of frame-to-frame change.
             prior: metres equivalent to one radian away from the reference posture.
+            warm: the solved pose of the frame just before these (one frame): the first frame starts from it
+                and is smoothed towards it, as every later frame is towards its predecessor, so fitting a long
+                sequence in chunks chained this way solves the same problems as fitting it in one call.
         """
         targets = np.asarray(targets, dtype=np.float64)
         n_frames = targets.shape[0]
@@ -230,11 +234,12 @@ class PoseFitter:
         def report(points):
             return np.where(w > 0, np.linalg.norm(points - clean, axis=-1), np.nan)
 
-        return self._solve(x0, base, R0, ref, residuals, jacobian, smooth, prior, max_nfev, "linear", 1.0, report)
+        return self._solve(x0, base, R0, ref, residuals, jacobian, smooth, prior, max_nfev, "linear", 1.0, report,
+                           self._warm_vector(warm))
 
     def fit2d(self, cameras, pixels: np.ndarray, confidence: np.ndarray | None = None, init: Pose | None = None,
               min_confidence: float = 0.1, smooth: float = 2.0, prior: float = 0.5, loss: str = "soft_l1",
-              f_scale: float = 5.0, max_nfev: int = 30) -> FitResult:
+              f_scale: float = 5.0, max_nfev: int = 30, warm: Pose | None = None) -> FitResult:
         """Fit poses to 2D keypoints seen by one or more calibrated cameras.
 
         Args:
@@ -246,6 +251,7 @@ class PoseFitter:
                 views (needs two cameras); with one camera ``init`` is required.
             smooth, prior: pixels equivalent to one radian (see :meth:`fit3d`).
             loss, f_scale: robust loss of :func:`scipy.optimize.least_squares` and its scale in pixels.
+            warm: the solved pose of the preceding frame (see :meth:`fit3d`).
         """
         pixels = np.asarray(pixels, dtype=np.float64)
         n_cams, n_frames = pixels.shape[:2]
@@ -282,7 +288,8 @@ class PoseFitter:
             err = np.stack([np.linalg.norm(project(cam, points) - clean[c], axis=-1) for c, cam in enumerate(cameras)])
             return np.nanmean(np.where(conf > 0, err, np.nan), axis=0)
 
-        return self._solve(x0, base, R0, ref, residuals, jacobian, smooth, prior, max_nfev, loss, f_scale, report)
+        return self._solve(x0, base, R0, ref, residuals, jacobian, smooth, prior, max_nfev, loss, f_scale, report,
+                           self._warm_vector(warm))
 
     # ------------------------------------------------------------------ internals
     def _initial_state(self, init: Pose | None, n_frames: int, place):
@@ -307,8 +314,18 @@ class PoseFitter:
         x0 = np.concatenate([root[:, :3, 3], np.zeros((n_frames, 3)), theta], axis=1)
         return x0, angles, root[:, :3, :3].copy(), self.rig.clamp(prior_angles)[self.dof_joint, self.dof_axis]
 
+    def _warm_vector(self, warm: Pose | None) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(x, R)``: the solver's parameter vector of the last frame of ``warm`` (root translation, no extra
+        rotation, the fitted angles inside the bounds) and its root rotation ``(3, 3)``, or None."""
+        if warm is None:
+            return None
+        if warm.n_joints != self.body.skeleton.n_joints:
+            raise PoseError(f"warm pose has {warm.n_joints} joints, body has {self.body.skeleton.n_joints}")
+        theta = self.rig.clamp(warm.angles[-1])[self.dof_joint, self.dof_axis]  # the solver keeps it off the bounds
+        return np.concatenate([warm.root[-1, :3, 3], np.zeros(3), theta]), warm.root[-1, :3, :3].copy()
+
     def _solve(self, x0, base, R0, prior_theta, residuals, jacobian, smooth, prior, max_nfev, loss, f_scale,
-               report) -> FitResult:
+               report, warm: tuple[np.ndarray, np.ndarray] | None = None) -> FitResult:
         """Frame after frame: each frame a bounded least-squares problem (dense trust-region steps), warm
         started from the previous frame's solution, with smoothness towards it and the prior."""
         n_frames, P = x0.shape
@@ -321,14 +338,14 @@ class PoseFitter:
         warm_nfev = max(5, max_nfev // 2)
         states = []
         ok, messages = True, set()
-        previous = None
+        previous, warm_rotation = warm if warm is not None else (None, None)
         for f in range(n_frames):
             start = x0[f].copy()
             R0f = R0[f:f + 1]
             if previous is not None:  # warm start from the previous frame: its root and angles
                 start[:3] = previous[:3]
                 start[6:] = previous[6:]
-                R0f = states[-1][1][None]
+                R0f = (states[-1][1] if states else warm_rotation)[None]
             start[3:6] = 0.0
             start = np.clip(start, lo + 1e-9, hi - 1e-9)
             anchor = start.copy()
@@ -353,8 +370,8 @@ class PoseFitter:
 
             with _single_thread_blas():
                 result = least_squares(fun, start, jac=jac, bounds=(lo, hi), method="trf", tr_solver="exact",
-                                       loss=loss, f_scale=f_scale, max_nfev=max_nfev if f == 0 else warm_nfev,
-                                       x_scale="jac")
+                                       loss=loss, f_scale=f_scale, x_scale="jac",
+                                       max_nfev=warm_nfev if previous is not None else max_nfev)
             ok &= bool(result.success)
             messages.add(str(result.message))
             state = state_of(result.x)

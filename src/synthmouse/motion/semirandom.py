@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import Field
 
 from .base import Clip, RootState, Stage, stance_root
-from .kinematics import ground, keep_tail_above, random_angles
+from .kinematics import ground, keep_head_above, keep_tail_above, random_angles
 from .rig import MotionRig
 from .spec import GeneratorSpec
 
@@ -28,7 +28,7 @@ class SemiRandomSpec(GeneratorSpec):
         symmetry: 0 moves left and right limbs independently, 1 mirrors the left side onto the right.
         group_amplitude: per base group multipliers of ``amplitude`` (``{tail: 1.5, jaw: 0}``).
         centre: the posture the noise is centred on: ``standing`` or ``rest`` (the model's rest pose).
-        grounded: lift the body so nothing goes below the floor.
+        grounded: rest the body on the floor: lowered or lifted so its lowest point (the tail aside) touches it.
     """
 
     type: Literal["random"] = "random"
@@ -51,7 +51,8 @@ class SemiRandomSpec(GeneratorSpec):
         root = stance_root(posture, start, n_frames)
         root[:, 2, 3] += stage.support.top
         if self.grounded:
-            root = ground(rig, angles, root, stage.support.top, fps)
+            root = ground(rig, angles, root, stage.support.top, fps, settle=True)
             if stage.support.kind == "floor":
                 angles = keep_tail_above(rig, angles, root, stage.support.top, fps)
+                angles = keep_head_above(rig, angles, root, stage.support.top, fps, clearance=0.0)
         return Clip.still(angles, root, stage.support)

@@ -24,6 +24,7 @@ class GeneratorSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     moves_root: ClassVar[bool] = False  # the bout ends somewhere else than it started (paths, gaits)
+    follows_path: ClassVar[bool] = False  # the root follows the bout's own (recorded) path and ends where it ends
 
     type: str
     name: str | None = None

@@ -16,6 +16,7 @@ from scipy.spatial.transform import Rotation
 
 from ..body import Body, KeypointSet, Pose, load_body
 from ..body.groups import PARTS
+from ..body.tongue import tongue_vertices
 from ..errors import KeypointError, ModelFormatError, SceneError
 from .camera import Camera
 from .materials import (
@@ -331,6 +332,9 @@ def body_anchors(body: Body, root: np.ndarray, rest: np.ndarray, parts: np.ndarr
     return Anchors(head_top=head_top, nose=nose_kp, length=body.length)
 
 
+TONGUE_COLOUR = np.array([0.86, 0.45, 0.50])  # sRGB, pink whatever the coat
+
+
 def body_vertex_colours(body: Body, preset: FurPreset, rest: np.ndarray, parts: np.ndarray) -> np.ndarray:
     """``(V, 3) float32`` sRGB colours: fur, a lighter belly (downward-facing trunk skin), bare skin on the
     tail, ears and paws, and dark (or red, for albinos) eyes around the eye landmarks."""
@@ -357,6 +361,9 @@ def body_colour_layers(
         eye = (dist < radius) & np.isin(parts, [PARTS.index(p) for p in HEAD_PARTS])
         colours[eye] = preset.eye
         weight[eye] = 0.0
+    tongue = tongue_vertices(body)
+    colours[tongue] = TONGUE_COLOUR
+    weight[tongue] = 0.0
     return colours.astype(np.float32), weight.astype(np.float32)
 
 
