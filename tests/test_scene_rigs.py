@@ -118,11 +118,43 @@ def test_scene_on_the_wheel_touches_without_penetrating(sam_body):
         [PARTS.index(p) for p in ("forepaw_l", "forepaw_r", "hindpaw_l", "hindpaw_r")],
     )
     assert dist[over & paws].min() == pytest.approx(0.09, abs=1e-6)  # a paw touches the running surface
-    # the head bar sits on the skull
-    bar = next(m for m in scene.rig if m.name == "headbar")
-    head = verts[sam_body.vertex_parts() == PARTS.index("head")]
-    assert 0.0 < bar.bounds[0, 2] - head[:, 2].max() < 0.003
     assert scene.floor_region is None
+
+
+@pytest.mark.parametrize("model", [pytest.param("sam", marks=pytest.mark.slow), "parametric"])
+def test_head_bar_and_spout_sit_where_head_fixed_motion_holds_the_head(model, sam_body, parametric_body):
+    """The wheel's head bar rests on the skull of the head-fixed mouse the dataset renders (scene_motion), and
+    the lick spout's end is where its tongue reaches when it licks."""
+    from synthmouse.body import Pose
+    from synthmouse.body.tongue import TIP_LANDMARK
+    from synthmouse.motion import motion_rig
+    from synthmouse.motion.base import HeadFixed, Stage, Support
+    from synthmouse.motion.behaviours import ReachSpec
+    from synthmouse.motion.mix import scene_motion
+
+    body = sam_body if model == "sam" else parametric_body
+    spec = spec_of("rig:\n  type: wheel\n  radius: 0.09\n  lick_spout: true\n")
+    scene = build_scene(spec, body=body)
+    provider = scene_motion(scene, seed=0, fps=30.0)
+    head = body.vertex_parts() == PARTS.index("head")
+    bar = next(m for m in scene.rig if m.name == "headbar")
+    for frame in (0, 40):
+        pose, _ = provider.sample(frame)
+        verts = body.skin(scene.place(pose))[0]
+        skull = verts[head]
+        under = skull[(skull[:, 0] > bar.bounds[0, 0]) & (skull[:, 0] < bar.bounds[1, 0])
+                      & (np.abs(skull[:, 1] - bar.vertices[:, 1].mean()) < 0.004)]
+        # over the skull, nothing through it (but the skin the ears and neck move, up to 2 mm)
+        assert len(under) > 0 and skull[:, 2].max() < bar.bounds[0, 2] + 0.002
+        assert bar.bounds[0, 2] - under[:, 2].max() < 0.004  # and resting on it
+    # a head-fixed lick on the wheel brings the tongue tip to the spout's end
+    rig = motion_rig(body)
+    clip = ReachSpec(effector="tongue").generate(rig, 60, 60.0, np.random.default_rng(0),
+                                                 Stage(Support("wheel", 0.0, 0.09), None, HeadFixed()))
+    tip = body.keypoints(Pose(clip.root, clip.pose().rotations), rig.landmark_set((TIP_LANDMARK,)))[:, 0]
+    spout = next(m for m in scene.rig if m.name == "lick_spout").vertices.astype(np.float64)
+    gap = np.linalg.norm(tip[:, None] - spout[None], axis=-1).min()
+    assert gap < 0.002
 
 
 def test_openfield_scene_placement_colours_and_materials(sam_body, tmp_path):

@@ -478,8 +478,8 @@ def scene_motion(scene, seed: int, fps: float | None = None) -> MixPoseProvider:
     """The motion of a built scene (``scene.motion``: a mapping, a YAML path or None for a default mix).
 
     Missing ``support``/``arena``/``head_fixed`` sections follow the rig: a wheel gives a head-fixed mouse on a
-    wheel of the rig's radius, a treadmill a belt, an open field or platform a floor with the rig's floor
-    region as the arena (5 cm margin).
+    wheel of the rig's radius, a treadmill a belt (head-fixed when the rig has a head bar), an open field or
+    platform a floor with the rig's floor region as the arena (5 cm margin).
     """
     rig = getattr(getattr(scene, "spec", None), "rig", None)
     kind = getattr(rig, "type", "openfield")
@@ -499,7 +499,7 @@ def scene_motion(scene, seed: int, fps: float | None = None) -> MixPoseProvider:
             data["support"] = {"type": "wheel", "radius": float(rig.radius)}
         elif kind == "treadmill":
             data["support"] = {"type": "treadmill"}
-    if "head_fixed" not in data and kind == "wheel":
+    if "head_fixed" not in data and (kind == "wheel" or (kind == "treadmill" and getattr(rig, "headbar", False))):
         data["head_fixed"] = {}
     if "arena" not in data:
         region = getattr(scene, "floor_region", None)

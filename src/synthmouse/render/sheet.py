@@ -76,15 +76,15 @@ def sheet_scene(
     wheel_radius: float = 0.09,
     fur: str = SHEET_FUR,
     background: str = SHEET_BACKGROUND,
-    headbar: bool = False,
+    headbar: bool | None = None,
 ) -> Scene:
     """A scene from the rig template of ``support`` with ``body`` in it, for looking at motion.
 
     ``floor`` is the open field enlarged to 0.8 m without walls (they would hide a following side camera),
     ``treadmill`` and ``platform`` are their templates, ``wheel`` the wheel template with ``wheel_radius``,
-    no screens, and a head bar and lick spout only when ``headbar`` (the rig places them at the head of the
-    body's rest pose, not where a head-fixed motion holds the head, so they are off by default); the head
-    bar's posts are always left out (from the side they hide the face). The coat is
+    no screens, and a head bar and lick spout when ``headbar`` (default: on the wheel, whose mouse is head-fixed;
+    the rig places them where head-fixed motion holds the head); the head bar's posts are always left out (from
+    the side they hide the face). The coat is
     ``fur`` and the background a light grey, so a dark or light mouse shows against both floor and background.
 
     Raises:
@@ -106,9 +106,9 @@ def sheet_scene(
         rig["radius"] = float(wheel_radius)
         rig["screens"] = 0
     if rig_name in ("wheel", "treadmill"):
-        rig["headbar"] = bool(headbar)
+        rig["headbar"] = bool(rig_name == "wheel" if headbar is None else headbar)
         if rig_name == "wheel":
-            rig["lick_spout"] = bool(headbar)
+            rig["lick_spout"] = rig["headbar"]
     scene = build_scene(parse_scene_spec(data, source=f"<{rig_name} template>"), body=body)
     hidden = ("wall_", "headbar_posts")  # walls and head-bar posts would stand between the side camera and the mouse
     return dataclasses.replace(scene, rig=[m for m in scene.rig if not m.name.startswith(hidden)])

@@ -174,7 +174,7 @@ def build_scene(spec: SceneSpec, body: Body | None = None) -> Scene:
     feet = np.isin(parts, [PARTS.index(p) for p in ("forepaw_l", "forepaw_r", "hindpaw_l", "hindpaw_r")])
     root = body_placement(spec.rig, rest, feet if feet.any() else None)
     root = apply_body_override(spec, root)
-    anchors = body_anchors(body, root, rest, parts)
+    anchors = head_fixed_anchors(body) if holds_head(spec.rig) else body_anchors(body, root, rest, parts)
     try:
         rig = build_rig(spec.rig, anchors)
     except SceneError as exc:
@@ -318,15 +318,37 @@ def apply_body_override(spec: SceneSpec, root: np.ndarray) -> np.ndarray:
     return root
 
 
-def body_anchors(body: Body, root: np.ndarray, rest: np.ndarray, parts: np.ndarray) -> Anchors:
-    """Head top and nose of the placed rest body, for the head bar and lick spout."""
+def holds_head(rig) -> bool:
+    """True for rigs whose mouse is head-fixed (:func:`synthmouse.motion.mix.scene_motion` holds its head): a
+    wheel, or a treadmill with a head bar."""
+    return rig.type == "wheel" or (rig.type == "treadmill" and bool(getattr(rig, "headbar", False)))
+
+
+def head_fixed_anchors(body: Body) -> Anchors:
+    """Anchors of the standing posture on a running surface at ``z = 0``: where head-fixed motion
+    (:class:`synthmouse.motion.base.HeadFixed` without a transform) holds the head, so the head bar sits on the
+    skull and the lick spout where the tongue reaches (:func:`synthmouse.motion.behaviours.default_lick_target`)."""
+    from ..motion import motion_rig
+    from ..motion.behaviours import default_lick_target
+
+    rig = motion_rig(body)
+    pose = rig.standing.pose(1)
+    anchors = body_anchors(body, pose.root[0], body.skin(Pose(np.eye(4)[None], pose.rotations))[0],
+                           body.vertex_parts(), pose)
+    mouth = default_lick_target(rig) if "tongue_tip" in body.landmarks else None
+    return dataclasses.replace(anchors, mouth=mouth)
+
+
+def body_anchors(body: Body, root: np.ndarray, rest: np.ndarray, parts: np.ndarray,
+                 pose: Pose | None = None) -> Anchors:
+    """Head top and nose of the body placed at ``root``, for the head bar and lick spout; ``rest`` are its
+    vertices in the body frame (of ``pose``'s rotations when given, else of the rest pose)."""
     placed = rest @ root[:3, :3].T + root[:3, 3]
     head = np.isin(parts, [PARTS.index("head")])
     head_pts = placed[head] if head.any() else placed
     top = head_pts[np.argmax(head_pts[:, 2])]
-    nose_kp = body.keypoints(
-        Pose(root[None], body.rest_pose().rotations), KeypointSet("anchors", (body.landmarks["nose"],))
-    )[0, 0]
+    rotations = body.rest_pose().rotations if pose is None else pose.rotations
+    nose_kp = body.keypoints(Pose(root[None], rotations), KeypointSet("anchors", (body.landmarks["nose"],)))[0, 0]
     skull_x = float(np.median(head_pts[:, 0]))
     head_top = np.array([skull_x, float(head_pts[:, 1].mean()), float(top[2])])
     return Anchors(head_top=head_top, nose=nose_kp, length=body.length)

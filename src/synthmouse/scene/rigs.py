@@ -77,11 +77,14 @@ class Anchors:
         head_top: ``(3,)`` highest point of the head (skull), world metres.
         nose: ``(3,)`` nose tip.
         length: nose-to-tail-root length in metres.
+        mouth: ``(3,)`` where a licking tongue reaches in front of the mouth (the lick spout goes there), or
+            None (the spout is placed from the nose).
     """
 
     head_top: np.ndarray
     nose: np.ndarray
     length: float
+    mouth: np.ndarray | None = None
 
 
 def material_key(field: str, ref: str | MaterialSpec) -> str:
@@ -296,9 +299,13 @@ def headbar_parts(anchors: Anchors, half_span: float, material: str) -> list[Rig
 
 
 def _lick_spout(anchors: Anchors) -> RigMesh:
-    """A steel tube (1.6 mm) ending just in front of and below the nose, rising from below-front."""
+    """A steel tube (1.6 mm) ending where the tongue reaches in front of the mouth (or just in front of and below
+    the nose), rising from below-front."""
     scale = anchors.length / 0.095
-    tip = anchors.nose + np.array([0.003, 0.0, -0.005]) * scale
+    if anchors.mouth is not None:  # the tube's end just beyond where the tongue reaches
+        tip = anchors.mouth + np.array([0.0015, 0.0, -0.0008]) * scale
+    else:
+        tip = anchors.nose + np.array([0.003, 0.0, -0.005]) * scale
     base = tip + np.array([0.03, 0.0, -0.025]) * scale
     tube = cylinder(0.0008, tip, base, sections=16)
     holder = cylinder(0.0025, base, base + np.array([0.015, 0.0, -0.0125]) * scale, sections=20)
