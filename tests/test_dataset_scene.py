@@ -194,3 +194,29 @@ def test_a_scene_without_depth_mask_parts_writes_no_ground_truth_images(tmp_path
     assert generate(_source(scene, renderer), root, GenerateOptions(n_frames=1, seed=4, formats=("dlc",))).complete
     assert not any((root / d).exists() for d in ("depth", "mask", "parts"))
     assert sorted(p.name for p in root.rglob("*.png")) == ["img00000.png", "img00000.png"]  # the two cameras
+
+
+def test_scene_hash_covers_the_motion_mix_file_and_its_clips(tmp_path):
+    """Editing the mix file a scene names, or a fitted sequence a clip generator plays, makes another dataset
+    (a resumed run refuses it); an unrelated file does not."""
+    from synthmouse.scene.spec import parse_scene_spec
+
+    (tmp_path / "fit.npz").write_bytes(b"first fit")
+    (tmp_path / "mix.yaml").write_text("generators:\n  - {type: clip, path: fit.npz}\n")
+    (tmp_path / "other.txt").write_text("unrelated")
+
+    def digest() -> str:
+        return scene_hash(parse_scene_spec({**SCENE, "motion": "mix.yaml"}, base_dir=tmp_path))
+
+    first = digest()
+    (tmp_path / "other.txt").write_text("changed")
+    assert digest() == first
+    (tmp_path / "fit.npz").write_bytes(b"second fit")
+    second = digest()
+    assert second != first
+    (tmp_path / "mix.yaml").write_text("generators:\n  - {type: clip, path: fit.npz, weight: 2}\n")
+    assert digest() != second
+    inline = {**SCENE, "motion": {"generators": [{"type": "clip", "path": "fit.npz"}]}}
+    before = scene_hash(parse_scene_spec(inline, base_dir=tmp_path))
+    (tmp_path / "fit.npz").write_bytes(b"third fit")
+    assert scene_hash(parse_scene_spec(inline, base_dir=tmp_path)) != before

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import yaml
+
 from ..errors import SynthmouseError
 from ..render.base import FrameResult
 from .meta import LABEL_IMAGES, CameraInfo, DatasetMeta
@@ -69,16 +71,39 @@ class PoseProvider(Protocol):
 
 
 def scene_hash(spec) -> str:
-    """sha256 of the validated scene (canonical JSON of every field, defaults included) and of the files of
-    its appearance profiles (``profile.yaml`` and the PNGs beside it), so that a changed profile is a
-    different dataset (a resumed run refuses it)."""
+    """sha256 of the validated scene (canonical JSON of every field, defaults included) and of the files it
+    refers to: its appearance profiles (``profile.yaml`` and the PNGs beside it), its motion mix file and the
+    fitted sequences its ``clip`` generators play, so that a changed file is a different dataset (a resumed run
+    refuses it)."""
     data = spec.model_dump(mode="json")
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     digest = hashlib.sha256(text.encode("utf-8"))
-    for path in _appearance_files(spec):
+    for path in _appearance_files(spec) + _motion_files(spec):
         digest.update(path.name.encode("utf-8"))
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
+
+
+def _motion_files(spec) -> list[Path]:
+    """The motion mix file (when ``motion:`` names one) and the fitted sequences its ``clip`` generators play."""
+    motion = getattr(spec, "motion", None)
+    base = Path(getattr(spec, "base_dir", None) or ".")
+    files: list[Path] = []
+    if isinstance(motion, (str, Path)):
+        mix = Path(motion) if Path(motion).is_absolute() else base / motion
+        if not mix.is_file():
+            return files
+        files.append(mix)
+        base = mix.resolve().parent
+        motion = yaml.safe_load(mix.read_text())
+    generators = motion.get("generators", []) if isinstance(motion, dict) else []
+    for generator in generators:
+        if isinstance(generator, dict) and generator.get("type") == "clip" and generator.get("path"):
+            clip = Path(generator["path"])
+            clip = clip if clip.is_absolute() else base / clip
+            if clip.is_file():
+                files.append(clip)
+    return files
 
 
 def _appearance_files(spec) -> list[Path]:

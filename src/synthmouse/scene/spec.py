@@ -628,6 +628,7 @@ class SceneSpec(StrictModel):
 
     _source: Path | None = PrivateAttr(default=None)
     _lines: dict = PrivateAttr(default_factory=dict)
+    _base: Path | None = PrivateAttr(default=None)
 
     @field_validator("motion")
     @classmethod
@@ -668,6 +669,10 @@ class SceneSpec(StrictModel):
 
     @property
     def base_dir(self) -> Path:
+        """Where relative paths of this spec start: the ``base_dir`` it was parsed with, else the scene file's
+        folder, else the working directory."""
+        if self._base is not None:
+            return self._base
         return self._source.parent if self._source is not None else Path.cwd()
 
     def line_of(self, field: str) -> int | None:
@@ -758,6 +763,7 @@ def parse_scene_spec(
     except ValidationError as exc:
         raise SceneError(format_validation_error(exc, name, data, node)) from None
     spec._source = Path(source).resolve() if source is not None else None
+    spec._base = base.resolve()
     spec._lines = _line_index(node)
     check_appearance(spec)
     return spec
