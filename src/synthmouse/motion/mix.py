@@ -158,7 +158,8 @@ def format_validation_error(exc: ValidationError, name: str) -> str:
         if err["type"] == "extra_forbidden":
             extra = f"; allowed fields: {', '.join(_allowed_fields(err['loc']))}"
         shown = "" if isinstance(got, dict) else f" (got {got!r})"
-        lines.append(f"{name}: {loc}: {msg}{shown}{extra}")
+        msg = msg.removeprefix("Value error, ")
+        lines.append(f"{name}: {loc + ': ' if loc else ''}{msg}{shown}{extra}")
     return "\n".join(lines)
 
 

@@ -286,7 +286,10 @@ class PoseFitter:
 
         def report(points):
             err = np.stack([np.linalg.norm(project(cam, points) - clean[c], axis=-1) for c, cam in enumerate(cameras)])
-            return np.nanmean(np.where(conf > 0, err, np.nan), axis=0)
+            seen = conf > 0
+            total = np.where(seen, err, 0.0).sum(axis=0)
+            count = seen.sum(axis=0)
+            return np.where(count > 0, total / np.maximum(count, 1), np.nan)  # NaN where no camera saw it
 
         return self._solve(x0, base, R0, ref, residuals, jacobian, smooth, prior, max_nfev, loss, f_scale, report,
                            self._warm_vector(warm))
