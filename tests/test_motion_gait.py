@@ -132,11 +132,12 @@ def test_pauses_stop_the_animal(sam_body):
     assert (path.speed < 1e-6).sum() >= 10  # at least one pause of >= 0.3 s at 30 fps
 
 
-def test_banded_step_with_acceleration_penalty_matches_a_dense_solve():
+@pytest.mark.parametrize("n", [2, 3, 7])
+def test_banded_step_with_acceleration_penalty_matches_a_dense_solve(n):
     from synthmouse.motion.limb_ik import _banded_step, difference_penalty
 
     rng = np.random.default_rng(0)
-    n, m = 7, 4
+    m = 4
     a = rng.normal(size=(n, m, m))
     lhs = a @ a.transpose(0, 2, 1) + np.eye(m)
     rhs, theta = rng.normal(size=(n, m)), rng.normal(size=(n, m))

@@ -106,6 +106,27 @@ def test_grooming_brings_forepaws_to_the_face(sam_body):
     assert dist[:, 0].std() > 0.001  # strokes, not a static pose
 
 
+@pytest.mark.parametrize("head_fixed", [False, True])
+def test_grooming_strokes_are_symmetric_and_on_the_face(parametric_body, head_fixed):
+    """Both forepaws work on the face, mirror images of each other about the head's midline; head-fixed, they
+    wipe the whisker pads and chin, below and behind the free strokes."""
+    from synthmouse.motion.base import HeadFixed, Support
+
+    rig = motion_rig(parametric_body)
+    stage = Stage(Support("floor"), None, HeadFixed()) if head_fixed else Stage()
+    clip = GroomSpec().generate(rig, 90, 60.0, np.random.default_rng(1), stage)
+    world = rig.world(clip.angles, clip.root)
+    head = world[30:60, int(rig.chains["head"][0])]
+    paws = parametric_body.keypoints(clip.pose(), rig.landmark_set(("left_paw", "right_paw", "nose")))[30:60]
+    local = np.einsum("fji,fkj->fki", head[:, :3, :3], paws - head[:, None, :3, 3])  # in the head's frame
+    left, right, nose = local[:, 0], local[:, 1], local[:, 2]
+    assert np.all(left[:, 1] > 0.001) and np.all(right[:, 1] < -0.001)  # each paw on its own side
+    asymmetry = np.abs(left[:, 1] + right[:, 1])  # mirror images but for a small phase lag between the paws
+    assert asymmetry.mean() < 0.0005 and asymmetry.max() < 0.002  # (before: 4 mm, strokes centred on one eye)
+    to_nose = np.linalg.norm(local[:, :2] - nose[:, None], axis=-1)
+    assert np.median(to_nose) < 0.2 * parametric_body.length  # at the face (the nose is ~19 mm away)
+
+
 def test_reach_touches_target(sam_body):
     rig = motion_rig(sam_body)
     posture = rig.standing

@@ -1,4 +1,5 @@
-"""Close-ups of the face during licking and grooming (docs/motion/lick_closeup.png, groom_closeup.png).
+"""Close-ups of the face during licking and grooming (docs/motion/lick_closeup.png, groom_closeup.png,
+groom_headfixed_closeup.png: head-fixed on a platform).
 
 Side and front views of the head through one lick (6 Hz, 60 fps) or one grooming stroke (5 Hz, 60 fps).
 Run: ``.venv/bin/python docs/motion/make_closeups.py [--model parametric|PATH] [--suffix _parametric]``
@@ -25,7 +26,7 @@ def main() -> None:
 
     from synthmouse.body import Pose, load_body
     from synthmouse.motion import motion_rig
-    from synthmouse.motion.base import Stage
+    from synthmouse.motion.base import HeadFixed, Stage, Support
     from synthmouse.motion.behaviours import GroomSpec, ReachSpec
     from synthmouse.render import FrameState, GLRenderer
     from synthmouse.render.sheet import sheet_scene
@@ -34,14 +35,16 @@ def main() -> None:
     body = load_body(args.model)
     rig = motion_rig(body)
     fps = 60.0
-    cases = {  # name: (spec, frames shown, camera distance)
-        "lick": (ReachSpec(effector="tongue", lick_frequency=6.0), np.arange(40, 51, 2), 0.08),
-        "groom": (GroomSpec(stroke_frequency=5.0), np.arange(90, 103, 2), 0.1),
+    free, fixed = Stage(), Stage(Support("floor"), None, HeadFixed())
+    cases = {  # name: (spec, stage, frames shown, camera distance)
+        "lick": (ReachSpec(effector="tongue", lick_frequency=6.0), free, np.arange(40, 51, 2), 0.08),
+        "groom": (GroomSpec(stroke_frequency=5.0), free, np.arange(90, 103, 2), 0.1),
+        "groom_headfixed": (GroomSpec(stroke_frequency=5.0), fixed, np.arange(90, 103, 2), 0.1),
     }
     scene = sheet_scene(body, "floor")
     with GLRenderer() as renderer:
-        for name, (spec, frames, distance) in cases.items():
-            clip = spec.generate(rig, 180, fps, np.random.default_rng(1), Stage())
+        for name, (spec, stage, frames, distance) in cases.items():
+            clip = spec.generate(rig, 180, fps, np.random.default_rng(1), stage)
             pose = clip.pose()
             nose, head = body.keypoints(pose, rig.landmark_set(("nose", "head_centre"))).transpose(1, 0, 2)
             heading = np.arctan2(pose.root[:, 1, 0], pose.root[:, 0, 0])

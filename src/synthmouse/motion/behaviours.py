@@ -27,6 +27,9 @@ from .spec import GeneratorSpec
 _LIMB_GROUPS = ("scapula", "shoulder", "elbow", "wrist", "fore_digits", "hip", "knee", "ankle", "hind_digits")
 LIMBS_STILL = {g: 0.0 for g in _LIMB_GROUPS}
 HEAD_FIXED_AXIAL = 0.25  # share of a behaviour's trunk, neck and head shaping kept under head fixation
+# where head-fixed grooming strokes centre, relative to free grooming (head frame, body lengths): back and down, to
+# the whisker pads and chin, which the forepaws reach from a standing trunk (the eyes are ~6 mm out of reach)
+HEAD_FIXED_STROKE_SHIFT = np.array([-0.05, 0.0, -0.05])
 
 
 def envelope(n_frames: int, fps: float, rise: float, fall: float | None = None) -> np.ndarray:
@@ -248,8 +251,11 @@ class GroomSpec(GeneratorSpec):
         bob = np.radians(4.0) * np.sin(phase) * env
         spread_flex(rig, shaped.angles, ("head",), bob)
         nose = rig.local_point("nose", head) if "nose" in rig.body.landmarks else np.array([0.03, 0, 0])
-        eye = rig.local_point("left_eye", head) if "left_eye" in rig.body.landmarks else 0.5 * nose
+        eyes = [rig.local_point(e, head) for e in ("left_eye", "right_eye") if e in rig.body.landmarks]
+        eye = np.mean(eyes, axis=0) if eyes else 0.5 * nose  # between the eyes: strokes are symmetric
         centre = 0.5 * (nose + eye)
+        if stage.head_fixed is not None:  # the head bar keeps the eyes out of reach: wipe the chin and whiskers
+            centre = centre + HEAD_FIXED_STROKE_SHIFT * length
         growth = 1.0 + 0.8 * (0.5 - 0.5 * np.cos(2 * np.pi * t / max(n_frames / fps, 1e-6)))  # bigger mid-bout
         a = self.stroke * length * growth
         local = np.zeros((n_frames, 2, 3))
