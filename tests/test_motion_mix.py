@@ -141,6 +141,15 @@ def test_full_mix_respects_the_stated_bound(sam_body):
     assert _max_accel(pose.angles) < ANGULAR_ACCELERATION_BOUND
 
 
+def test_full_mix_respects_the_stated_bound_at_100_fps(parametric_body):
+    from synthmouse.motion import ANGULAR_ACCELERATION_BOUND
+
+    fps = 100.0
+    pose, ids, names = MotionMix.from_dict(FULL_MIX, parametric_body).sample(300, fps, seed=6)
+    assert len(set(ids.tolist())) >= 2 and len(set(names)) >= 2  # crosses segment boundaries
+    assert np.abs(np.diff(pose.angles, 2, axis=0)).max() * fps**2 < ANGULAR_ACCELERATION_BOUND
+
+
 def test_scene_adapter_follows_the_rig(sam_body):
     root = np.eye(4)
     root[:3, 3] = [0.01, 0.0, 0.02]
