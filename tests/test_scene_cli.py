@@ -91,3 +91,28 @@ motion:
     assert "motion: inline, 30 fps, support wheel, head-fixed" in result.output  # filled in from the rig
     assert "2 generators: run (locomotion, 75%), groom (groom, 25%)" in result.output
     assert result.output.rstrip().endswith("scene.yaml: OK")
+
+
+@pytest.mark.gl
+def test_scene_render_shows_a_motion_frame_or_the_rest_pose(tmp_path):
+    """``scene render`` draws the scene's motion (on a wheel: the head-fixed mouse under its head bar) by default,
+    the model's rest pose with ``--pose rest``; other values are refused naming them."""
+    import cv2
+    import numpy as np
+
+    path = tmp_path / "wheel.yaml"
+    path.write_text(textwrap.dedent("""\
+        rig: {type: wheel, radius: 0.09, screens: 0}
+        cameras:
+          - {name: side, width: 96, height: 72, fov_deg: 40, look_at: {eye: [0.02, -0.25, 0.03], target: [0, 0, 0.02]}}
+        """))
+    runner = CliRunner()
+    for pose in ("motion", "rest"):
+        result = runner.invoke(app, ["scene", "render", str(path), "--out", str(tmp_path), "--prefix", f"{pose}_",
+                                     "--pose", pose, "--no-overlay"])
+        assert result.exit_code == 0, result.output
+    motion, rest = (cv2.imread(str(tmp_path / f"{p}_side.png")) for p in ("motion", "rest"))
+    assert motion.shape == rest.shape == (72, 96, 3)
+    assert np.abs(motion.astype(int) - rest.astype(int)).mean() > 1.0  # a different posture
+    result = runner.invoke(app, ["scene", "render", str(path), "--out", str(tmp_path), "--pose", "standing"])
+    assert result.exit_code != 0 and "standing" in str(result.exception)

@@ -182,8 +182,13 @@ def render(
     ] = None,
     overlay: Annotated[bool, typer.Option("--overlay/--no-overlay", help="Draw the keypoints.")] = True,
     prefix: Annotated[str, typer.Option("--prefix", help="File name prefix.")] = "",
+    pose: Annotated[str, typer.Option("--pose", help="'motion': a frame of the scene's motion (head-fixed on a "
+                                      "wheel, walking in an open field ...); 'rest': the model's rest pose.")]
+    = "motion",
+    frame: Annotated[int, typer.Option("--frame", min=0, help="Motion frame to render.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Motion seed.")] = 0,
 ) -> None:
-    """Render the rest pose once from every camera (a preview) and write ``<camera>.png`` files."""
+    """Render one pose from every camera (a preview) and write ``<camera>.png`` files."""
     import cv2
 
     from ..fileio import atomic_path
@@ -194,9 +199,17 @@ def render(
     spec = load_scene_spec(file)
     if body is not None:
         spec.body.model = body
+    if pose not in ("motion", "rest"):
+        raise SceneError(f"--pose {pose!r}: allowed values are 'motion' and 'rest'")
     scene = build_scene(spec)
+    if pose == "rest":
+        shown = scene.rest_pose()
+    else:
+        from ..motion.mix import scene_motion
+
+        shown = scene.place(scene_motion(scene, seed).sample(frame)[0])
     with GLRenderer() as renderer:
-        result = renderer.render(scene, scene.rest_pose())
+        result = renderer.render(scene, shown)
     out.mkdir(parents=True, exist_ok=True)
     for view in result.views:
         kset = scene.keypoint_set
