@@ -12,7 +12,7 @@ from synthmouse.body.rotations import angles_to_matrices
 from synthmouse.body.tongue import PIVOT_JOINT, TIP_LANDMARK, TONGUE_VERTICES, TongueShape, tongue_mesh, tongue_vertices
 from synthmouse.motion import motion_rig
 from synthmouse.motion.base import Stage
-from synthmouse.motion.behaviours import JAW_OPEN, ReachSpec, default_lick_target, tongue_protrusion
+from synthmouse.motion.behaviours import JAW_OPEN, ReachSpec, default_lick_target
 
 
 def _skin_mesh(body) -> trimesh.Trimesh:
@@ -27,7 +27,7 @@ def _lick_pose(rig, level: float) -> Pose:
     angles = rig.standing.angles[None].copy()
     jaw = rig.chains["jaw"]
     angles[0, jaw, 0] = rig.lo[jaw, 0] + JAW_OPEN * (rig.hi[jaw, 0] - rig.lo[jaw, 0])
-    joints, limit = tongue_protrusion(rig)
+    joints, limit = rig.tongue_protrusion
     angles[0, joints, 0] += level * (limit - angles[0, joints, 0])
     return Pose(rig.standing.root(1), angles_to_matrices(angles))
 

@@ -109,15 +109,15 @@ def with_pivot_joint(body: Body, pivot: np.ndarray) -> Body:
     tongue = sk.joints_in_group("tongue")
     if tongue.size == 0:
         raise ModelFormatError(body.source or body.name, "the skeleton has no joint in group 'tongue'")
-    first = int(tongue[np.argmin([_depth(sk.parents, j) for j in tongue])])
+    depth = {int(j): d for d, level in enumerate(sk.levels) for j in level}
+    first = int(min(tongue, key=lambda j: depth[int(j)]))  # the root of the tongue chain
     parent = int(sk.parents[first])
     if sk.groups[parent] == "jaw":  # the tongue slides out of the mouth on its own, not with the lower jaw
         parent = int(sk.parents[parent])
     parents = np.append(sk.parents, parent)
     positions = np.concatenate([sk.rest[:, :3, 3], pivot[None]])
-    rest = anatomical_frames(positions, parents)  # the same frames a glTF or text reader would rebuild
-    if not np.allclose(rest[:-1], sk.rest, atol=1e-9):
-        rest = np.concatenate([sk.rest, rest[-1:]])  # keep the model's own frames where they differ
+    # the model's own frames, and for the new leaf the one a glTF or text reader would rebuild
+    rest = np.concatenate([sk.rest, anatomical_frames(positions, parents)[-1:]])
     skeleton = Skeleton(
         names=sk.names + (PIVOT_JOINT,),
         parents=parents,
@@ -130,13 +130,6 @@ def with_pivot_joint(body: Body, pivot: np.ndarray) -> Body:
     weights = sp.csr_matrix((weights.data, weights.indices, weights.indptr), shape=shape)
     mesh = dataclasses.replace(body.mesh, weights=weights)
     return dataclasses.replace(body, skeleton=skeleton, mesh=mesh)
-
-
-def _depth(parents: np.ndarray, joint: int) -> int:
-    depth = 0
-    while parents[joint] >= 0:
-        joint, depth = int(parents[joint]), depth + 1
-    return depth
 
 
 def has_tongue_skin(body: Body) -> bool:

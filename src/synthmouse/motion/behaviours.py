@@ -408,7 +408,7 @@ class ReachSpec(GeneratorSpec):
             peak = clip.angles.copy()  # aim with the jaw open as at the peak of a lick
             peak[:, jaw, 0] = lo + (hi - lo) * JAW_OPEN
             reach = tongue_reach(rig, peak, clip.root, goal, fps)
-            joints, limit = tongue_protrusion(rig)
+            joints, limit = rig.tongue_protrusion
             clip.angles[:, joints, 0] = rig.standing.angles[joints, 0] + (reach * lick)[:, None] * \
                 (limit - rig.standing.angles[joints, 0])
         return clip
@@ -431,7 +431,7 @@ def _mouth_aim(rig: MotionRig, angles: np.ndarray, target: np.ndarray, has_tongu
         peak = angles.copy()
         jaw = rig.chains["jaw"]
         peak[:, jaw, 0] = rig.lo[jaw, 0] + JAW_OPEN * (rig.hi[jaw, 0] - rig.lo[jaw, 0])
-        joints, limit = tongue_protrusion(rig)
+        joints, limit = rig.tongue_protrusion
         peak[:, joints, 0] = rig.standing.angles[joints, 0] + LICK_REACH * (limit - rig.standing.angles[joints, 0])
         mouth = rig.body.keypoints(Pose(root, angles_to_matrices(peak)), rig.landmark_set((TIP_LANDMARK,)))[:, 0]
     else:
@@ -450,36 +450,17 @@ def default_lick_target(rig: MotionRig) -> np.ndarray:
     angles = posture.angles[None].copy()
     jaw = rig.chains["jaw"]
     angles[0, jaw, 0] = rig.lo[jaw, 0] + JAW_OPEN * (rig.hi[jaw, 0] - rig.lo[jaw, 0])
-    joints, limit = tongue_protrusion(rig)
+    joints, limit = rig.tongue_protrusion
     angles[0, joints, 0] += LICK_REACH * (limit - angles[0, joints, 0])
     pose = Pose(posture.root(1), angles_to_matrices(angles))
     return rig.body.keypoints(pose, rig.landmark_set((TIP_LANDMARK,)))[0, 0]
-
-
-def tongue_protrusion(rig: MotionRig) -> tuple[np.ndarray, np.ndarray]:
-    """``(joints (k,), limit (k,))``: the tongue joints that carry the tongue's skin and, for each, the flexion
-    limit that slides the tongue tip furthest forward along the head (the protrusion direction)."""
-    joints = rig.chains["tongue"]
-    dominant = rig.body.mesh.dominant_joint()
-    joints = joints[np.isin(joints, dominant)] if np.isin(joints, dominant).any() else joints
-    posture = rig.standing
-    head = int(rig.chains["head"][0])
-    forward = []
-    for limit in (rig.lo[joints, 0], rig.hi[joints, 0]):
-        angles = posture.angles[None].copy()
-        angles[0, joints, 0] = limit
-        world = rig.world(angles, posture.root(1))
-        tip = rig.body.keypoints(Pose(posture.root(1), angles_to_matrices(angles)), rig.landmark_set((TIP_LANDMARK,)),
-                                 world=world)[0, 0]
-        forward.append(float((tip - world[0, head, :3, 3]) @ world[0, head, :3, 0]))
-    return joints, (rig.hi if forward[1] >= forward[0] else rig.lo)[joints, 0]
 
 
 def tongue_reach(rig: MotionRig, angles: np.ndarray, root: np.ndarray, goal: np.ndarray, fps: float) -> np.ndarray:
     """``(F,)`` share (0-1) of the tongue's protrusion range that brings its tip closest to ``goal (3,)`` in each
     frame (a 1-D inverse kinematics by search over :data:`TONGUE_STEPS` levels, refined parabolically), smoothed
     over 0.1 s so the aim follows the head without jumps."""
-    joints, limit = tongue_protrusion(rig)
+    joints, limit = rig.tongue_protrusion
     kset = rig.landmark_set((TIP_LANDMARK,))
     levels = np.linspace(0.0, 1.0, TONGUE_STEPS)
     dist = np.empty((len(levels), angles.shape[0]))

@@ -238,6 +238,28 @@ class MotionRig:
         return mesh.vertices[idx], mesh.weights[idx]
 
     @cached_property
+    def tongue_protrusion(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(joints (k,), limit (k,))``: the tongue joints that carry the tongue's skin and, for each, the
+        flexion limit that slides the tongue tip (landmark ``tongue_tip``) furthest forward along the head."""
+        from ..body import Pose
+        from ..body.tongue import TIP_LANDMARK
+
+        joints = self.chains["tongue"]
+        skinned = np.isin(joints, self.body.mesh.dominant_joint())
+        joints = joints[skinned] if skinned.any() else joints
+        posture = self.standing
+        head = int(self.chains["head"][0])
+        forward = []
+        for limit in (self.lo[joints, 0], self.hi[joints, 0]):
+            angles = posture.angles[None].copy()
+            angles[0, joints, 0] = limit
+            world = self.world(angles, posture.root(1))
+            tip = self.body.keypoints(Pose(posture.root(1), angles_to_matrices(angles)),
+                                      self.landmark_set((TIP_LANDMARK,)), world=world)[0, 0]
+            forward.append(float((tip - world[0, head, :3, 3]) @ world[0, head, :3, 0]))
+        return joints, (self.hi if forward[1] >= forward[0] else self.lo)[joints, 0]
+
+    @cached_property
     def standing(self):
         """The neutral standing posture of this body (see :func:`synthmouse.motion.posture.standing_posture`)."""
         from .posture import standing_posture
