@@ -84,13 +84,9 @@ def test_edge_refinement_aligns_the_floor_outline():
     corr = Correspondences(names, world, pixels)
     options = FitOptions(distortion="k1k2", focal=470)  # a top view cannot tell f from height: fix it
     points_only = fit_camera(corr, 640, 480, options)
-    refined = fit_camera(
-        corr, 640, 480, options, edge_map(synthetic_edge_image()), FEATURES.segment_array(FLOOR)
-    )
+    refined = fit_camera(corr, 640, 480, options, edge_map(synthetic_edge_image()), FEATURES.segment_array(FLOOR))
     truth = np.concatenate(project_segments(TRUE, FEATURES.segment_array(FLOOR)))
-    before = np.abs(
-        np.concatenate(project_segments(points_only.camera, FEATURES.segment_array(FLOOR))) - truth
-    )
+    before = np.abs(np.concatenate(project_segments(points_only.camera, FEATURES.segment_array(FLOOR))) - truth)
     after = np.abs(np.concatenate(project_segments(refined.camera, FEATURES.segment_array(FLOOR))) - truth)
     assert refined.edge_matches > 400
     assert refined.edge_rms_px < 0.6
@@ -101,8 +97,7 @@ def test_edge_refinement_aligns_the_floor_outline():
 def test_correspondence_files(tmp_path):
     yaml_file = tmp_path / "p.yaml"
     yaml_file.write_text(
-        "image_size: [640, 480]\npoints:\n  floor_nw: [10, 20]\n"
-        "  mark: {world: [0.1, 0.2, 0.0], pixel: [30.5, 40]}\n"
+        "image_size: [640, 480]\npoints:\n  floor_nw: [10, 20]\n  mark: {world: [0.1, 0.2, 0.0], pixel: [30.5, 40]}\n"
     )
     corr = load_correspondences(yaml_file, FEATURES.points)
     assert corr.names == ["floor_nw", "mark"] and corr.image_size == (640, 480)
@@ -142,14 +137,23 @@ def test_write_camera_to_scene_keeps_comments_and_validates(tmp_path):
     scene.write_text(SCENE)
     write_camera_to_scene(scene, TRUE, rig_size=(0.45, 0.30))
     text = scene.read_text()
-    assert "# my arena" in text and "# the overhead camera" in text and "look_at" not in text
+    assert "# my arena" in text and "# the overhead camera" in text
+    # the replaced pose lines stay as comments; every other line is as written
+    assert "    # replaced by fit-camera: look_at: {eye: [0, 0, 0.5], target: [0, 0, 0]}\n" in text
+    kept = [line for line in SCENE.splitlines() if not any(k in line for k in ("size", "fov_deg", "look_at"))]
+    assert [line for line in text.splitlines() if line in kept] == kept
     spec = load_scene_spec(scene)
     assert spec.rig.size == (0.45, 0.30)
+    assert spec.cameras[0].look_at is None and spec.cameras[0].fov_deg is None
     cam = camera_from_spec(spec.cameras[0])
     np.testing.assert_allclose(cam.K, TRUE.K)
     np.testing.assert_allclose(cam.dist, TRUE.dist)
-    np.testing.assert_allclose(cam.R, TRUE.R, atol=1e-12)
-    np.testing.assert_allclose(cam.t, TRUE.t, atol=1e-12)
+    np.testing.assert_allclose(cam.R, TRUE.R, atol=1e-8)  # written to 1e-9 rad and 1e-9 m
+    np.testing.assert_allclose(cam.t, TRUE.t, atol=1e-8)
+    world = np.array(list(FEATURES.points.values()))
+    assert np.abs(cam.project(world) - TRUE.project(world)).max() < 1e-4
+    write_camera_to_scene(scene, TRUE, rig_size=(0.45, 0.30))  # a second fit changes nothing more
+    assert scene.read_text() == text
     with pytest.raises(AppearanceError, match="no camera named 'side'"):
         write_camera_to_scene(scene, Camera.look_at("side", (0, 0, 1), (0, 0, 0)))
 
@@ -257,13 +261,9 @@ def test_cli_fit_camera_and_fit_appearance(tmp_path):
     for i in range(12):
         f = np.full((60, 80), 200, np.uint8)
         cv2.circle(f, (10 + 5 * i, 30), 6, 40, -1)
-        cv2.imwrite(
-            str(frames / f"f{i:02d}.png"), np.clip(f + rng.normal(0, 2, f.shape), 0, 255).astype(np.uint8)
-        )
+        cv2.imwrite(str(frames / f"f{i:02d}.png"), np.clip(f + rng.normal(0, 2, f.shape), 0, 255).astype(np.uint8))
     result = runner.invoke(
         cli_app(), ["fit-appearance", str(frames), "--out", str(tmp_path / "prof"), "--backgrounds", "2"]
     )
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "prof" / "profile.yaml").is_file() and (
-        tmp_path / "prof" / "background_001.png"
-    ).is_file()
+    assert (tmp_path / "prof" / "profile.yaml").is_file() and (tmp_path / "prof" / "background_001.png").is_file()

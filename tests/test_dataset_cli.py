@@ -68,10 +68,17 @@ def test_preview_writes_contact_sheet_and_overlay_video(tmp_path):
     assert done.returncode == 0, done.stderr
     sheet = cv2.imread(str(root / "preview" / "contact_sheet.png"))
     assert sheet is not None and sheet.shape[0] > 100 and sheet.shape[1] > 400  # 4 tiles, two cameras each
-    cap = cv2.VideoCapture(str(root / "preview" / "overlay_top.mp4"))
-    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
-    cap.release()
-    assert "contact sheet:" in done.stdout and "overlay video:" in done.stdout
+    cameras = [c["name"] for c in json.loads((root / "manifest.json").read_text())["cameras"]]
+    assert len(cameras) == 2
+    for name in cameras:  # one overlay video per camera, every frame
+        cap = cv2.VideoCapture(str(root / "preview" / f"overlay_{name}.mp4"))
+        assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
+        cap.release()
+    assert "contact sheet:" in done.stdout and done.stdout.count("overlay video:") == 2
+    one = synthmouse("preview", str(root), "--no-video", "--camera", cameras[0])
+    assert one.returncode == 0 and "overlay video" not in one.stdout
+    wrong = synthmouse("preview", str(root), "--camera", "nope")
+    assert wrong.returncode == 2 and "no camera 'nope'" in wrong.stderr and cameras[0] in wrong.stderr
 
 
 def test_demo_makes_a_labelled_dataset_and_says_what_to_open(tmp_path):

@@ -51,10 +51,11 @@ def test_output_location_only_changes_files_that_record_it(tmp_path):
     a = tree_digest(make_dataset(tmp_path / "a", frames=5, seed=1))
     b = tree_digest(make_dataset(tmp_path / "b", frames=5, seed=1))
     differ = {k for k in a if a[k] != b[k]}
-    # DeepLabCut's project_path and SLEAP's image paths are absolute (as those tools write them); the manifest
-    # lists their digests. Everything else (images, every other label file) is location-independent.
+    # DeepLabCut's project_path, SLEAP's image paths and Lightning Pose's data_dir are absolute (as those tools
+    # want them); the manifest lists their digests. Everything else (images, every other label file) is
+    # location-independent.
     assert differ == {"config.yaml", "manifest.json", "sleap/labels.slp", "sleap/test.slp", "sleap/train.slp",
-                      "sleap/val.slp"}
+                      "sleap/val.slp", "lp_config.yaml"}
 
 
 def test_sigkill_then_rerun_gives_the_files_of_an_uninterrupted_run(tmp_path):
@@ -91,7 +92,8 @@ def test_shards_in_separate_runs_merge_into_the_same_dataset(tmp_path):
     assert [r.complete for r in reports] == [False, False, True]
     assert [r.rendered for r in reports] == [3, 3, 3]
     got = tree_digest(root)
-    same = [k for k in reference if not k.startswith("sleap/") and k not in ("config.yaml", "manifest.json")]
+    same = [k for k in reference if not k.startswith("sleap/")
+            and k not in ("config.yaml", "manifest.json", "lp_config.yaml")]
     assert {k: got[k] for k in same} == {k: reference[k] for k in same}
 
 

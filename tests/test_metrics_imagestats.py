@@ -71,7 +71,12 @@ def test_comparison_overlap_and_coverage():
     assert same.overlap == pytest.approx(1.0) and same.outside == 0.0
     apart = compare_statistic("brightness", a, a + 100)
     assert apart.overlap == 0.0 and apart.outside == 1.0 and len(apart.outside_frames) == 300
-    partly = compare_statistic("brightness", np.array([1.0, 5.0, 9.0, np.nan]), np.array([4.0, 6.0]))
-    assert partly.outside == pytest.approx(2 / 3) and partly.outside_frames == (0, 2)
+    assert same.status == "matches" and apart.status == "differs" and apart.difference == pytest.approx(100)
+    # outside = more than the tolerance (the real std, 1.89 here) beyond the synthetic range [4, 6]
+    real = np.array([1.0, 5, 5, 5, 5, 5, 5, 5, 9, np.nan, 7.5])
+    partly = compare_statistic("brightness", real, np.array([4.0, 6.0]))
+    assert partly.tolerance == pytest.approx(np.nanstd(real))
+    assert partly.outside == pytest.approx(2 / 10) and partly.outside_frames == (0, 8)  # 7.5 is within 1.89 of 6
+    assert partly.status == "narrower"  # same median (5), but 20 % of the real frames lie outside the synthetic range
     wrap = compare_statistic("mouse_orientation", np.array([179.0, 2.0, 90.0]), np.array([1.0, 178.0]))
     assert wrap.outside_frames == (2,)  # 179 and 2 degrees are close to 1 and 178 across the wrap

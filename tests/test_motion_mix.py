@@ -113,7 +113,9 @@ def test_root_stays_in_arena_and_is_continuous(sam_body):
     mix = MotionMix.from_dict(FULL_MIX, sam_body)
     pose, _, names = mix.sample(180, FPS, seed=2)
     xy = pose.root[:, :2, 3]
-    assert np.all(np.abs(xy[:, 0]) <= 0.15 - 0.04 + 1e-6) and np.all(np.abs(xy[:, 1]) <= 0.1 - 0.04 + 1e-6)
+    # the root (at the hips) keeps 1 cm off the walls (wall-following runs the midline 2.5 cm from them; the nose is
+    # checked in a full-size arena in test_motion_openfield.py: this one is only two body lengths wide)
+    assert np.all(np.abs(xy[:, 0]) <= 0.15 - 0.01) and np.all(np.abs(xy[:, 1]) <= 0.1 - 0.01)
     step = np.linalg.norm(np.diff(pose.root[:, :3, 3], axis=0), axis=1)
     assert step.max() < 0.6 / FPS  # below 0.6 m/s everywhere: no jumps between bouts
     assert "walk" in names
@@ -224,7 +226,8 @@ def test_clip_plays_the_fitted_angles_and_keeps_the_root_continuous(tmp_path, pa
         played += 1
     assert played >= 2
     xy = pose.root[:, :2, 3]
-    assert np.all(np.abs(xy[:, 0]) <= 0.16 + 1e-6) and np.all(np.abs(xy[:, 1]) <= 0.11 + 1e-6)
+    # inside the walls (x +-0.2, y +-0.15) by the margin, or by 60 % of wall_distance for a wall-following root
+    assert np.all(np.abs(xy[:, 0]) <= 0.2 - 0.015 + 1e-6) and np.all(np.abs(xy[:, 1]) <= 0.15 - 0.015 + 1e-6)
     step = np.linalg.norm(np.diff(pose.root[:, :3, 3], axis=0), axis=1)
     assert step.max() < 0.6 / FPS  # no root jumps at bout or block boundaries
     parametric_body.skeleton.check_limits(angles)

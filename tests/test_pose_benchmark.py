@@ -52,3 +52,6 @@ def test_quick_benchmark_on_real_openfield(openfield_dir, tmp_path):
     assert all(c["n"] == 116 * 4 for c in data["conditions"].values())
     assert (tmp_path / "bench" / "learning_curve.png").stat().st_size > 1000
     assert "synthetic + 5 real" in result["table"]
+    assert data["smoke_test"] and data["note"].startswith("SMOKE TEST") and "not a result" in data["note"]
+    assert result["table"].startswith("**SMOKE TEST")  # printed and in table.md
+    assert data["keypoint_pairs"] == [[n, n] for n in ("snout", "leftear", "rightear", "tailbase")]

@@ -70,13 +70,16 @@ def test_flip_swaps_left_and_right_names():
 def test_mapping_and_matching():
     assert parse_mapping(["snout=nose", "tailbase=tail_root,leftear=ear_l"]) == {
         "snout": "nose", "tailbase": "tail_root", "leftear": "ear_l"}
-    with pytest.raises(SynthmouseError, match="MODEL_NAME=LABEL_NAME"):
+    with pytest.raises(SynthmouseError, match="REAL=SYNTHETIC"):
         parse_mapping(["snout"])
-    pairs = matched_names(NAMES, ("nose", "leftear", "tail_root"), {"snout": "nose", "tailbase": "tail_root"})
+    # --map is REAL=SYNTHETIC, {label name: model name}; the rest is matched automatically (same name, aliases)
+    pairs = matched_names(NAMES, ("nose", "leftear", "tail_root"), {"nose": "snout"})
     assert pairs == [("snout", "nose"), ("leftear", "leftear"), ("tailbase", "tail_root")]
-    with pytest.raises(SynthmouseError, match="not keypoints of the labels"):
-        matched_names(NAMES, ("nose",), {"snout": "muzzle"})
-    with pytest.raises(SynthmouseError, match="--map"):
+    with pytest.raises(SynthmouseError, match="muzzle is not a keypoint of the labels"):
+        matched_names(NAMES, ("nose",), {"muzzle": "snout"})
+    with pytest.raises(SynthmouseError, match="did you mean the reverse, --map nose=snout"):
+        matched_names(NAMES, ("nose",), {"snout": "nose"})
+    with pytest.raises(SynthmouseError, match="--map REAL=SYNTHETIC"):
         matched_names(NAMES, ("a", "b"))
 
 
@@ -128,7 +131,7 @@ def test_read_labels_and_evaluate_with_mapping_and_nan(tmp_path):
     assert data.images[1].name == "img001.png" and data.images[1].is_file()
     pred = np.array([[[1, 2], [0, 0], [5, 9]], [[7, 8], [9, 10], [14, 16]]], float)
     report = evaluate_predictions(pred, ("snout", "leftear", "tailbase"), data,
-                                  {"snout": "nose", "leftear": "earL", "tailbase": "tail_root"},
+                                  {"nose": "snout", "earL": "leftear", "tail_root": "tailbase"},
                                   out=tmp_path / "eval", gallery=2)
     assert report["overall"]["n"] == 5  # the NaN label is left out
     assert report["overall"]["mean_error"] == pytest.approx((0 + 3 + 0 + 0 + 5) / 5)

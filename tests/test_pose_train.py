@@ -110,6 +110,8 @@ def test_cli_train_predict_evaluate_round_trip(tmp_path):
     assert df.columns.get_level_values(1).unique().tolist() == list(NAMES)
     assert len(df) == 3 and df.xs("likelihood", axis=1, level=2).to_numpy().max() <= 1.0
     res = runner.invoke(app, ["evaluate", str(tmp_path / "m"), "--real", str(tmp_path / "proj"), "--out",
-                              str(tmp_path / "ev"), "--map", "snout=snout", "--device", "cpu"])
+                              str(tmp_path / "ev"), "--map", "snout=snout", "--include-training-frames", "--device",
+                              "cpu"])
     assert res.exit_code == 0, res.output
     assert "rmse" in res.output and (tmp_path / "ev" / "metrics.json").is_file()
+    assert "3 of them used to train the model" in res.output  # trained on these very frames: said so

@@ -158,7 +158,7 @@ def test_head_bar_and_spout_sit_where_head_fixed_motion_holds_the_head(model, sa
 
 
 def test_openfield_scene_placement_colours_and_materials(sam_body, tmp_path):
-    (tmp_path / "floor.png").write_bytes(b"x")
+    (tmp_path / "floor.png").write_bytes(b"\x89PNG\r\n\x1a\n")  # an image by its signature (scene check reads it)
     spec = spec_of(
         """
 body:

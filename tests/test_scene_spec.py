@@ -73,11 +73,11 @@ BAD_FILES = {
     ),
     "width 0": (
         CAMERA.replace("width: 640", "width: 0"),
-        ["line 4", "cameras[0].width", "greater than 0", "0"],
+        ["line 4", "cameras[0].width", "greater than or equal to 16", "got 0"],
     ),
     "negative size": (
         CAMERA + "rig:\n  type: openfield\n  wall_height: -0.3\n",
-        ["line 10", "rig.wall_height", "greater than 0", "-0.3"],
+        ["line 10", "rig.wall_height", "-0.3 m is outside the allowed range 0.0001..10 m"],
     ),
     "bad rig name": (
         CAMERA + "rig:\n  type: hamster_ball\n",
@@ -217,7 +217,7 @@ def test_missing_scene_file(tmp_path):
 
 def test_paths_resolve_relative_to_the_scene_file(tmp_path):
     (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "floor.png").write_bytes(b"not really a png")
+    cv2.imwrite(str(tmp_path / "sub" / "floor.png"), np.zeros((4, 4, 3), np.uint8))
     (tmp_path / "sub" / "motion.yaml").write_text("{}\n")
     path = write(
         tmp_path / "sub",

@@ -42,3 +42,11 @@ class FetchError(SynthmouseError):
 
 class OutputError(SynthmouseError):
     """An output location cannot be written, or holds something else."""
+
+
+class RenderError(SynthmouseError):
+    """A frame cannot be rendered as asked (a camera beyond the OpenGL limits or the memory at hand)."""
+
+
+class DatasetDamagedError(OutputError):
+    """A finished dataset's files no longer match its manifest (missing, truncated or changed files)."""

@@ -1,6 +1,10 @@
 """Look like the user's real video: camera fitting, appearance profile, compositing, domain randomization.
 
-* :mod:`.camera_fit`: ``fit_camera`` (rig points + edges of the median frame), scene/calibration writers;
+* :mod:`.camera_fit`: ``fit_camera`` (rig points + edges of the median frame), ``check_fit`` (refuses
+  degenerate fits, naming the flags to add), scene/calibration writers;
+* :mod:`.corners`: ``propose_floor_corners`` (the arena floor's corners in the median frame, for
+  ``fit-camera --propose``), the points file and the picture to check them;
+* :mod:`.scene_edit`: changes a few values of the user's scene file and keeps the rest as written;
 * :mod:`.estimate`: ``read_frames``, ``fit_appearance`` (plate, animal, noise, blur, vignetting, JPEG,
   shadow);
 * :mod:`.profile`: ``AppearanceProfile``, ``load_profile``, ``save_profile``;

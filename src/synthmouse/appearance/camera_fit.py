@@ -13,7 +13,10 @@ optional free world scale along chosen axes):
 
 A single view cannot tell the rig's absolute size from the camera's distance, so one length must be fixed
 (the rig size in the scene); ratios such as the arena's aspect or its wall height can be freed with
-``free_scale``.
+``free_scale``. A straight-down view of a flat arena cannot tell the focal length from the height either:
+fix ``focal`` or ``camera_height``. :func:`check_fit` refuses what the data could not determine (parameters at
+their bounds, large residuals, implausible focal length or distance, a folding lens, too few numbers) and
+:func:`scene_view_problems` a camera that would not see the scene's mouse.
 
 Rig points of the ``openfield`` rig (:func:`rig_features`): compass names, north = +y, east = +x:
 ``floor_ne floor_nw floor_sw floor_se`` (inner floor corners, z = 0) and ``top_ne ... top_se`` (inner wall top
@@ -27,24 +30,28 @@ import csv
 import dataclasses
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
-import yaml
 from scipy.ndimage import distance_transform_edt
 from scipy.optimize import least_squares
 from scipy.spatial.transform import Rotation
 
 from synthmouse.fileio import atomic_path
 from synthmouse.scene.camera import Camera, distort_normalized
+from synthmouse.yamlio import load_yaml
 
 from .profile import AppearanceError
 
 DISTORTION_MODELS = {"none": 0, "k1": 1, "k1k2": 2, "k1k2k3": 3}
 AXES = "xyz"
+HEIGHT_PX = 2000.0
+"""Residual (pixels) of the camera-height prior per unit of relative height error (1 % costs 20 px)."""
+BOUND_MARGIN = 0.01
+"""A parameter within this share of its bounds' span of a bound counts as stuck there."""
 
 
 # ---------------------------------------------------------------------- rig geometry
@@ -116,9 +123,7 @@ class Correspondences:
     image_size: tuple[int, int] | None = None
 
 
-def load_correspondences(
-    path: str | Path, rig_points: Mapping[str, np.ndarray] | None = None
-) -> Correspondences:
+def load_correspondences(path: str | Path, rig_points: Mapping[str, np.ndarray] | None = None) -> Correspondences:
     """Read a points file: YAML ``points: {name: [u, v] | {world: [x, y, z], pixel: [u, v]}}`` (optional
     ``image_size: [w, h]``), or CSV with a header ``name,u,v[,x,y,z]``. Names without world coordinates are
     looked up in ``rig_points``."""
@@ -141,17 +146,12 @@ def load_correspondences(
                 entries.append((row["name"], world, [row["u"], row["v"]]))
                 _ = line
     else:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise AppearanceError(f"{path}: not valid YAML: {exc}") from None
+        data = load_yaml(path, error=AppearanceError, what="points file") or {}
         if not isinstance(data, dict) or not isinstance(data.get("points"), dict):
             raise AppearanceError(f"{path}: expected a mapping with 'points: {{name: [u, v], ...}}'")
         unknown = sorted(set(data) - {"points", "image_size", "image", "notes", "rig"})
         if unknown:
-            raise AppearanceError(
-                f"{path}: unknown key(s) {unknown}; allowed: points, image_size, image, notes, rig"
-            )
+            raise AppearanceError(f"{path}: unknown key(s) {unknown}; allowed: points, image_size, image, notes, rig")
         if data.get("image_size") is not None:
             image_size = tuple(int(v) for v in data["image_size"])
         for name, value in data["points"].items():
@@ -159,8 +159,7 @@ def load_correspondences(
                 extra = sorted(set(value) - {"world", "pixel"})
                 if extra or "pixel" not in value:
                     raise AppearanceError(
-                        f"{path}: points.{name}: expected {{world: [x, y, z], pixel: [u, v]}}, "
-                        f"got keys {sorted(value)}"
+                        f"{path}: points.{name}: expected {{world: [x, y, z], pixel: [u, v]}}, got keys {sorted(value)}"
                     )
                 entries.append((str(name), value.get("world"), value["pixel"]))
             else:
@@ -207,6 +206,8 @@ class FitOptions:
         focal: fix the focal length (pixels) instead of estimating it. A camera looking straight down on a
             flat arena cannot tell its focal length from its height (the image is the same), so fix it from
             the lens when the rig has no vertical structure in view.
+        camera_height: the camera's measured height above the floor (metres, world z of its centre), held by
+            a stiff prior (:data:`HEIGHT_PX`); the other way to settle what a top view cannot tell.
     """
 
     distortion: str = "k1k2"
@@ -214,15 +215,18 @@ class FitOptions:
     free_scale: tuple[str, ...] = ()
     prior_px: float = 0.5
     focal: float | None = None
+    camera_height: float | None = None
 
     def __post_init__(self) -> None:
         if self.distortion not in DISTORTION_MODELS:
-            raise AppearanceError(
-                f"distortion model {self.distortion!r}; allowed: {', '.join(DISTORTION_MODELS)}"
-            )
+            raise AppearanceError(f"distortion model {self.distortion!r}; allowed: {', '.join(DISTORTION_MODELS)}")
         bad = [a for a in self.free_scale if a not in AXES]
         if bad:
             raise AppearanceError(f"free_scale axes {bad}; allowed: x, y, z")
+        if self.focal is not None and not (math.isfinite(self.focal) and self.focal > 0):
+            raise AppearanceError(f"focal {self.focal}: must be a positive number of pixels")
+        if self.camera_height is not None and not (math.isfinite(self.camera_height) and self.camera_height > 0):
+            raise AppearanceError(f"camera_height {self.camera_height}: must be a positive number of metres")
 
 
 @dataclass
@@ -245,9 +249,7 @@ class _Layout:
         parts.append([math.log(scale[AXES.index(a)]) for a in self.options.free_scale])
         return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
 
-    def unpack(
-        self, x: np.ndarray
-    ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def unpack(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         i = 0
         if self.options.focal:
             f = float(self.options.focal)
@@ -287,9 +289,7 @@ class _Layout:
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Bounds keeping the solution physical: ``0.1 W <= f <= 20 W``, ``|k_i| <= 1.5``, scales in
         ``[0.1, 10]``, the principal point inside the image; pose unbounded."""
-        lo, hi = (
-            ([], []) if self.options.focal else ([math.log(0.1 * self.width)], [math.log(20.0 * self.width)])
-        )
+        lo, hi = ([], []) if self.options.focal else ([math.log(0.1 * self.width)], [math.log(20.0 * self.width)])
         if self.options.principal_point:
             lo += [0.0, 0.0]
             hi += [self.width - 1.0, self.height - 1.0]
@@ -308,12 +308,25 @@ class _Layout:
         return np.clip(x, lo + 1e-6 * span, hi - 1e-6 * span)
 
     def priors(self, x: np.ndarray) -> np.ndarray:
-        f, c, k, *_ = self.unpack(x)
+        f, c, k, rvec, tvec, _ = self.unpack(x)
         w = self.options.prior_px
         out = [w * k[1 : self.n_dist]]
         if self.options.principal_point:
             out.append(w * 20.0 * (c - np.array(self.centre)) / max(self.width, self.height))
+        height = self.options.camera_height
+        if height:
+            centre_z = -float(Rotation.from_rotvec(rvec).as_matrix()[:, 2] @ tvec)
+            out.append(np.array([HEIGHT_PX * (centre_z - height) / height]))
         return np.concatenate(out) if out else np.zeros(0)
+
+    def parameter_names(self) -> list[str]:
+        """Names of the entries of the parameter vector (``fx`` and ``scale_*`` are stored as logarithms)."""
+        names = [] if self.options.focal else ["fx"]
+        if self.options.principal_point:
+            names += ["cx", "cy"]
+        names += ["k1", "k2", "k3"][: self.n_dist]
+        names += ["rx", "ry", "rz", "tx", "ty", "tz"]
+        return names + [f"scale_{a}" for a in self.options.free_scale]
 
 
 @dataclass
@@ -382,8 +395,7 @@ def fit_camera_points(
             best = result
     if best is None:
         raise AppearanceError(
-            "fit-camera: no starting pose could be found from the points (are they distinct "
-            "and not all on one line?)"
+            "fit-camera: no starting pose could be found from the points (are they distinct and not all on one line?)"
         )
     return _make_fit(layout, best.x, corr, name)
 
@@ -397,10 +409,11 @@ def fit_camera(
     segments: np.ndarray | None = None,
     focal_guesses: Sequence[float] | None = None,
     name: str = "camera",
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> CameraFit:
     """The whole fit: points from several focal-length starts (each first without distortion, then with the
     requested model), then :func:`refine_to_edges` when ``edges`` and ``segments`` are given; the start with
-    the lowest final residual wins.
+    the lowest final residual wins. Check the result with :func:`check_fit` before using it.
 
     Args:
         corr: four or more point correspondences.
@@ -409,17 +422,19 @@ def fit_camera(
         edges: :func:`edge_map` of the median frame, or None for points only.
         segments: ``(S, 2, 3)`` rig segments to align with ``edges``.
         focal_guesses: starting focal lengths in pixels (default ``width * (0.4, 0.6, 0.9, 1.4, 2.2)``).
+        progress: ``progress(step, done, total)`` after each start (the CLI draws a progress bar).
 
     Returns:
         The best :class:`CameraFit`.
     """
     options = options or FitOptions()
-    guesses = focal_guesses or (
-        [options.focal] if options.focal else [width * g for g in (0.4, 0.6, 0.9, 1.4, 2.2)]
-    )
+    guesses = focal_guesses or ([options.focal] if options.focal else [width * g for g in (0.4, 0.6, 0.9, 1.4, 2.2)])
     plain = dataclasses.replace(options, distortion="none", principal_point=False, focal=None)
     best, best_score = None, math.inf
-    for f0 in guesses:
+    step = "fitting the camera" + (" (points and edges)" if edges is not None and segments is not None else "")
+    for done, f0 in enumerate(guesses):
+        if progress is not None:
+            progress(step, done, len(guesses))
         try:
             start = fit_camera_points(corr, width, height, plain, [f0], name)
             layout = _Layout(int(width), int(height), options, ((width - 1) / 2.0, (height - 1) / 2.0))
@@ -436,6 +451,8 @@ def fit_camera(
             continue
         if score < best_score:
             best, best_score = fit, score
+    if progress is not None:
+        progress(step, len(guesses), len(guesses))
     if best is None:
         raise AppearanceError("fit-camera: no start converged; check the points' names and pixel positions")
     return best
@@ -455,9 +472,7 @@ def _initial_vector(layout: _Layout, corr: Correspondences, f0: float) -> np.nda
     K = np.array([[f0, 0, layout.centre[0]], [0, f0, layout.centre[1]], [0, 0, 1.0]])
     world = corr.world.astype(np.float64)
     planar = np.linalg.matrix_rank(world - world.mean(0), tol=1e-6) < 3
-    flag = (
-        cv2.SOLVEPNP_IPPE if planar else (cv2.SOLVEPNP_SQPNP if len(world) >= 3 else cv2.SOLVEPNP_ITERATIVE)
-    )
+    flag = cv2.SOLVEPNP_IPPE if planar else (cv2.SOLVEPNP_SQPNP if len(world) >= 3 else cv2.SOLVEPNP_ITERATIVE)
     try:
         ok, rvec, tvec = cv2.solvePnP(world, corr.pixels.astype(np.float64), K, None, flags=flag)
     except cv2.error:
@@ -486,6 +501,291 @@ def _make_fit(
     return fit
 
 
+# ---------------------------------------------------------------------- is the fit plausible?
+FOCAL_RANGE = (0.2, 10.0)
+"""Plausible ``fx`` in image widths (a 160 degree fisheye to a 5.7 degree telephoto field of view)."""
+DISTANCE_RANGE = (1.0 / 20.0, 20.0)
+"""Plausible camera distance from the fitted points' centre, in rig sizes (their largest separation)."""
+RMS_FLOOR_PX, RMS_DIAGONAL = 3.0, 0.005
+"""Largest acceptable RMS reprojection error: ``max(3 px, 0.5 % of the image diagonal)``."""
+MIN_VISIBLE = 0.5
+"""Least share of the body's keypoints (and of the floor region) a usable camera sees."""
+
+
+@dataclass(frozen=True)
+class FitProblem:
+    """One failed plausibility criterion.
+
+    Attributes:
+        criterion: ``bound``, ``rms``, ``edges``, ``focal``, ``distance``, ``lens``, ``underdetermined`` or
+            ``view``.
+        text: what failed, with the values and the allowed range.
+        parameter: the stuck parameter (``fx``, ``k1``, ``scale_y`` ...) for ``bound``.
+    """
+
+    criterion: str
+    text: str
+    parameter: str = ""
+
+
+@dataclass
+class FitCheck:
+    """The verdict of :func:`check_fit`: the problems found and the flags that would help."""
+
+    problems: list[FitProblem]
+    advice: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        """The problems, one clause each."""
+        return "; ".join(p.text for p in self.problems)
+
+    def message(self, target: str = "the scene") -> str:
+        """One line: what failed, which flags to add, and ``--force``."""
+        what = "; ".join(p.text for p in self.problems)
+        fix = " and ".join(self.advice) if self.advice else "check the points (names and pixels) on --overlay PNG"
+        return (
+            f"fit-camera: not writing this camera into {target}, the fit is degenerate: {what}. "
+            f"Add {fix} (--force writes it anyway)"
+        )
+
+
+def rms_limit(width: int, height: int) -> float:
+    """The RMS reprojection error above which a fit is refused: ``max(3 px, 0.5 % of the diagonal)``."""
+    return max(RMS_FLOOR_PX, RMS_DIAGONAL * math.hypot(width, height))
+
+
+def check_fit(
+    fit: CameraFit,
+    corr: Correspondences,
+    segments: np.ndarray | None = None,
+    diagnose: bool = True,
+    extra: Sequence[FitProblem] = (),
+) -> FitCheck:
+    """Is ``fit`` a real camera or a degenerate solution? General criteria, for any rig and camera:
+
+    * a parameter within 1 % of its optimizer bound (:meth:`_Layout.bounds`): the data pushed it to a limit;
+    * RMS point (or edge) error above ``max(3 px, 0.5 % of the image diagonal)``;
+    * ``fx`` outside 0.2-10 image widths;
+    * the camera farther than 20 or nearer than 1/20 rig sizes (largest separation of the points and
+      segments) from the rig;
+    * the lens model folding back inside the image, or points fitted beyond the fold;
+    * fewer point coordinates than unknowns when no edges were used (any answer fits exactly).
+
+    Advice names the flags to add: ``--focal``/``--camera-height`` when the focal length is free (planar rig
+    features cannot settle it from a near-perpendicular view), ``--free-scale y`` when freeing the rig's
+    aspect makes the points fit (tried when ``diagnose``), fewer lens terms, ``--centred``. ``extra`` problems
+    found elsewhere (:func:`scene_view_problems`) join the verdict and the advice.
+
+    Returns:
+        :class:`FitCheck` (``ok`` when no problem was found).
+    """
+    layout: _Layout = fit.layout  # type: ignore[attr-defined]
+    cam = fit.camera
+    width, height = layout.width, layout.height
+    problems: list[FitProblem] = []
+    lo, hi = layout.bounds()
+    for name, value, low, high in zip(layout.parameter_names(), fit.x, lo, hi, strict=True):
+        if not (math.isfinite(low) and math.isfinite(high)):
+            continue
+        margin = BOUND_MARGIN * (high - low)
+        if low + margin < value < high - margin:
+            continue
+        log = name == "fx" or name.startswith("scale_")
+        unit = " px" if name in ("fx", "cx", "cy") else ""
+
+        def shown(v: float, log: bool = log) -> str:
+            v = math.exp(v) if log else v
+            return f"{v:.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+
+        problems.append(
+            FitProblem(
+                "bound",
+                f"{name} {shown(value)}{unit} is at its bound (allowed {shown(low)}..{shown(high)}{unit})",
+                name,
+            )
+        )
+    limit = rms_limit(width, height)
+    if fit.rms_px > limit:
+        problems.append(FitProblem("rms", f"points rms {fit.rms_px:.2f} px > {limit:.1f} px"))
+    if math.isfinite(fit.edge_rms_px) and fit.edge_rms_px > limit:
+        problems.append(FitProblem("edges", f"edges rms {fit.edge_rms_px:.2f} px > {limit:.1f} px"))
+    f_lo, f_hi = FOCAL_RANGE
+    if not f_lo * width <= cam.fx <= f_hi * width:
+        problems.append(
+            FitProblem(
+                "focal",
+                f"fx {cam.fx:.0f} px is {cam.fx / width:.3g} image widths (plausible {f_lo:g}-{f_hi:g}, "
+                f"{f_lo * width:.0f}-{f_hi * width:.0f} px)",
+            )
+        )
+    world = [corr.world * fit.scale]
+    if segments is not None and len(segments):
+        world.append(np.asarray(segments, dtype=np.float64).reshape(-1, 3) * fit.scale)
+    pts = np.concatenate(world)
+    size = float(np.max(np.linalg.norm(pts[:, None] - pts[None], axis=-1))) if len(pts) > 1 else 0.0
+    distance = float(np.linalg.norm(cam.position - pts.mean(axis=0)))
+    d_lo, d_hi = DISTANCE_RANGE
+    if size > 0 and not d_lo * size <= distance <= d_hi * size:
+        problems.append(
+            FitProblem(
+                "distance",
+                f"camera {distance:.3g} m from the rig, {distance / size:.3g} rig sizes ({size:.3g} m; "
+                f"plausible {d_lo:g}-{d_hi:g})",
+            )
+        )
+    problems += _lens_problems(cam, corr.world * fit.scale)
+    unknowns = layout.parameter_names()
+    if not math.isfinite(fit.edge_rms_px) and 2 * len(corr.names) < len(unknowns):
+        problems.append(
+            FitProblem(
+                "underdetermined",
+                f"{len(corr.names)} points ({2 * len(corr.names)} numbers) cannot determine {len(unknowns)} unknowns "
+                f"({', '.join(unknowns)}) without the image's edges",
+            )
+        )
+    problems += list(extra)
+    return FitCheck(problems, _advice(fit, corr, problems, pts, limit, diagnose) if problems else [])
+
+
+def _lens_problems(cam: Camera, world: np.ndarray) -> list[FitProblem]:
+    fold = cam.max_undistorted_radius
+    if not math.isfinite(fold):
+        return []
+    k1, k2, _, _, k3 = (float(v) for v in cam.dist)
+    reach = fold * (1 + k1 * fold**2 + k2 * fold**4 + k3 * fold**6)  # largest distorted radius
+    corners = np.array([[0, 0], [cam.width - 1, 0], [0, cam.height - 1], [cam.width - 1, cam.height - 1]])
+    corner_r = float(np.max(np.hypot((corners[:, 0] - cam.cx) / cam.fx, (corners[:, 1] - cam.cy) / cam.fy)))
+    out = []
+    if corner_r > reach:
+        out.append(
+            FitProblem(
+                "lens",
+                f"the lens model (k1 {k1:.3g}, k2 {k2:.3g}) folds back inside the image (at "
+                f"{reach * cam.fx:.0f} px from the centre, the corners are {corner_r * cam.fx:.0f} px)",
+            )
+        )
+    beyond = int((~cam.projectable(world)).sum())
+    if beyond:
+        out.append(FitProblem("lens", f"{beyond} point(s) lie behind the camera or beyond the lens model's fold"))
+    return out
+
+
+def _advice(
+    fit: CameraFit,
+    corr: Correspondences,
+    problems: list[FitProblem],
+    pts: np.ndarray,
+    limit: float,
+    diagnose: bool,
+) -> list[str]:
+    layout: _Layout = fit.layout  # type: ignore[attr-defined]
+    options = layout.options
+    kinds = {p.criterion for p in problems}
+    stuck = {p.parameter for p in problems if p.criterion == "bound"}
+    advice = []
+    if kinds & {"rms", "edges"} and "y" not in options.free_scale and diagnose:
+        trial_options = dataclasses.replace(options, free_scale=tuple(sorted({*options.free_scale, "y"})))
+        try:
+            trial = fit_camera_points(corr, layout.width, layout.height, trial_options)
+        except AppearanceError:
+            trial = None
+        if trial is not None and trial.rms_px <= limit:
+            advice.append(
+                f"--free-scale y (with it the points fit to {trial.rms_px:.2f} px and the rig's y size comes out "
+                f"{trial.scale[1]:.3g} x the scene's: fit it, or write the real size in the scene)"
+            )
+    focal_free = not options.focal and not options.camera_height
+    if focal_free and (kinds - {"rms", "edges"} or not advice):
+        flat = np.linalg.matrix_rank(pts - pts.mean(axis=0), tol=1e-6) < 3
+        why = (
+            "a view of a flat arena's points cannot determine the focal length"
+            if flat
+            else "these points do not determine the focal length well"
+        )
+        advice.append(
+            f"--focal PX ({why}; fx = lens focal length / pixel size, e.g. 4 mm / 0.006 mm = 667 px, or "
+            f"image width / (2 tan(horizontal field of view / 2))) or --camera-height M (lens above the floor)"
+        )
+    if "underdetermined" in kinds and not focal_free:
+        advice.append("the image's edges (--video or --image with --scene) or --distortion none")
+    if stuck & {"k1", "k2", "k3"} and not focal_free:
+        fewer = {"k1k2k3": "k1k2", "k1k2": "k1", "k1": "none"}.get(options.distortion, "none")
+        advice.append(f"--distortion {fewer} (the points and edges cannot determine {options.distortion})")
+    if stuck & {"cx", "cy"}:
+        advice.append("--centred (the principal point ran to the image border)")
+    if any(s.startswith("scale_") for s in stuck):
+        advice.append("the rig's real size in the scene (a fitted scale hit its 0.1-10 x bound)")
+    return advice
+
+
+def visible_points(
+    camera: Camera, points: np.ndarray, occluders: Sequence[np.ndarray] = (), tolerance: float = 1e-3
+) -> np.ndarray:
+    """``(N,) bool``: inside the image, in front of the lens (within its monotonic radius) and not hidden
+    behind any of the ``occluders`` (``(T, 3, 3)`` world triangles) by more than ``tolerance`` metres."""
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    seen = camera.projectable(points) & camera.in_image(camera.project(points))
+    triangles = [np.asarray(t, dtype=np.float64).reshape(-1, 3, 3) for t in occluders if len(t)]
+    if not triangles or not seen.any():
+        return seen
+    tri = np.concatenate(triangles)
+    origin = camera.position
+    ray = points[seen] - origin
+    length = np.linalg.norm(ray, axis=1)
+    direction = ray / length[:, None]
+    # Moeller-Trumbore, every ray against every triangle
+    e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
+    p = np.cross(direction[:, None], e2[None])
+    det = np.einsum("tk,rtk->rt", e1, p)
+    ok = np.abs(det) > 1e-12
+    inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+    s = origin - tri[:, 0]
+    u = np.einsum("tk,rtk->rt", s, p) * inv
+    q = np.cross(s, e1)
+    v = np.einsum("rk,tk->rt", direction, q) * inv
+    t = np.einsum("tk,tk->t", e2, q)[None] * inv
+    hit = ok & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 1e-9) & (t < length[:, None] - tolerance)
+    out = seen.copy()
+    out[np.flatnonzero(seen)[hit.any(axis=1)]] = False
+    return out
+
+
+def scene_view_problems(scene, camera: Camera) -> list[FitProblem]:
+    """Would ``camera`` see the scene's mouse? The body's keypoints at its start placement and a 5 x 5 grid over
+    the floor region (1 cm up), each visible when inside the image and not behind a rig part that occludes.
+
+    Args:
+        scene: a built :class:`synthmouse.scene.build.Scene`.
+        camera: the fitted camera (in the scene's world).
+    """
+    occluders = [m.vertices[m.faces] for m in scene.rig if m.occluder]
+    keypoints = scene.body.keypoints(scene.place(scene.rest_pose(1)), scene.keypoint_set)[0]
+    problems = []
+    seen = visible_points(camera, keypoints, occluders)
+    if seen.mean() < MIN_VISIBLE:
+        problems.append(
+            FitProblem(
+                "view",
+                f"the mouse at its start position would show {int(seen.sum())} of {len(seen)} keypoints (outside "
+                "the image or behind the rig)",
+            )
+        )
+    if scene.floor_region is not None:
+        x0, x1, y0, y1 = scene.floor_region
+        gx, gy = np.meshgrid(np.linspace(x0, x1, 7)[1:-1], np.linspace(y0, y1, 7)[1:-1])
+        grid = np.stack([gx.ravel(), gy.ravel(), np.full(gx.size, 0.01)], axis=1)
+        seen = visible_points(camera, grid, occluders)
+        if seen.mean() < MIN_VISIBLE:
+            problems.append(
+                FitProblem("view", f"{int(seen.sum())} of {len(seen)} points over the arena floor would be visible")
+            )
+    return problems
+
+
 # ---------------------------------------------------------------------- edges
 @dataclass
 class EdgeMap:
@@ -505,9 +805,7 @@ class EdgeMap:
     positions: np.ndarray
 
 
-def edge_map(
-    image: np.ndarray, sigma: float = 1.5, low: float | None = None, high: float | None = None
-) -> EdgeMap:
+def edge_map(image: np.ndarray, sigma: float = 1.5, low: float | None = None, high: float | None = None) -> EdgeMap:
     """Canny edges of a ``(H, W)`` or ``(H, W, 3)`` uint8 image, smoothed by ``sigma`` (thresholds from the
     gradient distribution when not given)."""
     img = np.asarray(image)
@@ -711,9 +1009,7 @@ def draw_overlay(
         cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
         if img.ndim == 2
         else (
-            cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
-            if img.shape[2] == 3
-            else cv2.cvtColor(img[..., 0], cv2.COLOR_GRAY2BGR)
+            cv2.cvtColor(img, cv2.COLOR_RGB2BGR) if img.shape[2] == 3 else cv2.cvtColor(img[..., 0], cv2.COLOR_GRAY2BGR)
         )
     )
     canvas = canvas.copy()
@@ -725,9 +1021,7 @@ def draw_overlay(
         reproj = fit.camera.project(corr.world * fit.scale)
         for (u, v), (ru, rv) in zip(corr.pixels, reproj, strict=True):
             cv2.drawMarker(canvas, (int(round(u)), int(round(v))), (0, 0, 255), cv2.MARKER_CROSS, 9, 1)
-            cv2.circle(
-                canvas, (int(round(ru * 16)), int(round(rv * 16))), 4 * 16, (255, 80, 0), 1, cv2.LINE_AA, 4
-            )
+            cv2.circle(canvas, (int(round(ru * 16)), int(round(rv * 16))), 4 * 16, (255, 80, 0), 1, cv2.LINE_AA, 4)
     text = title or (
         f"points rms {fit.rms_px:.2f} px"
         + (
@@ -746,24 +1040,80 @@ def draw_overlay(
 def save_png(path: str | Path, bgr: np.ndarray) -> None:
     """Write a BGR image atomically as PNG."""
     with atomic_path(path) as tmp:
-        if not cv2.imwrite(str(tmp), bgr):
+        if not cv2.imwrite(str(tmp), bgr, [cv2.IMWRITE_PNG_COMPRESSION, 9]):
             raise AppearanceError(f"{path}: could not write the image")
 
 
 def camera_scene_entry(camera: Camera) -> dict:
     """The scene-file ``cameras[]`` fields for ``camera`` (intrinsics, distortion, rotation rvec,
-    translation)."""
+    translation), rounded to what calibration can tell: 0.001 px, 1e-7 of distortion, 1e-9 rad, 1e-9 m."""
     return {
         "width": int(camera.width),
         "height": int(camera.height),
-        "fx": float(camera.fx),
-        "fy": float(camera.fy),
-        "cx": float(camera.cx),
-        "cy": float(camera.cy),
-        "distortion": [float(v) for v in camera.dist],
-        "rotation": {"rvec": [float(v) for v in camera.rvec]},
-        "translation": [float(v) for v in camera.t],
+        "fx": round(float(camera.fx), 3),
+        "fy": round(float(camera.fy), 3),
+        "cx": round(float(camera.cx), 3),
+        "cy": round(float(camera.cy), 3),
+        "distortion": [round(float(v), 7) for v in camera.dist],
+        "rotation": {"rvec": [round(float(v), 9) for v in camera.rvec]},
+        "translation": [round(float(v), 9) for v in camera.t],
     }
+
+
+REPLACED_CAMERA_KEYS = ("look_at", "fov_deg", "calibration", "calibration_name", "rotation", "translation")
+
+
+def scene_text_with_camera(
+    scene_path: str | Path,
+    camera: Camera,
+    rig_size: tuple[float, ...] | None = None,
+    wall_height: float | None = None,
+) -> str:
+    """The scene file's text with camera ``camera.name`` replaced by ``camera`` and, when given, the rig's
+    ``size`` / ``wall_height``; every other character as the user wrote it (:mod:`.scene_edit`: the
+    camera's ``look_at``, ``fov_deg`` or ``calibration`` lines are commented out, not deleted)."""
+    from .scene_edit import edit_mapping, find_node
+
+    scene_path = Path(scene_path)
+    try:
+        text = scene_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise AppearanceError(f"{scene_path}: cannot read the scene file ({exc.strerror})") from None
+    source = str(scene_path)
+    cameras = find_node(text, ["cameras"], source)
+    names = [str(c) for c in _camera_names(cameras)]
+    if camera.name not in names:
+        raise AppearanceError(
+            f"{scene_path}: no camera named {camera.name!r} in cameras (has: {', '.join(names) or 'none'}); "
+            "choose one with --camera"
+        )
+    entry = camera_scene_entry(camera)
+    values = {k: entry[k] for k in ("width", "height", "fx", "fy", "cx", "cy", "distortion")}
+    values |= {"rotation": entry["rotation"], "translation": entry["translation"]}
+    remove = [k for k in REPLACED_CAMERA_KEYS if k not in values]
+    text = edit_mapping(
+        text, ["cameras", {"name": camera.name}], values, remove, note="replaced by fit-camera", source=source
+    )
+    rig: dict = {}
+    if rig_size is not None:
+        rig["size"] = [round(float(v), 4) for v in rig_size]  # 0.1 mm
+    if wall_height is not None:
+        rig["wall_height"] = round(float(wall_height), 4)
+    if rig:
+        text = edit_mapping(text, ["rig"], rig, source=source)
+    return text
+
+
+def _camera_names(node) -> list:
+    from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+    if not isinstance(node, SequenceNode):
+        return []
+    out = []
+    for item in node.value:
+        if isinstance(item, MappingNode):
+            out += [v.value for k, v in item.value if k.value == "name"]
+    return out
 
 
 def write_camera_to_scene(
@@ -773,37 +1123,14 @@ def write_camera_to_scene(
     rig_size: tuple[float, ...] | None = None,
     wall_height: float | None = None,
 ) -> Path:
-    """Replace the pose and intrinsics of camera ``camera.name`` in a scene file (comments kept; the result is
-    validated before it is written). ``rig_size`` / ``wall_height`` update the rig when a scale was fitted."""
-    from ruamel.yaml import YAML
-
+    """Replace the pose and intrinsics of camera ``camera.name`` in a scene file, keeping the rest of the file
+    as written (:func:`scene_text_with_camera`); the result is validated before it is written (atomically).
+    ``rig_size`` / ``wall_height`` update the rig when a scale was fitted."""
     from synthmouse.scene.spec import parse_scene_spec
 
     scene_path = Path(scene_path)
     out_path = Path(out_path) if out_path is not None else scene_path
-    yaml_rt = YAML()
-    yaml_rt.preserve_quotes = True
-    data = yaml_rt.load(scene_path.read_text(encoding="utf-8"))
-    cameras = data.get("cameras") or []
-    entry = next((c for c in cameras if c.get("name") == camera.name), None)
-    if entry is None:
-        raise AppearanceError(
-            f"{scene_path}: no camera named {camera.name!r} in cameras "
-            f"(has: {', '.join(str(c.get('name')) for c in cameras)})"
-        )
-    for key in ("look_at", "fov_deg", "calibration", "calibration_name", "rotation", "translation"):
-        entry.pop(key, None)
-    for key, value in camera_scene_entry(camera).items():
-        entry[key] = value
-    if rig_size is not None:
-        data["rig"]["size"] = [float(v) for v in rig_size]
-    if wall_height is not None:
-        data["rig"]["wall_height"] = float(wall_height)
-    import io
-
-    buffer = io.StringIO()
-    yaml_rt.dump(data, buffer)
-    text = buffer.getvalue()
+    text = scene_text_with_camera(scene_path, camera, rig_size, wall_height)
     parse_scene_spec(text, source=out_path, base_dir=scene_path.parent)
     with atomic_path(out_path) as tmp:
         Path(tmp).write_text(text, encoding="utf-8")

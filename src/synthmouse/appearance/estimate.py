@@ -16,6 +16,7 @@ Every estimator is a small function over arrays, usable on its own:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -41,19 +42,27 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 IMMERKAER_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
 MIN_FOREGROUND_DN = 20.0
 
+Progress = Callable[[str, int, int], None]
+"""``progress(step, done, total)`` as a long step advances; ``"step: stage"`` names a stage of one step (the
+CLI draws one rich progress bar per step)."""
+
 
 # ---------------------------------------------------------------------- reading
-def read_frames(source: str | Path, max_frames: int = 200) -> np.ndarray:
+def read_frames(source: str | Path, max_frames: int = 200, progress: Progress | None = None) -> np.ndarray:
     """Up to ``max_frames`` evenly spaced frames of a video file, or the images of a folder (sorted by name).
+
+    Args:
+        progress: ``progress("reading frames", done, total)`` while reading (a video is decoded up to its
+            last picked frame, so ``total`` counts decoded frames).
 
     Returns:
         ``(N, H, W, C) uint8`` RGB frames; ``C = 1`` when every channel is equal (a grayscale camera).
     """
     source = Path(source)
     if source.is_dir():
-        frames = _read_image_folder(source, max_frames)
+        frames = _read_image_folder(source, max_frames, progress)
     elif source.is_file():
-        frames = _read_video(source, max_frames)
+        frames = _read_video(source, max_frames, progress)
     else:
         raise AppearanceError(f"{source}: no such video file or image folder")
     if not frames:
@@ -67,29 +76,36 @@ def read_frames(source: str | Path, max_frames: int = 200) -> np.ndarray:
     return stack
 
 
-def _read_image_folder(folder: Path, max_frames: int) -> list[np.ndarray]:
+def _read_image_folder(folder: Path, max_frames: int, progress: Progress | None = None) -> list[np.ndarray]:
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise AppearanceError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
     picks = np.unique(np.linspace(0, len(files) - 1, min(max_frames, len(files))).round().astype(int))
     frames = []
-    for i in picks:
+    for done, i in enumerate(picks):
+        if progress is not None:
+            progress("reading frames", done, len(picks))
         image = cv2.imread(str(files[i]), cv2.IMREAD_COLOR)
         if image is None:
             raise AppearanceError(f"{files[i]}: not a readable image")
         frames.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+    if progress is not None:
+        progress("reading frames", len(picks), len(picks))
     return frames
 
 
-def _read_video(path: Path, max_frames: int) -> list[np.ndarray]:
+def _read_video(path: Path, max_frames: int, progress: Progress | None = None) -> list[np.ndarray]:
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         raise AppearanceError(f"{path}: OpenCV cannot open this video")
     try:
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         wanted = set(np.linspace(0, max(count - 1, 0), min(max_frames, max(count, 1))).round().astype(int))
+        total = max(wanted) + 1 if count > 0 else max_frames
         frames, index = [], 0
         while capture.grab():
+            if progress is not None and index % 25 == 0:
+                progress("reading frames", min(index, total), total)
             if index in wanted or count <= 0:
                 ok, image = capture.retrieve()
                 if ok:
@@ -97,6 +113,8 @@ def _read_video(path: Path, max_frames: int) -> list[np.ndarray]:
                 if len(frames) >= max_frames:
                     break
             index += 1
+        if progress is not None:
+            progress("reading frames", total, total)
         return frames
     finally:
         capture.release()
@@ -116,15 +134,19 @@ def background_plate(frames: np.ndarray, threshold: float | None = None) -> np.n
     frames = np.asarray(frames)
     plain = np.median(frames, axis=0)
     masks = foreground_masks(frames, plain.astype(np.uint8), threshold)
-    data = frames.astype(np.float32)
-    data[masks] = np.nan
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            plate = np.nanmedian(data, axis=0)
-    plate = np.where(np.isfinite(plate), plate, plain)
+    # the masked median only where some frame is masked (the animal's path; elsewhere it is the plain median),
+    # by one sort with the masked samples moved past 255 (what np.nanmedian gives, ten times faster)
+    touched = masks.any(axis=0)
+    data = np.ascontiguousarray(frames[:, touched].T).astype(np.uint16)  # (M, N)
+    hidden = masks[:, touched].T
+    data[hidden] = 1024
+    data.sort(axis=1)
+    valid = (~hidden).sum(axis=1)
+    rows = np.arange(len(data))
+    low = data[rows, np.maximum(valid - 1, 0) // 2].astype(np.float64)
+    high = data[rows, valid // 2].astype(np.float64)
+    plate = plain.copy()
+    plate[touched] = np.where(valid > 0, 0.5 * (low + high), plain[touched])
     return np.clip(np.round(plate), 0, 255).astype(np.uint8)
 
 
@@ -223,9 +245,7 @@ def noise_curve(
     return NoiseStats(a=a, b=b, bins=table)
 
 
-def _fit_poisson_gaussian(
-    intensity: np.ndarray, sigma: np.ndarray, weight: np.ndarray
-) -> tuple[float, float]:
+def _fit_poisson_gaussian(intensity: np.ndarray, sigma: np.ndarray, weight: np.ndarray) -> tuple[float, float]:
     """Non-negative weighted least squares of ``sigma^2 = a + b I``."""
     w = np.sqrt(weight / weight.max())
     A = np.stack([np.ones_like(intensity), intensity], axis=1) * w[:, None]
@@ -428,7 +448,11 @@ def cast_shadow_stats(
 
 # ---------------------------------------------------------------------- the profile
 def fit_appearance(
-    frames: np.ndarray, source: str = "", backgrounds: int = 0, threshold: float | None = None
+    frames: np.ndarray,
+    source: str = "",
+    backgrounds: int = 0,
+    threshold: float | None = None,
+    progress: Progress | None = None,
 ) -> AppearanceProfile:
     """Estimate the whole profile from real frames.
 
@@ -438,10 +462,18 @@ def fit_appearance(
         source: recorded in the profile (the video path).
         backgrounds: how many real frames (animal replaced by the plate) to keep for background swaps.
         threshold: foreground threshold in DN (default automatic).
+        progress: ``progress("estimating the profile: STAGE", done, total)`` before each stage.
 
     Returns:
         :class:`AppearanceProfile`.
     """
+    stages = iter(["plate", "animal", "levels and noise", "blur", "vignetting", "compression", "shadow"])
+    total = 8
+
+    def stage(done: int) -> None:
+        if progress is not None:
+            progress(f"estimating the profile: {next(stages, 'backgrounds')}", done, total)
+
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] not in (1, 3) or frames.dtype != np.uint8:
         raise AppearanceError(
@@ -450,28 +482,34 @@ def fit_appearance(
     if len(frames) < 3:
         raise AppearanceError(f"fit_appearance: need at least 3 frames, got {len(frames)}")
     n, h, w, c = frames.shape
+    stage(0)
     plate = background_plate(frames, threshold)
     masks = foreground_masks(frames, plate, threshold)
     fg = masks[..., 0]
     frames_l, plate_l = luma(frames), luma(plate)
-
+    stage(1)
     cores = animal_cores(frames_l, plate_l, fg)
     cast_shadow = fg & ~cores
     fg = cores
     floor_level = _floor_level(plate_l, fg)
     illum = np.maximum(cv2.GaussianBlur(plate_l, (0, 0), 12.0) / floor_level, 0.05)
     animal = _animal_stats(frames, frames_l, fg, illum)
+    stage(2)
     levels = _levels(frames_l)
     noise = noise_curve(frames, plate, masks)
+    stage(3)
     defocus = edge_spread_sigma(plate_l)
     moving = _moving_edge_sigma(frames_l, fg, cast_shadow)
     defocus = 0.0 if not math.isfinite(defocus) else defocus
     motion = math.sqrt(max(moving**2 - defocus**2, 0.0)) if math.isfinite(moving) else 0.0
+    stage(4)
     floor = (illum > 0.6) & (cv2.Laplacian(plate_l, cv2.CV_32F, ksize=3) ** 2 < 25.0)
     vignetting = vignetting_fit(plate_l, floor)
+    stage(5)
     measured_block = float(np.median([blockiness(f) for f in frames_l[: min(n, 20)]]))
     reference = _noisy_reference(plate_l, noise)
     quality = equivalent_jpeg_quality(measured_block, reference)
+    stage(6)
     if cast_shadow.sum() > 0.2 * max(int(fg.sum()), 1):
         shadow = cast_shadow_stats(frames_l, plate_l, fg, cast_shadow)
     else:
@@ -491,12 +529,14 @@ def fit_appearance(
         compression=CompressionStats(blockiness=measured_block, jpeg_quality=quality),
         shadow=shadow,
     )
-    return AppearanceProfile(stats, plate, _clean_backgrounds(frames, masks, plate, backgrounds))
+    stage(7)
+    kept = _clean_backgrounds(frames, masks, plate, backgrounds)
+    if progress is not None:
+        progress("estimating the profile: done", total, total)
+    return AppearanceProfile(stats, plate, kept)
 
 
-def animal_cores(
-    frames_l: np.ndarray, plate_l: np.ndarray, fg: np.ndarray, min_separation: float = 0.5
-) -> np.ndarray:
+def animal_cores(frames_l: np.ndarray, plate_l: np.ndarray, fg: np.ndarray, min_separation: float = 0.5) -> np.ndarray:
     """The animal without its cast shadow: foreground pixels split by ``log(frame / plate)``.
 
     A shadow darkens the floor by a factor (say 0.5 to 0.8) while a dark animal is far darker (0.1 to 0.3)
@@ -518,9 +558,7 @@ def animal_cores(
     brighter = math.log(1.15)
     if np.mean(values > brighter) > 0.25:  # shadows are never brighter than the floor: a light animal
         return fg & (ratio > brighter)
-    scaled = np.clip((values - values.min()) / max(float(np.ptp(values)), 1e-6) * 255, 0, 255).astype(
-        np.uint8
-    )
+    scaled = np.clip((values - values.min()) / max(float(np.ptp(values)), 1e-6) * 255, 0, 255).astype(np.uint8)
     level, _ = cv2.threshold(scaled.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     threshold = values.min() + level / 255.0 * float(np.ptp(values))
     dark, light = values[values <= threshold], values[values > threshold]
@@ -609,9 +647,7 @@ def _noisy_reference(plate_l: np.ndarray, noise: NoiseStats, seed: int = 0) -> n
     return np.clip(np.round(noisy), 0, 255).astype(np.uint8)
 
 
-def _clean_backgrounds(
-    frames: np.ndarray, masks: np.ndarray, plate: np.ndarray, count: int
-) -> list[np.ndarray]:
+def _clean_backgrounds(frames: np.ndarray, masks: np.ndarray, plate: np.ndarray, count: int) -> list[np.ndarray]:
     """``count`` evenly spaced frames with the (dilated) animal replaced by the plate."""
     if count <= 0:
         return []

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthmouse.errors import SynthmouseError
 from synthmouse.fileio import atomic_open, atomic_path
+from synthmouse.yamlio import load_yaml
 
 PROFILE_FILE = "profile.yaml"
 PLATE_FILE = "plate.png"
@@ -267,10 +268,7 @@ def load_profile(path: str | Path) -> AppearanceProfile:
         path = path / PROFILE_FILE
     if not path.is_file():
         raise AppearanceError(f"{path}: appearance profile not found (run `synthmouse fit-appearance VIDEO`)")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise AppearanceError(f"{path}: not valid YAML: {exc}") from None
+    data = load_yaml(path, error=AppearanceError, what="appearance profile")
     try:
         stats = ProfileFile.model_validate(data)
     except ValidationError as exc:

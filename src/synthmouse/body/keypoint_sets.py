@@ -24,6 +24,12 @@ Spec forms (a plain string is short for ``{landmark: NAME}``):
   in the plane through spec ``A``'s rest point spanned by ``direction`` and ``view`` (e.g. the flank as a
   top-view labeller sees it), kept as barycentric weights; ``groups`` (optional) limits the surface to
   vertices dominated by joints of those groups.
+
+A set (built-in or user file) may also say which of its keypoints are labelled when hidden, ``label_hidden``:
+``none`` (the default: a keypoint is labelled only where it is visible), ``all``, or a list of keypoint names.
+Internal landmarks (joint centres, mouse22's neck or tail root) are occluded in every view; listing them labels
+them at their projection whenever they are inside the image, as human labellers estimate hidden joints. The
+DeepLabCut export follows it (``docs/dataset.md``); the other formats keep their visibility flags.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ import numpy as np
 import yaml
 
 from ..errors import KeypointError
+from ..yamlio import load_yaml
 from .groups import FIXED_GROUP, GROUPS
 from .keypoints import KeypointDef, KeypointSet
 
@@ -75,7 +82,7 @@ def resolve_keypoint_set(name: str, body: Body) -> KeypointSet:
     if name in data["sets"]:
         entry = data["sets"][name]
         context = _Context(body, f"{DATA_FILE} [set {name}]", data["derived"])
-        return context.build_set(name, entry["keypoints"], entry.get("edges", []))
+        return context.build_set(name, entry["keypoints"], entry.get("edges", []), entry.get("label_hidden"))
     if str(name).lower().endswith((".yaml", ".yml")):
         return load_user_keypoints(name, body)
     raise KeypointError(
@@ -87,8 +94,8 @@ def load_user_keypoints(path_or_dict: str | Path | dict, body: Body) -> Keypoint
     """Read a user keypoint file (or its parsed mapping) and resolve it on ``body``.
 
     The file holds ``keypoints:`` (a mapping of output name to spec, in output order), optional ``edges:``
-    (pairs of keypoint names) and an optional ``name:`` (default: the file's stem). See the module docstring
-    for the specs.
+    (pairs of keypoint names), optional ``label_hidden:`` (``none``, ``all`` or a list of keypoint names) and an
+    optional ``name:`` (default: the file's stem). See the module docstring for the specs.
     """
     if isinstance(path_or_dict, dict):
         source, raw, default_name = "<keypoints>", path_or_dict, "user"
@@ -97,28 +104,24 @@ def load_user_keypoints(path_or_dict: str | Path | dict, body: Body) -> Keypoint
         source, default_name = str(path), path.stem
         if not path.is_file():
             raise KeypointError(f"{source}: keypoint file not found")
-        try:
-            raw = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            raise KeypointError(f"{source}: not valid YAML ({exc})") from None
+        raw = load_yaml(path, error=KeypointError, what="keypoint file")
     if not isinstance(raw, dict):
         raise KeypointError(f"{source}: expected a mapping with 'keypoints' (and optional 'edges', 'name')")
-    unknown = sorted(set(raw) - {"name", "keypoints", "edges", "description"})
+    unknown = sorted(set(raw) - {"name", "keypoints", "edges", "description", "label_hidden"})
     if unknown:
         raise KeypointError(
-            f"{source}: unknown field(s) {unknown}; allowed: name, keypoints, edges, description"
+            f"{source}: unknown field(s) {unknown}; allowed: name, keypoints, edges, label_hidden, description"
         )
     keypoints = raw.get("keypoints")
     if not isinstance(keypoints, dict) or not keypoints:
         raise KeypointError(
-            f"{source}: field 'keypoints' must be a non-empty mapping of keypoint name to spec, "
-            f"got {keypoints!r}"
+            f"{source}: field 'keypoints' must be a non-empty mapping of keypoint name to spec, got {keypoints!r}"
         )
     name = raw.get("name", default_name)
     if not isinstance(name, str) or not name:
         raise KeypointError(f"{source}: field 'name' must be a non-empty string, got {name!r}")
     context = _Context(body, source, _builtin_data()["derived"])
-    return context.build_set(name, keypoints, raw.get("edges", []))
+    return context.build_set(name, keypoints, raw.get("edges", []), raw.get("label_hidden"))
 
 
 # --- the data file ------------------------------------------------------------------------------------------
@@ -148,9 +151,10 @@ class _Context:
         return KeypointError(f"{where}: {problem}" + (f"; allowed: {allowed}" if allowed else ""))
 
     # sets
-    def build_set(self, name: str, keypoints: dict, edges: Any) -> KeypointSet:
+    def build_set(self, name: str, keypoints: dict, edges: Any, label_hidden: Any = None) -> KeypointSet:
         defs = tuple(self.resolve(str(key), spec, key=str(key)) for key, spec in keypoints.items())
         names = [d.name for d in defs]
+        hidden = self.label_hidden(label_hidden, names)
         if not isinstance(edges, list):
             raise KeypointError(f"{self.source}: field 'edges' must be a list of [a, b] pairs, got {edges!r}")
         pairs = []
@@ -164,7 +168,24 @@ class _Context:
                         f"allowed: {', '.join(names)}"
                     )
             pairs.append((str(edge[0]), str(edge[1])))
-        return KeypointSet(name, defs, tuple(pairs))
+        return KeypointSet(name, defs, tuple(pairs), label_hidden=hidden)
+
+    def label_hidden(self, value: Any, names: list[str]) -> tuple[str, ...]:
+        """The keypoints labelled when hidden, in set order, from ``none`` (or absent), ``all`` or a list."""
+        allowed = "none, all, or a list of keypoint names of the set"
+        if value is None or value == "none":
+            return ()
+        if value == "all":
+            return tuple(names)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise KeypointError(f"{self.source}: field 'label_hidden' is {value!r}; allowed: {allowed}")
+        stray = [v for v in value if v not in names]
+        if stray:
+            raise KeypointError(
+                f"{self.source}: field 'label_hidden' names {stray}, which are not keypoints of the set; "
+                f"keypoints: {', '.join(names)}"
+            )
+        return tuple(n for n in names if n in value)
 
     def resolve(self, name: str, spec: Any, key: str) -> KeypointDef:
         """The :class:`KeypointDef` of ``spec``, named ``name``; ``key`` is the keypoint named in errors."""
@@ -183,9 +204,7 @@ class _Context:
         kind = kinds[0]
         extra = sorted(set(spec) - {kind, *SPEC_FIELDS[kind]})
         if extra:
-            raise self.fail(
-                key, extra[0], f"not a field of a {kind!r} spec", ", ".join((kind, *SPEC_FIELDS[kind]))
-            )
+            raise self.fail(key, extra[0], f"not a field of a {kind!r} spec", ", ".join((kind, *SPEC_FIELDS[kind])))
         return getattr(self, f"_spec_{kind}")(name, spec, key)
 
     def _spec_landmark(self, name: str, spec: dict, key: str) -> KeypointDef:
@@ -221,11 +240,7 @@ class _Context:
         weights = spec.get("weights")
         if weights is None:
             return KeypointDef(name, vertices=tuple(int(i) for i in ids))
-        if (
-            not isinstance(weights, list)
-            or len(weights) != len(ids)
-            or not all(_is_number(w) for w in weights)
-        ):
+        if not isinstance(weights, list) or len(weights) != len(ids) or not all(_is_number(w) for w in weights):
             raise self.fail(
                 key,
                 "weights",
@@ -239,9 +254,7 @@ class _Context:
                 f"{weights!r} has a negative entry or sums to 0",
                 "numbers >= 0 with a positive sum",
             )
-        return KeypointDef(
-            name, vertices=tuple(int(i) for i in ids), weights=tuple(float(w) for w in weights)
-        )
+        return KeypointDef(name, vertices=tuple(int(i) for i in ids), weights=tuple(float(w) for w in weights))
 
     def _spec_joint(self, name: str, spec: dict, key: str) -> KeypointDef:
         joint, names = spec["joint"], self.body.skeleton.names
@@ -293,9 +306,7 @@ class _Context:
         if groups is not None:
             if not isinstance(groups, list) or not all(g in GROUPS for g in groups):
                 raise self.fail(key, "groups", f"{groups!r} is not a list of joint groups", ", ".join(GROUPS))
-        return _bind_to_nearest_bone(
-            self.body, point, name, groups, lambda msg: self.fail(key, "groups", msg)
-        )
+        return _bind_to_nearest_bone(self.body, point, name, groups, lambda msg: self.fail(key, "groups", msg))
 
     def _spec_chain(self, name: str, spec: dict, key: str) -> KeypointDef:
         group = spec["chain"]
@@ -307,8 +318,7 @@ class _Context:
             raise self.fail(
                 key,
                 "chain",
-                f"the joints of group {group!r} on body {self.body.name!r} do not form "
-                "one chain of at least one bone",
+                f"the joints of group {group!r} on body {self.body.name!r} do not form one chain of at least one bone",
                 "a group whose joints form a single chain",
             )
         positions = self.body.skeleton.rest[chain, :3, 3]
@@ -329,9 +339,7 @@ class _Context:
         origin = self.rest_point(self.resolve(f"{name}/from", ray["from"], key))
         direction = self._vector(ray["direction"], key, "surface_ray.direction")
         if np.linalg.norm(direction) == 0:
-            raise self.fail(
-                key, "surface_ray.direction", "is the zero vector", "a non-zero body-frame direction"
-            )
+            raise self.fail(key, "surface_ray.direction", "is the zero vector", "a non-zero body-frame direction")
         hit = _last_ray_hit(self.body, origin, direction / np.linalg.norm(direction))
         if hit is None:
             raise self.fail(
@@ -360,9 +368,7 @@ class _Context:
             )
         groups = sil.get("groups")
         if groups is not None and (not isinstance(groups, list) or not all(g in GROUPS for g in groups)):
-            raise self.fail(
-                key, "silhouette.groups", f"{groups!r} is not a list of joint groups", ", ".join(GROUPS)
-            )
+            raise self.fail(key, "silhouette.groups", f"{groups!r} is not a list of joint groups", ", ".join(GROUPS))
         origin = self.rest_point(self.resolve(f"{name}/from", sil["from"], key))
         direction = self._vector(sil["direction"], key, "silhouette.direction")
         view = self._vector(sil["view"], key, "silhouette.view")
@@ -381,8 +387,7 @@ class _Context:
             raise self.fail(
                 key,
                 "silhouette",
-                f"the plane through {np.round(origin, 4).tolist()} does not cut the "
-                f"surface of body {self.body.name!r}",
+                f"the plane through {np.round(origin, 4).tolist()} does not cut the surface of body {self.body.name!r}",
                 "a point whose section crosses the rest mesh",
             )
         return _skin_point(self.body, *hit, name)
@@ -411,9 +416,7 @@ class _Context:
 
 # --- geometry -----------------------------------------------------------------------------------------------
 def _renamed(kdef: KeypointDef, name: str) -> KeypointDef:
-    return KeypointDef(
-        name, vertices=kdef.vertices, weights=kdef.weights, joint=kdef.joint, offset=kdef.offset
-    )
+    return KeypointDef(name, vertices=kdef.vertices, weights=kdef.weights, joint=kdef.joint, offset=kdef.offset)
 
 
 def _skeleton_point(body: Body, joint: int, point: np.ndarray, name: str) -> KeypointDef:

@@ -46,11 +46,13 @@ class KeypointDef:
 
 @dataclass(frozen=True)
 class KeypointSet:
-    """A named, ordered set of keypoints with skeleton edges (pairs of keypoint names) for drawing and export."""
+    """A named, ordered set of keypoints with skeleton edges (pairs of keypoint names) for drawing and export;
+    ``label_hidden``: keypoints labelled at their projection even when occluded (internal landmarks)."""
 
     name: str
     keypoints: tuple[KeypointDef, ...]
     edges: tuple[tuple[str, str], ...] = ()
+    label_hidden: tuple[str, ...] = ()
     names: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -64,6 +66,9 @@ class KeypointSet:
                     raise KeypointError(
                         f"keypoint set {self.name!r}: edge ({a}, {b}) names {end!r}, which is not one of {names}"
                     )
+        stray = [n for n in self.label_hidden if n not in names]
+        if stray:
+            raise KeypointError(f"keypoint set {self.name!r}: label_hidden names {stray}, not among {names}")
         object.__setattr__(self, "names", names)
 
     def __len__(self) -> int:

@@ -1,7 +1,8 @@
-"""``synthmouse generate``, ``synthmouse demo`` and ``synthmouse preview``: make and look at datasets."""
+"""``synthmouse generate``, ``demo``, ``preview`` and ``verify``: make, look at and check datasets."""
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +17,7 @@ def register(app: typer.Typer) -> None:
     app.command("generate")(generate)
     app.command("demo")(demo)
     app.command("preview")(preview)
+    app.command("verify")(verify)
 
 
 Formats = Annotated[list[str] | None, typer.Option("--format", "-f", help=FORMAT_HELP)]
@@ -80,11 +82,15 @@ def demo(
 def preview(
     dataset: Annotated[Path, typer.Argument(help="A dataset folder made by generate or demo.")],
     tiles: Annotated[int, typer.Option("--tiles", help="Frames on the contact sheet.")] = 16,
-    camera: Annotated[str | None, typer.Option("--camera", help="Camera of the overlay video.")] = None,
-    video: Annotated[bool, typer.Option("--video/--no-video", help="Also write the overlay video.")] = True,
+    camera: Annotated[
+        list[str] | None,
+        typer.Option("--camera", help="Camera of the overlay video (repeat for several; default: every camera)."),
+    ] = None,
+    video: Annotated[bool, typer.Option("--video/--no-video", help="Also write the overlay videos.")] = True,
 ) -> None:
-    """Write a contact sheet of labelled frames (skeleton drawn) and an overlay video into DATASET/preview."""
-    from ..dataset.preview import contact_sheet, overlay_video
+    """Write a contact sheet of labelled frames (skeleton drawn) and one overlay video per camera into
+    DATASET/preview."""
+    from ..dataset.preview import contact_sheet, overlay_videos
 
     typer.echo(f"contact sheet: {contact_sheet(dataset, tiles)}")
     if video:
@@ -93,7 +99,62 @@ def preview(
         if (reason := video_missing()) is not None:
             typer.echo(f"overlay video skipped: {reason}")
         else:
-            typer.echo(f"overlay video: {overlay_video(dataset, camera)}")
+            for path in overlay_videos(dataset, camera or None):
+                typer.echo(f"overlay video: {path}")
+
+
+def verify(
+    dataset: Annotated[Path, typer.Argument(help="A finished dataset folder (it has a manifest.json).")],
+    repair: Annotated[bool, typer.Option(
+        "--repair", help="Remove the damaged files and frames (and the manifest) so that rerunning the generate "
+                         "command makes them again.")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="Problems listed per kind (0: all).")] = 20,
+) -> None:
+    """Check a dataset: every file against manifest.json (sha256: missing, changed, extra) and the labels
+    against the images (image sizes from their headers, every label inside its image).
+
+    Exit status: 0 intact (extra files are listed, not counted as damage), 1 damaged (listed), 2 cannot be
+    checked (not a finished dataset, unreadable manifest).
+    """
+    from ..dataset.verify import repair as repair_dataset
+    from ..dataset.verify import verify_dataset
+
+    if sys.stdout.isatty():
+        with _Progress(transient=True) as progress:
+            report = verify_dataset(dataset, progress=progress.update)
+    else:
+        report = verify_dataset(dataset)
+    for kind, items in (("missing", report.missing), ("changed", report.changed), ("label", report.labels)):
+        _list(kind, items, limit, total=report.n_labels if kind == "label" else len(items))
+    _list("extra (not in the manifest, left alone)", report.extra, limit, len(report.extra))
+    for note in report.notes:
+        typer.echo(f"note: {note}")
+    if report.ok:
+        labels = "" if report.notes else "; the labels fit the images"
+        typer.echo(f"{dataset}: intact ({report.checked} files match manifest.json{labels})")
+        return
+    typer.echo(f"{dataset}: damaged: {report.summary()}")
+    if repair:
+        removed, frames = repair_dataset(report)
+        typer.echo(f"repair: removed {len(removed)} files and the label rows of {len(frames)} frames"
+                   + (f" ({_shorten([str(i) for i in frames], 10)})" if frames else "")
+                   + "; rerun the generate command that made the dataset to make them again")
+    else:
+        typer.echo(f"`synthmouse verify {dataset} --repair` removes what is damaged; then rerun the generate "
+                   "command that made the dataset to make it again")
+    raise typer.Exit(1)
+
+
+def _list(kind: str, items: list[str], limit: int, total: int) -> None:
+    shown = items if limit <= 0 else items[:limit]
+    for item in shown:
+        typer.echo(f"{kind}: {item}")
+    if total > len(shown):
+        typer.echo(f"{kind}: ... and {total - len(shown)} more" + (" (--limit 0 lists all)" if limit > 0 else ""))
+
+
+def _shorten(items: list[str], n: int) -> str:
+    return ", ".join(items[:n]) + (f", ... ({len(items) - n} more)" if len(items) > n else "")
 
 
 def _options(frames: int, seed: int, formats, video: bool, video_crf: int, image_format: str,
@@ -140,6 +201,9 @@ def _run(source, out: Path, options):
 class _Progress:
     """Rich progress bars: one for rendering (frames/s, time left), one for the export steps."""
 
+    def __init__(self, transient: bool = False):
+        self.transient = transient
+
     def __enter__(self):
         from rich.progress import (
             BarColumn,
@@ -153,13 +217,14 @@ class _Progress:
         self.progress = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+            transient=self.transient,
         )
         self.progress.__enter__()
         self.tasks: dict[str, int] = {}
         return self
 
     def update(self, stage: str, done: int, total: int) -> None:
-        key = "render" if stage == "render" else "export"
+        key = stage if stage in ("render", "verify") else "export"
         if key not in self.tasks:
             self.tasks[key] = self.progress.add_task(key, total=total, rate="")
         task = self.tasks[key]
@@ -167,8 +232,7 @@ class _Progress:
         if key == "render":
             speed = self.progress.tasks[task].speed
             rate = f"{speed:.1f} frames/s" if speed else ""
-        self.progress.update(task, completed=done, total=total, rate=rate,
-                             description=stage if key == "export" else "render")
+        self.progress.update(task, completed=done, total=total, rate=rate, description=stage)
 
     def __exit__(self, *exc) -> None:
         self.progress.__exit__(*exc)

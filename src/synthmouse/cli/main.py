@@ -54,25 +54,57 @@ for _name in COMMAND_MODULES:
     _module.register(app)
 
 
-def run() -> None:
-    """Entry point: run the app, printing :class:`SynthmouseError` messages without a traceback."""
+# Commands whose interrupted work a rerun of the same command continues.
+RESUMABLE_COMMANDS = frozenset({"generate", "demo"})
+EXIT_ERROR = 2  # a SynthmouseError: bad input or a failed operation, one line on stderr
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Entry point: run the app and exit with its status.
+
+    A :class:`SynthmouseError` prints one line (``error: ...``, no traceback unless ``--debug``) and exits 2;
+    running out of memory does the same. Ctrl-C exits 130 with ``interrupted; rerun to resume`` (commands in
+    :data:`RESUMABLE_COMMANDS`) or ``interrupted``. typer, called with ``standalone_mode=False``, turns Ctrl-C
+    into a *returned* 130 (and a ``typer.Exit`` into its returned code) instead of raising, so the return value
+    is the exit status.
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        app(standalone_mode=False)
+        code = app(args=args, standalone_mode=False)
     except SynthmouseError as exc:
         if _STATE["debug"]:
             raise
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        sys.exit(2)
-    except (typer.Abort, KeyboardInterrupt):
-        typer.echo("aborted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_ERROR)
+    except (typer.Abort, KeyboardInterrupt):  # Abort: Ctrl-C at a prompt; KeyboardInterrupt: outside typer
+        code = EXIT_INTERRUPTED
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        code = exc.exit_code
+    except MemoryError:
+        if _STATE["debug"]:
+            raise
+        typer.secho(
+            "error: out of memory; lower the cameras' resolution, or free memory, and rerun (--debug shows where)",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
     except Exception as exc:  # usage errors of (typer's vendored) click: duck-typed, their home module varies
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             sys.exit(exc.exit_code)
         raise
+    if code == EXIT_INTERRUPTED:
+        resumable = _command_name(args) in RESUMABLE_COMMANDS
+        typer.echo("interrupted; rerun to resume" if resumable else "interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else 0)
+
+
+def _command_name(args: list[str]) -> str | None:
+    """The command a command line runs (its first word that is not an option of the main app)."""
+    return next((a for a in args if not a.startswith("-")), None)
 
 
 if __name__ == "__main__":

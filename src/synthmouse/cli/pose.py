@@ -7,6 +7,11 @@ from pathlib import Path
 
 import typer
 
+# The --map help of every command (train, evaluate, benchmark-sim2real, report): one direction everywhere, the one
+# of synthmouse.dataset.keypoint_match.
+MAP_HELP = ("Keypoint name pairs REAL=SYNTHETIC: a name in your labels = the synthetic (model) name, e.g. "
+            "--map snout=nose; repeat or comma-separate. Unnamed keypoints are matched automatically.")
+
 
 def register(app: typer.Typer) -> None:
     """Add the pose commands to ``app``."""
@@ -43,7 +48,7 @@ def train(
     real_labels: Path = typer.Option(None, "--real-labels", help="DeepLabCut project with real labelled frames."),
     n_real: int = typer.Option(0, "--n-real", help="Use this many real frames (0: all of them)."),
     real_share: float = typer.Option(0.5, "--real-share", help="Share of each batch from the real frames."),
-    mapping: list[str] = typer.Option(None, "--map", help="SYNTH=REAL keypoint name pairs for --real-labels."),
+    mapping: list[str] = typer.Option(None, "--map", help=MAP_HELP + " (with --real-labels)"),
     split: str = typer.Option("train", help="Frames of DATASET: train (splits.json), train+val or all."),
     steps: int = typer.Option(1000, help="Cropper training steps (the locator gets half)."),
     batch_size: int = typer.Option(8, help="Batch size."),
@@ -53,14 +58,21 @@ def train(
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
 ) -> None:
     """Train the two-stage heatmap pose network on a synthetic dataset (optionally plus real frames)."""
+    from ..dataset.keypoint_match import pairs_text
     from ..pose.sources import dataset_sources
-    from ..pose.train import TrainOptions, default_config, train_pose_model
+    from ..pose.train import TrainOptions, default_config, steps_warning, train_pose_model
 
     sources = dataset_sources(dataset, split, real_labels, n_real, real_share, mapping, seed)
     config = default_config(sources, backbone=backbone, crop_size=crop_size)
     options = TrainOptions(steps=steps, batch_size=batch_size, seed=seed, device=device)
-    counts = ", ".join(f"{len(s.data)} frames x {s.weight:g}" for s in sources)
+    counts = ", ".join(f"{len(s.data)} {'real' if s.real else 'synthetic'} frames x {s.weight:g}" for s in sources)
     typer.echo(f"training on {counts}; keypoints {', '.join(config.names)}; crop scale {config.crop_scale:.2f}")
+    for s in sources:
+        if s.real:
+            typer.echo(f"real keypoints (REAL=SYNTHETIC): {pairs_text(s.pairs)}")
+    warning = steps_warning(sources, steps, batch_size)
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)
     with _Bar() as bar:
         train_pose_model(sources, out, config, options, progress=bar)
     typer.echo(f"model written: {out / 'model.pt'}")
@@ -97,24 +109,44 @@ def predict(
 def evaluate(
     model: Path = typer.Argument(..., help="Model folder or model.pt."),
     real: Path = typer.Option(..., "--real", help="DeepLabCut project (or label file) with human labels."),
-    mapping: list[str] = typer.Option(None, "--map", help="MODEL=LABEL keypoint name pairs (e.g. snout=nose)."),
+    mapping: list[str] = typer.Option(None, "--map", help=MAP_HELP),
     out: Path = typer.Option(None, "--out", "-o", help="Report folder (default MODEL/eval_<labels>)."),
     length_pair: str = typer.Option(None, help="Body length keypoints HEAD,TAIL (label names)."),
+    include_training_frames: bool = typer.Option(
+        False, "--include-training-frames",
+        help="Keep the frames the model was trained on in the numbers (left out by default; measured apart)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
 ) -> None:
-    """RMSE, median error, PCK (5/10 px, 0.1/0.2 body length), per-keypoint table and worst-frame gallery."""
-    from ..pose.evaluate import evaluate_predictions, format_table
+    """RMSE, median error, PCK (5/10 px, 0.1/0.2 body length), per-keypoint table and worst-frame gallery, on the
+    labelled frames the model was not trained on."""
+    from ..dataset.keypoint_match import pairs_text
+    from ..pose.evaluate import (
+        evaluate_predictions,
+        format_table,
+        frames_summary,
+        matched_names,
+        model_mapping,
+        training_frame_mask,
+    )
     from ..pose.labels import parse_mapping, read_labels
     from ..pose.model import PoseModel, read_gray
     from ..pose.predict import predict_frames
     from ..pose.train import pick_device
 
+    folder = model if model.is_dir() else model.parent
+    pairs = parse_mapping(mapping)
     net = PoseModel.load(model, pick_device(device))
     labels = read_labels(real)
+    pairs = pairs or model_mapping(folder, labels.names, net.config.names)
+    matched = matched_names(net.config.names, labels.names, pairs)  # errors before the predictions
+    typer.echo(f"keypoints (REAL=SYNTHETIC, labels = model): {pairs_text([(lab, m) for m, lab in matched])}")
+    seen = training_frame_mask(folder, labels)
     xy, _ = predict_frames(net, (read_gray(p) for p in labels.images))
-    out = out or (model if model.is_dir() else model.parent) / f"eval_{real.name}"
+    out = out or folder / f"eval_{real.name}"
     pair = tuple(s.strip() for s in length_pair.split(",")) if length_pair else None
-    report = evaluate_predictions(xy, net.config.names, labels, parse_mapping(mapping), out, pair)
+    report = evaluate_predictions(xy, net.config.names, labels, pairs, out, pair, seen=seen,
+                                  include_seen=include_training_frames)
+    typer.echo(frames_summary(report))
     typer.echo(format_table(report))
     typer.echo(f"report: {out / 'metrics.json'}, {out / 'metrics.md'}, {out / 'worst_frames.png'}")
 
@@ -123,23 +155,25 @@ def benchmark_sim2real(
     scene: Path = typer.Option(..., "--scene", help="Scene file for the synthetic frames, or a dataset folder."),
     real: Path = typer.Option(..., "--real", help="DeepLabCut project with the human-labelled real frames."),
     out: Path = typer.Option(..., "--out", "-o", help="Benchmark folder (table, plot, models)."),
-    mapping: list[str] = typer.Option(None, "--map", help="SYNTH=REAL keypoint name pairs."),
+    mapping: list[str] = typer.Option(None, "--map", help=MAP_HELP),
     frames: int = typer.Option(1000, help="Synthetic frames to render (when --scene is a scene file)."),
     folds: int = typer.Option(5, help="Cross-validation folds over the real frames."),
     k_values: str = typer.Option("5,10,20,50", "--k", help="Real frames added to the synthetic ones."),
     steps: int = typer.Option(800, help="Cropper steps per model (the same for every model)."),
     batch_size: int = typer.Option(8, help="Batch size."),
-    quick: bool = typer.Option(False, help="A few minutes: 2 folds, K=5, 60 steps, 60 frames."),
+    quick: bool = typer.Option(False, help="A smoke test of a few minutes (2 folds, K=5, 60 steps, 60 frames): "
+                                           "checks that it runs; its numbers are not a result."),
     seed: int = typer.Option(0, help="Seed."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
 ) -> None:
     """Real only (k-fold) vs synthetic only vs synthetic + K real frames: one network, one budget."""
-    from ..pose.benchmark import BenchmarkOptions, run_benchmark
+    from ..pose.benchmark import BenchmarkOptions, run_benchmark, smoke_test_note
 
     options = BenchmarkOptions(frames=frames, folds=folds, k_values=tuple(int(k) for k in k_values.split(",")),
                                steps=steps, batch_size=batch_size, seed=seed, device=device)
     if quick:
         options = options.quick()
+        typer.echo(smoke_test_note(options))
     with _Bar() as bar:
         result = run_benchmark(scene, real, out, options, mapping=mapping, progress=bar)
     typer.echo(result["table"])

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from .pose import MAP_HELP
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``report`` command to the main app."""
@@ -20,8 +22,7 @@ def report(
                                                             "folder, or a video.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The HTML report (the JSON goes beside it).")] = Path(
         "report.html"),
-    mapping: Annotated[list[str] | None, typer.Option(
-        "--map", help="Keypoint pairs REAL=SYNTHETIC, e.g. --map snout=nose (repeat or comma-separate).")] = None,
+    mapping: Annotated[list[str] | None, typer.Option("--map", help=MAP_HELP)] = None,
     camera: Annotated[str | None, typer.Option("--camera", help="Synthetic camera (when there are several).")
                       ] = None,
     real_labels: Annotated[Path | None, typer.Option(

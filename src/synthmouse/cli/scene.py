@@ -30,7 +30,10 @@ def check(
         bool, typer.Option("--build/--no-build", help="Also load the body, rig meshes and calibration files.")
     ] = True,
 ) -> None:
-    """Validate a scene file (the motion mix too) and print a summary of what it describes."""
+    """Validate a scene file (the motion mix too) and print a summary of what it describes.
+
+    Every problem is one ``error:`` line naming the file, line, field, value and what is allowed (exit code 2).
+    """
     from ..scene.spec import load_scene_spec
 
     spec = load_scene_spec(file)
@@ -40,10 +43,21 @@ def check(
             f"{file}: valid ({len(spec.cameras)} cameras, rig {spec.rig.type}, body {spec.body.model})"
         )
         return
+    from ..errors import SynthmouseError
     from ..scene.build import build_scene
 
-    scene = build_scene(spec)
-    provider = build_scene_motion(scene)
+    try:
+        scene = build_scene(spec)
+        provider = build_scene_motion(scene)
+    except SynthmouseError:
+        raise
+    except Exception as exc:  # a scene that validates but cannot be built: say so on one line, not a traceback
+        from ..yamlio import one_line
+
+        raise SceneError(
+            one_line(f"{file}: the scene validates but cannot be built: {type(exc).__name__}: {exc} (run "
+                     "`synthmouse --debug scene check` for the traceback, and please report it)")
+        ) from exc
     for line in scene_summary(scene) + motion_summary(provider.mix.spec, spec.motion):
         typer.echo(line)
     typer.echo(f"{file}: OK")
@@ -70,7 +84,7 @@ def check_motion_section(spec):
         try:
             return load_mix_spec(spec.motion)
         except SceneError as exc:
-            raise spec.error("motion", f"mix file {exc}") from None
+            raise spec.error("motion", "mix file " + "; ".join(str(exc).splitlines())) from None
     try:
         return MotionMixSpec.model_validate(spec.motion, context={"base_dir": spec.base_dir})
     except ValidationError as exc:
@@ -145,14 +159,24 @@ def _fmt(values) -> str:
 
 
 def new(
-    rig: Annotated[str, typer.Option("--rig", help=f"Starter rig: {', '.join(TEMPLATES)}.")] = "openfield",
+    rig: Annotated[str | None, typer.Option(
+        "--rig", help=f"Starter rig: {', '.join(TEMPLATES)} (default openfield, or the guess of --like).")] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the file here instead of printing it.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out file.")] = False,
+    like: Annotated[Path | None, typer.Option(
+        "--like", help="A DeepLabCut project, SLEAP .slp or Lightning Pose CSV: its keypoint names, cameras "
+        "(count, image size) and a rig guessed from its view, so report/train/evaluate need no --map.")] = None,
 ) -> None:
     """Print (or write) a commented starter scene file that renders as it is."""
-    text = template_text(rig)
+    if like is not None:
+        from ..dataset.like import new_scene_like
+
+        for line in new_scene_like(like, out, rig=rig, force=force):
+            typer.echo(line)
+        return
+    text = template_text(rig or "openfield")
     if out is None:
         typer.echo(text, nl=False)
         return

@@ -8,12 +8,16 @@ on disk marks a finished frame. Memory does not grow with the number of frames. 
 it stopped when the same command is run again; shards (``shard=(k, n)`` or ``frames=(a, b)``) of one dataset
 can run in separate processes on the same folder. When every frame has its row, :func:`finalize` merges the
 rows into the label files.
+
+Nothing at the start grows with ``n_frames``: the frames to make are walked lazily (a billion-frame run starts
+at once and stops cleanly on Ctrl-C); only the rows already on disk are listed. A rerun on a finished dataset
+first checks its files against the manifest (:func:`synthmouse.dataset.verify.quick_check`) and reports damage
+instead of rewriting the label files over it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import time
 from collections.abc import Callable
@@ -21,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
-from ..errors import OutputError, SynthmouseError
-from ..fileio import atomic_open
+from ..errors import DatasetDamagedError, OutputError, SynthmouseError
+from ..fileio import atomic_open, write_failure
 from ..render.base import FrameResult
 from .images import check_image_format, encode_image, encode_label_image, write_image
 from .layout import DatasetLayout
@@ -30,7 +34,7 @@ from .meta import LABEL_IMAGES, DatasetMeta
 from .rows import RowStore, camera_row, frame_row
 from .source import FrameSource, write_calibration
 from .splits import DEFAULT_FRACTIONS, check_fractions
-from .state import RunIdentity, check_output_folder, write_state
+from .state import DATASET_FORMAT_VERSION, RunIdentity, check_output_folder, write_state
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -84,7 +88,7 @@ class GenerateOptions:
             raise SynthmouseError(f"--video-crf {self.video_crf}: allowed 0 (lossless) .. 51")
 
     def selected_frames(self) -> range:
-        """The frame indices this run is responsible for."""
+        """The frame indices this run is responsible for (a ``range``: constant memory for any count)."""
         if self.frames is not None:
             return range(*self.frames)
         if self.shard is not None:
@@ -142,6 +146,7 @@ def identity_of(scene_name: str, scene_hash: str, options: GenerateOptions) -> R
         synthmouse_version=__version__, scene_name=scene_name, scene_hash=scene_hash,
         seed=int(options.seed), n_frames=int(options.n_frames), image_format=options.image_format,
         jpeg_quality=int(options.jpeg_quality) if options.image_format == "jpg" else 0,
+        format_version=DATASET_FORMAT_VERSION,
     )
 
 
@@ -153,7 +158,8 @@ def generate(
     Raises :class:`OutputError` before writing anything when ``out`` is not usable (a file, not writable, not
     empty with something else, or another dataset). On a write failure (disk full ...) the frame being written
     is removed, finished frames stay (rerun to resume), and a folder this run created with no finished frame
-    is removed.
+    is removed. On a finished dataset (it has a manifest) whose files no longer match the manifest's names and
+    sizes, raises :class:`DatasetDamagedError` and writes nothing.
     """
     if options.video:
         from ..export.video import video_missing
@@ -166,29 +172,35 @@ def generate(
     resuming = check_output_folder(root, identity)
     created = not root.exists()
     layout = DatasetLayout(root, options.n_frames, options.image_format)
+    finished = resuming and layout.manifest.is_file()
     store = RowStore(layout.rows_dir)
     report = GenerateReport(root=root, n_frames=options.n_frames)
     start = time.perf_counter()
     try:
         with _translate_os_errors(root):
+            if finished:
+                _check_finished(root)  # before writing anything: damage is reported, not written over
             if not resuming:
                 write_state(layout, identity, meta)
             write_calibration(source, layout.calibration)
             if "parts" in meta.label_images:
                 write_parts_legend(layout)
             done = store.done()
-            todo = [i for i in options.selected_frames() if i not in done]
-            for n, i in enumerate(todo):
+            selected = options.selected_frames()
+            total = len(selected) - sum(1 for i in done if i in selected)
+            for i in selected:  # lazily: memory does not grow with the number of frames
+                if i in done:
+                    continue
                 _make_frame(source, layout, store, i, options)
                 report.rendered += 1
                 if progress:
-                    progress("render", n + 1, len(todo))
+                    progress("render", report.rendered, total)
     except BaseException:
         if created and not store.done():
             _remove_started_folder(layout)
         raise
     report.seconds = time.perf_counter() - start
-    report.done = len(store.done() & set(range(options.n_frames)))
+    report.done = _count_done(store, options.n_frames)
     if report.done == options.n_frames:
         with _translate_os_errors(root):
             report.files = finalize(root, options, progress)
@@ -196,10 +208,32 @@ def generate(
     return report
 
 
+def _count_done(store: RowStore, n_frames: int) -> int:
+    """Frames ``0 <= i < n_frames`` with a row (memory grows with the rows on disk, not with ``n_frames``)."""
+    return sum(1 for i in store.done() if i < n_frames)
+
+
+def _check_finished(root: Path) -> None:
+    """Raise :class:`DatasetDamagedError` when a finished dataset's files no longer have the names and sizes
+    its manifest records (the quick check of :mod:`synthmouse.dataset.verify`)."""
+    from .verify import quick_check
+
+    check = quick_check(root)
+    if not check.ok:
+        raise DatasetDamagedError(
+            f"{root}: the finished dataset is damaged: {check.summary()}; nothing was written. "
+            f"`synthmouse verify {root}` checks every file in full, `synthmouse verify {root} --repair` removes "
+            "what is damaged; then rerun this command to make it again"
+        )
+
+
 def _make_frame(source: FrameSource, layout: DatasetLayout, store: RowStore, index: int,
                 options: GenerateOptions) -> None:
     """Render frame ``index``, write its images then its row; on failure remove the images already written."""
-    result = source.render(index)
+    try:
+        result = source.render(index)
+    except MemoryError as exc:
+        raise _out_of_memory(source.meta, index, "rendering") from exc
     _check_result(result, index, source.meta)
     written: list[Path] = []
     try:
@@ -217,11 +251,21 @@ def _make_frame(source: FrameSource, layout: DatasetLayout, store: RowStore, ind
                 files[kind] = (layout.label_image_rel(kind, view.camera, index), label_sha)
             views.append(camera_row(view, layout.image_rel(view.camera, index), sha, files))
         store.write(frame_row(result, views))
-    except BaseException:
+    except BaseException as exc:
         for path in written:
             with contextlib.suppress(OSError):
                 path.unlink()
+        if isinstance(exc, MemoryError):
+            raise _out_of_memory(source.meta, index, "writing") from exc
         raise
+
+
+def _out_of_memory(meta: DatasetMeta, index: int, doing: str) -> SynthmouseError:
+    cameras = ", ".join(f"{c.name} {c.width} x {c.height}" for c in meta.cameras)
+    return SynthmouseError(
+        f"frame {index}: out of memory while {doing} it (cameras {cameras}); finished frames are kept: lower the "
+        "cameras' width and height in the scene file, or free memory, and rerun"
+    )
 
 
 def write_parts_legend(layout: DatasetLayout) -> Path:
@@ -259,19 +303,64 @@ def _check_result(result: FrameResult, index: int, meta: DatasetMeta) -> None:
 
 @contextlib.contextmanager
 def _translate_os_errors(root: Path):
-    """Turn OS write failures into :class:`OutputError` naming the file and saying how to continue."""
+    """Turn OS write failures (and the HDF5 libraries' reports of them) into :class:`OutputError` naming the
+    file and saying how to continue."""
     try:
         yield
-    except OSError as exc:
-        where = exc.filename or root
-        if exc.errno == errno.ENOSPC:
+    except (OSError, RuntimeError) as exc:
+        failure = write_failure(exc)
+        if failure is None:
+            raise
+        where = failure.path or root
+        if failure.disk_full:
             raise OutputError(
                 f"{where}: disk full; finished frames are kept, free some space and rerun the same command "
                 "to resume"
             ) from exc
-        raise OutputError(
-            f"{where}: cannot write ({exc.strerror or exc}); rerun the same command to resume"
-        ) from exc
+        raise OutputError(f"{where}: cannot write ({failure.reason}); rerun the same command to resume") from exc
+
+
+def _step(root: Path, stage: str, step: Callable[[], list[Path]]) -> list[Path]:
+    """Run one step of :func:`finalize`; any failure but a :class:`SynthmouseError` becomes one
+    (:func:`_step_failed`): exporters run third-party code (pandas, h5py, pynwb, sleap-io, PyAV)."""
+    try:
+        return list(step())
+    except SynthmouseError:
+        raise
+    except Exception as exc:
+        raise _step_failed(root, stage, exc) from exc
+
+
+_STEP_NAMES = {"tables": "the tables (keypoints3d.csv, frames.csv)", "splits": "splits.json",
+               "manifest": "manifest.json", "video": "the videos"}
+
+
+def _step_failed(root: Path, stage: str, exc: Exception) -> SynthmouseError:
+    """The one-line error of a failed export step (``stage``: ``tables``, ``splits``, a format name,
+    ``video``, ``manifest``)."""
+    failure = write_failure(exc)
+    what = _STEP_NAMES.get(stage, f"the {stage} export")
+    if failure is not None:
+        where = f"{_relative(failure.path, root)} ({what})" if failure.path else what
+        if failure.disk_full:
+            return OutputError(
+                f"{root}: disk full while writing {where}; nothing is left half-written and the frames are kept: "
+                "free some space and rerun the same command"
+            )
+        return OutputError(
+            f"{root}: cannot write {where}: {failure.reason}; the frames are kept: rerun the same command"
+        )
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return SynthmouseError(
+        f"{root}: writing {what} failed ({type(exc).__name__}{': ' + first if first else ''}); the frames are "
+        "kept and no file was left half-written: rerun the same command (--debug shows the traceback)"
+    )
+
+
+def _relative(path: Path, root: Path) -> str:
+    with contextlib.suppress(ValueError):
+        return Path(path).absolute().relative_to(Path(root).absolute()).as_posix()
+    return str(path)
 
 
 def finalize(
@@ -293,11 +382,12 @@ def finalize(
         n_frames=n_frames, seed=identity.seed, image_format=identity.image_format
     )
     formats = resolve_formats(list(options.formats)) if options.formats else resolve_formats(None)
-    missing = sorted(set(range(n_frames)) - RowStore(layout.rows_dir).done())
+    done = RowStore(layout.rows_dir).done()
+    missing = n_frames - sum(1 for i in done if i < n_frames)
     if missing:
-        raise OutputError(
-            f"{root}: {len(missing)} frames are not generated yet (first: {missing[0]}); rerun generate"
-        )
+        first = next(i for i in range(n_frames) if i not in done)
+        raise OutputError(f"{root}: {missing} frames are not generated yet (first: {first}); rerun generate")
+    del done
     _sweep_temporary_files(layout)
     dataset = Dataset(layout=layout, identity=identity, meta=meta, splits={})
     steps: list[tuple[str, Callable[[], list[Path]]]] = [
@@ -312,12 +402,12 @@ def finalize(
     if progress:
         progress("export labels", 0, total)
     dataset.splits = split_by_segment(dataset.table.segments, identity.seed, options.split)
-    files = [write_splits(dataset)]
+    files = _step(layout.root, "splits", lambda: [write_splits(dataset)])
     for n, (stage, step) in enumerate(steps, start=1):
         if progress:
             progress(f"export {stage}", n, total)
-        files += step()
-    files.append(write_manifest(dataset, formats, options))
+        files += _step(layout.root, stage, step)
+    files += _step(layout.root, "manifest", lambda: [write_manifest(dataset, formats, options)])
     if progress:
         progress("export done", total, total)
     return files

@@ -55,10 +55,18 @@ def depth_to_millimetres(depth: np.ndarray) -> np.ndarray:
     """``(H, W) float`` metres along the camera's z axis (``inf``/NaN where nothing was hit) to ``(H, W)
     uint16`` millimetres, rounded: 0 where nothing was hit, hits clipped to 1 .. 65535 (so 0 always means no
     hit)."""
-    depth = np.asarray(depth, dtype=np.float64)
-    hit = np.isfinite(depth) & (depth > 0)
-    mm = np.rint(np.where(hit, depth, 0.0) / DEPTH_UNIT_M)
-    return np.where(hit, np.clip(mm, 1, DEPTH_MAX), 0).astype(np.uint16)
+    depth = np.asarray(depth)
+    out = np.empty(depth.shape, np.uint16)
+    rows = max(1, _BLOCK_PIXELS // max(1, int(np.prod(depth.shape[1:]))))  # float64 temporaries stay small
+    for start in range(0, max(1, depth.shape[0]), rows):
+        block = np.asarray(depth[start : start + rows], dtype=np.float64)
+        hit = np.isfinite(block) & (block > 0)
+        mm = np.rint(np.where(hit, block, 0.0) / DEPTH_UNIT_M)
+        out[start : start + rows] = np.where(hit, np.clip(mm, 1, DEPTH_MAX), 0)
+    return out
+
+
+_BLOCK_PIXELS = 1 << 20
 
 
 def encode_png_channel(image: np.ndarray) -> bytes:
@@ -83,3 +91,35 @@ def encode_label_image(kind: str, view) -> bytes:
     if kind == "parts":
         return encode_png_channel(np.asarray(view.parts).astype(np.uint8))
     raise SynthmouseError(f"unknown ground-truth image {kind!r}; allowed: depth, mask, parts")
+
+
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # start-of-frame markers (not DHT, JPG, DAC)
+
+
+def image_size(head: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` from the first bytes of a PNG (its IHDR) or JPEG (its start-of-frame segment) file,
+    without decoding it; ``None`` when ``head`` is neither or is cut before the size."""
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        if len(head) < 24 or head[12:16] != b"IHDR":
+            return None
+        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    if head[:2] != b"\xff\xd8":
+        return None
+    pos = 2
+    while pos + 4 <= len(head):
+        if head[pos] != 0xFF:
+            return None
+        marker = head[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # no length
+            pos += 2
+            continue
+        length = int.from_bytes(head[pos + 2 : pos + 4], "big")
+        if marker in _JPEG_SOF:
+            if pos + 9 > len(head):
+                return None
+            return int.from_bytes(head[pos + 7 : pos + 9], "big"), int.from_bytes(head[pos + 5 : pos + 7], "big")
+        pos += 2 + length
+    return None

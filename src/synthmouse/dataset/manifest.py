@@ -11,10 +11,10 @@ import numpy as np
 
 from ..fileio import atomic_open, sha256_of
 from .layout import PREVIEW_DIR, STATE_DIR
-from .splits import SPLIT_NAMES
+from .splits import GAP, SPLIT_NAMES
 from .table import Dataset
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: format_version and sizes (bytes of every file, for the quick check of a rerun)
 
 
 def _write_json(path: Path, data: Any) -> Path:
@@ -30,11 +30,12 @@ def write_splits(dataset: Dataset) -> Path:
 
     segments = dataset.table.segments
     dlc = dlc_split_indices(dataset)
+    splits = {s: np.asarray(dataset.splits.get(s, ()), dtype=np.int64) for s in (*SPLIT_NAMES, GAP)}
     data = {
-        "by": "motion segment",
+        "by": "motion segment; gap: frames of a segment cut between two splits, in no split",
         "seed": dataset.identity.seed,
-        "frames": {s: dataset.splits[s].tolist() for s in SPLIT_NAMES},
-        "segments": {s: sorted({segments[i] for i in dataset.splits[s]}) for s in SPLIT_NAMES},
+        "frames": {s: idx.tolist() for s, idx in splits.items()},
+        "segments": {s: sorted({segments[i] for i in idx}) for s, idx in splits.items()},
         "deeplabcut": {
             "note": "row positions in DeepLabCut's merged, sorted label table: pass as "
                     "deeplabcut.create_training_dataset(config, trainIndices=[train], testIndices=[test])",
@@ -93,11 +94,14 @@ def ground_truth_description(dataset: Dataset) -> dict[str, Any]:
 
 
 def write_manifest(dataset: Dataset, formats: tuple[str, ...], options) -> Path:
-    """``manifest.json``: version, scene hash, seed, options, counts and every file's sha256."""
+    """``manifest.json``: versions (manifest, dataset format, package), scene hash, seed, options, counts and
+    every file's sha256 and size in bytes."""
     identity, meta, table = dataset.identity, dataset.meta, dataset.table
+    root, files = dataset.root, dataset_files(dataset)
     cams = list(enumerate(c.name for c in meta.cameras))
     data = {
         "manifest_version": MANIFEST_VERSION,
+        "format_version": identity.format_version,
         "synthmouse_version": identity.synthmouse_version,
         "scene": {"name": identity.scene_name, "sha256": identity.scene_hash},
         "seed": identity.seed,
@@ -122,6 +126,7 @@ def write_manifest(dataset: Dataset, formats: tuple[str, ...], options) -> Path:
             "mouse_in_view": {name: int(np.count_nonzero(table.area[:, k])) for k, name in cams},
         },
         "ground_truth": ground_truth_description(dataset),
-        "files": dataset_files(dataset),
+        "files": files,
+        "sizes": {rel: os.stat(root / rel).st_size for rel in files},
     }
     return _write_json(dataset.layout.manifest, data)

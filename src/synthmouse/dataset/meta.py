@@ -35,6 +35,11 @@ class DatasetMeta:
         label_images: per-camera ground-truth images written beside every frame, a subset of
             :data:`LABEL_IMAGES` (the scene's ``outputs.ground_truth``): ``depth`` (16-bit millimetres),
             ``mask`` (8-bit, 255 on the mouse), ``parts`` (8-bit body-part ids).
+        session: the session and subject the dataset describes (the scene's ``metadata:`` section resolved by
+            :func:`synthmouse.scene.metadata.session_metadata`); empty: the defaults
+            (:attr:`session_metadata`).
+        oks_sigmas: COCO OKS sigma per body part (:func:`synthmouse.scene.metadata.keypoint_oks_sigmas`); names
+            left out take the default of ``data/oks_sigmas.yaml`` (:attr:`kpt_oks_sigmas`).
     """
 
     scene_name: str
@@ -45,6 +50,8 @@ class DatasetMeta:
     fps: float = 30.0
     extra: dict[str, Any] = field(default_factory=dict)
     label_images: tuple[str, ...] = ()
+    session: dict[str, Any] = field(default_factory=dict)
+    oks_sigmas: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.label_images) - set(LABEL_IMAGES))
@@ -60,6 +67,12 @@ class DatasetMeta:
         if len(set(names)) != len(names):
             raise SynthmouseError(f"scene {self.scene_name!r}: camera names must be unique, got {names}")
         known = set(self.bodyparts)
+        stray = sorted(set(self.oks_sigmas) - known)
+        if stray:
+            raise SynthmouseError(
+                f"scene {self.scene_name!r}: OKS sigmas for {stray}, which no camera labels; body parts: "
+                f"{', '.join(self.bodyparts)}"
+            )
         for a, b in self.edges:
             if a not in known or b not in known:
                 raise SynthmouseError(
@@ -75,6 +88,23 @@ class DatasetMeta:
             for name in cam.keypoint_names:
                 seen.setdefault(name, None)
         return tuple(seen)
+
+    @property
+    def session_metadata(self) -> dict[str, Any]:
+        """The session metadata (:attr:`session`, or the defaults when the source gave none)."""
+        if self.session:
+            return self.session
+        from ..scene.metadata import default_session_metadata
+
+        return default_session_metadata()
+
+    @property
+    def kpt_oks_sigmas(self) -> tuple[float, ...]:
+        """OKS sigma of every body part, in :attr:`bodyparts` order (COCO ``kpt_oks_sigmas``)."""
+        from ..scene.metadata import default_oks_sigma
+
+        return tuple(float(self.oks_sigmas[n]) if n in self.oks_sigmas else default_oks_sigma(n)
+                     for n in self.bodyparts)
 
     @property
     def edge_indices(self) -> list[tuple[int, int]]:
@@ -111,4 +141,6 @@ class DatasetMeta:
             fps=float(data.get("fps", 30.0)),
             extra=dict(data.get("extra", {})),
             label_images=tuple(data.get("label_images", ())),
+            session=dict(data.get("session", {})),
+            oks_sigmas={str(k): float(v) for k, v in data.get("oks_sigmas", {}).items()},
         )

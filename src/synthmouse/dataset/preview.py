@@ -96,6 +96,17 @@ def contact_sheet(root: str | Path, n_tiles: int = 16, out: str | Path | None = 
     return path
 
 
+def overlay_videos(root: str | Path, cameras: list[str] | None = None, max_frames: int | None = None) -> list[Path]:
+    """Write one overlay video per camera (default: every camera of the dataset) into ``DIR/preview``; return
+    their paths. An unknown camera name raises :class:`OutputError` listing the dataset's cameras."""
+    _, _, meta = open_dataset(root)
+    names = [c.name for c in meta.cameras]
+    unknown = [c for c in cameras or () if c not in names]
+    if unknown:
+        raise OutputError(f"{root}: no camera {unknown[0]!r} in this dataset; its cameras: {', '.join(names)}")
+    return [overlay_video(root, name, max_frames=max_frames) for name in (cameras or names)]
+
+
 def overlay_video(root: str | Path, camera: str | None = None, out: str | Path | None = None,
                   max_frames: int | None = None) -> Path:
     """Write an mp4 of all generated frames of one camera (default: the first) with labels drawn; return its

@@ -27,10 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
-
 from ..errors import SynthmouseError
 from ..render.base import FrameResult
+from ..yamlio import load_yaml
 from .meta import LABEL_IMAGES, CameraInfo, DatasetMeta
 
 DEFAULT_FPS = 30.0
@@ -95,7 +94,7 @@ def _motion_files(spec) -> list[Path]:
             return files
         files.append(mix)
         base = mix.resolve().parent
-        motion = yaml.safe_load(mix.read_text())
+        motion = load_yaml(mix, what="motion mix")
     generators = motion.get("generators", []) if isinstance(motion, dict) else []
     for generator in generators:
         if isinstance(generator, dict) and generator.get("type") == "clip" and generator.get("path"):
@@ -221,14 +220,25 @@ class SceneFrameSource:
 
 
 def scene_meta(scene, name: str, fps: float) -> DatasetMeta:
-    """Dataset metadata of a scene: cameras with their keypoint names (the scene's, then each mirror's)."""
+    """Dataset metadata of a scene: cameras with their keypoint names (the scene's, then each mirror's), the
+    session metadata of its ``metadata:`` section and the OKS sigma of every keypoint (a mirror-view keypoint
+    takes the sigma of the keypoint it mirrors)."""
+    from ..scene.metadata import keypoint_oks_sigmas, session_metadata
+
     names = tuple(scene.keypoint_names)
     per_camera = names + sum((tuple(m.keypoint_names(names)) for m in scene.mirrors), ())
     edges = list(scene.keypoint_set.edges)
+    spec = scene.spec
+    metadata = getattr(spec, "metadata", None)
+    sigmas = keypoint_oks_sigmas(names, str(spec.body.keypoints), getattr(metadata, "oks_sigmas", None), spec)
     for m in scene.mirrors:
         mirrored = dict(zip(names, m.keypoint_names(names), strict=True))
         edges += [(mirrored[a], mirrored[b]) for a, b in scene.keypoint_set.edges]
-    spec = scene.spec
+        sigmas.update({mirrored[n]: sigmas[n] for n in names})
+    labelled_hidden = set(getattr(scene.keypoint_set, "label_hidden", ()))  # labelled when occluded (DLC export)
+    hidden = [n for n in names if n in labelled_hidden] + [
+        mn for m in scene.mirrors for n, mn in zip(names, m.keypoint_names(names), strict=True) if n in labelled_hidden
+    ]
     return DatasetMeta(
         scene_name=name,
         scene_hash=scene_hash(spec),
@@ -237,7 +247,11 @@ def scene_meta(scene, name: str, fps: float) -> DatasetMeta:
         edges=tuple(edges),
         fps=float(fps),
         label_images=tuple(k for k in spec.outputs.ground_truth if k in LABEL_IMAGES),
+        session=session_metadata(metadata, str(scene.body.name), str(spec.body.model), str(spec.body.fur),
+                                 spec.body.fur_colour),
+        oks_sigmas=sigmas,
         extra={"body": scene.body.name, "keypoint_set": scene.keypoint_set.name,
+               "label_hidden": hidden,
                "rig": getattr(spec.rig, "type", ""), "scene_file": str(spec.source or ""),
                "appearance": {k: str(v) for k, v in getattr(scene, "appearance", {}).items()}},
     )

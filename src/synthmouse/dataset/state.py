@@ -1,8 +1,14 @@
 """The identity of a dataset run, and the checks that keep one output folder to one dataset.
 
-A dataset is a function of (scene, seed, frame count, image encoding, package version): those values are its
-*identity*, recorded in ``.synthmouse/state.json`` when a folder is first used. Rerunning the same command on
-the folder resumes it; any other identity is refused with a message naming the differing values.
+A dataset is a function of (scene, seed, frame count, image encoding, package version, dataset format
+version): those values are its *identity*, recorded in ``.synthmouse/state.json`` when a folder is first used.
+Rerunning the same command on the folder resumes it; any other identity is refused with a message naming the
+differing values.
+
+:data:`DATASET_FORMAT_VERSION` numbers the bytes a dataset is made of (file layout, label files, splits, image
+encoding). It goes up whenever a change makes a dataset's files differ from those of the previous format, so a
+folder begun by another format is never resumed or merged into a mix of the two (the package version alone does
+not tell: development builds keep theirs while formats change).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from .layout import STATE_DIR, DatasetLayout
 from .meta import DatasetMeta
 
 STATE_VERSION = 1
+DATASET_FORMAT_VERSION = 2  # 1: up to synthmouse 0.1 (state.json without format_version); 2: issue #12 exports
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,7 @@ class RunIdentity:
     n_frames: int
     image_format: str
     jpeg_quality: int
+    format_version: int = 1  # what a state.json written before the field existed means
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,6 +99,13 @@ def check_output_folder(root: Path, identity: RunIdentity) -> bool:
             )
         return False
     theirs, _ = state
+    if theirs.format_version != identity.format_version:
+        raise OutputError(
+            f"{root}: the folder holds a dataset of format version {theirs.format_version} (synthmouse "
+            f"{theirs.synthmouse_version}); this synthmouse writes format {identity.format_version}, whose files "
+            "differ, so it cannot resume or merge it: give a new or empty folder, or delete this one and "
+            "generate it again"
+        )
     diffs = identity.differences(theirs)
     if diffs:
         raise OutputError(

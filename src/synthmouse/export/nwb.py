@@ -9,15 +9,22 @@ In the processing module ``behavior``:
 * each camera is a ``Device`` (a ``CalibratedCamera`` with K, R, t and distortion when ndx-pose has that type
   and ``calibration.toml`` exists), linked from its pose estimation.
 
-The file is made reproducible: fixed session start and creation dates (the Unix epoch), an identifier derived
-from the scene hash and seed, and object ids derived from each object's path instead of random UUIDs.
+Session and subject come from the scene's ``metadata:`` section (``DatasetMeta.session_metadata``, see
+:mod:`synthmouse.scene.metadata`), so that nwbinspector finds no CRITICAL issue: a ``Subject`` (id, species,
+strain, sex, age -- ``unknown`` written as the open ISO 8601 range ``P0D/``, description), the session start
+time, session id, session and experiment descriptions, keywords, and experimenter / lab / institution when the
+scene gives them.
+
+The file is made reproducible: the session start time is the scene's (a fixed default, never the clock) and the
+file creation date is set to it, the identifier is derived from the scene hash and seed, and object ids are
+derived from each object's path instead of random UUIDs.
 """
 
 from __future__ import annotations
 
 import tomllib
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import cv2
@@ -29,7 +36,6 @@ from ..fileio import atomic_path
 from .base import missing_modules
 
 FOLDER = "nwb"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ID_NAMESPACE = uuid.UUID("6f1f2a52-5c55-4bb8-9d43-0c2b4a1f7e51")
 
 
@@ -59,13 +65,24 @@ def build_nwbfile(dataset: Dataset):
     from pynwb import NWBFile
 
     meta, identity, table = dataset.meta, dataset.identity, dataset.table
+    session = meta.session_metadata
+    start = datetime.fromisoformat(session["session_start_time"])
+    optional = {k: session[k] for k in ("lab", "institution") if session.get(k)}
+    if session.get("experimenter"):
+        optional["experimenter"] = list(session["experimenter"])
     nwbfile = NWBFile(
-        session_description=f"synthmouse dataset of scene {meta.scene_name!r}, seed {identity.seed}",
+        session_description=session.get("description")
+        or f"synthmouse dataset of scene {meta.scene_name!r}, seed {identity.seed}",
         identifier=f"synthmouse-{identity.scene_hash[:16]}-seed{identity.seed}-n{identity.n_frames}",
-        session_start_time=EPOCH,
-        file_create_date=[EPOCH],
+        session_start_time=start,
+        file_create_date=[start],
+        session_id=session.get("session_id") or f"{meta.scene_name}-seed{identity.seed}".replace("/", "-"),
+        experiment_description=session.get("experiment_description") or _experiment_description(dataset),
+        keywords=list(session.get("keywords") or []) or None,
         source_script=f"synthmouse {__version__}",
         source_script_file_name="synthmouse",
+        subject=_subject(session["subject"]),
+        **optional,
     )
     behavior = nwbfile.create_processing_module("behavior", "synthetic ground-truth poses from synthmouse")
     skeleton = ndx_pose.Skeleton(
@@ -110,6 +127,31 @@ def build_nwbfile(dataset: Dataset):
                                   "exact 3D ground-truth keypoints in world coordinates"))
     _deterministic_object_ids(nwbfile)
     return nwbfile
+
+
+def _subject(subject: dict):
+    """The NWB ``Subject`` of the resolved scene subject (``unknown`` age as the open range ``P0D/``)."""
+    from pynwb.file import Subject
+
+    from ..scene.metadata import nwb_age
+
+    return Subject(
+        subject_id=subject["subject_id"], species=subject["species"], strain=subject["strain"],
+        sex=subject["sex"], age=nwb_age(subject["age"]), description=subject["description"],
+    )
+
+
+def _experiment_description(dataset: Dataset) -> str:
+    meta = dataset.meta
+    extra = meta.extra
+    parts = [f"{k.replace('_', ' ')} {extra[k]}" for k in ("body", "keypoint_set", "rig") if extra.get(k)]
+    cams = ", ".join(f"{c.name} ({c.width} x {c.height} px)" for c in meta.cameras)
+    return (
+        f"Synthetic pose-estimation ground truth rendered by synthmouse {__version__} from scene "
+        f"{meta.scene_name!r} ({'; '.join(parts) or 'no provenance recorded'}); cameras: {cams}; "
+        f"{dataset.identity.n_frames} frames at {meta.fps:g} fps. Every label is exact (projected from the "
+        "rendered 3D model), not annotated by hand."
+    )
 
 
 def _pose_estimation(ndx_pose, name, series, skeleton, device, description):

@@ -1,4 +1,8 @@
-"""SLEAP labels through sleap-io: ``sleap/labels.slp`` and ``sleap/{train,val,test}.slp``.
+"""SLEAP labels through sleap-io: ``sleap/labels.slp`` (every frame) and ``sleap/{train,val,test}.slp``.
+
+A split file holds the frames of that split of ``splits.json`` (gap frames are in ``labels.slp`` only). A split
+with no frame has no file (sleap-nn fails on a labels file without frames); a file of an earlier export of that
+split is removed, so the folder always matches ``splits.json``.
 
 One skeleton (nodes = body parts, edges = the scene's skeleton edges), one image-sequence video per camera
 (the absolute paths of that camera's images in frame order, so SLEAP finds them from any working folder), one
@@ -36,12 +40,17 @@ class SleapExporter:
         folder = dataset.root / FOLDER
         split_of = dataset.split_of_frames()
         targets = {"all": folder / "labels.slp"} | {s: folder / f"{s}.slp" for s in SPLIT_NAMES}
+        written = []
         for key, path in targets.items():
             frames = [i for i in range(dataset.n_frames) if key == "all" or split_of[i] == key]
+            if not frames:
+                path.unlink(missing_ok=True)
+                continue
             labels = sleap_labels(dataset, frames)
             with atomic_path(path) as tmp:
                 sio.save_slp(labels, str(tmp), verbose=False)
-        return list(targets.values())
+            written.append(path)
+        return written
 
 
 def sleap_labels(dataset: Dataset, frames: list[int]):

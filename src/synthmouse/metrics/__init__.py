@@ -6,9 +6,13 @@
   floor, SSIM of paired images, InceptionV3 weight resolution;
 * :mod:`.classifier`: domain-classifier two-sample test (no pretrained weights): held-out accuracy,
   permutation p-value, per-frame realism scores, class activation maps;
-* :mod:`.coverage`: pose coverage in Procrustes-normalized pose space, keypoint name matching;
-* :mod:`.imagestats`: brightness, contrast, mouse size/position/orientation, compared;
-* :mod:`.report`: ``build_report`` / ``write_report``: self-contained HTML + JSON (``synthmouse report``).
+* :mod:`.coverage`: pose coverage in Procrustes-normalized pose space, keypoint name matching (the shared
+  :mod:`synthmouse.dataset.keypoint_match`);
+* :mod:`.imagestats`: brightness, contrast, mouse size/position/orientation, compared with a tolerance from the
+  real frames' own spread (matches / differs / narrower);
+* :mod:`.provenance`: how the synthetic dataset was made (appearance profile, randomization), for the advice;
+* :mod:`.report`: ``build_report`` / ``write_report``: self-contained HTML + JSON (``synthmouse report``);
+  ``classifier_verdict`` / ``statistics_verdict``.
 
 Heavy dependencies (torch, torchmetrics, matplotlib) load only when a function needs them.
 """
@@ -31,7 +35,8 @@ from .fidelity import (
 from .frames import FrameSet, load_frame_set
 from .imagestats import compare_statistics, image_statistics
 from .labels import MetricsError, read_dlc_table
-from .report import ReportOptions, build_report, write_report
+from .provenance import SyntheticProvenance, synthetic_provenance
+from .report import ReportOptions, build_report, classifier_verdict, statistics_verdict, write_report
 
 __all__ = [
     "ClassifierConfig",
@@ -42,8 +47,10 @@ __all__ = [
     "MetricsError",
     "PoseCoverage",
     "ReportOptions",
+    "SyntheticProvenance",
     "WeightsUnavailableError",
     "build_report",
+    "classifier_verdict",
     "compare_statistics",
     "domain_classifier_test",
     "extract_features",
@@ -58,5 +65,7 @@ __all__ = [
     "pose_coverage",
     "read_dlc_table",
     "ssim_pairs",
+    "statistics_verdict",
+    "synthetic_provenance",
     "write_report",
 ]

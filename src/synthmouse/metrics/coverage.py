@@ -13,90 +13,38 @@ rare postures to add to the motion mix.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .labels import MetricsError
 
-# Common DeepLabCut / SLEAP names (lower case, separators removed) -> synthmouse landmark names, best first.
-# DeepLabCut's open-field labels put "leftear" at the base of the pinna, so the ear base comes before the tip.
-_EAR_L, _EAR_R = ("left_ear_base", "left_ear_tip"), ("right_ear_base", "right_ear_tip")
-DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
-    "snout": ("nose",), "nose": ("nose",), "nosetip": ("nose",),
-    "leftear": _EAR_L, "earleft": _EAR_L, "earl": _EAR_L, "lefteartip": ("left_ear_tip",),
-    "rightear": _EAR_R, "earright": _EAR_R, "earr": _EAR_R, "righteartip": ("right_ear_tip",),
-    "lefteye": ("left_eye",), "righteye": ("right_eye",),
-    "neck": ("neck",), "head": ("head_centre",), "headcenter": ("head_centre",), "headcentre": ("head_centre",),
-    "bodycenter": ("body_middle",), "bodycentre": ("body_middle",), "centroid": ("body_middle",),
-    "center": ("body_middle",), "centre": ("body_middle",), "spine": ("body_middle",), "mid": ("body_middle",),
-    "midback": ("back_middle",),
-    "tailbase": ("tail_root",), "tailroot": ("tail_root",), "tailstart": ("tail_root",), "tail1": ("tail_root",),
-    "tailmid": ("tail_middle",), "tailmiddle": ("tail_middle",), "tailcenter": ("tail_middle",),
-    "tailend": ("tail_end",), "tailtip": ("tail_end",),
-    "leftforepaw": ("left_paw",), "leftfrontpaw": ("left_paw",), "forepawleft": ("left_paw",),
-    "leftpaw": ("left_paw",),
-    "rightforepaw": ("right_paw",), "rightfrontpaw": ("right_paw",), "forepawright": ("right_paw",),
-    "rightpaw": ("right_paw",),
-    "lefthindpaw": ("left_foot",), "leftbackpaw": ("left_foot",), "hindpawleft": ("left_foot",),
-    "leftfoot": ("left_foot",),
-    "righthindpaw": ("right_foot",), "rightbackpaw": ("right_foot",), "hindpawright": ("right_foot",),
-    "rightfoot": ("right_foot",),
-}
-
-
-def _plain(name: str) -> str:
-    return re.sub(r"[\s_\-.]+", "", name.lower())
-
 
 def parse_mapping(items: list[str] | None) -> dict[str, str]:
-    """``["snout=nose", ...]`` (``REAL=SYNTHETIC``, also comma-separated) as ``{real: synthetic}``.
+    """``["snout=nose", ...]`` (``REAL=SYNTHETIC``, also comma-separated) as ``{real: synthetic}``: the one
+    parser of every command (:func:`synthmouse.dataset.keypoint_match.parse_mapping`).
 
     Raises:
-        MetricsError: an item without exactly one ``=`` or with an empty side.
+        LabelError: an item without exactly one ``=`` or with an empty side.
     """
-    out: dict[str, str] = {}
-    for item in items or []:
-        for part in filter(None, (p.strip() for p in item.split(","))):
-            pieces = part.split("=")
-            if len(pieces) != 2 or not pieces[0].strip() or not pieces[1].strip():
-                raise MetricsError(f"--map {part!r}: expected REAL=SYNTHETIC, e.g. snout=nose")
-            out[pieces[0].strip()] = pieces[1].strip()
-    return out
+    from ..dataset.keypoint_match import parse_mapping as parse
+
+    return parse(items)
 
 
 def match_keypoints(real_names: tuple[str, ...] | list[str], synthetic_names: tuple[str, ...] | list[str],
                     mapping: dict[str, str] | None = None) -> list[tuple[str, str]]:
-    """Pairs ``(real name, synthetic name)`` of the keypoints both sets share.
-
-    A real keypoint is matched, in this order, by ``mapping`` (``{real: synthetic}``), by the same name, by the
-    same name ignoring case and separators, then by :data:`DEFAULT_ALIASES`. Unmatched keypoints are left out.
+    """Pairs ``(real name, synthetic name)`` of the keypoints both sets share: the automatic matching shared by
+    ``report``, ``train``, ``evaluate`` and ``benchmark-sim2real``
+    (:func:`synthmouse.dataset.keypoint_match.match_keypoints`; ``mapping`` is ``{real: synthetic}``).
 
     Raises:
-        MetricsError: ``mapping`` names a keypoint that the real or the synthetic set does not have.
+        LabelError: ``mapping`` names a keypoint that the real or the synthetic set does not have, or has its
+            names on the wrong sides.
     """
-    real_names, synthetic_names = list(real_names), list(synthetic_names)
-    for real, syn in (mapping or {}).items():
-        if real not in real_names:
-            raise MetricsError(f"--map {real}={syn}: the real data has no keypoint {real!r}; real keypoints: "
-                               f"{', '.join(real_names) or 'none'} (the form is REAL=SYNTHETIC)")
-        if syn not in synthetic_names:
-            raise MetricsError(f"--map {real}={syn}: the synthetic data has no keypoint {syn!r}; synthetic "
-                               f"keypoints: {', '.join(synthetic_names) or 'none'} (the form is REAL=SYNTHETIC)")
-    plain_syn = {_plain(s): s for s in synthetic_names}
-    pairs: list[tuple[str, str]] = []
-    for real in real_names:
-        syn = (mapping or {}).get(real)
-        if syn is None and real in synthetic_names:
-            syn = real
-        if syn is None:
-            syn = plain_syn.get(_plain(real))
-        if syn is None:
-            syn = next((c for c in DEFAULT_ALIASES.get(_plain(real), ()) if c in synthetic_names), None)
-        if syn is not None and all(syn != s for _, s in pairs):
-            pairs.append((real, syn))
-    return pairs
+    from ..dataset.keypoint_match import match_keypoints as match
+
+    return match(real_names, synthetic_names, mapping, "the real data", "the synthetic data")
 
 
 # ---------------------------------------------------------------------------------------------- geometry

@@ -90,6 +90,8 @@ def crop_around(image: np.ndarray, points: np.ndarray, margin: float = 0.8, min_
     half = max(min_size / 2, (1 + margin) * float(np.max(hi - lo)) / 2)
     x0, y0 = int(max(0, centre[0] - half)), int(max(0, centre[1] - half))
     x1, y1 = int(min(w, centre[0] + half)), int(min(h, centre[1] + half))
+    if x1 - x0 < 2 or y1 - y0 < 2:  # the points lie outside the image: show all of it
+        return image
     return image[y0:y1, x0:x1]
 
 

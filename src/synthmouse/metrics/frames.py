@@ -90,11 +90,22 @@ def load_frame_set(
         pcutoff: predictions with a lower likelihood are treated as unlabelled.
         progress: ``progress(step, done, total)`` callback.
 
+    Labels go through :func:`synthmouse.dataset.real_labels.validate_label_rows` first: every row of each
+    ``CollectedData`` table of a labelled folder (values, at least one label, each labelled image present,
+    decodable and holding its labels), and the values of a ``labels`` table.
+
     Raises:
         MetricsError: a missing path, no images, frames of different sizes, an unreadable image or video.
+        synthmouse.dataset.real_labels.LabelError: what the label validation found (file, row, keypoint, value).
     """
+    from ..dataset.real_labels import validate_label_rows
+
     path = Path(path)
     table = read_dlc_table(labels, pcutoff) if labels is not None else None
+    if table is not None:
+        validate_label_rows(table.path, table.keys, table.names, table.xy, first_line=table.first_line)
+    elif path.is_dir() and not _is_synthmouse_dataset(path):
+        validate_label_tables(path, session)
     if path.is_file():
         if path.suffix.lower() not in VIDEO_SUFFIXES:
             raise MetricsError(f"{name} data {path}: not a video ({', '.join(VIDEO_SUFFIXES)}) and not a folder")
@@ -111,6 +122,26 @@ def load_frame_set(
     else:
         keypoints, names = _labels_for_files(path, files, table)
     return FrameSet(name=name, source=path, keys=keys, images=images, keypoints=keypoints, keypoint_names=names)
+
+
+def validate_label_tables(root: str | Path, session: str | None = None) -> None:
+    """Validate the ``CollectedData`` table read for each image folder under ``root`` (every
+    ``labeled-data/<session>`` folder, even one whose images are all gone, or ``root`` itself): its rows' images
+    are resolved next to the table (see :func:`synthmouse.dataset.real_labels.validate_label_rows`)."""
+    from ..dataset.real_labels import validate_label_rows
+
+    root = Path(root)
+    data = root / "labeled-data"
+    folders = sorted(d for d in data.iterdir() if d.is_dir()) if data.is_dir() else [root]
+    for folder in folders:
+        if session is not None and folder.name != session and folder != root:
+            continue
+        found = find_label_tables(folder)
+        if not found:
+            continue
+        table = read_dlc_table(found[0])
+        images = [folder / Path(k).name for k in table.keys]
+        validate_label_rows(table.path, table.keys, table.names, table.xy, images, table.first_line)
 
 
 def sessions_of(root: str | Path) -> list[str]:

@@ -11,7 +11,7 @@ counter-clockwise from the image's x axis, in ``[0, 180)``) and mean intensity.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -30,6 +30,14 @@ STATISTICS: dict[str, tuple[str, str]] = {  # name -> (label, unit)
 }
 CIRCULAR = {"mouse_orientation": 180.0}  # axial angles wrap at 180 degrees
 ORIENTATION_TOLERANCE_DEG = 10.0
+RELATIVE_TOLERANCE = 0.05
+"""Two medians within this fraction of the real median (or within the real frames' own between-frame standard
+deviation, whichever is larger) are equal: 172 against 175 brightness is no difference."""
+NARROW_SHARE = 0.10
+"""A statistic whose medians agree is still reported when more than this share of the real frames lies outside
+the synthetic range (by more than the tolerance): the synthetic frames are too uniform."""
+MIN_OVERLAP = 0.5
+"""The orientation (axial, its median is meaningless) differs when its histograms overlap less than this."""
 
 
 def mouse_masks(images: np.ndarray, work_width: int = 320) -> tuple[np.ndarray, float]:
@@ -110,9 +118,15 @@ class StatisticComparison:
 
     Attributes:
         overlap: histogram intersection of the two distributions (1: identical, 0: disjoint).
-        outside: share of real frames with no synthetic frame close in this statistic (outside the synthetic
-            range; for the orientation: more than 10 degrees from every synthetic frame).
+        outside: share of real frames with no synthetic frame close in this statistic (more than ``tolerance``
+            outside the synthetic range; for the orientation: more than 10 degrees from every synthetic frame).
         outside_frames: indices of those real frames.
+        tolerance: the largest median difference that counts as equal: the real frames' between-frame standard
+            deviation or :data:`RELATIVE_TOLERANCE` of the real median, whichever is larger (orientation:
+            :data:`ORIENTATION_TOLERANCE_DEG`).
+        status: ``matches``; ``differs`` (medians further apart than ``tolerance``; orientation: histogram
+            overlap below :data:`MIN_OVERLAP`); ``narrower`` (medians agree but more than :data:`NARROW_SHARE` of
+            the real frames lie outside the synthetic range); ``unknown`` (no values on a side).
     """
 
     name: str
@@ -125,10 +139,23 @@ class StatisticComparison:
     outside_frames: tuple[int, ...]
     n_real: int
     n_synthetic: int
+    tolerance: float = float("nan")
+    status: str = "unknown"
+
+    @property
+    def difference(self) -> float:
+        """Synthetic median minus real median (orientation: the signed axial difference, -90..90 degrees)."""
+        d = self.synthetic_median - self.real_median
+        if self.name in CIRCULAR:
+            period = CIRCULAR[self.name]
+            d = (d + period / 2) % period - period / 2
+        return float(d)
 
     def to_json(self) -> dict:
-        return {k: getattr(self, k) for k in ("name", "unit", "real_median", "synthetic_median", "overlap",
-                                              "outside", "n_real", "n_synthetic")}
+        out = {k: getattr(self, k) for k in ("name", "unit", "real_median", "synthetic_median", "overlap",
+                                             "outside", "n_real", "n_synthetic", "tolerance", "status")}
+        out["difference"] = self.difference
+        return out
 
 
 def compare_statistic(name: str, real: np.ndarray, synthetic: np.ndarray, bins: int = 24) -> StatisticComparison:
@@ -143,16 +170,32 @@ def compare_statistic(name: str, real: np.ndarray, synthetic: np.ndarray, bins: 
         period = CIRCULAR[name]
         edges = np.linspace(0.0, period, bins + 1)
         gap = np.abs((r[:, None] - s[None, :] + period / 2) % period - period / 2).min(axis=1)
-        far = gap > ORIENTATION_TOLERANCE_DEG
+        tolerance = ORIENTATION_TOLERANCE_DEG
+        far = gap > tolerance
     else:
+        tolerance = statistic_tolerance(r)
         lo, hi = min(r.min(), s.min()), max(r.max(), s.max())
         edges = np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
-        far = (r < s.min()) | (r > s.max())
+        far = (r < s.min() - tolerance) | (r > s.max() + tolerance)
     hr = np.histogram(r, edges)[0] / len(r)
     hs = np.histogram(s, edges)[0] / len(s)
     frames = tuple(int(i) for i in np.flatnonzero(r_ok)[far])
-    return StatisticComparison(name, label, unit, _median(r), _median(s), float(np.minimum(hr, hs).sum()),
-                               float(far.mean()), frames, len(r), len(s))
+    overlap, outside = float(np.minimum(hr, hs).sum()), float(far.mean())
+    result = StatisticComparison(name, label, unit, _median(r), _median(s), overlap, outside, frames, len(r), len(s),
+                                 float(tolerance))
+    if name in CIRCULAR:
+        status = "differs" if overlap < MIN_OVERLAP else ("narrower" if outside > NARROW_SHARE else "matches")
+    else:
+        status = ("differs" if abs(result.difference) > tolerance else
+                  "narrower" if outside > NARROW_SHARE else "matches")
+    return replace(result, status=status)
+
+
+def statistic_tolerance(real: np.ndarray) -> float:
+    """The largest median difference that counts as equal for real values ``real (F,)`` (finite): their
+    between-frame standard deviation or :data:`RELATIVE_TOLERANCE` of their median, whichever is larger."""
+    real = np.asarray(real, dtype=np.float64)
+    return float(max(np.std(real), RELATIVE_TOLERANCE * abs(float(np.median(real))), 1e-12))
 
 
 def _median(x: np.ndarray) -> float:

@@ -38,12 +38,14 @@ class KeypointTable:
             as strings (predictions on a video).
         names: ``(K,)`` body part names.
         xy: ``(F, K, 2) float64`` pixel coordinates (OpenCV/DLC convention); NaN where unlabelled.
+        first_line: the line of the first data row in a CSV file (1-based; for messages), None for HDF5.
     """
 
     path: Path
     keys: tuple[str, ...]
     names: tuple[str, ...]
     xy: np.ndarray
+    first_line: int | None = None
 
     def lookup(self, key: str) -> np.ndarray | None:
         """``(K, 2)`` keypoints of the row whose key is ``key`` (or ends with ``/key``), else None."""
@@ -74,14 +76,17 @@ def read_dlc_table(path: str | Path, pcutoff: float = 0.6) -> KeypointTable:
     path = Path(path)
     if not path.is_file():
         raise MetricsError(f"{path}: keypoint table not found")
+    first_line = None
     if path.suffix.lower() == ".h5":
         frame = _read_h5(path)
     elif path.suffix.lower() == ".csv":
         frame = _read_csv(path)
+        first_line = frame.columns.nlevels + 1
     else:
         raise MetricsError(f"{path}: unknown keypoint table type {path.suffix!r}; allowed: .csv, .h5 "
                            "(DeepLabCut CollectedData_*.csv or predictions)")
-    return _table_from_frame(path, frame, pcutoff)
+    table = _table_from_frame(path, frame, pcutoff)
+    return KeypointTable(table.path, table.keys, table.names, table.xy, first_line)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -104,7 +109,15 @@ def _read_csv(path: Path) -> pd.DataFrame:
     body = raw.iloc[n_header:]
     keys = ["/".join(str(v) for v in row if str(v) != "") for row in body.iloc[:, :n_index].itertuples(
         index=False)]
-    values = body.iloc[:, n_index:].replace("", np.nan).astype(np.float64).to_numpy()
+    text = body.iloc[:, n_index:].apply(lambda column: column.str.strip())
+    values = text.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    for r, c in np.argwhere(np.isnan(values) & (text.to_numpy() != "")):
+        try:  # "nan" written out is allowed
+            values[r, c] = float(text.iat[r, c])
+        except ValueError:
+            part, coord = columns[c][levels.index("bodyparts")], columns[c][levels.index("coords")]
+            raise MetricsError(f"{path}, line {n_header + r + 1} ({keys[r]}): {part} {coord} = {text.iat[r, c]!r} "
+                               "is not a number; allowed: a number or empty") from None
     return pd.DataFrame(values, index=pd.Index(keys), columns=columns)
 
 

@@ -34,6 +34,7 @@ from .fidelity import (
 from .frames import FrameSet, ProgressFn, load_frame_set, render_masks, sessions_of
 from .imagestats import StatisticComparison, compare_statistics, image_statistics
 from .labels import MetricsError
+from .provenance import SyntheticProvenance, next_step, synthetic_provenance
 
 LogFn = Callable[[str], None]
 LEVELS = {"good": "#2e7d32", "fair": "#ef6c00", "poor": "#c62828", "skipped": "#757575"}
@@ -169,8 +170,11 @@ def build_report(synthetic: str | Path, real: str | Path, options: ReportOptions
     extractor, fidelity_error = _feature_extractor(options)
     if fidelity_error and options.fidelity:
         log(fidelity_error)
-    numbers: dict[str, Any] = {"synthmouse_version": _version(), "inputs": _inputs_json(syn, real_set, options)}
-    sections = [_section_inputs(syn, real_set)]
+    session = synthetic_session(Path(synthetic), options.camera)
+    provenance = synthetic_provenance(synthetic, session.removeprefix("synth_") if session else options.camera)
+    numbers: dict[str, Any] = {"synthmouse_version": _version(), "inputs": _inputs_json(syn, real_set, options),
+                               "provenance": provenance.to_json()}
+    sections = [_section_inputs(syn, real_set, provenance)]
 
     fidelity = None
     if extractor is not None:
@@ -180,7 +184,7 @@ def build_report(synthetic: str | Path, real: str | Path, options: ReportOptions
     numbers["fidelity"] = fidelity.to_json() if fidelity else {"skipped": fidelity_error}
 
     clf = domain_classifier_test(real_set, syn, options.classifier, progress)
-    sections.append(_section_classifier(clf, syn, real_set, options.gallery))
+    sections.append(_section_classifier(clf, syn, real_set, options.gallery, provenance))
     numbers["classifier"] = clf.to_json()
     order = np.argsort(clf.p_real_synthetic)
     numbers["realism_scores"] = [{"frame": syn.keys[i], "p_real": round(float(clf.p_real_synthetic[i]), 4)}
@@ -203,7 +207,7 @@ def build_report(synthetic: str | Path, real: str | Path, options: ReportOptions
     stats_real = image_statistics(real_set, render_masks(real_set), progress=progress)
     stats_syn = image_statistics(syn, render_masks(syn), progress=progress)
     comparisons = compare_statistics(stats_real, stats_syn)
-    sections.append(_section_statistics(comparisons, stats_real, stats_syn, real_set))
+    sections.append(_section_statistics(comparisons, stats_real, stats_syn, real_set, provenance))
     numbers["image_statistics"] = [c.to_json() for c in comparisons]
 
     ssim = None
@@ -296,14 +300,18 @@ def _table(rows: list[tuple], header: tuple | None = None) -> str:
     return f"<table>{'<tr>' + head + '</tr>' if head else ''}{body}</table>"
 
 
-def _section_inputs(syn: FrameSet, real: FrameSet) -> Section:
+def _section_inputs(syn: FrameSet, real: FrameSet, provenance: SyntheticProvenance | None = None) -> Section:
     picks_r = np.linspace(0, len(real) - 1, min(4, len(real))).round().astype(int)
     picks_s = np.linspace(0, len(syn) - 1, min(4, len(syn))).round().astype(int)
     tiles = "".join(_tile(real.images[i], f"real {real.keys[i]}") for i in picks_r)
     tiles += "".join(_tile(syn.images[i], f"synthetic {syn.keys[i]}") for i in picks_s)
     rows = [("synthetic", syn.source, len(syn), f"{syn.size[0]}x{syn.size[1]}", ", ".join(syn.keypoint_names)),
             ("real", real.source, len(real), f"{real.size[0]}x{real.size[1]}", ", ".join(real.keypoint_names))]
-    body = _table(rows, ("set", "source", "frames", "size", "keypoints")) + f'<div class="gallery">{tiles}</div>'
+    body = _table(rows, ("set", "source", "frames", "size", "keypoints"))
+    if provenance is not None and provenance.known:
+        body += _table([("appearance profile", provenance.appearance_profile or "none"),
+                        ("randomized", ", ".join(provenance.randomized) or "nothing")], ("synthetic set", ""))
+    body += f'<div class="gallery">{tiles}</div>'
     return Section("inputs", "Inputs", "skipped", "What was compared (frames are grayscale, evenly spaced).", body)
 
 
@@ -334,22 +342,31 @@ def _section_fidelity(result: FidelityResult | None, error: str | None) -> Secti
     return Section("fidelity", title, level, verdict, body)
 
 
-def _section_classifier(result: ClassifierResult, syn: FrameSet, real: FrameSet, n_gallery: int) -> Section:
-    acc, p = result.accuracy, result.p_value
+def classifier_verdict(accuracy: float, p_value: float, auc: float,
+                       provenance: SyntheticProvenance | None = None) -> tuple[str, str]:
+    """``(level, verdict)`` of the domain classifier, with the next step that fits how the synthetic set was made
+    (:func:`synthmouse.metrics.provenance.next_step`: never "fit a profile" when one is applied)."""
+    acc, p = accuracy, p_value
     if acc < 0.6 or p >= 0.05:
-        level = "good"
-        verdict = (f"A small CNN trained to tell them apart reaches {100 * acc:.0f} % held-out accuracy "
-                   f"(permutation p = {p:.3g}): it cannot reliably tell synthetic from real frames.")
-    elif acc < 0.8:
-        level = "fair"
-        verdict = (f"A small CNN tells synthetic from real frames {100 * acc:.0f} % of the time (p = {p:.3g}; "
-                   "50 % would be chance): partly distinguishable. The gallery shows what gives them away.")
-    else:
-        level = "poor"
-        verdict = (f"A small CNN trained for seconds tells synthetic from real frames {100 * acc:.0f} % of the "
-                   f"time (AUC {result.auc:.2f}, p = {p:.3g}): they are easy to tell apart. Expected for untreated "
-                   "renders; fit an appearance profile to the real video (synthmouse fit-appearance) or add "
-                   "domain randomization, and measure again. The maps below show where the network looks.")
+        return "good", (f"A small CNN trained to tell them apart reaches {100 * acc:.0f} % held-out accuracy "
+                        f"(permutation p = {p:.3g}): it cannot reliably tell synthetic from real frames.")
+    advice = next_step(provenance or SyntheticProvenance())
+    if acc < 0.8:
+        return "fair", (f"A small CNN tells synthetic from real frames {100 * acc:.0f} % of the time (p = {p:.3g}; "
+                        "50 % would be chance): partly distinguishable. The gallery shows what gives them away. "
+                        + advice)
+    untreated = (provenance is not None and provenance.known and provenance.appearance_profile is None
+                 and not provenance.randomized)
+    return "poor", (f"A small CNN trained for seconds tells synthetic from real frames {100 * acc:.0f} % of the "
+                    f"time (AUC {auc:.2f}, p = {p:.3g}): they are easy to tell apart"
+                    + (" (expected for untreated renders). " if untreated else ". ") + advice
+                    + " The maps below show where the network looks.")
+
+
+def _section_classifier(result: ClassifierResult, syn: FrameSet, real: FrameSet, n_gallery: int,
+                        provenance: SyntheticProvenance | None = None) -> Section:
+    acc, p = result.accuracy, result.p_value
+    level, verdict = classifier_verdict(acc, p, result.auc, provenance)
     order = np.argsort(result.p_real_synthetic)[:n_gallery]
     maps = result.activation_maps(syn.images, "synthetic", order)
     tiles = "".join(_tile(F.heat_overlay(centre_crop(syn.images[i], result.input_size), maps[j]),
@@ -444,26 +461,66 @@ def _edges(syn: FrameSet, pairs: list[tuple[str, str]]) -> list[tuple[int, int]]
     return [(index[a], index[b]) for a, b in edges if a in index and b in index]
 
 
+PHOTOMETRIC = ("brightness", "contrast", "mouse_intensity")
+GEOMETRIC = ("mouse_area", "mouse_x", "mouse_y")
+
+
+def statistics_verdict(comparisons: list[StatisticComparison],
+                       provenance: SyntheticProvenance | None = None) -> tuple[str, str]:
+    """``(level, verdict)`` of the image statistics: a statistic is named as different only when its medians
+    differ by more than its tolerance (the real frames' own spread, or 5 % of the real median;
+    :func:`synthmouse.metrics.imagestats.compare_statistic`), as narrower when the medians agree but many real
+    frames lie outside the synthetic range; every other one matches."""
+    def short(c: StatisticComparison) -> str:
+        return c.label.split(" (")[0]
+
+    differ = [c for c in comparisons if c.status == "differs"]
+    narrow = [c for c in comparisons if c.status == "narrower"]
+    same = [c for c in comparisons if c.status == "matches"]
+    if not differ and not narrow:
+        names = ", ".join(short(c) for c in same) or "nothing measurable"
+        return "good", f"The synthetic frames match the real ones in {names} (medians within the real spread)."
+    n_issues = len(differ) + 0.5 * len(narrow)
+    level = "fair" if n_issues <= 2 else "poor"
+    parts = []
+    if differ:
+        parts.append("They differ in " + ", ".join(
+            f"{short(c)} (median {c.real_median:.3g} real, {c.synthetic_median:.3g} synthetic; equal within "
+            f"{c.tolerance:.2g})" for c in differ) + ".")
+    if narrow:
+        parts.append("The synthetic frames cover a narrower range of " + ", ".join(
+            f"{short(c)} ({100 * c.outside:.0f} % of the real frames outside it)" for c in narrow) + ".")
+    if same:
+        parts.append("They match in " + ", ".join(short(c) for c in same) + ".")
+    names = {c.name for c in differ + narrow}
+    profile = provenance.appearance_profile if provenance is not None else None
+    if names & set(PHOTOMETRIC):
+        if profile:
+            parts.append(f"The appearance profile {profile} is applied and should set the intensities: was it fitted "
+                         "on a video of this camera and session?")
+        elif provenance is not None and provenance.known:
+            parts.append("An appearance profile (synthmouse fit-appearance on the real video) sets brightness, "
+                         "contrast and the mouse's intensity.")
+    if names & set(GEOMETRIC):
+        parts.append("The mouse's size and position in the frame come from the camera and the arena: fit the camera "
+                     "to the real video (synthmouse fit-camera) and check the arena's size.")
+    return level, " ".join(parts)
+
+
 def _section_statistics(comparisons: list[StatisticComparison], real_stats: dict, syn_stats: dict,
-                        real: FrameSet) -> Section:
-    differ = [c for c in comparisons if np.isfinite(c.overlap) and (c.overlap < 0.5 or c.outside > 0.1)]
-    if not differ:
-        level, verdict = "good", "Brightness, contrast and the mouse's size, position and orientation match."
-    else:
-        level = "fair" if len(differ) <= 2 else "poor"
-        parts = [f"{c.label.split(' (')[0]} (median {c.real_median:.3g} real, {c.synthetic_median:.3g} synthetic)"
-                 for c in differ]
-        verdict = ("The synthetic frames differ from the real ones in " + ", ".join(parts) + "; see the table "
-                   "for how many real frames fall outside the synthetic range.")
-    rows = [(c.label, c.unit, f"{c.real_median:.3g}", f"{c.synthetic_median:.3g}", f"{c.overlap:.2f}",
-             f"{100 * c.outside:.0f} %") for c in comparisons]
-    table = _table(rows, ("statistic", "unit", "real median", "synthetic median", "histogram overlap",
-                          "real frames not covered"))
+                        real: FrameSet, provenance: SyntheticProvenance | None = None) -> Section:
+    level, verdict = statistics_verdict(comparisons, provenance)
+    rows = [(c.label, c.unit, f"{c.real_median:.3g}", f"{c.synthetic_median:.3g}", f"{c.tolerance:.2g}",
+             c.status, f"{c.overlap:.2f}", f"{100 * c.outside:.0f} %") for c in comparisons]
+    table = _table(rows, ("statistic", "unit", "real median", "synthetic median", "equal within", "verdict",
+                          "histogram overlap", "real frames not covered"))
     plot = _img(F.png_bytes(F.statistic_histograms(comparisons, real_stats, syn_stats)), alt="statistics")
     body = (table + "<p>The mouse: the rendered masks of a synthmouse dataset, otherwise found by background "
             "subtraction (median background of the set); "
-            "orientation is the body axis (0-180 degrees); a real frame is not covered when its value lies "
-            "outside the synthetic range (orientation: more than 10 degrees from every synthetic frame).</p>" + plot)
+            "orientation is the body axis (0-180 degrees). Two medians are equal within the real frames' own "
+            "between-frame standard deviation or 5 % of the real median, whichever is larger; a real frame is not "
+            "covered when its value lies further than that outside the synthetic range (orientation: more than 10 "
+            "degrees from every synthetic frame; it differs when the histograms overlap less than 0.5).</p>" + plot)
     return Section("image_statistics", "Image statistics", level, verdict, body)
 
 

@@ -88,21 +88,50 @@ class Support:
 
 @dataclass(frozen=True)
 class Arena:
-    """An axis-aligned rectangle on the floor the animal's root must stay inside (``margin`` from the walls)."""
+    """An axis-aligned rectangle on the floor between walls, and how a freely moving animal uses it.
+
+    Attributes:
+        x_min, x_max, y_min, y_max: the walls (metres).
+        margin: how far the root keeps from the walls on paths through the open field (Bezier paths stay in
+            :attr:`inner`).
+        periphery: share of time (0-1) the body centre should spend in the periphery zone, within
+            ``periphery_width`` of a wall (thigmotaxis); a mix plans its stops and paths for it
+            (:mod:`synthmouse.motion.itinerary`).
+        periphery_width: width of the periphery zone (metres).
+        wall_distance: how far the body's midline runs from a wall it follows (metres).
+    """
 
     x_min: float = -0.2
     x_max: float = 0.2
     y_min: float = -0.2
     y_max: float = 0.2
     margin: float = 0.04
+    periphery: float = 0.8
+    periphery_width: float = 0.08
+    wall_distance: float = 0.025
 
     @property
     def inner(self) -> tuple[float, float, float, float]:
         m = self.margin
         return self.x_min + m, self.x_max - m, self.y_min + m, self.y_max - m
 
+    def wall_gap(self, xy: np.ndarray) -> np.ndarray:
+        """``(...)`` distance of points ``(..., 2)`` to the nearest wall (negative outside)."""
+        xy = np.asarray(xy, dtype=np.float64)
+        return np.minimum.reduce([xy[..., 0] - self.x_min, self.x_max - xy[..., 0], xy[..., 1] - self.y_min,
+                                  self.y_max - xy[..., 1]])
+
+    @property
+    def centre_zone(self) -> tuple[float, float, float, float]:
+        """The box outside the periphery zone (at least a tenth of each side wide, around the middle)."""
+        w = min(self.periphery_width, 0.45 * (self.x_max - self.x_min), 0.45 * (self.y_max - self.y_min))
+        return self.x_min + w, self.x_max - w, self.y_min + w, self.y_max - w
+
     def contains(self, xy: np.ndarray, tolerance: float = 1e-9) -> np.ndarray:
-        x0, x1, y0, y1 = self.inner
+        """``(...)`` whether points ``(..., 2)`` keep the margin from the walls (or 60 % of ``wall_distance``
+        where that is less: a wall-following root)."""
+        m = min(self.margin, 0.6 * self.wall_distance)
+        x0, x1, y0, y1 = self.x_min + m, self.x_max - m, self.y_min + m, self.y_max - m
         return ((xy[..., 0] >= x0 - tolerance) & (xy[..., 0] <= x1 + tolerance)
                 & (xy[..., 1] >= y0 - tolerance) & (xy[..., 1] <= y1 + tolerance))
 

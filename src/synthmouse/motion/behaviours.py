@@ -114,6 +114,8 @@ def finish(rig: MotionRig, shaped: Shaped, stage: Stage, start: RootState, fps: 
     if support.kind == "floor" and stage.head_fixed is None:
         shaped.angles = keep_tail_above(rig, shaped.angles, root, support.top, fps)
         shaped.angles = keep_head_above(rig, shaped.angles, root, support.top, fps)
+        if stage.arena is not None:
+            shaped.angles = keep_nose_off_walls(rig, shaped.angles, root, stage.arena, fps)
     world = rig.world(shaped.angles, root)
     goals = fore_goal(world) if fore_goal is not None else None
     weight = np.zeros((n, 2)) if fore_weight is None else fore_weight
@@ -136,6 +138,40 @@ def finish(rig: MotionRig, shaped: Shaped, stage: Stage, start: RootState, fps: 
                            smooth=0.002 * np.sqrt(fps / 30.0), accel=ACCEL_WEIGHT * fps**2)
         angles[:, limb.chain] = theta
     return Clip(angles, root, planted, np.zeros(n), support, np.zeros(n))
+
+
+NOSE_WALL_CLEARANCE = 0.004  # metres the nose keeps from an arena wall in stationary behaviours
+
+
+def keep_nose_off_walls(rig: MotionRig, angles: np.ndarray, root: np.ndarray, arena, fps: float) -> np.ndarray:
+    """``angles (F, J, 3)`` whose neck and head movement away from the standing posture is scaled down (smoothly
+    over time) where it would take the nose within :data:`NOSE_WALL_CLEARANCE` of a wall of ``arena`` (scanning or
+    grooming next to a wall the animal follows); a frame too close even in the standing posture gets that
+    posture's neck and head. Only the nose is checked (the rest of the body stands where the path put it)."""
+    if "nose" not in rig.body.landmarks:
+        return angles
+    head = int(rig.chains["head"][0])
+    local = rig.local_point("nose", head)
+    axial = np.concatenate([rig.chains["neck"], rig.chains["head"]])
+    posture = rig.standing.angles[axial]
+    levels = np.linspace(1.0, 0.0, 6)
+    allowed = np.zeros(len(angles))
+    for level in levels[::-1]:  # the largest share of the movement that keeps the nose inside, per frame
+        trial = angles.copy()
+        trial[:, axial] = posture + level * (angles[:, axial] - posture)
+        frame = rig.world(trial, root)[:, head]
+        nose = np.einsum("fij,j->fi", frame[:, :3, :3], local) + frame[:, :3, 3]
+        ok = arena.wall_gap(nose[:, :2]) >= NOSE_WALL_CLEARANCE
+        allowed = np.where(ok, level, allowed)
+    if np.all(allowed >= 1.0):
+        return angles
+    w = max(1, int(round(0.15 * fps)))  # spread the smallest share over +-0.15 s, then smooth
+    low = np.array([allowed[max(0, i - w):i + w + 1].min() for i in range(len(allowed))])
+    kernel = np.exp(-0.5 * (np.arange(-w, w + 1) / (0.5 * w)) ** 2)
+    share = np.minimum(np.convolve(np.pad(low, w, mode="edge"), kernel / kernel.sum(), mode="valid"), allowed)
+    out = angles.copy()
+    out[:, axial] = posture + share[:, None, None] * (angles[:, axial] - posture)
+    return rig.clamp(out)
 
 
 def _noise(rig: MotionRig, shaped: Shaped, fps: float, rng: np.random.Generator, amplitude: float,

@@ -33,7 +33,8 @@ from .base import (
 from .kinematics import keep_head_above, keep_tail_above, random_angles
 from .limb_ik import ACCEL_WEIGHT, LimbTargets, limb_anchor, solve_limb
 from .noise import min_jerk
-from .path import RootPath, plan_path, straight_path
+from .path import RootPath, plan_path, straight_path, wall_track
+from .posture import body_axis
 from .rig import LIMB_NAMES, MotionRig
 from .spec import GeneratorSpec
 
@@ -84,16 +85,23 @@ class LocomotionSpec(GeneratorSpec):
                  stage: Stage | None = None, start: RootState | None = None,
                  end: RootState | None = None) -> Clip:
         stage = stage or Stage()
+        return locomotion_clip(rig, self.root_path(rig, n_frames, fps, rng, stage, start, end), stage, rng, self)
+
+    def root_path(self, rig: MotionRig, n_frames: int, fps: float, rng: np.random.Generator,
+                  stage: Stage | None = None, start: RootState | None = None,
+                  end: RootState | None = None) -> RootPath:
+        """The root's path of :meth:`generate` (its first use of ``rng``): on a floor from ``start`` to ``end``
+        (along the arena's wall track when both stand on it, see :mod:`synthmouse.motion.path`), else in place."""
+        stage = stage or Stage()
         start = start or RootState()
-        support = stage.support
-        if support.kind == "floor":
+        if stage.support.kind == "floor":
             if end is None:
                 end = _default_end(start, stage, self.speed * n_frames / fps, rng)
-            path = plan_path(start, end, stage.arena, n_frames, fps, rng, self.pauses, self.pause_duration)
-        else:
-            speed = self.speed * (1.0 + 0.1 * _slow_noise(rng, n_frames, fps))
-            path = straight_path(n_frames, fps, speed)
-        return locomotion_clip(rig, path, stage, rng, self)
+            centre, front = body_axis(rig)
+            return plan_path(start, end, stage.arena, n_frames, fps, rng, self.pauses, self.pause_duration,
+                             track=wall_track(stage.arena, front), offset=centre, front=front)
+        speed = self.speed * (1.0 + 0.1 * _slow_noise(rng, n_frames, fps))
+        return straight_path(n_frames, fps, speed)
 
 
 def _default_end(start: RootState, stage: Stage, distance: float, rng: np.random.Generator) -> RootState:

@@ -5,18 +5,21 @@ Timeline and random access (the design choice)
 A frame must be computable from ``(seed, frame index)`` alone, without generating the frames before it, because
 the dataset generator renders frame ``i`` seeded by ``(seed, i)`` and shards may start anywhere. The timeline is
 therefore cut into fixed *blocks* of ``block_seconds``; block ``b`` is planned from ``SeedSequence([seed, b,
-PLAN])`` alone: bouts are drawn one after another (a generator by weight, a duration uniform in its
-``duration`` range) until the block is full, the last bout cut at the block's end. Bout ``j`` of block ``b`` is
+PLAN])`` alone: bouts are drawn one after another (a generator with probability weight / mean duration, so
+weights are shares of time; a duration uniform in its ``duration`` range) until the block is full, the last bout
+cut at the block's end. Bout ``j`` of block ``b`` is
 generated from ``SeedSequence([seed, b, j, BOUT])`` and gets the segment id ``b * 4096 + j``; the dataset can split
 train/val/test by segment id.
 
-The root must be continuous across bouts that are generated independently, so bouts start and end at *anchors*:
-a bout that moves the root (locomotion) walks from its start anchor to a fresh anchor drawn from ``SeedSequence(
-[seed, b', j', ANCHOR])`` of the next bout (inside the arena); a stationary bout ends where it started. The start
-anchor of a bout is found by walking back over stationary bouts (only plans, which are cheap) to the last moving
-one. Each bout is generated ``blend_seconds`` longer than its slot (a moving bout stands still at its end anchor
-for that time); the first ``blend`` frames of the next bout are blended from the tail of the previous one with a
-minimum-jerk weight (angles linearly, inside the convex limit box; root position linearly, rotation by slerp).
+The root must be continuous across bouts that are generated independently, so bouts start and end at known
+states: block ``b`` has an *anchor* drawn from ``SeedSequence([seed, b, ANCHOR])`` alone, and the *targets* of its
+walking bouts are chained from it to block ``b + 1``'s anchor (:mod:`synthmouse.motion.itinerary`: wall following
+in an arena, from ``SeedSequence([seed, b, ROUTE])`` and the block's plan, no poses). A walking bout walks from
+its start to its target; a stationary bout ends where it started. The start of a bout is found by walking back
+over stationary bouts (only plans, which are cheap) to the last walking one. Each bout is generated
+``blend_seconds`` longer than its slot (a moving bout stands still at its target for that time); the first
+``blend`` frames of the next bout are blended from the tail of the previous one with a minimum-jerk weight (angles
+linearly, inside the convex limit box; root position linearly, rotation by slerp).
 
 So :meth:`MotionMix.pose_at` generates at most two bouts, and a small cache makes in-order access cost about
 one bout per bout. :meth:`MotionMix.sample` uses the same code, so ``sample(n)[i] == pose_at(i)`` exactly.
@@ -29,50 +32,78 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 from scipy.spatial.transform import Rotation
 
 from ..body import Body, Pose
 from ..body.rotations import angles_to_matrices, rigid
 from ..errors import SceneError
+from ..schema import StrictScalarsModel
+from ..yamlio import load_yaml, one_line
 from .base import Arena, Clip, HeadFixed, RootState, Stage, Support
 from .behaviours import GroomSpec, ReachSpec, RearSpec, RestSpec, ScanSpec
 from .gait import LocomotionSpec
+from .itinerary import Place, anchor_place, block_targets
 from .noise import min_jerk
+from .path import wall_track
 from .playback import ClipSpec, end_state
+from .posture import body_axis
 from .rare import RareSpec
 from .semirandom import SemiRandomSpec
 
-STREAM_PLAN, STREAM_BOUT, STREAM_ANCHOR = 101, 102, 103
+STREAM_PLAN, STREAM_BOUT, STREAM_ANCHOR, STREAM_ROUTE = 101, 102, 103, 104
 MAX_BOUTS_PER_BLOCK = 4096
+MAX_BOUT_FRAMES = 36_000  # frames of one generated bout (memory: a few hundred MB of joint angles and rotations)
 GENERATOR_SPECS = (SemiRandomSpec, LocomotionSpec, RearSpec, GroomSpec, ScanSpec, RestSpec, ReachSpec, RareSpec,
                    ClipSpec)
+
+
+def _type_tag(value):
+    return value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+
+
+# A callable discriminator (not ``discriminator="type"``): the generator specs check every field's value kind
+# before validation (StrictScalarsModel), which pydantic does not allow on a string discriminator's field.
 GeneratorEntry = Annotated[
-    SemiRandomSpec | LocomotionSpec | RearSpec | GroomSpec | ScanSpec | RestSpec | ReachSpec | RareSpec | ClipSpec,
-    Field(discriminator="type"),
+    Annotated[SemiRandomSpec, Tag("random")]
+    | Annotated[LocomotionSpec, Tag("locomotion")]
+    | Annotated[RearSpec, Tag("rear")]
+    | Annotated[GroomSpec, Tag("groom")]
+    | Annotated[ScanSpec, Tag("scan")]
+    | Annotated[RestSpec, Tag("rest")]
+    | Annotated[ReachSpec, Tag("reach")]
+    | Annotated[RareSpec, Tag("rare")]
+    | Annotated[ClipSpec, Tag("clip")],
+    Discriminator(_type_tag),
 ]
+COORDINATE_M = 100.0  # |x|, |y|, |z| bound of positions (as in scene files)
+Coordinate = Annotated[float, Field(ge=-COORDINATE_M, le=COORDINATE_M)]
 
 
-class SupportSpec(BaseModel):
+class SupportSpec(StrictScalarsModel):
     """The support surface: ``floor``, ``treadmill`` or ``wheel`` (metres)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     type: Literal["floor", "treadmill", "wheel"] = "floor"
-    height: float = 0.0
+    height: float = Field(0.0, ge=-10.0, le=10.0)
     radius: float = Field(0.1, gt=0.01, le=2.0)
 
     def build(self) -> Support:
         return Support(self.type, self.height, self.radius)
 
 
-class ArenaSpec(BaseModel):
+class ArenaSpec(StrictScalarsModel):
     """The arena rectangle (metres) and how far the root keeps from its walls."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    x: tuple[float, float] = (-0.2, 0.2)
-    y: tuple[float, float] = (-0.2, 0.2)
-    margin: float = Field(0.04, ge=0.0)
+    x: tuple[Coordinate, Coordinate] = (-0.2, 0.2)
+    y: tuple[Coordinate, Coordinate] = (-0.2, 0.2)
+    margin: float = Field(0.04, ge=0.0, le=10.0)
+    # thigmotaxis (docs/motion/README.md): share of time the body centre spends within periphery_width of a wall;
+    # wall-following runs the body's midline wall_distance from the wall
+    periphery: float = Field(0.8, ge=0.0, le=1.0)
+    periphery_width: float = Field(0.08, gt=0.0, le=10.0)
+    wall_distance: float = Field(0.025, gt=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _check(self) -> ArenaSpec:
@@ -84,19 +115,20 @@ class ArenaSpec(BaseModel):
         return self
 
     def build(self) -> Arena:
-        return Arena(self.x[0], self.x[1], self.y[0], self.y[1], self.margin)
+        return Arena(self.x[0], self.x[1], self.y[0], self.y[1], self.margin, self.periphery, self.periphery_width,
+                     self.wall_distance)
 
 
-class HeadFixedSpec(BaseModel):
+class HeadFixedSpec(StrictScalarsModel):
     """Head fixation: the head joint held at ``position`` (metres) with ``pitch`` (degrees, nose down positive);
     without a position the head stays where the standing posture on top of the support puts it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    position: tuple[float, float, float] | None = None
+    position: tuple[Coordinate, Coordinate, Coordinate] | None = None
     pitch: float = Field(0.0, ge=-60.0, le=60.0)
 
 
-class MotionMixSpec(BaseModel):
+class MotionMixSpec(StrictScalarsModel):
     """A motion mix as written in YAML (see ``docs/motion/README.md``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -106,7 +138,7 @@ class MotionMixSpec(BaseModel):
     support: SupportSpec = Field(default_factory=SupportSpec)
     arena: ArenaSpec | None = Field(default_factory=ArenaSpec)
     head_fixed: HeadFixedSpec | None = None
-    generators: list[GeneratorEntry] = Field(min_length=1)
+    generators: list[GeneratorEntry] = Field(min_length=1, max_length=1000)
 
     @model_validator(mode="after")
     def _check_generators(self) -> MotionMixSpec:
@@ -118,6 +150,14 @@ class MotionMixSpec(BaseModel):
         if shortest < 2 * self.blend_seconds:
             raise ValueError(f"the shortest bout ({shortest} s) must last at least twice blend_seconds "
                              f"({self.blend_seconds} s)")
+        longest = max(g.duration[1] for g in self.generators)
+        frames = (min(longest, self.block_seconds) + self.blend_seconds) * self.fps
+        if frames > MAX_BOUT_FRAMES:
+            raise ValueError(
+                f"a bout of up to {min(longest, self.block_seconds):g} s (the longest duration, at most "
+                f"block_seconds) at {self.fps:g} fps is {frames:.0f} frames; allowed at most {MAX_BOUT_FRAMES} "
+                "frames per bout (each bout is generated whole): shorten the durations or block_seconds"
+            )
         return self
 
 
@@ -133,12 +173,7 @@ def load_mix_spec(source: str | Path | dict, name: str = "<mix>", base_dir: str 
         path = Path(source)
         name = str(path)
         base_dir = path.resolve().parent if base_dir is None else base_dir
-        try:
-            data = yaml.safe_load(path.read_text())
-        except FileNotFoundError:
-            raise SceneError(f"{path}: motion mix file not found") from None
-        except yaml.YAMLError as exc:
-            raise SceneError(f"{path}: not valid YAML ({exc})") from None
+        data = load_yaml(path, error=SceneError, what="motion mix file")
     if not isinstance(data, dict):
         raise SceneError(f"{name}: a motion mix must be a mapping with a 'generators' list, got {type(data).__name__}")
     try:
@@ -148,19 +183,28 @@ def load_mix_spec(source: str | Path | dict, name: str = "<mix>", base_dir: str 
 
 
 def format_validation_error(exc: ValidationError, name: str) -> str:
-    """One line per problem: ``file: field.path: message (got value); allowed: ...``."""
+    """One line per problem: ``file: field.path: message (got value); allowed: ...`` (at most 20, the rest
+    counted)."""
     lines = []
-    for err in exc.errors():
+    errors = exc.errors(include_url=False)
+    for err in errors[:20]:
         loc = ".".join(str(p) for p in err["loc"])
         msg = err["msg"]
         got = err.get("input")
         extra = ""
         if err["type"] == "extra_forbidden":
             extra = f"; allowed fields: {', '.join(_allowed_fields(err['loc']))}"
-        shown = "" if isinstance(got, dict) else f" (got {got!r})"
+        shown = "" if isinstance(got, dict) else f" (got {_short(got)})"
         msg = msg.removeprefix("Value error, ")
-        lines.append(f"{name}: {loc + ': ' if loc else ''}{msg}{shown}{extra}")
+        lines.append(one_line(f"{name}: {loc + ': ' if loc else ''}{msg}{shown}{extra}"))
+    if len(errors) > len(lines):
+        lines.append(f"{name}: ... and {len(errors) - len(lines)} more problems")
     return "\n".join(lines)
+
+
+def _short(value, limit: int = 80) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 def _allowed_fields(loc: tuple) -> list[str]:
@@ -207,10 +251,17 @@ class MotionMix:
         self.spec = spec
         self.body = body
         self.rig = motion_rig(body)
+        # weights are shares of time: a bout is drawn with probability weight / mean duration
         self.weights = np.array([g.weight for g in spec.generators]) / sum(g.weight for g in spec.generators)
+        per_bout = self.weights / np.array([0.5 * (g.duration[0] + g.duration[1]) for g in spec.generators])
+        self.bout_probabilities = per_bout / per_bout.sum()
         self.stage = Stage(spec.support.build(), spec.arena.build() if spec.arena else None, self._head_fixed())
+        self.offset = body_axis(self.rig)[0]  # the body centre ahead of the root
+        free = self.stage.support.kind == "floor" and self.stage.head_fixed is None
+        self.track = wall_track(self.stage.arena, body_axis(self.rig)[1]) if free else None
         self._cache: OrderedDict = OrderedDict()
         self._plans: OrderedDict = OrderedDict()
+        self._targets: OrderedDict = OrderedDict()
         self._ends: OrderedDict = OrderedDict()  # end states of path-following bouts (clips on a floor)
         self.cache_size = cache_size
         for g in spec.generators:  # fail early: recorded clips must fit this body
@@ -256,7 +307,7 @@ class MotionMix:
         size = self.block_frames(fps)
         bouts, t = [], 0
         while t < size:
-            entry = int(rng.choice(len(self.weights), p=self.weights))
+            entry = int(rng.choice(len(self.weights), p=self.bout_probabilities))
             lo, hi = self.spec.generators[entry].duration
             length = max(1, int(round(rng.uniform(lo, hi) * fps)))
             short = size - t < min(length, int(round(lo * fps)))
@@ -281,10 +332,6 @@ class MotionMix:
         if bout.block == 0:
             return None
         return self.plan(bout.block - 1, fps, seed)[-1]
-
-    def _next(self, bout: Bout, fps: float, seed: int) -> Bout:
-        bouts = self.plan(bout.block, fps, seed)
-        return bouts[bout.index + 1] if bout.index + 1 < len(bouts) else self.plan(bout.block + 1, fps, seed)[0]
 
     def _walks(self, bout: Bout) -> bool:
         """A generator that walks to an end anchor (locomotion), on a floor without head fixation."""
@@ -313,8 +360,11 @@ class MotionMix:
         current = bout
         while True:
             prev = self._previous(current, fps, seed)
-            if prev is None or self._moves(prev):
-                state = self._draw_anchor(current, seed)
+            if prev is None:
+                state = self.block_anchor(0, seed)
+                break
+            if self._moves(prev):
+                state = self.end_target(prev, fps, seed)
                 break
             if self._follows_path(prev):
                 key = (prev.block, prev.index, fps, seed)
@@ -331,11 +381,55 @@ class MotionMix:
                 self._ends.popitem(last=False)
         return state
 
-    def _draw_anchor(self, bout: Bout, seed: int) -> RootState:
-        rng = _rng(seed, bout.block, bout.index, STREAM_ANCHOR)
-        if self.stage.arena is None or self.stage.support.kind != "floor" or self.stage.head_fixed is not None:
+    def _block_place(self, block: int, seed: int) -> Place:
+        return anchor_place(_rng(seed, block, STREAM_ANCHOR), self.stage.arena, self.track)
+
+    def block_anchor(self, block: int, seed: int) -> RootState:
+        """Where the root stands when a block starts, if the blocks before it walked (drawn from ``(seed, block)``
+        alone; see :mod:`synthmouse.motion.itinerary`)."""
+        arena = self.stage.arena
+        if arena is None or self.stage.support.kind != "floor" or self.stage.head_fixed is not None:
             return RootState(0.0, 0.0, 0.0)
-        return self.stage.arena.random_state(rng)
+        if self.track is None:  # an arena too small for a wall track: anywhere
+            return arena.random_state(_rng(seed, block, STREAM_ANCHOR))
+        return self._block_place(block, seed).state(self.track, self.offset)
+
+    def end_target(self, bout: Bout, fps: float, seed: int) -> RootState:
+        """Where a walking bout ends (a bout for which :meth:`_moves` holds)."""
+        return self.block_targets(bout.block, fps, seed)[bout.index]
+
+    def block_targets(self, block: int, fps: float, seed: int) -> dict[int, RootState]:
+        """End states of a block's walking bouts by bout index, chained from this block's anchor to the next
+        one's (cheap: plans and random draws only; see :mod:`synthmouse.motion.itinerary`)."""
+        key = (block, fps, seed)
+        if key in self._targets:
+            return self._targets[key]
+        bouts = self.plan(block, fps, seed)
+        legs = [b for b in bouts if self._moves(b)]
+        arena = self.stage.arena
+        if not legs:
+            targets = {}
+        elif arena is None:
+            targets = {b.index: RootState(0.0, 0.0, 0.0) for b in legs}
+        elif self.track is None:
+            rng = _rng(seed, block, STREAM_ROUTE)
+            targets = {b.index: arena.random_state(rng) for b in legs[:-1]}
+            targets[legs[-1].index] = self.block_anchor(block + 1, seed)
+        else:
+            moving = np.array([self._moves(b) for b in bouts])
+            lengths = np.array([b.length for b in bouts]) / fps
+            leg_at = np.flatnonzero(moving)
+            gaps = np.array([lengths[a + 1:b].sum() for a, b in zip(np.r_[-1, leg_at], np.r_[leg_at, len(bouts)],
+                                                                      strict=True)])
+            speeds = np.array([getattr(self.spec.generators[b.entry], "speed", 0.12) for b in legs])
+            places = block_targets(_rng(seed, block, STREAM_ROUTE), arena, self.track, lengths[leg_at],
+                                   speeds * lengths[leg_at], gaps, self._block_place(block, seed),
+                                   self._block_place(block + 1, seed))
+            targets = {b.index: place.state(self.track, self.offset) for b, place in zip(legs, places, strict=True)}
+        self._targets[key] = targets
+        while len(self._targets) > 64:
+            self._targets.popitem(last=False)
+        return targets
 
     # ------------------------------------------------------------------ generation
     def clip(self, bout: Bout, fps: float, seed: int) -> Clip:
@@ -354,7 +448,7 @@ class MotionMix:
             return self._cache[key]
         spec = self.spec.generators[bout.entry]
         blend = self.blend_frames(fps)
-        end = self._draw_anchor(self._next(bout, fps, seed), seed) if self._moves(bout) else None
+        end = self.end_target(bout, fps, seed) if self._moves(bout) else None
         if end is None and self._walks(bout):  # cut short by the block's end: walks back to where it started
             end = start
         rng = _rng(seed, bout.block, bout.index, STREAM_BOUT)
@@ -369,6 +463,35 @@ class MotionMix:
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         return clip
+
+    def root_plan(self, n_frames: int, fps: float, seed: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """``(xy (F, 2), heading (F,), generator names (F,))`` of the root in frames ``0..n_frames-1`` without
+        generating the poses (cheap: paths only). Equal to :meth:`sample`'s roots on a floor, except inside the
+        blends and where a behaviour tilts the root (rearing pitches it about the hips)."""
+        xy, heading = np.empty((n_frames, 2)), np.empty(n_frames)
+        names: list[str] = [""] * n_frames
+        f = 0
+        while f < n_frames:
+            bout = self.bout_at(f, fps, seed)
+            spec = self.spec.generators[bout.entry]
+            start = self.start_anchor(bout, fps, seed)
+            if self._walks(bout):
+                end = self.end_target(bout, fps, seed) if self._moves(bout) else start
+                path = spec.root_path(self.rig, bout.length, fps, _rng(seed, bout.block, bout.index, STREAM_BOUT),
+                                      self.stage, start, end)
+                bxy, bh = path.xy, path.heading
+            elif self._follows_path(bout):
+                clip = self.clip(bout, fps, seed)
+                bxy = clip.root[:bout.length, :2, 3]
+                bh = np.arctan2(clip.root[:bout.length, 1, 0], clip.root[:bout.length, 0, 0])
+            else:
+                bxy, bh = np.tile([start.x, start.y], (bout.length, 1)), np.full(bout.length, start.heading)
+            stop = min(n_frames, bout.start + bout.length)
+            local = slice(f - bout.start, stop - bout.start)
+            xy[f:stop], heading[f:stop] = bxy[local], bh[local]
+            names[f:stop] = [spec.label] * (stop - f)
+            f = stop
+        return xy, heading, names
 
     def frames(self, start: int, stop: int, fps: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                                              list[str]]:
@@ -435,26 +558,29 @@ def _rng(*keys: int) -> np.random.Generator:
 
 
 # ---------------------------------------------------------------------------------------------- scenes
+# Default mixes. Weights are shares of time (percent here); the free mix's shares and bout durations approximate a
+# C57BL/6 mouse in a novel open field, and its arena (filled in from the rig) keeps 80 % of the time in the 8 cm
+# periphery zone: sources and approximations in docs/motion/README.md ("Open-field defaults").
 DEFAULT_FREE_MIX: dict = {
     "generators": [
-        {"type": "locomotion", "name": "walk", "gait": "walk", "weight": 3, "duration": [2, 4]},
-        {"type": "locomotion", "name": "trot", "gait": "trot", "weight": 1, "duration": [1.5, 3], "speed": 0.2,
+        {"type": "locomotion", "name": "walk", "gait": "walk", "weight": 30, "duration": [0.8, 2.5], "speed": 0.12},
+        {"type": "locomotion", "name": "trot", "gait": "trot", "weight": 8, "duration": [0.6, 1.5], "speed": 0.2,
          "pauses": 0},
-        {"type": "rear", "weight": 1, "duration": [1.5, 3]},
-        {"type": "groom", "weight": 1, "duration": [2, 4]},
-        {"type": "scan", "weight": 1, "duration": [1, 3]},
-        {"type": "rest", "weight": 0.5, "duration": [2, 4]},
-        {"type": "random", "weight": 0.5, "duration": [1, 2], "amplitude": 0.3},
-        {"type": "rare", "weight": 0.3, "duration": [1, 2]},
+        {"type": "rear", "weight": 12, "duration": [0.8, 2.0]},
+        {"type": "groom", "weight": 8, "duration": [1.5, 4.0]},
+        {"type": "scan", "weight": 22, "duration": [0.6, 1.5]},
+        {"type": "rest", "weight": 13, "duration": [1.0, 3.0]},
+        {"type": "random", "weight": 4, "duration": [0.6, 1.2], "amplitude": 0.3},
+        {"type": "rare", "weight": 3, "duration": [0.6, 1.2]},
     ],
 }
-DEFAULT_RUNNING_MIX: dict = {
+DEFAULT_RUNNING_MIX: dict = {  # head-fixed on a wheel or treadmill: not from a published ethogram
     "generators": [
-        {"type": "locomotion", "name": "run", "gait": "trot", "weight": 3, "duration": [2, 5], "speed": 0.2},
-        {"type": "locomotion", "name": "walk", "gait": "walk", "weight": 2, "duration": [2, 5], "speed": 0.1},
-        {"type": "rest", "weight": 1, "duration": [1, 3], "crouch": 0.2},
-        {"type": "groom", "weight": 0.5, "duration": [2, 3]},
-        {"type": "reach", "name": "lick", "effector": "tongue", "weight": 0.5, "duration": [1, 3]},
+        {"type": "locomotion", "name": "run", "gait": "trot", "weight": 40, "duration": [1.5, 4.0], "speed": 0.2},
+        {"type": "locomotion", "name": "walk", "gait": "walk", "weight": 25, "duration": [1.0, 3.0], "speed": 0.1},
+        {"type": "rest", "weight": 20, "duration": [0.8, 2.5], "crouch": 0.2},
+        {"type": "groom", "weight": 7.5, "duration": [1.5, 3.0]},
+        {"type": "reach", "name": "lick", "effector": "tongue", "weight": 7.5, "duration": [0.8, 2.0]},
     ],
 }
 
@@ -487,7 +613,10 @@ def scene_motion(scene, seed: int, fps: float | None = None) -> MixPoseProvider:
     motion = scene.motion
     base_dir = getattr(getattr(scene, "spec", None), "base_dir", None)  # clip paths in a scene's motion mapping
     if isinstance(motion, (str, Path)):
-        data = yaml.safe_load(Path(motion).read_text())
+        data = load_yaml(Path(motion), error=SceneError, what="motion mix file")
+        if not isinstance(data, dict):
+            raise SceneError(f"{motion}: a motion mix must be a mapping with a 'generators' list, got "
+                             f"{type(data).__name__}")
         name = str(motion)
         base_dir = Path(motion).resolve().parent
     else:

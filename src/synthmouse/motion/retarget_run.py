@@ -25,12 +25,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from ..body import Body, KeypointSet, Pose
 from ..body.rotations import angles_to_matrices
 from ..errors import KeypointError, PoseError
 from ..fileio import atomic_path
+from ..yamlio import load_yaml
 from .projection import triangulate
 from .retarget import PoseFitter
 
@@ -75,12 +75,9 @@ def resolve_keypoint_map(body: Body, file_parts: list[str] | tuple[str, ...], ma
     if map_file is None:
         return _default_map(body, parts, files)
     path = Path(map_file)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise KeypointError(f"{path}: map file not found") from None
-    except yaml.YAMLError as exc:
-        raise KeypointError(f"{path}: not valid YAML ({exc})") from None
+    if not path.is_file():
+        raise KeypointError(f"{path}: map file not found")
+    raw = load_yaml(path, error=KeypointError, what="map file")
     if not isinstance(raw, dict) or not raw:
         raise KeypointError(f"{path}: a map must be a mapping 'keypoints: {{target: body-part name}}'")
     if "keypoints" in raw or "keypoint_set" in raw:

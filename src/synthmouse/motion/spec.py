@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from ..schema import StrictScalarsModel
 from .base import Clip, RootState, Stage
 from .rig import MotionRig
 
+MAX_BOUT_SECONDS = 3600.0
 
-class GeneratorSpec(BaseModel):
+
+class GeneratorSpec(StrictScalarsModel):
     """Parameters common to every generator.
 
     Attributes:
@@ -27,16 +30,17 @@ class GeneratorSpec(BaseModel):
     follows_path: ClassVar[bool] = False  # the root follows the bout's own (recorded) path and ends where it ends
 
     type: str
-    name: str | None = None
-    weight: float = Field(1.0, gt=0.0)
+    name: str | None = Field(None, max_length=100)
+    weight: float = Field(1.0, gt=0.0, le=1e6)
     duration: tuple[float, float] = (2.0, 4.0)
 
     @field_validator("duration")
     @classmethod
     def _check_duration(cls, value: tuple[float, float]) -> tuple[float, float]:
         lo, hi = value
-        if not 0.0 < lo <= hi:
-            raise ValueError(f"duration must be [min, max] seconds with 0 < min <= max, got {list(value)}")
+        if not 0.0 < lo <= hi <= MAX_BOUT_SECONDS:
+            raise ValueError(f"duration must be [min, max] seconds with 0 < min <= max <= {MAX_BOUT_SECONDS:g}, "
+                             f"got {list(value)}")
         return value
 
     @property

@@ -28,9 +28,9 @@ import numpy as np
 from ..errors import SynthmouseError
 from ..fileio import atomic_open, atomic_path
 from .evaluate import evaluate_predictions, format_table
-from .labels import LabelledSet, parse_mapping, read_labels, read_training_labels
+from .labels import LabelledSet, read_labels, read_training_labels
 from .model import PoseModel, read_gray
-from .sources import pick_frames
+from .sources import map_real_names, pick_frames
 from .train import ProgressFn, Source, TrainOptions, default_config, train_pose_model
 
 
@@ -46,10 +46,21 @@ class BenchmarkOptions:
     seed: int = 0
     device: str = "auto"
     real_share: float = 0.5
+    smoke_test: bool = False  # set by quick(): the numbers check that the pipeline runs, nothing more
 
     def quick(self) -> BenchmarkOptions:
-        """A few minutes on 2 CPU cores (tests): 60 frames, 2 folds, K = 5, 60 steps, batches of 8."""
-        return dataclasses.replace(self, frames=60, folds=2, k_values=(5,), steps=60, batch_size=8)
+        """A few minutes on 2 CPU cores (tests): 60 frames, 2 folds, K = 5, 60 steps, batches of 8. Marked as a
+        smoke test: the table, the printed summary and ``results.json`` say that its numbers are no result."""
+        return dataclasses.replace(self, frames=60, folds=2, k_values=(5,), steps=60, batch_size=8,
+                                   smoke_test=True)
+
+
+def smoke_test_note(options: BenchmarkOptions) -> str:
+    """What a ``--quick`` run's numbers are (and are not)."""
+    return (f"SMOKE TEST (--quick: {options.frames} synthetic frames, {options.folds} folds, K = "
+            f"{', '.join(map(str, options.k_values))}, {options.steps} steps): these numbers only show that the "
+            "benchmark runs end to end; the models are far from trained, so they are not a result. Run without "
+            "--quick for the benchmark (docs/results/README.md).")
 
 
 def contiguous_folds(n: int, k: int) -> list[np.ndarray]:
@@ -101,11 +112,8 @@ def run_benchmark(scene: str | Path, real: str | Path, out: str | Path, options:
     started = time.perf_counter()
     synth_dir = synthetic_dataset(Path(scene), out / "synthetic", options.frames, options.seed)
     synth = read_training_labels(synth_dir)
-    inverse = {v: k for k, v in parse_mapping(mapping).items()}
-    real_set = read_labels(real).renamed(inverse)
+    real_set, pairs = map_real_names(read_labels(real), real, synth.names, synth_dir, mapping)
     names = [n for n in synth.names if n in real_set.names]
-    if not names:
-        raise SynthmouseError(f"{real}: no keypoint in common with the synthetic set; use --map SYNTH=REAL")
     real_set = real_set.reorder(synth.names)
     folds = contiguous_folds(len(real_set), options.folds)
     full = TrainOptions(steps=options.steps, batch_size=options.batch_size, seed=options.seed,
@@ -119,7 +127,8 @@ def run_benchmark(scene: str | Path, real: str | Path, out: str | Path, options:
     pred = np.full((n_real, n_names, 2), np.nan)
     for f, test in enumerate(folds):
         train_rows = np.setdiff1d(np.arange(n_real), test)
-        model = _train(f"real_fold{f}", [Source(real_set.subset(train_rows))], out, config, full, None, progress)
+        model = _train(f"real_fold{f}", [Source(real_set.subset(train_rows), real=True, pairs=tuple(pairs))], out,
+                       config, full, None, progress)
         pred[test] = _predict(model, real_set.subset(test))
     preds["real only (k-fold)"] = pred
 
@@ -133,7 +142,7 @@ def run_benchmark(scene: str | Path, real: str | Path, out: str | Path, options:
             train_rows = np.setdiff1d(np.arange(n_real), test)
             picked = train_rows[pick_frames(len(train_rows), k, options.seed + f)]
             sources = [Source(synth, 1 - options.real_share),
-                       Source(real_set.subset(picked), options.real_share)]
+                       Source(real_set.subset(picked), options.real_share, real=True, pairs=tuple(pairs))]
             model = _train(f"synth_plus{k}_fold{f}", sources, out, config, half, base, progress)
             pred[test] = _predict(model, real_set.subset(test))
         preds[f"synthetic + {k} real"] = pred
@@ -148,11 +157,15 @@ def run_benchmark(scene: str | Path, real: str | Path, out: str | Path, options:
         "scene": str(scene), "real": str(real), "synthetic_frames": len(synth), "real_frames": n_real,
         "real_train_frames_per_fold": [n_real - s for s in fold_sizes],
         "keypoints": names,
+        "keypoint_pairs": [list(p) for p in pairs],
+        "smoke_test": options.smoke_test,
         "config": config.to_dict(),
         "seconds": time.perf_counter() - started,
         "conditions": {name: r["overall"] for name, r in reports.items()},
         "per_keypoint": {name: r["per_keypoint"] for name, r in reports.items()},
     }
+    if options.smoke_test:
+        result["note"] = smoke_test_note(options)
     table = results_table(result)
     result["table"] = table
     result["results_json"] = str(out / "results.json")
@@ -170,7 +183,7 @@ def _slug(name: str) -> str:
 
 
 def results_table(result: dict) -> str:
-    """Markdown table: one row per condition."""
+    """Markdown table: one row per condition; a smoke test (``--quick``) says so above and below it."""
     cols = ("rmse", "mean_error", "median_error", "pck_5px", "pck_10px", "pck_0.1L", "pck_0.2L")
     lines = ["| condition | real training frames | " + " | ".join(cols) + " |", "|" + " --- |" * (len(cols) + 2)]
     per_fold = result["real_train_frames_per_fold"]
@@ -182,6 +195,9 @@ def results_table(result: dict) -> str:
         else:
             n_train = name.split("+")[1].split()[0]
         lines.append(f"| {name} | {n_train} | " + " | ".join(f"{m[c]:.2f}" for c in cols) + " |")
+    if result.get("smoke_test"):
+        note = result.get("note") or "SMOKE TEST (--quick): these numbers are not a result."
+        lines = [f"**{note}**", "", *lines, "", f"**{note.split(':')[0]}: not a result.**"]
     return "\n".join(lines)
 
 
@@ -212,6 +228,8 @@ def learning_curve(result: dict, path: Path) -> Path:
         ax.set_ylabel(f"{metric.replace('_', ' ')} (px)")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
+    if result.get("smoke_test"):
+        fig.suptitle("SMOKE TEST (--quick): these numbers are not a result", color="C3", fontsize=10)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp)

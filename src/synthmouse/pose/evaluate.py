@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import SynthmouseError
 from ..fileio import atomic_open, atomic_path
-from .labels import LabelledSet
+from .labels import TRAINING_FRAMES_FILE, LabelledSet, file_sha256
 
 HEAD_NAMES = ("snout", "nose", "Nose", "Snout", "nose_tip")
 TAIL_NAMES = ("tailbase", "tail_root", "tail_base", "tailBase", "TailBase", "tail1")
@@ -29,22 +29,22 @@ TAIL_NAMES = ("tailbase", "tail_root", "tail_base", "tailBase", "TailBase", "tai
 
 def matched_names(model_names: Sequence[str], label_names: Sequence[str],
                   mapping: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
-    """``(model name, label name)`` pairs evaluated: through ``mapping`` (model -> label) where given, else
-    equal names. Raises when nothing matches."""
-    mapping = dict(mapping or {})
-    unknown = [m for m in mapping if m not in model_names]
-    if unknown:
-        raise SynthmouseError(f"--map: {', '.join(unknown)} not keypoints of the model; it has "
-                              f"{', '.join(model_names)}")
-    bad = [v for v in mapping.values() if v not in label_names]
-    if bad:
-        raise SynthmouseError(f"--map: {', '.join(bad)} not keypoints of the labels; they have "
-                              f"{', '.join(label_names)}")
-    pairs = [(m, mapping.get(m, m)) for m in model_names if mapping.get(m, m) in label_names]
+    """``(model name, label name)`` pairs evaluated, in the model's order: ``mapping`` (``{label name: model
+    name}``, i.e. ``--map REAL=SYNTHETIC``) where given, then the automatic matching of every command
+    (:func:`synthmouse.dataset.keypoint_match.match_keypoints`: same name, case and separators, common
+    DeepLabCut names).
+
+    Raises:
+        LabelError: a bad ``--map`` entry (unknown name, names on the wrong sides).
+        SynthmouseError: nothing matches.
+    """
+    from ..dataset.keypoint_match import match_keypoints, no_match_message
+
+    pairs = match_keypoints(label_names, model_names, mapping, "the labels", "the model")
     if not pairs:
-        raise SynthmouseError(f"no keypoint of the model ({', '.join(model_names)}) matches the labels "
-                              f"({', '.join(label_names)}); connect them with --map MODEL=LABEL")
-    return pairs
+        raise SynthmouseError(no_match_message(label_names, model_names, "the labels", "the model"))
+    order = {m: j for j, m in enumerate(model_names)}
+    return sorted(((m, lab) for lab, m in pairs), key=lambda p: order[p[0]])
 
 
 def keypoint_errors(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -168,24 +168,122 @@ def _pt(p: np.ndarray) -> tuple[int, int]:
 
 def evaluate_predictions(pred: np.ndarray, model_names: Sequence[str], labels: LabelledSet,
                          mapping: Mapping[str, str] | None = None, out: str | Path | None = None,
-                         length_pair: tuple[str, str] | None = None, gallery: int = 9) -> dict:
-    """Compare ``pred (N, K_model, 2)`` with ``labels`` through the name mapping; writes ``metrics.json``,
-    ``metrics.md`` and ``worst_frames.png`` into ``out`` when given. Keypoints are reported by label name."""
+                         length_pair: tuple[str, str] | None = None, gallery: int = 9,
+                         seen: np.ndarray | None = None, include_seen: bool = False) -> dict:
+    """Compare ``pred (N, K_model, 2)`` with ``labels`` through the name mapping (``{label name: model name}``
+    plus the automatic matching, :func:`matched_names`); writes ``metrics.json``, ``metrics.md`` and
+    ``worst_frames.png`` into ``out`` when given. Keypoints are reported by label name.
+
+    Args:
+        seen: ``(N,) bool``, the frames the model was trained on (:func:`training_frame_mask`). They are left out
+            of the main numbers (unless ``include_seen``) and measured apart under ``"training_frames"``.
+        include_seen: keep the training frames in the main numbers too (then not a held-out measure).
+
+    Raises:
+        SynthmouseError: nothing to evaluate (no labelled keypoint the model predicts; every frame seen in
+            training).
+    """
     pairs = matched_names(model_names, labels.names, mapping)
     p = np.stack([pred[:, list(model_names).index(m)] for m, _ in pairs], axis=1)
     t = np.stack([labels.keypoints[:, list(labels.names).index(lab)] for _, lab in pairs], axis=1)
     names = [lab for _, lab in pairs]
-    report = evaluation_report(p, t, names, length_pair)
-    report["frames"] = [str(k) for k in labels.keys]
-    report["mapping"] = {m: lab for m, lab in pairs}
+    if not np.isfinite(t).all(-1).any():
+        where = f" ({labels.images[0].parent} ...)" if len(labels) else ""
+        raise SynthmouseError(f"no labelled keypoints to evaluate: the labels{where} of the keypoints the model "
+                              f"predicts ({', '.join(names)}) are all empty in {len(labels)} frames; evaluate on "
+                              "frames where they are labelled, or map other label columns with --map REAL=SYNTHETIC")
+    seen = np.zeros(len(labels), bool) if seen is None else np.asarray(seen, bool)
+    rows = np.arange(len(labels)) if include_seen else np.flatnonzero(~seen)
+    if not len(rows):
+        raise SynthmouseError(
+            f"all {len(labels)} labelled frames ({labels.images[0].parent} ...) were used to train this model "
+            f"({TRAINING_FRAMES_FILE} in the model folder): nothing is held out; evaluate on other labelled "
+            "frames, or pass --include-training-frames to measure them anyway (not a held-out result)")
+    report = evaluation_report(p[rows], t[rows], names, length_pair)
+    report["frames"] = [str(labels.keys[i]) for i in rows]
+    report["mapping"] = {lab: m for m, lab in pairs}
+    report["n_frames"] = int(len(rows))
+    report["n_frames_labelled"] = int(len(labels))
+    report["training_frames"] = _seen_report(p, t, names, length_pair, labels, seen, include_seen)
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         with atomic_open(out / "metrics.json", "w") as f:
             json.dump(report, f, indent=1)
         with atomic_open(out / "metrics.md", "w") as f:
-            f.write(format_table(report) + "\n")
+            f.write(frames_summary(report) + "\n\n" + format_table(report) + "\n")
         if gallery:
-            worst_frame_gallery(labels.images, p, t, report["per_frame_mean_error"], out / "worst_frames.png",
-                                n=gallery)
+            worst_frame_gallery([labels.images[i] for i in rows], p[rows], t[rows], report["per_frame_mean_error"],
+                                out / "worst_frames.png", n=gallery)
     return report
+
+
+def _seen_report(p: np.ndarray, t: np.ndarray, names: Sequence[str], length_pair, labels: LabelledSet,
+                 seen: np.ndarray, include_seen: bool) -> dict:
+    """The frames seen in training: how many, which, whether they are in the main numbers, and their own
+    metrics (apart: an error on frames the model learned is not a measure of how it does on new frames)."""
+    idx = np.flatnonzero(seen)
+    out = {"n": int(len(idx)), "included_in_main_numbers": bool(include_seen and len(idx)),
+           "frames": [str(labels.keys[i]) for i in idx]}
+    if len(idx) and np.isfinite(t[idx]).all(-1).any():
+        out["overall"] = evaluation_report(p[idx], t[idx], names, length_pair)["overall"]
+    return out
+
+
+def frames_summary(report: dict) -> str:
+    """One or two lines: how many frames the numbers are on, and the frames seen in training apart."""
+    n, total, seen = report["n_frames"], report["n_frames_labelled"], report["training_frames"]
+    k = seen["n"]
+    if not k:
+        return f"Evaluated on all {total} labelled frames (none was used to train the model)."
+    if seen["included_in_main_numbers"]:
+        text = (f"Evaluated on all {total} labelled frames, {k} of them used to train the model "
+                "(--include-training-frames: not a held-out result).")
+    else:
+        text = (f"Evaluated on {n} held-out frames of {total} labelled: the {k} frames used to train the model "
+                "are left out (--include-training-frames keeps them).")
+    m = seen.get("overall")
+    if m and m.get("n"):
+        text += (f"\nThe {k} training frames alone (not a held-out measure): rmse {m['rmse']:.2f} px, mean error "
+                 f"{m['mean_error']:.2f} px, pck_10px {m['pck_10px']:.2f}.")
+    return text
+
+
+def training_frame_mask(model_dir: str | Path, labels: LabelledSet) -> np.ndarray:
+    """``(N,) bool``: which frames of ``labels`` the model in ``model_dir`` was trained on, by the record
+    ``training_frames.json`` written at training time (same resolved image path, or the same image bytes for
+    human-labelled frames). All False when the folder holds no record (a model from an older version)."""
+    file = Path(model_dir) / TRAINING_FRAMES_FILE
+    if not file.is_file():
+        return np.zeros(len(labels), bool)
+    try:
+        record = json.loads(file.read_text())
+        paths, hashes = set(), set()
+        for source in record["sources"]:
+            root = Path(source["root"])
+            paths.update(str(root / rel) for rel in source["images"])
+            hashes.update(source.get("sha256", ()))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SynthmouseError(f"{file}: unreadable record of the training frames ({exc}); delete it to evaluate "
+                              "without it") from None
+    mask = np.array([str(Path(p).resolve()) in paths for p in labels.images], bool)
+    if hashes:
+        for i in np.flatnonzero(~mask):
+            mask[i] = Path(labels.images[i]).is_file() and file_sha256(labels.images[i]) in hashes
+    return mask
+
+
+def model_mapping(model_dir: str | Path, label_names: Sequence[str], model_names: Sequence[str]) -> dict[str, str]:
+    """The ``{label name: model name}`` pairs the model's real training frames were renamed through (recorded in
+    ``training_frames.json``), kept where both names exist here: ``evaluate`` reuses a training ``--map``."""
+    file = Path(model_dir) / TRAINING_FRAMES_FILE
+    try:
+        sources = json.loads(file.read_text())["sources"] if file.is_file() else []
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    out: dict[str, str] = {}
+    for source in sources:
+        for real, model in source.get("pairs", ()):
+            if real in label_names and model in model_names and model not in out.values():
+                out.setdefault(real, model)
+    return out

@@ -16,6 +16,21 @@ import numpy as np
 
 from ..errors import SynthmouseError
 
+TRAINING_FRAMES_FILE = "training_frames.json"
+"""The record, in a model folder, of the frames the model was trained on (:func:`synthmouse.pose.train.
+write_training_frames`; read by :func:`synthmouse.pose.evaluate.training_frame_mask`)."""
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
 
 class PoseDataError(SynthmouseError):
     """Labelled data for the pose network is missing or malformed."""
@@ -24,12 +39,14 @@ class PoseDataError(SynthmouseError):
 @dataclass(frozen=True)
 class LabelledSet:
     """Images with keypoints: ``images`` (N paths), ``keypoints (N, K, 2) float64`` (NaN: unlabelled),
-    ``names`` (K keypoint names), ``keys`` (N row names as in the label file)."""
+    ``names`` (K keypoint names), ``keys`` (N row names as in the label file) and, once the images were checked
+    (:func:`read_labels`, :func:`read_synthmouse_rows`), ``sizes (N, 2) int`` (width, height) or None."""
 
     images: tuple[Path, ...]
     keypoints: np.ndarray
     names: tuple[str, ...]
     keys: tuple[str, ...]
+    sizes: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.images)
@@ -38,7 +55,7 @@ class LabelledSet:
         """The rows ``indices`` (in that order)."""
         idx = [int(i) for i in indices]
         return LabelledSet(tuple(self.images[i] for i in idx), self.keypoints[idx].copy(), self.names,
-                           tuple(self.keys[i] for i in idx))
+                           tuple(self.keys[i] for i in idx), None if self.sizes is None else self.sizes[idx])
 
     def reorder(self, names: Sequence[str]) -> LabelledSet:
         """The same rows with keypoints in the order ``names``; names this set lacks become NaN columns."""
@@ -46,11 +63,12 @@ class LabelledSet:
         for j, name in enumerate(names):
             if name in self.names:
                 out[:, j] = self.keypoints[:, self.names.index(name)]
-        return LabelledSet(self.images, out, tuple(names), self.keys)
+        return LabelledSet(self.images, out, tuple(names), self.keys, self.sizes)
 
     def renamed(self, mapping: Mapping[str, str]) -> LabelledSet:
         """Keypoint names replaced through ``mapping`` (names not in it are kept)."""
-        return LabelledSet(self.images, self.keypoints, tuple(mapping.get(n, n) for n in self.names), self.keys)
+        return LabelledSet(self.images, self.keypoints, tuple(mapping.get(n, n) for n in self.names), self.keys,
+                           self.sizes)
 
 
 def concatenate(sets: Sequence[LabelledSet]) -> LabelledSet:
@@ -59,8 +77,9 @@ def concatenate(sets: Sequence[LabelledSet]) -> LabelledSet:
         raise PoseDataError("no labelled sets to concatenate")
     names = sets[0].names
     sets = [s.reorder(names) for s in sets]
+    sizes = None if any(s.sizes is None for s in sets) else np.concatenate([s.sizes for s in sets])
     return LabelledSet(sum((s.images for s in sets), ()), np.concatenate([s.keypoints for s in sets]), names,
-                       sum((s.keys for s in sets), ()))
+                       sum((s.keys for s in sets), ()), sizes)
 
 
 def label_files(path: str | Path) -> list[Path]:
@@ -90,7 +109,11 @@ def read_label_table(file: Path):
         if file.suffix == ".h5":
             df = pd.read_hdf(file)
         else:
-            df = pd.read_csv(file, header=[0, 1, 2], index_col=0)
+            df = pd.read_csv(file, header=[0, 1, 2])
+            n_index = 1  # DeepLabCut 2: one index column; 3.x: three (labeled-data, session, image)
+            while n_index < len(df.columns) and all(str(v).startswith("Unnamed") for v in df.columns[n_index]):
+                n_index += 1
+            df = df.set_index(list(df.columns[:n_index]))
     except Exception as exc:  # pandas raises many types for bad files
         raise PoseDataError(f"{file}: cannot read a DeepLabCut label table ({exc})") from None
     if df.columns.nlevels == 4:  # multi-animal: keep the first individual
@@ -109,35 +132,64 @@ def _row_key(index_value) -> str:
 
 
 def read_labels(path: str | Path) -> LabelledSet:
-    """All labelled frames under ``path`` (see :func:`label_files`); images resolved next to the label file."""
+    """All labelled frames under ``path`` (see :func:`label_files`); images resolved next to the label file.
+
+    Every file's rows go through :func:`synthmouse.dataset.real_labels.validate_label_rows` (values finite and
+    sane, something labelled, every image present, decodable and holding its labels).
+
+    Raises:
+        PoseDataError: no label file, an unreadable table.
+        synthmouse.dataset.real_labels.LabelError: what the validation found (file, row, keypoint, value).
+    """
+    from ..dataset.real_labels import validate_label_rows  # the dataset package is slow to import: lazily
+
     sets = []
     for file in label_files(path):
         df = read_label_table(file)
         names = list(dict.fromkeys(df.columns.get_level_values(1)))
-        coords = np.stack([np.stack([df.xs((bp, c), axis=1, level=(1, 2)).iloc[:, 0].to_numpy(np.float64)
-                                     for c in ("x", "y")], axis=-1) for bp in names], axis=1)
+        first_line = 4 if file.suffix.lower() == ".csv" else None  # three header rows in a DeepLabCut CSV file
+        coords = np.stack([np.stack([_column(df, file, bp, c, first_line) for c in ("x", "y")], axis=-1)
+                           for bp in names], axis=1)
         keys = [_row_key(v) for v in df.index]
         images = [file.parent / Path(k).name for k in keys]
-        missing = [p for p in images if not p.is_file()]
-        if missing:
-            raise PoseDataError(f"{file}: {len(missing)} labelled images not found, e.g. {missing[0]}")
-        sets.append(LabelledSet(tuple(images), coords, tuple(names), tuple(keys)))
+        sizes = validate_label_rows(file, keys, names, coords, images, first_line)
+        sets.append(LabelledSet(tuple(images), coords, tuple(names), tuple(keys), sizes))
     return concatenate(sets)
 
 
+def _column(df, file: Path, bodypart: str, coord: str, first_line: int | None) -> np.ndarray:
+    """``(N,) float64`` of one ``bodypart``/``coord`` column of a label table."""
+    from ..dataset.real_labels import row_place
+
+    try:
+        column = df.xs((bodypart, coord), axis=1, level=(1, 2)).iloc[:, 0]
+    except KeyError:
+        raise PoseDataError(f"{file}: keypoint {bodypart!r} has no {coord!r} column (each body part needs x "
+                            "and y)") from None
+    try:
+        return column.to_numpy(np.float64)
+    except (TypeError, ValueError):
+        bad = next(v for v in column if not _is_number(v))
+        row = list(column).index(bad)
+        raise PoseDataError(f"{row_place(file, row, _row_key(column.index[row]), first_line)}: {bodypart} "
+                            f"{coord} = {bad!r} is not a number; allowed: a number or empty") from None
+
+
+def _is_number(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def parse_mapping(items: Sequence[str] | None) -> dict[str, str]:
-    """``["snout=nose", ...]`` (model name = label-file name) as a dict; comma-separated items allowed."""
-    out: dict[str, str] = {}
-    for item in items or ():
-        for part in str(item).split(","):
-            part = part.strip()
-            if not part:
-                continue
-            if part.count("=") != 1 or not all(s.strip() for s in part.split("=")):
-                raise PoseDataError(f"--map {part!r}: expected MODEL_NAME=LABEL_NAME, e.g. snout=nose")
-            a, b = (s.strip() for s in part.split("="))
-            out[a] = b
-    return out
+    """``["snout=nose", ...]`` (``REAL=SYNTHETIC``: a name in the user's labels = the synthetic or model name;
+    comma-separated items allowed) as ``{real: synthetic}``
+    (:func:`synthmouse.dataset.keypoint_match.parse_mapping`, the one parser of every command)."""
+    from ..dataset.keypoint_match import parse_mapping as parse
+
+    return parse(items)
 
 
 _SIDE_PATTERNS = (
@@ -177,7 +229,8 @@ def read_synthmouse_rows(dataset: str | Path, camera: str | None = None) -> Labe
     where a human labeller would still click it); None when ``dataset`` has no rows.
 
     DeepLabCut's export holds only visible keypoints; for training a top-down network the occluded-but-in-
-    image positions are the better target (they are what human labels mean on real frames).
+    image positions are the better target (they are what human labels mean on real frames). Every image must
+    exist and decode (:func:`synthmouse.dataset.real_labels.check_label_images`).
     """
     from ..dataset.rows import RowStore
 
@@ -198,7 +251,12 @@ def read_synthmouse_rows(dataset: str | Path, camera: str | None = None) -> Labe
             keys.append(view.image)
     if not images:
         raise PoseDataError(f"{root}: no rows of camera {camera!r}")
-    return LabelledSet(tuple(images), np.asarray(coords, dtype=np.float64), names, tuple(keys))
+    from ..dataset.real_labels import check_label_images
+
+    coords = np.asarray(coords, dtype=np.float64)
+    sizes = check_label_images(store.folder, keys, names, coords, images,
+                               fix="the dataset is damaged: generate it again into a new folder")
+    return LabelledSet(tuple(images), coords, names, tuple(keys), sizes)
 
 
 def read_training_labels(path: str | Path, occluded: bool = True) -> LabelledSet:

@@ -117,7 +117,14 @@ class PoseModel:
 
     @torch.no_grad()
     def locate(self, images: list[np.ndarray]) -> np.ndarray:
-        """``(B, 2)`` animal centres (frame pixels) of grayscale uint8 frames of one size."""
+        """``(B, 2)`` animal centres (frame pixels) of grayscale uint8 frames (frames of one size at a time)."""
+        shapes = [im.shape for im in images]
+        if len(set(shapes)) > 1:
+            out = np.zeros((len(images), 2))
+            for shape in set(shapes):
+                rows = [i for i, sh in enumerate(shapes) if sh == shape]
+                out[rows] = self.locate([images[i] for i in rows])
+            return out
         c = self.config
         h, w = images[0].shape
         scale, size = locator_geometry(w, h, c.locator_size)

@@ -48,22 +48,44 @@ def pick_frames(n_total: int, n: int, seed: int) -> np.ndarray:
     return np.sort(rng.choice(n_total, size=n, replace=False))
 
 
+def map_real_names(real: LabelledSet, real_path: str | Path, synth_names: Sequence[str], synth_path: str | Path,
+                   mapping: Sequence[str] | None) -> tuple[LabelledSet, list[tuple[str, str]]]:
+    """``real`` with its keypoints renamed to the synthetic names they match, and the pairs ``(real name,
+    synthetic name)``: ``mapping`` items ``REAL=SYNTHETIC`` first, then the automatic matching that ``report``
+    uses too (:func:`synthmouse.dataset.keypoint_match.match_keypoints`). Real keypoints without a match are
+    left out.
+
+    Raises:
+        LabelError: a ``--map`` entry names a keypoint that the real labels or the synthetic set lack (the message
+            lists the ones they have), or has its names on the wrong sides (the message shows the reverse).
+        SynthmouseError: no keypoint in common.
+    """
+    from ..dataset.keypoint_match import match_keypoints, no_match_message
+
+    real_what, synth_what = f"the real labels {real_path}", f"the synthetic set {synth_path}"
+    pairs = match_keypoints(real.names, synth_names, parse_mapping(mapping), real_what, synth_what)
+    if not pairs:
+        raise SynthmouseError(no_match_message(real.names, synth_names, real_what, synth_what))
+    renamed = real.reorder([r for r, _ in pairs]).renamed(dict(pairs))
+    return renamed, pairs
+
+
 def dataset_sources(dataset: Path, split: str = "train", real_labels: Path | None = None, n_real: int = 0,
                     real_share: float = 0.5, mapping: Sequence[str] | None = None, seed: int = 0) -> list[Source]:
-    """The synthetic set (``split`` rows) and, with ``real_labels``, ``n_real`` real frames renamed through
-    ``mapping`` (SYNTH=REAL) taking ``real_share`` of the batches."""
+    """The synthetic set (``split`` rows) and, with ``real_labels``, ``n_real`` real frames (``REAL=SYNTHETIC``
+    ``mapping`` items, else automatic name matching) taking ``real_share`` of the batches; the real source
+    carries ``real=True`` and its name ``pairs``."""
     synth = read_training_labels(dataset)
     folder = Path(dataset) if Path(dataset).is_dir() else Path(dataset).parent
     synth = split_rows(synth, folder, split)
     if real_labels is None:
+        if mapping:
+            raise SynthmouseError("--map names keypoint pairs between --real-labels and the synthetic set; "
+                                  "give --real-labels too, or leave --map out")
         return [Source(synth, 1.0)]
     if not 0.0 < real_share < 1.0:
         raise SynthmouseError(f"--real-share {real_share}: must be between 0 and 1 (exclusive)")
-    inverse = {v: k for k, v in parse_mapping(mapping).items()}
-    real = read_labels(real_labels).renamed(inverse)
-    common = [n for n in synth.names if n in real.names]
-    if not common:
-        raise SynthmouseError(f"{real_labels}: no keypoint name in common with {dataset} "
-                              f"({', '.join(real.names)} vs {', '.join(synth.names)}); use --map SYNTH=REAL")
+    real, pairs = map_real_names(read_labels(real_labels), real_labels, synth.names, dataset, mapping)
     real = real.subset(pick_frames(len(real), n_real, seed))
-    return [Source(synth, 1.0 - real_share), Source(real.reorder(synth.names), real_share)]
+    return [Source(synth, 1.0 - real_share),
+            Source(real.reorder(synth.names), real_share, real=True, pairs=tuple(pairs))]

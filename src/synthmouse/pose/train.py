@@ -26,7 +26,7 @@ from ..errors import SynthmouseError
 from ..fileio import atomic_open, atomic_path
 from .augment import Photometric, affine_matrix, apply_affine, photometric, warp
 from .heatmap import gaussian_targets
-from .labels import LabelledSet, flip_permutation
+from .labels import TRAINING_FRAMES_FILE, LabelledSet, file_sha256, flip_permutation
 from .model import PoseConfig, PoseModel, box_centres, locator_geometry, read_gray, to_tensor
 from .network import OUTPUT_STRIDE
 
@@ -62,10 +62,48 @@ class TrainOptions:
 
 @dataclass(frozen=True)
 class Source:
-    """A labelled set and its share of the batches."""
+    """A labelled set and its share of the batches; ``real``: human-labelled frames (recorded with the model so
+    that ``evaluate`` can keep them apart); ``pairs``: the ``(label name, model name)`` pairs they were renamed
+    through."""
 
     data: LabelledSet
     weight: float = 1.0
+    real: bool = False
+    pairs: tuple[tuple[str, str], ...] = ()
+
+
+MIN_SAMPLES = 6400
+"""Training samples (steps x batch) a model needs at least: the smallest budget that converged in the
+sim-to-real benchmark (``--steps 800``, batch 8; docs/results/README.md)."""
+MIN_PASSES = 1.0
+"""Passes over each training source's frames (at its share of the batches) a model should get at least."""
+
+
+def recommended_steps(sources: Sequence[Source], batch_size: int) -> int:
+    """Cropper steps this training needs at least: :data:`MIN_SAMPLES` samples, and every source's frames seen
+    :data:`MIN_PASSES` times at its share of the batches (``passes * frames / (share * batch)``)."""
+    total = sum(s.weight for s in sources if len(s.data)) or 1.0
+    need = MIN_SAMPLES / batch_size
+    for s in sources:
+        if len(s.data) and s.weight > 0:
+            need = max(need, MIN_PASSES * len(s.data) / (s.weight / total * batch_size))
+    return int(math.ceil(need))
+
+
+def steps_warning(sources: Sequence[Source], steps: int, batch_size: int) -> str | None:
+    """A one-line warning when ``steps`` is far below (less than half) :func:`recommended_steps`, else None."""
+    need = recommended_steps(sources, batch_size)
+    if steps * 2 >= need:
+        return None
+    total = sum(s.weight for s in sources if len(s.data)) or 1.0
+    biggest = max((s for s in sources if len(s.data)), key=lambda s: len(s.data))
+    passes = steps * batch_size * biggest.weight / total / len(biggest.data)
+    what = "real" if biggest.real else "training"
+    return (f"--steps {steps} is far below what this training needs: {steps} steps x batch {batch_size} = "
+            f"{steps * batch_size} samples, {passes:.2g} passes over the {len(biggest.data)} {what} frames; "
+            f"recommended: --steps {need} or more (each frame seen at least once, and at least {MIN_SAMPLES} "
+            "samples; docs/pose.md). With fewer the model is undertrained and its errors say little about the "
+            "data.")
 
 
 def pick_device(name: str) -> torch.device:
@@ -138,6 +176,20 @@ class BatchMaker:
         self.config, self.options = config, options
         self.cache = cache or ImageCache()
         self.perm = np.asarray(config.flip_perm)
+        self.locator_canvas = self._locator_canvas()
+
+    def _locator_canvas(self) -> tuple[int, int]:
+        """``(w, h)`` of every locator sample: the largest locator input of the frames (:func:`locator_geometry`).
+        Frames of one size fill it exactly; a camera of another size or aspect ratio is shrunk the same way (long
+        side to ``locator_size``) and centred in it, the rest filled by its replicated border (letterbox)."""
+        sizes = []
+        for s, u in zip(self.sources, self.usable, strict=True):
+            if s.data.sizes is not None:
+                sizes += [tuple(int(v) for v in wh) for wh in s.data.sizes[u]]
+            else:
+                sizes += [self.cache.get(s.data.images[i]).shape[::-1] for i in u]
+        inputs = [locator_geometry(w, h, self.config.locator_size)[1] for w, h in set(sizes)]
+        return max(i[0] for i in inputs), max(i[1] for i in inputs)
 
     def _draw_frame(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         s = int(rng.choice(len(self.sources), p=self.p))
@@ -152,7 +204,7 @@ class BatchMaker:
         flip = bool(o.flip and rng.random() < 0.5)
         zoom = float(np.exp(rng.uniform(*np.log(o.scale_range))))
         if stage == "locator":
-            base, size = locator_geometry(w, h, c.locator_size)
+            base, size = locator_geometry(w, h, c.locator_size)[0], self.locator_canvas
             centre = np.array([(w - 1) / 2, (h - 1) / 2]) + rng.uniform(-0.05, 0.05, 2) * (w, h)
             angle = np.radians(rng.uniform(-o.locator_rotation_deg, o.locator_rotation_deg))
             sigma = c.locator_sigma
@@ -224,7 +276,8 @@ def train_pose_model(sources: Sequence[Source], out: str | Path, config: PoseCon
 
     Args:
         sources: labelled sets with their batch shares.
-        out: model folder (``model.pt``, ``checkpoint.pt`` while training, ``train.json``).
+        out: model folder (``model.pt``, ``checkpoint.pt`` while training, ``train.json``,
+            ``training_frames.json``: the frames trained on, :func:`write_training_frames`).
         config: the model definition (:func:`default_config`).
         options: budget and augmentation.
         init: start from these weights (fine-tuning) instead of ImageNet/random.
@@ -287,10 +340,32 @@ def train_pose_model(sources: Sequence[Source], out: str | Path, config: PoseCon
                 _save_checkpoint(out, model, {k: o.state_dict() for k, o in optims.items()}, next_stage,
                                  next_step, rng, meta)
         net.eval()
+    write_training_frames(out, sources)
     model.save(out)
     with atomic_open(out / "train.json", "w") as f:
         json.dump(meta, f, indent=1)
     return model
+
+
+def write_training_frames(out: str | Path, sources: Sequence[Source]) -> Path:
+    """Record the frames a model was trained on in ``out/training_frames.json``: per source its image paths
+    (resolved, relative to their common folder), and for real (human-labelled) sources the sha256 of each image
+    too, so that ``evaluate`` finds them again after the project moved."""
+    import os
+
+    records = []
+    for s in sources:
+        paths = [str(Path(p).resolve()) for p in s.data.images]
+        root = os.path.commonpath([str(Path(p).parent) for p in paths]) if paths else ""
+        record = {"real": bool(s.real), "weight": s.weight, "n_frames": len(paths), "root": root,
+                  "images": [os.path.relpath(p, root) for p in paths], "pairs": [list(p) for p in s.pairs]}
+        if s.real:
+            record["sha256"] = [file_sha256(p) for p in paths]
+        records.append(record)
+    path = Path(out) / TRAINING_FRAMES_FILE
+    with atomic_open(path, "w") as f:
+        json.dump({"version": 1, "sources": records}, f, indent=1)
+    return path
 
 
 def load_source_images(sources: Sequence[Source]) -> None:

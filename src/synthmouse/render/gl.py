@@ -34,6 +34,11 @@ one geometry pass.
   from the uploaded one only by its body (:func:`synthmouse.scene.build.reshape_scene`) re-uploads only the
   mouse. Camera jitter arrives as ``FrameState.cameras``.
 * Each call makes the renderer's context current (several renderers may live in one process).
+* Before a camera's buffers are allocated its size is checked against the OpenGL limits
+  (``GL_MAX_TEXTURE_SIZE``, ``GL_MAX_RENDERBUFFER_SIZE``, ``GL_MAX_VIEWPORT_DIMS``) and its estimated memory
+  against what the process can still allocate (:func:`available_memory`); either failing raises a one-line
+  :class:`~synthmouse.errors.RenderError` naming the camera, the size and the limit, instead of an allocation
+  failure deep inside a frame.
 
 Depth in mirror regions is the apparent depth of the reflection (the z of the reflected point in the camera),
 so the same occlusion test works for mirror keypoints. Only single reflections are drawn (no mirror in a
@@ -44,15 +49,18 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
+import resource
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import cv2
 import numpy as np
 import scipy.sparse as sp
 
 from ..body import Pose
-from ..errors import SynthmouseError
+from ..errors import RenderError, SynthmouseError
 from ..scene.camera import Camera
 from ..scene.materials import Light, Material
 from . import FrameState
@@ -75,6 +83,14 @@ GL_CLIP_DISTANCE0 = 0x3000
 NEAR_M = 0.005
 LIGHT_TYPE_CODES = {"directional": 1, "point": 2, "spot": 3}
 BACKDROP_PARTS = ("table", "room_floor")  # large parts left out of the shadow map's extent
+# Memory of one camera, per pixel, estimated before its buffers are allocated (see GLRenderer._check_cameras).
+GPU_BYTES_PER_RENDER_PIXEL = 12  # render target: RGBA8 colour + R32F camera z + 32-bit depth renderbuffer
+HOST_BYTES_PER_RENDER_PIXEL = 8  # read-back buffers: RGBA8 + float32 z
+HOST_BYTES_PER_IMAGE_PIXEL = 32  # a view's images (RGB, float32 depth, mask, part ids) and their copies on the way
+# to the files (remaps, depth in millimetres, compositing, PNG encoding); measured: 33 B/px with the render target
+# on llvmpipe (a 4096 x 4096 camera, ground-truth images on), so the estimate errs on the safe side
+MAPS_BYTES_PER_IMAGE_PIXEL = 100  # computing a distorted lens's remap tables (float64 grids, transient)
+SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "swiftshader")  # their GPU memory is the host's
 
 
 class GLUnavailableError(SynthmouseError):
@@ -221,7 +237,12 @@ class GLRenderer:
         self._white = ctx.texture((1, 1), 3, b"\xff\xff\xff")
         self._targets: dict[tuple[int, int], _Target] = {}
         self._lenses: dict[tuple, _Lens] = {}
+        self._checked: set[tuple] = set()
         self._gpu: _SceneGPU | None = None
+        info = ctx.info
+        self.max_size = int(min(info["GL_MAX_TEXTURE_SIZE"], info["GL_MAX_RENDERBUFFER_SIZE"],
+                                *info["GL_MAX_VIEWPORT_DIMS"]))
+        self.software = any(name in str(info.get("GL_RENDERER", "")).lower() for name in SOFTWARE_RENDERERS)
 
     def _shadow_texture(self):
         tex = self.ctx.depth_texture((self.shadow_size, self.shadow_size))
@@ -247,6 +268,8 @@ class GLRenderer:
             frame = FrameState(0, frame)
         if frame.pose.n_frames != 1:
             raise SynthmouseError(f"render: frame {frame.index} has {frame.pose.n_frames} poses, expected 1")
+        cameras = frame.cameras if frame.cameras is not None else scene.cameras
+        self._check_cameras(cameras)
         with self.ctx:  # current, even when another renderer's context was made current since
             gpu = self._prepare(scene)
             self._apply_lights(gpu, frame_lights(scene.lights, frame.params))
@@ -257,7 +280,6 @@ class GLRenderer:
             keypoints3d = scene.body.keypoints(frame.pose, scene.keypoint_set, world)[0]
             if gpu.shadows is not None:
                 self._shadow_pass(gpu, dynamic=True)
-            cameras = frame.cameras if frame.cameras is not None else scene.cameras
             views = [self._render_view(gpu, camera, keypoints3d) for camera in cameras]
             return FrameResult(
                 frame.index, views, keypoints3d, tuple(scene.keypoint_set.names), dict(frame.params)
@@ -593,8 +615,50 @@ class GLRenderer:
             self.ctx.disable(self._mgl.CULL_FACE)
 
     # -- cameras ---------------------------------------------------------------------------------------------
+    def _check_cameras(self, cameras: list[Camera]) -> None:
+        """Raise :class:`RenderError` when a camera's render would exceed the OpenGL size limit or the memory
+        this process can still allocate (checked once per camera model, before its buffers exist)."""
+        new = [c for c in cameras if _lens_key(c) not in self._checked]
+        if not new:
+            return
+        needs = []
+        targets = set(self._targets)
+        for camera in new:
+            render_w, render_h = render_size(camera)
+            if max(render_w, render_h) > self.max_size:
+                widened = " (its lens distortion widens the undistorted render)" if camera.has_distortion else ""
+                raise RenderError(
+                    f"camera {camera.name!r}: a {camera.width} x {camera.height} image needs a {render_w} x "
+                    f"{render_h} render{widened}, beyond this OpenGL's limit of {self.max_size} pixels a side "
+                    f"(GL_MAX_TEXTURE_SIZE / GL_MAX_RENDERBUFFER_SIZE, {self.ctx.info.get('GL_RENDERER', '?')}); "
+                    "lower the camera's width and height in the scene file"
+                )
+            pixels = camera.width * camera.height
+            need = pixels * HOST_BYTES_PER_IMAGE_PIXEL
+            if camera.has_distortion:
+                need += pixels * MAPS_BYTES_PER_IMAGE_PIXEL
+            if (render_w, render_h) not in targets:
+                targets.add((render_w, render_h))
+                per_pixel = HOST_BYTES_PER_RENDER_PIXEL + (GPU_BYTES_PER_RENDER_PIXEL if self.software else 0)
+                need += render_w * render_h * per_pixel
+            needs.append((need, camera, (render_w, render_h)))
+        available = available_memory()
+        total = sum(n for n, _, _ in needs)
+        if available is not None and total > available:
+            need, camera, (render_w, render_h) = max(needs, key=lambda n: n[0])
+            others = f" ({total / 2**30:.1f} GiB with the other cameras)" if len(needs) > 1 else ""
+            raise RenderError(
+                f"camera {camera.name!r}: a {camera.width} x {camera.height} image needs about "
+                f"{need / 2**30:.1f} GiB of memory to render{others} (a {render_w} x {render_h} render target, "
+                f"the frame's images), only {available / 2**30:.1f} GiB is available; lower the camera's width "
+                "and height in the scene file, or free memory"
+            )
+        self._checked.update(_lens_key(c) for c in new)
+        if len(self._checked) > 4096:
+            self._checked.clear()
+
     def _lens(self, camera: Camera) -> _Lens:
-        key = (camera.width, camera.height, camera.K.tobytes(), camera.dist.tobytes())
+        key = _lens_key(camera)
         if key not in self._lenses:
             if not camera.has_distortion:
                 self._lenses[key] = _Lens(camera, None, None)
@@ -609,34 +673,41 @@ class GLRenderer:
         render_camera = dataclasses.replace(lens.render_camera, name=camera.name, R=camera.R, t=camera.t)
         return dataclasses.replace(lens, render_camera=render_camera)
 
-    def _target(self, width: int, height: int) -> _Target:
+    def _target(self, width: int, height: int, camera: str = "") -> _Target:
         key = (width, height)
         if key not in self._targets:
             ctx = self.ctx
-            colour = ctx.texture(key, 4)
-            zcam = ctx.texture(key, 1, dtype="f4")
-            depth = ctx.depth_renderbuffer(key)
-            overlay = ctx.framebuffer([colour], depth)
-            overlay.depth_mask = False
-            self._targets[key] = _Target(
-                colour,
-                zcam,
-                depth,
-                ctx.framebuffer([colour, zcam], depth),
-                ctx.framebuffer([colour], depth),
-                overlay,
-                ctx.framebuffer([zcam]),
-                ctx.framebuffer(depth_attachment=depth),
-                np.empty((height, width, 4), np.uint8),
-                np.empty((height, width), np.float32),
-            )
+            try:
+                colour = ctx.texture(key, 4)
+                zcam = ctx.texture(key, 1, dtype="f4")
+                depth = ctx.depth_renderbuffer(key)
+                overlay = ctx.framebuffer([colour], depth)
+                overlay.depth_mask = False
+                self._targets[key] = _Target(
+                    colour,
+                    zcam,
+                    depth,
+                    ctx.framebuffer([colour, zcam], depth),
+                    ctx.framebuffer([colour], depth),
+                    overlay,
+                    ctx.framebuffer([zcam]),
+                    ctx.framebuffer(depth_attachment=depth),
+                    np.empty((height, width, 4), np.uint8),
+                    np.empty((height, width), np.float32),
+                )
+            except (self._mgl.Error, MemoryError) as exc:
+                raise RenderError(
+                    f"camera {camera!r}: cannot allocate its {width} x {height} render target "
+                    f"({type(exc).__name__}: {str(exc).strip() or 'out of memory'}); lower the camera's width "
+                    "and height in the scene file"
+                ) from exc
         return self._targets[key]
 
     def _render_view(self, gpu: _SceneGPU, camera: Camera, keypoints3d: np.ndarray) -> CameraView:
         scene = gpu.scene
         lens = self._lens(camera)
         rc = lens.render_camera
-        target = self._target(rc.width, rc.height)
+        target = self._target(rc.width, rc.height, camera.name)
         front = [i for i, sm in enumerate(scene.mirrors) if sm.mirror.signed_distance(camera.position) > 0][
             :MAX_MIRRORS
         ]
@@ -779,6 +850,52 @@ class GLRenderer:
             parts = rgba[..., 3].copy()
         depth = np.where(z > 0.0, z, np.float32(np.inf)).astype(np.float32, copy=False)
         return rgb, depth, parts
+
+
+def _lens_key(camera: Camera) -> tuple:
+    return (camera.width, camera.height, camera.K.tobytes(), camera.dist.tobytes())
+
+
+def render_size(camera: Camera) -> tuple[int, int]:
+    """``(width, height)`` of the undistorted render of ``camera`` (:meth:`Camera.distortion_maps`' render
+    camera, computed from the image border only: nothing of the image's size is allocated)."""
+    if not camera.has_distortion:
+        return camera.width, camera.height
+    render = camera._render_camera(None, 1.0, 2, 3.0)  # distortion_maps' defaults, as _lens uses them
+    return int(render.width), int(render.height)
+
+
+def available_memory() -> int | None:
+    """Bytes this process can still allocate, or ``None`` when unknown: the smallest of the system's available
+    memory (``MemAvailable``), the control group's limit less its (non-reclaimable) use, and the address-space
+    limit (``ulimit -v``) less what the process maps already."""
+    found: list[int] = []
+    meminfo = _read_fields("/proc/meminfo")
+    if "MemAvailable" in meminfo:
+        found.append(meminfo["MemAvailable"] * 1024)
+    with contextlib.suppress(OSError, ValueError):
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit != "max":
+            used = int(Path("/sys/fs/cgroup/memory.current").read_text())
+            used -= _read_fields("/sys/fs/cgroup/memory.stat", sep=" ").get("inactive_file", 0)
+            found.append(int(limit) - max(used, 0))
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        mapped = _read_fields(f"/proc/{os.getpid()}/status").get("VmSize", 0) * 1024
+        found.append(soft - mapped)
+    return max(0, min(found)) if found else None
+
+
+def _read_fields(path: str, sep: str = ":") -> dict[str, int]:
+    """``name<sep> number [kB]`` lines of a /proc or /sys file as ``{name: number}`` (empty when unreadable)."""
+    out: dict[str, int] = {}
+    with contextlib.suppress(OSError):
+        with open(path) as fh:
+            for line in fh:
+                name, _, rest = line.partition(sep)
+                with contextlib.suppress(ValueError, IndexError):
+                    out[name.strip()] = int(rest.split()[0])
+    return out
 
 
 def _decode(rgb) -> np.ndarray:

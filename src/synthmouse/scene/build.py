@@ -39,7 +39,7 @@ from .rigs import (
     floor_region,
     material_key,
 )
-from .spec import CameraSpec, LightSpec, MaterialSpec, SceneSpec, load_scene_spec, material_refs
+from .spec import IMAGE_SIZE_PX, CameraSpec, LightSpec, MaterialSpec, SceneSpec, load_scene_spec, material_refs
 
 SKIN_PARTS = ("tail", "ear_l", "ear_r", "forepaw_l", "forepaw_r", "hindpaw_l", "hindpaw_r")
 HEAD_PARTS = ("head", "ear_l", "ear_r")
@@ -453,7 +453,11 @@ def build_camera(spec: SceneSpec, index: int) -> Camera:
         camera = camera_from_spec(cam_spec)
     except SceneError as exc:
         raise spec.error(where, str(exc)) from None
-    return resize_camera(spec, camera)
+    camera = resize_camera(spec, camera)
+    if not all(IMAGE_SIZE_PX[0] <= n <= IMAGE_SIZE_PX[1] for n in (camera.width, camera.height)):
+        raise spec.error(where, f"image size {camera.width}x{camera.height} px (after calibration and outputs "
+                         f"scaling); allowed {IMAGE_SIZE_PX[0]}..{IMAGE_SIZE_PX[1]} px per side")
+    return camera
 
 
 def camera_from_spec(c: CameraSpec) -> Camera:

@@ -3,7 +3,8 @@
 The models live in :mod:`synthmouse.scene` because the scene file validates them; the per-frame draw that
 uses them is :func:`synthmouse.appearance.randomize.draw` (which re-exports these names). The section is
 written nested or flat with dots (``image.noise_scale: [0.5, 2.0]``); every range is ``[low, high]``
-(uniform; one number or ``[x, x]`` fixes the value). Leaving a key out means "not randomized".
+(uniform; one number or ``[x, x]`` fixes the value). Leaving a key out means "not randomized". Every range has
+physical bounds (``docs/scene.md``): a range that leaves them is an error naming the key, the range and the bounds.
 """
 
 from __future__ import annotations
@@ -11,26 +12,49 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, model_validator
+
+from ..schema import StrictScalarsModel
 
 BACKGROUND_SOURCES = ("plate", "frame", "texture", "render")
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _range(value) -> tuple[float, float]:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value), float(value)
-    if not isinstance(value, (list, tuple)) or len(value) != 2:
-        raise ValueError(f"a range is [low, high] (or one number), got {value!r}")
+    if _is_number(value):
+        value = [value, value]
+    if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(_is_number(v) for v in value):
+        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+        raise ValueError(f"a range is [low, high] (two numbers, or one number), got {shown}")
     lo, hi = (float(v) for v in value)
     if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
-        raise ValueError(f"range [{lo}, {hi}] needs finite low <= high")
+        raise ValueError(f"range [{lo:g}, {hi:g}] needs finite low <= high")
     return lo, hi
 
 
+def bounded_range(lo: float, hi: float, unit: str = "") -> object:
+    """A ``[low, high]`` range type whose ends must lie in ``lo..hi`` (``unit`` for the message)."""
+
+    def check(value: tuple[float, float]) -> tuple[float, float]:
+        if value[0] < lo or value[1] > hi:
+            u = f" {unit}" if unit else ""
+            raise ValueError(
+                f"range [{value[0]:g}, {value[1]:g}]{u} leaves the allowed {lo:g}..{hi:g}{u}"
+            )
+        return value
+
+    return Annotated[tuple[float, float], BeforeValidator(_range), AfterValidator(check)]
+
+
 Range = Annotated[tuple[float, float], BeforeValidator(_range)]
+Factor = bounded_range(0.0, 100.0)  # multipliers (intensities, noise): 0..100
+Scale = bounded_range(0.01, 100.0)  # multipliers that must stay positive (focal length, gamma)
 
 
-class _Section(BaseModel):
+class _Section(StrictScalarsModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -39,53 +63,53 @@ class LightRandomization(_Section):
     ``elevation_deg`` above the floor of the direction towards the light; every light's intensity times
     ``intensity_scale`` and colour times the black-body colour of ``temperature_k``."""
 
-    azimuth_deg: Range | None = None
-    elevation_deg: Range | None = None
-    intensity_scale: Range | None = None
-    temperature_k: Range | None = None
+    azimuth_deg: bounded_range(-360.0, 360.0, "degrees") | None = None
+    elevation_deg: bounded_range(-90.0, 90.0, "degrees") | None = None
+    intensity_scale: Factor | None = None
+    temperature_k: bounded_range(1000.0, 40000.0, "K") | None = None
 
 
 class CameraRandomization(_Section):
-    position_m: Range | None = None  # each of dx, dy, dz uniform in the range
-    rotation_deg: Range | None = None  # each rotation-vector component uniform in the range
-    focal_scale: Range | None = None
+    position_m: bounded_range(-1.0, 1.0, "m") | None = None  # each of dx, dy, dz uniform in the range
+    rotation_deg: bounded_range(-180.0, 180.0, "degrees") | None = None  # each rotation-vector component
+    focal_scale: bounded_range(0.1, 10.0) | None = None
 
 
 class BodyRandomization(_Section):
     """``fur_albedo_scale`` multiplies the fur colour (per frame); ``length_scale`` (nose to tail root) and
     ``girth_scale`` reshape the parametric mouse (one draw per motion segment)."""
 
-    fur_albedo_scale: Range | None = None
-    length_scale: Range | None = None
-    girth_scale: Range | None = None
+    fur_albedo_scale: bounded_range(0.0, 10.0) | None = None
+    length_scale: bounded_range(0.1, 10.0) | None = None
+    girth_scale: bounded_range(0.1, 10.0) | None = None
 
 
 class ImageRandomization(_Section):
     """Image-space effects applied over the appearance profile's own (measured) values."""
 
-    noise_scale: Range | None = None  # multiplies the profile's noise sigma
-    blur_sigma_px: Range | None = None  # extra Gaussian defocus of the rendered layer
-    motion_blur_px: Range | None = None  # length of a linear motion-blur kernel on the rendered layer
-    motion_blur_angle_deg: Range | None = None
-    gamma: Range | None = None  # output tone curve exponent (1 = unchanged)
-    brightness: Range | None = None  # DN added after the tone curve
-    contrast: Range | None = None  # gain about mid-grey (1 = unchanged)
-    jpeg_quality: Range | None = None  # integer; 100 = no compression (default: the profile's equivalent)
-    animal_gain: Range | None = None  # multiplies the matched animal intensities
-    shadow_scale: Range | None = None  # multiplies the profile's contact-shadow strength
+    noise_scale: Factor | None = None  # multiplies the profile's noise sigma
+    blur_sigma_px: bounded_range(0.0, 100.0, "px") | None = None  # extra Gaussian defocus of the rendered layer
+    motion_blur_px: bounded_range(0.0, 200.0, "px") | None = None  # length of a linear motion-blur kernel
+    motion_blur_angle_deg: bounded_range(-360.0, 360.0, "degrees") | None = None
+    gamma: Scale | None = None  # output tone curve exponent (1 = unchanged)
+    brightness: bounded_range(-255.0, 255.0, "DN") | None = None  # DN added after the tone curve
+    contrast: bounded_range(0.0, 10.0) | None = None  # gain about mid-grey (1 = unchanged)
+    jpeg_quality: bounded_range(1.0, 100.0) | None = None  # integer; 100 = no compression
+    animal_gain: bounded_range(0.0, 10.0) | None = None  # multiplies the matched animal intensities
+    shadow_scale: bounded_range(0.0, 10.0) | None = None  # multiplies the profile's contact-shadow strength
 
 
 class BackgroundRandomization(_Section):
     """Background source weights (``plate``: the clean plate; ``frame``: a real frame of the profile with the
     animal removed; ``texture``: a random procedural texture on the floor; ``render``: the rendered rig)."""
 
-    weights: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=lambda: {"plate": 1.0})
-    texture_contrast: Range = (0.05, 0.3)  # texture std over the floor level
-    texture_scale_px: Range = (4.0, 64.0)  # feature size of the texture
+    weights: dict[str, Annotated[float, Field(ge=0, le=1e6)]] = Field(default_factory=lambda: {"plate": 1.0})
+    texture_contrast: bounded_range(0.0, 1.0) = (0.05, 0.3)  # texture std over the floor level
+    texture_scale_px: bounded_range(1.0, 4096.0, "px") = (4.0, 64.0)  # feature size of the texture
 
     @model_validator(mode="after")
     def _weights(self) -> BackgroundRandomization:
-        unknown = sorted(set(self.weights) - set(BACKGROUND_SOURCES))
+        unknown = sorted(str(k) for k in set(self.weights) - set(BACKGROUND_SOURCES))
         if unknown:
             raise ValueError(
                 f"unknown background source(s) {unknown}; allowed: {', '.join(BACKGROUND_SOURCES)}"
@@ -103,9 +127,9 @@ class BackgroundRandomization(_Section):
 class DistractorRandomization(_Section):
     """Small flat objects drawn on the floor (droppings, pellets, bedding) under the animal."""
 
-    count: Range = (0.0, 0.0)  # integer, inclusive
-    size_px: Range = (2.0, 6.0)  # semi-axis lengths
-    darkness: Range = (0.3, 0.8)  # fractional darkening of the floor
+    count: bounded_range(0.0, 1000.0) = (0.0, 0.0)  # integer, inclusive
+    size_px: bounded_range(0.1, 500.0, "px") = (2.0, 6.0)  # semi-axis lengths
+    darkness: bounded_range(0.0, 1.0) = (0.3, 0.8)  # fractional darkening of the floor
 
 
 class RandomizationSpec(_Section):

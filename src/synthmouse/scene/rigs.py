@@ -23,7 +23,9 @@ import trimesh
 from scipy.spatial.transform import Rotation
 
 from ..errors import SceneError
+from ..yamlio import one_line
 from .spec import (
+    COORDINATE_M,
     CustomRig,
     MaterialSpec,
     MeshSpec,
@@ -37,6 +39,7 @@ SMOOTH_ANGLE_RAD = np.radians(35.0)
 TABLE_SIZE_M = 1.6
 TREAD_SECTIONS = 128  # facets around the wheel
 TREAD_TEXTURE_MATERIAL = "rig.tread_texture"  # the material of a ``tread: texture`` running surface
+MAX_MESH_FACES = 5_000_000  # triangles in one imported mesh file
 
 
 @dataclass(frozen=True, eq=False)
@@ -400,9 +403,12 @@ def load_mesh(spec: MeshSpec, field: str) -> RigMesh:
     try:
         loaded = trimesh.load(spec.file, force="mesh")
     except Exception as exc:  # trimesh raises many kinds for unreadable files
-        raise SceneError(f"rig.{field}.file: cannot read mesh {spec.file}: {exc}") from None
+        raise SceneError(one_line(f"rig.{field}.file: cannot read mesh {spec.file}: {exc}")) from None
     if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
         raise SceneError(f"rig.{field}.file: {spec.file} holds no triangles")
+    if len(loaded.faces) > MAX_MESH_FACES:
+        raise SceneError(f"rig.{field}.file: {spec.file} has {len(loaded.faces)} triangles; allowed at most "
+                         f"{MAX_MESH_FACES} (simplify the mesh)")
     mesh = loaded.copy()
     mesh.apply_scale(
         np.broadcast_to(np.asarray(spec.scale, dtype=float), 3)
@@ -413,6 +419,12 @@ def load_mesh(spec: MeshSpec, field: str) -> RigMesh:
     transform[:3, :3] = Rotation.from_euler("xyz", spec.rotation_deg, degrees=True).as_matrix()
     transform[:3, 3] = spec.position
     mesh.apply_transform(transform)
+    extent = np.abs(mesh.vertices).max(initial=0.0) if np.all(np.isfinite(mesh.vertices)) else np.inf
+    if extent > COORDINATE_M:
+        raise SceneError(
+            f"rig.{field}: {spec.file} reaches {extent:.4g} m from the origin after scale {spec.scale} and position "
+            f"{list(spec.position)}; allowed within {COORDINATE_M:g} m (is the scale right? 0.001 for millimetres)"
+        )
     name = spec.name or spec.file.stem
     return rig_mesh(name, mesh, material_key(f"{field}.material", spec.material), occluder=spec.occluder)
 

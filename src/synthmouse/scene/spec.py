@@ -2,7 +2,12 @@
 
 :func:`load_scene_spec` reads a file and returns a :class:`SceneSpec`; every problem becomes a
 :class:`~synthmouse.errors.SceneError` that names the file, the line, the field path (``cameras[0].width``),
-the bad value and what is allowed. Unknown keys are errors. Relative paths start at the scene file's folder.
+the bad value and what is allowed. Unknown keys are errors. Relative paths start at the scene file's folder
+and may not leave it (write absolute paths, or list folders under ``external_folders``); every path is checked
+for existence and kind (an image for a texture, a mesh file for a mesh ...). The file is read with
+:func:`synthmouse.yamlio.compose_yaml` (UTF-8, no control characters, bounded nesting and alias expansion,
+duplicate keys are errors); values have physical bounds (the constants below, listed in ``docs/scene.md``) and
+booleans, numbers and non-finite floats are told apart (:class:`synthmouse.schema.StrictScalarsModel`).
 :func:`synthmouse.scene.build.build_scene` turns the spec into runtime objects.
 
 Units: metres and degrees (angles carry a ``_deg`` suffix); colours are sRGB (``"#rrggbb"``, a name, or
@@ -12,6 +17,7 @@ Units: metres and degrees (angles carry a ``_deg`` suffix); colours are sRGB (``
 from __future__ import annotations
 
 import math
+import os
 import types
 import typing
 from pathlib import Path
@@ -35,7 +41,10 @@ from pydantic import (
 )
 
 from ..errors import SceneError
+from ..schema import StrictScalarsModel
+from ..yamlio import compose_yaml, one_line, read_text
 from .materials import FUR_PRESETS, MATERIAL_PRESETS, parse_colour
+from .metadata import MetadataSpec
 from .randomization import RandomizationSpec
 
 PROFILE_FILE = "profile.yaml"  # the appearance profile's file name (synthmouse.appearance.profile)
@@ -46,24 +55,131 @@ GROUND_TRUTH = ("keypoints", "visibility", "keypoints3d", "depth", "mask", "part
 PLANARITY_TOL_M = 1e-3
 
 
+# ---------------------------------------------------------------------------------------------- bounds
+# Physical bounds of the values a scene file gives (docs/scene.md lists them): outside them a dataset would be
+# blank, one pixel large or numerically meaningless, so they are errors when the file is read.
+COORDINATE_M = 100.0  # |x|, |y|, |z| of positions, targets, translations, mirror corners
+LENGTH_M = (1e-4, 10.0)  # sizes of rig parts (0.1 mm .. 10 m)
+MESH_SCALE = (1e-6, 1e3)  # metres per mesh-file unit (micrometres .. kilometres)
+TILE_SIZE_M = (1e-4, 100.0)
+IMAGE_SIZE_PX = (16, 8192)  # camera and output width and height
+FOCAL_PX = (1.0, 1e6)  # fx, fy
+FOV_DEG = (0.1, 170.0)  # horizontal field of view (fov_deg), and the fields of view fx and fy give
+DISTORTION_MAX = 1000.0  # |k1|, |k2|, |p1|, |p2|, |k3|
+ANGLE_DEG = 360.0  # |heading_deg|, |rotation_deg| components
+RVEC_MAX_RAD = 10.0  # |rvec| components
+LIGHT_INTENSITY = (0.0, 100.0)  # 1 lights a white surface facing the light to full white
+BODY_SCALE = (0.1, 10.0)
+SEED_MAX = 2**63 - 1
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+MESH_SUFFIXES = (".stl", ".obj", ".ply", ".off", ".glb", ".gltf")
+CALIBRATION_SUFFIXES = (".toml", ".yaml", ".yml", ".json", ".xml")
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"BM", b"II*\x00", b"MM\x00*")
+
+
+def _range_text(lo: float, hi: float, unit: str, open_lo: bool = False) -> str:
+    unit = f" {unit}" if unit else ""
+    return f"{'(' if open_lo else ''}{lo:g}..{hi:g}{']' if open_lo else ''}{unit}"
+
+
+def bounded(lo: float, hi: float, unit: str = "", open_lo: bool = False) -> Any:
+    """A finite float type allowed in ``lo..hi`` (``(lo..hi]`` with ``open_lo``); the error names the value,
+    the range and the unit."""
+
+    def check(value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number; allowed {_range_text(lo, hi, unit, open_lo)}")
+        if value < lo or value > hi or (open_lo and value == lo):
+            shown = f"{value:g}" + (f" {unit}" if unit else "")
+            raise ValueError(f"{shown} is outside the allowed range {_range_text(lo, hi, unit, open_lo)}")
+        return value
+
+    return Annotated[float, AfterValidator(check)]
+
+
 # ---------------------------------------------------------------------------------------------- field types
 def _colour(value) -> tuple[float, float, float]:
     return tuple(float(c) for c in parse_colour(value))
 
 
-def _existing_path(value: Path, info: ValidationInfo) -> Path:
-    return resolve_path(value, info.context)
+def resolve_path(value: str | Path, context: dict | None, kind: str = "any") -> Path:
+    """``value`` made absolute against ``context["base_dir"]`` (the scene file's folder); it must exist and be
+    of ``kind`` (:func:`check_path_kind`).
 
-
-def resolve_path(value: str | Path, context: dict | None) -> Path:
-    """``value`` made absolute against ``context["base_dir"]`` (the scene file's folder); it must exist."""
-    base = Path((context or {}).get("base_dir") or ".")
-    path = Path(value).expanduser()
+    A relative path from a scene file (a context with ``base_dir``) must stay inside the scene's folder (or one
+    of ``context["external_folders"]``, the scene's ``external_folders``): ``../x`` leading out of it is an error
+    that asks for the absolute path, so a scene file never reads files elsewhere without saying so. Absolute
+    paths and ``~`` work anywhere; without a ``base_dir`` (a value set in code or from the command line)
+    relative paths start at the working directory and may lead anywhere.
+    """
+    context = context or {}
+    from_file = context.get("base_dir") is not None
+    base = Path(os.path.abspath(context.get("base_dir") or "."))
+    text = str(value)
+    if not text.strip() or "\x00" in text:
+        raise ValueError(f"{text!r} is not a path")
+    path = Path(text).expanduser()
     if not path.is_absolute():
-        path = base / path
-    if not path.exists():
+        path = Path(os.path.normpath(base / path))
+        folders = [base, *context.get("external_folders", ())]
+        if from_file and not any(_inside(path, folder) for folder in folders):
+            raise ValueError(
+                f"{text!r} leads outside the scene's folder {base} (to {path}); write the absolute path "
+                f"{path} if you mean that file, or list its folder under external_folders"
+            )
+    try:
+        exists = path.exists()
+    except OSError as exc:
+        raise ValueError(f"{text!r} is not a usable path: {exc.strerror or exc}") from None
+    if not exists:
         raise ValueError(f"file not found: {path} (relative paths start at the scene file's folder {base})")
-    return path.resolve()
+    path = path.resolve()
+    check_path_kind(path, kind)
+    return path
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return os.path.commonpath([path, folder]) == str(folder)
+    except ValueError:  # different drives
+        return False
+
+
+def check_path_kind(path: Path, kind: str) -> None:
+    """Raise ``ValueError`` unless ``path`` is of ``kind``: ``image`` (a PNG, JPEG, BMP, TIFF or WebP file, by
+    name and content), ``mesh`` (a mesh file by name: STL, OBJ, PLY, OFF, glTF), ``calibration`` (``.toml``,
+    ``.yaml``, ``.yml``, ``.json``, ``.xml``), ``yaml`` (a ``.yaml``/``.yml`` file), ``file`` or ``any``."""
+    if kind == "any":
+        return
+    if not path.is_file():
+        raise ValueError(f"{path} is {'a folder' if path.is_dir() else 'not a regular file'}; expected a {kind} file")
+    suffix = path.suffix.lower()
+    allowed = {"image": IMAGE_SUFFIXES, "mesh": MESH_SUFFIXES, "calibration": CALIBRATION_SUFFIXES,
+               "yaml": KEYPOINT_FILE_SUFFIXES}.get(kind)
+    if allowed is not None and suffix not in allowed:
+        raise ValueError(f"{path} is not {_KIND_NAMES[kind]}; allowed file types: {', '.join(allowed)}")
+    if kind == "image":
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(16)
+        except OSError as exc:
+            raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+        webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+        if not (webp or any(head.startswith(magic) for magic in _IMAGE_MAGIC)):
+            raise ValueError(f"{path} is named like an image but does not hold one (not a PNG, JPEG, BMP, TIFF or "
+                             "WebP file)")
+
+
+_KIND_NAMES = {"image": "an image", "mesh": "a mesh file", "calibration": "a calibration file",
+               "yaml": "a YAML file"}
+
+
+def _path_type(kind: str) -> Any:
+    def check(value: Path, info: ValidationInfo) -> Path:
+        return resolve_path(value, info.context, kind)
+
+    return Annotated[Path, AfterValidator(check)]
 
 
 def _finite(value: float) -> float:
@@ -73,17 +189,25 @@ def _finite(value: float) -> float:
 
 
 Colour = Annotated[tuple[float, float, float], BeforeValidator(_colour)]
-ExistingPath = Annotated[Path, AfterValidator(_existing_path)]
+ExistingPath = _path_type("any")
+ImagePath = _path_type("image")
+MeshPath = _path_type("mesh")
+CalibrationPath = _path_type("calibration")
 Finite = Annotated[float, AfterValidator(_finite)]
 Positive = Annotated[float, Field(gt=0), AfterValidator(_finite)]
 NonNegative = Annotated[float, Field(ge=0), AfterValidator(_finite)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
-Vec3 = tuple[Finite, Finite, Finite]
-Size2 = tuple[Positive, Positive]
+Coordinate = bounded(-COORDINATE_M, COORDINATE_M, "m")
+Vec3 = tuple[Coordinate, Coordinate, Coordinate]
+Length = bounded(*LENGTH_M, "m")
+Size2 = tuple[Length, Length]
+Angle = bounded(-ANGLE_DEG, ANGLE_DEG, "degrees")
+ImageSize = Annotated[int, Field(ge=IMAGE_SIZE_PX[0], le=IMAGE_SIZE_PX[1])]
 
 
-class StrictModel(BaseModel):
-    """Base of every section: unknown keys are errors, values are validated on assignment too."""
+class StrictModel(StrictScalarsModel):
+    """Base of every section: unknown keys are errors, values are validated on assignment too; booleans,
+    numbers and non-finite floats are told apart (:class:`~synthmouse.schema.StrictScalarsModel`)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
@@ -94,8 +218,8 @@ class MaterialSpec(StrictModel):
 
     base: str | None = None
     colour: Colour | None = None
-    texture: ExistingPath | None = None
-    tile_size: Positive | None = None
+    texture: ImagePath | None = None
+    tile_size: bounded(*TILE_SIZE_M, "m") | None = None
     roughness: Fraction | None = None
     specular: Fraction | None = None
     opacity: Fraction | None = None
@@ -119,12 +243,12 @@ class BodySpec(StrictModel):
     model: str = "parametric"
     keypoints: str = "mouse22"
     length: Positive | None = None
-    scale: Positive | None = None
+    scale: bounded(*BODY_SCALE) | None = None
     shape: dict[str, float] = Field(default_factory=dict)
     fur: str = "black"
     fur_colour: Colour | None = None
     position: Vec3 | None = None
-    heading_deg: Finite = 0.0
+    heading_deg: Angle = 0.0
 
     @field_validator("model")
     @classmethod
@@ -146,7 +270,7 @@ class BodySpec(StrictModel):
     @classmethod
     def _keypoints(cls, value: str, info: ValidationInfo) -> str:
         if looks_like_file(value):
-            return str(resolve_path(value, info.context))
+            return str(resolve_path(value, info.context, "file"))
         from ..body.keypoint_sets import builtin_set_names
 
         if value not in builtin_set_names():
@@ -251,6 +375,9 @@ def looks_like_file(value: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- rigs
+MeshScale = bounded(*MESH_SCALE, "m per file unit")
+
+
 class MeshSpec(StrictModel):
     """A mesh file (STL, OBJ, PLY, glTF ... anything ``trimesh.load`` reads) placed in the scene.
 
@@ -259,10 +386,10 @@ class MeshSpec(StrictModel):
     """
 
     name: str | None = None
-    file: ExistingPath
-    scale: Positive | tuple[Positive, Positive, Positive] = 1.0
+    file: MeshPath
+    scale: MeshScale | tuple[MeshScale, MeshScale, MeshScale] = 1.0
     position: Vec3 = (0.0, 0.0, 0.0)
-    rotation_deg: Vec3 = (0.0, 0.0, 0.0)
+    rotation_deg: tuple[Angle, Angle, Angle] = (0.0, 0.0, 0.0)
     material: MaterialRef = "white_plastic"
     occluder: bool = True
 
@@ -276,8 +403,8 @@ class OpenFieldRig(RigBase):
 
     type: Literal["openfield"]
     size: Size2 = (0.45, 0.45)
-    wall_height: Positive = 0.3
-    wall_thickness: Positive = 0.01
+    wall_height: Length = 0.3
+    wall_thickness: Length = 0.01
     floor_material: MaterialRef = "floor_white"
     wall_material: MaterialRef = "wall_white"
     table: bool = True
@@ -287,20 +414,20 @@ class WheelRig(RigBase):
     """A head-fixed mouse on a running wheel (axis along y; the mouse runs towards +x on top of it)."""
 
     type: Literal["wheel"]
-    radius: Positive = 0.09
-    width: Positive = 0.07
+    radius: Length = 0.09
+    width: Length = 0.07
     tread: Literal["ridges", "smooth", "texture"] = "ridges"
     ridges: Annotated[int, Field(ge=3, le=720)] = 72
-    ridge_height: Positive = 0.0012
-    tread_texture: ExistingPath | None = None
+    ridge_height: Length = 0.0012
+    tread_texture: ImagePath | None = None
     wheel_material: MaterialRef = "wheel_foam"
     axle: bool = True
-    axle_radius: Positive = 0.004
+    axle_radius: Length = 0.004
     headbar: bool = True
     headbar_material: MaterialRef = "steel"
     lick_spout: bool = True
     screens: Annotated[int, Field(ge=0, le=3)] = 1
-    screen_distance: Positive = 0.22
+    screen_distance: Length = 0.22
     screen_size: Size2 = (0.34, 0.2)
     screen_material: MaterialRef = "screen"
     table: bool = True
@@ -309,6 +436,12 @@ class WheelRig(RigBase):
     def _texture(self) -> WheelRig:
         if self.tread == "texture" and self.tread_texture is None:
             raise ValueError("tread 'texture' needs tread_texture (an image file)")
+        if self.axle_radius >= self.radius:
+            raise ValueError(f"axle_radius {self.axle_radius:g} m must be smaller than the wheel's radius "
+                             f"{self.radius:g} m")
+        if self.ridge_height >= self.radius / 2:
+            raise ValueError(f"ridge_height {self.ridge_height:g} m must be smaller than half the wheel's radius "
+                             f"({self.radius / 2:g} m)")
         return self
 
 
@@ -316,16 +449,23 @@ class TreadmillRig(RigBase):
     """A linear treadmill: belt top at z = 0 along x, rollers at both ends, optional side walls."""
 
     type: Literal["treadmill"]
-    length: Positive = 0.32
-    width: Positive = 0.07
-    roller_radius: Positive = 0.02
+    length: Length = 0.32
+    width: Length = 0.07
+    roller_radius: Length = 0.02
     belt_material: MaterialRef = "rubber_belt"
     side_walls: bool = True
-    wall_height: Positive = 0.06
+    wall_height: Length = 0.06
     wall_material: MaterialRef = "acrylic_clear"
     headbar: bool = False
     headbar_material: MaterialRef = "steel"
     table: bool = True
+
+    @model_validator(mode="after")
+    def _rollers(self) -> TreadmillRig:
+        if 2 * self.roller_radius >= self.length:
+            raise ValueError(f"roller_radius {self.roller_radius:g} m: the two rollers must fit in the belt's "
+                             f"length {self.length:g} m (roller_radius below {self.length / 2:g} m)")
+        return self
 
 
 class PlatformRig(RigBase):
@@ -334,11 +474,17 @@ class PlatformRig(RigBase):
     type: Literal["platform"]
     shape: Literal["box", "disc"] = "disc"
     size: Size2 = (0.12, 0.12)
-    height: Positive = 0.4
-    thickness: Positive = 0.015
+    height: Length = 0.4
+    thickness: Length = 0.015
     top_material: MaterialRef = "platform_grey"
     pedestal_material: MaterialRef = "aluminium"
     room_floor_material: MaterialRef = "floor_grey"
+
+    @model_validator(mode="after")
+    def _thickness(self) -> PlatformRig:
+        if self.thickness >= self.height:
+            raise ValueError(f"thickness {self.thickness:g} m must be smaller than the height {self.height:g} m")
+        return self
 
 
 class CustomRig(RigBase):
@@ -349,8 +495,18 @@ class CustomRig(RigBase):
     floor_size: Size2 = (1.0, 1.0)
 
 
+def type_tag(value: Any) -> Any:
+    """The ``type`` of a tagged-union member as written (a mapping) or built (a model); None when absent."""
+    return value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+
+
 RigSpec = Annotated[
-    OpenFieldRig | WheelRig | TreadmillRig | PlatformRig | CustomRig, Field(discriminator="type")
+    Annotated[OpenFieldRig, Tag("openfield")]
+    | Annotated[WheelRig, Tag("wheel")]
+    | Annotated[TreadmillRig, Tag("treadmill")]
+    | Annotated[PlatformRig, Tag("platform")]
+    | Annotated[CustomRig, Tag("none")],
+    Discriminator(type_tag),
 ]
 RIG_TYPES = ("openfield", "wheel", "treadmill", "platform", "none")
 
@@ -371,10 +527,13 @@ class LookAt(StrictModel):
         return self
 
 
+RvecComponent = bounded(-RVEC_MAX_RAD, RVEC_MAX_RAD, "rad")
+
+
 class RotationSpec(StrictModel):
     """World-to-camera rotation (OpenCV): a Rodrigues vector ``rvec`` (radians) or a 3 x 3 ``matrix``."""
 
-    rvec: Vec3 | None = None
+    rvec: tuple[RvecComponent, RvecComponent, RvecComponent] | None = None
     matrix: tuple[Vec3, Vec3, Vec3] | None = None
 
     @model_validator(mode="after")
@@ -394,36 +553,42 @@ class RotationSpec(StrictModel):
 def _distortion(value) -> tuple[float, float, float, float, float]:
     names = ("k1", "k2", "p1", "p2", "k3")
     if isinstance(value, dict):
-        unknown = sorted(set(value) - set(names))
+        unknown = sorted(str(k) for k in set(value) - set(names))
         if unknown:
             raise ValueError(f"unknown distortion coefficient(s) {unknown}; allowed: {', '.join(names)}")
         value = [value.get(n, 0.0) for n in names]
     if not isinstance(value, (list, tuple)) or len(value) not in (4, 5):
         n = len(value) if isinstance(value, (list, tuple)) else type(value).__name__
         raise ValueError(f"distortion must be 5 numbers [k1, k2, p1, p2, k3] (or 4), got {n}: {value!r}")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        raise ValueError(f"distortion {value!r}: every coefficient must be a number")
     out = [float(v) for v in value] + [0.0] * (5 - len(value))
-    if not all(math.isfinite(v) for v in out):
-        raise ValueError(f"distortion {value!r} has non-finite values")
+    if not all(math.isfinite(v) and abs(v) <= DISTORTION_MAX for v in out):
+        raise ValueError(f"distortion {value!r}: coefficients must be finite, within "
+                         f"-{DISTORTION_MAX:g}..{DISTORTION_MAX:g}")
     return tuple(out)
+
+
+FocalLength = bounded(*FOCAL_PX, "px")
 
 
 class CameraSpec(StrictModel):
     """One camera: intrinsics, distortion, size and a pose from exactly one of ``look_at``,
     ``rotation`` + ``translation``, or ``calibration`` (a calibration file and the camera's name in it)."""
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$")]
-    width: Annotated[int, Field(gt=0, le=16384)] | None = None
-    height: Annotated[int, Field(gt=0, le=16384)] | None = None
-    fx: Positive | None = None
-    fy: Positive | None = None
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$", max_length=100)]
+    width: ImageSize | None = None
+    height: ImageSize | None = None
+    fx: FocalLength | None = None
+    fy: FocalLength | None = None
     cx: Finite | None = None
     cy: Finite | None = None
-    fov_deg: Annotated[float, Field(gt=0, lt=180)] | None = None
+    fov_deg: bounded(*FOV_DEG, "degrees") | None = None
     distortion: Annotated[tuple[float, float, float, float, float], BeforeValidator(_distortion)] = (0.0,) * 5
     look_at: LookAt | None = None
     rotation: RotationSpec | None = None
     translation: Vec3 | None = None
-    calibration: ExistingPath | None = None
+    calibration: CalibrationPath | None = None
     calibration_name: str | None = None
     calibration_unit: Literal["m", "cm", "mm"] = "m"
     grayscale: bool = False
@@ -461,7 +626,30 @@ class CameraSpec(StrictModel):
                 raise ValueError(f"camera {self.name!r}: give the focal length fx (pixels) or fov_deg")
             if self.fx is not None and self.fov_deg is not None:
                 raise ValueError(f"camera {self.name!r}: give fx or fov_deg, not both")
+            self._check_intrinsics()
         return self
+
+    def _check_intrinsics(self) -> None:
+        """The principal point near the image and fields of view within :data:`FOV_DEG` (a focal length that
+        is not a lens for this image size renders a blank or a one-pixel mouse)."""
+        for axis, size, focal, centre in (("x", self.width, self.fx, self.cx), ("y", self.height, self.fy or self.fx,
+                                                                                 self.cy)):
+            if focal is not None:
+                fov = math.degrees(2 * math.atan(size / 2 / focal))
+                if not FOV_DEG[0] <= fov <= FOV_DEG[1]:
+                    key = "fx" if axis == "x" else ("fy" if self.fy is not None else "fx")
+                    lo = size / 2 / math.tan(math.radians(FOV_DEG[1]) / 2)
+                    hi = size / 2 / math.tan(math.radians(FOV_DEG[0]) / 2)
+                    raise ValueError(
+                        f"camera {self.name!r}: {key} {focal:g} px gives a {fov:.3g} degree field of view over "
+                        f"{size} px; allowed fields of view {FOV_DEG[0]:g}..{FOV_DEG[1]:g} degrees, i.e. {key} "
+                        f"{lo:.3g}..{hi:.3g} px"
+                    )
+            if centre is not None and not -size <= centre <= 2 * size:
+                raise ValueError(
+                    f"camera {self.name!r}: c{axis} {centre:g} px is far outside the image ({size} px); allowed "
+                    f"{-size}..{2 * size} px"
+                )
 
 
 # ------------------------------------------------------------------------------------------ mirrors, lights
@@ -472,7 +660,7 @@ class MirrorSpec(StrictModel):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$")]
     corners: Annotated[list[Vec3], Field(min_length=3, max_length=7)]
     normal: Vec3 | None = None
-    suffix: str | None = None
+    suffix: Annotated[str, Field(max_length=100)] | None = None
     reflectance: Fraction = 0.9
     tint: Colour = (1.0, 1.0, 1.0)
 
@@ -537,7 +725,7 @@ class LightSpec(StrictModel):
 
     type: Literal["ambient", "directional", "point", "spot"]
     colour: Colour = (1.0, 1.0, 1.0)
-    intensity: NonNegative = 1.0
+    intensity: bounded(*LIGHT_INTENSITY) = 1.0
     position: Vec3 | None = None
     target: Vec3 = (0.0, 0.0, 0.0)
     direction: Vec3 | None = None
@@ -553,8 +741,11 @@ class LightSpec(StrictModel):
             raise ValueError("a directional light needs a direction [x, y, z] (or a position and target)")
         if self.direction is not None and self.type != "directional":
             raise ValueError(f"direction is for directional lights; a {self.type} light uses position/target")
-        if self.direction is not None and np.linalg.norm(self.direction) < 1e-12:
+        if self.direction is not None and np.linalg.norm(self.direction) < 1e-9:
             raise ValueError("direction must not be the zero vector")
+        if self.type in ("directional", "spot") and self.direction is None and self.position is not None \
+                and np.linalg.norm(np.subtract(self.target, self.position)) < 1e-9:
+            raise ValueError(f"a {self.type} light's position and target are the same point {list(self.position)}")
         if self.shadows and self.type not in ("directional", "spot"):
             raise ValueError(f"shadows are available for directional and spot lights, not {self.type}")
         return self
@@ -564,8 +755,8 @@ class LightSpec(StrictModel):
 class OutputsSpec(StrictModel):
     """What is written: image size override (scales every camera), image format, ground truth."""
 
-    width: Annotated[int, Field(gt=0, le=16384)] | None = None
-    height: Annotated[int, Field(gt=0, le=16384)] | None = None
+    width: ImageSize | None = None
+    height: ImageSize | None = None
     format: Literal["png", "jpg"] = "png"
     jpeg_quality: Annotated[int, Field(ge=1, le=100)] = 95
     ground_truth: list[Literal["keypoints", "visibility", "keypoints3d", "depth", "mask", "parts"]] = Field(
@@ -613,7 +804,7 @@ class SceneSpec(StrictModel):
     domain-randomization ranges (:class:`~synthmouse.scene.randomization.RandomizationSpec`).
     """
 
-    seed: Annotated[int, Field(ge=0)] = 0
+    seed: Annotated[int, Field(ge=0, le=SEED_MAX)] = 0
     body: BodySpec = Field(default_factory=BodySpec)
     rig: RigSpec = Field(default_factory=lambda: OpenFieldRig(type="openfield"))
     cameras: Annotated[list[CameraSpec], Field(min_length=1)]
@@ -625,16 +816,24 @@ class SceneSpec(StrictModel):
     appearance: AppearanceRef | None = None
     randomization: RandomizationSpec = Field(default_factory=RandomizationSpec)
     outputs: OutputsSpec = Field(default_factory=OutputsSpec)
+    external_folders: list[str] = Field(default_factory=list, exclude=True)
+    metadata: MetadataSpec = Field(default_factory=MetadataSpec)
 
     _source: Path | None = PrivateAttr(default=None)
     _lines: dict = PrivateAttr(default_factory=dict)
     _base: Path | None = PrivateAttr(default=None)
 
+    @field_validator("external_folders")
+    @classmethod
+    def _external_folders(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        external_folders(value, (info.context or {}).get("base_dir") or ".")
+        return value
+
     @field_validator("motion")
     @classmethod
     def _motion(cls, value, info: ValidationInfo):
         if isinstance(value, str):
-            return str(resolve_path(value, info.context))
+            return str(resolve_path(value, info.context, "file"))
         return value
 
     @model_validator(mode="after")
@@ -693,7 +892,24 @@ class SceneSpec(StrictModel):
         line = self.line_of(field)
         where = f"{self._source}" if self._source is not None else "<scene>"
         where += f", line {line}" if line else ""
-        return SceneError(f"{where}: {field}: {problem}")
+        return SceneError(one_line(f"{where}: {field}: {problem}"))
+
+
+def external_folders(value: list[str], base: str | Path) -> list[Path]:
+    """The scene's ``external_folders`` (relative to ``base``, the scene's folder, or absolute) as absolute
+    paths: folders outside the scene's folder that its relative paths may reach (``../shared/meshes``).
+
+    Raises:
+        ValueError: for an entry that is not an existing folder.
+    """
+    out = []
+    for entry in value:
+        path = Path(str(entry)).expanduser()
+        path = Path(os.path.normpath(path if path.is_absolute() else Path(os.path.abspath(base)) / path))
+        if not path.is_dir():
+            raise ValueError(f"{entry!r}: {path} is not an existing folder")
+        out.append(path)
+    return out
 
 
 def _unique(names: list[str], what: str) -> None:
@@ -725,9 +941,7 @@ def load_scene_spec(path: str | Path) -> SceneSpec:
         SceneError: naming the file, line, field path, bad value and what is allowed, for every problem found.
     """
     path = Path(path)
-    if not path.is_file():
-        raise SceneError(f"{path}: scene file not found")
-    return parse_scene_spec(path.read_text(encoding="utf-8"), source=path)
+    return parse_scene_spec(read_text(path, error=SceneError, what="scene file"), source=path)
 
 
 def parse_scene_spec(
@@ -738,13 +952,7 @@ def parse_scene_spec(
     name = str(source) if source is not None else "<scene>"
     node = None
     if isinstance(text, str):
-        try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark
-            line = f", line {mark.line + 1}" if mark is not None else ""
-            raise SceneError(f"{name}{line}: not valid YAML: {exc.problem}") from None
+        data, node = compose_yaml(text, name, error=SceneError, what="scene file")
     else:
         data = text
     if data is None:
@@ -755,18 +963,46 @@ def parse_scene_spec(
             f"got {type(data).__name__}"
         )
     if base_dir is not None:
-        base = Path(base_dir)
+        base = Path(os.path.abspath(base_dir))
     else:
         base = Path(source).resolve().parent if source is not None else Path.cwd()
+    context: dict[str, Any] = {"base_dir": base}
+    external = data.get("external_folders")
+    try:  # folders relative paths may reach outside the scene's folder; a bad entry is reported by validation
+        context["external_folders"] = external_folders(external, base) if isinstance(external, list) else []
+    except ValueError:
+        context["external_folders"] = []
     try:
-        spec = SceneSpec.model_validate(data, context={"base_dir": base})
+        spec = SceneSpec.model_validate(data, context=context)
     except ValidationError as exc:
         raise SceneError(format_validation_error(exc, name, data, node)) from None
     spec._source = Path(source).resolve() if source is not None else None
     spec._base = base.resolve()
     spec._lines = _line_index(node)
+    check_output_sizes(spec)
     check_appearance(spec)
     return spec
+
+
+def check_output_sizes(spec: SceneSpec) -> None:
+    """``outputs.width``/``height`` must keep every camera (with its own size) inside :data:`IMAGE_SIZE_PX`
+    (cameras from calibration files are checked when the scene is built)."""
+    out = spec.outputs
+    if out.width is None and out.height is None:
+        return
+    key = "outputs.width" if out.width is not None else "outputs.height"
+    lo, hi = IMAGE_SIZE_PX
+    for i, cam in enumerate(spec.cameras):
+        if cam.calibration is not None or cam.width is None or cam.height is None:
+            continue
+        factor = out.width / cam.width if out.width is not None else out.height / cam.height
+        size = (round(cam.width * factor), round(cam.height * factor))
+        if not all(lo <= n <= hi for n in size):
+            raise spec.error(
+                key,
+                f"{getattr(out, key.split('.')[1])} scales camera {cam.name!r} (cameras[{i}], "
+                f"{cam.width}x{cam.height}) to {size[0]}x{size[1]} px; allowed image sizes {lo}..{hi} px per side",
+            )
 
 
 def check_appearance(spec: SceneSpec) -> None:
@@ -836,12 +1072,24 @@ def check_shape_randomization(spec: SceneSpec) -> None:
 def format_validation_error(exc: ValidationError, name: str, data: Any, node: yaml.Node | None) -> str:
     """One line per problem: ``file, line N: field.path: message (got value)``."""
     lines = []
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    for err in errors[:MAX_PROBLEMS]:
         path, yaml_node = _walk(data, node, err["loc"])
         where = name + (f", line {yaml_node.start_mark.line + 1}" if yaml_node is not None else "")
         message = _message(err, path, data)
-        lines.append(f"{where}: {_dotted(path) or '(top level)'}: {message}")
-    head = f"{len(lines)} problems in the scene file:\n  " if len(lines) > 1 else ""
+        lines.append(one_line(f"{where}: {_dotted(path) or '(top level)'}: {message}"))
+    return _problems(lines, len(errors), "the scene file")
+
+
+MAX_PROBLEMS = 20  # problems listed in one error (the rest are counted)
+
+
+def _problems(lines: list[str], total: int, what: str) -> str:
+    """One problem: its line; several: a head line, then one indented line per problem (at most
+    :data:`MAX_PROBLEMS`, the rest counted)."""
+    if total > len(lines):
+        lines = [*lines, f"... and {total - len(lines)} more"]
+    head = f"{total} problems in {what}:\n  " if total > 1 else ""
     return head + "\n  ".join(lines)
 
 
@@ -851,12 +1099,12 @@ def section_error(spec: SceneSpec, section: str, exc: ValidationError, model: ty
     (``motion.generators[1].speed``), the bad value and what is allowed."""
     data = getattr(spec, section)
     lines = []
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    for err in errors[:MAX_PROBLEMS]:
         path, _ = _walk(data, None, err["loc"])
         message = _message(err, path, data, root=model)
         lines.append(str(spec.error(_dotted([section, *path]), message)))
-    head = f"{len(lines)} problems in {section}:\n  " if len(lines) > 1 else ""
-    return SceneError(head + "\n  ".join(lines))
+    return SceneError(_problems(lines, len(errors), section))
 
 
 def _message(err: dict, path: list, data: Any, root: type[BaseModel] | None = None) -> str:

@@ -1,0 +1,393 @@
+"""Propose the arena floor's corners in the user's video, for ``synthmouse fit-camera --propose``.
+
+Without a display nobody can click points, and finding a corner's pixel by hand is slow. The floor of an
+open-field box seen from above is the region around the image centre bounded by the first strong edge in
+every direction (where the floor meets the walls), so:
+
+1. Canny edges of the median frame (:func:`synthmouse.appearance.camera_fit.edge_map`, sub-pixel);
+2. rays from the image centre, each stopping at its first edge pixel; rays that leak through a gap are
+   dropped (their radius jumps away from the running median of their neighbours);
+3. the hull of those boundary points reduced to a quadrilateral (``cv2.approxPolyDP``): rough corners;
+4. the four sides are straight lines seen through one radial lens distortion (OpenCV's ``k1 k2`` model about
+   the image centre, the model ``fit-camera`` fits, which bends straight edges as real lenses do): lines and
+   distortion are fitted together to the boundary points of the sides' middle parts (points beyond 3 robust
+   sigmas trimmed); the corners are the lines' intersections, distorted back into the image;
+5. names from the scene's camera (the rig's corners projected through the scene's guess of the camera,
+   matched to the found ones as a shape), or by compass with north at the image top.
+
+The user checks the proposal on the overlay (:func:`draw_proposal`: each named point, the fitted sides and a
+magnified inset of every corner) and edits the points file (:func:`write_points_file`) before fitting.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from scipy.ndimage import median_filter
+from scipy.optimize import least_squares
+
+from synthmouse.fileio import atomic_open
+
+from .profile import AppearanceError
+from .scene_edit import format_value
+
+FLOOR_CORNERS = ("floor_nw", "floor_ne", "floor_se", "floor_sw")
+"""The ``openfield`` rig's floor corners, clockwise in a top view with north at the image top."""
+
+
+@dataclass
+class CornerProposal:
+    """Proposed floor corners.
+
+    Attributes:
+        points: ``{name: (u, v)}`` OpenCV pixels (centre of the top-left pixel is 0, 0).
+        sides: per side (clockwise in the image), ``(n, 2)`` image polyline of the fitted edge.
+        side_rms_px: per side, RMS distance of its boundary points from the fitted edge (undistorted pixels).
+        side_points: per side, how many boundary points the edge was fitted to.
+        boundary: ``(M, 2)`` boundary points found by the rays (outliers removed).
+        naming: how the names were given: ``scene camera`` or ``compass (north = image top)``.
+    """
+
+    points: dict[str, tuple[float, float]]
+    sides: list[np.ndarray] = field(default_factory=list)
+    side_rms_px: list[float] = field(default_factory=list)
+    side_points: list[int] = field(default_factory=list)
+    boundary: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    naming: str = ""
+
+
+def _gray(image: np.ndarray) -> np.ndarray:
+    img = np.asarray(image)
+    if img.ndim == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.shape[2] == 3 else img[..., 0]
+    if img.dtype != np.uint8:
+        raise AppearanceError(f"propose corners: expected a uint8 image, got {img.dtype}")
+    return img
+
+
+def boundary_from_centre(image: np.ndarray, rays: int = 1440, centre: Sequence[float] | None = None) -> np.ndarray:
+    """``(M, 2)`` sub-pixel positions of the first edge met by ``rays`` rays cast from ``centre`` (default the
+    image centre), after dropping rays whose radius jumps away from their neighbours' (a gap in the outline)."""
+    from .camera_fit import edge_map
+
+    gray = _gray(image)
+    h, w = gray.shape
+    edges = edge_map(gray)
+    cu, cv = ((w - 1) / 2.0, (h - 1) / 2.0) if centre is None else (float(centre[0]), float(centre[1]))
+    angles = np.linspace(0.0, 2.0 * math.pi, rays, endpoint=False)
+    radii = np.arange(1.0, math.hypot(w, h), 0.5)
+    u = cu + np.cos(angles)[:, None] * radii[None]
+    v = cv + np.sin(angles)[:, None] * radii[None]
+    inside = (u >= 0) & (u <= w - 1) & (v >= 0) & (v <= h - 1)
+    iu = np.clip(np.round(u).astype(int), 0, w - 1)
+    iv = np.clip(np.round(v).astype(int), 0, h - 1)
+    hits = edges.edges[iv, iu] & inside
+    found = hits.any(axis=1)
+    first = np.argmax(hits, axis=1)
+    pix = edges.positions[iv[np.arange(rays), first], iu[np.arange(rays), first]].astype(np.float64)
+    radius = np.where(found, radii[first], np.nan)
+    if found.sum() < rays // 2:
+        raise AppearanceError(
+            f"propose corners: only {int(found.sum())} of {rays} rays from the image centre met an edge; is the "
+            "arena floor around the image centre, with its border inside the image?"
+        )
+    filled = np.where(found, radius, np.nanmedian(radius))
+    smooth = median_filter(filled, size=max(rays // 96, 5), mode="wrap")
+    keep = found & (np.abs(radius - smooth) <= 0.04 * smooth + 1.5)
+    return pix[keep]
+
+
+def _quad(points: np.ndarray) -> np.ndarray:
+    """``(4, 2)`` rough corners: the points' convex hull reduced to four vertices."""
+    hull = cv2.convexHull(points.astype(np.float32)).reshape(-1, 2)
+    perimeter = cv2.arcLength(hull, True)
+    lo, hi = 0.0, 0.5 * perimeter
+    best = None
+    for _ in range(40):
+        eps = 0.5 * (lo + hi)
+        approx = cv2.approxPolyDP(hull, eps, True).reshape(-1, 2)
+        if len(approx) == 4:
+            best = approx
+            hi = eps
+        elif len(approx) > 4:
+            lo = eps
+        else:
+            hi = eps
+    if best is None:
+        raise AppearanceError(
+            "propose corners: the floor's outline is not a quadrilateral (no four-cornered outline found around "
+            "the image centre)"
+        )
+    return best.astype(np.float64)
+
+
+def _side_points(points: np.ndarray, a: np.ndarray, b: np.ndarray, margin: float = 0.05) -> np.ndarray:
+    """The boundary points along the chord ``a -> b`` (away from its ends, near the chord)."""
+    axis = b - a
+    length = float(np.linalg.norm(axis))
+    axis = axis / length
+    rel = points - a
+    t = rel @ axis / length
+    d = rel @ np.array([-axis[1], axis[0]])
+    use = (t > margin) & (t < 1 - margin) & (np.abs(d) < 0.15 * length)
+    if use.sum() < 12:
+        raise AppearanceError(
+            f"propose corners: only {int(use.sum())} boundary points along the side from ({a[0]:.0f}, {a[1]:.0f}) "
+            f"to ({b[0]:.0f}, {b[1]:.0f}); write the points by hand"
+        )
+    return points[use]
+
+
+@dataclass
+class _Lens:
+    """OpenCV's radial model about ``centre`` (the model ``fit-camera`` fits): distorted
+    ``p = c + scale * x (1 + l1 |x|^2 + l2 |x|^4)`` for undistorted ``x`` in units of ``scale`` (half the image
+    diagonal; the focal length is not needed). Straight rig edges are straight lines in ``c + scale * x``."""
+
+    centre: np.ndarray
+    scale: float
+    l1: float = 0.0
+    l2: float = 0.0
+
+    def undistort(self, p: np.ndarray) -> np.ndarray:
+        rel = (p - self.centre) / self.scale
+        rd = np.linalg.norm(rel, axis=-1)
+        r = rd.copy()
+        for _ in range(8):  # Newton on r (1 + l1 r^2 + l2 r^4) = rd
+            f = r * (1.0 + self.l1 * r**2 + self.l2 * r**4) - rd
+            df = 1.0 + 3.0 * self.l1 * r**2 + 5.0 * self.l2 * r**4
+            r = r - f / np.where(np.abs(df) > 1e-9, df, 1e-9)
+        gain = np.where(rd > 1e-12, r / np.maximum(rd, 1e-12), 1.0)
+        return self.centre + self.scale * rel * gain[..., None]
+
+    def distort(self, q: np.ndarray) -> np.ndarray:
+        x = (np.atleast_2d(q) - self.centre) / self.scale
+        r2 = np.sum(x**2, axis=-1, keepdims=True)
+        return self.centre + self.scale * x * (1.0 + self.l1 * r2 + self.l2 * r2**2)
+
+
+def _fit_lines(sides: list[np.ndarray], centre: np.ndarray, scale: float):
+    """Four lines and one radial distortion through the sides' boundary points (least squares, outliers trimmed):
+    ``(lens, lines (4, 3) as n_x n_y rho in undistorted pixels, per-side rms px, per-side counts)``."""
+
+    def lines_through(lens: _Lens, pts_list) -> np.ndarray:
+        out = []
+        for pts in pts_list:
+            q = lens.undistort(pts)
+            mean = q.mean(axis=0)
+            _, _, vt = np.linalg.svd(q - mean, full_matrices=False)
+            n = vt[1]
+            out.append([n[0], n[1], float(n @ mean)])
+        return np.array(out)
+
+    def residuals(x: np.ndarray, pts_list) -> np.ndarray:
+        pts = np.concatenate(pts_list)
+        side = np.repeat(np.arange(len(pts_list)), [len(p) for p in pts_list])
+        q = _Lens(centre, scale, x[0], x[1]).undistort(pts)
+        theta, rho = x[2::2][side], x[3::2][side]
+        return q[:, 0] * np.cos(theta) + q[:, 1] * np.sin(theta) - rho
+
+    kept = [np.asarray(p, dtype=np.float64) for p in sides]
+    x0 = [0.0, 0.0]
+    for n_x, n_y, rho in lines_through(_Lens(centre, scale), kept):
+        x0 += [math.atan2(n_y, n_x), rho]
+    x = np.array(x0)
+    for _ in range(4):
+        result = least_squares(residuals, x, args=(kept,), method="lm", x_scale="jac")
+        x = result.x
+        lens = _Lens(centre, scale, x[0], x[1])
+        trimmed = []
+        for i, pts in enumerate(kept):
+            n = np.array([math.cos(x[2 + 2 * i]), math.sin(x[2 + 2 * i])])
+            r = np.abs(lens.undistort(pts) @ n - x[3 + 2 * i])
+            trimmed.append(pts[r <= max(3.0 * 1.4826 * float(np.median(r)), 0.75)])
+        if all(len(t) == len(k) for t, k in zip(trimmed, kept, strict=True)) or min(map(len, trimmed)) < 12:
+            break
+        kept = trimmed
+    lens = _Lens(centre, scale, x[0], x[1])
+    lines, rms = [], []
+    for i, pts in enumerate(kept):
+        n = np.array([math.cos(x[2 + 2 * i]), math.sin(x[2 + 2 * i])])
+        lines.append([n[0], n[1], x[3 + 2 * i]])
+        rms.append(float(np.sqrt(np.mean((lens.undistort(pts) @ n - x[3 + 2 * i]) ** 2))))
+    return lens, np.array(lines), rms, [len(k) for k in kept]
+
+
+def _meet(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection of the lines ``n . q = rho``."""
+    return np.linalg.solve(np.array([a[:2], b[:2]]), np.array([a[2], b[2]]))
+
+
+def _normalized(points: np.ndarray) -> np.ndarray:
+    centred = points - points.mean(axis=0)
+    return centred / max(float(np.sqrt(np.mean(np.sum(centred**2, axis=1)))), 1e-9)
+
+
+def name_corners(
+    corners: np.ndarray, expected: Mapping[str, Sequence[float]] | None = None
+) -> tuple[dict[str, np.ndarray], str]:
+    """Give the four ``(4, 2)`` corners the ``openfield`` rig's names.
+
+    With ``expected`` (``{name: (u, v)}``, e.g. the rig's corners projected through the scene's camera), the
+    assignment whose shape (centred, scaled) matches best; otherwise by compass with north at the image top.
+    """
+    if expected is not None and len(expected) == 4:
+        names = list(expected)
+        target = _normalized(np.array([expected[n] for n in names], dtype=np.float64))
+        found = _normalized(corners)
+        best = min(itertools.permutations(range(4)), key=lambda p: float(np.sum((found[list(p)] - target) ** 2)))
+        return {n: corners[i] for n, i in zip(names, best, strict=True)}, "scene camera"
+    s, d = corners.sum(axis=1), corners[:, 0] - corners[:, 1]
+    picks = {"floor_nw": np.argmin(s), "floor_se": np.argmax(s), "floor_ne": np.argmax(d), "floor_sw": np.argmin(d)}
+    if len(set(int(i) for i in picks.values())) != 4:
+        raise AppearanceError("propose corners: cannot tell the corners apart by position; write them by hand")
+    return {n: corners[i] for n, i in picks.items()}, "compass (north = image top)"
+
+
+def propose_floor_corners(
+    image: np.ndarray, expected: Mapping[str, Sequence[float]] | None = None, rays: int = 1440
+) -> CornerProposal:
+    """Find the arena floor's four corners in ``image`` (the video's median frame).
+
+    Args:
+        image: ``(H, W)`` or ``(H, W, 3)`` uint8, the floor around the image centre.
+        expected: ``{floor_nw: (u, v), ...}`` rough positions that fix the names (see :func:`name_corners`).
+        rays: rays cast from the centre.
+
+    Returns:
+        :class:`CornerProposal`.
+
+    Raises:
+        AppearanceError: no four-cornered outline around the image centre.
+    """
+    boundary = boundary_from_centre(image, rays)
+    rough = _quad(boundary)
+    middle = rough.mean(axis=0)
+    rough = rough[np.argsort(np.arctan2(rough[:, 1] - middle[1], rough[:, 0] - middle[0]))]  # clockwise
+    h, w = _gray(image).shape[:2]
+    centre = np.array([(w - 1) / 2.0, (h - 1) / 2.0])
+    sides = [_side_points(boundary, rough[i], rough[(i + 1) % 4]) for i in range(4)]
+    lens, lines, rms, counts = _fit_lines(sides, centre, 0.5 * math.hypot(w, h))
+    # corner i: where side i - 1 (ending at it) meets side i (starting at it), in the undistorted image
+    straight = np.array([_meet(lines[(i - 1) % 4], lines[i]) for i in range(4)])
+    corners = lens.distort(straight)
+    if np.max(np.linalg.norm(corners - rough, axis=1)) > 0.1 * np.linalg.norm(rough[0] - rough[2]):
+        raise AppearanceError("propose corners: the fitted sides do not meet near the outline's corners")
+    named, how = name_corners(corners, expected)
+    ts = np.linspace(0.0, 1.0, 80)[:, None]
+    drawn = [lens.distort(straight[i] + ts * (straight[(i + 1) % 4] - straight[i])) for i in range(4)]
+    points = {n: (float(p[0]), float(p[1])) for n, p in named.items()}
+    return CornerProposal(points, drawn, rms, counts, boundary, how)
+
+
+# ---------------------------------------------------------------------- output for the user to check
+def draw_proposal(image: np.ndarray, proposal: CornerProposal, zoom: int | None = None, radius: int = 15) -> np.ndarray:
+    """``(H, W + panel, 3) uint8`` BGR picture to check a proposal by eye: the frame with the fitted sides
+    (yellow) and every named point (red cross and label), and beside it a panel with a magnified inset
+    (``zoom``, default: what fits two rows) of the ``radius`` px around each point, laid out as the points are
+    (top-left point top-left), and a legend."""
+    gray = _gray(image)
+    frame = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+    h, w = gray.shape
+    base = frame.copy()
+    shift = 4
+    yellow, red, white, black = (0, 220, 255), (0, 0, 255), (255, 255, 255), (0, 0, 0)
+    for side in proposal.sides:
+        pts = np.round(side * (1 << shift)).astype(np.int32)
+        cv2.polylines(frame, [pts], False, yellow, 1, cv2.LINE_AA, shift)
+    centre = np.array([(w - 1) / 2.0, (h - 1) / 2.0])
+    gap, legend = 6, 40
+    if zoom is None:
+        zoom = max(2, min(8, ((h - 3 * gap - legend) // 2) // (2 * radius + 1)))
+    size = (2 * radius + 1) * zoom
+    rows = max(1, min(2, (h - gap - legend) // (size + gap)))
+    panel = np.full((h, 2 * size + 3 * gap, 3), 40, np.uint8)
+    for name, (u, v) in proposal.points.items():
+        p = np.array([u, v])
+        cv2.drawMarker(frame, (round(u), round(v)), red, cv2.MARKER_CROSS, 15, 1, cv2.LINE_AA)
+        toward = centre - p
+        toward = toward / max(float(np.linalg.norm(toward)), 1e-9)
+        label = f"{name} ({u:.1f}, {v:.1f})"
+        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
+        anchor = p + toward * 24
+        x = int(np.clip(anchor[0] - (tw if toward[0] < 0 else 0), 2, w - tw - 2))
+        y = int(np.clip(anchor[1] + (th if toward[1] > 0 else 0), th + 2, h - 4))
+        cv2.rectangle(frame, (x - 2, y - th - 3), (x + tw + 2, y + 4), black, -1)
+        cv2.putText(frame, label, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, white, 1, cv2.LINE_AA)
+        # magnified inset of the unmarked frame, with the fitted sides and the point
+        x0, y0 = round(u) - radius, round(v) - radius
+        crop = np.zeros((2 * radius + 1, 2 * radius + 1, 3), np.uint8)
+        sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x0 + 2 * radius + 1, w), min(y0 + 2 * radius + 1, h)
+        if sx1 > sx0 and sy1 > sy0:
+            crop[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = base[sy0:sy1, sx0:sx1]
+        inset = cv2.resize(crop, (size, size), interpolation=cv2.INTER_NEAREST)
+        for side in proposal.sides:  # pixel centre (x0, y0) maps to the inset's (zoom - 1) / 2
+            local = (side - [x0, y0]) * zoom + (zoom - 1) / 2.0
+            pts = np.round(local * (1 << shift)).astype(np.int32)
+            cv2.polylines(inset, [pts], False, yellow, 1, cv2.LINE_AA, shift)
+        iu, iv = (u - x0) * zoom + (zoom - 1) / 2.0, (v - y0) * zoom + (zoom - 1) / 2.0
+        cv2.drawMarker(inset, (round(iu), round(iv)), red, cv2.MARKER_CROSS, 6 * zoom, 1, cv2.LINE_AA)
+        (tw, th), _ = cv2.getTextSize(f"{name} x{zoom}", cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1)
+        cv2.rectangle(inset, (0, 0), (tw + 6, th + 6), black, -1)
+        cv2.putText(inset, f"{name} x{zoom}", (3, th + 3), cv2.FONT_HERSHEY_SIMPLEX, 0.4, white, 1, cv2.LINE_AA)
+        col = 0 if u < centre[0] else 1
+        row = 0 if (v < centre[1] or rows == 1) else 1
+        ix, iy = gap + col * (size + gap), gap + row * (size + gap)
+        if iy + size <= h:
+            panel[iy : iy + size, ix : ix + size] = inset
+    notes = ["red: proposed point; yellow: fitted floor edge", "a cross off its corner? edit the points file"]
+    for i, note in enumerate(notes):
+        y = h - legend + 14 + 16 * i
+        cv2.putText(panel, note, (gap, y), cv2.FONT_HERSHEY_SIMPLEX, 0.38, white, 1, cv2.LINE_AA)
+    return np.concatenate([frame, panel], axis=1)
+
+
+def write_points_file(
+    path: str | Path,
+    proposal: CornerProposal,
+    image_size: tuple[int, int],
+    source: str,
+    world: Mapping[str, Sequence[float]] | None = None,
+    overlay: str | Path | None = None,
+) -> Path:
+    """Write the proposal as a ``fit-camera`` points file with a comment header saying what each point is and
+    how to check and edit it (atomically)."""
+    path = Path(path)
+    explain = {
+        "floor_nw": "north-west",
+        "floor_ne": "north-east",
+        "floor_se": "south-east",
+        "floor_sw": "south-west",
+    }
+    lines = [
+        "# Rig points for `synthmouse fit-camera`: where known points of the rig appear in the video.",
+        "# PROPOSED by `synthmouse fit-camera --propose` from the frame named in 'image' below. CHECK THEM before",
+        f"# fitting: open {overlay or 'the overlay PNG'} and see that each red cross sits exactly where the floor",
+        "# meets the walls at its corner (the insets show each corner magnified). Wrong? Edit its [u, v]: pixels,",
+        "# u to the right, v down, the centre of the top-left pixel is (0, 0), as in OpenCV and DeepLabCut.",
+        "# Delete a line to leave a point out (4 or more are needed). Other known points can be added as",
+        "#   my_mark: {world: [x, y, z], pixel: [u, v]}   (world metres: x east, y north, z up, origin at the",
+        "#   arena centre on the floor).",
+        "# The names are the openfield rig's inner floor corners (north = +y, east = +x in the scene's world);",
+        f"# named by {proposal.naming}.",
+        f"image: {format_value(source)}",
+        f"image_size: [{int(image_size[0])}, {int(image_size[1])}]",
+        "points:",
+    ]
+    entries = [f"  {name}: [{u:.2f}, {v:.2f}]" for name, (u, v) in proposal.points.items()]
+    column = max(len(e) for e in entries) + 3
+    for entry, name in zip(entries, proposal.points, strict=True):
+        comment = explain.get(name, "")
+        if world is not None and name in world:
+            x, y, z = (float(c) for c in world[name])
+            comment += f" inner floor corner, world ({x:+.3f}, {y:+.3f}, {z:.3f}) m"
+        lines.append(f"{entry:<{column}}# {comment.strip()}" if comment.strip() else entry)
+    with atomic_open(path, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return path
