@@ -128,3 +128,13 @@ def test_out_of_memory_is_one_line_with_exit_2(monkeypatch, capsys):
 
     code, err = _run_cli(monkeypatch, capsys, _app_with(huge, "huge"), ["huge"])
     assert code == 2 and err.startswith("error: out of memory") and len(err.strip().splitlines()) == 1
+
+
+def test_resumable_commands_are_named_with_their_group():
+    from synthmouse.cli.main import RESUMABLE_COMMANDS, _command_name
+
+    assert _command_name(["--debug", "generate", "s.yaml", "--out", "x"]) == "generate"
+    assert _command_name(["motion", "retarget", "side.h5", "--out", "fit.npz"]) == "motion retarget"
+    assert _command_name(["scene", "check", "s.yaml"]) == "scene check"
+    assert _command_name([]) is None
+    assert "motion retarget" in RESUMABLE_COMMANDS and "scene check" not in RESUMABLE_COMMANDS

@@ -55,7 +55,7 @@ for _name in COMMAND_MODULES:
 
 
 # Commands whose interrupted work a rerun of the same command continues.
-RESUMABLE_COMMANDS = frozenset({"generate", "demo"})
+RESUMABLE_COMMANDS = frozenset({"generate", "demo", "motion retarget"})
 EXIT_ERROR = 2  # a SynthmouseError: bad input or a failed operation, one line on stderr
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
@@ -103,8 +103,12 @@ def run(argv: list[str] | None = None) -> None:
 
 
 def _command_name(args: list[str]) -> str | None:
-    """The command a command line runs (its first word that is not an option of the main app)."""
-    return next((a for a in args if not a.startswith("-")), None)
+    """The command a command line runs: its first word that is not an option of the main app, with the
+    subcommand for command groups (``motion retarget``)."""
+    words = [a for a in args if not a.startswith("-")]
+    if not words:
+        return None
+    return " ".join(words[:2]) if words[0] in {"motion", "scene", "model"} and len(words) > 1 else words[0]
 
 
 if __name__ == "__main__":
