@@ -18,7 +18,8 @@ test-all:
 
 lint:
 	bash scripts/bootstrap.sh test
-	.venv/bin/ruff check src tests benchmarks
+	.venv/bin/ruff check src tests benchmarks docs
+	.venv/bin/ruff format --check src tests benchmarks docs
 
 bench:
 	bash scripts/bootstrap.sh test

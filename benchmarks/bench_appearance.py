@@ -79,25 +79,17 @@ def naive_apply(
     illum = cv2.GaussianBlur(lum * 0 + plate[..., 0], (0, 0), 12.0) / s.floor_level
     layer = np.repeat((matched * illum)[..., None], 3, axis=2)
     alpha = mask.astype(np.float64)
-    shade = (
-        np.minimum(2 * cv2.GaussianBlur(alpha, (0, 0), max(s.shadow.radius_px, 0.1)), 1) * s.shadow.strength
-    )
+    shade = np.minimum(2 * cv2.GaussianBlur(alpha, (0, 0), max(s.shadow.radius_px, 0.1)), 1) * s.shadow.strength
     background = plate * (1 - shade)[..., None]
     sigma = max(float(np.hypot(s.blur.defocus_sigma, float(params.get("image.blur_sigma_px", 0.0)))), 0.1)
     pre = cv2.GaussianBlur(layer * alpha[..., None], (0, 0), sigma)
     cover = cv2.GaussianBlur(alpha, (0, 0), sigma)[..., None]
     out = pre + (1 - cover) * background
-    noise_sigma = np.sqrt(s.noise.a + s.noise.b * np.clip(out, 0, None)) * float(
-        params.get("image.noise_scale", 1)
-    )
+    noise_sigma = np.sqrt(s.noise.a + s.noise.b * np.clip(out, 0, None)) * float(params.get("image.noise_scale", 1))
     out = out + rng.normal(0, 1, out.shape) * noise_sigma
     gamma = float(params.get("image.gamma", 1.0))
     out = (np.clip(out, 0, 255) / 255.0) ** gamma * 255.0
-    out = (
-        (out - 128) * float(params.get("image.contrast", 1.0))
-        + 128
-        + float(params.get("image.brightness", 0))
-    )
+    out = (out - 128) * float(params.get("image.contrast", 1.0)) + 128 + float(params.get("image.brightness", 0))
     out = np.clip(np.round(out), 0, 255).astype(np.uint8)
     quality = int(params.get("image.jpeg_quality", s.compression.jpeg_quality))
     if quality < 100:

@@ -63,11 +63,20 @@ def child(source: str, frames: int, size: tuple[int, int], out: str) -> None:
     end = time.perf_counter()
     src.close()
     export_start = timing["export_start"] or end
-    print(json.dumps({
-        "frames": frames, "size": list(size), "complete": report.complete,
-        "loop_fps": frames / (export_start - start), "export_s": end - export_start, "total_s": end - start,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **samples,
-    }))
+    print(
+        json.dumps(
+            {
+                "frames": frames,
+                "size": list(size),
+                "complete": report.complete,
+                "loop_fps": frames / (export_start - start),
+                "export_s": end - export_start,
+                "total_s": end - start,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                **samples,
+            }
+        )
+    )
 
 
 def _rss_mb() -> float:
@@ -80,8 +89,7 @@ def _rss_mb() -> float:
 
 def run(source: str, frames: int, size: tuple[int, int]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, __file__, "--child", source, str(frames), f"{size[0]}x{size[1]}",
-               str(Path(tmp) / "ds")]
+        cmd = [sys.executable, __file__, "--child", source, str(frames), f"{size[0]}x{size[1]}", str(Path(tmp) / "ds")]
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise SystemExit(f"child failed:\n{done.stderr[-3000:]}")
@@ -99,15 +107,20 @@ def main() -> None:
         child(source, int(frames), tuple(int(v) for v in size.split("x")), out)
         return
     print(f"source: {args.source}")
-    print(f"{'frames':>7} {'size':>8} {'loop fps':>9} {'export s':>9} {'setup peak MB':>14} "
-          f"{'RSS@10% MB':>11} {'RSS@end MB':>11} {'peak MB':>8}")
+    print(
+        f"{'frames':>7} {'size':>8} {'loop fps':>9} {'export s':>9} {'setup peak MB':>14} "
+        f"{'RSS@10% MB':>11} {'RSS@end MB':>11} {'peak MB':>8}"
+    )
     for frames in args.frames:
         size = (320, 240) if frames <= 1000 else (64, 48)
         r = run(args.source, frames, size)
         early, late = r.get("rss_mb_at_10pct", float("nan")), r.get("rss_mb_at_end_of_loop", float("nan"))
-        print(f"{r['frames']:>7} {r['size'][0]:>4}x{r['size'][1]:<3} {r['loop_fps']:>9.1f} "
-              f"{r['export_s']:>9.1f} {r['peak_mb_before_loop']:>14.1f} {early:>11.1f} {late:>11.1f} "
-              f"{r['peak_rss_mb']:>8.1f}")
+        print(
+            f"{r['frames']:>7} {r['size'][0]:>4}x{r['size'][1]:<3} {r['loop_fps']:>9.1f} "
+            f"{r['export_s']:>9.1f} {r['peak_mb_before_loop']:>14.1f} {early:>11.1f} {late:>11.1f} "
+            f"{r['peak_rss_mb']:>8.1f}"
+        )
+
 
 if __name__ == "__main__":
     main()

@@ -29,11 +29,13 @@ def real_halves(real, seeds: int, config) -> None:
 
     for seed in range(seeds):
         order = np.random.default_rng(100 + seed).permutation(len(real))
-        a, b = real.subset(order[: len(order) // 2]), real.subset(order[len(order) // 2:])
+        a, b = real.subset(order[: len(order) // 2]), real.subset(order[len(order) // 2 :])
         start = time.perf_counter()
         r = domain_classifier_test(a, FrameSet("half", b.source, b.keys, b.images), config)
-        print(f"real half vs real half, split {seed}: accuracy {100 * r.accuracy:5.1f} %  AUC {r.auc:.3f}  "
-              f"p {r.p_value:.3f}  ({time.perf_counter() - start:.1f} s, epochs {r.epochs_run})")
+        print(
+            f"real half vs real half, split {seed}: accuracy {100 * r.accuracy:5.1f} %  AUC {r.auc:.3f}  "
+            f"p {r.p_value:.3f}  ({time.perf_counter() - start:.1f} s, epochs {r.epochs_run})"
+        )
 
 
 def flat_vs_real(real, config) -> None:
@@ -48,9 +50,11 @@ def flat_vs_real(real, config) -> None:
         synthetic = load_frame_set(root, "synthetic")
         start = time.perf_counter()
         r = domain_classifier_test(real, synthetic, config)
-        print(f"flat renders (60, 320x240, {render_s:.1f} s to render) vs real: accuracy {100 * r.accuracy:5.1f} % "
-              f" AUC {r.auc:.3f}  p {r.p_value:.4f}  median realism {np.median(r.p_real_synthetic):.3f}  "
-              f"({time.perf_counter() - start:.1f} s)")
+        print(
+            f"flat renders (60, 320x240, {render_s:.1f} s to render) vs real: accuracy {100 * r.accuracy:5.1f} % "
+            f" AUC {r.auc:.3f}  p {r.p_value:.4f}  median realism {np.median(r.p_real_synthetic):.3f}  "
+            f"({time.perf_counter() - start:.1f} s)"
+        )
 
 
 def masks_and_coverage(real, synthetic_root: Path) -> None:
@@ -62,17 +66,21 @@ def masks_and_coverage(real, synthetic_root: Path) -> None:
     by_subtraction = image_statistics(synthetic)["mouse_area"]
     from_masks = image_statistics(synthetic, render_masks(synthetic))["mouse_area"]
     ratio = by_subtraction / from_masks
-    print(f"mouse size, background subtraction / rendered mask ({len(synthetic)} frames): median "
-          f"{np.nanmedian(ratio):.3f}, 10-90 % {np.nanpercentile(ratio, 10):.3f}-{np.nanpercentile(ratio, 90):.3f}, "
-          f"found in {100 * np.mean(np.isfinite(ratio)):.0f} % of frames")
+    print(
+        f"mouse size, background subtraction / rendered mask ({len(synthetic)} frames): median "
+        f"{np.nanmedian(ratio):.3f}, 10-90 % {np.nanpercentile(ratio, 10):.3f}-{np.nanpercentile(ratio, 90):.3f}, "
+        f"found in {100 * np.mean(np.isfinite(ratio)):.0f} % of frames"
+    )
     pairs = match_keypoints(real.keypoint_names, synthetic.keypoint_names)
     r = shared_keypoints(real.keypoints, real.keypoint_names, [p[0] for p in pairs])
     s = shared_keypoints(synthetic.keypoints, synthetic.keypoint_names, [p[1] for p in pairs])
     for radius in (0.1, 0.15, 0.2, 0.3):
         cov = pose_coverage(r, s, pairs, radius)
-        print(f"pose coverage radius {radius:4.2f}: {100 * cov.fraction_uncovered:5.1f} % of real poses uncovered "
-              f"(median nearest distance {np.nanmedian(cov.distance):.3f}, real-to-real "
-              f"{np.nanmedian(cov.real_nn_distance):.3f}, mean-pose offset {cov.mean_shapes()[2]:.3f})")
+        print(
+            f"pose coverage radius {radius:4.2f}: {100 * cov.fraction_uncovered:5.1f} % of real poses uncovered "
+            f"(median nearest distance {np.nanmedian(cov.distance):.3f}, real-to-real "
+            f"{np.nanmedian(cov.real_nn_distance):.3f}, mean-pose offset {cov.mean_shapes()[2]:.3f})"
+        )
 
 
 def main() -> None:

@@ -44,14 +44,19 @@ def main() -> None:
     t0 = time.perf_counter()
     rig = motion_rig(body)
     _ = rig.standing
-    print(f"body {body.name}: {body.skeleton.n_joints} joints, {body.mesh.n_vertices} vertices; "
-          f"rig + standing posture {time.perf_counter() - t0:.2f} s (once per body)")
+    print(
+        f"body {body.name}: {body.skeleton.n_joints} joints, {body.mesh.n_vertices} vertices; "
+        f"rig + standing posture {time.perf_counter() - t0:.2f} s (once per body)"
+    )
     n, fps = args.frames, args.fps
     print(f"\n{'generator':<22}{'frames/s':>10}   ({n} frames at {fps:g} fps, best of 3, one BLAS thread)")
     fit_dir = tempfile.TemporaryDirectory()
     for spec_cls in GENERATOR_SPECS:
-        spec = spec_cls() if spec_cls.model_fields["type"].default != "clip" else \
-            spec_cls(path=fitted_file(body, rig, Path(fit_dir.name) / "fit.npz", n, fps))
+        spec = (
+            spec_cls()
+            if spec_cls.model_fields["type"].default != "clip"
+            else spec_cls(path=fitted_file(body, rig, Path(fit_dir.name) / "fit.npz", n, fps))
+        )
         dt = best_of(lambda spec=spec: spec.generate(rig, n, fps, np.random.default_rng(0)).pose())
         print(f"{spec.type:<22}{n / dt:>10.0f}")
     mix_path = REPO / "docs" / "motion" / "openfield_mix.yaml"
@@ -80,8 +85,10 @@ def main() -> None:
     t0 = time.perf_counter()
     result = fitter.fit3d(targets)
     dt = time.perf_counter() - t0
-    print(f"{'IK from 3D keypoints':<22}{20 / dt:>10.1f}   (mean error {result.error * 1000:.3f} mm, "
-          f"{len(fitter.kset)} keypoints, {fitter.n_dofs} angles)")
+    print(
+        f"{'IK from 3D keypoints':<22}{20 / dt:>10.1f}   (mean error {result.error * 1000:.3f} mm, "
+        f"{len(fitter.kset)} keypoints, {fitter.n_dofs} angles)"
+    )
 
 
 def fitted_file(body, rig, path: Path, n: int, fps: float) -> str:
@@ -89,8 +96,15 @@ def fitted_file(body, rig, path: Path, n: int, fps: float) -> str:
     from synthmouse.motion.base import Arena, RootState, Stage
     from synthmouse.motion.gait import LocomotionSpec
 
-    clip = LocomotionSpec().generate(rig, n, fps, np.random.default_rng(1), Stage(arena=Arena(-0.3, 0.3, -0.3, 0.3)),
-                                     RootState(-0.1, 0.0, 0.0), RootState(0.1, 0.05, 0.5))
+    clip = LocomotionSpec().generate(
+        rig,
+        n,
+        fps,
+        np.random.default_rng(1),
+        Stage(arena=Arena(-0.3, 0.3, -0.3, 0.3)),
+        RootState(-0.1, 0.0, 0.0),
+        RootState(0.1, 0.05, 0.5),
+    )
     np.savez(path, angles=clip.angles, root=clip.root, fps=fps, joints=np.array(body.skeleton.names))
     return str(path)
 

@@ -68,16 +68,12 @@ def main() -> None:
     t_default = median_time(build_parametric_mouse, 20)
     rng = np.random.default_rng(0)
     t_random = median_time(lambda: build_parametric_mouse(sample_shape(rng)), 20)
-    print(
-        f"cached build: default shape {1000 * t_default:.1f} ms, random individual {1000 * t_random:.1f} ms"
-    )
+    print(f"cached build: default shape {1000 * t_default:.1f} ms, random individual {1000 * t_random:.1f} ms")
 
     body = build_parametric_mouse()
     sk = body.skeleton
     angles = rng.uniform(sk.limits[..., 0], sk.limits[..., 1], size=(args.frames, sk.n_joints, 3))
-    pose = Pose.from_angles(
-        angles, np.zeros((args.frames, 3)), np.broadcast_to(np.eye(3), (args.frames, 3, 3))
-    )
+    pose = Pose.from_angles(angles, np.zeros((args.frames, 3)), np.broadcast_to(np.eye(3), (args.frames, 3, 3)))
     body.skin(pose[:2])
     _, t_skin = timed(body.skin, pose)
     print(f"skinning {args.frames} poses: {t_skin:.3f} s ({1e6 * t_skin / args.frames:.0f} us per frame)")

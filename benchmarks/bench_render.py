@@ -46,9 +46,7 @@ def parse_args() -> argparse.Namespace:
     shared = Path(os.environ.get("SYNTHMOUSE_SHARED", repo.parent / "shared"))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=120)
-    parser.add_argument(
-        "--cores", type=int, default=2, help="CPU cores for the process and llvmpipe (0: all)"
-    )
+    parser.add_argument("--cores", type=int, default=2, help="CPU cores for the process and llvmpipe (0: all)")
     parser.add_argument("--sam", type=Path, default=shared / "assets" / "sam_mouse")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cycles-frames", type=int, default=3, help="frames rendered with Cycles (0: skip)")
@@ -179,9 +177,7 @@ def print_breakdown(renderer, scene, poses) -> None:
     print("breakdown, CPU ms:  " + ", ".join(f"{k} {1000 * np.mean(v):.1f}" for k, v in cpu.items()))
 
 
-def blender_comparison(
-    renderer, scene, poses, gl_fps: float, gl_cpu_s: float, args: argparse.Namespace
-) -> None:
+def blender_comparison(renderer, scene, poses, gl_fps: float, gl_cpu_s: float, args: argparse.Namespace) -> None:
     """Render the same scene (posed SAM meshes, rig, camera, lights) with Blender's Cycles in a Python that
     has ``bpy`` (a separate virtualenv: bpy pins its own numpy), print both speeds and their ratio and save
     one Cycles and one GL frame of the same pose side by side."""
@@ -266,15 +262,21 @@ def export_blender_scene(scene, poses, path: Path, samples: int) -> None:
         "mouse_roughness": scene.body_material.roughness,
         "mouse_specular": scene.body_material.specular,
         "rig_count": len(scene.rig),
-        "K": cam.K, "R": cam.R, "t": cam.t, "size": np.array([cam.width, cam.height]),
+        "K": cam.K,
+        "R": cam.R,
+        "t": cam.t,
+        "size": np.array([cam.width, cam.height]),
         "background": np.asarray(scene.background, np.float32),
     }
     for i, mesh in enumerate(scene.rig):
         material = scene.materials[mesh.material]
         data |= {
-            f"rig{i}_vertices": mesh.vertices, f"rig{i}_faces": mesh.faces,
-            f"rig{i}_colour": material.colour, f"rig{i}_emission": material.emission,
-            f"rig{i}_roughness": material.roughness, f"rig{i}_specular": material.specular,
+            f"rig{i}_vertices": mesh.vertices,
+            f"rig{i}_faces": mesh.faces,
+            f"rig{i}_colour": material.colour,
+            f"rig{i}_emission": material.emission,
+            f"rig{i}_roughness": material.roughness,
+            f"rig{i}_specular": material.specular,
             f"rig{i}_opacity": material.opacity,
         }
     ambient = [light for light in scene.lights if light.kind == "ambient"]

@@ -56,8 +56,15 @@ def srgb_to_linear(rgb) -> np.ndarray:
     return rgb * rgb
 
 
-def principled_material(name: str, colour, roughness: float, specular: float, emission=(0, 0, 0),
-                        opacity: float = 1.0, vertex_colour: str | None = None) -> bpy.types.Material:
+def principled_material(
+    name: str,
+    colour,
+    roughness: float,
+    specular: float,
+    emission=(0, 0, 0),
+    opacity: float = 1.0,
+    vertex_colour: str | None = None,
+) -> bpy.types.Material:
     """A Principled BSDF material; ``colour`` and ``emission`` are linear, ``vertex_colour`` an attribute."""
     mat = bpy.data.materials.new(name)
     mat.use_nodes = True
@@ -90,8 +97,13 @@ def add_mesh(name: str, vertices: np.ndarray, faces: np.ndarray, material) -> bp
 def add_mouse(scene: dict) -> bpy.types.Mesh:
     """The mouse mesh (frame 0 pose) with its sRGB vertex colours as a linear point colour attribute."""
     colours = srgb_to_linear(scene["mouse_colours"])
-    mat = principled_material("fur", (0.1, 0.1, 0.1), float(scene["mouse_roughness"]),
-                              float(scene["mouse_specular"]), vertex_colour="fur_colour")
+    mat = principled_material(
+        "fur",
+        (0.1, 0.1, 0.1),
+        float(scene["mouse_roughness"]),
+        float(scene["mouse_specular"]),
+        vertex_colour="fur_colour",
+    )
     obj = add_mesh("mouse", scene["mouse_vertices"][0], scene["mouse_faces"], mat)
     attribute = obj.data.color_attributes.new("fur_colour", "FLOAT_COLOR", "POINT")
     rgba = np.concatenate([colours, np.ones((len(colours), 1))], axis=1).astype(np.float32)
@@ -103,8 +115,11 @@ def add_rig(scene: dict) -> None:
     """Every rig mesh with a plain material (textures are not exported)."""
     for i in range(int(scene["rig_count"])):
         mat = principled_material(
-            f"rig{i}", srgb_to_linear(scene[f"rig{i}_colour"]), float(scene[f"rig{i}_roughness"]),
-            float(scene[f"rig{i}_specular"]), srgb_to_linear(scene[f"rig{i}_emission"]),
+            f"rig{i}",
+            srgb_to_linear(scene[f"rig{i}_colour"]),
+            float(scene[f"rig{i}_roughness"]),
+            float(scene[f"rig{i}_specular"]),
+            srgb_to_linear(scene[f"rig{i}_emission"]),
             float(scene[f"rig{i}_opacity"]),
         )
         add_mesh(f"rig{i}", scene[f"rig{i}_vertices"], scene[f"rig{i}_faces"], mat)

@@ -131,8 +131,9 @@ SKIP: dict[str, object] = {
     r"^make test$": "runs this test suite itself (recursion)",
     r"^\.venv/bin/python -m pytest ": "runs part of this test suite itself (recursion)",
     r"^sleap-nn train ": "SLEAP's own trainer (not a synthmouse dependency) with the reader's own config",
-    r"^~/\.cache/dlcenv/bin/python ": lambda: None if DLC_PYTHON.is_file() else
-    f"needs the DeepLabCut environment {DLC_PYTHON} (not installed here)",
+    r"^~/\.cache/dlcenv/bin/python ": lambda: (
+        None if DLC_PYTHON.is_file() else f"needs the DeepLabCut environment {DLC_PYTHON} (not installed here)"
+    ),
 }
 
 # optional parts as written -> what runs (None: dropped), with why
@@ -155,15 +156,29 @@ ADDED_OPTIONS: dict[str, list[str]] = {
     "demo": ["--frames", str(SMALL_FRAMES)],
     "fit-appearance": ["--frames", "20", "--backgrounds", "2"],
     "train": ["--steps", "4", "--batch-size", "2"],
-    "benchmark-sim2real": ["--frames", str(SMALL_FRAMES), "--folds", "2", "--k", "2", "--steps", "2",
-                           "--batch-size", "2"],
+    "benchmark-sim2real": [
+        "--frames",
+        str(SMALL_FRAMES),
+        "--folds",
+        "2",
+        "--k",
+        "2",
+        "--steps",
+        "2",
+        "--batch-size",
+        "2",
+    ],
 }
 # options whose values are sizes: after the tables none may be above SIZE_LIMIT
 SIZE_OPTIONS = {"--frames", "--steps", "--backgrounds", "--folds", "--panels", "--n-real", "--chunk"}
 SIZE_LIMIT = 50
 # subcommands whose default size is large: the tables must set these options
-LARGE_DEFAULTS = {"demo": ["--frames"], "train": ["--steps"], "benchmark-sim2real": ["--frames", "--steps"],
-                  "fit-appearance": ["--frames"]}
+LARGE_DEFAULTS = {
+    "demo": ["--frames"],
+    "train": ["--steps"],
+    "benchmark-sim2real": ["--frames", "--steps"],
+    "fit-appearance": ["--frames"],
+}
 
 # user-specific names per doc file -> ("shared", path under ../shared) or ("make", maker name in INPUT_MAKERS)
 SHARED_VIDEO = ("shared", "real/openfield/videos/m3v1mp4.mp4")
@@ -234,7 +249,7 @@ def prepare(cmd: DocCommand) -> DocCommand:
             cmd.notes.append(f"{tok} {tokens[i + 1]} -> {tok} {new}")
             tokens[i + 1] = new
     for i in range(0, len(ADDED_OPTIONS.get(sub, [])), 2):
-        opt, value = ADDED_OPTIONS[sub][i:i + 2]
+        opt, value = ADDED_OPTIONS[sub][i : i + 2]
         if opt not in tokens:
             tokens += [opt, value]
             cmd.notes.append(f"+ {opt} {value}")
@@ -279,8 +294,11 @@ def problems(cmds: list[DocCommand]) -> list[str]:
             if i and tokens[i - 1] in OUTPUT_OPTIONS:
                 outputs.add(tok.rstrip("/"))
                 continue
-            if tok.startswith("-") or not PATHLIKE.match(tok) or not (
-                    "/" in tok or EXTENSIONS.search(tok) or PLACEHOLDER_NAME.match(tok)):
+            if (
+                tok.startswith("-")
+                or not PATHLIKE.match(tok)
+                or not ("/" in tok or EXTENSIONS.search(tok) or PLACEHOLDER_NAME.match(tok))
+            ):
                 continue
             name = tok.rstrip("/")
             if name in inputs or name in outputs:
@@ -289,8 +307,10 @@ def problems(cmds: list[DocCommand]) -> list[str]:
                 continue
             if name.startswith(".venv/"):
                 continue
-            out.append(f"{cmd.id}: unknown path {tok!r} (not an input of INPUTS[{rel!r}], an earlier output or a "
-                       f"repository file): {cmd.run}")
+            out.append(
+                f"{cmd.id}: unknown path {tok!r} (not an input of INPUTS[{rel!r}], an earlier output or a "
+                f"repository file): {cmd.run}"
+            )
     return out
 
 
@@ -304,8 +324,11 @@ def needs_shared(cmds: list[DocCommand]) -> bool:
     """Whether a file's commands read ../shared: a path into it, the SAM model, or an input taken from it."""
     rel = cmds[0].file if cmds else ""
     text = " ".join(c.run for c in cmds if not c.skip)
-    return "../shared" in text or "--model sam" in text or any(
-        kind == "shared" or source in SHARED_MAKERS for kind, source in INPUTS.get(rel, {}).values())
+    return (
+        "../shared" in text
+        or "--model sam" in text
+        or any(kind == "shared" or source in SHARED_MAKERS for kind, source in INPUTS.get(rel, {}).values())
+    )
 
 
 def setup_workdir(root: Path, rel: str) -> Path:
@@ -351,17 +374,33 @@ def environment(root: Path) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------------- inputs
 
 RETARGET_FRAMES = SMALL_FRAMES
-LANDMARKS = ["nose", "left_ear_tip", "right_ear_tip", "neck", "body_middle", "tail_root", "tail_middle",
-             "left_paw", "right_paw", "left_foot", "right_foot", "left_shoulder", "right_shoulder", "left_hip",
-             "right_hip"]
+LANDMARKS = [
+    "nose",
+    "left_ear_tip",
+    "right_ear_tip",
+    "neck",
+    "body_middle",
+    "tail_root",
+    "tail_middle",
+    "left_paw",
+    "right_paw",
+    "left_foot",
+    "right_foot",
+    "left_shoulder",
+    "right_shoulder",
+    "left_hip",
+    "right_hip",
+]
 PARTS = {name: f"bp_{i}" for i, name in enumerate(LANDMARKS)}
 
 
 def _cameras():
     from synthmouse.scene.camera import Camera
 
-    return [Camera.look_at("side", [0.06, -0.32, 0.07], [0.03, 0.0, 0.02], width=640, height=480),
-            Camera.look_at("top", [0.03, 0.04, 0.36], [0.03, 0.0, 0.0], width=640, height=480)]
+    return [
+        Camera.look_at("side", [0.06, -0.32, 0.07], [0.03, 0.0, 0.02], width=640, height=480),
+        Camera.look_at("top", [0.03, 0.04, 0.36], [0.03, 0.0, 0.0], width=640, height=480),
+    ]
 
 
 _TRUTH: dict[str, object] = {}
@@ -400,9 +439,11 @@ def _dlc(names: list[str]):
         from synthmouse.pose.predict import predictions_table
 
         pixels = _cameras()[0].project(_truth())
-        df = predictions_table(pixels, np.full(pixels.shape[:2], 0.95), names, "DLC_resnet50_docsJan1shuffle1_1000",
-                               range(len(pixels)))
+        df = predictions_table(
+            pixels, np.full(pixels.shape[:2], 0.95), names, "DLC_resnet50_docsJan1shuffle1_1000", range(len(pixels))
+        )
         df.to_hdf(target, key="df_with_missing", format="table", mode="w")
+
     return make
 
 
@@ -417,8 +458,18 @@ def _write_slp(target: Path, names: list[str]) -> None:
     pixels = _cameras()[1].project(_truth())
     skeleton = sio.Skeleton(names)
     video = sio.Video(filename="top.mp4")
-    frames = [sio.LabeledFrame(video=video, frame_idx=f, instances=[sio.PredictedInstance.from_numpy(
-        pts, skeleton=skeleton, point_scores=np.full(len(names), 0.9), score=0.9)]) for f, pts in enumerate(pixels)]
+    frames = [
+        sio.LabeledFrame(
+            video=video,
+            frame_idx=f,
+            instances=[
+                sio.PredictedInstance.from_numpy(
+                    pts, skeleton=skeleton, point_scores=np.full(len(names), 0.9), score=0.9
+                )
+            ],
+        )
+        for f, pts in enumerate(pixels)
+    ]
     sio.save_slp(sio.Labels(labeled_frames=frames, videos=[video], skeletons=[skeleton]), str(target))
 
 
@@ -427,6 +478,7 @@ def _calibration(unit: str):
         from synthmouse.scene.calibration import save_cameras
 
         save_cameras(_cameras(), target, unit=unit)
+
     return make
 
 
@@ -464,8 +516,21 @@ def _wheel_scene(target: Path, root: Path) -> None:
 
 def _openfield_top_dataset(target: Path, root: Path) -> None:
     """docs/metrics' own dataset (openfield_top.yaml), 8 frames instead of 300."""
-    _run(["synthmouse", "generate", str(REPO / "docs" / "metrics" / "openfield_top.yaml"), "--frames",
-          str(SMALL_FRAMES), "--seed", "3", "--out", str(target)], root, target.parent)
+    _run(
+        [
+            "synthmouse",
+            "generate",
+            str(REPO / "docs" / "metrics" / "openfield_top.yaml"),
+            "--frames",
+            str(SMALL_FRAMES),
+            "--seed",
+            "3",
+            "--out",
+            str(target),
+        ],
+        root,
+        target.parent,
+    )
 
 
 def _short_video(target: Path, root: Path) -> None:
@@ -479,8 +544,9 @@ def _short_video(target: Path, root: Path) -> None:
         if not ok:
             break
         if writer is None:
-            writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), 30.0,
-                                     (frame.shape[1], frame.shape[0]))
+            writer = cv2.VideoWriter(
+                str(target), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (frame.shape[1], frame.shape[0])
+            )
         writer.write(frame)
     reader.release()
     if writer is None:

@@ -143,9 +143,7 @@ def test_contact_shadow_darkens_the_floor_next_to_the_animal():
     assert np.all(far == 200)
     assert 200 * (1 - 0.3) - 3 <= near.mean() <= 200 * (1 - 0.15)
     none = apply_profile(view, make_profile(shadow=(0.3, 3.0)), np.random.default_rng(0))
-    assert np.array_equal(
-        none.rgb, apply_profile(view, make_profile(shadow=(0.3, 3.0)), np.random.default_rng(0)).rgb
-    )
+    assert np.array_equal(none.rgb, apply_profile(view, make_profile(shadow=(0.3, 3.0)), np.random.default_rng(0)).rgb)
     off = composite_image(
         view.rgb,
         view.mask,
@@ -192,9 +190,7 @@ def test_colour_profile_and_background_sources():
     out = apply_profile(view, prof, np.random.default_rng(0))
     inside = out.rgb[view.mask].astype(float).mean(axis=0)
     assert inside[0] > inside[1] > inside[2]  # the animal's colour ratio (1.2, 1.0, 0.8)
-    rendered = composite_image(
-        view.rgb, view.mask, prof, np.random.default_rng(0), {"background.source": "render"}
-    )
+    rendered = composite_image(view.rgb, view.mask, prof, np.random.default_rng(0), {"background.source": "render"})
     assert np.all(rendered[~view.mask] == 90)
     texture = composite_image(
         view.rgb,

@@ -48,8 +48,16 @@ def top_scene(appearance=None, randomization=None, grayscale=True, size=(W, H), 
         "seed": 3,
         "body": {"fur": fur},
         "rig": {"type": "openfield", "size": [0.3, 0.2], "table": False},
-        "cameras": [{"name": "top", "width": size[0], "height": size[1], "fx": 1.15 * size[0],
-                     "grayscale": grayscale, "look_at": {"eye": [0.0, 0.0, 0.45], "target": [0.0, 0.0, 0.0]}}],
+        "cameras": [
+            {
+                "name": "top",
+                "width": size[0],
+                "height": size[1],
+                "fx": 1.15 * size[0],
+                "grayscale": grayscale,
+                "look_at": {"eye": [0.0, 0.0, 0.45], "target": [0.0, 0.0, 0.0]},
+            }
+        ],
     }
     if appearance is not None:
         data["appearance"] = str(appearance)
@@ -68,10 +76,14 @@ def profile_file(tmp_path_factory):
     plate = 150 + 0.6 * xx - 0.4 * yy + 12 * (((xx // 8) + (yy // 8)) % 2)
     frame = np.clip(plate + 25 * np.sin(xx / 5.0), 0, 255)
     stats = ProfileFile(
-        width=W, height=H, channels=1, floor_level=180.0,
+        width=W,
+        height=H,
+        channels=1,
+        floor_level=180.0,
         levels=LevelsStats(mean=170, std=20, black=10, white=250, gamma=1.0),
-        animal=AnimalStats(quantiles=list(np.linspace(*ANIMAL_DN, 33)), mean=40, std=10, area_px=200,
-                           frames_with_animal=10),
+        animal=AnimalStats(
+            quantiles=list(np.linspace(*ANIMAL_DN, 33)), mean=40, std=10, area_px=200, frames_with_animal=10
+        ),
         noise=NoiseStats(a=NOISE_SIGMA**2, b=0.0),
         blur=BlurStats(defocus_sigma=0.0, motion_sigma=0.0),
         vignetting=VignettingStats(centre=((W - 1) / 2, (H - 1) / 2), k1=0, k2=0),
@@ -94,8 +106,9 @@ def grey(path) -> np.ndarray:
 # --- compositing over the plate in the dataset --------------------------------------------------------------
 def test_dataset_frames_show_the_plate_outside_the_mouse(tmp_path, profile_file, renderer):
     root = tmp_path / "ds"
-    assert generate(source_of(top_scene(profile_file), renderer), root,
-                    GenerateOptions(n_frames=3, seed=4, formats=("dlc",))).complete
+    assert generate(
+        source_of(top_scene(profile_file), renderer), root, GenerateOptions(n_frames=3, seed=4, formats=("dlc",))
+    ).complete
     plate = grey(profile_file.parent / "plate.png").astype(np.float64)
     source = source_of(top_scene(profile_file), renderer)  # a fresh source: frames depend on (scene, seed, i)
     for i in range(3):
@@ -113,11 +126,17 @@ def test_dataset_frames_show_the_plate_outside_the_mouse(tmp_path, profile_file,
 
 
 def test_appearance_and_randomization_datasets_are_byte_reproducible(tmp_path, profile_file, renderer):
-    ranges = {"light.azimuth_deg": [0, 360], "light.intensity_scale": [0.5, 1.5],
-              "body.fur_albedo_scale": [0.7, 1.3], "body.length_scale": [0.9, 1.1],
-              "camera.position_m": [-0.003, 0.003], "image.noise_scale": [0.5, 2.0],
-              "image.jpeg_quality": [60, 95], "background": {"weights": {"plate": 1, "frame": 1, "texture": 1}},
-              "distractors.count": [0, 4]}
+    ranges = {
+        "light.azimuth_deg": [0, 360],
+        "light.intensity_scale": [0.5, 1.5],
+        "body.fur_albedo_scale": [0.7, 1.3],
+        "body.length_scale": [0.9, 1.1],
+        "camera.position_m": [-0.003, 0.003],
+        "image.noise_scale": [0.5, 2.0],
+        "image.jpeg_quality": [60, 95],
+        "background": {"weights": {"plate": 1, "frame": 1, "texture": 1}},
+        "distractors.count": [0, 4],
+    }
     options = GenerateOptions(n_frames=4, seed=4, formats=("dlc",))
     a = tree_digest(generate(source_of(top_scene(profile_file, ranges), renderer), tmp_path / "a", options).root)
     b = tree_digest(generate(source_of(top_scene(profile_file, ranges), renderer), tmp_path / "b", options).root)
@@ -128,8 +147,16 @@ def test_appearance_and_randomization_datasets_are_byte_reproducible(tmp_path, p
     image = "labeled-data/synth_top/img00000.png"
     assert c[image] != a[image]
     frames = pd.read_csv(tmp_path / "a" / "frames.csv", index_col="frame")
-    for key in ("light.azimuth_deg", "light.intensity_scale", "body.fur_albedo_scale", "body.length_scale",
-                "camera.dx_m", "image.noise_scale", "image.jpeg_quality", "background.source"):
+    for key in (
+        "light.azimuth_deg",
+        "light.intensity_scale",
+        "body.fur_albedo_scale",
+        "body.length_scale",
+        "camera.dx_m",
+        "image.noise_scale",
+        "image.jpeg_quality",
+        "background.source",
+    ):
         assert key in frames.columns, key
     assert frames["image.jpeg_quality"].between(60, 95).all()
     assert frames["light.azimuth_deg"].nunique() == 4
@@ -145,21 +172,30 @@ def test_shards_made_by_a_fresh_renderer_equal_one_full_run(tmp_path, profile_fi
     files as one full run (the raw render shows the shadows on the floor, which depend on the projections)."""
     from synthmouse.render import GLRenderer
 
-    ranges = {"light.azimuth_deg": [0, 360], "light.elevation_deg": [40, 80], "body.length_scale": [0.9, 1.1],
-              "body.girth_scale": [0.92, 1.08], "body.fur_albedo_scale": [0.7, 1.3]}
+    ranges = {
+        "light.azimuth_deg": [0, 360],
+        "light.elevation_deg": [40, 80],
+        "body.length_scale": [0.9, 1.1],
+        "body.girth_scale": [0.92, 1.08],
+        "body.fur_albedo_scale": [0.7, 1.3],
+    }
     if with_profile:
         ranges["image.noise_scale"] = [0.5, 2]
     data = top_scene(profile_file if with_profile else None, ranges, grayscale=with_profile, size=(128, 96))
     if not with_profile:  # a small floor: the body reaches past the rig, so its size enters the projections
         data["rig"] = {"type": "none", "floor_size": [0.12, 0.12]}
-    full = tree_digest(generate(source_of(data, renderer), tmp_path / "full",
-                                GenerateOptions(n_frames=5, seed=4, formats=("dlc",))).root)
+    full = tree_digest(
+        generate(
+            source_of(data, renderer), tmp_path / "full", GenerateOptions(n_frames=5, seed=4, formats=("dlc",))
+        ).root
+    )
     root = tmp_path / "shards"
     with GLRenderer() as fresh:
         generate(source_of(data, fresh), root, GenerateOptions(n_frames=5, seed=4, formats=("dlc",), frames=(4, 5)))
     generate(source_of(data, renderer), root, GenerateOptions(n_frames=5, seed=4, formats=("dlc",), frames=(0, 4)))
-    merged = tree_digest(generate(source_of(data, renderer), root,
-                                  GenerateOptions(n_frames=5, seed=4, formats=("dlc",))).root)
+    merged = tree_digest(
+        generate(source_of(data, renderer), root, GenerateOptions(n_frames=5, seed=4, formats=("dlc",))).root
+    )
     images = [k for k in full if k.endswith(".png")]
     assert len([k for k in images if k.startswith("labeled-data/")]) == 5
     assert len(images) == 5 * 4  # RGB plus the depth, mask and part-id images of the default ground truth
@@ -195,8 +231,7 @@ def _unit(az_deg, el_deg):
 
 LIGHTS = [
     {"type": "ambient", "colour": "white", "intensity": 0.3},
-    {"type": "directional", "colour": "#fff6ea", "intensity": 0.9, "direction": [-0.3, 0.2, -0.9],
-     "shadows": True},
+    {"type": "directional", "colour": "#fff6ea", "intensity": 0.9, "direction": [-0.3, 0.2, -0.9], "shadows": True},
     {"type": "point", "colour": "#eaf0ff", "intensity": 0.2, "position": [0.1, 0.1, 0.5]},
 ]
 
@@ -212,8 +247,9 @@ def test_light_draws_render_like_a_scene_with_those_lights(renderer):
     lights[1]["direction"] = list(-_unit(200.0, 35.0))
     for light in lights:
         light["intensity"] *= 0.7
-    reference = _rest_view(renderer, build_scene(parse_scene_spec(
-        top_scene(grayscale=False, size=size, fur="grey", lights=lights))))
+    reference = _rest_view(
+        renderer, build_scene(parse_scene_spec(top_scene(grayscale=False, size=size, fur="grey", lights=lights)))
+    )
     diff = np.abs(drawn.rgb.astype(int) - reference.rgb.astype(int))
     assert diff.max() <= 1 and diff.mean() < 0.01
     changed = np.abs(drawn.rgb.astype(int) - plain.rgb.astype(int)).max(axis=-1) > 3
@@ -229,8 +265,9 @@ def test_light_draws_render_like_a_scene_with_those_lights(renderer):
 
 
 def test_frame_lights_moves_the_key_light_on_its_sphere():
-    key = Light("spot", parse_colour("white"), 0.8, position=np.array([0.3, 0.0, 0.4]), target=np.zeros(3),
-                shadows=True)
+    key = Light(
+        "spot", parse_colour("white"), 0.8, position=np.array([0.3, 0.0, 0.4]), target=np.zeros(3), shadows=True
+    )
     lights = [Light("ambient", parse_colour("white"), 0.2), key, Light("point", parse_colour("white"), 0.5)]
     assert frame_lights(lights, {}) is lights
     out = frame_lights(lights, {"light.azimuth_deg": 90.0, "light.intensity_scale": 2.0})
@@ -305,6 +342,7 @@ def test_body_length_draw_scales_the_labelled_body(tmp_path, renderer):
 
 def test_scene_errors_for_draws_the_scene_cannot_honour():
     with pytest.raises(SceneError, match="randomization.light.*no.*directional or spot|has none"):
-        build_scene(parse_scene_spec(top_scene(
-            lights=[{"type": "ambient"}], randomization={"light.azimuth_deg": [0, 90]})))
+        build_scene(
+            parse_scene_spec(top_scene(lights=[{"type": "ambient"}], randomization={"light.azimuth_deg": [0, 90]}))
+        )
     assert dataclasses.is_dataclass(build_scene(parse_scene_spec(top_scene(lights=[{"type": "ambient"}]))))

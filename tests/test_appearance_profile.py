@@ -68,10 +68,7 @@ def test_noise_curve_recovers_poisson_gaussian_parameters():
     ramp = np.tile(np.linspace(20, 235, W), (H, 1))  # smooth: all intensities, no structure
     a, b = 2.0, 0.03
     frames = np.stack(
-        [
-            np.clip(np.round(ramp + rng.standard_normal(ramp.shape) * np.sqrt(a + b * ramp)), 0, 255)
-            for _ in range(20)
-        ]
+        [np.clip(np.round(ramp + rng.standard_normal(ramp.shape) * np.sqrt(a + b * ramp)), 0, 255) for _ in range(20)]
     ).astype(np.uint8)[..., None]
     stats = noise_curve(frames, np.round(ramp).astype(np.uint8)[..., None])
     for intensity in (50.0, 128.0, 220.0):
@@ -127,9 +124,7 @@ def test_fit_appearance_end_to_end_and_roundtrip(tmp_path):
     assert len(profile.backgrounds) == 2
     path = save_profile(profile, tmp_path / "prof")
     again = load_profile(path)
-    assert again.stats == profile.stats.model_copy(
-        update={"backgrounds": ["background_000.png", "background_001.png"]}
-    )
+    assert again.stats == profile.stats.model_copy(update={"backgrounds": ["background_000.png", "background_001.png"]})
     np.testing.assert_array_equal(again.plate, profile.plate)
     np.testing.assert_array_equal(again.backgrounds[1], profile.backgrounds[1])
 

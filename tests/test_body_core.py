@@ -54,21 +54,15 @@ def test_forward_kinematics_matches_hand_computed_transforms():
 
 def test_forward_kinematics_of_rest_pose_gives_rest_frames():
     sk = _chain_skeleton()
-    world = sk.forward_kinematics(
-        np.broadcast_to(np.eye(3), (2, 3, 3, 3)), np.broadcast_to(np.eye(4), (2, 4, 4))
-    )
+    world = sk.forward_kinematics(np.broadcast_to(np.eye(3), (2, 3, 3, 3)), np.broadcast_to(np.eye(4), (2, 4, 4)))
     np.testing.assert_allclose(world, np.broadcast_to(sk.rest, world.shape), atol=1e-12)
 
 
 def test_skinning_of_hand_built_chain_matches_naive_sum():
     sk = _chain_skeleton()
-    vertices = np.array(
-        [[0.5, 0.1, 0.0], [1.5, 0.0, 0.2], [2.5, -0.1, 0.0], [1.0, 0.0, 0.0]], dtype=np.float32
-    )
+    vertices = np.array([[0.5, 0.1, 0.0], [1.5, 0.0, 0.2], [2.5, -0.1, 0.0], [1.0, 0.0, 0.0]], dtype=np.float32)
     weights = sp.csr_matrix(np.array([[1, 0, 0], [0, 0.7, 0.3], [0, 0, 1], [0.5, 0.5, 0]], dtype=float))
-    pose = Pose.from_angles(
-        np.radians([[[10, 20, 5], [-30, 10, 0], [45, 0, 0]]]), np.array([[0.1, 0.2, 0.3]])
-    )
+    pose = Pose.from_angles(np.radians([[[10, 20, 5], [-30, 10, 0], [45, 0, 0]]]), np.array([[0.1, 0.2, 0.3]]))
     world = sk.forward_kinematics(pose.rotations, pose.root)
     got = linear_blend_skinning(vertices, weights, skinning_matrices(world, sk.rest), dtype=np.float64)
     expected = np.zeros((4, 3))
@@ -195,9 +189,7 @@ def test_check_limits_raises_naming_joint_frame_and_angle(sam_body):
 def _skeleton_with_parents(parents: list[int]) -> Skeleton:
     n = len(parents)
     rest = np.stack([_translation(i, 0, 0) for i in range(n)])
-    return Skeleton(
-        tuple(f"j{i}" for i in range(n)), np.array(parents), rest, ("spine",) * n, np.zeros((n, 3, 2))
-    )
+    return Skeleton(tuple(f"j{i}" for i in range(n)), np.array(parents), rest, ("spine",) * n, np.zeros((n, 3, 2)))
 
 
 @pytest.mark.parametrize(
@@ -217,6 +209,4 @@ def test_malformed_skeletons_raise_model_format_error(parents, needle):
 
 def test_mismatched_weights_raise_model_format_error():
     with pytest.raises(ModelFormatError, match="weights have 2 rows for 3 vertices"):
-        SkinnedMesh(
-            np.zeros((3, 3), np.float32), np.array([[0, 1, 2]], np.int32), sp.csr_matrix(np.ones((2, 1)))
-        )
+        SkinnedMesh(np.zeros((3, 3), np.float32), np.array([[0, 1, 2]], np.int32), sp.csr_matrix(np.ones((2, 1))))

@@ -68,9 +68,7 @@ def test_fetch_from_mirror_downloads_checks_and_skips(sam_dir, tmp_path, serve):
     assert any(f"{base}/vertices.txt" in m for m in messages)
     # a second run downloads nothing: the server is gone, so any download would fail
     messages.clear()
-    fetch.fetch_model(
-        "sam", base_url=f"http://127.0.0.1:{_closed_port()}", dest=dest, progress=messages.append
-    )
+    fetch.fetch_model("sam", base_url=f"http://127.0.0.1:{_closed_port()}", dest=dest, progress=messages.append)
     assert all("present, checksum ok" in m for m in messages) and len(messages) == len(SAM_FILES)
 
 

@@ -83,8 +83,9 @@ def read_accessor(doc: pygltflib.GLTF2, index: int) -> np.ndarray:
     dtype = {5121: "<u1", 5123: "<u2", 5125: "<u4", 5126: "<f4"}[acc.componentType]
     width = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}[acc.type]
     assert view.byteStride is None
-    data = np.frombuffer(blob_of(doc), dtype=dtype, count=acc.count * width,
-                         offset=(view.byteOffset or 0) + (acc.byteOffset or 0))
+    data = np.frombuffer(
+        blob_of(doc), dtype=dtype, count=acc.count * width, offset=(view.byteOffset or 0) + (acc.byteOffset or 0)
+    )
     return data.reshape(acc.count, width).astype(np.float64)
 
 
@@ -97,14 +98,16 @@ class Packer:
 
     def view(self, data: bytes, stride: int | None = None) -> int:
         self.blob += b"\0" * (-len(self.blob) % 4)
-        self.views.append(pygltflib.BufferView(buffer=0, byteOffset=len(self.blob), byteLength=len(data),
-                                               byteStride=stride))
+        self.views.append(
+            pygltflib.BufferView(buffer=0, byteOffset=len(self.blob), byteLength=len(data), byteStride=stride)
+        )
         self.blob += data
         return len(self.views) - 1
 
     def accessor(self, view: int, ctype: int, count: int, kind: str, offset: int = 0, **extra) -> int:
-        self.accessors.append(pygltflib.Accessor(bufferView=view, byteOffset=offset, componentType=ctype,
-                                                 count=count, type=kind, **extra))
+        self.accessors.append(
+            pygltflib.Accessor(bufferView=view, byteOffset=offset, componentType=ctype, count=count, type=kind, **extra)
+        )
         return len(self.accessors) - 1
 
     def array(self, arr: np.ndarray, ctype: int, kind: str, **extra) -> int:
@@ -175,29 +178,30 @@ def three_joint_file(path, form: str = "glb", tamper: str | None = None, node_ta
     if tamper == "joint":
         joints_a[5, 1] = 7
     attrs_a = pygltflib.Attributes(
-        POSITION=pk.accessor(view, 5126, half, "VEC3", min=np.nanmin(pts[ia], 0).tolist(),
-                             max=np.nanmax(pts[ia], 0).tolist()),
+        POSITION=pk.accessor(
+            view, 5126, half, "VEC3", min=np.nanmin(pts[ia], 0).tolist(), max=np.nanmax(pts[ia], 0).tolist()
+        ),
         TEXCOORD_0=pk.accessor(view, 5126, half, "VEC2", offset=12),
         JOINTS_0=pk.array(joints_a, 5121, "VEC4"),
         WEIGHTS_0=pk.array(np.column_stack([dense[ia], np.zeros(half)]).astype("<f4"), 5126, "VEC4"),
     )
     faces_a = ring_faces(0, rings // 2)
-    prim_a = pygltflib.Primitive(attributes=attrs_a, indices=pk.array(faces_a.ravel().astype("<u2"), 5123,
-                                                                      "SCALAR"))
+    prim_a = pygltflib.Primitive(attributes=attrs_a, indices=pk.array(faces_a.ravel().astype("<u2"), 5123, "SCALAR"))
     nb = len(ib)
     attrs_b = pygltflib.Attributes(
-        POSITION=pk.array(pts[ib].astype("<f4"), 5126, "VEC3", min=pts[ib].min(0).tolist(),
-                          max=pts[ib].max(0).tolist()),
+        POSITION=pk.array(
+            pts[ib].astype("<f4"), 5126, "VEC3", min=pts[ib].min(0).tolist(), max=pts[ib].max(0).tolist()
+        ),
         TEXCOORD_0=pk.array(uv[ib].astype("<f4"), 5126, "VEC2"),
         JOINTS_0=pk.array(np.tile([2, 0, 1, 0], (nb, 1)).astype("<u2"), 5123, "VEC4"),
-        WEIGHTS_0=pk.array(np.column_stack([q[:, 2], q[:, 0], q[:, 1], np.zeros(nb)]).astype("<u1"), 5121,
-                           "VEC4", normalized=True),
+        WEIGHTS_0=pk.array(
+            np.column_stack([q[:, 2], q[:, 0], q[:, 1], np.zeros(nb)]).astype("<u1"), 5121, "VEC4", normalized=True
+        ),
         JOINTS_1=pk.array(np.zeros((nb, 4), "<u1"), 5121, "VEC4"),
         WEIGHTS_1=pk.array(np.zeros((nb, 4), "<u1"), 5121, "VEC4", normalized=True),
     )
     faces_b = ring_faces(0, rings - rings // 2)
-    prim_b = pygltflib.Primitive(attributes=attrs_b, indices=pk.array(faces_b.ravel().astype("<u1"), 5121,
-                                                                      "SCALAR"))
+    prim_b = pygltflib.Primitive(attributes=attrs_b, indices=pk.array(faces_b.ravel().astype("<u1"), 5121, "SCALAR"))
     column_major = np.ascontiguousarray(ibm.transpose(0, 2, 1)).reshape(-1, 16)
     ibm_acc = pk.array(column_major.astype("<f4"), 5126, "MAT4")
     if tamper == "accessor":
@@ -214,10 +218,14 @@ def three_joint_file(path, form: str = "glb", tamper: str | None = None, node_ta
     nodes[1].extras = {"synthmouse_group": "spine"}
     nodes[3].extras = {"synthmouse_group": "neck"}
     doc = pygltflib.GLTF2(
-        scene=0, scenes=[pygltflib.Scene(nodes=[0])], nodes=nodes,
+        scene=0,
+        scenes=[pygltflib.Scene(nodes=[0])],
+        nodes=nodes,
         meshes=[pygltflib.Mesh(name="tube", primitives=[prim_a, prim_b])],
         skins=[] if tamper == "noskin" else [pygltflib.Skin(joints=JOINT_NODES, inverseBindMatrices=ibm_acc)],
-        accessors=pk.accessors, bufferViews=pk.views, buffers=[pygltflib.Buffer(byteLength=len(pk.blob))],
+        accessors=pk.accessors,
+        bufferViews=pk.views,
+        buffers=[pygltflib.Buffer(byteLength=len(pk.blob))],
     )
     if form == "glb":
         doc.set_binary_blob(bytes(pk.blob))
@@ -231,8 +239,17 @@ def three_joint_file(path, form: str = "glb", tamper: str | None = None, node_ta
         doc.save_json(str(path))
     all_faces = np.vstack([faces_a, faces_b + half])
     joint_cols = np.tile(np.arange(3), (len(pts), 1))
-    return {"doc": doc, "points": pts, "uv": uv, "faces": all_faces, "weights": dense, "joints": joint_cols,
-            "ibm": ibm, "mesh_world": mesh_world, "world": world}
+    return {
+        "doc": doc,
+        "points": pts,
+        "uv": uv,
+        "faces": all_faces,
+        "weights": dense,
+        "joints": joint_cols,
+        "ibm": ibm,
+        "mesh_world": mesh_world,
+        "world": world,
+    }
 
 
 def pose_graph(truth: dict, node: int, rotation: Rotation) -> np.ndarray:
@@ -288,10 +305,10 @@ def test_hand_built_gltf_loads_skeleton_mesh_weights_and_groups(tmp_path, form):
     np.testing.assert_allclose(body.mesh.vertices, truth["points"] @ GLTF_TO_BODY.T, atol=1e-7)
     placed_body = load_gltf(path, mesh_transform=True)  # optional: place by the mesh node's world transform
     m = truth["mesh_world"]
-    np.testing.assert_allclose(placed_body.mesh.vertices,
-                               (truth["points"] @ m[:3, :3].T + m[:3, 3]) @ GLTF_TO_BODY.T, atol=1e-7)
-    np.testing.assert_allclose(placed_body.skeleton.rest[:, :3, 3],
-                               (m @ bind)[:, :3, 3] @ GLTF_TO_BODY.T, atol=1e-7)
+    np.testing.assert_allclose(
+        placed_body.mesh.vertices, (truth["points"] @ m[:3, :3].T + m[:3, 3]) @ GLTF_TO_BODY.T, atol=1e-7
+    )
+    np.testing.assert_allclose(placed_body.skeleton.rest[:, :3, 3], (m @ bind)[:, :3, 3] @ GLTF_TO_BODY.T, atol=1e-7)
     np.testing.assert_array_equal(body.mesh.faces, truth["faces"])
     np.testing.assert_allclose(body.mesh.weights.toarray(), truth["weights"], atol=1e-7)
     corner_uv = body.mesh.uvs[body.mesh.face_uvs]
@@ -323,8 +340,9 @@ def test_read_gltf_pose_matches_gltf_skinning_equation(tmp_path):
     # pose the armature (outside the skin: folded into the root), the root joint and joint 1
     doc.nodes[0].translation = [0.3, -0.1, 0.2]
     for node, rotvec in ((0, [0.0, 0.7, 0.1]), (1, [0.2, 0.0, -0.3]), (3, [-0.4, 0.3, 0.1])):
-        doc.nodes[node].rotation = (Rotation.from_quat(doc.nodes[node].rotation) *
-                                    Rotation.from_rotvec(rotvec)).as_quat().tolist()
+        doc.nodes[node].rotation = (
+            (Rotation.from_quat(doc.nodes[node].rotation) * Rotation.from_rotvec(rotvec)).as_quat().tolist()
+        )
     posed_path = tmp_path / "posed.glb"
     doc.save_binary(str(posed_path))
     g = node_globals(doc)
@@ -376,8 +394,13 @@ def test_landmarks_from_argument_and_load_body_dispatch(tmp_path):
 
     path = tmp_path / "tube.glb"
     three_joint_file(path, "glb")
-    body = load_body(str(path), landmarks={"nose": {"joint": "skull", "offset": [0.01, 0, 0]},
-                                           "neck_skin": KeypointDef("neck_skin", vertices=(30, 31))})
+    body = load_body(
+        str(path),
+        landmarks={
+            "nose": {"joint": "skull", "offset": [0.01, 0, 0]},
+            "neck_skin": KeypointDef("neck_skin", vertices=(30, 31)),
+        },
+    )
     assert body.landmarks["nose"] == KeypointDef("nose", joint="skull", offset=(0.01, 0.0, 0.0))
     kp = body.keypoints(body.rest_pose(), KeypointSet("k", tuple(body.landmarks.values())))[0]
     skull = body.skeleton.rest[2]
@@ -405,8 +428,19 @@ def test_strips_and_fans_become_triangles():
 def synthetic_body(rng: np.random.Generator) -> Body:
     names = ("root", "pelvis", "spine", "neck", "skull", "tail_0", "tail_1", "femur_l")
     parents = np.array([-1, 0, 1, 2, 3, 1, 5, 1])
-    positions = np.array([[0, 0, 0], [0, 0, 0.02], [0.02, 0, 0.025], [0.04, 0, 0.028], [0.055, 0, 0.03],
-                          [-0.01, 0, 0.02], [-0.03, 0, 0.015], [-0.005, 0.008, 0.012]], dtype=float)
+    positions = np.array(
+        [
+            [0, 0, 0],
+            [0, 0, 0.02],
+            [0.02, 0, 0.025],
+            [0.04, 0, 0.028],
+            [0.055, 0, 0.03],
+            [-0.01, 0, 0.02],
+            [-0.03, 0, 0.015],
+            [-0.005, 0.008, 0.012],
+        ],
+        dtype=float,
+    )
     groups = ("root", "pelvis", "spine", "neck", "head", "tail", "tail", "hip_l")
     rest = anatomical_frames(positions, parents)
     skeleton = Skeleton(names, parents, rest, groups, limits_for_groups(groups))
@@ -426,8 +460,10 @@ def synthetic_body(rng: np.random.Generator) -> Body:
     uvs = rng.uniform(0, 1, (200, 2)).astype(np.float32)
     face_uvs = rng.integers(0, 200, faces.shape).astype(np.int32)  # many seams: vertices get split
     mesh = SkinnedMesh(vertices, faces, weights, uvs, face_uvs)
-    landmarks = {"nose": KeypointDef("nose", vertices=(1, 2, 3), weights=(1.0, 2.0, 1.0)),
-                 "tail_root": KeypointDef("tail_root", joint="tail_0", offset=(0.001, 0.0, 0.002))}
+    landmarks = {
+        "nose": KeypointDef("nose", vertices=(1, 2, 3), weights=(1.0, 2.0, 1.0)),
+        "tail_root": KeypointDef("tail_root", joint="tail_0", offset=(0.001, 0.0, 0.002)),
+    }
     return Body("synthetic", skeleton, mesh, landmarks)
 
 
@@ -435,8 +471,9 @@ def random_pose(body: Body, rng: np.random.Generator) -> Pose:
     lim = body.skeleton.limits
     angles = rng.uniform(lim[..., 0], lim[..., 1], size=(1, *lim.shape[:2]))
     body.skeleton.check_limits(angles)
-    return Pose.from_angles(angles, rng.normal(0, 0.1, (1, 3)),
-                            Rotation.from_rotvec(rng.normal(0, 1, 3)).as_matrix()[None])
+    return Pose.from_angles(
+        angles, rng.normal(0, 0.1, (1, 3)), Rotation.from_rotvec(rng.normal(0, 1, 3)).as_matrix()[None]
+    )
 
 
 def assert_same_body(a: Body, b: Body) -> None:

@@ -138,18 +138,14 @@ def test_superanimal_topview_keypoints(sam_body):
     tail = np.array([kps[n] for n in ("tail_base", "tail1", "tail2", "tail3", "tail4", "tail5", "tail_end")])
     steps = np.linalg.norm(np.diff(tail, axis=0), axis=1)
     assert np.all(np.diff(tail[:, 0]) < 0)
-    assert (
-        steps.max() / steps.min() < 1.15
-    )  # even arc-length spacing, the chord of a curved tail slightly less
+    assert steps.max() / steps.min() < 1.15  # even arc-length spacing, the chord of a curved tail slightly less
     # Flanks: the trunk's outline in the cross-section through the midline point, left positive y.
     for side, sign in (("left", 1), ("right", -1)):
         for flank, mid in (("shoulder", "mid_back"), ("midside", "mouse_center"), ("hip", "mid_backend3")):
             p = kps[f"{side}_{flank}"]
             assert abs(p[0] - kps[mid][0]) < 1e-6 and sign * p[1] > 0.01
             assert mesh.nearest.on_surface([p])[1][0] < 1e-6
-    np.testing.assert_allclose(
-        kps["left_midside"] * [1, -1, 1], kps["right_midside"], atol=2e-3
-    )  # ~symmetric
+    np.testing.assert_allclose(kps["left_midside"] * [1, -1, 1], kps["right_midside"], atol=2e-3)  # ~symmetric
 
 
 def test_flank_is_the_widest_point_of_the_trunk_section(sam_body):
@@ -218,9 +214,7 @@ def test_user_file_with_all_keypoint_kinds(sam_body, tmp_path):
 
     rng = np.random.default_rng(5)
     lim = sam_body.skeleton.limits
-    pose = Pose.from_angles(
-        rng.uniform(lim[..., 0], lim[..., 1], size=(2, *lim.shape[:2])), [[0.1, 0, 0]] * 2
-    )
+    pose = Pose.from_angles(rng.uniform(lim[..., 0], lim[..., 1], size=(2, *lim.shape[:2])), [[0.1, 0, 0]] * 2)
     got = sam_body.keypoints(pose, kset)
     posed = sam_body.skin(pose).astype(np.float64)
     world = sam_body.world_frames(pose)
@@ -299,9 +293,7 @@ def test_user_file_structure_errors(sam_body, tmp_path):
     bad.write_text("keypoints: [unclosed")
     with pytest.raises(KeypointError, match="not valid YAML"):
         load_user_keypoints(bad, sam_body)
-    with pytest.raises(
-        KeypointError, match=r"edges\[0\] = \['a', 'zz'\] names 'zz', which is not a keypoint"
-    ):
+    with pytest.raises(KeypointError, match=r"edges\[0\] = \['a', 'zz'\] names 'zz', which is not a keypoint"):
         load_user_keypoints({"keypoints": {"a": "nose"}, "edges": [["a", "zz"]]}, sam_body)
     with pytest.raises(KeypointError, match="unknown field"):
         load_user_keypoints({"keypoints": {"a": "nose"}, "skeleton": []}, sam_body)

@@ -206,10 +206,7 @@ def test_every_landmark_resolves_and_sits_where_it_should(parametric_body):
     assert mm["tail_end"][0] == pytest.approx(verts[:, 0].min(), abs=0.3) and abs(mm["tail_end"][1]) < 0.3
     # Left is +y; eyes between ears and nose; ear tips above and behind the ear bases.
     for side, sign in (("left", 1), ("right", -1)):
-        assert (
-            sign * mm[f"{side}_eye"][1] > 3
-            and sign * mm[f"{side}_ear_tip"][1] > sign * mm[f"{side}_ear_base"][1]
-        )
+        assert sign * mm[f"{side}_eye"][1] > 3 and sign * mm[f"{side}_ear_tip"][1] > sign * mm[f"{side}_ear_base"][1]
         assert mm[f"{side}_ear_base"][0] < mm[f"{side}_eye"][0] < mm["nose"][0]
         assert mm[f"{side}_ear_tip"][2] > mm[f"{side}_ear_base"][2] + 5
         # MAMMAL semantics: "hip" at the knee joint, "knee" at the ankle joint, "foot" on the hind digits.
@@ -271,9 +268,7 @@ def test_posing_with_random_in_limit_angles(parametric_body):
     assert verts.shape == (6, body.mesh.n_vertices, 3) and np.isfinite(verts).all()
     world = body.world_frames(pose)
     rest_lengths = sk.bone_lengths(sk.rest[None])[0]
-    np.testing.assert_allclose(
-        sk.bone_lengths(world), np.broadcast_to(rest_lengths, (6, sk.n_joints)), atol=1e-9
-    )
+    np.testing.assert_allclose(sk.bone_lengths(world), np.broadcast_to(rest_lengths, (6, sk.n_joints)), atol=1e-9)
     # A rigidly moved rest pose moves every vertex rigidly.
     rest = body.skin(body.rest_pose())[0]
     np.testing.assert_allclose(rest, body.mesh.vertices, atol=1e-6)
@@ -336,9 +331,7 @@ def test_shape_parameters_are_met(seed):
     sk = body.skeleton
     chain = [sk.index(f"tail_{k}") for k in range(len(sk.joints_in_group("tail")))] + [sk.index("tail_end")]
     rest = sk.rest[:, :3, 3]
-    assert np.linalg.norm(np.diff(rest[chain], axis=0), axis=1).sum() == pytest.approx(
-        shape.tail_length, rel=0.01
-    )
+    assert np.linalg.norm(np.diff(rest[chain], axis=0), axis=1).sum() == pytest.approx(shape.tail_length, rel=0.01)
 
 
 def _ratio(body_a, body_b, a: str, b: str) -> float:
@@ -367,9 +360,7 @@ def test_each_parameter_changes_its_own_part(parametric_body):
     eyes = ("left_eye", "right_eye")
     assert relative(limbs, "left_knee_joint", "left_ankle_joint", eyes) == pytest.approx(0.9, rel=0.02)
     assert relative(limbs, "left_elbow_joint", "left_wrist_joint", eyes) == pytest.approx(0.9, rel=0.02)
-    assert relative(limbs, "left_hindpaw_digit3_tip", "left_ankle_joint", eyes) == pytest.approx(
-        0.9, rel=0.02
-    )
+    assert relative(limbs, "left_hindpaw_digit3_tip", "left_ankle_joint", eyes) == pytest.approx(0.9, rel=0.02)
     # Tail thickness: the tail's diameter 20 mm from its root scales with the parameter.
     thick = _skin_only_mouse(tail_thickness_scale=1.15)
 

@@ -29,8 +29,9 @@ cameras:
 
 
 def synthmouse(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "synthmouse", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "synthmouse", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 def test_broken_scene_file_gives_a_clear_error_and_writes_nothing(tmp_path):
@@ -115,11 +116,12 @@ def test_generate_command_killed_and_rerun_equals_uninterrupted(tmp_path):
     assert synthmouse(*args).returncode == 0
     reference = tree_digest(out, skip_state=False)
     shutil.rmtree(out)
-    proc = subprocess.Popen([sys.executable, "-m", "synthmouse", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "synthmouse", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     rows = out / ".synthmouse" / "rows"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list(rows.glob("*.json"))) < 10:
+    while time.monotonic() < deadline and len([p for p in rows.glob("*.json") if not p.name.startswith(".")]) < 10:
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait()

@@ -26,15 +26,26 @@ SEGMENT_LENGTH = 4
 class FakeSource:
     """Deterministic fake frames: ``cameras`` of ``size`` pixels; ``delay`` seconds of sleep per frame."""
 
-    def __init__(self, seed: int = 0, cameras=("top", "side"), size=(48, 40), delay: float = 0.0,
-                 scene_hash: str = "f" * 64, label_images: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        seed: int = 0,
+        cameras=("top", "side"),
+        size=(48, 40),
+        delay: float = 0.0,
+        scene_hash: str = "f" * 64,
+        label_images: tuple[str, ...] = (),
+    ):
         width, height = size
         self.seed = seed
         self.delay = delay
         self.meta = DatasetMeta(
-            scene_name="fake", scene_hash=scene_hash,
+            scene_name="fake",
+            scene_hash=scene_hash,
             cameras=tuple(CameraInfo(c, width, height, NAMES) for c in cameras),
-            keypoint_names=NAMES, edges=EDGES, fps=30.0, extra={"source": "test double"},
+            keypoint_names=NAMES,
+            edges=EDGES,
+            fps=30.0,
+            extra={"source": "test double"},
             label_images=label_images,
         )
         self.closed = False
@@ -68,8 +79,14 @@ class FakeSource:
         ramp = 0.3 + 0.001 * index + 0.0005 * np.arange(w, dtype=np.float32)[None, :]
         depth = np.where(mask.astype(bool), ramp, np.inf).astype(np.float32)
         return CameraView(
-            camera=cam.name, rgb=rgb, depth=depth, mask=mask.astype(bool),
-            parts=mask * np.uint8(1 + index % 3), keypoints=keypoints, visible=visible, names=cam.keypoint_names,
+            camera=cam.name,
+            rgb=rgb,
+            depth=depth,
+            mask=mask.astype(bool),
+            parts=mask * np.uint8(1 + index % 3),
+            keypoints=keypoints,
+            visible=visible,
+            names=cam.keypoint_names,
         )
 
     def close(self) -> None:
@@ -85,14 +102,18 @@ def dlc_h5(root: Path, camera: str) -> Path:
     return Path(root) / "labeled-data" / f"synth_{camera}" / "CollectedData_synthmouse.h5"
 
 
-def make_dataset(root: Path, frames: int = 10, seed: int = 3, formats=("dlc", "sleap", "coco", "lp"),
-                 **options) -> Path:
+def make_dataset(
+    root: Path, frames: int = 10, seed: int = 3, formats=("dlc", "sleap", "coco", "lp"), **options
+) -> Path:
     """Generate a complete fake dataset in ``root`` (tiny images, all default formats); return ``root``."""
     from synthmouse.dataset.generation import GenerateOptions, generate
 
     source_args = {k: options.pop(k) for k in ("cameras", "size", "scene_hash", "label_images") if k in options}
-    report = generate(FakeSource(seed=seed, **source_args), root,
-                      GenerateOptions(n_frames=frames, seed=seed, formats=tuple(formats), **options))
+    report = generate(
+        FakeSource(seed=seed, **source_args),
+        root,
+        GenerateOptions(n_frames=frames, seed=seed, formats=tuple(formats), **options),
+    )
     assert report.complete
     return Path(root)
 

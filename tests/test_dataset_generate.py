@@ -24,8 +24,13 @@ from synthmouse.fileio import atomic_open
 from test_dataset_fakes import FakeSource, image_path, make_dataset, tree_digest
 
 FAKES = Path(__file__).parent / "test_dataset_fakes.py"
-LABEL_FILES = ("labeled-data/synth_top/CollectedData_synthmouse.csv", "coco/annotations.json",
-               "keypoints3d.csv", "frames.csv", "splits.json")
+LABEL_FILES = (
+    "labeled-data/synth_top/CollectedData_synthmouse.csv",
+    "coco/annotations.json",
+    "keypoints3d.csv",
+    "frames.csv",
+    "splits.json",
+)
 
 
 def _temporary_files(root: Path) -> list[Path]:
@@ -43,8 +48,9 @@ def test_same_seed_gives_identical_files_and_another_seed_differs(tmp_path):
         assert other[name] != first[name], name
     manifest = json.loads((root / "manifest.json").read_text())
     assert manifest["seed"] == 3 and manifest["frames"] == 8
-    assert manifest["files"] == {k: v for k, v in first.items()
-                                 if not k.startswith(".synthmouse/") and k != "manifest.json"}
+    assert manifest["files"] == {
+        k: v for k, v in first.items() if not k.startswith(".synthmouse/") and k != "manifest.json"
+    }
 
 
 def test_output_location_only_changes_files_that_record_it(tmp_path):
@@ -54,25 +60,31 @@ def test_output_location_only_changes_files_that_record_it(tmp_path):
     # DeepLabCut's project_path, SLEAP's image paths and Lightning Pose's data_dir are absolute (as those tools
     # want them); the manifest lists their digests. Everything else (images, every other label file) is
     # location-independent.
-    assert differ == {"config.yaml", "manifest.json", "sleap/labels.slp", "sleap/test.slp", "sleap/train.slp",
-                      "sleap/val.slp", "lp_config.yaml"}
+    assert differ == {
+        "config.yaml",
+        "manifest.json",
+        "sleap/labels.slp",
+        "sleap/test.slp",
+        "sleap/train.slp",
+        "sleap/val.slp",
+        "lp_config.yaml",
+    }
 
 
 def test_sigkill_then_rerun_gives_the_files_of_an_uninterrupted_run(tmp_path):
     root = tmp_path / "ds"
     frames = 40
-    reference = tree_digest(make_dataset(root, frames=frames, seed=9, formats=("dlc", "coco")),
-                            skip_state=False)
+    reference = tree_digest(make_dataset(root, frames=frames, seed=9, formats=("dlc", "coco")), skip_state=False)
     shutil.rmtree(root)
     cmd = [sys.executable, str(FAKES), str(root), str(frames), "9"]
     proc = subprocess.Popen([*cmd, "0.05"], cwd=FAKES.parent)
     rows = root / ".synthmouse" / "rows"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(list(rows.glob("*.json"))) < 8:
+    while time.monotonic() < deadline and len([p for p in rows.glob("*.json") if not p.name.startswith(".")]) < 8:
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    done = len(list(rows.glob("*.json")))
+    done = len([p for p in rows.glob("*.json") if not p.name.startswith(".")])  # not the temporary of a row
     assert 8 <= done < frames and not (root / "manifest.json").exists()
     for png in root.rglob("img*.png"):  # whatever is under a final name is complete
         assert cv2.imread(str(png)) is not None, png
@@ -85,23 +97,29 @@ def test_shards_in_separate_runs_merge_into_the_same_dataset(tmp_path):
     reference = tree_digest(make_dataset(tmp_path / "whole", frames=9, seed=2))
     root = tmp_path / "sharded"
     formats = resolve_formats(["dlc,sleap", "coco", "lp"])
-    runs = [GenerateOptions(n_frames=9, seed=2, formats=formats, shard=(1, 3)),
-            GenerateOptions(n_frames=9, seed=2, formats=formats, frames=(0, 3)),
-            GenerateOptions(n_frames=9, seed=2, formats=formats, shard=(2, 3))]
+    runs = [
+        GenerateOptions(n_frames=9, seed=2, formats=formats, shard=(1, 3)),
+        GenerateOptions(n_frames=9, seed=2, formats=formats, frames=(0, 3)),
+        GenerateOptions(n_frames=9, seed=2, formats=formats, shard=(2, 3)),
+    ]
     reports = [generate(FakeSource(seed=2), root, options) for options in runs]
     assert [r.complete for r in reports] == [False, False, True]
     assert [r.rendered for r in reports] == [3, 3, 3]
     got = tree_digest(root)
-    same = [k for k in reference if not k.startswith("sleap/")
-            and k not in ("config.yaml", "manifest.json", "lp_config.yaml")]
+    same = [
+        k
+        for k in reference
+        if not k.startswith("sleap/") and k not in ("config.yaml", "manifest.json", "lp_config.yaml")
+    ]
     assert {k: got[k] for k in same} == {k: reference[k] for k in same}
 
 
 def test_rerunning_a_finished_dataset_renders_nothing_and_changes_nothing(tmp_path):
     root = make_dataset(tmp_path / "ds", frames=4, seed=1)
     before = tree_digest(root, skip_state=False)
-    report = generate(FakeSource(seed=1), root, GenerateOptions(n_frames=4, seed=1, formats=("dlc", "sleap",
-                                                                                             "coco", "lp")))
+    report = generate(
+        FakeSource(seed=1), root, GenerateOptions(n_frames=4, seed=1, formats=("dlc", "sleap", "coco", "lp"))
+    )
     assert report.rendered == 0 and report.complete
     assert tree_digest(root, skip_state=False) == before
 
@@ -191,8 +209,9 @@ def test_disk_full_midway_keeps_only_complete_frames_and_resumes(tmp_path, monke
     report = generate(FakeSource(), root, GenerateOptions(n_frames=6, seed=0, formats=("dlc",)))
     assert report.rendered == 4 and report.complete
     got = tree_digest(root)
-    assert {k: v for k, v in got.items() if k not in ("config.yaml", "manifest.json")} == \
-        {k: v for k, v in reference.items() if k not in ("config.yaml", "manifest.json")}
+    assert {k: v for k, v in got.items() if k not in ("config.yaml", "manifest.json")} == {
+        k: v for k, v in reference.items() if k not in ("config.yaml", "manifest.json")
+    }
 
 
 def test_disk_full_while_exporting_leaves_no_partial_label_file(tmp_path, monkeypatch):
@@ -231,8 +250,7 @@ def test_bad_options_are_rejected_with_the_allowed_values():
 
 
 def test_jpeg_images_are_written_with_their_quality(tmp_path):
-    root = make_dataset(tmp_path / "ds", frames=2, seed=0, formats=("dlc",), image_format="jpg",
-                        jpeg_quality=80)
+    root = make_dataset(tmp_path / "ds", frames=2, seed=0, formats=("dlc",), image_format="jpg", jpeg_quality=80)
     image = image_path(root, "top", 0, "jpg")
     assert image.read_bytes()[:2] == b"\xff\xd8"
     rendered = FakeSource().render(0).views[0].rgb
@@ -246,8 +264,13 @@ def test_files_get_the_permissions_of_ordinarily_created_files(tmp_path):
     probe = tmp_path / "probe.txt"
     probe.write_text("x")
     expected = probe.stat().st_mode & 0o777
-    for rel in ("labeled-data/synth_top/img00000.png", "coco/annotations.json", "manifest.json",
-                "labeled-data/synth_top/CollectedData_synthmouse.csv", ".synthmouse/rows/00000000.json"):
+    for rel in (
+        "labeled-data/synth_top/img00000.png",
+        "coco/annotations.json",
+        "manifest.json",
+        "labeled-data/synth_top/CollectedData_synthmouse.csv",
+        ".synthmouse/rows/00000000.json",
+    ):
         assert (root / rel).stat().st_mode & 0o777 == expected, rel
 
 
@@ -298,14 +321,18 @@ def test_ground_truth_images_are_listed_in_rows_and_manifest_and_resume_after_di
         generate(FakeSource(label_images=kinds), root, GenerateOptions(n_frames=5, seed=0, formats=("dlc",)))
     assert not _temporary_files(root)
     kept = sorted(p.relative_to(root).as_posix() for p in root.rglob("img*.png"))
-    assert kept == sorted([f"{d}/{c}/img00000.png" for d in kinds for c in ("top", "side")]
-                          + [f"labeled-data/synth_{c}/img00000.png" for c in ("side", "top")])
+    assert kept == sorted(
+        [f"{d}/{c}/img00000.png" for d in kinds for c in ("top", "side")]
+        + [f"labeled-data/synth_{c}/img00000.png" for c in ("side", "top")]
+    )
     monkeypatch.undo()
-    assert generate(FakeSource(label_images=kinds), root,
-                    GenerateOptions(n_frames=5, seed=0, formats=("dlc",))).complete
+    assert generate(
+        FakeSource(label_images=kinds), root, GenerateOptions(n_frames=5, seed=0, formats=("dlc",))
+    ).complete
     got = tree_digest(root)
-    assert {k: v for k, v in got.items() if k not in ("config.yaml", "manifest.json")} == \
-        {k: v for k, v in ref_digest.items() if k not in ("config.yaml", "manifest.json")}
+    assert {k: v for k, v in got.items() if k not in ("config.yaml", "manifest.json")} == {
+        k: v for k, v in ref_digest.items() if k not in ("config.yaml", "manifest.json")
+    }
 
 
 def test_without_ground_truth_images_none_are_written(tmp_path):

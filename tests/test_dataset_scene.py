@@ -21,10 +21,21 @@ pytestmark = pytest.mark.gl
 SCENE = {
     "rig": {"type": "wheel"},
     "cameras": [
-        {"name": "side", "width": 96, "height": 72, "fov_deg": 40, "distortion": [-0.2, 0.05, 0, 0, 0],
-         "look_at": {"eye": [0.02, -0.25, 0.045], "target": [0.0, 0.0, 0.018]}},
-        {"name": "front", "width": 80, "height": 64, "fov_deg": 45,
-         "look_at": {"eye": [0.22, -0.05, 0.06], "target": [0.0, 0.0, 0.02]}},
+        {
+            "name": "side",
+            "width": 96,
+            "height": 72,
+            "fov_deg": 40,
+            "distortion": [-0.2, 0.05, 0, 0, 0],
+            "look_at": {"eye": [0.02, -0.25, 0.045], "target": [0.0, 0.0, 0.018]},
+        },
+        {
+            "name": "front",
+            "width": 80,
+            "height": 64,
+            "fov_deg": 45,
+            "look_at": {"eye": [0.22, -0.05, 0.06], "target": [0.0, 0.0, 0.02]},
+        },
     ],
     "randomization": {"light.intensity_scale": [0.6, 1.4], "camera.position_m": [-0.002, 0.002]},
 }
@@ -61,8 +72,7 @@ def scene():
 
 
 def _source(scene, renderer, seed=4):
-    return SceneFrameSource(scene=scene, seed=seed, motion=StillPoses(scene, seed), renderer=renderer,
-                            name="wheel")
+    return SceneFrameSource(scene=scene, seed=seed, motion=StillPoses(scene, seed), renderer=renderer, name="wheel")
 
 
 def test_scene_dataset_labels_reproject_from_3d_ground_truth_and_calibration(tmp_path, scene, renderer):
@@ -107,19 +117,36 @@ def test_scene_dataset_is_reproducible_and_seed_dependent(tmp_path, scene, rende
     b = tree_digest(generate(_source(scene, renderer), tmp_path / "b", options).root)
     same = {k for k in a if k not in ("config.yaml", "manifest.json")}
     assert {k: a[k] for k in same} == {k: b[k] for k in same}
-    c = tree_digest(generate(_source(scene, renderer, seed=5), tmp_path / "c",
-                             GenerateOptions(n_frames=3, seed=5, formats=("dlc",))).root)
-    assert c["labeled-data/synth_side/CollectedData_synthmouse.csv"] != \
-        a["labeled-data/synth_side/CollectedData_synthmouse.csv"]
+    c = tree_digest(
+        generate(
+            _source(scene, renderer, seed=5), tmp_path / "c", GenerateOptions(n_frames=3, seed=5, formats=("dlc",))
+        ).root
+    )
+    assert (
+        c["labeled-data/synth_side/CollectedData_synthmouse.csv"]
+        != a["labeled-data/synth_side/CollectedData_synthmouse.csv"]
+    )
     assert len(scene_hash(scene.spec)) == 64
 
 
 MIRROR_SCENE = {
     "rig": {"type": "wheel", "screens": 0},
-    "cameras": [{"name": "side", "width": 128, "height": 96, "fov_deg": 50,
-                 "look_at": {"eye": [0.0, -0.25, 0.05], "target": [0.0, 0.0, 0.02]}}],
-    "mirrors": [{"name": "back", "corners": [[-0.12, 0.05, -0.02], [0.12, 0.05, -0.02], [0.12, 0.05, 0.12],
-                                             [-0.12, 0.05, 0.12]], "normal": [0, -1, 0]}],
+    "cameras": [
+        {
+            "name": "side",
+            "width": 128,
+            "height": 96,
+            "fov_deg": 50,
+            "look_at": {"eye": [0.0, -0.25, 0.05], "target": [0.0, 0.0, 0.02]},
+        }
+    ],
+    "mirrors": [
+        {
+            "name": "back",
+            "corners": [[-0.12, 0.05, -0.02], [0.12, 0.05, -0.02], [0.12, 0.05, 0.12], [-0.12, 0.05, 0.12]],
+            "normal": [0, -1, 0],
+        }
+    ],
 }
 
 
@@ -146,7 +173,7 @@ def test_mirror_keypoints_are_extra_bodyparts_and_reproject_through_the_reflecti
     reflected = pts * [1, 1, 1]
     reflected[:, 1] = 2 * 0.05 - pts[:, 1]  # mirror plane y = 0.05
     ref, _ = cv2.projectPoints(reflected, rvec, t, K, dist)
-    got = labels.iloc[0].to_numpy().reshape(-1, 2)[len(names):]
+    got = labels.iloc[0].to_numpy().reshape(-1, 2)[len(names) :]
     shown = np.isfinite(got[:, 0])
     assert shown.sum() >= 3  # the reflection is seen and labelled
     np.testing.assert_allclose(got[shown], ref[:, 0][shown], atol=1e-6)

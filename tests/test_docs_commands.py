@@ -36,8 +36,9 @@ def test_every_table_entry_is_still_used():
     every = [t for ts in texts.values() for t in ts]
     unused = [f"SKIP {p}" for p in dc.SKIP if not any(re.search(p, t) for t in every)]
     unused += [f"OPTIONAL {p}" for p in dc.OPTIONAL if not any(p in t for t in every)]
-    unused += [f"INPUTS[{f}] {n}" for f, names in dc.INPUTS.items() for n in names
-               if not any(n in t for t in texts.get(f, []))]
+    unused += [
+        f"INPUTS[{f}] {n}" for f, names in dc.INPUTS.items() for n in names if not any(n in t for t in texts.get(f, []))
+    ]
     assert not unused, unused
 
 
@@ -67,7 +68,7 @@ def test_every_documented_subcommand_and_option_exists():
                         tokens = segment.split()
                     if "synthmouse" not in tokens:
                         continue
-                    tokens = tokens[tokens.index("synthmouse") + 1:]
+                    tokens = tokens[tokens.index("synthmouse") + 1 :]
                     command, words = root, []
                     while hasattr(command, "commands") and tokens and not tokens[0].startswith("-"):
                         name = tokens.pop(0)
@@ -105,12 +106,21 @@ def test_doc_commands_run(path, tmp_path):
             log.append(f"SKIP {cmd.id}: {cmd.skip}")
             continue
         start = time.monotonic()
-        done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", cmd.run], cwd=cwd, env=env,
-                              capture_output=True, text=True, timeout=1800)
+        done = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", cmd.run],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
         seconds = time.monotonic() - start
-        log.append(f"{'PASS' if done.returncode == 0 else 'FAIL'} {cmd.id} ({seconds:.1f} s): {cmd.run}"
-                   + (f"   [{'; '.join(cmd.notes)}]" if cmd.notes else ""))
+        log.append(
+            f"{'PASS' if done.returncode == 0 else 'FAIL'} {cmd.id} ({seconds:.1f} s): {cmd.run}"
+            + (f"   [{'; '.join(cmd.notes)}]" if cmd.notes else "")
+        )
         assert done.returncode == 0, (
             f"{cmd.id}: exit {done.returncode}\n  as written: {cmd.text}\n  ran: {cmd.run}\n"
-            f"  stderr (tail):\n{done.stderr[-4000:]}\n  stdout (tail):\n{done.stdout[-1500:]}\n" + "\n".join(log))
+            f"  stderr (tail):\n{done.stderr[-4000:]}\n  stdout (tail):\n{done.stdout[-1500:]}\n" + "\n".join(log)
+        )
     print("\n".join(log))

@@ -46,8 +46,7 @@ def test_coco_category_ships_one_oks_sigma_per_keypoint_from_the_data_file(coco)
     """The fake names get the kinds data/oks_sigmas.yaml documents for them (read here, not the code's table)."""
     (cat,) = coco.loadCats(coco.getCatIds(catNms=["mouse"]))
     kinds = yaml.safe_load(resources.files("synthmouse").joinpath("data/oks_sigmas.yaml").read_text())["kinds"]
-    expected = {"nose": "nose", "left_ear": "ear", "right_ear": "ear", "tail_root": "tail_base",
-                "tail_end": "tail_tip"}
+    expected = {"nose": "nose", "left_ear": "ear", "right_ear": "ear", "tail_root": "tail_base", "tail_end": "tail_tip"}
     assert len(cat["kpt_oks_sigmas"]) == len(cat["keypoints"])
     assert cat["kpt_oks_sigmas"] == [kinds[expected[n]] for n in cat["keypoints"]]
 
@@ -64,8 +63,12 @@ def test_coco_annotations_match_rendered_frames(dataset, coco):
         (ann,) = coco.loadAnns(coco.getAnnIds(imgIds=image_id))
         kp = np.asarray(ann["keypoints"], dtype=np.float64).reshape(-1, 3)
         h, w = view.mask.shape
-        inside = (view.keypoints[:, 0] >= -0.5) & (view.keypoints[:, 0] < w - 0.5) \
-            & (view.keypoints[:, 1] >= -0.5) & (view.keypoints[:, 1] < h - 0.5)
+        inside = (
+            (view.keypoints[:, 0] >= -0.5)
+            & (view.keypoints[:, 0] < w - 0.5)
+            & (view.keypoints[:, 1] >= -0.5)
+            & (view.keypoints[:, 1] < h - 0.5)
+        )
         expect_v = np.where(view.visible & inside, 2, np.where(inside, 1, 0))
         np.testing.assert_array_equal(kp[:, 2], expect_v)
         np.testing.assert_array_equal(kp[inside, :2], view.keypoints[inside])
@@ -108,8 +111,10 @@ def _keypoint_eval(coco, detections):
 
 def test_cocoeval_with_shipped_sigmas_scores_ground_truth_as_perfect(coco):
     anns = coco.loadAnns(coco.getAnnIds())
-    dets = [{"image_id": a["image_id"], "category_id": a["category_id"], "keypoints": a["keypoints"], "score": 1.0}
-            for a in anns]
+    dets = [
+        {"image_id": a["image_id"], "category_id": a["category_id"], "keypoints": a["keypoints"], "score": 1.0}
+        for a in anns
+    ]
     ev, _ = _keypoint_eval(coco, dets)
     assert ev.stats[0] == pytest.approx(1.0)  # AP @ OKS .50:.95
     assert ev.stats[5] == pytest.approx(1.0)  # AR
@@ -130,8 +135,14 @@ def test_cocoeval_oks_of_perturbed_predictions_follows_the_per_keypoint_sigmas(c
         moved = kp.copy()
         moved[:, 0] += np.where(kp[:, 2] > 0, shift, 0.0)
         moved[:, 2] = np.where(kp[:, 2] > 0, 2, 0)
-        dets.append({"image_id": a["image_id"], "category_id": a["category_id"],
-                     "keypoints": moved.ravel().tolist(), "score": 1.0})
+        dets.append(
+            {
+                "image_id": a["image_id"],
+                "category_id": a["category_id"],
+                "keypoints": moved.ravel().tolist(),
+                "score": 1.0,
+            }
+        )
     ev, _ = _keypoint_eval(coco, dets)
     for a in anns:
         oks = ev.ious[(a["image_id"], a["category_id"])]

@@ -95,12 +95,18 @@ def test_nwbinspector_finds_no_critical_issue_with_default_metadata(dataset):
 
 
 def test_nwb_session_and_subject_follow_the_scene_metadata(tmp_path):
-    spec = MetadataSpec.model_validate({
-        "session_start_time": "2024-03-01T10:30:00+01:00", "session_id": "m7-day3",
-        "description": "open field, day 3", "experimenter": ["Doe, Jane"], "lab": "Behaviour lab",
-        "institution": "Some University", "keywords": ["open field"],
-        "subject": {"subject_id": "m7", "strain": "BALB/c", "sex": "F", "age": "P8W/P12W"},
-    })
+    spec = MetadataSpec.model_validate(
+        {
+            "session_start_time": "2024-03-01T10:30:00+01:00",
+            "session_id": "m7-day3",
+            "description": "open field, day 3",
+            "experimenter": ["Doe, Jane"],
+            "lab": "Behaviour lab",
+            "institution": "Some University",
+            "keywords": ["open field"],
+            "subject": {"subject_id": "m7", "strain": "BALB/c", "sex": "F", "age": "P8W/P12W"},
+        }
+    )
     source = FakeSource(seed=5)
     source.meta = dataclasses.replace(source.meta, session=session_metadata(spec, "parametric", "parametric", "white"))
     root = tmp_path / "ds"

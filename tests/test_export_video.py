@@ -33,8 +33,7 @@ def test_lossless_video_frames_equal_images_in_order(tmp_path):
 
 
 def test_yuv420_video_is_near_lossless(tmp_path):
-    root = make_dataset(tmp_path / "ds", frames=3, seed=4, formats=("dlc",), video=True, video_crf=8,
-                        size=(48, 40))
+    root = make_dataset(tmp_path / "ds", frames=3, seed=4, formats=("dlc",), video=True, video_crf=8, size=(48, 40))
     frames = list(decode_frames(root / "videos" / "synth_top.mp4"))
     assert len(frames) == 3
     assert psnr(luma(frames[1]), luma(_image(image_path(root, "top", 1)))) > 35

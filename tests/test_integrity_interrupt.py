@@ -50,14 +50,14 @@ def test_ctrl_c_mid_generate_exits_130_and_a_rerun_resumes_to_the_same_dataset(t
     proc = _fake_cli(*args, delay=0.1)
     rows = out / ".synthmouse" / "rows"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(list(rows.glob("*.json"))) < 4:
+    while time.monotonic() < deadline and _rows_done(rows) < 4:
         time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, (stdout, stderr)
     assert stderr.strip().splitlines()[-1] == "interrupted; rerun to resume"
     assert "Traceback" not in stderr and "dataset complete" not in stdout
-    done = len(list(rows.glob("*.json")))
+    done = _rows_done(rows)
     assert 4 <= done < 24 and not (out / "manifest.json").exists()
     assert not [p for p in out.rglob(".*") if ".tmp" in p.name]  # the frame being written was removed
 
@@ -66,6 +66,12 @@ def test_ctrl_c_mid_generate_exits_130_and_a_rerun_resumes_to_the_same_dataset(t
     assert rerun.returncode == 0, stderr
     assert f"{24 - done} frames rendered this run" in stdout
     assert tree_digest(out, skip_state=False) == reference
+
+
+def _rows_done(rows: Path) -> int:
+    """Finished frames: row files under their final names (pathlib's ``*`` also matches the hidden temporary
+    ``.00000003.<random>.tmp.json`` of the row being written)."""
+    return sum(1 for p in rows.glob("*.json") if not p.name.startswith("."))
 
 
 def _reference(scene: Path, out: Path) -> Path:

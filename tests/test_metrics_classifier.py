@@ -90,8 +90,9 @@ def test_flat_renders_are_recognised_against_real_open_field_frames(real, tmp_pa
 
 def test_training_stops_at_the_time_budget_and_small_sets_are_refused(real):
     few = real.subset(np.arange(12))
-    result = domain_classifier_test(few, real.subset(np.arange(60, 72)),
-                                    ClassifierConfig(width=32, epochs=50, max_seconds=0.01, permutations=10))
+    result = domain_classifier_test(
+        few, real.subset(np.arange(60, 72)), ClassifierConfig(width=32, epochs=50, max_seconds=0.01, permutations=10)
+    )
     assert result.stopped_early and max(result.epochs_run) < 50
     with pytest.raises(MetricsError, match="at least 6"):
         domain_classifier_test(real.subset(np.arange(4)), few, ClassifierConfig(folds=3))

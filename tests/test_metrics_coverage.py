@@ -40,8 +40,9 @@ def sample(cluster: str, n: int, rng: np.random.Generator) -> np.ndarray:
     """``(n, K, 2)`` noisy copies of a cluster pose under random rotations, scales and translations (pixels)."""
     shape = CLUSTERS[cluster] + rng.normal(0, 0.015, (n, *STRAIGHT.shape))
     angle = rng.uniform(0, 2 * np.pi, n)
-    rot = np.stack([np.stack([np.cos(angle), -np.sin(angle)], -1), np.stack([np.sin(angle), np.cos(angle)], -1)],
-                   axis=-2)
+    rot = np.stack(
+        [np.stack([np.cos(angle), -np.sin(angle)], -1), np.stack([np.sin(angle), np.cos(angle)], -1)], axis=-2
+    )
     scale = rng.uniform(20, 90, n)[:, None, None]
     shift = rng.uniform(0, 600, (n, 1, 2))
     return scale * np.einsum("nij,nkj->nki", rot, shape) + shift
@@ -72,8 +73,9 @@ def test_procrustes_distance_equals_a_brute_force_search_over_rotations():
     ua, ub = unit_shapes(a)[0], unit_shapes(b)[0]
     ours = procrustes_distances(ua, ub)
     angles = np.exp(1j * np.linspace(0, 2 * np.pi, 20000, endpoint=False))
-    brute = np.min(np.linalg.norm(ua[:, None, None, :] - angles[None, None, :, None] * ub[None, :, None, :],
-                                  axis=-1), axis=-1)
+    brute = np.min(
+        np.linalg.norm(ua[:, None, None, :] - angles[None, None, :, None] * ub[None, :, None, :], axis=-1), axis=-1
+    )
     np.testing.assert_allclose(ours, brute, atol=1e-6)
 
 
@@ -110,8 +112,12 @@ def test_nearest_synthetic_pose_is_fitted_onto_the_real_frame():
 def test_keypoint_names_match_by_name_alias_and_explicit_map():
     mouse22 = ("left_ear_tip", "right_ear_tip", "nose", "neck", "tail_root", "tail_end")
     real = ("snout", "leftear", "rightear", "tailbase")
-    assert match_keypoints(real, mouse22) == [("snout", "nose"), ("leftear", "left_ear_tip"),
-                                              ("rightear", "right_ear_tip"), ("tailbase", "tail_root")]
+    assert match_keypoints(real, mouse22) == [
+        ("snout", "nose"),
+        ("leftear", "left_ear_tip"),
+        ("rightear", "right_ear_tip"),
+        ("tailbase", "tail_root"),
+    ]
     with_base = (*mouse22, "left_ear_base", "right_ear_base")
     assert ("leftear", "left_ear_base") in match_keypoints(real, with_base)  # DLC labels the ear's base
     assert match_keypoints(("Tail_Root", "NOSE"), mouse22) == [("Tail_Root", "tail_root"), ("NOSE", "nose")]
@@ -119,15 +125,19 @@ def test_keypoint_names_match_by_name_alias_and_explicit_map():
 
 
 def test_bad_map_entries_name_the_keypoint_and_the_allowed_names():
-    with pytest.raises(SynthmouseError, match="muzzle is not a keypoint of the real data; its keypoints are snout, "
-                                              "leftear"):
+    with pytest.raises(
+        SynthmouseError, match="muzzle is not a keypoint of the real data; its keypoints are snout, leftear"
+    ):
         match_keypoints(("snout", "leftear"), ("nose",), {"muzzle": "nose"})
     with pytest.raises(SynthmouseError, match="muzzle is not a keypoint of the synthetic data; its keypoints are nose"):
         match_keypoints(("snout",), ("nose",), {"snout": "muzzle"})
     with pytest.raises(SynthmouseError, match=r"did you mean the reverse, --map snout=nose\?"):
         match_keypoints(("snout", "leftear"), ("nose",), {"nose": "snout"})
     assert parse_mapping(["snout=nose", "leftear=left_ear_tip,rightear=right_ear_tip"]) == {
-        "snout": "nose", "leftear": "left_ear_tip", "rightear": "right_ear_tip"}
+        "snout": "nose",
+        "leftear": "left_ear_tip",
+        "rightear": "right_ear_tip",
+    }
     for bad in ("snout", "snout=", "a=b=c"):
         with pytest.raises(SynthmouseError, match="REAL=SYNTHETIC"):
             parse_mapping([bad])

@@ -9,14 +9,37 @@ import numpy as np
 OPENFIELD_SCENE = {
     "seed": 0,
     "body": {"model": "parametric", "keypoints": "dlc-topview", "fur": "black"},
-    "rig": {"type": "openfield", "size": [0.45, 0.45], "wall_height": 0.3, "floor_material": "floor_white",
-            "wall_material": "wall_white", "table": True},
-    "cameras": [{"name": "top", "width": 160, "height": 120, "fx": 140,
-                 "distortion": [-0.12, 0.03, 0.0, 0.0, 0.0],
-                 "look_at": {"eye": [0.0, 0.0, 0.62], "target": [0.0, 0.0, 0.0]}}],
-    "lights": [{"type": "ambient", "colour": "white", "intensity": 0.35},
-               {"type": "spot", "colour": "#fff8ee", "intensity": 0.85, "position": [0.15, -0.1, 1.0],
-                "target": [0, 0, 0], "cone_deg": 45, "softness": 0.4, "shadows": True}],
+    "rig": {
+        "type": "openfield",
+        "size": [0.45, 0.45],
+        "wall_height": 0.3,
+        "floor_material": "floor_white",
+        "wall_material": "wall_white",
+        "table": True,
+    },
+    "cameras": [
+        {
+            "name": "top",
+            "width": 160,
+            "height": 120,
+            "fx": 140,
+            "distortion": [-0.12, 0.03, 0.0, 0.0, 0.0],
+            "look_at": {"eye": [0.0, 0.0, 0.62], "target": [0.0, 0.0, 0.0]},
+        }
+    ],
+    "lights": [
+        {"type": "ambient", "colour": "white", "intensity": 0.35},
+        {
+            "type": "spot",
+            "colour": "#fff8ee",
+            "intensity": 0.85,
+            "position": [0.15, -0.1, 1.0],
+            "target": [0, 0, 0],
+            "cone_deg": 45,
+            "softness": 0.4,
+            "shadows": True,
+        },
+    ],
     "background": "#202022",
 }
 

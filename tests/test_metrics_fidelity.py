@@ -91,9 +91,12 @@ def test_ssim_matches_torchmetrics_full_map_inside_the_window_border():
     a = textured_images(3, size=48, seed=4)
     b = np.clip(a.astype(int) + np.random.default_rng(5).integers(-30, 30, a.shape), 0, 255).astype(np.uint8)
     ours = ssim_pairs(a, b)
-    _, maps = structural_similarity_index_measure(torch.from_numpy(a.astype(np.float64))[:, None],
-                                                  torch.from_numpy(b.astype(np.float64))[:, None],
-                                                  data_range=255.0, return_full_image=True)
+    _, maps = structural_similarity_index_measure(
+        torch.from_numpy(a.astype(np.float64))[:, None],
+        torch.from_numpy(b.astype(np.float64))[:, None],
+        data_range=255.0,
+        return_full_image=True,
+    )
     reference = maps[:, 0, 5:-5, 5:-5].mean(dim=(1, 2)).numpy()
     np.testing.assert_allclose(ours, reference, atol=1e-9)
     assert np.all((ours > 0.3) & (ours < 0.95))
@@ -126,8 +129,14 @@ def test_inception_runs_from_a_local_weights_file(tmp_path, monkeypatch):
         patch.setattr(fe, "load_state_dict_from_url", lambda *a, **k: None)
         patch.setattr(fe.FeatureExtractorInceptionV3, "load_state_dict", lambda self, state: None)
         state = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"]).state_dict()
-    state = {k: (torch.randn(v.shape, generator=torch.Generator().manual_seed(0)) * 0.05
-                 if v.is_floating_point() and "running_var" not in k else v) for k, v in state.items()}
+    state = {
+        k: (
+            torch.randn(v.shape, generator=torch.Generator().manual_seed(0)) * 0.05
+            if v.is_floating_point() and "running_var" not in k
+            else v
+        )
+        for k, v in state.items()
+    }
     path = tmp_path / "inception.pth"
     torch.save(state, path)
     net = inception_extractor(path, download=False)

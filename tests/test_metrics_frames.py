@@ -28,14 +28,14 @@ def test_labelled_project_loads_grayscale_frames_with_their_labels(openfield_dir
     key = frames.keys[3]
     reference = cv2.imread(str(openfield_dir / key), cv2.IMREAD_GRAYSCALE)
     np.testing.assert_array_equal(frames.images[3], reference)
-    labels = pd.read_csv(openfield_dir / "labeled-data/m4s1/CollectedData_Pranav.csv", header=[0, 1, 2],
-                         index_col=0)
+    labels = pd.read_csv(openfield_dir / "labeled-data/m4s1/CollectedData_Pranav.csv", header=[0, 1, 2], index_col=0)
     np.testing.assert_allclose(frames.keypoints[3].ravel(), labels.loc[key].to_numpy())
 
 
 def test_dlc3_three_level_table_and_predictions_with_likelihood(tmp_path):
-    columns = pd.MultiIndex.from_product([["me"], ["nose", "tail"], ["x", "y"]],
-                                         names=["scorer", "bodyparts", "coords"])
+    columns = pd.MultiIndex.from_product(
+        [["me"], ["nose", "tail"], ["x", "y"]], names=["scorer", "bodyparts", "coords"]
+    )
     index = pd.MultiIndex.from_tuples([("labeled-data", "s1", "img0.png"), ("labeled-data", "s1", "img1.png")])
     frame = pd.DataFrame([[1.0, 2.0, 3.0, 4.0], [5.0, np.nan, 7.0, 8.0]], index=index, columns=columns)
     frame.to_csv(tmp_path / "CollectedData_me.csv")
@@ -44,8 +44,9 @@ def test_dlc3_three_level_table_and_predictions_with_likelihood(tmp_path):
     np.testing.assert_allclose(table.xy, frame.to_numpy().reshape(2, 2, 2), equal_nan=True)
     np.testing.assert_allclose(table.lookup("img1.png"), [[5.0, np.nan], [7.0, 8.0]], equal_nan=True)
 
-    pred_cols = pd.MultiIndex.from_product([["DLC_net"], ["nose"], ["x", "y", "likelihood"]],
-                                           names=["scorer", "bodyparts", "coords"])
+    pred_cols = pd.MultiIndex.from_product(
+        [["DLC_net"], ["nose"], ["x", "y", "likelihood"]], names=["scorer", "bodyparts", "coords"]
+    )
     preds = pd.DataFrame([[10.0, 20.0, 0.99], [11.0, 21.0, 0.2]], index=[0, 7], columns=pred_cols)
     preds.to_csv(tmp_path / "videoDLC_net.csv")
     table = read_dlc_table(tmp_path / "videoDLC_net.csv", pcutoff=0.6)
@@ -55,10 +56,10 @@ def test_dlc3_three_level_table_and_predictions_with_likelihood(tmp_path):
 
 def test_video_frames_with_predictions_as_labels(openfield_dir, tmp_path):
     video = openfield_dir / "videos" / "m3v1mp4.mp4"
-    cols = pd.MultiIndex.from_product([["DLC"], ["snout", "tailbase"], ["x", "y", "likelihood"]],
-                                      names=["scorer", "bodyparts", "coords"])
-    preds = pd.DataFrame([[1.0, 2.0, 0.9, 3.0, 4.0, 0.9], [5.0, 6.0, 0.9, 7.0, 8.0, 0.1]], index=[3, 40],
-                         columns=cols)
+    cols = pd.MultiIndex.from_product(
+        [["DLC"], ["snout", "tailbase"], ["x", "y", "likelihood"]], names=["scorer", "bodyparts", "coords"]
+    )
+    preds = pd.DataFrame([[1.0, 2.0, 0.9, 3.0, 4.0, 0.9], [5.0, 6.0, 0.9, 7.0, 8.0, 0.1]], index=[3, 40], columns=cols)
     preds.to_csv(tmp_path / "pred.csv")
     frames = load_frame_set(video, "real", max_frames=5, labels=tmp_path / "pred.csv")
     assert frames.keys == ("m3v1mp4.mp4#3", "m3v1mp4.mp4#40")  # the frames that carry predictions

@@ -31,7 +31,8 @@ def ellipse_frames(n: int, seed: int = 0) -> tuple[FrameSet, dict[str, np.ndarra
         truth["area"].append(100 * np.count_nonzero(mask) / mask.size)
     stack = np.stack(images)
     return FrameSet("ellipses", Path("."), tuple(f"{i}" for i in range(n)), stack), {
-        k: np.array(v) for k, v in truth.items()}
+        k: np.array(v) for k, v in truth.items()
+    }
 
 
 def test_statistics_recover_a_known_ellipse():

@@ -20,8 +20,14 @@ FAST = ClassifierConfig(width=64, epochs=8, permutations=500)
 
 def test_report_end_to_end_with_an_injected_feature_network(openfield_dir, tmp_path_factory, tmp_path):
     synthetic = flat_renders(tmp_path_factory)
-    options = ReportOptions(max_frames=40, feature_extractor=tiny_extractor(), feature_network="tiny test CNN",
-                            classifier=FAST, kid_subsets=20, gallery=4)
+    options = ReportOptions(
+        max_frames=40,
+        feature_extractor=tiny_extractor(),
+        feature_network="tiny test CNN",
+        classifier=FAST,
+        kid_subsets=20,
+        gallery=4,
+    )
     steps: set[str] = set()
     report = build_report(synthetic, openfield_dir, options, progress=lambda step, done, total: steps.add(step))
     written = write_report(report, tmp_path / "out" / "report.html", tmp_path / "out" / "summary.png")
@@ -64,8 +70,14 @@ def test_ssim_section_pairs_renders_with_translated_images(openfield_dir, tmp_pa
     for path in sorted((synthetic / "labeled-data" / "synth_top").glob("img*.png"))[:6]:
         image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         cv2.imwrite(str(translated / path.name), cv2.GaussianBlur(image, (0, 0), 2.0))
-    options = ReportOptions(max_frames=20, fidelity=False, coverage=False, translated=translated,
-                            classifier=ClassifierConfig(width=32, epochs=2, permutations=50), gallery=2)
+    options = ReportOptions(
+        max_frames=20,
+        fidelity=False,
+        coverage=False,
+        translated=translated,
+        classifier=ClassifierConfig(width=32, epochs=2, permutations=50),
+        gallery=2,
+    )
     numbers = build_report(synthetic, openfield_dir, options).numbers
     assert numbers["ssim"]["n_pairs"] >= 2 and 0.3 < numbers["ssim"]["mean"] < 1.0
     assert numbers["fidelity"]["skipped"].startswith("KID/FID switched off")
@@ -89,8 +101,9 @@ def test_bad_inputs_fail_fast_with_clear_messages(openfield_dir, tmp_path_factor
         build_report(synthetic, openfield_dir, ReportOptions(fidelity=False, camera="side"))
 
 
-def test_cli_writes_the_report_and_explains_missing_inception_weights(openfield_dir, tmp_path_factory, tmp_path,
-                                                                       monkeypatch, capsys):
+def test_cli_writes_the_report_and_explains_missing_inception_weights(
+    openfield_dir, tmp_path_factory, tmp_path, monkeypatch, capsys
+):
     from synthmouse.cli import main
     from synthmouse.cli.report import register
 
@@ -99,10 +112,29 @@ def test_cli_writes_the_report_and_explains_missing_inception_weights(openfield_
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     synthetic = flat_renders(tmp_path_factory)
     out = tmp_path / "r" / "report.html"
-    monkeypatch.setattr(sys, "argv", [
-        "synthmouse", "report", "--synthetic", str(synthetic), "--real", str(openfield_dir), "--out", str(out),
-        "--max-frames", "24", "--no-download", "--classifier-width", "32", "--epochs", "2",
-        "--map", "snout=snout"])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "synthmouse",
+            "report",
+            "--synthetic",
+            str(synthetic),
+            "--real",
+            str(openfield_dir),
+            "--out",
+            str(out),
+            "--max-frames",
+            "24",
+            "--no-download",
+            "--classifier-width",
+            "32",
+            "--epochs",
+            "2",
+            "--map",
+            "snout=snout",
+        ],
+    )
     try:
         main.run()  # success: returns or exits with status 0 (errors exit with status 2)
     except SystemExit as exc:
@@ -113,8 +145,22 @@ def test_cli_writes_the_report_and_explains_missing_inception_weights(openfield_
     captured = capsys.readouterr().out
     assert "classifier: [" in captured and "wrote " in captured
 
-    monkeypatch.setattr(sys, "argv", ["synthmouse", "report", "--synthetic", str(synthetic), "--real",
-                                      str(openfield_dir), "--out", str(out), "--map", "snout"])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "synthmouse",
+            "report",
+            "--synthetic",
+            str(synthetic),
+            "--real",
+            str(openfield_dir),
+            "--out",
+            str(out),
+            "--map",
+            "snout",
+        ],
+    )
     with pytest.raises(SystemExit) as info:
         main.run()
     assert info.value.code == 2

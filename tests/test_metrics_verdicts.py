@@ -15,8 +15,9 @@ from synthmouse.metrics.report import classifier_verdict, statistics_verdict
 RNG = np.random.default_rng(7)
 NO_PROFILE = SyntheticProvenance(known=True, camera="top")
 PROFILE = SyntheticProvenance(known=True, camera="top", appearance_profile="appearance/profile.yaml")
-PROFILE_RANDOM = SyntheticProvenance(known=True, camera="top", appearance_profile="appearance/profile.yaml",
-                                     randomized=("light", "body", "image"))
+PROFILE_RANDOM = SyntheticProvenance(
+    known=True, camera="top", appearance_profile="appearance/profile.yaml", randomized=("light", "body", "image")
+)
 
 
 def _stats(brightness: float, contrast: float, area: float, n: int) -> dict[str, np.ndarray]:
@@ -79,10 +80,13 @@ def test_provenance_is_read_from_the_manifest_and_frames_csv(tmp_path):
     root = tmp_path / "ds"
     root.mkdir()
     assert not synthetic_provenance(root).known
-    (root / "manifest.json").write_text(json.dumps({"provenance": {"appearance": {
-        "top": "/p/top/profile.yaml", "side": "/p/side/profile.yaml"}}}))
-    (root / "frames.csv").write_text("frame,split,segment,motion,body.length_scale,image.gamma,light.intensity\n"
-                                     "0,train,0,walk,0.9,1.0,1.1\n1,train,0,walk,0.9,1.0,0.8\n")
+    (root / "manifest.json").write_text(
+        json.dumps({"provenance": {"appearance": {"top": "/p/top/profile.yaml", "side": "/p/side/profile.yaml"}}})
+    )
+    (root / "frames.csv").write_text(
+        "frame,split,segment,motion,body.length_scale,image.gamma,light.intensity\n"
+        "0,train,0,walk,0.9,1.0,1.1\n1,train,0,walk,0.9,1.0,0.8\n"
+    )
     p = synthetic_provenance(root, "top")
     assert p.known and p.appearance_profile == "/p/top/profile.yaml"
     assert p.randomized == ("light", "body")  # image.gamma is constant; body shapes are drawn per segment
@@ -91,7 +95,8 @@ def test_provenance_is_read_from_the_manifest_and_frames_csv(tmp_path):
 
     state = tmp_path / "st"
     (state / ".synthmouse").mkdir(parents=True)
-    (state / ".synthmouse" / "state.json").write_text(json.dumps({"meta": {"extra": {"appearance": {
-        "top": "prof.yaml"}}}}))
+    (state / ".synthmouse" / "state.json").write_text(
+        json.dumps({"meta": {"extra": {"appearance": {"top": "prof.yaml"}}}})
+    )
     assert synthetic_provenance(state).appearance_profile == "prof.yaml"
     assert randomized_sections(state / "frames.csv") == ()

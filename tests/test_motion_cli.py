@@ -24,16 +24,31 @@ def test_validate_sample_preview(tmp_path, sam_dir):
     assert "rest" in result.output and "scan" in result.output
 
     out = tmp_path / "poses.npz"
-    result = runner.invoke(app, ["motion", "sample", str(mix), "--out", str(out), "--frames", "20",
-                                 "--model", str(sam_dir), "--seed", "3"])
+    result = runner.invoke(
+        app, ["motion", "sample", str(mix), "--out", str(out), "--frames", "20", "--model", str(sam_dir), "--seed", "3"]
+    )
     assert result.exit_code == 0, result.output
     data = np.load(out)
     assert data["angles"].shape == (20, 141, 3) and data["root"].shape == (20, 4, 4)  # SAM + tongue_pivot
     assert set(data["name"].tolist()) <= {"rest", "scan"}
 
     sheet = tmp_path / "sheet.png"
-    result = runner.invoke(app, ["motion", "preview", str(mix), "--out", str(sheet), "--seconds", "1",
-                                 "--panels", "3", "--model", str(sam_dir)])
+    result = runner.invoke(
+        app,
+        [
+            "motion",
+            "preview",
+            str(mix),
+            "--out",
+            str(sheet),
+            "--seconds",
+            "1",
+            "--panels",
+            "3",
+            "--model",
+            str(sam_dir),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert sheet.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -33,8 +33,9 @@ def stance_slides(body, clip) -> np.ndarray:
 def test_planted_paws_stay_on_the_floor(sam_body, gait):
     rig = motion_rig(sam_body)
     stage = Stage(Support("floor"), Arena(-0.3, 0.3, -0.3, 0.3))
-    clip = LocomotionSpec(gait=gait, pauses=0).generate(rig, 90, 60.0, np.random.default_rng(1), stage,
-                                                        RootState(-0.1, 0.0, 0.0), RootState(0.08, 0.04, 0.4))
+    clip = LocomotionSpec(gait=gait, pauses=0).generate(
+        rig, 90, 60.0, np.random.default_rng(1), stage, RootState(-0.1, 0.0, 0.0), RootState(0.08, 0.04, 0.4)
+    )
     assert clip.planted.any(axis=0).all()
     assert stance_slides(sam_body, clip).max() < 0.002
     # planted paws rest on the floor at their sole height
@@ -55,8 +56,9 @@ def test_planted_paws_ride_the_treadmill_belt(sam_body):
     kp = sam_body.keypoints(clip.pose(), rig.landmark_set(PAWS))
     i = 2
     planted = clip.planted[:, i]
-    runs = [r for r in np.split(np.arange(len(planted)), np.flatnonzero(np.diff(planted.astype(int))) + 1)
-            if planted[r[0]]]
+    runs = [
+        r for r in np.split(np.arange(len(planted)), np.flatnonzero(np.diff(planted.astype(int))) + 1) if planted[r[0]]
+    ]
     run = max(runs, key=len)
     travelled = kp[run[0], i, 0] - kp[run[-1], i, 0]
     belt = clip.moved[run[-1]] - clip.moved[run[0]]
@@ -66,8 +68,9 @@ def test_planted_paws_ride_the_treadmill_belt(sam_body):
 def test_head_fixed_running_on_a_wheel(sam_body):
     rig = motion_rig(sam_body)
     support = Support("wheel", 0.0, 0.09)
-    clip = LocomotionSpec(gait="trot", speed=0.2).generate(rig, 60, 60.0, np.random.default_rng(3),
-                                                           Stage(support, None, HeadFixed()))
+    clip = LocomotionSpec(gait="trot", speed=0.2).generate(
+        rig, 60, 60.0, np.random.default_rng(3), Stage(support, None, HeadFixed())
+    )
     head = int(rig.chains["head"][0])
     world = rig.world(clip.angles, clip.root)
     assert np.abs(world[:, head] - world[0, head]).max() < 1e-9  # the head bar holds the head
@@ -93,15 +96,17 @@ def test_wheel_surface_coordinates_round_trip():
 def test_gait_phases_and_duty_factor(sam_body):
     rig = motion_rig(sam_body)
     stage = Stage(Support("treadmill"), None)
-    trot = LocomotionSpec(gait="trot", speed=0.15, duty_factor=0.5).generate(rig, 120, 60.0,
-                                                                             np.random.default_rng(4), stage)
+    trot = LocomotionSpec(gait="trot", speed=0.15, duty_factor=0.5).generate(
+        rig, 120, 60.0, np.random.default_rng(4), stage
+    )
     p = trot.planted
     fl, fr, hl, hr = (p[:, i] for i in range(4))
     assert np.mean(fl == hr) > 0.95 and np.mean(fr == hl) > 0.95  # diagonal pairs together
     assert np.mean(fl == fr) < 0.1
     assert abs(p.mean() - 0.5) < 0.06
-    walk = LocomotionSpec(gait="walk", speed=0.1, duty_factor=0.7).generate(rig, 180, 60.0,
-                                                                            np.random.default_rng(4), stage)
+    walk = LocomotionSpec(gait="walk", speed=0.1, duty_factor=0.7).generate(
+        rig, 180, 60.0, np.random.default_rng(4), stage
+    )
     assert abs(walk.planted.mean() - 0.7) < 0.06
     # lateral-sequence walk: touchdowns in the order hind_l, fore_l, hind_r, fore_r
     down = {i: np.flatnonzero(np.diff(walk.planted[:, i].astype(int)) == 1) for i in range(4)}
@@ -127,8 +132,9 @@ def test_arena_paths_stay_inside_and_reach_the_end():
 def test_pauses_stop_the_animal(sam_body):
     rng = np.random.default_rng(5)
     arena = Arena()
-    path = plan_path(RootState(-0.1, 0, 0), RootState(0.1, 0, 0), arena, 120, 30.0, rng, pauses=3.0,
-                     pause_duration=(0.5, 0.6))
+    path = plan_path(
+        RootState(-0.1, 0, 0), RootState(0.1, 0, 0), arena, 120, 30.0, rng, pauses=3.0, pause_duration=(0.5, 0.6)
+    )
     assert (path.speed < 1e-6).sum() >= 10  # at least one pause of >= 0.3 s at 30 fps
 
 
@@ -147,7 +153,7 @@ def test_banded_step_with_acceleration_penalty_matches_a_dense_solve(n):
     lap = np.kron(w1**2 * d1.T @ d1 + w2**2 * d2.T @ d2, np.eye(m))
     dense = lap.copy()
     for f in range(n):
-        dense[f * m:(f + 1) * m, f * m:(f + 1) * m] += lhs[f]
+        dense[f * m : (f + 1) * m, f * m : (f + 1) * m] += lhs[f]
     expected = np.linalg.solve(dense, rhs.reshape(-1) - lap @ theta.reshape(-1))
     assert np.allclose(step.reshape(-1), expected, atol=1e-12)
 
@@ -158,12 +164,20 @@ def test_gaits_respect_the_acceleration_bound_at_100_fps(parametric_body, case):
 
     rig = motion_rig(parametric_body)
     fps = 100.0
-    stages = {"floor_trot": Stage(arena=Arena(-0.3, 0.3, -0.3, 0.3)),
-              "treadmill": Stage(Support("treadmill"), None),
-              "wheel_headfixed": Stage(Support("wheel", 0.0, 0.09), None, HeadFixed())}
+    stages = {
+        "floor_trot": Stage(arena=Arena(-0.3, 0.3, -0.3, 0.3)),
+        "treadmill": Stage(Support("treadmill"), None),
+        "wheel_headfixed": Stage(Support("wheel", 0.0, 0.09), None, HeadFixed()),
+    }
     moving = case == "floor_trot"
     clip = LocomotionSpec(gait="trot", speed=0.2, pauses=0).generate(
-        rig, 120, fps, np.random.default_rng(1), stages[case], RootState(-0.1, 0.0, 0.0) if moving else None,
-        RootState(0.1, 0.02, 0.2) if moving else None)
+        rig,
+        120,
+        fps,
+        np.random.default_rng(1),
+        stages[case],
+        RootState(-0.1, 0.0, 0.0) if moving else None,
+        RootState(0.1, 0.02, 0.2) if moving else None,
+    )
     accel = np.abs(np.diff(clip.angles, 2, axis=0)).max() * fps**2
     assert accel < ANGULAR_ACCELERATION_BOUND

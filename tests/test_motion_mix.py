@@ -49,8 +49,10 @@ def test_yaml_round_trip(tmp_path, sam_body):
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        ({"generators": [{"type": "locomotion", "duty_factor": 1.2}]},
-         ["generators.0.locomotion.duty_factor", "1.2", "less than 0.95"]),
+        (
+            {"generators": [{"type": "locomotion", "duty_factor": 1.2}]},
+            ["generators.0.locomotion.duty_factor", "1.2", "less than 0.95"],
+        ),
         ({"generators": [{"type": "walkk"}]}, ["generators.0", "'walkk'", "'locomotion'", "'groom'"]),
         ({"generators": [{"type": "rear", "pich": 40}]}, ["generators.0.rear.pich", "allowed fields", "pitch"]),
         ({"generators": [{"type": "rest", "duration": [3, 1]}]}, ["generators.0.rest.duration", "min <= max"]),
@@ -87,8 +89,8 @@ def test_sample_matches_pose_at_and_is_deterministic(sam_body):
     fresh = MotionMix.from_dict(FULL_MIX, sam_body)  # a new object: no shared cache
     for i in (0, 1, 44, 89, 90, 91, 100, 149):
         p, sid, name = fresh.pose_at(i, FPS, seed=4)
-        assert np.allclose(p.root, pose.root[i:i + 1], atol=1e-12)
-        assert np.allclose(p.rotations, pose.rotations[i:i + 1], atol=1e-12)
+        assert np.allclose(p.root, pose.root[i : i + 1], atol=1e-12)
+        assert np.allclose(p.rotations, pose.rotations[i : i + 1], atol=1e-12)
         assert sid == ids[i] and name == names[i]
     again, ids2, _ = MotionMix.from_dict(FULL_MIX, sam_body).sample(n, FPS, seed=4)
     assert np.array_equal(again.rotations, pose.rotations) and np.array_equal(ids2, ids)
@@ -155,8 +157,13 @@ def test_full_mix_respects_the_stated_bound_at_100_fps(parametric_body):
 def test_scene_adapter_follows_the_rig(sam_body):
     root = np.eye(4)
     root[:3, 3] = [0.01, 0.0, 0.02]
-    scene = SimpleNamespace(spec=SimpleNamespace(rig=SimpleNamespace(type="wheel", radius=0.09)), motion=None,
-                            floor_region=None, body=sam_body, body_root=root)
+    scene = SimpleNamespace(
+        spec=SimpleNamespace(rig=SimpleNamespace(type="wheel", radius=0.09)),
+        motion=None,
+        floor_region=None,
+        body=sam_body,
+        body_root=root,
+    )
     provider = scene_motion(scene, seed=3, fps=30.0)
     assert provider.mix.stage.support.kind == "wheel" and provider.mix.stage.head_fixed is not None
     pose, params = provider.sample(10)
@@ -183,17 +190,25 @@ def _write_fit(path, body, n=90, fps=30.0, speed=0.12, seed=0):
 
 
 def _clip_mix(path, **extra):
-    return {"block_seconds": 3.0, "blend_seconds": 0.2,
-            "arena": {"x": [-0.2, 0.2], "y": [-0.15, 0.15], "margin": 0.04},
-            "generators": [{"type": "clip", "path": str(path), "weight": 2, "duration": [0.8, 1.5], **extra},
-                           {"type": "rest", "duration": [0.5, 1.0]},
-                           {"type": "scan", "duration": [0.5, 1.0]}]}
+    return {
+        "block_seconds": 3.0,
+        "blend_seconds": 0.2,
+        "arena": {"x": [-0.2, 0.2], "y": [-0.15, 0.15], "margin": 0.04},
+        "generators": [
+            {"type": "clip", "path": str(path), "weight": 2, "duration": [0.8, 1.5], **extra},
+            {"type": "rest", "duration": [0.5, 1.0]},
+            {"type": "scan", "duration": [0.5, 1.0]},
+        ],
+    }
 
 
 def _window_offset(file_angles, played):
     """The file frame whose angles equal the first played frame (exact playback), or None."""
-    hits = [s for s in range(len(file_angles) - len(played) + 1)
-            if np.allclose(file_angles[s:s + len(played)], played, atol=1e-12)]
+    hits = [
+        s
+        for s in range(len(file_angles) - len(played) + 1)
+        if np.allclose(file_angles[s : s + len(played)], played, atol=1e-12)
+    ]
     return hits[0] if hits else None
 
 
@@ -221,7 +236,7 @@ def test_clip_plays_the_fitted_angles_and_keeps_the_root_continuous(tmp_path, pa
         xy = pose.root[inner, :2, 3]
         steps = np.linalg.norm(np.diff(xy, axis=0), axis=1)
         s = _window_offset(clamped, angles[inner])
-        rec = np.linalg.norm(np.diff(file_root[s:s + len(inner), :2, 3], axis=0), axis=1)
+        rec = np.linalg.norm(np.diff(file_root[s : s + len(inner), :2, 3], axis=0), axis=1)
         assert np.allclose(steps, rec, atol=1e-9) or np.allclose(steps, 0.0)
         played += 1
     assert played >= 2
@@ -234,8 +249,8 @@ def test_clip_plays_the_fitted_angles_and_keeps_the_root_continuous(tmp_path, pa
     fresh = MotionMix.from_dict(_clip_mix(fit), parametric_body)
     for i in (0, 29, 44, 89, 90, 91, 109):
         p, sid, name = fresh.pose_at(i, FPS, seed=0)
-        assert np.allclose(p.root, pose.root[i:i + 1], atol=1e-12)
-        assert np.allclose(p.rotations, pose.rotations[i:i + 1], atol=1e-12)
+        assert np.allclose(p.root, pose.root[i : i + 1], atol=1e-12)
+        assert np.allclose(p.rotations, pose.rotations[i : i + 1], atol=1e-12)
         assert sid == ids[i] and name == names[i]
 
 
@@ -262,8 +277,11 @@ def test_clip_resamples_to_the_mix_rate(tmp_path, parametric_body):
     assert np.allclose(clip45.angles[:, j, a], ref, atol=1e-12)
     # the path is the recorded one turned about z: step lengths equal the interpolated recording's
     ref_xy = np.column_stack([np.interp(u, np.arange(120), file_root[:, c, 3]) for c in (0, 1)])
-    assert np.allclose(np.linalg.norm(np.diff(clip45.root[:, :2, 3], axis=0), axis=1),
-                       np.linalg.norm(np.diff(ref_xy, axis=0), axis=1), atol=1e-9)
+    assert np.allclose(
+        np.linalg.norm(np.diff(clip45.root[:, :2, 3], axis=0), axis=1),
+        np.linalg.norm(np.diff(ref_xy, axis=0), axis=1),
+        atol=1e-9,
+    )
 
 
 def test_clip_on_a_wheel_hangs_from_the_head_bar_and_on_a_treadmill_plays_in_place(tmp_path, parametric_body):
@@ -272,8 +290,12 @@ def test_clip_on_a_wheel_hangs_from_the_head_bar_and_on_a_treadmill_plays_in_pla
     rig = motion_rig(parametric_body)
     fit = tmp_path / "fit.npz"
     _write_fit(fit, parametric_body)
-    wheel = {"block_seconds": 2.0, "support": {"type": "wheel", "radius": 0.09}, "head_fixed": {},
-             "generators": [{"type": "clip", "path": str(fit), "duration": [0.8, 1.2]}]}
+    wheel = {
+        "block_seconds": 2.0,
+        "support": {"type": "wheel", "radius": 0.09},
+        "head_fixed": {},
+        "generators": [{"type": "clip", "path": str(fit), "duration": [0.8, 1.2]}],
+    }
     mix = MotionMix.from_dict(wheel, parametric_body)
     pose, ids, _ = mix.sample(40, FPS, seed=1)
     head = int(rig.chains["head"][0])
@@ -281,11 +303,15 @@ def test_clip_on_a_wheel_hangs_from_the_head_bar_and_on_a_treadmill_plays_in_pla
     first = np.concatenate([[0], np.flatnonzero(np.diff(ids)) + 1])
     blending = np.zeros(40, bool)
     for f in first[1:]:
-        blending[f:f + mix.blend_frames(FPS)] = True  # blends interpolate roots and angles separately
+        blending[f : f + mix.blend_frames(FPS)] = True  # blends interpolate roots and angles separately
     assert len(first) >= 2 and (~blending).sum() > 20
     assert np.allclose(world[~blending], world[0], atol=1e-9)  # the head stays on the head bar
-    belt = {"block_seconds": 2.0, "support": {"type": "treadmill"}, "arena": None,
-            "generators": [{"type": "clip", "path": str(fit), "duration": [0.8, 1.2]}]}
+    belt = {
+        "block_seconds": 2.0,
+        "support": {"type": "treadmill"},
+        "arena": None,
+        "generators": [{"type": "clip", "path": str(fit), "duration": [0.8, 1.2]}],
+    }
     pose, _, _ = MotionMix.from_dict(belt, parametric_body).sample(40, FPS, seed=1)
     assert np.allclose(pose.root[:, :2, 3], pose.root[0, :2, 3], atol=1e-12)  # in place on the belt
 
@@ -298,9 +324,13 @@ def test_clip_paths_are_relative_to_the_mix_or_scene_file(tmp_path, parametric_b
     monkeypatch.chdir(tmp_path)
     spec = load_mix_spec(folder / "mix.yaml")
     assert spec.generators[0].path == str(folder / "fit.npz")
-    scene = SimpleNamespace(spec=SimpleNamespace(rig=SimpleNamespace(type="openfield"), base_dir=folder),
-                            motion={"generators": [{"type": "clip", "path": "fit.npz", "duration": [0.8, 1]}]},
-                            floor_region=(-0.2, 0.2, -0.2, 0.2), body=parametric_body, body_root=np.eye(4))
+    scene = SimpleNamespace(
+        spec=SimpleNamespace(rig=SimpleNamespace(type="openfield"), base_dir=folder),
+        motion={"generators": [{"type": "clip", "path": "fit.npz", "duration": [0.8, 1]}]},
+        floor_region=(-0.2, 0.2, -0.2, 0.2),
+        body=parametric_body,
+        body_root=np.eye(4),
+    )
     pose, params = scene_motion(scene, seed=0, fps=30.0).sample(3)
     assert params["motion"] == "clip" and pose.n_frames == 1
 
@@ -317,12 +347,12 @@ def test_clip_errors_name_the_file_field_and_value(tmp_path, parametric_body):
     names[3] = "not_a_joint"
     np.savez(other, angles=angles, root=root, fps=30.0, joints=np.array(names))
     with pytest.raises(SceneError) as info:
-        MotionMix.from_dict({"generators": [{"type": "clip", "path": str(other), "duration": [0.6, 1]}]},
-                            parametric_body)
+        MotionMix.from_dict(
+            {"generators": [{"type": "clip", "path": str(other), "duration": [0.6, 1]}]}, parametric_body
+        )
     assert str(other) in str(info.value) and "not_a_joint" in str(info.value) and "do not match" in str(info.value)
     with pytest.raises(SceneError, match="longer than the recording"):
-        MotionMix.from_dict({"generators": [{"type": "clip", "path": str(fit), "duration": [1, 3]}]},
-                            parametric_body)
+        MotionMix.from_dict({"generators": [{"type": "clip", "path": str(fit), "duration": [1, 3]}]}, parametric_body)
     with pytest.raises(SceneError) as info:
         load_mix_spec({"generators": [{"type": "clip", "path": str(fit), "tries": 0}]}, "mix.yaml")
     assert "generators.0.clip.tries" in str(info.value)
@@ -341,4 +371,4 @@ def test_clip_between_walks_keeps_anchors_consistent(tmp_path, parametric_body):
     assert step.max() < 0.6 / FPS
     fresh = MotionMix.from_dict(data, parametric_body)
     for i in (0, 40, 90, 149):
-        assert np.allclose(fresh.pose_at(i, FPS, seed=21)[0].root, pose.root[i:i + 1], atol=1e-12)
+        assert np.allclose(fresh.pose_at(i, FPS, seed=21)[0].root, pose.root[i : i + 1], atol=1e-12)

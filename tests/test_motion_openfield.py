@@ -75,7 +75,7 @@ def test_root_plan_matches_the_sampled_roots(parametric_body):
     starts = np.flatnonzero(np.diff(np.concatenate([[-1], ids])))
     outside = np.ones(n, bool)
     for s in starts[1:]:
-        outside[s:s + blend] = False
+        outside[s : s + blend] = False
     level = outside & np.isin(names, ["walk", "trot", "scan", "rest", "random"])  # no root pitch
     assert level.sum() > 20
     assert np.allclose(pose.root[level, :2, 3], xy[level], atol=1e-9)
@@ -107,8 +107,8 @@ def test_default_mix_random_access_and_reproducibility(parametric_body):
     fresh = _mix(parametric_body, block_seconds=3.0)
     for i in (119, 0, 45, 89, 90, 91):  # out of order, across the block boundary at 90
         p, sid, name = fresh.pose_at(i, FPS, seed=7)
-        assert np.allclose(p.root, pose.root[i:i + 1], atol=1e-12)
-        assert np.allclose(p.rotations, pose.rotations[i:i + 1], atol=1e-12)
+        assert np.allclose(p.root, pose.root[i : i + 1], atol=1e-12)
+        assert np.allclose(p.rotations, pose.rotations[i : i + 1], atol=1e-12)
         assert sid == ids[i] and name == names[i]
 
 
@@ -137,16 +137,18 @@ def test_walks_between_wall_states_follow_the_wall():
     arena = Arena(-0.225, 0.225, -0.225, 0.225, 0.05)
     track, offset, front = wall_track(arena, 0.047), 0.04, 0.047
     start, end = track.state(0.1, 1, offset), track.state(0.55, 1, offset)  # round a corner
-    path = plan_path(start, end, arena, 120, FPS, np.random.default_rng(0), 0.3, track=track, offset=offset,
-                     front=front)
+    path = plan_path(
+        start, end, arena, 120, FPS, np.random.default_rng(0), 0.3, track=track, offset=offset, front=front
+    )
     centre = path.xy + offset * np.stack([np.cos(path.heading), np.sin(path.heading)], axis=1)
     assert max(track.project(c)[1] for c in centre) < 1e-3  # the body centre runs along the track
     assert np.allclose(path.xy[-1], [end.x, end.y], atol=1e-6)
     assert np.abs(np.diff(path.heading)).max() * FPS < 2.6  # within the turning limit
     # from the open field to the wall: arrives along the wall without the body touching it
     inside = RootState(0.0, 0.05, -1.0)
-    path = plan_path(inside, end, arena, 90, FPS, np.random.default_rng(1), 0.0, track=track, offset=offset,
-                     front=front)
+    path = plan_path(
+        inside, end, arena, 90, FPS, np.random.default_rng(1), 0.0, track=track, offset=offset, front=front
+    )
     centre = path.xy + offset * np.stack([np.cos(path.heading), np.sin(path.heading)], axis=1)
     ends = front * np.stack([np.cos(path.heading), np.sin(path.heading)], axis=1)
     assert min(arena.wall_gap(centre + ends).min(), arena.wall_gap(centre - ends).min()) > 0.0

@@ -41,12 +41,14 @@ def test_filter_accepts_standing_and_rejects_implausible(sam_body):
     limb = rig.limbs["fore_l"]
     world = rig.world(posture.angles[None], posture.root(1))
     target = rig.trunk.centreline(world)[:, -2]
-    theta = solve_limb(rig, limb, limb_anchor(world, rig, limb), LimbTargets(target),
-                       posture.angles[limb.chain][None], iterations=60)
+    theta = solve_limb(
+        rig, limb, limb_anchor(world, rig, limb), LimbTargets(target), posture.angles[limb.chain][None], iterations=60
+    )
     inside = posture.angles.copy()
     inside[limb.chain] = theta[0]
-    depth = rig.trunk.penetration(rig.world(inside[None], posture.root(1)), rig.contact_points(
-        rig.world(inside[None], posture.root(1))))[0, 0]
+    depth = rig.trunk.penetration(
+        rig.world(inside[None], posture.root(1)), rig.contact_points(rig.world(inside[None], posture.root(1)))
+    )[0, 0]
     assert depth > 0.002
     assert not plausible(rig, inside[None], posture.root(1))[0]
 

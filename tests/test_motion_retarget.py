@@ -15,8 +15,9 @@ from synthmouse.motion.semirandom import SemiRandomSpec
 from synthmouse.scene.camera import Camera
 
 CAMERAS = [
-    Camera.look_at("side", [0.05, -0.30, 0.06], [0.0, 0.0, 0.02], width=640, height=480,
-                   dist=[-0.12, 0.03, 0.001, -0.001, 0.0]),
+    Camera.look_at(
+        "side", [0.05, -0.30, 0.06], [0.0, 0.0, 0.02], width=640, height=480, dist=[-0.12, 0.03, 0.001, -0.001, 0.0]
+    ),
     Camera.look_at("top", [0.02, 0.05, 0.35], [0.0, 0.0, 0.0], width=640, height=480, dist=[0.05, 0, 0, 0, 0]),
 ]
 
@@ -88,8 +89,7 @@ def _dlc_frame(names, xy, like, scorer="DLC_resnet50", individuals=None):
             for coord, values in (("x", xy[a][:, k, 0]), ("y", xy[a][:, k, 1]), ("likelihood", like[a][:, k])):
                 cols.append((scorer, animal, name, coord) if individuals else (scorer, name, coord))
                 data.append(values)
-    level_names = ["scorer", "individuals", "bodyparts", "coords"] if individuals else \
-        ["scorer", "bodyparts", "coords"]
+    level_names = ["scorer", "individuals", "bodyparts", "coords"] if individuals else ["scorer", "bodyparts", "coords"]
     return pd.DataFrame(np.array(data).T, columns=pd.MultiIndex.from_tuples(cols, names=level_names))
 
 

@@ -13,13 +13,28 @@ from synthmouse.errors import KeypointError, SynthmouseError
 from synthmouse.scene.camera import Camera
 
 FPS = 30.0
-LANDMARKS = ["nose", "left_ear_tip", "right_ear_tip", "neck", "body_middle", "tail_root", "tail_middle",
-             "left_paw", "right_paw", "left_foot", "right_foot", "left_shoulder", "right_shoulder", "left_hip",
-             "right_hip"]
+LANDMARKS = [
+    "nose",
+    "left_ear_tip",
+    "right_ear_tip",
+    "neck",
+    "body_middle",
+    "tail_root",
+    "tail_middle",
+    "left_paw",
+    "right_paw",
+    "left_foot",
+    "right_foot",
+    "left_shoulder",
+    "right_shoulder",
+    "left_hip",
+    "right_hip",
+]
 PARTS = {name: f"bp_{i}" for i, name in enumerate(LANDMARKS)}  # the files' own body-part names
 CAMERAS = [
-    Camera.look_at("side", [0.06, -0.32, 0.07], [0.03, 0.0, 0.02], width=640, height=480,
-                   dist=[-0.1, 0.02, 0.0, 0.0, 0.0]),
+    Camera.look_at(
+        "side", [0.06, -0.32, 0.07], [0.03, 0.0, 0.02], width=640, height=480, dist=[-0.1, 0.02, 0.0, 0.0, 0.0]
+    ),
     Camera.look_at("top", [0.03, 0.04, 0.36], [0.03, 0.0, 0.0], width=640, height=480),
     Camera.look_at("front", [0.35, 0.05, 0.08], [0.0, 0.0, 0.02], width=640, height=480),
 ]
@@ -54,8 +69,9 @@ def _write_slp(path, pixels, names):
     video = sio.Video(filename="top.mp4")
     frames = []
     for f, pts in enumerate(pixels):
-        inst = sio.PredictedInstance.from_numpy(pts, skeleton=skeleton, point_scores=np.full(len(names), 0.9),
-                                                score=0.9)
+        inst = sio.PredictedInstance.from_numpy(
+            pts, skeleton=skeleton, point_scores=np.full(len(names), 0.9), score=0.9
+        )
         frames.append(sio.LabeledFrame(video=video, frame_idx=f, instances=[inst]))
     sio.save_slp(sio.Labels(labeled_frames=frames, videos=[video], skeletons=[skeleton]), str(path))
 
@@ -75,9 +91,25 @@ def recording(tmp_path, truth):
 
 
 def _args(folder, out, *extra):
-    return ["motion", "retarget", str(folder / "side.h5"), str(folder / "top.slp"), "--calibration",
-            str(folder / "calibration.toml"), "--camera", "side", "--camera", "top", "--map", str(folder / "map.yaml"),
-            "--out", str(out), "--chunk", "4", *extra]
+    return [
+        "motion",
+        "retarget",
+        str(folder / "side.h5"),
+        str(folder / "top.slp"),
+        "--calibration",
+        str(folder / "calibration.toml"),
+        "--camera",
+        "side",
+        "--camera",
+        "top",
+        "--map",
+        str(folder / "map.yaml"),
+        "--out",
+        str(out),
+        "--chunk",
+        "4",
+        *extra,
+    ]
 
 
 def _fitted_points(body, data):
@@ -119,7 +151,9 @@ def test_resumed_fit_equals_the_uninterrupted_one_and_the_single_call(recording,
     result = runner.invoke(app, _args(recording, stopped, "--stop-after", "1"))
     assert result.exit_code == 0, result.output
     assert not stopped.exists() and sorted(p.name for p in (recording / "resumed.npz.partial").iterdir()) == [
-        "chunk_000000.npz", "meta.json"]
+        "chunk_000000.npz",
+        "meta.json",
+    ]
     result = runner.invoke(app, _args(recording, stopped))
     assert result.exit_code == 0, result.output
     whole = recording / "whole.npz"
@@ -158,8 +192,9 @@ def test_retarget_3d_csv_frame_range_and_default_map(tmp_path, truth, parametric
     rows = [f"{f}," + ",".join(f"{v:.9f}" for v in points[f].ravel()) for f in range(8)]
     wide.write_text(header + "\n" + "\n".join(rows) + "\n")
     out = tmp_path / "fit3d.npz"
-    result = CliRunner().invoke(app, ["motion", "retarget", str(wide), "--out", str(out), "--frames", "2:7",
-                                      "--chunk", "3", "--fps", "60"])
+    result = CliRunner().invoke(
+        app, ["motion", "retarget", str(wide), "--out", str(out), "--frames", "2:7", "--chunk", "3", "--fps", "60"]
+    )
     assert result.exit_code == 0, result.output
     assert "mm" in result.output and "5 frames" in result.output
     data = np.load(out)
@@ -170,9 +205,14 @@ def test_retarget_3d_csv_frame_range_and_default_map(tmp_path, truth, parametric
     from synthmouse.motion.keypoint_io import read_keypoints3d
 
     long = tmp_path / "long.csv"
-    long.write_text("frame,keypoint,x,y,z\n" + "".join(
-        f"{f},{n},{points[f, k, 0]:.9f},{points[f, k, 1]:.9f},{points[f, k, 2]:.9f}\n"
-        for f in range(8) for k, n in enumerate(LANDMARKS)))
+    long.write_text(
+        "frame,keypoint,x,y,z\n"
+        + "".join(
+            f"{f},{n},{points[f, k, 0]:.9f},{points[f, k, 1]:.9f},{points[f, k, 2]:.9f}\n"
+            for f in range(8)
+            for k, n in enumerate(LANDMARKS)
+        )
+    )
     a, b = read_keypoints3d(wide), read_keypoints3d(long)
     assert a.names == b.names == tuple(LANDMARKS) and np.allclose(a.xyz, points, atol=1e-8)
     assert np.array_equal(a.xyz, b.xyz) and np.array_equal(a.confidence, b.confidence)
@@ -185,8 +225,20 @@ def test_one_top_view_is_placed_on_the_floor(tmp_path, truth, parametric_body):
     _write_dlc(tmp_path / "top.h5", CAMERAS[1].project(points[:4]), LANDMARKS)
     save_cameras(CAMERAS, tmp_path / "cal.toml")
     out = tmp_path / "one.npz"
-    result = CliRunner().invoke(app, ["motion", "retarget", str(tmp_path / "top.h5"), "--calibration",
-                                      str(tmp_path / "cal.toml"), "--camera", "top", "--out", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "motion",
+            "retarget",
+            str(tmp_path / "top.h5"),
+            "--calibration",
+            str(tmp_path / "cal.toml"),
+            "--camera",
+            "top",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = np.load(out)
     fitted = _fitted_points(parametric_body, data)
@@ -238,16 +290,21 @@ def test_fit_file_plays_back_in_a_mix_clip(recording, parametric_body, tmp_path)
     assert CliRunner().invoke(app, _args(recording, out)).exit_code == 0
     data = np.load(out)
     mix = recording / "mix.yaml"
-    mix.write_text("blend_seconds: 0.05\nblock_seconds: 2\narena: {x: [-0.3, 0.3], y: [-0.3, 0.3]}\n"
-                   "generators:\n  - {type: clip, path: fit.npz, duration: [0.2, 0.2]}\n")
+    mix.write_text(
+        "blend_seconds: 0.05\nblock_seconds: 2\narena: {x: [-0.3, 0.3], y: [-0.3, 0.3]}\n"
+        "generators:\n  - {type: clip, path: fit.npz, duration: [0.2, 0.2]}\n"
+    )
     m = MotionMix.from_yaml(mix, parametric_body)
     pose, ids, names = m.sample(12, FPS, seed=0)
     assert set(names) == {"clip"}
     rig = motion_rig(parametric_body)
-    first = np.flatnonzero(ids == ids[0])[m.blend_frames(FPS):]  # the first bout after its (empty) blend
+    first = np.flatnonzero(ids == ids[0])[m.blend_frames(FPS) :]  # the first bout after its (empty) blend
     played = pose.angles[first]
-    matches = [s for s in range(8 - len(first) + 1)
-               if np.allclose(rig.clamp(data["angles"][s:s + len(first)]), played, atol=1e-9)]
+    matches = [
+        s
+        for s in range(8 - len(first) + 1)
+        if np.allclose(rig.clamp(data["angles"][s : s + len(first)]), played, atol=1e-9)
+    ]
     assert matches
     # a fit file made for another skeleton is refused, naming the file and the first differing joint
     arrays = {k: data[k] for k in data.files}

@@ -30,10 +30,21 @@ def test_pick_frames_is_seeded_and_distinct():
 
 
 def test_results_table_rows():
-    m = {"rmse": 5.0, "mean_error": 4.0, "median_error": 3.0, "pck_5px": 0.5, "pck_10px": 0.9,
-         "pck_0.1L": 0.8, "pck_0.2L": 0.95}
-    table = results_table({"real_train_frames_per_fold": [92, 93],
-                           "conditions": {"real only (k-fold)": m, "synthetic only": m, "synthetic + 10 real": m}})
+    m = {
+        "rmse": 5.0,
+        "mean_error": 4.0,
+        "median_error": 3.0,
+        "pck_5px": 0.5,
+        "pck_10px": 0.9,
+        "pck_0.1L": 0.8,
+        "pck_0.2L": 0.95,
+    }
+    table = results_table(
+        {
+            "real_train_frames_per_fold": [92, 93],
+            "conditions": {"real only (k-fold)": m, "synthetic only": m, "synthetic + 10 real": m},
+        }
+    )
     lines = table.splitlines()
     assert lines[2].startswith("| real only (k-fold) | 92-93 | 5.00 | 4.00 |")
     assert lines[3].startswith("| synthetic only | 0 |") and lines[4].startswith("| synthetic + 10 real | 10 |")

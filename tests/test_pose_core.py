@@ -31,7 +31,7 @@ def test_gaussian_peak_decodes_to_subpixel_truth(stride):
     pts = rng.uniform(12, 50, size=(5, 2))
     hm = gaussian_targets(pts, (32, 32), stride, sigma=1.5)
     xy, conf = decode_peaks(hm, stride)
-    visible = (pts.max(1) < 32 * stride - stride)
+    visible = pts.max(1) < 32 * stride - stride
     assert np.abs(xy[visible] - pts[visible]).max() < 1e-6  # the log-parabola fit is exact for a Gaussian
     assert np.all(conf[visible] > 0.75)
 
@@ -47,8 +47,9 @@ def test_affine_matches_opencv_rotation_and_warp_moves_a_dot():
     ref = cv2.getRotationMatrix2D((40.0, 30.0), 25.0, 1.3)  # rotation about the centre, then shift it
     ref[:, 2] += np.array([31.5, 31.5]) - centre
     np.testing.assert_allclose(m, ref, atol=1e-12)
-    np.testing.assert_allclose(apply_affine(invert_affine(m), apply_affine(m, np.array([[3.0, 7.0]]))),
-                               [[3.0, 7.0]], atol=1e-9)
+    np.testing.assert_allclose(
+        apply_affine(invert_affine(m), apply_affine(m, np.array([[3.0, 7.0]]))), [[3.0, 7.0]], atol=1e-9
+    )
     image = np.zeros((60, 80), np.uint8)
     cv2.circle(image, (50, 20), 3, 255, -1)
     out = warp(image, m, (64, 64)).astype(float)
@@ -69,7 +70,10 @@ def test_flip_swaps_left_and_right_names():
 
 def test_mapping_and_matching():
     assert parse_mapping(["snout=nose", "tailbase=tail_root,leftear=ear_l"]) == {
-        "snout": "nose", "tailbase": "tail_root", "leftear": "ear_l"}
+        "snout": "nose",
+        "tailbase": "tail_root",
+        "leftear": "ear_l",
+    }
     with pytest.raises(SynthmouseError, match="REAL=SYNTHETIC"):
         parse_mapping(["snout"])
     # --map is REAL=SYNTHETIC, {label name: model name}; the rest is matched automatically (same name, aliases)
@@ -84,10 +88,8 @@ def test_mapping_and_matching():
 
 
 def test_metrics_match_hand_computed_values():
-    truth = np.array([[[0, 0], [10, 0], [20, 0], [100, 0]],
-                      [[0, 0], [10, 0], [np.nan, np.nan], [50, 0]]], float)
-    pred = truth + np.array([[[3, 4], [0, 1], [0, 12], [6, 8]],
-                             [[0, 0], [0, 7], [1, 1], [0, 20]]], float)
+    truth = np.array([[[0, 0], [10, 0], [20, 0], [100, 0]], [[0, 0], [10, 0], [np.nan, np.nan], [50, 0]]], float)
+    pred = truth + np.array([[[3, 4], [0, 1], [0, 12], [6, 8]], [[0, 0], [0, 7], [1, 1], [0, 20]]], float)
     e = keypoint_errors(pred, truth)
     np.testing.assert_allclose(e, [[5, 1, 12, 10], [0, 7, np.nan, 20]])
     lengths = body_lengths(truth, NAMES)
@@ -130,9 +132,14 @@ def test_read_labels_and_evaluate_with_mapping_and_nan(tmp_path):
     np.testing.assert_array_equal(data.keypoints, coords)
     assert data.images[1].name == "img001.png" and data.images[1].is_file()
     pred = np.array([[[1, 2], [0, 0], [5, 9]], [[7, 8], [9, 10], [14, 16]]], float)
-    report = evaluate_predictions(pred, ("snout", "leftear", "tailbase"), data,
-                                  {"nose": "snout", "earL": "leftear", "tail_root": "tailbase"},
-                                  out=tmp_path / "eval", gallery=2)
+    report = evaluate_predictions(
+        pred,
+        ("snout", "leftear", "tailbase"),
+        data,
+        {"nose": "snout", "earL": "leftear", "tail_root": "tailbase"},
+        out=tmp_path / "eval",
+        gallery=2,
+    )
     assert report["overall"]["n"] == 5  # the NaN label is left out
     assert report["overall"]["mean_error"] == pytest.approx((0 + 3 + 0 + 0 + 5) / 5)
     assert report["per_keypoint"]["earL"]["n"] == 1

@@ -30,7 +30,8 @@ def project(root, names, n=4, seed=0):
     cols = pd.MultiIndex.from_product([["me"], list(names), ["x", "y"]], names=["scorer", "bodyparts", "coords"])
     rows = [f"labeled-data/s1/{p.name}" for p in data.images]
     pd.DataFrame(data.keypoints.reshape(n, -1), index=rows, columns=cols).to_hdf(
-        folder / "CollectedData_me.h5", key="df_with_missing", mode="w")
+        folder / "CollectedData_me.h5", key="df_with_missing", mode="w"
+    )
     return root
 
 
@@ -47,8 +48,11 @@ def cli(*args) -> tuple[int, str, str]:
     from synthmouse.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    with mock.patch.object(sys, "argv", ["synthmouse", *map(str, args)]), contextlib.redirect_stdout(out), \
-            contextlib.redirect_stderr(err):
+    with (
+        mock.patch.object(sys, "argv", ["synthmouse", *map(str, args)]),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
         try:
             main.run()
             code = 0
@@ -70,8 +74,10 @@ def trained(tmp_path_factory):
 def test_train_matches_deeplabcut_names_to_mouse22_automatically(trained):
     root, (code, out, err) = trained
     assert code == 0, err
-    assert "real keypoints (REAL=SYNTHETIC): snout=nose, leftear=left_ear_tip, rightear=right_ear_tip, " \
-           "tailbase=tail_root" in out
+    assert (
+        "real keypoints (REAL=SYNTHETIC): snout=nose, leftear=left_ear_tip, rightear=right_ear_tip, "
+        "tailbase=tail_root" in out
+    )
     record = json.loads((root / "m" / "training_frames.json").read_text())
     real = [s for s in record["sources"] if s["real"]]
     assert len(real) == 1 and real[0]["n_frames"] == 2 and len(real[0]["sha256"]) == 2
@@ -99,8 +105,17 @@ def test_evaluate_matches_names_and_leaves_the_training_frames_out(trained, tmp_
     assert metrics["mapping"] == dict(zip(DLC_NAMES, MOUSE22, strict=True))
     assert "held-out frames" in (tmp_path / "ev" / "metrics.md").read_text()
 
-    code, out, err = cli("evaluate", root / "m", "--real", root / "real", "--out", tmp_path / "ev_all",
-                         "--include-training-frames", "--device", "cpu")
+    code, out, err = cli(
+        "evaluate",
+        root / "m",
+        "--real",
+        root / "real",
+        "--out",
+        tmp_path / "ev_all",
+        "--include-training-frames",
+        "--device",
+        "cpu",
+    )
     assert code == 0, err
     assert "Evaluated on all 4 labelled frames, 2 of them used to train the model" in out
     assert json.loads((tmp_path / "ev_all" / "metrics.json").read_text())["n_frames"] == 4
@@ -109,8 +124,9 @@ def test_evaluate_matches_names_and_leaves_the_training_frames_out(trained, tmp_
 def test_evaluate_finds_the_training_frames_in_a_moved_project(trained, tmp_path):
     root, _ = trained
     shutil.copytree(root / "real", tmp_path / "moved")
-    code, out, err = cli("evaluate", root / "m", "--real", tmp_path / "moved", "--out", tmp_path / "ev", "--device",
-                         "cpu")
+    code, out, err = cli(
+        "evaluate", root / "m", "--real", tmp_path / "moved", "--out", tmp_path / "ev", "--device", "cpu"
+    )
     assert code == 0, err
     assert "the 2 frames used to train the model are left out" in out  # found by their image bytes
 
@@ -134,10 +150,23 @@ def test_reversed_map_says_did_you_mean_the_reverse(trained, tmp_path):
     root, _ = trained
     code, _, err = cli("evaluate", root / "m", "--real", root / "real", "--map", "nose=snout", "--device", "cpu")
     assert code == 2
-    _one_line_error(err, "--map nose=snout: nose is a keypoint of the model and snout one of the labels",
-                    "the form is REAL=SYNTHETIC", "did you mean the reverse, --map snout=nose?")
-    code, _, err = cli("train", root / "synth", "--out", tmp_path / "m2", "--real-labels", root / "real", "--map",
-                       "nose=snout,tail_root=tailbase", *TRAIN)
+    _one_line_error(
+        err,
+        "--map nose=snout: nose is a keypoint of the model and snout one of the labels",
+        "the form is REAL=SYNTHETIC",
+        "did you mean the reverse, --map snout=nose?",
+    )
+    code, _, err = cli(
+        "train",
+        root / "synth",
+        "--out",
+        tmp_path / "m2",
+        "--real-labels",
+        root / "real",
+        "--map",
+        "nose=snout,tail_root=tailbase",
+        *TRAIN,
+    )
     assert code == 2
     _one_line_error(err, "did you mean the reverse, --map snout=nose --map tailbase=tail_root?")
     assert not (tmp_path / "m2").exists()
@@ -153,8 +182,9 @@ def test_an_explicit_map_overrides_the_automatic_match(tmp_path):
 
 
 def _fake(n: int, real: bool = False, weight: float = 1.0) -> Source:
-    data = LabelledSet(tuple(f"f{i}.png" for i in range(n)), np.zeros((n, 4, 2)), MOUSE22,
-                       tuple(f"f{i}.png" for i in range(n)))
+    data = LabelledSet(
+        tuple(f"f{i}.png" for i in range(n)), np.zeros((n, 4, 2)), MOUSE22, tuple(f"f{i}.png" for i in range(n))
+    )
     return Source(data, weight, real=real)
 
 
@@ -167,8 +197,10 @@ def test_steps_heuristic():
     assert steps_warning([_fake(5000)], 1000, 8) is None
     assert steps_warning([_fake(5000, weight=0.5), _fake(10, True, 0.5)], 1000, 8) is None
     message = steps_warning([_fake(5000)], 100, 8)
-    assert message.startswith("--steps 100 is far below what this training needs: 100 steps x batch 8 = 800 "
-                              "samples, 0.16 passes over the 5000 training frames")
+    assert message.startswith(
+        "--steps 100 is far below what this training needs: 100 steps x batch 8 = 800 "
+        "samples, 0.16 passes over the 5000 training frames"
+    )
     assert "recommended: --steps 800 or more" in message
     assert steps_warning([_fake(20000)], 1000, 8) is not None  # 0.4 passes
 
@@ -180,8 +212,12 @@ def test_quick_benchmark_says_it_is_a_smoke_test():
     assert note.startswith("SMOKE TEST (--quick: 60 synthetic frames, 2 folds, K = 5, 60 steps)")
     assert "not a result" in note
     metrics = {c: 1.0 for c in ("rmse", "mean_error", "median_error", "pck_5px", "pck_10px", "pck_0.1L", "pck_0.2L")}
-    result = {"real_train_frames_per_fold": [3, 3], "smoke_test": True, "note": note,
-              "conditions": {"real only (k-fold)": metrics, "synthetic only": metrics, "synthetic + 5 real": metrics}}
+    result = {
+        "real_train_frames_per_fold": [3, 3],
+        "smoke_test": True,
+        "note": note,
+        "conditions": {"real only (k-fold)": metrics, "synthetic only": metrics, "synthetic + 5 real": metrics},
+    }
     table = results_table(result)
     assert table.splitlines()[0] == f"**{note}**" and table.splitlines()[-1].endswith("not a result.**")
     result["smoke_test"] = False

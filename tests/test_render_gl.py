@@ -211,9 +211,7 @@ def test_paw_behind_the_wheel_is_hidden(renderer, sam_body):
     with_wheel = make_scene(sam_body, WHEEL)
     without = make_scene(
         sam_body,
-        WHEEL.replace(
-            "type: wheel, radius: 0.09, width: 0.07, screens: 0", "type: none, floor_material: null"
-        ),
+        WHEEL.replace("type: wheel, radius: 0.09, width: 0.07, screens: 0", "type: none, floor_material: null"),
     )
     without.body_root = with_wheel.body_root  # the same placement, no wheel
     idx = [with_wheel.keypoint_set.names.index(n) for n in names]
@@ -280,9 +278,7 @@ def test_mirror_view_equals_the_reflected_camera(renderer, sam_body):
     virtual = sm.mirror.mirrored_camera(camera)
     assert view.names[k:] == tuple(f"{n}_back" for n in scene.keypoint_set.names)
     assert np.abs(view.keypoints[k:] - virtual.project(result.keypoints3d)).max() < 1e-9
-    assert (
-        np.abs(view.keypoints[k:] - camera.project(sm.mirror.reflect_points(result.keypoints3d))).max() < 1e-9
-    )
+    assert np.abs(view.keypoints[k:] - camera.project(sm.mirror.reflect_points(result.keypoints3d))).max() < 1e-9
     assert view.visible[k:].sum() >= 5
 
     # the mouse seen in the mirror = the mouse rendered by the virtual camera, inside the mirror's polygon
@@ -357,7 +353,7 @@ def test_textured_wheel_tread_shows_its_image_around_the_circumference(renderer,
     cv2.imwrite(str(tmp_path / "cells.png"), cells[..., ::-1])
     text = f"""
     body: {{position: [0.0, 0.0, 3.0]}}
-    rig: {{type: wheel, radius: {R}, width: {W}, tread: TREAD, tread_texture: {tmp_path / 'cells.png'},
+    rig: {{type: wheel, radius: {R}, width: {W}, tread: TREAD, tread_texture: {tmp_path / "cells.png"},
           screens: 0, table: false}}
     lights: [{{type: ambient, intensity: 1.0}}]
     background: black
@@ -386,7 +382,11 @@ def test_textured_wheel_tread_shows_its_image_around_the_circumference(renderer,
                     continue  # outside the image or hidden (axle, supports)
                 rgb = view.rgb[row, col].astype(int)
                 assert np.all((rgb > 150) == pattern[s, h]) and np.all((rgb < 60) == ~pattern[s, h]), (
-                    cam.name, s, h, rgb)
+                    cam.name,
+                    s,
+                    h,
+                    rgb,
+                )
                 grey = plain_view.rgb[row, col].astype(int)
                 assert np.ptp(grey) < 30 and grey.min() > 100  # the foam tread, no colours
                 checked.add((s, h))

@@ -63,8 +63,17 @@ def landmarks(body, pose: Pose, names: tuple[str, ...]) -> np.ndarray:
 def test_sheet_grid_size_and_determinism(parametric_body, standing, floor_scene, renderer, tmp_path):
     a, b = tmp_path / "a.png", tmp_path / "b.png"
     for path in (a, b):
-        motion_sheet(parametric_body, standing, path, support=floor_scene, frames=3, fps=10.0, title="t",
-                     panel=PANEL, renderer=renderer)
+        motion_sheet(
+            parametric_body,
+            standing,
+            path,
+            support=floor_scene,
+            frames=3,
+            fps=10.0,
+            title="t",
+            panel=PANEL,
+            renderer=renderer,
+        )
     image = np.asarray(Image.open(a).convert("RGB"))
     assert image.shape == (TITLE_HEIGHT + 2 * PANEL[1], 3 * PANEL[0], 3)
     assert a.read_bytes() == b.read_bytes()
@@ -72,8 +81,7 @@ def test_sheet_grid_size_and_determinism(parametric_body, standing, floor_scene,
 
 
 def test_panels_show_the_mouse_where_the_cameras_project_it(parametric_body, standing, floor_scene, renderer):
-    panels = render_panels(parametric_body, standing, support=floor_scene, frames=3, panel=PANEL,
-                           renderer=renderer)
+    panels = render_panels(parametric_body, standing, support=floor_scene, frames=3, panel=PANEL, renderer=renderer)
     assert panels.rgb.shape == (2, 3, PANEL[1], PANEL[0], 3)
     names = ("body_middle", "nose", "tail_root", "right_eye", "left_eye")
     kps = landmarks(parametric_body, panels.pose, names)
@@ -110,8 +118,15 @@ def test_mouse_stands_on_the_rendered_floor(parametric_body, standing, floor_sce
     assert np.all(np.abs(lowest) < 0.002), lowest
     floor_top = max(m.bounds[1, 2] for m in floor_scene.rig if m.name == "floor")
     assert abs(floor_top) < 1e-6
-    panels = render_panels(parametric_body, raised, support=Support("floor", 0.05), frames=3, panel=PANEL,
-                           renderer=renderer, views=("side",))
+    panels = render_panels(
+        parametric_body,
+        raised,
+        support=Support("floor", 0.05),
+        frames=3,
+        panel=PANEL,
+        renderer=renderer,
+        views=("side",),
+    )
     verts = parametric_body.skin(panels.pose)
     for col in range(3):
         camera = panels.cameras[col][0]
@@ -137,8 +152,16 @@ def test_wheel_puts_the_mouse_on_the_rim(parametric_body, wheel_scene, renderer)
     tread = np.concatenate([m.vertices for m in wheel_scene.rig if m.name in ("wheel", "wheel_ridges")])
     assert np.hypot(tread[:, 0], tread[:, 2] + R).max() == pytest.approx(R, abs=1e-4)
     # and it is rendered on the wheel: in the side view mouse pixels sit right above wheel pixels
-    panels = render_panels(parametric_body, clip, support=Support("wheel", 0.03, R), frames=1, panel=PANEL,
-                           renderer=renderer, views=("side",), follow=False)
+    panels = render_panels(
+        parametric_body,
+        clip,
+        support=Support("wheel", 0.03, R),
+        frames=1,
+        panel=PANEL,
+        renderer=renderer,
+        views=("side",),
+        follow=False,
+    )
     camera = panels.cameras[0][0]
     low = paws[np.argmin(gap)]
     u, v = np.rint(project(camera, low[None])[0]).astype(int)
@@ -150,8 +173,16 @@ def test_wheel_puts_the_mouse_on_the_rim(parametric_body, wheel_scene, renderer)
 
 
 def test_gif_frames(parametric_body, standing, floor_scene, renderer, tmp_path):
-    path = motion_gif(parametric_body, standing, tmp_path / "a.gif", support=floor_scene, fps=10.0,
-                      size=(120, 90), max_frames=2, renderer=renderer)
+    path = motion_gif(
+        parametric_body,
+        standing,
+        tmp_path / "a.gif",
+        support=floor_scene,
+        fps=10.0,
+        size=(120, 90),
+        max_frames=2,
+        renderer=renderer,
+    )
     with Image.open(path) as gif:
         assert gif.size == (120, 90)
         assert gif.n_frames == 2

@@ -113,9 +113,7 @@ def test_undistort_points_matches_opencv():
             P=camera.K,
             criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 500, 1e-14),
         )
-        np.testing.assert_allclose(
-            camera.undistort_points(pixels, "pixels"), reference_px.reshape(-1, 2), atol=1e-4
-        )
+        np.testing.assert_allclose(camera.undistort_points(pixels, "pixels"), reference_px.reshape(-1, 2), atol=1e-4)
 
 
 def test_exact_undistortion_round_trips_project():
@@ -150,9 +148,7 @@ def test_in_image_uses_pixel_edges():
 
 # ---------------------------------------------------------------------- construction
 def test_look_at_points_the_optical_axis_at_the_target_with_world_up_up():
-    camera = Camera.look_at(
-        "side", eye=(-1.0, 0.0, 0.1), target=(0.0, 0.0, 0.1), width=640, height=480, fov_deg=90
-    )
+    camera = Camera.look_at("side", eye=(-1.0, 0.0, 0.1), target=(0.0, 0.0, 0.1), width=640, height=480, fov_deg=90)
     assert camera.fx == pytest.approx(320.0)  # (w / 2) / tan(45 deg)
     np.testing.assert_allclose(camera.position, [-1.0, 0.0, 0.1], atol=1e-12)
     np.testing.assert_allclose(camera.project([0.0, 0.0, 0.1]), [319.5, 239.5], atol=1e-9)
@@ -285,9 +281,7 @@ def test_opengl_rasterizer_agrees_with_project_to_a_hundredth_of_a_pixel():
     """
     ctx = _egl_context()
     K = np.array([[180.0, 0, 75.3], [0, 190.0, 52.8], [0, 0, 1]])
-    camera = Camera(
-        "gl", 160, 120, K, np.zeros(5), Camera.look_at("x", (0.25, -0.3, 0.35), (0, 0, 0)).R, np.zeros(3)
-    )
+    camera = Camera("gl", 160, 120, K, np.zeros(5), Camera.look_at("x", (0.25, -0.3, 0.35), (0, 0, 0)).R, np.zeros(3))
     camera = dataclasses.replace(camera, t=-camera.R @ np.array([0.25, -0.3, 0.35]))
     quad = np.array([[-0.15, -0.12, 0.0], [0.15, -0.12, 0.0], [0.15, 0.12, 0.02], [-0.15, 0.12, 0.02]], "f4")
     triangles = quad[[0, 1, 2, 0, 2, 3]]
@@ -368,9 +362,7 @@ def test_distortion_maps_follow_project_at_every_pixel():
     assert maps.valid.all()
     v, u = np.mgrid[0 : camera.height, 0 : camera.width]
     render_px = np.stack([maps.map_x, maps.map_y], -1).astype(np.float64)
-    x_cam = np.concatenate(
-        [(render_px - [render.cx, render.cy]) / [render.fx, render.fy], np.ones(u.shape + (1,))], -1
-    )
+    x_cam = np.concatenate([(render_px - [render.cx, render.cy]) / [render.fx, render.fy], np.ones(u.shape + (1,))], -1)
     world = (x_cam - render.t) @ render.R
     error = np.abs(camera.project(world) - np.stack([u, v], -1))
     assert error.max() < 2e-3  # float32 maps

@@ -34,7 +34,9 @@ def error_of(tmp_path, text: str, *options: str) -> str:
 
 @pytest.mark.parametrize("options", [(), ("--no-build",)])
 def test_a_typo_in_an_inline_motion_mix_is_reported_with_its_line_and_field_path(tmp_path, options):
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 motion:
   fps: 30
   generators:
@@ -43,24 +45,27 @@ motion:
       duration: [1, 2]
       pitchh: 40
 """
+    )
     message = error_of(tmp_path, text, *options)
     assert "line 10: motion.generators[1].pitchh: unknown key 'pitchh'" in message
     assert "allowed keys: type, name, weight, duration, pitch, rise, scan" in message
 
 
 def test_several_motion_problems_are_reported_together(tmp_path):
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 motion:
   generators:
     - {type: locomotoin}
     - {type: groom, stroke_frequency: 99}
   support: {type: floor, radiuss: 1}
 """
+    )
     message = error_of(tmp_path, text)
     assert message.startswith("3 problems in motion")
     assert "line 6: motion.generators[0]: unknown type 'locomotoin'" in message and "'locomotion'" in message
-    assert "line 7: motion.generators[1].stroke_frequency: Input should be less than or equal to 15 (got 99)" \
-        in message
+    assert "line 7: motion.generators[1].stroke_frequency: Input should be less than or equal to 15 (got 99)" in message
     assert "line 8: motion.support.radiuss: unknown key 'radiuss'; allowed keys: type, height, radius" in message
 
 
@@ -80,12 +85,15 @@ def test_a_mix_the_rig_cannot_play_fails_the_check(tmp_path):
 
 
 def test_a_valid_mix_is_built_and_summarized(tmp_path):
-    text = HEAD.replace("{type: openfield}", "{type: wheel}") + """\
+    text = (
+        HEAD.replace("{type: openfield}", "{type: wheel}")
+        + """\
 motion:
   generators:
     - {type: locomotion, name: run, gait: trot, weight: 3}
     - {type: groom}
 """
+    )
     _, result = check(tmp_path, text)
     assert result.exit_code == 0, result.output
     assert "motion: inline, 30 fps, support wheel, head-fixed" in result.output  # filled in from the rig
@@ -101,15 +109,30 @@ def test_scene_render_shows_a_motion_frame_or_the_rest_pose(tmp_path):
     import numpy as np
 
     path = tmp_path / "wheel.yaml"
-    path.write_text(textwrap.dedent("""\
+    path.write_text(
+        textwrap.dedent("""\
         rig: {type: wheel, radius: 0.09, screens: 0}
         cameras:
           - {name: side, width: 96, height: 72, fov_deg: 40, look_at: {eye: [0.02, -0.25, 0.03], target: [0, 0, 0.02]}}
-        """))
+        """)
+    )
     runner = CliRunner()
     for pose in ("motion", "rest"):
-        result = runner.invoke(app, ["scene", "render", str(path), "--out", str(tmp_path), "--prefix", f"{pose}_",
-                                     "--pose", pose, "--no-overlay"])
+        result = runner.invoke(
+            app,
+            [
+                "scene",
+                "render",
+                str(path),
+                "--out",
+                str(tmp_path),
+                "--prefix",
+                f"{pose}_",
+                "--pose",
+                pose,
+                "--no-overlay",
+            ],
+        )
         assert result.exit_code == 0, result.output
     motion, rest = (cv2.imread(str(tmp_path / f"{p}_side.png")) for p in ("motion", "rest"))
     assert motion.shape == rest.shape == (72, 96, 3)

@@ -32,8 +32,11 @@ def write_dlc(root, names, sessions, xy=None, skeleton=(), scorer="me", colour=F
     i, (w, h)) -> (K, 2)`` the labels of image i (NaN: unlabelled; default a mouse drifting across the image)."""
     root.mkdir(parents=True, exist_ok=True)
     if config:
-        (root / "config.yaml").write_text(yaml.safe_dump(
-            {"Task": "tiny", "scorer": scorer, "bodyparts": list(names), "skeleton": [list(e) for e in skeleton]}))
+        (root / "config.yaml").write_text(
+            yaml.safe_dump(
+                {"Task": "tiny", "scorer": scorer, "bodyparts": list(names), "skeleton": [list(e) for e in skeleton]}
+            )
+        )
     rng = np.random.default_rng(0)
     for session, sizes in sessions.items():
         folder = root / "labeled-data" / session
@@ -46,9 +49,11 @@ def write_dlc(root, names, sessions, xy=None, skeleton=(), scorer="me", colour=F
             points = xy(session, i, (w, h)) if xy else roaming(i, len(sizes), len(names), (w, h))
             values = ",".join("" if not np.isfinite(v) else f"{v:.2f}" for v in np.asarray(points).ravel())
             rows.append(f"labeled-data/{session}/{name},{values}")
-        header = [f"scorer,{','.join([scorer] * 2 * len(names))}",
-                  "bodyparts," + ",".join(n for n in names for _ in "xy"),
-                  "coords," + ",".join("xy" * len(names))]
+        header = [
+            f"scorer,{','.join([scorer] * 2 * len(names))}",
+            "bodyparts," + ",".join(n for n in names for _ in "xy"),
+            "coords," + ",".join("xy" * len(names)),
+        ]
         (folder / f"CollectedData_{scorer}.csv").write_text("\n".join(header + rows) + "\n")
     return root
 
@@ -63,8 +68,11 @@ def roaming(i, n, k, size):
 def still(i, n, k, size):
     """Points that hardly move (a head-fixed mouse): nose on the right of the tail."""
     w, h = size
-    return np.array([0.5 * w, 0.5 * h]) + np.stack([np.linspace(0.1 * w, -0.1 * w, k), np.zeros(k)], axis=1) \
+    return (
+        np.array([0.5 * w, 0.5 * h])
+        + np.stack([np.linspace(0.1 * w, -0.1 * w, k), np.zeros(k)], axis=1)
         + 0.002 * w * (i % 3)
+    )
 
 
 # --- the project reader -------------------------------------------------------------------------------------
@@ -86,8 +94,11 @@ def test_sessions_of_one_camera_are_one_view_and_camera_tokens_split_views(tmp_p
     assert len(read_project(same).views) == 1
     sizes = write_dlc(tmp_path / "b", TOP_NAMES, {"s1": [(64, 48)] * 3, "s2": [(80, 60)] * 3})
     assert sorted((v.width, v.height) for v in read_project(sizes).views) == [(64, 48), (80, 60)]
-    tokens = write_dlc(tmp_path / "c", TOP_NAMES, {"run1_cam1": [(64, 48)] * 3, "run1_cam2": [(64, 48)] * 3,
-                                                    "run2_cam1": [(64, 48)] * 3})
+    tokens = write_dlc(
+        tmp_path / "c",
+        TOP_NAMES,
+        {"run1_cam1": [(64, 48)] * 3, "run1_cam2": [(64, 48)] * 3, "run2_cam1": [(64, 48)] * 3},
+    )
     views = read_project(tokens).views
     assert [(v.token, v.sessions) for v in views] == [("cam1", ("run1_cam1", "run2_cam1")), ("cam2", ("run1_cam2",))]
 
@@ -126,8 +137,14 @@ def test_a_lightning_pose_csv_and_a_sleap_file_are_read(tmp_path):
         Image.fromarray(np.zeros((40, 56), np.uint8)).save(f)
     skeleton = sio.Skeleton(nodes=["nose", "tail_base"], edges=[("nose", "tail_base")])
     video = sio.Video.from_filename([str(f) for f in frames])
-    lfs = [sio.LabeledFrame(video=video, frame_idx=i, instances=[
-        sio.Instance.from_numpy(np.array([[10.0 + i, 20.0], [30.0, 20.0]]), skeleton)]) for i in range(2)]
+    lfs = [
+        sio.LabeledFrame(
+            video=video,
+            frame_idx=i,
+            instances=[sio.Instance.from_numpy(np.array([[10.0 + i, 20.0], [30.0, 20.0]]), skeleton)],
+        )
+        for i in range(2)
+    ]
     sio.save_slp(sio.Labels(lfs), str(tmp_path / "labels.slp"))
     project = read_project(tmp_path / "labels.slp")
     assert project.kind == "SLEAP labels" and project.names == ("nose", "tail_base")
@@ -140,9 +157,17 @@ def test_the_landmark_vocabulary_is_defined_by_the_body(parametric_body):
     assert set(LANDMARKS) <= set(parametric_body.landmarks)
 
 
-@pytest.mark.parametrize("name, side, part", [
-    ("leftForepaw", "left", "forepaw"), ("paw_R", "right", "paw"), ("Hand", None, "hand"), ("lick", None, "lick"),
-    ("L_elbow", "left", "elbow"), ("right ear", "right", "ear")])
+@pytest.mark.parametrize(
+    "name, side, part",
+    [
+        ("leftForepaw", "left", "forepaw"),
+        ("paw_R", "right", "paw"),
+        ("Hand", None, "hand"),
+        ("lick", None, "lick"),
+        ("L_elbow", "left", "elbow"),
+        ("right ear", "right", "ear"),
+    ],
+)
 def test_split_side(name, side, part):
     assert split_side(name) == (side, part)
 
@@ -150,14 +175,25 @@ def test_split_side(name, side, part):
 def test_names_match_landmarks_through_the_shared_table_then_the_side_view_parts():
     names = ["Snout", "left ear", "R_ear", "tail_base", "Hand", "finger2", "Tongue", "L_knee", "Joystick1", "blob"]
     side = match_landmarks(names, "side", camera_side="right")
-    assert side.landmarks == {"Snout": "nose", "left ear": "left_ear_base", "R_ear": "right_ear_base",
-                              "tail_base": "tail_root", "Hand": "right_paw", "finger2": "right_forepaw_digit2_tip",
-                              "Tongue": "tongue_tip", "L_knee": "left_knee_joint"}
+    assert side.landmarks == {
+        "Snout": "nose",
+        "left ear": "left_ear_base",
+        "R_ear": "right_ear_base",
+        "tail_base": "tail_root",
+        "Hand": "right_paw",
+        "finger2": "right_forepaw_digit2_tip",
+        "Tongue": "tongue_tip",
+        "L_knee": "left_knee_joint",
+    }
     assert "the right one, which the camera sees" in side.notes["Hand"]
     assert set(side.unmatched) == {"Joystick1", "blob"} and "rig object" in side.unmatched["Joystick1"]
     top = match_landmarks(["snout", "leftear", "tailbase", "paw", "hand"], "top")
-    assert top.landmarks == {"snout": "nose", "leftear": "dorsal_left_ear_base", "tailbase": "dorsal_tail_root",
-                             "paw": "left_paw"}
+    assert top.landmarks == {
+        "snout": "nose",
+        "leftear": "dorsal_left_ear_base",
+        "tailbase": "dorsal_tail_root",
+        "paw": "left_paw",
+    }
     assert "left_paw" in top.unmatched["hand"]  # one landmark stands for one name
 
 
@@ -198,8 +234,10 @@ def test_a_project_with_built_in_names_gets_that_set_and_its_cameras(tmp_path):
     result = scene_like(root, tmp_path / "s.yaml", match_scale=False)
     assert result.keypoint_file is None and result.keypoints == "dlc-topview" and result.rig == "openfield"
     spec = parse_scene_spec(result.scene_text, source=tmp_path / "s.yaml")
-    assert [(c.name, c.width, c.height, c.grayscale) for c in spec.cameras] == [("cam1", 96, 64, True),
-                                                                                ("cam2", 80, 60, True)]
+    assert [(c.name, c.width, c.height, c.grayscale) for c in spec.cameras] == [
+        ("cam1", 96, 64, True),
+        ("cam2", 80, 60, True),
+    ]
     assert spec.body.keypoints == "dlc-topview"
     text = result.scene_text
     assert "# Made by `synthmouse scene new --like" in text and "guessed from the view" in text
@@ -209,8 +247,9 @@ def test_a_project_with_built_in_names_gets_that_set_and_its_cameras(tmp_path):
 def test_other_names_get_a_keypoint_file_with_the_project_names_and_the_rest_listed(tmp_path, parametric_body):
     from synthmouse.body.keypoint_sets import load_user_keypoints
 
-    root = write_dlc(tmp_path / "p", REACH_NAMES, {"v": [(120, 100)] * 4}, skeleton=[("Hand", "Finger1"),
-                                                                                     ("Joystick1", "Joystick2")])
+    root = write_dlc(
+        tmp_path / "p", REACH_NAMES, {"v": [(120, 100)] * 4}, skeleton=[("Hand", "Finger1"), ("Joystick1", "Joystick2")]
+    )
     result = scene_like(root, tmp_path / "rig.yaml", match_scale=False)
     assert result.rig == "wheel" and result.keypoint_file == "rig_keypoints.yaml"
     (tmp_path / "rig_keypoints.yaml").write_text(result.keypoint_text)
@@ -234,8 +273,7 @@ def test_rig_override_and_a_side_camera_turned_to_the_side_the_project_sees(tmp_
     assert "# the animal's right side" in result.scene_text
     assert "Hand: right_paw" in result.keypoint_text
     result = scene_like(root, tmp_path / "s.yaml", rig="treadmill", match_scale=False)
-    assert yaml.safe_load(result.scene_text)["rig"]["type"] == "treadmill" and "chosen with --rig" in \
-        result.scene_text
+    assert yaml.safe_load(result.scene_text)["rig"]["type"] == "treadmill" and "chosen with --rig" in result.scene_text
     with pytest.raises(SynthmouseError, match="--rig 'maze'"):
         scene_like(root, tmp_path / "s.yaml", rig="maze")
 
@@ -281,7 +319,9 @@ def test_the_real_reaching_project_is_a_head_fixed_side_view_without_the_joystic
     result = scene_like(real("reaching"), tmp_path / "s.yaml", match_scale=False)
     assert result.rig == "wheel" and result.guess.view == "side"
     assert list(result.match.landmarks) == ["Hand", "Finger1", "Tongue"]
-    assert result.match.landmarks["Tongue"] == "tongue_tip" and set(result.match.unmatched) == {"Joystick1",
-                                                                                               "Joystick2"}
+    assert result.match.landmarks["Tongue"] == "tongue_tip" and set(result.match.unmatched) == {
+        "Joystick1",
+        "Joystick2",
+    }
     (view,) = result.project.views
     assert (view.width, view.height, view.other_sizes) == (832, 747, {(640, 470): 15})

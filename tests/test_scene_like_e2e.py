@@ -20,8 +20,14 @@ pytestmark = pytest.mark.slow
 def run(*args, cwd, timings):
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "synthmouse", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-m", "synthmouse", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     timings.append((" ".join(map(str, args[:2])), time.perf_counter() - start))
     assert done.returncode == 0, f"synthmouse {' '.join(map(str, args))}\n{done.stdout}\n{done.stderr}"
     assert "--map" not in " ".join(map(str, args))
@@ -49,8 +55,24 @@ def test_like_the_open_field_then_generate_report_train_evaluate_without_map(tmp
     assert "built-in set dlc-topview" in out and "rig: openfield" in out
     run("scene", "check", "s.yaml", cwd=tmp_path, timings=timings)
     run("generate", "s.yaml", "--frames", "20", "--out", "ds", cwd=tmp_path, timings=timings)
-    run("report", "--synthetic", "ds", "--real", real, "--out", "r.html", "--no-fid", "--epochs", "1",
-        "--time-budget", "20", "--max-frames", "40", cwd=tmp_path, timings=timings)
+    run(
+        "report",
+        "--synthetic",
+        "ds",
+        "--real",
+        real,
+        "--out",
+        "r.html",
+        "--no-fid",
+        "--epochs",
+        "1",
+        "--time-budget",
+        "20",
+        "--max-frames",
+        "40",
+        cwd=tmp_path,
+        timings=timings,
+    )
     report = json.loads((tmp_path / "r.json").read_text())
     assert "coverage" in json.dumps(report)
     run("train", "ds", "--out", "m", "--steps", "20", "--device", "cpu", cwd=tmp_path, timings=timings)

@@ -33,9 +33,7 @@ def parts_by_name(rig) -> dict:
 
 
 def test_openfield_dimensions():
-    spec = spec_of(
-        "rig:\n  type: openfield\n  size: [0.4, 0.3]\n  wall_height: 0.25\n  wall_thickness: 0.01\n"
-    )
+    spec = spec_of("rig:\n  type: openfield\n  size: [0.4, 0.3]\n  wall_height: 0.25\n  wall_thickness: 0.01\n")
     parts = parts_by_name(spec.rig)
     assert parts["floor"].bounds[1, 2] == pytest.approx(0.0, abs=1e-7)
     assert parts["wall_east"].bounds[0, 0] == pytest.approx(0.2, abs=1e-7)  # inner faces at +-size / 2
@@ -75,9 +73,7 @@ def test_treadmill_and_platform_tops_at_zero():
     assert tread["belt"].bounds[1, 2] == pytest.approx(0.0, abs=1e-7)
     assert tread["belt"].bounds[:, 0] == pytest.approx([-0.15, 0.15])
     assert tread["frame"].bounds[1, 2] < 0.0  # the frame stays below the belt: it never hides the paws
-    plat = parts_by_name(
-        spec_of("rig:\n  type: platform\n  shape: box\n  size: [0.1, 0.2]\n  height: 0.5\n").rig
-    )
+    plat = parts_by_name(spec_of("rig:\n  type: platform\n  shape: box\n  size: [0.1, 0.2]\n  height: 0.5\n").rig)
     assert plat["platform"].bounds[1] == pytest.approx([0.05, 0.1, 0.0])
     assert plat["room_floor"].bounds[1, 2] == pytest.approx(-0.5)
 
@@ -142,15 +138,19 @@ def test_head_bar_and_spout_sit_where_head_fixed_motion_holds_the_head(model, sa
         pose, _ = provider.sample(frame)
         verts = body.skin(scene.place(pose))[0]
         skull = verts[head]
-        under = skull[(skull[:, 0] > bar.bounds[0, 0]) & (skull[:, 0] < bar.bounds[1, 0])
-                      & (np.abs(skull[:, 1] - bar.vertices[:, 1].mean()) < 0.004)]
+        under = skull[
+            (skull[:, 0] > bar.bounds[0, 0])
+            & (skull[:, 0] < bar.bounds[1, 0])
+            & (np.abs(skull[:, 1] - bar.vertices[:, 1].mean()) < 0.004)
+        ]
         # over the skull, nothing through it (but the skin the ears and neck move, up to 2 mm)
         assert len(under) > 0 and skull[:, 2].max() < bar.bounds[0, 2] + 0.002
         assert bar.bounds[0, 2] - under[:, 2].max() < 0.004  # and resting on it
     # a head-fixed lick on the wheel brings the tongue tip to the spout's end
     rig = motion_rig(body)
-    clip = ReachSpec(effector="tongue").generate(rig, 60, 60.0, np.random.default_rng(0),
-                                                 Stage(Support("wheel", 0.0, 0.09), None, HeadFixed()))
+    clip = ReachSpec(effector="tongue").generate(
+        rig, 60, 60.0, np.random.default_rng(0), Stage(Support("wheel", 0.0, 0.09), None, HeadFixed())
+    )
     tip = body.keypoints(Pose(clip.root, clip.pose().rotations), rig.landmark_set((TIP_LANDMARK,)))[:, 0]
     spout = next(m for m in scene.rig if m.name == "lick_spout").vertices.astype(np.float64)
     gap = np.linalg.norm(tip[:, None] - spout[None], axis=-1).min()

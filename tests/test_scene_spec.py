@@ -263,10 +263,20 @@ def test_motion_and_randomization_pass_through(tmp_path):
 
 
 def test_flat_and_nested_randomization_are_the_same(tmp_path):
-    flat = load_scene_spec(write(tmp_path, CAMERA + "randomization:\n  light.azimuth_deg: [0, 90]\n"
-                                 "  body.fur_albedo_scale: [0.8, 1.2]\n", "flat.yaml"))
-    nested = load_scene_spec(write(tmp_path, CAMERA + "randomization:\n  light: {azimuth_deg: [0, 90]}\n"
-                                   "  body: {fur_albedo_scale: [0.8, 1.2]}\n", "nested.yaml"))
+    flat = load_scene_spec(
+        write(
+            tmp_path,
+            CAMERA + "randomization:\n  light.azimuth_deg: [0, 90]\n  body.fur_albedo_scale: [0.8, 1.2]\n",
+            "flat.yaml",
+        )
+    )
+    nested = load_scene_spec(
+        write(
+            tmp_path,
+            CAMERA + "randomization:\n  light: {azimuth_deg: [0, 90]}\n  body: {fur_albedo_scale: [0.8, 1.2]}\n",
+            "nested.yaml",
+        )
+    )
     assert flat.randomization == nested.randomization
 
 
@@ -276,12 +286,15 @@ def _profile_folder(folder: Path) -> Path:
     return folder
 
 
-TWO_CAMERAS = CAMERA + """  - name: side
+TWO_CAMERAS = (
+    CAMERA
+    + """  - name: side
     width: 320
     height: 240
     fx: 400
     look_at: {eye: [0, -0.5, 0.1], target: [0, 0, 0]}
 """
+)
 
 
 def test_appearance_resolves_relative_to_the_scene_file(tmp_path):
@@ -384,9 +397,7 @@ cameras:
     assert loaded.name == "left" and loaded.grayscale and loaded.size == (1024, 768)
     pts = np.random.default_rng(1).uniform(-0.05, 0.05, (20, 3))
     assert np.abs(loaded.project(pts) - cam.project(pts)).max() < 1e-6
-    bad = load_scene_spec(
-        write(tmp_path, "cameras:\n  - name: x\n    calibration: calibration.toml\n", "b.yaml")
-    )
+    bad = load_scene_spec(write(tmp_path, "cameras:\n  - name: x\n    calibration: calibration.toml\n", "b.yaml"))
     with pytest.raises(SceneError, match="camera 'x' is not in"):
         camera_from_spec(bad.cameras[0])
 
@@ -412,6 +423,8 @@ def test_parametric_body_is_validated_against_the_models_own_ranges(tmp_path):
         parse_scene_spec(CAMERA + "body:\n  length: 0.16\n")
     # other models keep the general range: their own loaders decide
     assert parse_scene_spec(CAMERA + "body:\n  model: sam\n  length: 0.3\n").body.length == 0.3
-    ok = parse_scene_spec(CAMERA + "body:\n  scale: 1.2\n  shape: {tail_length: 0.09}\n"
-                          "randomization:\n  body: {length_scale: [0.9, 1.1], girth_scale: [0.95, 1.05]}\n")
+    ok = parse_scene_spec(
+        CAMERA + "body:\n  scale: 1.2\n  shape: {tail_length: 0.09}\n"
+        "randomization:\n  body: {length_scale: [0.9, 1.1], girth_scale: [0.95, 1.05]}\n"
+    )
     assert ok.body.scale == 1.2

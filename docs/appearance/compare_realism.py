@@ -43,8 +43,21 @@ IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 def generate_set(scene: Path, out: Path, frames: int, seed: int) -> None:
     """``synthmouse generate SCENE -n FRAMES -o OUT -f dlc --seed SEED`` (resumes a finished or partial run)."""
-    command = [sys.executable, "-m", "synthmouse", "generate", str(scene), "-n", str(frames), "-o", str(out),
-               "-f", "dlc", "--seed", str(seed)]
+    command = [
+        sys.executable,
+        "-m",
+        "synthmouse",
+        "generate",
+        str(scene),
+        "-n",
+        str(frames),
+        "-o",
+        str(out),
+        "-f",
+        "dlc",
+        "--seed",
+        str(seed),
+    ]
     subprocess.run(command, check=True)
 
 
@@ -87,9 +100,7 @@ def crops(frames: np.ndarray, centres: np.ndarray, size: int = 160) -> np.ndarra
 def stats(frames: np.ndarray) -> dict:
     hist = np.bincount(frames.ravel(), minlength=256).astype(np.float64)
     noise = [
-        math.sqrt(math.pi / 2)
-        / 6
-        * np.abs(cv2.filter2D(f.astype(np.float32), -1, IMMERKAER)[2:-2, 2:-2]).mean()
+        math.sqrt(math.pi / 2) / 6 * np.abs(cv2.filter2D(f.astype(np.float32), -1, IMMERKAER)[2:-2, 2:-2]).mean()
         for f in frames[:100]
     ]
     edges = [(cv2.Canny(f, 50, 150) > 0).mean() for f in frames[:200]]
@@ -116,9 +127,7 @@ def distance(a: dict, b: dict) -> dict:
 def grid(rows: list[np.ndarray], labels: list[str], columns: int = 4, scale: float = 0.4) -> np.ndarray:
     lines = []
     for frames, label in zip(rows, labels, strict=True):
-        tiles = [
-            cv2.resize(f, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) for f in frames[:columns]
-        ]
+        tiles = [cv2.resize(f, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) for f in frames[:columns]]
         line = np.hstack(tiles)
         cv2.rectangle(line, (0, 0), (8 + 8 * len(label), 18), 0, -1)
         cv2.putText(line, label, (4, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.45, 255, 1, cv2.LINE_AA)
@@ -146,8 +155,13 @@ def main() -> None:
         "video_m3v1": (real_video, real_centres(real_video, plate)),
         "labelled_m4s1": (real_labelled, real_centres(real_labelled, np.median(real_labelled, 0))),
     }
-    report: dict = {"frames": args.frames, "seed": args.seed, "path": "synthmouse generate",
-                    "scenes": {k: v.name for k, v in SCENES.items()}, "metrics": {}}
+    report: dict = {
+        "frames": args.frames,
+        "seed": args.seed,
+        "path": "synthmouse generate",
+        "scenes": {k: v.name for k, v in SCENES.items()},
+        "metrics": {},
+    }
     for real_name, (real, rc) in reals.items():
         full_r, crop_r = stats(real), stats(crops(real, rc))
         for name, (syn, sc) in sets.items():

@@ -54,9 +54,11 @@ def main() -> None:
                 right = np.array([np.sin(heading[f]), -np.cos(heading[f]), 0.0])
                 look = nose[f] + 0.3 * (head[f] - nose[f])  # the snout, between the nose and the skull's centre
                 panels = []
-                single = Pose(pose.root[f:f + 1], pose.rotations[f:f + 1])
-                for view, eye in (("side", look + distance * right), ("front", look + distance * forward
-                                                                       + [0.0, 0.0, 0.06 * distance])):
+                single = Pose(pose.root[f : f + 1], pose.rotations[f : f + 1])
+                for view, eye in (
+                    ("side", look + distance * right),
+                    ("front", look + distance * forward + [0.0, 0.0, 0.06 * distance]),
+                ):
                     cam = Camera.look_at(view, eye, look, width=300, height=220, fov_deg=35)
                     img = renderer.render(scene, FrameState(int(f), single, cameras=[cam])).views[0].rgb
                     img = img[..., ::-1].copy()

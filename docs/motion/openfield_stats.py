@@ -56,12 +56,18 @@ def measure(scene, n_frames: int, seed: int, zone: float) -> dict:
     static = (speed < 0.01) & (joint < 0.5)
     labels = sorted(set(names))
     return {
-        "frames": n_frames, "seed": seed, "fps": fps, "seconds": seconds,
+        "frames": n_frames,
+        "seed": seed,
+        "fps": fps,
+        "seconds": seconds,
         "segments_per_300": len(set(ids.tolist())) * 300.0 / n_frames,
         "shares": {name: names.count(name) / n_frames for name in labels},
-        "periphery": float(np.mean(wall < zone)), "within_5cm": float(np.mean(wall < 0.05)),
-        "static": float(np.mean(static)), "nose_outside": float(np.mean(outside)),
-        "centre": centre, "names": names,
+        "periphery": float(np.mean(wall < zone)),
+        "within_5cm": float(np.mean(wall < 0.05)),
+        "static": float(np.mean(static)),
+        "nose_outside": float(np.mean(outside)),
+        "centre": centre,
+        "names": names,
     }
 
 
@@ -75,8 +81,11 @@ def plot(scene, results: list[dict], path: str, zone: float) -> None:
     fig, axes = plt.subplots(1, len(results), figsize=(3.2 * len(results), 3.4), squeeze=False)
     for ax, res in zip(axes[0], results, strict=True):
         ax.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, lw=2, color="k"))
-        ax.add_patch(plt.Rectangle((x0 + zone, y0 + zone), x1 - x0 - 2 * zone, y1 - y0 - 2 * zone, fill=False,
-                                   lw=0.8, ls="--", color="0.5"))
+        ax.add_patch(
+            plt.Rectangle(
+                (x0 + zone, y0 + zone), x1 - x0 - 2 * zone, y1 - y0 - 2 * zone, fill=False, lw=0.8, ls="--", color="0.5"
+            )
+        )
         c = res["centre"]
         ax.plot(c[:, 0], c[:, 1], lw=0.6, color="tab:blue")
         moving = np.array([n in ("walk", "trot", "run") for n in res["names"]])
@@ -86,8 +95,9 @@ def plot(scene, results: list[dict], path: str, zone: float) -> None:
         ax.set_ylim(y0 - 0.01, y1 + 0.01)
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title(f"seed {res['seed']}, {res['frames'] / res['fps']:.0f} s\nperiphery {res['periphery']:.0%}",
-                     fontsize=8)
+        ax.set_title(
+            f"seed {res['seed']}, {res['frames'] / res['fps']:.0f} s\nperiphery {res['periphery']:.0%}", fontsize=8
+        )
     fig.suptitle("body centre (blue: path, red: stationary behaviours); dashed: 8 cm periphery zone", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
@@ -106,16 +116,22 @@ def main() -> None:
         print(f"--- {n} frames ({n / rows[0]['fps']:.0f} s at {rows[0]['fps']:g} fps), seeds {args.seeds}")
         for r in rows:
             shares = ", ".join(f"{k} {v:.0%}" for k, v in r["shares"].items())
-            print(f"seed {r['seed']}: {r['segments_per_300']:.1f} segments/300 frames; periphery ({args.zone:g} m) "
-                  f"{r['periphery']:.0%}, within 5 cm {r['within_5cm']:.0%}, static {r['static']:.0%}, nose beyond "
-                  f"a wall {r['nose_outside']:.1%}; {shares}  [{r['seconds']:.0f} s]")
+            print(
+                f"seed {r['seed']}: {r['segments_per_300']:.1f} segments/300 frames; periphery ({args.zone:g} m) "
+                f"{r['periphery']:.0%}, within 5 cm {r['within_5cm']:.0%}, static {r['static']:.0%}, nose beyond "
+                f"a wall {r['nose_outside']:.1%}; {shares}  [{r['seconds']:.0f} s]"
+            )
         keys = sorted({k for r in rows for k in r["shares"]})
         mean = {k: np.mean([r["shares"].get(k, 0.0) for r in rows]) for k in keys}
-        avg = {k: np.mean([r[k] for r in rows]) for k in ("segments_per_300", "periphery", "within_5cm", "static",
-                                                          "nose_outside")}
-        print(f"mean: {avg['segments_per_300']:.1f} segments/300 frames; periphery {avg['periphery']:.0%}, within "
-              f"5 cm {avg['within_5cm']:.0%}, static {avg['static']:.0%}, nose beyond a wall "
-              f"{avg['nose_outside']:.1%}; " + ", ".join(f"{k} {v:.0%}" for k, v in mean.items()))
+        avg = {
+            k: np.mean([r[k] for r in rows])
+            for k in ("segments_per_300", "periphery", "within_5cm", "static", "nose_outside")
+        }
+        print(
+            f"mean: {avg['segments_per_300']:.1f} segments/300 frames; periphery {avg['periphery']:.0%}, within "
+            f"5 cm {avg['within_5cm']:.0%}, static {avg['static']:.0%}, nose beyond a wall "
+            f"{avg['nose_outside']:.1%}; " + ", ".join(f"{k} {v:.0%}" for k, v in mean.items())
+        )
         if args.plot and n == max(args.frames):
             plot(scene, rows, args.plot, args.zone)
 

@@ -45,8 +45,10 @@ def main() -> None:
         p, h = xy(pred, name), xy(human, name)
         d = p - h
         along, across = (d * u).sum(1), (d * v).sum(1)
-        print(f"{name:>12}: median offset {np.nanmedian(along):+6.1f} px along the body axis (towards the head +), "
-              f"{np.nanmedian(across):+5.1f} px across; median error {np.nanmedian(np.linalg.norm(d, axis=1)):.1f} px")
+        print(
+            f"{name:>12}: median offset {np.nanmedian(along):+6.1f} px along the body axis (towards the head +), "
+            f"{np.nanmedian(across):+5.1f} px across; median error {np.nanmedian(np.linalg.norm(d, axis=1)):.1f} px"
+        )
         shift = np.nanmedian(along[cal])[None] * u + np.nanmedian(across[cal])[None] * v
         raw.append(np.linalg.norm(d[test], axis=1))
         corrected.append(np.linalg.norm((p - shift - h)[test], axis=1))
@@ -54,12 +56,16 @@ def main() -> None:
     ok = np.isfinite(raw) & np.isfinite(corrected)
     rmse = lambda e: float(np.sqrt(np.mean(e**2)))  # noqa: E731
     print(f"held-out frames {len(test)}: RMSE {rmse(raw[ok]):.2f} px, median {np.median(raw[ok]):.2f} px")
-    print(f"after per-keypoint offsets fitted on {len(cal)} labelled frames: RMSE {rmse(corrected[ok]):.2f} px, "
-          f"median {np.median(corrected[ok]):.2f} px")
+    print(
+        f"after per-keypoint offsets fitted on {len(cal)} labelled frames: RMSE {rmse(corrected[ok]):.2f} px, "
+        f"median {np.median(corrected[ok]):.2f} px"
+    )
     swaps = ok & (raw >= 40)
     keep = ok & ~swaps
-    print(f"points with an error >= 40 px (head/tail swaps): {int(swaps.sum())} of {int(ok.sum())}; without them "
-          f"RMSE {rmse(raw[keep]):.2f} -> {rmse(corrected[keep]):.2f} px")
+    print(
+        f"points with an error >= 40 px (head/tail swaps): {int(swaps.sum())} of {int(ok.sum())}; without them "
+        f"RMSE {rmse(raw[keep]):.2f} -> {rmse(corrected[keep]):.2f} px"
+    )
 
 
 if __name__ == "__main__":

@@ -269,9 +269,7 @@ def match_animal(luma_u8: np.ndarray, mask: np.ndarray, quantiles: list[float]) 
 
 
 # ---------------------------------------------------------------------- sensor, tone, compression
-def finish(
-    canvas: np.ndarray, profile: AppearanceProfile, params: Mapping, rng: np.random.Generator
-) -> np.ndarray:
+def finish(canvas: np.ndarray, profile: AppearanceProfile, params: Mapping, rng: np.random.Generator) -> np.ndarray:
     """Noise, tone curve and JPEG: float32 canvas to ``(H, W)`` or ``(H, W, 3) uint8``."""
     add_noise(canvas, profile, float(params.get("image.noise_scale", 1.0)), rng)
     out = cv2.add(canvas, 0.0, dtype=cv2.CV_8U)  # round and saturate

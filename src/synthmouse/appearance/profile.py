@@ -162,9 +162,7 @@ class AppearanceProfile:
             )
         for i, b in enumerate(self.backgrounds):
             if b.shape != self.plate.shape:
-                raise AppearanceError(
-                    f"profile backgrounds[{i}] has shape {b.shape}, the plate {self.plate.shape}"
-                )
+                raise AppearanceError(f"profile backgrounds[{i}] has shape {b.shape}, the plate {self.plate.shape}")
 
     @property
     def grayscale(self) -> bool:
@@ -272,9 +270,7 @@ def load_profile(path: str | Path) -> AppearanceProfile:
     try:
         stats = ProfileFile.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False))
         raise AppearanceError(f"{path}: invalid appearance profile: {problems}") from None
     plate = _read_png(path.parent / stats.plate, stats.channels)
     backgrounds = [_read_png(path.parent / name, stats.channels) for name in stats.backgrounds]

@@ -71,9 +71,7 @@ def parse_randomization(data: dict | None, where: str = "randomization") -> Rand
 
 def frame_rng(seed: int, frame_index: int, stream: int = STREAM_RANDOMIZATION) -> np.random.Generator:
     """The generator of one frame's randomization: ``PCG64(SeedSequence([seed, frame_index, stream]))``."""
-    return np.random.Generator(
-        np.random.PCG64(np.random.SeedSequence([int(seed), int(frame_index), int(stream)]))
-    )
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), int(frame_index), int(stream)])))
 
 
 def draw(spec: RandomizationSpec, rng: np.random.Generator) -> dict[str, float | int | str]:
@@ -168,11 +166,7 @@ def kelvin_to_rgb(kelvin: float) -> tuple[float, float, float]:
     """
     t = min(max(float(kelvin), 1000.0), 40000.0) / 100.0
     r = 255.0 if t <= 66 else 329.698727446 * (t - 60) ** -0.1332047592
-    g = (
-        99.4708025861 * math.log(t) - 161.1195681661
-        if t <= 66
-        else 288.1221695283 * (t - 60) ** -0.0755148492
-    )
+    g = 99.4708025861 * math.log(t) - 161.1195681661 if t <= 66 else 288.1221695283 * (t - 60) ** -0.0755148492
     if t >= 66:
         b = 255.0
     elif t <= 19:

@@ -103,9 +103,7 @@ def _axis_vector(name: str, option: str, source: str | Path) -> np.ndarray:
     return out
 
 
-def file_to_body_rotation(
-    up_axis: str = "y", forward_axis: str = "z", source: str | Path = "<gltf>"
-) -> np.ndarray:
+def file_to_body_rotation(up_axis: str = "y", forward_axis: str = "z", source: str | Path = "<gltf>") -> np.ndarray:
     """``(3, 3)`` rotation taking file coordinates to body coordinates (rows: forward, left, up in the file).
 
     The defaults give ``body = (Z, X, Y)`` for a file point ``(X, Y, Z)`` (glTF: +y up, front towards +z).
@@ -113,9 +111,7 @@ def file_to_body_rotation(
     up = _axis_vector(up_axis, "up_axis", source)
     forward = _axis_vector(forward_axis, "forward_axis", source)
     if abs(float(up @ forward)) > 0.5:
-        raise ModelFormatError(
-            source, f"up_axis {up_axis!r} and forward_axis {forward_axis!r} must be perpendicular"
-        )
+        raise ModelFormatError(source, f"up_axis {up_axis!r} and forward_axis {forward_axis!r} must be perpendicular")
     return np.stack([forward, np.cross(up, forward), up])
 
 
@@ -188,14 +184,11 @@ class _GltfFile:
         start, length = view.byteOffset or 0, view.byteLength or 0
         if start + length > len(data):
             raise self.error(
-                f"{what}: bufferView {view_index} spans bytes {start}..{start + length} "
-                f"of a {len(data)}-byte buffer"
+                f"{what}: bufferView {view_index} spans bytes {start}..{start + length} of a {len(data)}-byte buffer"
             )
         return data, start, length, view.byteStride
 
-    def _strided(
-        self, view_index: int, offset: int, dtype: str, width: int, count: int, what: str
-    ) -> np.ndarray:
+    def _strided(self, view_index: int, offset: int, dtype: str, width: int, count: int, what: str) -> np.ndarray:
         data, start, length, stride = self._view_bytes(view_index, what)
         if offset < 0 or start < 0 or (stride is not None and stride <= 0):
             raise self.error(f"{what}: negative byteOffset or non-positive byteStride")
@@ -207,19 +200,13 @@ class _GltfFile:
                 f"{what}: {count} elements of {width} x {dtype[1:]} at offset {offset} need {need} bytes, "
                 f"bufferView {view_index} has {length}"
             )
-        arr = np.ndarray(
-            (count, width), dtype=dtype, buffer=data, offset=start + offset, strides=(stride, item)
-        )
+        arr = np.ndarray((count, width), dtype=dtype, buffer=data, offset=start + offset, strides=(stride, item))
         return np.array(arr)
 
-    def accessor(
-        self, index: int | None, what: str, types: tuple[str, ...], components: tuple[int, ...]
-    ) -> np.ndarray:
+    def accessor(self, index: int | None, what: str, types: tuple[str, ...], components: tuple[int, ...]) -> np.ndarray:
         """Decode accessor ``index`` to ``(count, width)``: float64 for float/normalized data, else int64."""
         if index is None or not 0 <= index < len(self.doc.accessors):
-            raise self.error(
-                f"{what}: accessor {index} does not exist (the file has {len(self.doc.accessors)})"
-            )
+            raise self.error(f"{what}: accessor {index} does not exist (the file has {len(self.doc.accessors)})")
         acc = self.doc.accessors[index]
         what = f"{what} (accessor {index})"
         if acc.type not in types:
@@ -239,9 +226,7 @@ class _GltfFile:
             values = values.astype(np.float64)
             if not np.isfinite(values).all():
                 row = int(np.argwhere(~np.isfinite(values))[0][0])
-                raise self.error(
-                    f"{what}: element {row} is not finite (NaN or infinite): {values[row].tolist()}"
-                )
+                raise self.error(f"{what}: element {row} is not finite (NaN or infinite): {values[row].tolist()}")
             return values
         if acc.normalized:
             scale = _NORMALIZE[acc.componentType]
@@ -251,15 +236,25 @@ class _GltfFile:
     def _apply_sparse(self, acc, values: np.ndarray, what: str) -> None:
         sparse = acc.sparse
         if sparse.indices.componentType not in (5121, 5123, 5125):
-            raise self.error(
-                f"{what}: sparse indices componentType {sparse.indices.componentType} is not allowed"
-            )
-        idx = self._strided(sparse.indices.bufferView, sparse.indices.byteOffset or 0,
-                            _COMPONENTS[sparse.indices.componentType], 1, sparse.count, what)[:, 0]
+            raise self.error(f"{what}: sparse indices componentType {sparse.indices.componentType} is not allowed")
+        idx = self._strided(
+            sparse.indices.bufferView,
+            sparse.indices.byteOffset or 0,
+            _COMPONENTS[sparse.indices.componentType],
+            1,
+            sparse.count,
+            what,
+        )[:, 0]
         if idx.size and idx.max() >= acc.count:
             raise self.error(f"{what}: sparse index {int(idx.max())} is outside 0..{acc.count - 1}")
-        vals = self._strided(sparse.values.bufferView, sparse.values.byteOffset or 0, values.dtype.str,
-                             values.shape[1], sparse.count, what)
+        vals = self._strided(
+            sparse.values.bufferView,
+            sparse.values.byteOffset or 0,
+            values.dtype.str,
+            values.shape[1],
+            sparse.count,
+            what,
+        )
         values[idx.astype(np.int64)] = vals
 
     # node graph
@@ -389,9 +384,7 @@ def _triangles(mode: int, idx: np.ndarray, gf: _GltfFile, what: str) -> np.ndarr
             third = np.where(even, idx[k + 2], idx[k + 1])
             return np.stack([idx[k], second, third], 1)
         return np.stack([np.full_like(k, idx[0]), idx[k + 1], idx[k + 2]], 1)
-    raise gf.error(
-        f"{what}: primitive mode {mode} is not supported; allowed: 4 (triangles), 5 (strip), 6 (fan)"
-    )
+    raise gf.error(f"{what}: primitive mode {mode} is not supported; allowed: 4 (triangles), 5 (strip), 6 (fan)")
 
 
 def _read_primitive(gf: _GltfFile, prim, what: str, n_joints: int) -> dict:
@@ -421,12 +414,14 @@ def _read_primitive(gf: _GltfFile, prim, what: str, n_joints: int) -> dict:
         if f"WEIGHTS_{s}" not in attrs:
             raise gf.error(f"{what}: JOINTS_{s} without WEIGHTS_{s}")
         joints.append(gf.accessor(attrs[f"JOINTS_{s}"], f"{what} JOINTS_{s}", ("VEC4",), (5121, 5123)))
-        weights.append(
-            gf.accessor(attrs[f"WEIGHTS_{s}"], f"{what} WEIGHTS_{s}", ("VEC4",), (5126, 5121, 5123))
-        )
+        weights.append(gf.accessor(attrs[f"WEIGHTS_{s}"], f"{what} WEIGHTS_{s}", ("VEC4",), (5126, 5121, 5123)))
     joints_arr, weights_arr = np.concatenate(joints, axis=1), np.concatenate(weights, axis=1)
-    for name, arr in (("TEXCOORD_0", out["uvs"]), (VERTEX_ID_ATTRIBUTE, out["vertex_ids"]),
-                      ("JOINTS_n", joints_arr), ("WEIGHTS_n", weights_arr)):
+    for name, arr in (
+        ("TEXCOORD_0", out["uvs"]),
+        (VERTEX_ID_ATTRIBUTE, out["vertex_ids"]),
+        ("JOINTS_n", joints_arr),
+        ("WEIGHTS_n", weights_arr),
+    ):
         if arr is not None and len(arr) != n:
             raise gf.error(f"{what}: {name} has {len(arr)} elements for {n} positions")
     used = weights_arr != 0
@@ -449,8 +444,9 @@ def _read_mesh(gf: _GltfFile, sd: _SkinData) -> dict:
             what = f"mesh {node.mesh} ({mesh.name!r}) primitive {p}"
             part = _read_primitive(gf, prim, what, len(sd.joints))
             if sd.rebind:  # identity IBMs: bake the node graph's pose (jointWorld @ I) into the rest
-                part["positions"] = _skin_points(part["positions"], part["joints"], part["weights"],
-                                                 np.linalg.inv(world) @ gf.world[sd.joints])
+                part["positions"] = _skin_points(
+                    part["positions"], part["joints"], part["weights"], np.linalg.inv(world) @ gf.world[sd.joints]
+                )
             part["positions"] = part["positions"] @ world[:3, :3].T + world[:3, 3]
             parts.append(part)
     if not parts:
@@ -462,10 +458,12 @@ def _read_mesh(gf: _GltfFile, sd: _SkinData) -> dict:
         "faces": np.concatenate([p["faces"] + o for p, o in zip(parts, offsets, strict=False)]),
         "joints": np.concatenate([p["joints"] for p in padded]),
         "weights": np.concatenate([p["weights"] for p in padded]),
-        "uvs": (np.concatenate([p["uvs"] for p in parts])
-                if all(p["uvs"] is not None for p in parts) else None),
-        "vertex_ids": (np.concatenate([p["vertex_ids"] for p in parts])
-                       if all(p["vertex_ids"] is not None for p in parts) else None),
+        "uvs": (np.concatenate([p["uvs"] for p in parts]) if all(p["uvs"] is not None for p in parts) else None),
+        "vertex_ids": (
+            np.concatenate([p["vertex_ids"] for p in parts])
+            if all(p["vertex_ids"] is not None for p in parts)
+            else None
+        ),
     }
     return merged
 
@@ -476,8 +474,9 @@ def _pad_sets(parts: list[dict]) -> list[dict]:
     out = []
     for p in parts:
         pad = width - p["joints"].shape[1]
-        out.append({"joints": np.pad(p["joints"], ((0, 0), (0, pad))),
-                    "weights": np.pad(p["weights"], ((0, 0), (0, pad)))})
+        out.append(
+            {"joints": np.pad(p["joints"], ((0, 0), (0, pad))), "weights": np.pad(p["weights"], ((0, 0), (0, pad)))}
+        )
     return out
 
 
@@ -524,17 +523,13 @@ def _joint_names(gf: _GltfFile, sd: _SkinData) -> list[str]:
     return names
 
 
-def _resolve_groups(
-    names: list[str], gf: _GltfFile, sd: _SkinData, groups: Mapping[str, str] | None
-) -> list[str]:
+def _resolve_groups(names: list[str], gf: _GltfFile, sd: _SkinData, groups: Mapping[str, str] | None) -> list[str]:
     from .sam import sam_joint_group
 
     groups = dict(groups or {})
     unknown = sorted(set(groups) - set(names))
     if unknown:
-        raise gf.error(
-            f"groups name joints {unknown} that the skin does not have; joints are: {', '.join(names)}"
-        )
+        raise gf.error(f"groups name joints {unknown} that the skin does not have; joints are: {', '.join(names)}")
     out = []
     for k, name in enumerate(names):
         extras = gf.doc.nodes[sd.joints[k]].extras if k < len(sd.joints) else {}
@@ -556,11 +551,16 @@ def _landmark_def(name: str, entry, scale: float, gf: _GltfFile) -> KeypointDef:
             if len(offset) != 3:
                 raise ValueError("offset needs 3 numbers")
             return KeypointDef(name, joint=str(entry["joint"]), offset=offset)
-        return KeypointDef(name, vertices=tuple(int(v) for v in entry["vertices"]),
-                           weights=tuple(float(w) for w in entry.get("weights", ())))
+        return KeypointDef(
+            name,
+            vertices=tuple(int(v) for v in entry["vertices"]),
+            weights=tuple(float(w) for w in entry.get("weights", ())),
+        )
     except (KeyError, TypeError, ValueError) as exc:
-        raise gf.error(f"landmark {name!r}: {exc}; expected {{'vertices': [...]}} or {{'joint': name, "
-                       f"'offset': [x, y, z]}}, got {entry!r}") from None
+        raise gf.error(
+            f"landmark {name!r}: {exc}; expected {{'vertices': [...]}} or {{'joint': name, "
+            f"'offset': [x, y, z]}}, got {entry!r}"
+        ) from None
 
 
 def _resolve_landmarks(gf: _GltfFile, sd: _SkinData, landmarks, scale: float, names, n_vertices: int):
@@ -628,8 +628,11 @@ def load_gltf(
     if sd.needs_synthetic_root and not (groups and names[-1] in groups):
         group_names[-1] = "root"
     skeleton = Skeleton(
-        names=tuple(names), parents=parents, rest=anatomical_frames(positions, parents),
-        groups=tuple(group_names), limits=limits_for_groups(group_names),
+        names=tuple(names),
+        parents=parents,
+        rest=anatomical_frames(positions, parents),
+        groups=tuple(group_names),
+        limits=limits_for_groups(group_names),
     )
     uvs = merged["uvs"]
     mesh = SkinnedMesh(
@@ -701,8 +704,9 @@ class _BinaryBuilder:
         array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
         self.blob += b"\0" * (-len(self.blob) % 4)
         data = array.tobytes()
-        self.views.append(pygltflib.BufferView(buffer=0, byteOffset=len(self.blob), byteLength=len(data),
-                                               target=target))
+        self.views.append(
+            pygltflib.BufferView(buffer=0, byteOffset=len(self.blob), byteLength=len(data), target=target)
+        )
         self.blob += data
         count = array.shape[0]
         acc = pygltflib.Accessor(
@@ -777,10 +781,15 @@ def _joint_nodes(body: Body, pose: Pose | None, body_to_file: np.ndarray) -> lis
     quats = Rotation.from_matrix(_polar_rotation(local[:, :3, :3])).as_quat()  # (x, y, z, w), as glTF
     nodes = []
     for j, name in enumerate(sk.names):
-        nodes.append(pygltflib.Node(
-            name=name, translation=[float(x) for x in local[j, :3, 3]], rotation=[float(x) for x in quats[j]],
-            children=[int(c) for c in np.flatnonzero(sk.parents == j)], extras={GROUP_KEY: sk.groups[j]},
-        ))
+        nodes.append(
+            pygltflib.Node(
+                name=name,
+                translation=[float(x) for x in local[j, :3, 3]],
+                rotation=[float(x) for x in quats[j]],
+                children=[int(c) for c in np.flatnonzero(sk.parents == j)],
+                extras={GROUP_KEY: sk.groups[j]},
+            )
+        )
     return nodes
 
 
@@ -812,8 +821,10 @@ def save_gltf(
         raise OutputError(f"{path}: unknown suffix {path.suffix!r}; allowed: .glb, .gltf")
     sk = body.skeleton
     if pose is not None and (pose.n_frames != 1 or pose.n_joints != sk.n_joints):
-        raise PoseError(f"{path}: save_gltf needs a one-frame pose of {sk.n_joints} joints, got "
-                        f"{pose.n_frames} frames of {pose.n_joints} joints")
+        raise PoseError(
+            f"{path}: save_gltf needs a one-frame pose of {sk.n_joints} joints, got "
+            f"{pose.n_frames} frames of {pose.n_joints} joints"
+        )
     if max_influences is not None and max_influences < 1:
         raise OutputError(f"{path}: max_influences must be >= 1 or None, got {max_influences}")
     if sk.n_joints > 65536:
@@ -853,11 +864,23 @@ def save_gltf(
         scene=0,
         scenes=[pygltflib.Scene(nodes=[sk.root, mesh_node])],
         nodes=nodes,
-        meshes=[pygltflib.Mesh(name=body.name, primitives=[pygltflib.Primitive(
-            attributes=pygltflib.Attributes(**attributes), indices=indices, mode=4)])],
-        skins=[pygltflib.Skin(name=f"{body.name}_skin", joints=list(range(sk.n_joints)),
-                              inverseBindMatrices=ibm_accessor, skeleton=sk.root,
-                              extras={LANDMARKS_KEY: _landmark_extras(body.landmarks)})],
+        meshes=[
+            pygltflib.Mesh(
+                name=body.name,
+                primitives=[
+                    pygltflib.Primitive(attributes=pygltflib.Attributes(**attributes), indices=indices, mode=4)
+                ],
+            )
+        ],
+        skins=[
+            pygltflib.Skin(
+                name=f"{body.name}_skin",
+                joints=list(range(sk.n_joints)),
+                inverseBindMatrices=ibm_accessor,
+                skeleton=sk.root,
+                extras={LANDMARKS_KEY: _landmark_extras(body.landmarks)},
+            )
+        ],
         accessors=bb.accessors,
         bufferViews=bb.views,
         buffers=[pygltflib.Buffer(byteLength=len(bb.blob))],

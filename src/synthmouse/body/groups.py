@@ -24,9 +24,7 @@ LIMB_GROUPS = (
 )
 FIXED_GROUP = "fixed"  # helper bones and leaf ("_end") joints that never rotate on their own
 
-GROUPS: tuple[str, ...] = (
-    AXIAL_GROUPS + tuple(f"{g}_{s}" for g in LIMB_GROUPS for s in SIDES) + (FIXED_GROUP,)
-)
+GROUPS: tuple[str, ...] = AXIAL_GROUPS + tuple(f"{g}_{s}" for g in LIMB_GROUPS for s in SIDES) + (FIXED_GROUP,)
 
 # Coarse body parts for segmentation masks; each group maps to one part. Part 0 is the background.
 PART_OF_GROUP: dict[str, str] = {

@@ -29,9 +29,7 @@ class KeypointDef:
 
     def __post_init__(self) -> None:
         if bool(self.vertices) == (self.joint is not None):
-            raise KeypointError(
-                f"keypoint {self.name!r}: give either 'vertices' or 'joint', not both or neither"
-            )
+            raise KeypointError(f"keypoint {self.name!r}: give either 'vertices' or 'joint', not both or neither")
         if self.weights and len(self.weights) != len(self.vertices):
             raise KeypointError(
                 f"keypoint {self.name!r}: {len(self.weights)} weights for {len(self.vertices)} vertices"

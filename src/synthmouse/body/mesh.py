@@ -47,9 +47,7 @@ class SkinnedMesh:
         return np.asarray(self.weights.argmax(axis=1)).ravel()
 
 
-def validate_weights(
-    weights: sp.csr_matrix, source: str = "<weights>", lines: np.ndarray | None = None
-) -> None:
+def validate_weights(weights: sp.csr_matrix, source: str = "<weights>", lines: np.ndarray | None = None) -> None:
     """Raise :class:`ModelFormatError` if a vertex has NaN or negative weights, or a sum off 1.
 
     ``lines (V,)``, if given, is the file line of each vertex's first weight, named in the error.
@@ -128,9 +126,7 @@ def apply_skinning_operator(operator: sp.csr_matrix, skin: np.ndarray, chunk: in
     dtype = operator.dtype
     frames, n = skin.shape[0], operator.shape[0]
     if 4 * skin.shape[1] != operator.shape[1]:
-        raise ValueError(
-            f"operator is for {operator.shape[1] // 4} joints, skinning matrices have {skin.shape[1]}"
-        )
+        raise ValueError(f"operator is for {operator.shape[1] // 4} joints, skinning matrices have {skin.shape[1]}")
     out = np.empty((frames, n, 3), dtype=dtype)
     triple = np.dtype((np.void, 3 * dtype.itemsize))  # one point as an opaque item: a fast (N, F) transpose
     for start in range(0, frames, chunk):

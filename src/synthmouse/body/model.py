@@ -41,9 +41,7 @@ class Body:
     def world_frames(self, pose: Pose) -> np.ndarray:
         """``(F, J, 4, 4)`` joint frames in the world."""
         if pose.n_joints != self.skeleton.n_joints:
-            raise KeypointError(
-                f"pose has {pose.n_joints} joints but body {self.name!r} has {self.skeleton.n_joints}"
-            )
+            raise KeypointError(f"pose has {pose.n_joints} joints but body {self.name!r} has {self.skeleton.n_joints}")
         return self.skeleton.forward_kinematics(pose.rotations, pose.root)
 
     def skin(self, pose: Pose, world: np.ndarray | None = None) -> np.ndarray:

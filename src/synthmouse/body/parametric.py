@@ -90,9 +90,7 @@ class MouseShape:
     def __post_init__(self) -> None:
         for name, (lo, hi) in self.allowed().items():
             value = getattr(self, name)
-            if not (
-                isinstance(value, (int, float)) and np.isfinite(value) and lo - 1e-12 <= value <= hi + 1e-12
-            ):
+            if not (isinstance(value, (int, float)) and np.isfinite(value) and lo - 1e-12 <= value <= hi + 1e-12):
                 raise ModelFormatError(
                     SOURCE,
                     f"shape parameter {name} = {value!r} is outside its allowed range [{lo:g}, {hi:g}]",
@@ -263,9 +261,7 @@ def _load_canonical(path) -> CanonicalMouse:
     import json
 
     with np.load(path, allow_pickle=False) as data:
-        weights = sp.csr_matrix(
-            (data["w_data"], data["w_indices"], data["w_indptr"]), shape=tuple(data["w_shape"])
-        )
+        weights = sp.csr_matrix((data["w_data"], data["w_indices"], data["w_indptr"]), shape=tuple(data["w_shape"]))
         landmarks = {}
         for entry in json.loads(str(data["landmarks"])):
             entry = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()}
@@ -294,9 +290,7 @@ def build_canonical_mouse(voxel: float = 0.25, target_faces: int = TARGET_FACES)
     sweep, parts = design.surface_parts()
     field = Field.build(sweep, parts)
     verts, faces = polygonize(field, voxel=voxel)
-    verts = taubin_smooth(
-        verts, faces, steps=6
-    )  # before decimation: smoothing after it can fold tight creases
+    verts = taubin_smooth(verts, faces, steps=6)  # before decimation: smoothing after it can fold tight creases
     verts, faces = clean_decimated(*decimate(verts, faces, target_faces))
     _, label = field.evaluate(verts[None])
     label = label[0]
@@ -624,9 +618,7 @@ def shape_mouse(mouse: CanonicalMouse, shape: MouseShape) -> ShapedMouse:
         positions[0, 2] = 0.0
         nose, tail_root = _landmark_points(mouse, verts, positions, maps[:, :, :3], ("nose", "tail_root"))
         sigma = shape.body_length / MM / float(np.linalg.norm(nose - tail_root))
-    return ShapedMouse(
-        vertices=verts * sigma, positions=positions * sigma, offset_scale=scale * sigma, sigma=sigma
-    )
+    return ShapedMouse(vertices=verts * sigma, positions=positions * sigma, offset_scale=scale * sigma, sigma=sigma)
 
 
 def build_parametric_mouse(shape: MouseShape | None = None, **options: float) -> Body:
@@ -636,9 +628,7 @@ def build_parametric_mouse(shape: MouseShape | None = None, **options: float) ->
         shape: a :class:`MouseShape`; or give its fields as keyword options (``body_length=0.09`` ...).
     """
     if shape is not None and options:
-        raise ModelFormatError(
-            SOURCE, f"give either a MouseShape or keyword options, not both ({sorted(options)})"
-        )
+        raise ModelFormatError(SOURCE, f"give either a MouseShape or keyword options, not both ({sorted(options)})")
     shape = shape if shape is not None else MouseShape.from_options(**options)
     mouse = canonical_mouse()
     shaped = shape_mouse(mouse, shape)
@@ -650,17 +640,14 @@ def build_parametric_mouse(shape: MouseShape | None = None, **options: float) ->
         groups=mouse.groups,
         limits=limits_for_groups(mouse.groups),
     )
-    mesh = SkinnedMesh(
-        vertices=(shaped.vertices * MM).astype(np.float32), faces=mouse.faces, weights=mouse.weights
-    )
+    mesh = SkinnedMesh(vertices=(shaped.vertices * MM).astype(np.float32), faces=mouse.faces, weights=mouse.weights)
     landmarks = {
         name: kp
         if kp.on_skin
         else dataclasses.replace(
             kp,
             offset=tuple(
-                float(x)
-                for x in np.asarray(kp.offset) * shaped.offset_scale[mouse.names.index(kp.joint)] * MM
+                float(x) for x in np.asarray(kp.offset) * shaped.offset_scale[mouse.names.index(kp.joint)] * MM
             ),
         )
         for name, kp in mouse.landmarks.items()
@@ -685,8 +672,12 @@ def _shaped_tongue(mouse: CanonicalMouse, positions: np.ndarray) -> TongueShape:
     def carry(point) -> tuple[float, float, float]:
         return tuple(float(v) for v in positions[jaw] + (np.asarray(point) - canon[jaw]) * k)
 
-    return TongueShape(carry(design.TONGUE_BACK), carry(design.TONGUE_FRONT), design.TONGUE_HALF_WIDTH * k,
-                       design.TONGUE_HALF_THICKNESS * k)
+    return TongueShape(
+        carry(design.TONGUE_BACK),
+        carry(design.TONGUE_FRONT),
+        design.TONGUE_HALF_WIDTH * k,
+        design.TONGUE_HALF_THICKNESS * k,
+    )
 
 
 def eye_mask(body: Body) -> np.ndarray:

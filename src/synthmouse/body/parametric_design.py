@@ -26,9 +26,7 @@ TAIL_ROOT_Z = 16.5
 TAIL_LENGTH = 85.0
 TAIL_ROOT_RADIUS, TAIL_TIP_RADIUS = 1.6, 0.42
 TAIL_JOINTS = 13
-TAIL_DROP_LENGTH = (
-    TAIL_LENGTH * 5 / TAIL_JOINTS
-)  # arc length over which the tail sinks to the floor (5 bones)
+TAIL_DROP_LENGTH = TAIL_LENGTH * 5 / TAIL_JOINTS  # arc length over which the tail sinks to the floor (5 bones)
 FLOOR_GAP = 0.15  # clearance of the resting tail above the floor
 EAR_LENGTH = 13.6
 TAIL_MIDDLE_FRACTION = 0.35  # where the tail_middle landmark sits along the tail (as on SAM)
@@ -164,9 +162,7 @@ def joint_specs() -> list[JointSpec]:
         ]
     tail_points = tail_centreline(tail_joint_arclengths())
     for k in range(TAIL_JOINTS):
-        specs.append(
-            JointSpec(f"tail_{k}", "pelvis" if k == 0 else f"tail_{k - 1}", "tail", tuple(tail_points[k]))
-        )
+        specs.append(JointSpec(f"tail_{k}", "pelvis" if k == 0 else f"tail_{k - 1}", "tail", tuple(tail_points[k])))
     specs.append(JointSpec("tail_end", f"tail_{TAIL_JOINTS - 1}", "fixed", tuple(tail_points[-1])))
     for side in ("l", "r"):
         m = lambda p, side=side: _mirror(p, side)  # noqa: E731
@@ -184,9 +180,7 @@ def joint_specs() -> list[JointSpec]:
                     f"fore_digits_{side}",
                     m(FORE_KNUCKLES[d]),
                 ),
-                JointSpec(
-                    f"fore_digit{d + 1}_{side}_end", f"fore_digit{d + 1}_{side}", "fixed", m(FORE_TIPS[d])
-                ),
+                JointSpec(f"fore_digit{d + 1}_{side}_end", f"fore_digit{d + 1}_{side}", "fixed", m(FORE_TIPS[d])),
             ]
         specs += [
             JointSpec(f"femur_{side}", "pelvis", f"hip_{side}", m(HIP)),
@@ -201,9 +195,7 @@ def joint_specs() -> list[JointSpec]:
                     f"hind_digits_{side}",
                     m(HIND_KNUCKLES[d]),
                 ),
-                JointSpec(
-                    f"hind_digit{d + 1}_{side}_end", f"hind_digit{d + 1}_{side}", "fixed", m(HIND_TIPS[d])
-                ),
+                JointSpec(f"hind_digit{d + 1}_{side}_end", f"hind_digit{d + 1}_{side}", "fixed", m(HIND_TIPS[d])),
             ]
     return specs
 
@@ -379,9 +371,7 @@ class Sweep:
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         p = self.profile
-        return np.array([self.x0, -p[:, 1].max(), p[:, 3].min()]), np.array(
-            [self.x1, p[:, 1].max(), p[:, 2].max()]
-        )
+        return np.array([self.x0, -p[:, 1].max(), p[:, 3].min()]), np.array([self.x1, p[:, 1].max(), p[:, 2].max()])
 
     def section(self, x: np.ndarray) -> np.ndarray:
         """``(4, N)``: half-width, centre height, upper and lower half-heights of the core at ``x``."""
@@ -441,8 +431,7 @@ def tail_primitives(samples: int = 44) -> tuple[RoundCone, ...]:
     r = tail_radius(s)
     r[-1] = TAIL_TIP_RADIUS
     return tuple(
-        RoundCone(tuple(pts[i]), tuple(pts[i + 1]), float(r[i]), float(r[i + 1]), "tail")
-        for i in range(len(s) - 1)
+        RoundCone(tuple(pts[i]), tuple(pts[i + 1]), float(r[i]), float(r[i + 1]), "tail") for i in range(len(s) - 1)
     )
 
 
@@ -496,9 +485,7 @@ def limb_parts(side: str) -> list[Part]:
             RoundCone(m(HEEL), m(ANKLE), 0.95, 1.3, f"hind_paw_{side}"),
             RoundCone(m(HEEL), m((0.6, 13.5, 1.3)), 1.1, 1.3, f"hind_paw_{side}", squash=0.78),
             *(
-                RoundCone(
-                    m(HIND_KNUCKLES[d]), m(HIND_TIPS[d]), 0.55, HIND_TIP_RADIUS, f"hind_digit{d + 1}_{side}"
-                )
+                RoundCone(m(HIND_KNUCKLES[d]), m(HIND_TIPS[d]), 0.55, HIND_TIP_RADIUS, f"hind_digit{d + 1}_{side}")
                 for d in range(5)
             ),
         ),

@@ -85,8 +85,7 @@ class Field:
         for ids, k_inner, k_body in groups:
             reach = margin + k_inner + k_body
             touched = [
-                np.flatnonzero(np.all((b_lo <= self.hi[i] + reach) & (b_hi >= self.lo[i] - reach), axis=1))
-                for i in ids
+                np.flatnonzero(np.all((b_lo <= self.hi[i] + reach) & (b_hi >= self.lo[i] - reach), axis=1)) for i in ids
             ]
             union = np.unique(np.concatenate(touched))
             if union.size == 0:
@@ -110,9 +109,7 @@ class Field:
         return value, label
 
 
-def _grid_blocks(
-    origin: np.ndarray, step: float, shape: tuple[int, int, int], index: np.ndarray
-) -> np.ndarray:
+def _grid_blocks(origin: np.ndarray, step: float, shape: tuple[int, int, int], index: np.ndarray) -> np.ndarray:
     """``(B, BLOCK**3, 3)`` points of the fine samples of coarse cells ``index (B, 3)``."""
     local = np.stack(np.meshgrid(*(np.arange(BLOCK),) * 3, indexing="ij"), axis=-1).reshape(-1, 3)
     fine_index = index[:, None, :] * BLOCK + local[None]
@@ -150,10 +147,7 @@ def polygonize(field: Field, voxel: float = 0.25, band: float = 1.0) -> tuple[np
     # far
     # corners, which belong to the next cells: activate those too.
     corners = [
-        coarse[i : i + cells[0], j : j + cells[1], k : k + cells[2]]
-        for i in (0, 1)
-        for j in (0, 1)
-        for k in (0, 1)
+        coarse[i : i + cells[0], j : j + cells[1], k : k + cells[2]] for i in (0, 1) for j in (0, 1) for k in (0, 1)
     ]
     stack = np.stack(corners)
     near = (np.abs(stack).min(axis=0) < band) | ((stack.min(axis=0) < 0) & (stack.max(axis=0) > 0))
@@ -162,9 +156,7 @@ def polygonize(field: Field, voxel: float = 0.25, band: float = 1.0) -> tuple[np
         active[i:, j:, k:] |= near[: cells[0] - i, : cells[1] - j, : cells[2] - k]
     # Fine grid: nearest-coarse values everywhere, exact values in the active cells.
     fine_shape = tuple(int(c) * BLOCK + 1 for c in cells)
-    blocks_of_fine = np.empty(
-        (coarse.shape[0], BLOCK, coarse.shape[1], BLOCK, coarse.shape[2], BLOCK), np.float32
-    )
+    blocks_of_fine = np.empty((coarse.shape[0], BLOCK, coarse.shape[1], BLOCK, coarse.shape[2], BLOCK), np.float32)
     blocks_of_fine[:] = coarse[:, None, :, None, :, None]
     fine = blocks_of_fine.reshape(coarse.shape[0] * BLOCK, coarse.shape[1] * BLOCK, coarse.shape[2] * BLOCK)
     fine = np.ascontiguousarray(fine[: fine_shape[0], : fine_shape[1], : fine_shape[2]])

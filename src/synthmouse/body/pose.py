@@ -79,9 +79,7 @@ class Pose:
             raise PoseError(f"joint angles must have shape (F, J, 3), got {angles.shape}")
         frames = angles.shape[0]
         trans = np.zeros((frames, 3)) if root_translation is None else np.asarray(root_translation, float)
-        rot = (
-            np.broadcast_to(np.eye(3), (frames, 3, 3)) if root_rotation is None else np.asarray(root_rotation)
-        )
+        rot = np.broadcast_to(np.eye(3), (frames, 3, 3)) if root_rotation is None else np.asarray(root_rotation)
         return cls(
             rigid(np.broadcast_to(rot, (frames, 3, 3)), np.broadcast_to(trans, (frames, 3))),
             angles_to_matrices(angles),

@@ -142,9 +142,7 @@ def load_sam(path: str | Path | None = None, length: float = DEFAULT_LENGTH_M) -
     """Load the SAM mouse from a folder of the plain-text export (see the module docstring)."""
     folder = find_sam_folder(path)
     if not folder.is_dir():
-        raise ModelFormatError(
-            folder, "SAM model folder not found; run `synthmouse model fetch sam` or pass --model"
-        )
+        raise ModelFormatError(folder, "SAM model folder not found; run `synthmouse model fetch sam` or pass --model")
     vertices = read_table(folder / "vertices.txt", 3)
     faces = read_table(folder / "faces_vert.txt", 3, "int")
     uvs = read_table(folder / "textures.txt", 2)
@@ -158,14 +156,10 @@ def load_sam(path: str | Path | None = None, length: float = DEFAULT_LENGTH_M) -
     _check_index_range(folder / "faces_vert.txt", faces, n_v, "vertex")
     _check_index_range(folder / "faces_tex.txt", face_uvs, len(uvs), "texture coordinate")
     if len(face_uvs) != len(faces):
-        raise ModelFormatError(
-            folder / "faces_tex.txt", f"{len(face_uvs)} rows, expected {len(faces)} (one per face)"
-        )
+        raise ModelFormatError(folder / "faces_tex.txt", f"{len(face_uvs)} rows, expected {len(faces)} (one per face)")
     for fname, count in (("parents.txt", len(parents)), ("t_pose_joints.txt", len(joints))):
         if count != n_j:
-            raise ModelFormatError(
-                folder / fname, f"{count} rows, expected {n_j} (one per joint in joint_names.txt)"
-            )
+            raise ModelFormatError(folder / fname, f"{count} rows, expected {n_j} (one per joint in joint_names.txt)")
     topological_levels(parents, source=str(folder / "parents.txt"))
     weights = _read_weights(folder / "skinning_weights.txt", weights_table, n_v, n_j)
     mapper = _read_mapper(folder, n_v, n_j)
@@ -209,8 +203,13 @@ def sam_tongue(length: float) -> TongueShape:
     the mandible's joint and the lower incisors, scaled with the body length (metres); the added protrusion pivot
     lies 40 mm below it."""
     k = length / DEFAULT_LENGTH_M
-    return TongueShape((0.0525 * k, 0.0, 0.0061 * k), (0.0621 * k, 0.0, 0.0043 * k), 0.0016 * k, 0.0007 * k,
-                       pivot=(0.0575 * k, 0.0, -0.035 * k))
+    return TongueShape(
+        (0.0525 * k, 0.0, 0.0061 * k),
+        (0.0621 * k, 0.0, 0.0043 * k),
+        0.0016 * k,
+        0.0007 * k,
+        pivot=(0.0575 * k, 0.0, -0.035 * k),
+    )
 
 
 def _check_index_range(path: Path, table: np.ndarray, limit: int, what: str) -> None:
@@ -236,14 +235,10 @@ def _read_weights(path: Path, table: np.ndarray, n_v: int, n_j: int) -> sp.csr_m
     matrix = sp.csr_matrix((w, (vertex.astype(np.int64), joint.astype(np.int64))), shape=(n_v, n_j))
     missing = np.flatnonzero(np.diff(matrix.indptr) == 0)
     if missing.size:
-        raise ModelFormatError(
-            path, f"vertex {int(missing[0])} has no skinning weights ({missing.size} vertices)"
-        )
+        raise ModelFormatError(path, f"vertex {int(missing[0])} has no skinning weights ({missing.size} vertices)")
     first_row = np.full(n_v, len(table), dtype=np.int64)
     np.minimum.at(first_row, vertex.astype(np.int64), np.arange(len(table)))
-    validate_weights(
-        matrix, str(path), lines=first_row + 1
-    )  # line of each vertex's first weight (no blank lines)
+    validate_weights(matrix, str(path), lines=first_row + 1)  # line of each vertex's first weight (no blank lines)
     return normalize_weights(matrix)
 
 
@@ -277,8 +272,6 @@ def _add_derived_landmarks(
             ("tibia", "knee"),
             ("hind_paw", "ankle"),
         ):
-            landmarks.setdefault(
-                f"{lr}_{what}_joint", KeypointDef(f"{lr}_{what}_joint", joint=f"{joint}_{side}")
-            )
+            landmarks.setdefault(f"{lr}_{what}_joint", KeypointDef(f"{lr}_{what}_joint", joint=f"{joint}_{side}"))
         landmarks.setdefault(f"{lr}_ear_base", KeypointDef(f"{lr}_ear_base", joint=f"ear_{side}"))
     landmarks.setdefault("head_centre", KeypointDef("head_centre", joint="skull"))

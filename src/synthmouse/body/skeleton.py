@@ -139,9 +139,7 @@ class Skeleton:
         if self.parents.shape != (n,) or self.rest.shape != (n, 4, 4) or len(self.groups) != n:
             raise ModelFormatError("<skeleton>", "names, parents, rest frames and groups differ in length")
         if self.limits.shape != (n, 3, 2):
-            raise ModelFormatError(
-                "<skeleton>", f"limits must have shape ({n}, 3, 2), got {self.limits.shape}"
-            )
+            raise ModelFormatError("<skeleton>", f"limits must have shape ({n}, 3, 2), got {self.limits.shape}")
         if len(set(self.names)) != n:
             dup = sorted({x for x in self.names if self.names.count(x) > 1})
             raise ModelFormatError("<skeleton>", f"duplicate joint names: {dup}")

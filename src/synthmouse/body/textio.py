@@ -24,9 +24,7 @@ def read_table(path: str | Path, columns: int, kind: str = "float") -> np.ndarra
         if not parts:
             continue
         if len(parts) != columns:
-            raise ModelFormatError(
-                path, f"expected {columns} columns, found {len(parts)}: {line.strip()!r}", number
-            )
+            raise ModelFormatError(path, f"expected {columns} columns, found {len(parts)}: {line.strip()!r}", number)
         rows.append(parts)
     if not rows:
         raise ModelFormatError(path, "the file is empty")
@@ -42,9 +40,7 @@ def read_table(path: str | Path, columns: int, kind: str = "float") -> np.ndarra
         raise
     bad = np.argwhere(~np.isfinite(table))
     if bad.size:
-        raise ModelFormatError(
-            path, f"value {table[tuple(bad[0])]} is not finite", _line_of_row(path, bad[0][0])
-        )
+        raise ModelFormatError(path, f"value {table[tuple(bad[0])]} is not finite", _line_of_row(path, bad[0][0]))
     if kind == "int":
         if not np.all(table == np.round(table)):
             r = int(np.argwhere(table != np.round(table))[0][0])

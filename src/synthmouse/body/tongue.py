@@ -50,8 +50,9 @@ class TongueShape:
 PIVOT_JOINT = "tongue_pivot"
 
 
-def tongue_mesh(shape: TongueShape,
-                subdivisions: int = TONGUE_SUBDIVISIONS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def tongue_mesh(
+    shape: TongueShape, subdivisions: int = TONGUE_SUBDIVISIONS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(vertices (V, 3), faces (T, 3), u (V,))`` of a closed ellipsoid along ``back -> front``; ``u`` is each
     vertex's position along the axis (0 at the back, 1 at the front). Faces wind counter-clockwise outside."""
     import trimesh
@@ -177,11 +178,11 @@ def without_tongue(body: Body) -> Body:
     mesh = body.mesh
     new_index = np.cumsum(keep) - 1
     face_keep = keep[mesh.faces].all(axis=1)
-    landmarks = {k: v for k, v in body.landmarks.items()
-                 if not v.on_skin or keep[np.asarray(v.vertices)].all()}
-    landmarks = {k: v if not v.on_skin else dataclasses.replace(v, vertices=tuple(int(new_index[i])
-                                                                                  for i in v.vertices))
-                 for k, v in landmarks.items()}
+    landmarks = {k: v for k, v in body.landmarks.items() if not v.on_skin or keep[np.asarray(v.vertices)].all()}
+    landmarks = {
+        k: v if not v.on_skin else dataclasses.replace(v, vertices=tuple(int(new_index[i]) for i in v.vertices))
+        for k, v in landmarks.items()
+    }
     skin = SkinnedMesh(
         vertices=mesh.vertices[keep],
         faces=new_index[mesh.faces[face_keep]].astype(mesh.faces.dtype),

@@ -50,8 +50,18 @@ def generate(
     spec = load_scene_spec(scene)  # a broken scene file fails here, before anything is built or written
     seed = int(spec.seed if seed is None else seed)
     quality = jpeg_quality if jpeg_quality is not None else spec.outputs.jpeg_quality
-    options = _options(frames, seed, formats, video, video_crf, image_format or spec.outputs.format, quality,
-                       shard, frames_range, split)
+    options = _options(
+        frames,
+        seed,
+        formats,
+        video,
+        video_crf,
+        image_format or spec.outputs.format,
+        quality,
+        shard,
+        frames_range,
+        split,
+    )
     check_output_folder(out, identity_of(scene.stem, scene_hash(spec), options))  # fail fast, write nothing
     _run(source_from_spec(spec, scene.stem, seed), out, options)
 
@@ -105,9 +115,14 @@ def preview(
 
 def verify(
     dataset: Annotated[Path, typer.Argument(help="A finished dataset folder (it has a manifest.json).")],
-    repair: Annotated[bool, typer.Option(
-        "--repair", help="Remove the damaged files and frames (and the manifest) so that rerunning the generate "
-                         "command makes them again.")] = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Remove the damaged files and frames (and the manifest) so that rerunning the generate "
+            "command makes them again.",
+        ),
+    ] = False,
     limit: Annotated[int, typer.Option("--limit", help="Problems listed per kind (0: all).")] = 20,
 ) -> None:
     """Check a dataset: every file against manifest.json (sha256: missing, changed, extra) and the labels
@@ -136,12 +151,16 @@ def verify(
     typer.echo(f"{dataset}: damaged: {report.summary()}")
     if repair:
         removed, frames = repair_dataset(report)
-        typer.echo(f"repair: removed {len(removed)} files and the label rows of {len(frames)} frames"
-                   + (f" ({_shorten([str(i) for i in frames], 10)})" if frames else "")
-                   + "; rerun the generate command that made the dataset to make them again")
+        typer.echo(
+            f"repair: removed {len(removed)} files and the label rows of {len(frames)} frames"
+            + (f" ({_shorten([str(i) for i in frames], 10)})" if frames else "")
+            + "; rerun the generate command that made the dataset to make them again"
+        )
     else:
-        typer.echo(f"`synthmouse verify {dataset} --repair` removes what is damaged; then rerun the generate "
-                   "command that made the dataset to make it again")
+        typer.echo(
+            f"`synthmouse verify {dataset} --repair` removes what is damaged; then rerun the generate "
+            "command that made the dataset to make it again"
+        )
     raise typer.Exit(1)
 
 
@@ -157,16 +176,31 @@ def _shorten(items: list[str], n: int) -> str:
     return ", ".join(items[:n]) + (f", ... ({len(items) - n} more)" if len(items) > n else "")
 
 
-def _options(frames: int, seed: int, formats, video: bool, video_crf: int, image_format: str,
-             jpeg_quality: int, shard: str | None, frames_range: str | None, split: str):
+def _options(
+    frames: int,
+    seed: int,
+    formats,
+    video: bool,
+    video_crf: int,
+    image_format: str,
+    jpeg_quality: int,
+    shard: str | None,
+    frames_range: str | None,
+    split: str,
+):
     """Validated generation options (unknown formats, bad shards ... fail here, before any work)."""
     from ..dataset.generation import GenerateOptions, parse_range, parse_shard
     from ..dataset.splits import parse_fractions
     from ..export.base import resolve_formats
 
     return GenerateOptions(
-        n_frames=frames, seed=seed, formats=resolve_formats(formats), image_format=image_format,
-        jpeg_quality=jpeg_quality, video=video, video_crf=video_crf,
+        n_frames=frames,
+        seed=seed,
+        formats=resolve_formats(formats),
+        image_format=image_format,
+        jpeg_quality=jpeg_quality,
+        video=video,
+        video_crf=video_crf,
         shard=parse_shard(shard) if shard else None,
         frames=parse_range(frames_range) if frames_range else None,
         split=parse_fractions(split),
@@ -184,8 +218,10 @@ def _run(source, out: Path, options):
     finally:
         source.close()
     elapsed = time.perf_counter() - start
-    typer.echo(f"{out}: {report.rendered} frames rendered this run ({report.fps:.1f} frames/s), "
-               f"{report.done}/{report.n_frames} done, {elapsed:.1f} s in all")
+    typer.echo(
+        f"{out}: {report.rendered} frames rendered this run ({report.fps:.1f} frames/s), "
+        f"{report.done}/{report.n_frames} done, {elapsed:.1f} s in all"
+    )
     if report.complete:
         formats_done = ", ".join(options.formats)
         typer.echo(f"dataset complete: formats {formats_done}; manifest {out / 'manifest.json'}")
@@ -193,8 +229,10 @@ def _run(source, out: Path, options):
         if images:
             typer.echo(f"ground-truth images: {', '.join(f'{k}/<camera>/' for k in images)} (see manifest.json)")
     else:
-        typer.echo(f"{report.missing} frames still missing: run the other shards, then this command without "
-                   "--shard/--frames-range to merge")
+        typer.echo(
+            f"{report.missing} frames still missing: run the other shards, then this command without "
+            "--shard/--frames-range to merge"
+        )
     return report
 
 
@@ -215,8 +253,13 @@ class _Progress:
         )
 
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
             transient=self.transient,
         )
         self.progress.__enter__()
@@ -236,4 +279,3 @@ class _Progress:
 
     def __exit__(self, *exc) -> None:
         self.progress.__exit__(*exc)
-

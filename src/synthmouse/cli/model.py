@@ -13,9 +13,7 @@ from ..errors import SynthmouseError
 
 def register(app: typer.Typer) -> None:
     """Add the ``model`` command group to the main app."""
-    model_app = typer.Typer(
-        help="Body models: download them and show what they contain.", no_args_is_help=True
-    )
+    model_app = typer.Typer(help="Body models: download them and show what they contain.", no_args_is_help=True)
     model_app.command("fetch")(fetch)
     model_app.command("info")(info)
     app.add_typer(model_app, name="model")
@@ -27,9 +25,7 @@ def fetch(
         str | None,
         typer.Option("--url", help="Base URL of a mirror serving the files flat (BASE/vertices.txt)."),
     ] = None,
-    dest: Annotated[
-        Path | None, typer.Option("--dest", help="Folder to write to (default: the user cache).")
-    ] = None,
+    dest: Annotated[Path | None, typer.Option("--dest", help="Folder to write to (default: the user cache).")] = None,
 ) -> None:
     """Download a model's files (pinned source commit, sha256-checked) into the cache or DEST."""
     from ..body.fetch import fetch_model

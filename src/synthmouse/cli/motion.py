@@ -13,8 +13,7 @@ MODEL_HELP = "Body: parametric, sam, a SAM text folder, or a .gltf/.glb file."
 
 def register(app: typer.Typer) -> None:
     """Add the ``motion`` command group to the main app."""
-    motion_app = typer.Typer(help="Motion mixes: validate, sample and preview pose sequences.",
-                             no_args_is_help=True)
+    motion_app = typer.Typer(help="Motion mixes: validate, sample and preview pose sequences.", no_args_is_help=True)
     motion_app.command("validate")(validate)
     motion_app.command("sample")(sample)
     motion_app.command("preview")(preview)
@@ -30,8 +29,10 @@ def validate(mix: Annotated[Path, typer.Argument(help="Motion mix YAML file.")])
     total = sum(g.weight for g in spec.generators)
     typer.echo(f"{mix}: ok, support {spec.support.type}, {len(spec.generators)} generators:")
     for g in spec.generators:
-        typer.echo(f"  {g.label:<16} {g.type:<11} weight {g.weight / total:5.1%}  "
-                   f"duration {g.duration[0]:g}-{g.duration[1]:g} s")
+        typer.echo(
+            f"  {g.label:<16} {g.type:<11} weight {g.weight / total:5.1%}  "
+            f"duration {g.duration[0]:g}-{g.duration[1]:g} s"
+        )
 
 
 def sample(
@@ -55,8 +56,17 @@ def sample(
     rate = fps or m.spec.fps
     angles, root, ids, names = m.frames(start, start + frames, rate, seed)
     with atomic_path(out) as tmp, open(tmp, "wb") as handle:
-        np.savez_compressed(handle, root=root, angles=angles, segment=ids, name=np.array(names),
-                            fps=rate, seed=seed, start=start, joints=np.array(body.skeleton.names))
+        np.savez_compressed(
+            handle,
+            root=root,
+            angles=angles,
+            segment=ids,
+            name=np.array(names),
+            fps=rate,
+            seed=seed,
+            start=start,
+            joints=np.array(body.skeleton.names),
+        )
     typer.echo(f"{out}: {frames} frames at {rate:g} fps, {len(set(ids.tolist()))} segments")
 
 
@@ -68,8 +78,10 @@ def preview(
     panels: Annotated[int, typer.Option("--panels", min=1, max=30, help="Frames shown.")] = 10,
     fps: Annotated[float | None, typer.Option("--fps", help="Frame rate (default: the mix's fps).")] = None,
     seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
-    generator: Annotated[str | None, typer.Option("--generator", help="Show one generator of the mix alone "
-                                                  "(its name or type) instead of the mix.")] = None,
+    generator: Annotated[
+        str | None,
+        typer.Option("--generator", help="Show one generator of the mix alone (its name or type) instead of the mix."),
+    ] = None,
     model: Annotated[str, typer.Option("--model", help=MODEL_HELP)] = "parametric",
 ) -> None:
     """Render a contact sheet (side and top views, following the animal, in the mix's rig) of a stretch of a mix."""
@@ -100,8 +112,17 @@ def preview(
         from ..render.gl import GLUnavailableError
         from ..render.sheet import motion_sheet
 
-        motion_sheet(body, pose, out, support=m.stage.support, frames=panels, fps=rate, start_time=start_time,
-                     title=title, follow=m.stage.head_fixed is None)
+        motion_sheet(
+            body,
+            pose,
+            out,
+            support=m.stage.support,
+            frames=panels,
+            fps=rate,
+            start_time=start_time,
+            title=title,
+            follow=m.stage.head_fixed is None,
+        )
     except (ImportError, GLUnavailableError) as exc:  # no OpenGL here: the flat matplotlib drawing instead
         typer.echo(f"no OpenGL renderer ({exc}); drawing the sheet with matplotlib", err=True)
         floor = m.stage.support.top if m.stage.support.kind != "wheel" else None
@@ -114,25 +135,45 @@ PREDICTION_SUFFIXES = (".h5", ".hdf5", ".csv", ".slp")
 
 
 def retarget(
-    inputs: Annotated[list[Path], typer.Argument(help="2D predictions, one file per camera (DeepLabCut .h5/.csv, "
-                                                 "SLEAP .slp), or one 3D keypoints .csv (metres).")],
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="2D predictions, one file per camera (DeepLabCut .h5/.csv, "
+            "SLEAP .slp), or one 3D keypoints .csv (metres)."
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Output fit file (.npz).")],
-    calibration: Annotated[Path | None, typer.Option("--calibration", help="Camera calibration for 2D inputs "
-                                                     "(Anipose .toml, OpenCV .yaml/.yml/.json/.xml).")] = None,
-    camera: Annotated[list[str] | None, typer.Option("--camera", help="Calibration camera of each input file, "
-                                                     "repeated in file order (default: calibration order).")] = None,
+    calibration: Annotated[
+        Path | None,
+        typer.Option(
+            "--calibration", help="Camera calibration for 2D inputs (Anipose .toml, OpenCV .yaml/.yml/.json/.xml)."
+        ),
+    ] = None,
+    camera: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--camera",
+            help="Calibration camera of each input file, repeated in file order (default: calibration order).",
+        ),
+    ] = None,
     unit: Annotated[str, typer.Option("--unit", help="Unit of the calibration's translations: m, cm or mm.")] = "m",
-    map_file: Annotated[Path | None, typer.Option("--map", help="YAML map of body landmarks (or a keypoint set's "
-                                                  "names) to the files' body-part names.")] = None,
+    map_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--map", help="YAML map of body landmarks (or a keypoint set's names) to the files' body-part names."
+        ),
+    ] = None,
     model: Annotated[str, typer.Option("--model", help=MODEL_HELP)] = "parametric",
-    min_confidence: Annotated[float, typer.Option("--min-confidence", min=0.0, max=1.0,
-                                                  help="Drop detections below this likelihood.")] = 0.1,
+    min_confidence: Annotated[
+        float, typer.Option("--min-confidence", min=0.0, max=1.0, help="Drop detections below this likelihood.")
+    ] = 0.1,
     frames: Annotated[str | None, typer.Option("--frames", help="Frame range A:B of the files (B exclusive).")] = None,
     fps: Annotated[float | None, typer.Option("--fps", help="Frame rate (default: the file's, else 30).")] = None,
     individual: Annotated[str | None, typer.Option("--individual", help="Animal in multi-animal files.")] = None,
     chunk: Annotated[int, typer.Option("--chunk", min=1, help="Frames fitted (and saved) per chunk.")] = 50,
-    stop_after: Annotated[int | None, typer.Option("--stop-after", hidden=True,
-                                                   help="Testing: stop after fitting this many chunks.")] = None,
+    stop_after: Annotated[
+        int | None, typer.Option("--stop-after", hidden=True, help="Testing: stop after fitting this many chunks.")
+    ] = None,
 ) -> None:
     """Fit body poses to tracked keypoints (one file per camera, or 3D) and save them as a fit file.
 
@@ -156,25 +197,38 @@ def retarget(
     if kind == "3d":
         obs, kmap, rate, cam_names = _observations_3d(inputs[0], body, map_file, frames)
     else:
-        obs, kmap, rate, cam_names = _observations_2d(inputs, body, map_file, frames, calibration, camera, unit,
-                                                      individual)
+        obs, kmap, rate, cam_names = _observations_2d(
+            inputs, body, map_file, frames, calibration, camera, unit, individual
+        )
     rate = float(fps) if fps else (rate or 30.0)
     fitter = PoseFitter(body, kmap.kset)
     files = [*inputs, *([calibration] if calibration else []), *([map_file] if map_file else [])]
-    fingerprint = fingerprint_of(files, {
-        "kind": kind, "cameras": cam_names, "unit": unit, "map": kmap.mapping, "model": model,
-        "joints": body.skeleton.names, "min_confidence": min_confidence, "frames": [int(obs.frames[0]),
-        int(obs.frames[-1])], "chunk": chunk, "individual": individual})
+    fingerprint = fingerprint_of(
+        files,
+        {
+            "kind": kind,
+            "cameras": cam_names,
+            "unit": unit,
+            "map": kmap.mapping,
+            "model": model,
+            "joints": body.skeleton.names,
+            "min_confidence": min_confidence,
+            "frames": [int(obs.frames[0]), int(obs.frames[-1])],
+            "chunk": chunk,
+            "individual": individual,
+        },
+    )
     partial = out.with_name(out.name + ".partial")
-    typer.echo(f"{len(kmap.kset)} keypoints ({kmap.origin}): " + ", ".join(
-        f"{k}<-{p}" if k != p else k for k, p in zip(kmap.kset.names, kmap.parts, strict=True)))
+    typer.echo(
+        f"{len(kmap.kset)} keypoints ({kmap.origin}): "
+        + ", ".join(f"{k}<-{p}" if k != p else k for k, p in zip(kmap.kset.names, kmap.parts, strict=True))
+    )
     with _ChunkProgress(obs.n_frames) as bar:
         result = fit_chunked(fitter, obs, partial, fingerprint, chunk, min_confidence, bar.update, stop_after)
     if result is None:
         typer.echo(f"stopped after {stop_after} chunk(s); finished chunks are in {partial}")
         return
-    save_fit(out, body, kmap, obs, result, rate, [str(p) for p in inputs], cam_names,
-             str(calibration or ""), model)
+    save_fit(out, body, kmap, obs, result, rate, [str(p) for p in inputs], cam_names, str(calibration or ""), model)
     remove_partial(partial)
     typer.echo(f"{out}: {obs.n_frames} frames at {rate:g} fps")
     for line in error_summary(result, obs.frames, kind):
@@ -187,8 +241,10 @@ def _input_kind(inputs: list[Path], calibration: Path | None) -> str:
 
     for path in inputs:
         if path.suffix.lower() not in PREDICTION_SUFFIXES:
-            raise KeypointError(f"{path}: unknown input type {path.suffix!r}; allowed: .h5, .csv (DeepLabCut), "
-                                ".slp (SLEAP), or a 3D keypoints .csv")
+            raise KeypointError(
+                f"{path}: unknown input type {path.suffix!r}; allowed: .h5, .csv (DeepLabCut), "
+                ".slp (SLEAP), or a 3D keypoints .csv"
+            )
         if not path.is_file():
             raise KeypointError(f"{path}: file not found")
     first = inputs[0]
@@ -197,8 +253,10 @@ def _input_kind(inputs: list[Path], calibration: Path | None) -> str:
             if handle.readline().split(",")[0].strip().lower() == "frame":
                 return "3d"
     if calibration is None:
-        raise KeypointError(f"{first}: 2D predictions need --calibration (Anipose .toml or OpenCV .yaml/.json/.xml)"
-                            "; a 3D keypoints CSV starts with a 'frame' column")
+        raise KeypointError(
+            f"{first}: 2D predictions need --calibration (Anipose .toml or OpenCV .yaml/.json/.xml)"
+            "; a 3D keypoints CSV starts with a 'frame' column"
+        )
     return "2d"
 
 
@@ -243,16 +301,19 @@ def _pick_cameras(calibration: Path, names: list[str] | None, unit: str, n_files
     available = [c.name for c in cameras]
     if names:
         if len(names) != n_files:
-            raise KeypointError(f"--camera: {len(names)} names for {n_files} input files; give one per file, "
-                                f"in file order (calibration {calibration} has {', '.join(available)})")
+            raise KeypointError(
+                f"--camera: {len(names)} names for {n_files} input files; give one per file, "
+                f"in file order (calibration {calibration} has {', '.join(available)})"
+            )
         missing = [n for n in names if n not in available]
         if missing:
-            raise KeypointError(f"--camera: {calibration} has no camera {missing[0]!r}; it has "
-                                f"{', '.join(available)}")
+            raise KeypointError(f"--camera: {calibration} has no camera {missing[0]!r}; it has {', '.join(available)}")
         return [cameras[available.index(n)] for n in names]
     if n_files > len(cameras):
-        raise KeypointError(f"{calibration}: {len(cameras)} cameras ({', '.join(available)}) for {n_files} input "
-                            "files; name the camera of each file with --camera")
+        raise KeypointError(
+            f"{calibration}: {len(cameras)} cameras ({', '.join(available)}) for {n_files} input "
+            "files; name the camera of each file with --camera"
+        )
     return cameras[:n_files]
 
 
@@ -262,8 +323,9 @@ class _ChunkProgress:
     def __init__(self, total: int):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeRemainingColumn(), transient=True)
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True
+        )
         self.task = self.progress.add_task("fitting frames", total=total)
 
     def __enter__(self) -> _ChunkProgress:
@@ -274,5 +336,6 @@ class _ChunkProgress:
         self.progress.stop()
 
     def update(self, done: int, total: int, resumed: bool) -> None:
-        self.progress.update(self.task, completed=done,
-                             description="resuming (saved chunks)" if resumed else "fitting frames")
+        self.progress.update(
+            self.task, completed=done, description="resuming (saved chunks)" if resumed else "fitting frames"
+        )

@@ -9,8 +9,10 @@ import typer
 
 # The --map help of every command (train, evaluate, benchmark-sim2real, report): one direction everywhere, the one
 # of synthmouse.dataset.keypoint_match.
-MAP_HELP = ("Keypoint name pairs REAL=SYNTHETIC: a name in your labels = the synthetic (model) name, e.g. "
-            "--map snout=nose; repeat or comma-separate. Unnamed keypoints are matched automatically.")
+MAP_HELP = (
+    "Keypoint name pairs REAL=SYNTHETIC: a name in your labels = the synthetic (model) name, e.g. "
+    "--map snout=nose; repeat or comma-separate. Unnamed keypoints are matched automatically."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -27,8 +29,13 @@ class _Bar:
     def __enter__(self):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn())
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}"),
+            TimeRemainingColumn(),
+        )
         self.progress.__enter__()
         self.tasks: dict[str, int] = {}
         return self
@@ -98,7 +105,7 @@ def predict(
     with Progress() as bar:
         task = bar.add_task("predict", total=len(keys))
         xy, conf = predict_frames(net, reader(), progress=lambda n: bar.advance(task, n))
-    index = [int(k) for k in keys[:len(xy)]] if keys and keys[0].isdigit() else keys[:len(xy)]
+    index = [int(k) for k in keys[: len(xy)]] if keys and keys[0].isdigit() else keys[: len(xy)]
     df = predictions_table(xy, conf, net.config.names, scorer, index)
     stem = out or (frames.with_suffix("") if frames.is_file() else frames / "predictions")
     stem = Path(str(stem) + scorer) if out is None and frames.is_file() else stem
@@ -113,8 +120,10 @@ def evaluate(
     out: Path = typer.Option(None, "--out", "-o", help="Report folder (default MODEL/eval_<labels>)."),
     length_pair: str = typer.Option(None, help="Body length keypoints HEAD,TAIL (label names)."),
     include_training_frames: bool = typer.Option(
-        False, "--include-training-frames",
-        help="Keep the frames the model was trained on in the numbers (left out by default; measured apart)."),
+        False,
+        "--include-training-frames",
+        help="Keep the frames the model was trained on in the numbers (left out by default; measured apart).",
+    ),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
 ) -> None:
     """RMSE, median error, PCK (5/10 px, 0.1/0.2 body length), per-keypoint table and worst-frame gallery, on the
@@ -144,8 +153,9 @@ def evaluate(
     xy, _ = predict_frames(net, (read_gray(p) for p in labels.images))
     out = out or folder / f"eval_{real.name}"
     pair = tuple(s.strip() for s in length_pair.split(",")) if length_pair else None
-    report = evaluate_predictions(xy, net.config.names, labels, pairs, out, pair, seen=seen,
-                                  include_seen=include_training_frames)
+    report = evaluate_predictions(
+        xy, net.config.names, labels, pairs, out, pair, seen=seen, include_seen=include_training_frames
+    )
     typer.echo(frames_summary(report))
     typer.echo(format_table(report))
     typer.echo(f"report: {out / 'metrics.json'}, {out / 'metrics.md'}, {out / 'worst_frames.png'}")
@@ -161,16 +171,26 @@ def benchmark_sim2real(
     k_values: str = typer.Option("5,10,20,50", "--k", help="Real frames added to the synthetic ones."),
     steps: int = typer.Option(800, help="Cropper steps per model (the same for every model)."),
     batch_size: int = typer.Option(8, help="Batch size."),
-    quick: bool = typer.Option(False, help="A smoke test of a few minutes (2 folds, K=5, 60 steps, 60 frames): "
-                                           "checks that it runs; its numbers are not a result."),
+    quick: bool = typer.Option(
+        False,
+        help="A smoke test of a few minutes (2 folds, K=5, 60 steps, 60 frames): "
+        "checks that it runs; its numbers are not a result.",
+    ),
     seed: int = typer.Option(0, help="Seed."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
 ) -> None:
     """Real only (k-fold) vs synthetic only vs synthetic + K real frames: one network, one budget."""
     from ..pose.benchmark import BenchmarkOptions, run_benchmark, smoke_test_note
 
-    options = BenchmarkOptions(frames=frames, folds=folds, k_values=tuple(int(k) for k in k_values.split(",")),
-                               steps=steps, batch_size=batch_size, seed=seed, device=device)
+    options = BenchmarkOptions(
+        frames=frames,
+        folds=folds,
+        k_values=tuple(int(k) for k in k_values.split(",")),
+        steps=steps,
+        batch_size=batch_size,
+        seed=seed,
+        device=device,
+    )
     if quick:
         options = options.quick()
         typer.echo(smoke_test_note(options))

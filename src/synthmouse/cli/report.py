@@ -18,33 +18,41 @@ def register(app: typer.Typer) -> None:
 
 def report(
     synthetic: Annotated[Path, typer.Option("--synthetic", "-s", help="A dataset made by synthmouse generate.")],
-    real: Annotated[Path, typer.Option("--real", "-r", help="Real data: a labelled DeepLabCut project or image "
-                                                            "folder, or a video.")],
+    real: Annotated[
+        Path, typer.Option("--real", "-r", help="Real data: a labelled DeepLabCut project or image folder, or a video.")
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="The HTML report (the JSON goes beside it).")] = Path(
-        "report.html"),
+        "report.html"
+    ),
     mapping: Annotated[list[str] | None, typer.Option("--map", help=MAP_HELP)] = None,
-    camera: Annotated[str | None, typer.Option("--camera", help="Synthetic camera (when there are several).")
-                      ] = None,
-    real_labels: Annotated[Path | None, typer.Option(
-        "--real-labels", help="Keypoints for the real frames: DeepLabCut predictions for the video (.h5/.csv).")
+    camera: Annotated[str | None, typer.Option("--camera", help="Synthetic camera (when there are several).")] = None,
+    real_labels: Annotated[
+        Path | None,
+        typer.Option(
+            "--real-labels", help="Keypoints for the real frames: DeepLabCut predictions for the video (.h5/.csv)."
+        ),
     ] = None,
-    translated: Annotated[Path | None, typer.Option(
-        "--translated", help="Folder of translated renders (same file names) for SSIM.")] = None,
+    translated: Annotated[
+        Path | None, typer.Option("--translated", help="Folder of translated renders (same file names) for SSIM.")
+    ] = None,
     max_frames: Annotated[int, typer.Option("--max-frames", help="At most this many frames per set.")] = 400,
-    radius: Annotated[float, typer.Option("--radius", help="Pose-coverage radius (RMS keypoint offset / pose "
-                                                           "size).")] = 0.15,
-    coverage: Annotated[bool, typer.Option("--coverage/--no-coverage", help="Measure pose coverage (needs "
-                                                                            "labels).")] = True,
+    radius: Annotated[
+        float, typer.Option("--radius", help="Pose-coverage radius (RMS keypoint offset / pose size).")
+    ] = 0.15,
+    coverage: Annotated[
+        bool, typer.Option("--coverage/--no-coverage", help="Measure pose coverage (needs labels).")
+    ] = True,
     fid: Annotated[bool, typer.Option("--fid/--no-fid", help="Measure KID/FID with InceptionV3.")] = True,
-    inception_weights: Annotated[Path | None, typer.Option(
-        "--inception-weights", help="Local weights-inception-2015-12-05-6726825d.pth.")] = None,
-    download: Annotated[bool, typer.Option("--download/--no-download", help="Download missing InceptionV3 "
-                                                                            "weights.")] = True,
+    inception_weights: Annotated[
+        Path | None, typer.Option("--inception-weights", help="Local weights-inception-2015-12-05-6726825d.pth.")
+    ] = None,
+    download: Annotated[
+        bool, typer.Option("--download/--no-download", help="Download missing InceptionV3 weights.")
+    ] = True,
     width: Annotated[int, typer.Option("--classifier-width", help="Classifier input width (pixels).")] = 128,
     epochs: Annotated[int, typer.Option("--epochs", help="Classifier epochs per fold.")] = 12,
     budget: Annotated[float, typer.Option("--time-budget", help="Classifier training time limit (s).")] = 180.0,
-    summary: Annotated[Path | None, typer.Option("--summary-png", help="Also write the summary figure here.")
-                       ] = None,
+    summary: Annotated[Path | None, typer.Option("--summary-png", help="Also write the summary figure here.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every random choice.")] = 0,
 ) -> None:
     """Measure how real a synthetic dataset looks and which real poses it misses; write an HTML report."""
@@ -53,9 +61,17 @@ def report(
     from ..metrics.report import ReportOptions, build_report, write_report
 
     options = ReportOptions(
-        camera=camera, max_frames=max_frames, real_labels=real_labels, mapping=parse_mapping(mapping),
-        radius=radius, coverage=coverage, fidelity=fid, inception_weights=inception_weights, download=download,
-        translated=translated, seed=seed,
+        camera=camera,
+        max_frames=max_frames,
+        real_labels=real_labels,
+        mapping=parse_mapping(mapping),
+        radius=radius,
+        coverage=coverage,
+        fidelity=fid,
+        inception_weights=inception_weights,
+        download=download,
+        translated=translated,
+        seed=seed,
         classifier=ClassifierConfig(width=width, epochs=epochs, max_seconds=budget, seed=seed),
     )
     with _Progress() as progress:
@@ -72,8 +88,13 @@ class _Progress:
     def __enter__(self):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.progress = Progress(TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), transient=False)
+        self.progress = Progress(
+            TextColumn("{task.description:<32}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            transient=False,
+        )
         self.progress.__enter__()
         self.tasks: dict[str, int] = {}
         return self

@@ -15,9 +15,7 @@ TEMPLATES = ("wheel", "openfield", "treadmill", "platform")
 
 def register(app: typer.Typer) -> None:
     """Add the ``scene`` command group to the main app."""
-    scene_app = typer.Typer(
-        help="Scene files: validate, start from a template, preview.", no_args_is_help=True
-    )
+    scene_app = typer.Typer(help="Scene files: validate, start from a template, preview.", no_args_is_help=True)
     scene_app.command("check")(check)
     scene_app.command("new")(new)
     scene_app.command("render")(render)
@@ -39,9 +37,7 @@ def check(
     spec = load_scene_spec(file)
     check_motion_section(spec)
     if not build:
-        typer.echo(
-            f"{file}: valid ({len(spec.cameras)} cameras, rig {spec.rig.type}, body {spec.body.model})"
-        )
+        typer.echo(f"{file}: valid ({len(spec.cameras)} cameras, rig {spec.rig.type}, body {spec.body.model})")
         return
     from ..errors import SynthmouseError
     from ..scene.build import build_scene
@@ -55,8 +51,10 @@ def check(
         from ..yamlio import one_line
 
         raise SceneError(
-            one_line(f"{file}: the scene validates but cannot be built: {type(exc).__name__}: {exc} (run "
-                     "`synthmouse --debug scene check` for the traceback, and please report it)")
+            one_line(
+                f"{file}: the scene validates but cannot be built: {type(exc).__name__}: {exc} (run "
+                "`synthmouse --debug scene check` for the traceback, and please report it)"
+            )
         ) from exc
     for line in scene_summary(scene) + motion_summary(provider.mix.spec, spec.motion):
         typer.echo(line)
@@ -127,8 +125,7 @@ def scene_summary(scene) -> list[str]:
     lines = [
         f"body: {body.name} ({body.source or scene.spec.body.model}), {body.mesh.n_vertices} vertices, "
         f"length {body.length * 1000:.1f} mm, fur {scene.spec.body.fur}",
-        f"keypoints: {scene.keypoint_set.name} ({len(scene.keypoint_set)}): "
-        + ", ".join(scene.keypoint_set.names),
+        f"keypoints: {scene.keypoint_set.name} ({len(scene.keypoint_set)}): " + ", ".join(scene.keypoint_set.names),
         f"body origin: {_fmt(scene.body_root[:3, 3])} m",
         f"rig: {scene.spec.rig.type}, {len(scene.rig)} parts: "
         + ", ".join(f"{m.name} [{m.material}]" for m in scene.rig),
@@ -146,9 +143,7 @@ def scene_summary(scene) -> list[str]:
             f"keypoint suffix {sm.suffix!r}"
         )
     for light in scene.lights:
-        lines.append(
-            f"light {light.kind}: intensity {light.intensity:g}{', shadows' if light.shadows else ''}"
-        )
+        lines.append(f"light {light.kind}: intensity {light.intensity:g}{', shadows' if light.shadows else ''}")
     out = scene.spec.outputs
     lines.append(f"outputs: {out.format}, ground truth {', '.join(out.ground_truth)}")
     return lines
@@ -159,15 +154,20 @@ def _fmt(values) -> str:
 
 
 def new(
-    rig: Annotated[str | None, typer.Option(
-        "--rig", help=f"Starter rig: {', '.join(TEMPLATES)} (default openfield, or the guess of --like).")] = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Write the file here instead of printing it.")
+    rig: Annotated[
+        str | None,
+        typer.Option("--rig", help=f"Starter rig: {', '.join(TEMPLATES)} (default openfield, or the guess of --like)."),
     ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the file here instead of printing it.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out file.")] = False,
-    like: Annotated[Path | None, typer.Option(
-        "--like", help="A DeepLabCut project, SLEAP .slp or Lightning Pose CSV: its keypoint names, cameras "
-        "(count, image size) and a rig guessed from its view, so report/train/evaluate need no --map.")] = None,
+    like: Annotated[
+        Path | None,
+        typer.Option(
+            "--like",
+            help="A DeepLabCut project, SLEAP .slp or Lightning Pose CSV: its keypoint names, cameras "
+            "(count, image size) and a rig guessed from its view, so report/train/evaluate need no --map.",
+        ),
+    ] = None,
 ) -> None:
     """Print (or write) a commented starter scene file that renders as it is."""
     if like is not None:
@@ -193,22 +193,23 @@ def template_text(rig: str) -> str:
     """The starter scene file for ``rig``."""
     if rig not in TEMPLATES:
         raise SceneError(f"--rig {rig!r}: no such template; allowed: {', '.join(TEMPLATES)}")
-    return (
-        resources.files("synthmouse.scene").joinpath("templates", f"{rig}.yaml").read_text(encoding="utf-8")
-    )
+    return resources.files("synthmouse.scene").joinpath("templates", f"{rig}.yaml").read_text(encoding="utf-8")
 
 
 def render(
     file: Annotated[Path, typer.Argument(help="Scene file (YAML).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the images.")] = Path("."),
-    body: Annotated[
-        str | None, typer.Option("--body", help="Use this body model instead of the file's.")
-    ] = None,
+    body: Annotated[str | None, typer.Option("--body", help="Use this body model instead of the file's.")] = None,
     overlay: Annotated[bool, typer.Option("--overlay/--no-overlay", help="Draw the keypoints.")] = True,
     prefix: Annotated[str, typer.Option("--prefix", help="File name prefix.")] = "",
-    pose: Annotated[str, typer.Option("--pose", help="'motion': a frame of the scene's motion (head-fixed on a "
-                                      "wheel, walking in an open field ...); 'rest': the model's rest pose.")]
-    = "motion",
+    pose: Annotated[
+        str,
+        typer.Option(
+            "--pose",
+            help="'motion': a frame of the scene's motion (head-fixed on a "
+            "wheel, walking in an open field ...); 'rest': the model's rest pose.",
+        ),
+    ] = "motion",
     frame: Annotated[int, typer.Option("--frame", min=0, help="Motion frame to render.")] = 0,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Motion seed.")] = 0,
 ) -> None:

@@ -12,7 +12,19 @@ from .splits import split_by_segment
 from .table import Dataset, LabelTable, open_dataset
 
 __all__ = [
-    "CameraInfo", "CameraRow", "Dataset", "DatasetLayout", "DatasetMeta", "FrameRow", "FrameSource",
-    "GenerateOptions", "GenerateReport", "LabelTable", "RowStore", "finalize", "generate", "open_dataset",
+    "CameraInfo",
+    "CameraRow",
+    "Dataset",
+    "DatasetLayout",
+    "DatasetMeta",
+    "FrameRow",
+    "FrameSource",
+    "GenerateOptions",
+    "GenerateReport",
+    "LabelTable",
+    "RowStore",
+    "finalize",
+    "generate",
+    "open_dataset",
     "split_by_segment",
 ]

@@ -77,9 +77,7 @@ class GenerateOptions:
         if self.frames is not None:
             a, b = self.frames
             if not 0 <= a < b <= self.n_frames:
-                raise SynthmouseError(
-                    f"--frames-range {a}:{b}: need 0 <= a < b <= {self.n_frames} (--frames)"
-                )
+                raise SynthmouseError(f"--frames-range {a}:{b}: need 0 <= a < b <= {self.n_frames} (--frames)")
         if self.shard is not None:
             k, n = self.shard
             if not (n >= 1 and 0 <= k < n):
@@ -143,8 +141,12 @@ def run_identity(meta: DatasetMeta, options: GenerateOptions) -> RunIdentity:
 
 def identity_of(scene_name: str, scene_hash: str, options: GenerateOptions) -> RunIdentity:
     return RunIdentity(
-        synthmouse_version=__version__, scene_name=scene_name, scene_hash=scene_hash,
-        seed=int(options.seed), n_frames=int(options.n_frames), image_format=options.image_format,
+        synthmouse_version=__version__,
+        scene_name=scene_name,
+        scene_hash=scene_hash,
+        seed=int(options.seed),
+        n_frames=int(options.n_frames),
+        image_format=options.image_format,
         jpeg_quality=int(options.jpeg_quality) if options.image_format == "jpg" else 0,
         format_version=DATASET_FORMAT_VERSION,
     )
@@ -227,8 +229,9 @@ def _check_finished(root: Path) -> None:
         )
 
 
-def _make_frame(source: FrameSource, layout: DatasetLayout, store: RowStore, index: int,
-                options: GenerateOptions) -> None:
+def _make_frame(
+    source: FrameSource, layout: DatasetLayout, store: RowStore, index: int, options: GenerateOptions
+) -> None:
     """Render frame ``index``, write its images then its row; on failure remove the images already written."""
     try:
         result = source.render(index)
@@ -275,7 +278,7 @@ def write_parts_legend(layout: DatasetLayout) -> Path:
 
     data = {
         "description": "pixel value of parts/<camera>/img*.png -> body part (synthmouse.body.groups.PARTS); "
-                       "0 is background (no mouse)",
+        "0 is background (no mouse)",
         "parts": [{"id": i, "name": name} for i, name in enumerate(PARTS)],
     }
     with atomic_open(layout.parts_legend, "w", encoding="utf-8") as fh:
@@ -314,8 +317,7 @@ def _translate_os_errors(root: Path):
         where = failure.path or root
         if failure.disk_full:
             raise OutputError(
-                f"{where}: disk full; finished frames are kept, free some space and rerun the same command "
-                "to resume"
+                f"{where}: disk full; finished frames are kept, free some space and rerun the same command to resume"
             ) from exc
         raise OutputError(f"{where}: cannot write ({failure.reason}); rerun the same command to resume") from exc
 
@@ -331,8 +333,12 @@ def _step(root: Path, stage: str, step: Callable[[], list[Path]]) -> list[Path]:
         raise _step_failed(root, stage, exc) from exc
 
 
-_STEP_NAMES = {"tables": "the tables (keypoints3d.csv, frames.csv)", "splits": "splits.json",
-               "manifest": "manifest.json", "video": "the videos"}
+_STEP_NAMES = {
+    "tables": "the tables (keypoints3d.csv, frames.csv)",
+    "splits": "splits.json",
+    "manifest": "manifest.json",
+    "video": "the videos",
+}
 
 
 def _step_failed(root: Path, stage: str, exc: Exception) -> SynthmouseError:
@@ -363,9 +369,7 @@ def _relative(path: Path, root: Path) -> str:
     return str(path)
 
 
-def finalize(
-    root: str | Path, options: GenerateOptions | None = None, progress: Progress | None = None
-) -> list[Path]:
+def finalize(root: str | Path, options: GenerateOptions | None = None, progress: Progress | None = None) -> list[Path]:
     """Merge the per-frame rows of a fully generated dataset into its label files, splits and manifest.
 
     Every output is a function of the rows, so running this again (or after a kill) gives the same files.
@@ -378,9 +382,7 @@ def finalize(
 
     layout, identity, meta = open_dataset(root)
     n_frames = identity.n_frames
-    options = options or GenerateOptions(
-        n_frames=n_frames, seed=identity.seed, image_format=identity.image_format
-    )
+    options = options or GenerateOptions(n_frames=n_frames, seed=identity.seed, image_format=identity.image_format)
     formats = resolve_formats(list(options.formats)) if options.formats else resolve_formats(None)
     done = RowStore(layout.rows_dir).done()
     missing = n_frames - sum(1 for i in done if i < n_frames)
@@ -434,8 +436,7 @@ def _sweep_temporary_files(layout: DatasetLayout, max_age_s: float = 3600.0) -> 
     elsewhere (exports) only old temporary files go, as another process may be finalizing the same dataset.
     """
     now = time.time()
-    frame_folders = (layout.root / "labeled-data", layout.rows_dir,
-                     *(layout.root / kind for kind in LABEL_IMAGES))
+    frame_folders = (layout.root / "labeled-data", layout.rows_dir, *(layout.root / kind for kind in LABEL_IMAGES))
     for path in layout.root.rglob(".*.tmp*"):
         with contextlib.suppress(OSError):
             framewise = any(folder in path.parents for folder in frame_folders)

@@ -33,28 +33,60 @@ MAP_FORM = "REAL=SYNTHETIC"
 # DeepLabCut's open-field labels put "leftear" at the base of the pinna, so the ear base comes before the tip.
 _EAR_L, _EAR_R = ("left_ear_base", "left_ear_tip"), ("right_ear_base", "right_ear_tip")
 DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
-    "snout": ("nose",), "nose": ("nose",), "nosetip": ("nose",),
-    "leftear": _EAR_L, "earleft": _EAR_L, "earl": _EAR_L, "lefteartip": ("left_ear_tip",),
+    "snout": ("nose",),
+    "nose": ("nose",),
+    "nosetip": ("nose",),
+    "leftear": _EAR_L,
+    "earleft": _EAR_L,
+    "earl": _EAR_L,
+    "lefteartip": ("left_ear_tip",),
     "leftearbase": ("left_ear_base",),
-    "rightear": _EAR_R, "earright": _EAR_R, "earr": _EAR_R, "righteartip": ("right_ear_tip",),
+    "rightear": _EAR_R,
+    "earright": _EAR_R,
+    "earr": _EAR_R,
+    "righteartip": ("right_ear_tip",),
     "rightearbase": ("right_ear_base",),
-    "lefteye": ("left_eye",), "righteye": ("right_eye",),
-    "neck": ("neck",), "head": ("head_centre",), "headcenter": ("head_centre",), "headcentre": ("head_centre",),
+    "lefteye": ("left_eye",),
+    "righteye": ("right_eye",),
+    "neck": ("neck",),
+    "head": ("head_centre",),
+    "headcenter": ("head_centre",),
+    "headcentre": ("head_centre",),
     "headmidpoint": ("head_centre",),
-    "bodycenter": ("body_middle",), "bodycentre": ("body_middle",), "centroid": ("body_middle",),
-    "center": ("body_middle",), "centre": ("body_middle",), "spine": ("body_middle",), "mid": ("body_middle",),
-    "mousecenter": ("body_middle",), "bodymiddle": ("body_middle",),
+    "bodycenter": ("body_middle",),
+    "bodycentre": ("body_middle",),
+    "centroid": ("body_middle",),
+    "center": ("body_middle",),
+    "centre": ("body_middle",),
+    "spine": ("body_middle",),
+    "mid": ("body_middle",),
+    "mousecenter": ("body_middle",),
+    "bodymiddle": ("body_middle",),
     "midback": ("back_middle",),
-    "tailbase": ("tail_root",), "tailroot": ("tail_root",), "tailstart": ("tail_root",), "tail1": ("tail_root",),
-    "tailmid": ("tail_middle",), "tailmiddle": ("tail_middle",), "tailcenter": ("tail_middle",),
-    "tailend": ("tail_end",), "tailtip": ("tail_end",),
-    "leftforepaw": ("left_paw",), "leftfrontpaw": ("left_paw",), "forepawleft": ("left_paw",),
+    "tailbase": ("tail_root",),
+    "tailroot": ("tail_root",),
+    "tailstart": ("tail_root",),
+    "tail1": ("tail_root",),
+    "tailmid": ("tail_middle",),
+    "tailmiddle": ("tail_middle",),
+    "tailcenter": ("tail_middle",),
+    "tailend": ("tail_end",),
+    "tailtip": ("tail_end",),
+    "leftforepaw": ("left_paw",),
+    "leftfrontpaw": ("left_paw",),
+    "forepawleft": ("left_paw",),
     "leftpaw": ("left_paw",),
-    "rightforepaw": ("right_paw",), "rightfrontpaw": ("right_paw",), "forepawright": ("right_paw",),
+    "rightforepaw": ("right_paw",),
+    "rightfrontpaw": ("right_paw",),
+    "forepawright": ("right_paw",),
     "rightpaw": ("right_paw",),
-    "lefthindpaw": ("left_foot",), "leftbackpaw": ("left_foot",), "hindpawleft": ("left_foot",),
+    "lefthindpaw": ("left_foot",),
+    "leftbackpaw": ("left_foot",),
+    "hindpawleft": ("left_foot",),
     "leftfoot": ("left_foot",),
-    "righthindpaw": ("right_foot",), "rightbackpaw": ("right_foot",), "hindpawright": ("right_foot",),
+    "righthindpaw": ("right_foot",),
+    "rightbackpaw": ("right_foot",),
+    "hindpawright": ("right_foot",),
     "rightfoot": ("right_foot",),
 }
 
@@ -75,14 +107,21 @@ def parse_mapping(items: Sequence[str] | None) -> dict[str, str]:
         for part in filter(None, (p.strip() for p in str(item).split(","))):
             pieces = part.split("=")
             if len(pieces) != 2 or not pieces[0].strip() or not pieces[1].strip():
-                raise LabelError(f"--map {part!r}: expected {MAP_FORM} (a name in your labels = the synthetic "
-                                 "name), e.g. --map snout=nose")
+                raise LabelError(
+                    f"--map {part!r}: expected {MAP_FORM} (a name in your labels = the synthetic "
+                    "name), e.g. --map snout=nose"
+                )
             out[pieces[0].strip()] = pieces[1].strip()
     return out
 
 
-def check_mapping(mapping: Mapping[str, str], real_names: Sequence[str], synthetic_names: Sequence[str],
-                  real_what: str = "the real labels", synthetic_what: str = "the synthetic set") -> None:
+def check_mapping(
+    mapping: Mapping[str, str],
+    real_names: Sequence[str],
+    synthetic_names: Sequence[str],
+    real_what: str = "the real labels",
+    synthetic_what: str = "the synthetic set",
+) -> None:
     """Every ``--map`` entry names a real keypoint on the left and a synthetic one on the right.
 
     Raises:
@@ -90,28 +129,36 @@ def check_mapping(mapping: Mapping[str, str], real_names: Sequence[str], synthet
             neither side has (listing the keypoints of that side), or one synthetic keypoint mapped twice.
     """
     real_names, synthetic_names = list(real_names), list(synthetic_names)
-    reversed_entries = [(r, s) for r, s in mapping.items()
-                        if r not in real_names and r in synthetic_names and s in real_names]
+    reversed_entries = [
+        (r, s) for r, s in mapping.items() if r not in real_names and r in synthetic_names and s in real_names
+    ]
     if reversed_entries:
         given = ", ".join(f"{r}={s}" for r, s in reversed_entries)
         fix = " ".join(f"--map {s}={r}" for r, s in reversed_entries)
         first_r, first_s = reversed_entries[0]
         raise LabelError(
             f"--map {given}: {first_r} is a keypoint of {synthetic_what} and {first_s} one of {real_what}, but the "
-            f"form is {MAP_FORM} (a name in your labels = the synthetic name): did you mean the reverse, {fix}?")
+            f"form is {MAP_FORM} (a name in your labels = the synthetic name): did you mean the reverse, {fix}?"
+        )
     for r, s in mapping.items():
         if r not in real_names:
-            raise LabelError(f"--map {r}={s}: {r} is not a keypoint of {real_what}; its keypoints are "
-                             f"{', '.join(real_names) or 'none'} (the form is {MAP_FORM})")
+            raise LabelError(
+                f"--map {r}={s}: {r} is not a keypoint of {real_what}; its keypoints are "
+                f"{', '.join(real_names) or 'none'} (the form is {MAP_FORM})"
+            )
         if s not in synthetic_names:
-            raise LabelError(f"--map {r}={s}: {s} is not a keypoint of {synthetic_what}; its keypoints are "
-                             f"{', '.join(synthetic_names) or 'none'} (the form is {MAP_FORM})")
+            raise LabelError(
+                f"--map {r}={s}: {s} is not a keypoint of {synthetic_what}; its keypoints are "
+                f"{', '.join(synthetic_names) or 'none'} (the form is {MAP_FORM})"
+            )
     targets = list(mapping.values())
     twice = sorted({s for s in targets if targets.count(s) > 1})
     if twice:
-        raise LabelError(f"--map: {', '.join(twice)} is the target of several entries "
-                         f"({', '.join(f'{r}={s}' for r, s in mapping.items() if s in twice)}); each synthetic "
-                         "keypoint can stand for one real keypoint")
+        raise LabelError(
+            f"--map: {', '.join(twice)} is the target of several entries "
+            f"({', '.join(f'{r}={s}' for r, s in mapping.items() if s in twice)}); each synthetic "
+            "keypoint can stand for one real keypoint"
+        )
 
 
 def _candidates(name: str) -> set[str]:
@@ -120,9 +167,13 @@ def _candidates(name: str) -> set[str]:
     return {key, *(plain(a) for a in DEFAULT_ALIASES.get(key, ()))}
 
 
-def match_keypoints(real_names: Sequence[str], synthetic_names: Sequence[str],
-                    mapping: Mapping[str, str] | None = None, real_what: str = "the real labels",
-                    synthetic_what: str = "the synthetic set") -> list[tuple[str, str]]:
+def match_keypoints(
+    real_names: Sequence[str],
+    synthetic_names: Sequence[str],
+    mapping: Mapping[str, str] | None = None,
+    real_what: str = "the real labels",
+    synthetic_what: str = "the synthetic set",
+) -> list[tuple[str, str]]:
     """Pairs ``(real name, synthetic name)`` of the keypoints both sets share, in the order of ``real_names``
     (see the module docstring for the rules). ``real_what`` / ``synthetic_what`` name the two sides in messages.
 
@@ -140,8 +191,7 @@ def match_keypoints(real_names: Sequence[str], synthetic_names: Sequence[str],
     rules = (
         lambda r: r if r in synthetic_names else None,
         lambda r: plain_syn.get(plain(r)),
-        lambda r: next((c for c in DEFAULT_ALIASES.get(plain(r), ()) if c in synthetic_names and c not in used),
-                       None),
+        lambda r: next((c for c in DEFAULT_ALIASES.get(plain(r), ()) if c in synthetic_names and c not in used), None),
         lambda r: next((s for s in synthetic_names if s not in used and _candidates(r) & _candidates(s)), None),
     )
     for rule in rules:  # each rule over every real name before the next, looser one
@@ -155,12 +205,18 @@ def match_keypoints(real_names: Sequence[str], synthetic_names: Sequence[str],
     return [(r, chosen[r]) for r in real_names if r in chosen]
 
 
-def no_match_message(real_names: Sequence[str], synthetic_names: Sequence[str], real_what: str = "the real labels",
-                     synthetic_what: str = "the synthetic set") -> str:
+def no_match_message(
+    real_names: Sequence[str],
+    synthetic_names: Sequence[str],
+    real_what: str = "the real labels",
+    synthetic_what: str = "the synthetic set",
+) -> str:
     """The one-line message when no keypoint matches."""
-    return (f"no keypoint of {real_what} ({', '.join(real_names)}) matches one of {synthetic_what} "
-            f"({', '.join(synthetic_names)}) by name, case, separators or the common DeepLabCut names; name the "
-            f"pairs with --map {MAP_FORM}, e.g. --map snout=nose")
+    return (
+        f"no keypoint of {real_what} ({', '.join(real_names)}) matches one of {synthetic_what} "
+        f"({', '.join(synthetic_names)}) by name, case, separators or the common DeepLabCut names; name the "
+        f"pairs with --map {MAP_FORM}, e.g. --map snout=nose"
+    )
 
 
 def pairs_text(pairs: Sequence[tuple[str, str]]) -> str:
@@ -168,5 +224,13 @@ def pairs_text(pairs: Sequence[tuple[str, str]]) -> str:
     return ", ".join(f"{r}={s}" if r != s else r for r, s in pairs)
 
 
-__all__ = ["DEFAULT_ALIASES", "MAP_FORM", "check_mapping", "match_keypoints", "no_match_message",
-           "pairs_text", "parse_mapping", "plain"]
+__all__ = [
+    "DEFAULT_ALIASES",
+    "MAP_FORM",
+    "check_mapping",
+    "match_keypoints",
+    "no_match_message",
+    "pairs_text",
+    "parse_mapping",
+    "plain",
+]

@@ -54,30 +54,75 @@ MAX_HEADERS = 500  # image headers read per session folder (evenly spaced) for i
 # The landmark vocabulary every body defines (docs/architecture.md). MAMMAL's shifted mouse-22 names
 # (left_hip at the knee joint, left_knee at the ankle ...) are left out of name matching: a project's "hip" is
 # the hip joint (``left_hip_joint``), not MAMMAL's ``left_hip``.
-_SIDED = ("ear_tip", "ear_base", "eye", "paw", "foot", "shoulder_joint", "elbow_joint", "wrist_joint", "hip_joint",
-          "knee_joint", "ankle_joint")
+_SIDED = (
+    "ear_tip",
+    "ear_base",
+    "eye",
+    "paw",
+    "foot",
+    "shoulder_joint",
+    "elbow_joint",
+    "wrist_joint",
+    "hip_joint",
+    "knee_joint",
+    "ankle_joint",
+)
 LANDMARKS: tuple[str, ...] = (
-    "nose", "neck", "body_middle", "tail_root", "tail_middle", "tail_end", "head_centre", "back_shoulders",
-    "back_middle", "back_rump", "tongue_tip",
+    "nose",
+    "neck",
+    "body_middle",
+    "tail_root",
+    "tail_middle",
+    "tail_end",
+    "head_centre",
+    "back_shoulders",
+    "back_middle",
+    "back_rump",
+    "tongue_tip",
     *(f"{s}_{p}" for s in ("left", "right") for p in _SIDED),
     *(f"{s}_{paw}_digit{d}_tip" for s in ("left", "right") for paw in ("forepaw", "hindpaw") for d in range(1, 6)),
 )
 
-INTERNAL = {"neck", "tail_root", "body_middle", "head_centre", "left_ear_base", "right_ear_base",
-            *(f"{s}_{j}_joint" for s in ("left", "right")
-              for j in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle"))}
+INTERNAL = {
+    "neck",
+    "tail_root",
+    "body_middle",
+    "head_centre",
+    "left_ear_base",
+    "right_ear_base",
+    *(f"{s}_{j}_joint" for s in ("left", "right") for j in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")),
+}
 """Landmarks inside the body, occluded in every view: a keypoint set labels them where hidden (``label_hidden``),
 as human labellers estimate hidden joints."""
 
-TOP_VIEW_SURFACE = {"tail_root": "dorsal_tail_root", "left_ear_base": "dorsal_left_ear_base",
-                    "right_ear_base": "dorsal_right_ear_base", "neck": "dorsal_neck", "head_centre": "dorsal_head",
-                    "body_middle": "dorsal_back_500"}
+TOP_VIEW_SURFACE = {
+    "tail_root": "dorsal_tail_root",
+    "left_ear_base": "dorsal_left_ear_base",
+    "right_ear_base": "dorsal_right_ear_base",
+    "neck": "dorsal_neck",
+    "head_centre": "dorsal_head",
+    "body_middle": "dorsal_back_500",
+}
 """In a top view a labeller clicks the skin a camera above sees: these internal landmarks become the derived
 surface points above them (``data/keypoint_sets.yaml``), as in the built-in ``dlc-topview`` set."""
 
-AXIAL = {"nose", "neck", "body_middle", "tail_root", "head_centre", "back_shoulders", "back_middle", "back_rump",
-         "left_ear_base", "right_ear_base", "left_ear_tip", "right_ear_tip", "left_eye", "right_eye",
-         *TOP_VIEW_SURFACE.values()}
+AXIAL = {
+    "nose",
+    "neck",
+    "body_middle",
+    "tail_root",
+    "head_centre",
+    "back_shoulders",
+    "back_middle",
+    "back_rump",
+    "left_ear_base",
+    "right_ear_base",
+    "left_ear_tip",
+    "right_ear_tip",
+    "left_eye",
+    "right_eye",
+    *TOP_VIEW_SURFACE.values(),
+}
 """Head and trunk landmarks: they move with the head (the rig guess) and keep their distances (the scale)."""
 
 # Part words of keypoint names (plain: lower case, no separators; the side comes from the name or else the
@@ -101,15 +146,19 @@ SIDE_VIEW_PARTS: tuple[tuple[str, str, str], ...] = (
 RIG_OBJECT = "a point on a rig object (a joystick, lever, spout ...), not on the mouse"
 
 # Rig-guess cues in plain names.
-_SIDE_CUES = re.compile(r"hand|paw|foot|finger|digit|toe|wrist|elbow|knee|ankle|tongue|lick|jaw|chin|whisker|pupil|lip"
-                        r"|mouth")
+_SIDE_CUES = re.compile(
+    r"hand|paw|foot|finger|digit|toe|wrist|elbow|knee|ankle|tongue|lick|jaw|chin|whisker|pupil|lip"
+    r"|mouth"
+)
 _RIG_OBJECT_CUES = re.compile(r"joystick|lever|spout|pellet|handle|waterport|lickport|sensor|bar\d*$")
 _TOP_CUES = re.compile(r"spine|centroid|center|centre|midback|mid$|corner|bodymiddle")
 _TAIL_BASE = re.compile(r"tailbase|tailroot|tailstart")  # half a top cue: side views label it too
 HEAD_FIXED_TRAVEL = 0.12  # head points moving less than this share of the image diagonal: head-fixed
 FREE_TRAVEL = 0.2  # more: a freely moving mouse
-_CAMERA_TOKEN = re.compile(r"(?:^|[_\-.\s])(cam(?:era)?[_\-]?\d+|cam[a-h]|view[_\-]?\d+|top|side|front|bottom|"
-                           r"ventral|lateral|overhead)(?=$|[_\-.\s])")
+_CAMERA_TOKEN = re.compile(
+    r"(?:^|[_\-.\s])(cam(?:era)?[_\-]?\d+|cam[a-h]|view[_\-]?\d+|top|side|front|bottom|"
+    r"ventral|lateral|overhead)(?=$|[_\-.\s])"
+)
 
 
 class ProjectError(SynthmouseError):
@@ -166,17 +215,21 @@ def read_project(path: str | Path) -> PoseProject:
     """
     path = Path(path).expanduser()
     if not path.exists():
-        raise ProjectError(f"--like {path}: no such file or folder (expected a DeepLabCut project folder, a SLEAP "
-                           ".slp file or a Lightning Pose labels CSV)")
+        raise ProjectError(
+            f"--like {path}: no such file or folder (expected a DeepLabCut project folder, a SLEAP "
+            ".slp file or a Lightning Pose labels CSV)"
+        )
     if path.is_file() and path.name == "config.yaml":
         path = path.parent
     if path.suffix.lower() == ".slp":
         return _read_sleap(path)
     if path.is_file():
         if path.suffix.lower() not in (".csv", ".h5"):
-            raise ProjectError(f"--like {path}: not a project file; allowed: a DeepLabCut project folder or its "
-                               "config.yaml, a CollectedData_*.h5/.csv label file, a SLEAP .slp file, a Lightning "
-                               "Pose labels .csv")
+            raise ProjectError(
+                f"--like {path}: not a project file; allowed: a DeepLabCut project folder or its "
+                "config.yaml, a CollectedData_*.h5/.csv label file, a SLEAP .slp file, a Lightning "
+                "Pose labels .csv"
+            )
         return _read_label_files(path.parent, [path], kind="label file")
     csvs = [p for p in sorted(path.glob("*.csv")) if _is_label_csv(p)]
     if (path / "config.yaml").is_file() or ((path / "labeled-data").is_dir() and not csvs):
@@ -186,8 +239,10 @@ def read_project(path: str | Path) -> PoseProject:
     slp = sorted(path.glob("*.slp"))
     if len(slp) == 1:
         return _read_sleap(slp[0])
-    raise ProjectError(f"--like {path}: no DeepLabCut project (config.yaml, labeled-data/), SLEAP .slp file or "
-                       "Lightning Pose labels CSV found there")
+    raise ProjectError(
+        f"--like {path}: no DeepLabCut project (config.yaml, labeled-data/), SLEAP .slp file or "
+        "Lightning Pose labels CSV found there"
+    )
 
 
 def _read_dlc(root: Path) -> PoseProject:
@@ -205,17 +260,30 @@ def _read_dlc(root: Path) -> PoseProject:
                 unlabelled[folder.name] = images
     names = _config_names(config)
     if not files and not names:
-        raise ProjectError(f"--like {root}: no labelled frames (labeled-data/<session>/CollectedData_*.h5 or .csv) "
-                           "and no bodyparts in config.yaml: the project names no keypoints")
+        raise ProjectError(
+            f"--like {root}: no labelled frames (labeled-data/<session>/CollectedData_*.h5 or .csv) "
+            "and no bodyparts in config.yaml: the project names no keypoints"
+        )
     if not files and not unlabelled:
         crops = _config_crops(config)
         if not crops:
-            raise ProjectError(f"--like {root}: no images in labeled-data/ and no video crop in config.yaml: cannot "
-                               "tell the camera's image size; extract some frames first")
+            raise ProjectError(
+                f"--like {root}: no images in labeled-data/ and no video crop in config.yaml: cannot "
+                "tell the camera's image size; extract some frames first"
+            )
         views = _group_views({name: [size] for name, size in crops.items()}, {})
-        return PoseProject("DeepLabCut project", root, str(config.get("Task") or root.name), tuple(names),
-                           _config_edges(config, names), views, np.zeros((0, len(names), 2)), np.zeros((0, 2)),
-                           np.zeros(0, dtype=np.int64), _videos(root, config))
+        return PoseProject(
+            "DeepLabCut project",
+            root,
+            str(config.get("Task") or root.name),
+            tuple(names),
+            _config_edges(config, names),
+            views,
+            np.zeros((0, len(names), 2)),
+            np.zeros((0, 2)),
+            np.zeros(0, dtype=np.int64),
+            _videos(root, config),
+        )
     return _read_label_files(root, files, "DeepLabCut project", config, unlabelled, names)
 
 
@@ -302,8 +370,7 @@ def _read_table(file: Path):
         df = df.xs(cols.get_level_values(which)[0], axis=1, level=which, drop_level=True)
         cols = df.columns
     if cols.nlevels != 3:
-        raise ProjectError(f"{file}: expected the column levels scorer, bodyparts, coords; got {cols.nlevels} "
-                           "levels")
+        raise ProjectError(f"{file}: expected the column levels scorer, bodyparts, coords; got {cols.nlevels} levels")
     names = list(dict.fromkeys(str(v) for v in cols.get_level_values(1)))
     xy = np.full((len(df), len(names), 2), np.nan)
     for k, name in enumerate(names):
@@ -311,14 +378,21 @@ def _read_table(file: Path):
         sub.columns = [str(c) for c in sub.columns.get_level_values(-1)]
         for c, coord in enumerate("xy"):
             if coord in sub.columns:
-                xy[:, k, c] = pd.to_numeric(sub[coord].iloc[:, 0] if sub[coord].ndim == 2 else sub[coord],
-                                            errors="coerce").to_numpy(dtype=np.float64)
+                xy[:, k, c] = pd.to_numeric(
+                    sub[coord].iloc[:, 0] if sub[coord].ndim == 2 else sub[coord], errors="coerce"
+                ).to_numpy(dtype=np.float64)
     keys = ["/".join(str(v) for v in i) if isinstance(i, tuple) else str(i) for i in df.index]
     return names, xy, keys
 
 
-def _read_label_files(root: Path, files: Sequence[Path], kind: str, config: dict | None = None,
-                      unlabelled: dict[str, list[Path]] | None = None, names: Sequence[str] = ()) -> PoseProject:
+def _read_label_files(
+    root: Path,
+    files: Sequence[Path],
+    kind: str,
+    config: dict | None = None,
+    unlabelled: dict[str, list[Path]] | None = None,
+    names: Sequence[str] = (),
+) -> PoseProject:
     """Label tables in DeepLabCut's layout (``names``: the keypoints when there is none) and the sessions of
     ``unlabelled`` images, as a project."""
     tables = []
@@ -337,8 +411,11 @@ def _read_label_files(root: Path, files: Sequence[Path], kind: str, config: dict
         for i, key in enumerate(keys):
             rows_xy.append(full[i])
             rows_image.append(_resolve_image(root, file, key))
-            rows_session.append((file.stem.removeprefix("CollectedData").strip("_-") or file.stem) if several else (
-                file.parent.name if kind == "DeepLabCut project" else _session_of_key(key, file)))
+            rows_session.append(
+                (file.stem.removeprefix("CollectedData").strip("_-") or file.stem)
+                if several
+                else (file.parent.name if kind == "DeepLabCut project" else _session_of_key(key, file))
+            )
     sessions: dict[str, list[Path]] = {}
     for session, image in zip(rows_session, rows_image, strict=True):
         sessions.setdefault(session, []).append(image)
@@ -354,22 +431,32 @@ def _read_label_files(root: Path, files: Sequence[Path], kind: str, config: dict
             existing = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if folder else []
         session_sizes[session] = _image_sizes(existing, sizes_by_image)
         if not session_sizes[session]:
-            raise ProjectError(f"{root}: none of the {len(images)} images of {session!r} was found or readable "
-                               f"(first: {images[0]}): the camera's image size is unknown; put the images where the "
-                               "label file expects them")
+            raise ProjectError(
+                f"{root}: none of the {len(images)} images of {session!r} was found or readable "
+                f"(first: {images[0]}): the camera's image size is unknown; put the images where the "
+                "label file expects them"
+            )
         gray[session] = _grayscale(existing[:: max(1, len(existing) // 3)][:3])
     views = _group_views(session_sizes, gray)
     view_of = {s: i for i, v in enumerate(views) for s in v.sessions}
-    row_sizes = [sizes_by_image.get(image, (views[view_of[s]].width, views[view_of[s]].height))
-                 for s, image in zip(rows_session, rows_image, strict=True)]
+    row_sizes = [
+        sizes_by_image.get(image, (views[view_of[s]].width, views[view_of[s]].height))
+        for s, image in zip(rows_session, rows_image, strict=True)
+    ]
     config = config or {}
     task = str(config.get("Task") or (root.name if kind == "DeepLabCut project" else Path(files[0]).stem))
-    return PoseProject(kind, root if kind != "label file" else Path(files[0]), task, tuple(names),
-                       _config_edges(config, names), views,
-                       np.asarray(rows_xy, dtype=np.float64).reshape(len(rows_xy), len(names), 2),
-                       np.asarray(row_sizes, dtype=np.float64).reshape(-1, 2),
-                       np.array([view_of[s] for s in rows_session], dtype=np.int64),
-                       _videos(root, config) if kind == "DeepLabCut project" else ())
+    return PoseProject(
+        kind,
+        root if kind != "label file" else Path(files[0]),
+        task,
+        tuple(names),
+        _config_edges(config, names),
+        views,
+        np.asarray(rows_xy, dtype=np.float64).reshape(len(rows_xy), len(names), 2),
+        np.asarray(row_sizes, dtype=np.float64).reshape(-1, 2),
+        np.array([view_of[s] for s in rows_session], dtype=np.int64),
+        _videos(root, config) if kind == "DeepLabCut project" else (),
+    )
 
 
 def _resolve_image(root: Path, file: Path, key: str) -> Path | None:
@@ -425,13 +512,13 @@ def _grayscale(paths: Sequence[Path]) -> bool | None:
                 rgb = np.asarray(image.convert("RGB"), dtype=np.int16)
         except (OSError, ValueError):
             continue
-        verdicts.append(bool(np.abs(rgb[..., 0] - rgb[..., 1]).max() <= 3 and np.abs(rgb[..., 1] - rgb[..., 2]).max()
-                             <= 3))
+        verdicts.append(
+            bool(np.abs(rgb[..., 0] - rgb[..., 1]).max() <= 3 and np.abs(rgb[..., 1] - rgb[..., 2]).max() <= 3)
+        )
     return all(verdicts) if verdicts else None
 
 
-def _group_views(sessions: dict[str, list[tuple[int, int]]], gray: dict[str, bool | None]
-                 ) -> tuple[ProjectView, ...]:
+def _group_views(sessions: dict[str, list[tuple[int, int]]], gray: dict[str, bool | None]) -> tuple[ProjectView, ...]:
     """Sessions with the same camera token in their names are one view; sessions without one, one view per
     image size (a project's sessions of one camera share its size). ``gray``: grayscale per session."""
     groups: dict[tuple, list[str]] = {}
@@ -445,8 +532,17 @@ def _group_views(sessions: dict[str, list[tuple[int, int]]], gray: dict[str, boo
         (width, height), _ = counts.most_common(1)[0]
         others = {size: n for size, n in counts.items() if size != (width, height)}
         known = [gray[m] for m in members if gray.get(m) is not None]
-        views.append(ProjectView(value if kind == "token" else None, int(width), int(height), tuple(members),
-                                 sum(counts.values()), others, all(known) if known else None))
+        views.append(
+            ProjectView(
+                value if kind == "token" else None,
+                int(width),
+                int(height),
+                tuple(members),
+                sum(counts.values()),
+                others,
+                all(known) if known else None,
+            )
+        )
     return tuple(views)
 
 
@@ -482,16 +578,27 @@ def _read_sleap(path: Path) -> PoseProject:
             rows_xy.append(np.asarray(instance.numpy(), dtype=np.float64)[:, :2])
             rows_session.append(session)
     if not sessions:
-        raise ProjectError(f"{path}: cannot read the image size of any of its videos ({', '.join(problems)}): "
-                           "put the videos where the .slp file expects them, or export a package with embedded "
-                           "images (sleap-io: save_slp(..., embed=True))")
+        raise ProjectError(
+            f"{path}: cannot read the image size of any of its videos ({', '.join(problems)}): "
+            "put the videos where the .slp file expects them, or export a package with embedded "
+            "images (sleap-io: save_slp(..., embed=True))"
+        )
     views = _group_views(sessions, gray)
     view_of = {s: i for i, v in enumerate(views) for s in v.sessions}
-    sizes = np.array([[views[view_of[s]].width, views[view_of[s]].height] for s in rows_session],
-                     dtype=np.float64).reshape(-1, 2)
-    return PoseProject("SLEAP labels", path, path.stem, names, edges, views,
-                       np.asarray(rows_xy, dtype=np.float64).reshape(len(rows_xy), len(names), 2), sizes,
-                       np.array([view_of[s] for s in rows_session], dtype=np.int64))
+    sizes = np.array(
+        [[views[view_of[s]].width, views[view_of[s]].height] for s in rows_session], dtype=np.float64
+    ).reshape(-1, 2)
+    return PoseProject(
+        "SLEAP labels",
+        path,
+        path.stem,
+        names,
+        edges,
+        views,
+        np.asarray(rows_xy, dtype=np.float64).reshape(len(rows_xy), len(names), 2),
+        sizes,
+        np.array([view_of[s] for s in rows_session], dtype=np.int64),
+    )
 
 
 def _video_name(video) -> str:
@@ -528,7 +635,7 @@ def split_side(name: str) -> tuple[str | None, str]:
     key = _plain(name)
     for word in ("left", "right"):
         if key.startswith(word) and len(key) > len(word):
-            return word, key[len(word):]
+            return word, key[len(word) :]
         if key.endswith(word) and len(key) > len(word):
             return word, key[: -len(word)]
     for letter, side in (("l", "left"), ("r", "right")):
@@ -586,7 +693,8 @@ def match_landmarks(names: Sequence[str], view: str = "top", camera_side: str = 
             notes[name] = what
             if "{s}" in target and side is None:
                 notes[name] += f"; no side in the name: the {camera_side} one" + (
-                    ", which the camera sees" if view == "side" else "")
+                    ", which the camera sees" if view == "side" else ""
+                )
             if groups.get("n") is None and "digit" in target:
                 notes[name] += "; no digit number: digit 1"
             break
@@ -684,13 +792,19 @@ def guess_rig(project: PoseProject) -> RigGuess:
         reasons.append(f"{', '.join(rig_names)} (a rig object the mouse works with)")
     travel = head_travel(project, match_landmarks(project.names))
     if travel is not None:
-        state = ("a free mouse" if travel >= FREE_TRAVEL else "head-fixed" if travel < HEAD_FIXED_TRAVEL
-                 else "no clear sign either way")
-        reasons.append(f"the head and trunk points move over {travel:.0%} of the image diagonal across the "
-                       f"{len(project.keypoints)} labelled frames ({state})")
+        state = (
+            "a free mouse"
+            if travel >= FREE_TRAVEL
+            else "head-fixed"
+            if travel < HEAD_FIXED_TRAVEL
+            else "no clear sign either way"
+        )
+        reasons.append(
+            f"the head and trunk points move over {travel:.0%} of the image diagonal across the "
+            f"{len(project.keypoints)} labelled frames ({state})"
+        )
     view = "side" if side > top else "top" if top > side else None
-    free = None if travel is None else True if travel >= FREE_TRAVEL else False if travel < HEAD_FIXED_TRAVEL \
-        else None
+    free = None if travel is None else True if travel >= FREE_TRAVEL else False if travel < HEAD_FIXED_TRAVEL else None
     if free is None:
         free = None if view is None else view == "top"
     if free is False:
@@ -734,8 +848,9 @@ def template_text(rig: str) -> str:
     return resources.files("synthmouse.scene").joinpath("templates", f"{rig}.yaml").read_text(encoding="utf-8")
 
 
-def scene_like(project_path: str | Path, scene_path: str | Path, rig: str | None = None,
-               match_scale: bool = True) -> LikeResult:
+def scene_like(
+    project_path: str | Path, scene_path: str | Path, rig: str | None = None, match_scale: bool = True
+) -> LikeResult:
     """A starter scene for ``scene_path`` like the project at ``project_path`` (see the module docstring).
 
     Args:
@@ -771,7 +886,8 @@ def scene_like(project_path: str | Path, scene_path: str | Path, rig: str | None
         raise ProjectError(
             f"--like {project.path}: none of the project's keypoints ({', '.join(project.names)}) matches a body "
             f"landmark by name; write a keypoint file that says which landmark each stands for (docs/"
-            f"conventions.md, user keypoint files) and set body.keypoints to it")
+            f"conventions.md, user keypoint files) and set body.keypoints to it"
+        )
     builtin = builtin_set_for(project.names)
     if builtin is not None:
         keypoints, keypoint_file, keypoint_text = builtin, None, None
@@ -779,8 +895,7 @@ def scene_like(project_path: str | Path, scene_path: str | Path, rig: str | None
     else:
         keypoint_file = f"{scene_path.stem}_keypoints.yaml"
         keypoints, keypoint_text = keypoint_file, keypoint_file_text(project, match, chosen, format_value)
-        lines.insert(0, f"keypoints: {keypoint_file}: " + ", ".join(
-            f"{n} = {lm}" for n, lm in match.landmarks.items()))
+        lines.insert(0, f"keypoints: {keypoint_file}: " + ", ".join(f"{n} = {lm}" for n, lm in match.landmarks.items()))
     lines += [] if builtin else unmatched_lines(match, keypoint_file)
     text = edit_mapping(text, ["body"], {"keypoints": keypoints})
     # cameras: one per view, named after the view's token or the template's camera
@@ -791,24 +906,27 @@ def scene_like(project_path: str | Path, scene_path: str | Path, rig: str | None
         gray = {True: ", grayscale", False: ", colour", None: ""}[view_.grayscale]
         lines.append(f"camera {name}: {view_.width} x {view_.height} px{gray}, from {_sessions_text(view_)}{others}")
     guessed = rig is None
-    rig_line = (f"rig: {chosen} ({'top' if view == 'top' else 'side'} camera), "
-                + (f"guessed from the view: {'; '.join(guess.reasons)}" if guessed else "chosen with --rig")
-                + ("" if guessed else f" (the guess was {guess.rig}: {'; '.join(guess.reasons)})"))
+    rig_line = (
+        f"rig: {chosen} ({'top' if view == 'top' else 'side'} camera), "
+        + (f"guessed from the view: {'; '.join(guess.reasons)}" if guessed else "chosen with --rig")
+        + ("" if guessed else f" (the guess was {guess.rig}: {'; '.join(guess.reasons)})")
+    )
     lines.append(rig_line + "; another rig: --rig " + " | ".join(t for t in TEMPLATES if t != chosen))
     scale_lines: list[str] = []
     with tempfile.TemporaryDirectory(prefix="synthmouse_like_") as tmp:
         if match_scale:
-            text, scale_lines = _match_scale(text, Path(tmp), keypoint_file, keypoint_text, project, match, chosen,
-                                             names, edit_mapping)
+            text, scale_lines = _match_scale(
+                text, Path(tmp), keypoint_file, keypoint_text, project, match, chosen, names, edit_mapping
+            )
         _validate(text, Path(tmp), keypoint_file, keypoint_text, scene_path)
     lines += scale_lines
     text = _insert_header(text, _header(project, lines))
-    return LikeResult(text, keypoint_file, keypoint_text, keypoints, chosen, project, match, guess, lines,
-                      list(names))
+    return LikeResult(text, keypoint_file, keypoint_text, keypoints, chosen, project, match, guess, lines, list(names))
 
 
-def new_scene_like(project_path: str | Path, out: str | Path | None, rig: str | None = None,
-                   force: bool = False) -> list[str]:
+def new_scene_like(
+    project_path: str | Path, out: str | Path | None, rig: str | None = None, force: bool = False
+) -> list[str]:
     """``synthmouse scene new --like PROJECT``: write the starter scene (and its keypoint file) and return the
     lines to print; without ``out`` the scene's text (only when it needs no keypoint file).
 
@@ -821,8 +939,10 @@ def new_scene_like(project_path: str | Path, out: str | Path | None, rig: str | 
     if out is None:
         result = scene_like(project_path, Path("scene.yaml"), rig)
         if result.keypoint_file is not None:
-            raise OutputError(f"--like {project_path}: the project's keypoints need a keypoint file beside the "
-                              "scene; pass --out FILE (the keypoint file is written next to it)")
+            raise OutputError(
+                f"--like {project_path}: the project's keypoints need a keypoint file beside the "
+                "scene; pass --out FILE (the keypoint file is written next to it)"
+            )
         return [result.scene_text.rstrip("\n")]
     out = Path(out)
     result = scene_like(project_path, out, rig)
@@ -836,8 +956,11 @@ def new_scene_like(project_path: str | Path, out: str | Path | None, rig: str | 
     with atomic_open(out, "w", encoding="utf-8") as handle:
         handle.write(result.scene_text)
     written = f"wrote {out}" + (f" and {out.parent / result.keypoint_file}" if result.keypoint_file else "")
-    return [f"{written} (like the {result.project.kind} {result.project.path})"] + [
-        f"  {line}" for line in result.lines] + [f"  next: {step}" for step in _next_steps(result, out)]
+    return (
+        [f"{written} (like the {result.project.kind} {result.project.path})"]
+        + [f"  {line}" for line in result.lines]
+        + [f"  next: {step}" for step in _next_steps(result, out)]
+    )
 
 
 def unmatched_lines(match: KeypointMatch, keypoint_file: str | None) -> list[str]:
@@ -845,14 +968,18 @@ def unmatched_lines(match: KeypointMatch, keypoint_file: str | None) -> list[str
     lines = []
     objects = [n for n, why in match.unmatched.items() if why == RIG_OBJECT]
     if objects:
-        lines.append(f"not on the mouse: {', '.join(objects)} (points on a rig object: a joystick, lever, spout "
-                     "...): left out of the keypoint set; report, train and evaluate compare the other keypoints "
-                     "and skip these")
+        lines.append(
+            f"not on the mouse: {', '.join(objects)} (points on a rig object: a joystick, lever, spout "
+            "...): left out of the keypoint set; report, train and evaluate compare the other keypoints "
+            "and skip these"
+        )
     for name, why in match.unmatched.items():
         if why != RIG_OBJECT:
-            lines.append(f"no landmark for {name} ({why}): left out of the keypoint set (report, train and evaluate "
-                         f"skip it); if it is a point on the mouse, add `{name}: LANDMARK` or a spec such as "
-                         f"`{name}: {{joint: JOINT, offset: [x, y, z]}}` to {keypoint_file}")
+            lines.append(
+                f"no landmark for {name} ({why}): left out of the keypoint set (report, train and evaluate "
+                f"skip it); if it is a point on the mouse, add `{name}: LANDMARK` or a spec such as "
+                f"`{name}: {{joint: JOINT, offset: [x, y, z]}}` to {keypoint_file}"
+            )
     return lines
 
 
@@ -874,8 +1001,11 @@ def keypoint_file_text(project: PoseProject, match: KeypointMatch, rig: str, for
     width = max(len(e) for e in entries.values()) + 2
     lines += [f"{entry:<{width}}# {match.notes[name]}" for name, entry in entries.items()]
     hidden = label_hidden_names(match)
-    lines.append(f"label_hidden: {format_value(hidden)}   # internal landmarks: labelled where hidden, as human "
-                 "labellers do" if hidden else "label_hidden: none   # surface points: labelled where they are seen")
+    lines.append(
+        f"label_hidden: {format_value(hidden)}   # internal landmarks: labelled where hidden, as human labellers do"
+        if hidden
+        else "label_hidden: none   # surface points: labelled where they are seen"
+    )
     edges = [e for e in project.edges if e[0] in match.landmarks and e[1] in match.landmarks]
     if edges:
         lines.append("edges:")
@@ -898,8 +1028,7 @@ def _sessions_text(view: ProjectView) -> str:
     return f"{len(view.sessions)} session{'s' if len(view.sessions) != 1 else ''} ({shown})"
 
 
-def _fit_cameras(text: str, cams: list[dict], views: Sequence[ProjectView], names: Sequence[str],
-                 edit_mapping) -> str:
+def _fit_cameras(text: str, cams: list[dict], views: Sequence[ProjectView], names: Sequence[str], edit_mapping) -> str:
     """The template's cameras cut or extended to one per view, each renamed and at its view's size with the
     template camera's horizontal field of view."""
     from ..appearance.scene_edit import find_node
@@ -907,18 +1036,25 @@ def _fit_cameras(text: str, cams: list[dict], views: Sequence[ProjectView], name
     extra = len(views) - len(cams)
     if extra > 0:  # more views than template cameras: copies of the first, for the user to place
         items = find_node(text, ["cameras"]).value
-        block = text[_line_start(text, items[0].start_mark.index): _line_after(text, _node_end(items[0]))]
+        block = text[_line_start(text, items[0].start_mark.index) : _line_after(text, _node_end(items[0]))]
         first_line, rest = block.split("\n", 1)
         copies = "".join(
-            re.sub(r"name:.*", f"name: __like_{j}__   # like {cams[0]['name']}: place it (synthmouse fit-camera)",
-                   first_line, count=1) + "\n" + rest
-            for j in range(extra))
+            re.sub(
+                r"name:.*",
+                f"name: __like_{j}__   # like {cams[0]['name']}: place it (synthmouse fit-camera)",
+                first_line,
+                count=1,
+            )
+            + "\n"
+            + rest
+            for j in range(extra)
+        )
         at = _line_after(text, _node_end(items[-1]))
         text = text[:at] + copies + text[at:]
         cams = list(cams) + [dict(cams[0], name=f"__like_{j}__") for j in range(extra)]
     elif extra < 0:  # fewer views: the template's other cameras go
-        for item in reversed(find_node(text, ["cameras"]).value[len(views):]):
-            text = text[: _line_start(text, item.start_mark.index)] + text[_line_after(text, _node_end(item)):]
+        for item in reversed(find_node(text, ["cameras"]).value[len(views) :]):
+            text = text[: _line_start(text, item.start_mark.index)] + text[_line_after(text, _node_end(item)) :]
         cams = cams[: len(views)]
     for cam, view, name in zip(cams, views, names, strict=True):
         values: dict = {"name": name, "width": view.width, "height": view.height}
@@ -932,8 +1068,16 @@ def _fit_cameras(text: str, cams: list[dict], views: Sequence[ProjectView], name
     return text
 
 
-HEAD = {"nose", "head_centre", "left_eye", "right_eye", "left_ear_base", "right_ear_base", "left_ear_tip",
-        "right_ear_tip"}
+HEAD = {
+    "nose",
+    "head_centre",
+    "left_eye",
+    "right_eye",
+    "left_ear_base",
+    "right_ear_base",
+    "left_ear_tip",
+    "right_ear_tip",
+}
 TAIL = {"tail_root", "tail_middle", "tail_end", "back_rump"}
 
 
@@ -965,19 +1109,37 @@ def _face_like_project(text: str, cam: dict, project: PoseProject, edit_mapping)
     facing = nose_side(project)
     name = cam["name"]
     if facing is None:
-        return text, side, (f"side: camera {name} sees the animal's {side} side (its nose towards the image's "
-                            f"{side}); the project has no head and tail points labelled together to tell which "
-                            "side yours sees; for the other, negate the y of the camera's look_at eye")
+        return (
+            text,
+            side,
+            (
+                f"side: camera {name} sees the animal's {side} side (its nose towards the image's "
+                f"{side}); the project has no head and tail points labelled together to tell which "
+                "side yours sees; for the other, negate the y of the camera's look_at eye"
+            ),
+        )
     if facing == side:
-        return text, side, (f"side: camera {name} sees the animal's {side} side, as in the project (the nose "
-                            f"towards the image's {facing})")
+        return (
+            text,
+            side,
+            (
+                f"side: camera {name} sees the animal's {side} side, as in the project (the nose "
+                f"towards the image's {facing})"
+            ),
+        )
     other = "right" if side == "left" else "left"
     text = edit_mapping(text, ["cameras", {"name": name}, "look_at"], {"eye": [eye[0], -eye[1], eye[2]]})
     start = text.find(f"name: {name}")
     end = text.find("\n", start)
     text = text[:start] + text[start:end].replace(f"animal's {side}", f"animal's {other}") + text[end:]
-    return text, other, (f"side: camera {name} moved to the animal's {other} side (look_at eye y {-eye[1]:g}): the "
-                         f"project's mouse faces the image's {facing}")
+    return (
+        text,
+        other,
+        (
+            f"side: camera {name} moved to the animal's {other} side (look_at eye y {-eye[1]:g}): the "
+            f"project's mouse faces the image's {facing}"
+        ),
+    )
 
 
 def _node_end(node) -> int:
@@ -1009,12 +1171,22 @@ def _validate(text: str, folder: Path, keypoint_file, keypoint_text, scene_path:
     try:
         parse_scene_spec(text, source=scene_path, base_dir=folder)
     except SynthmouseError as exc:
-        raise SynthmouseError(f"scene new --like made a scene that does not validate (please report it): {exc}") \
-            from None
+        raise SynthmouseError(
+            f"scene new --like made a scene that does not validate (please report it): {exc}"
+        ) from None
 
 
-def _match_scale(text, folder: Path, keypoint_file, keypoint_text, project: PoseProject, match: KeypointMatch,
-                 rig: str, names: Sequence[str], edit_mapping) -> tuple[str, list[str]]:
+def _match_scale(
+    text,
+    folder: Path,
+    keypoint_file,
+    keypoint_text,
+    project: PoseProject,
+    match: KeypointMatch,
+    rig: str,
+    names: Sequence[str],
+    edit_mapping,
+) -> tuple[str, list[str]]:
     """Focal lengths that give the rest-pose mouse the project's size in pixels (median distance between the
     two head/trunk keypoints farthest apart on the body), and for the open field the arena the top camera
     sees. Views without two such keypoints keep the template's focal length."""
@@ -1024,9 +1196,11 @@ def _match_scale(text, folder: Path, keypoint_file, keypoint_text, project: Pose
 
     axial = [n for n, lm in match.landmarks.items() if lm in AXIAL]
     if len(axial) < 2 or not len(project.keypoints):
-        return text, ["scale: the template's (the project labels fewer than two head or trunk points, e.g. snout "
-                      "and tail base, to measure the mouse in pixels); fit the camera to a frame of your video "
-                      "with `synthmouse fit-camera`"]
+        return text, [
+            "scale: the template's (the project labels fewer than two head or trunk points, e.g. snout "
+            "and tail base, to measure the mouse in pixels); fit the camera to a frame of your video "
+            "with `synthmouse fit-camera`"
+        ]
     _write_keypoints(folder, keypoint_file, keypoint_text)
     try:
         scene = build_scene(parse_scene_spec(text, source=folder / "scene.yaml", base_dir=folder))
@@ -1041,7 +1215,7 @@ def _match_scale(text, folder: Path, keypoint_file, keypoint_text, project: Pose
         pixels = camera.project(rest)
         best = None
         for i, a in enumerate(axial):
-            for b in axial[i + 1:]:
+            for b in axial[i + 1 :]:
                 ka, kb = project.names.index(a), project.names.index(b)
                 real = np.linalg.norm(rows[:, ka] - rows[:, kb], axis=1)
                 real = real[np.isfinite(real)]
@@ -1050,32 +1224,40 @@ def _match_scale(text, folder: Path, keypoint_file, keypoint_text, project: Pose
                 if len(real) >= 5 and (best is None or body > best[0]):
                     best = (body, a, b, float(np.median(real)), float(np.linalg.norm(pixels[ia] - pixels[ib])))
         if best is None or best[4] < 1.0:
-            lines.append(f"scale of camera {name}: the template's (fewer than 5 frames with two head or trunk "
-                         "points labelled)")
+            lines.append(
+                f"scale of camera {name}: the template's (fewer than 5 frames with two head or trunk points labelled)"
+            )
             continue
         _, a, b, real_px, synth_px = best
         ratio = float(np.clip(real_px / synth_px, 0.2, 5.0))
         fx = round(float(camera.fx) * ratio, 1)
         with_fov = find_node(text, ["cameras", {"name": name}, "fov_deg"]) is not None
-        text = edit_mapping(text, ["cameras", {"name": name}], {"fx": fx}, remove=["fov_deg"] if with_fov else (),
-                            note="scene new --like set fx instead")
-        line = (f"scale of camera {name}: fx {fx:g} px, so that the rest-pose mouse's {a}-{b} distance is the "
-                f"project's median {real_px:.0f} px (the template gave {synth_px:.0f} px)")
+        text = edit_mapping(
+            text,
+            ["cameras", {"name": name}],
+            {"fx": fx},
+            remove=["fov_deg"] if with_fov else (),
+            note="scene new --like set fx instead",
+        )
+        line = (
+            f"scale of camera {name}: fx {fx:g} px, so that the rest-pose mouse's {a}-{b} distance is the "
+            f"project's median {real_px:.0f} px (the template gave {synth_px:.0f} px)"
+        )
         if rig == "openfield" and v == 0:
             height = float(camera.position[2])
-            size = [round(float(np.clip(0.96 * s * height / fx, 0.1, 5.0)), 2) for s in (camera.width,
-                                                                                         camera.height)]
+            size = [round(float(np.clip(0.96 * s * height / fx, 0.1, 5.0)), 2) for s in (camera.width, camera.height)]
             text = edit_mapping(text, ["rig"], {"size": size})
-            line += (f"; arena {size[0]:g} x {size[1]:g} m, what the camera sees of the floor (set your arena's "
-                     "size)")
+            line += f"; arena {size[0]:g} x {size[1]:g} m, what the camera sees of the floor (set your arena's size)"
         lines.append(line)
     return text, lines
 
 
 def _header(project: PoseProject, lines: Sequence[str]) -> str:
     """The comment block saying what was taken from the project, ``lines`` wrapped at 116 characters."""
-    out = [f"# Made by `synthmouse scene new --like {project.path}` ({project.kind}, {len(project.keypoints)} "
-           "labelled frames):"]
+    out = [
+        f"# Made by `synthmouse scene new --like {project.path}` ({project.kind}, {len(project.keypoints)} "
+        "labelled frames):"
+    ]
     for line in lines:
         words = line.split(" ")
         current = "#   "
@@ -1101,15 +1283,38 @@ def _next_steps(result: LikeResult, out: Path) -> list[str]:
     steps = [f"synthmouse scene check {out}"]
     video = next(iter(result.project.videos), None)
     if video is not None:
-        steps.append(f"synthmouse fit-camera corners.yaml --propose --video {video} --scene {out} (then fit-camera "
-                     f"and fit-appearance {video} --out appearance/ --scene {out} --camera {result.cameras[0]}: "
-                     "docs/appearance/README.md)")
-    steps.append(f"synthmouse generate {out} --frames 1000 --out data/run1; synthmouse report --synthetic data/run1 "
-                 f"--real {result.project.path} (no --map needed)")
+        steps.append(
+            f"synthmouse fit-camera corners.yaml --propose --video {video} --scene {out} (then fit-camera "
+            f"and fit-appearance {video} --out appearance/ --scene {out} --camera {result.cameras[0]}: "
+            "docs/appearance/README.md)"
+        )
+    steps.append(
+        f"synthmouse generate {out} --frames 1000 --out data/run1; synthmouse report --synthetic data/run1 "
+        f"--real {result.project.path} (no --map needed)"
+    )
     return steps
 
 
-__all__ = ["LANDMARKS", "SIDE_VIEW_PARTS", "TEMPLATES", "KeypointMatch", "LikeResult", "PoseProject",
-           "ProjectError", "ProjectView", "RigGuess", "builtin_set_for", "guess_rig", "head_travel",
-           "keypoint_file_text", "match_landmarks", "new_scene_like", "nose_side", "read_project", "scene_like",
-           "split_side", "template_text", "unmatched_lines"]
+__all__ = [
+    "LANDMARKS",
+    "SIDE_VIEW_PARTS",
+    "TEMPLATES",
+    "KeypointMatch",
+    "LikeResult",
+    "PoseProject",
+    "ProjectError",
+    "ProjectView",
+    "RigGuess",
+    "builtin_set_for",
+    "guess_rig",
+    "head_travel",
+    "keypoint_file_text",
+    "match_landmarks",
+    "new_scene_like",
+    "nose_side",
+    "read_project",
+    "scene_like",
+    "split_side",
+    "template_text",
+    "unmatched_lines",
+]

@@ -38,8 +38,9 @@ def write_splits(dataset: Dataset) -> Path:
         "segments": {s: sorted({segments[i] for i in idx}) for s, idx in splits.items()},
         "deeplabcut": {
             "note": "row positions in DeepLabCut's merged, sorted label table: pass as "
-                    "deeplabcut.create_training_dataset(config, trainIndices=[train], testIndices=[test])",
-            "trainIndices": dlc.get("train", []), "testIndices": dlc.get("test", []),
+            "deeplabcut.create_training_dataset(config, trainIndices=[train], testIndices=[test])",
+            "trainIndices": dlc.get("train", []),
+            "testIndices": dlc.get("test", []),
             "valIndices": dlc.get("val", []),
         },
     }
@@ -55,7 +56,8 @@ def dataset_files(dataset: Dataset) -> dict[str, str]:
     """
     root = dataset.root
     images = {
-        rel: sha for paths, shas in zip(dataset.table.images, dataset.table.image_sha256, strict=True)
+        rel: sha
+        for paths, shas in zip(dataset.table.images, dataset.table.image_sha256, strict=True)
         for rel, sha in zip(paths, shas, strict=True)
     }
     images.update(dataset.table.label_files)
@@ -76,19 +78,32 @@ def ground_truth_description(dataset: Dataset) -> dict[str, Any]:
     from .images import DEPTH_MAX
 
     layout = dataset.layout
-    where = {k: layout.label_image_rel(k, "<camera>", 0).replace("0" * layout.digits, "<frame>")
-             for k in dataset.meta.label_images}
+    where = {
+        k: layout.label_image_rel(k, "<camera>", 0).replace("0" * layout.digits, "<frame>")
+        for k in dataset.meta.label_images
+    }
     described = {
-        "depth": {"files": where.get("depth"), "format": "PNG, 1 channel, uint16", "unit": "mm",
-                  "value": "depth along the camera's z axis (not the distance to the camera centre), rounded; "
-                           "in a mirror, the apparent depth of the reflection",
-                  "no_hit": 0, "max": DEPTH_MAX, "clipped": f"hits nearer than 1 mm read 1, farther than "
-                                                           f"{DEPTH_MAX} mm read {DEPTH_MAX}"},
-        "mask": {"files": where.get("mask"), "format": "PNG, 1 channel, uint8",
-                 "value": "255 where the mouse is seen (mirror reflections included), 0 elsewhere"},
-        "parts": {"files": where.get("parts"), "format": "PNG, 1 channel, uint8",
-                  "value": "body-part id, 0 = background", "legend": layout.parts_legend.relative_to(
-                      layout.root).as_posix()},
+        "depth": {
+            "files": where.get("depth"),
+            "format": "PNG, 1 channel, uint16",
+            "unit": "mm",
+            "value": "depth along the camera's z axis (not the distance to the camera centre), rounded; "
+            "in a mirror, the apparent depth of the reflection",
+            "no_hit": 0,
+            "max": DEPTH_MAX,
+            "clipped": f"hits nearer than 1 mm read 1, farther than {DEPTH_MAX} mm read {DEPTH_MAX}",
+        },
+        "mask": {
+            "files": where.get("mask"),
+            "format": "PNG, 1 channel, uint8",
+            "value": "255 where the mouse is seen (mirror reflections included), 0 elsewhere",
+        },
+        "parts": {
+            "files": where.get("parts"),
+            "format": "PNG, 1 channel, uint8",
+            "value": "body-part id, 0 = background",
+            "legend": layout.parts_legend.relative_to(layout.root).as_posix(),
+        },
     }
     return {k: described[k] for k in dataset.meta.label_images}
 

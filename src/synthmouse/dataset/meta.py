@@ -76,8 +76,7 @@ class DatasetMeta:
         for a, b in self.edges:
             if a not in known or b not in known:
                 raise SynthmouseError(
-                    f"scene {self.scene_name!r}: skeleton edge ({a}, {b}) names a keypoint that no camera "
-                    "labels"
+                    f"scene {self.scene_name!r}: skeleton edge ({a}, {b}) names a keypoint that no camera labels"
                 )
 
     @property
@@ -103,8 +102,9 @@ class DatasetMeta:
         """OKS sigma of every body part, in :attr:`bodyparts` order (COCO ``kpt_oks_sigmas``)."""
         from ..scene.metadata import default_oks_sigma
 
-        return tuple(float(self.oks_sigmas[n]) if n in self.oks_sigmas else default_oks_sigma(n)
-                     for n in self.bodyparts)
+        return tuple(
+            float(self.oks_sigmas[n]) if n in self.oks_sigmas else default_oks_sigma(n) for n in self.bodyparts
+        )
 
     @property
     def edge_indices(self) -> list[tuple[int, int]]:

@@ -25,13 +25,12 @@ MIN_TILE_WIDTH = 240
 
 def part_colours(n: int) -> list[tuple[int, int, int]]:
     """``n`` distinct RGB colours (a rainbow, as DeepLabCut's default colormap)."""
-    return [
-        tuple(int(255 * c) for c in colorsys.hsv_to_rgb(0.83 * k / max(n - 1, 1), 0.9, 1.0)) for k in range(n)
-    ]
+    return [tuple(int(255 * c) for c in colorsys.hsv_to_rgb(0.83 * k / max(n - 1, 1), 0.9, 1.0)) for k in range(n)]
 
 
-def draw_labels(rgb: np.ndarray, view: CameraRow, edges: list[tuple[str, str]], bodyparts: tuple[str, ...],
-                scale: float = 1.0) -> np.ndarray:
+def draw_labels(
+    rgb: np.ndarray, view: CameraRow, edges: list[tuple[str, str]], bodyparts: tuple[str, ...], scale: float = 1.0
+) -> np.ndarray:
     """Return a copy of ``rgb`` upscaled by ``scale`` with the skeleton and keypoints of ``view`` drawn on it.
 
     Pixel centres map as ``(x + 0.5) * scale - 0.5`` so labels stay on the pixels they mark.
@@ -49,8 +48,9 @@ def draw_labels(rgb: np.ndarray, view: CameraRow, edges: list[tuple[str, str]], 
     for a, b in edges:
         if a in index and b in index and view.in_image[index[a]] and view.in_image[index[b]]:
             pa, pb = fixed[index[a]], fixed[index[b]]
-            cv2.line(out, (int(pa[0]), int(pa[1])), (int(pb[0]), int(pb[1])), (235, 235, 235), thickness,
-                     cv2.LINE_AA, SHIFT)
+            cv2.line(
+                out, (int(pa[0]), int(pa[1])), (int(pb[0]), int(pb[1])), (235, 235, 235), thickness, cv2.LINE_AA, SHIFT
+            )
     for k, name in enumerate(view.names):
         if not view.in_image[k]:
             continue
@@ -84,8 +84,9 @@ def contact_sheet(root: str | Path, n_tiles: int = 16, out: str | Path | None = 
             scale = max(1.0, MIN_TILE_WIDTH / view.width)
             rgb = _read_rgb(layout.root / view.image)
             img = draw_labels(rgb, view, list(meta.edges), meta.bodyparts, scale)
-            cv2.putText(img, f"{i} {view.camera}", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 0), 1,
-                        cv2.LINE_AA)
+            cv2.putText(
+                img, f"{i} {view.camera}", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 0), 1, cv2.LINE_AA
+            )
             images.append(img)
         tiles.append(_hstack(images))
     sheet = _grid(tiles)
@@ -107,8 +108,9 @@ def overlay_videos(root: str | Path, cameras: list[str] | None = None, max_frame
     return [overlay_video(root, name, max_frames=max_frames) for name in (cameras or names)]
 
 
-def overlay_video(root: str | Path, camera: str | None = None, out: str | Path | None = None,
-                  max_frames: int | None = None) -> Path:
+def overlay_video(
+    root: str | Path, camera: str | None = None, out: str | Path | None = None, max_frames: int | None = None
+) -> Path:
     """Write an mp4 of all generated frames of one camera (default: the first) with labels drawn; return its
     path."""
     import av
@@ -158,5 +160,5 @@ def _grid(tiles: list[np.ndarray]) -> np.ndarray:
     sheet = np.zeros((rows * (h + 2), cols * (w + 2), 3), np.uint8)
     for k, tile in enumerate(tiles):
         r, c = divmod(k, cols)
-        sheet[r * (h + 2): r * (h + 2) + tile.shape[0], c * (w + 2): c * (w + 2) + tile.shape[1]] = tile
+        sheet[r * (h + 2) : r * (h + 2) + tile.shape[0], c * (w + 2) : c * (w + 2) + tile.shape[1]] = tile
     return sheet

@@ -124,14 +124,14 @@ def keypoints_in_image(xy: np.ndarray, width: int, height: int) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         return (
             np.isfinite(xy).all(axis=-1)
-            & (xy[..., 0] >= -0.5) & (xy[..., 0] < width - 0.5)
-            & (xy[..., 1] >= -0.5) & (xy[..., 1] < height - 0.5)
+            & (xy[..., 0] >= -0.5)
+            & (xy[..., 0] < width - 0.5)
+            & (xy[..., 1] >= -0.5)
+            & (xy[..., 1] < height - 0.5)
         )
 
 
-def camera_row(
-    view: CameraView, image: str, sha256: str, files: dict[str, tuple[str, str]] | None = None
-) -> CameraRow:
+def camera_row(view: CameraView, image: str, sha256: str, files: dict[str, tuple[str, str]] | None = None) -> CameraRow:
     """The label row of one rendered view whose image was saved as ``image`` (relative path) and its
     ground-truth images as ``files`` (kind -> (relative path, sha256))."""
     height, width = view.rgb.shape[:2]
@@ -140,9 +140,19 @@ def camera_row(
     visible = np.asarray(view.visible, dtype=bool).reshape(-1) & in_image
     bbox, area = mask_bbox(view.mask)
     return CameraRow(
-        camera=view.camera, image=image, sha256=sha256, width=int(width), height=int(height),
-        names=tuple(view.names), xy=xy, visible=visible, in_image=in_image, bbox=bbox, area=area,
-        rle=mask_to_rle(view.mask), files=dict(files or {}),
+        camera=view.camera,
+        image=image,
+        sha256=sha256,
+        width=int(width),
+        height=int(height),
+        names=tuple(view.names),
+        xy=xy,
+        visible=visible,
+        in_image=in_image,
+        bbox=bbox,
+        area=area,
+        rle=mask_to_rle(view.mask),
+        files=dict(files or {}),
     )
 
 
@@ -189,10 +199,18 @@ def row_to_json(row: FrameRow) -> dict[str, Any]:
         "params": row.params,
         "views": [
             {
-                "camera": v.camera, "image": v.image, "sha256": v.sha256, "width": v.width,
-                "height": v.height, "names": list(v.names), "xy": _floats(v.xy),
-                "visible": v.visible.astype(int).tolist(), "in_image": v.in_image.astype(int).tolist(),
-                "bbox": list(v.bbox), "area": v.area, "rle": v.rle,
+                "camera": v.camera,
+                "image": v.image,
+                "sha256": v.sha256,
+                "width": v.width,
+                "height": v.height,
+                "names": list(v.names),
+                "xy": _floats(v.xy),
+                "visible": v.visible.astype(int).tolist(),
+                "in_image": v.in_image.astype(int).tolist(),
+                "bbox": list(v.bbox),
+                "area": v.area,
+                "rle": v.rle,
                 "files": {k: {"path": path, "sha256": sha} for k, (path, sha) in v.files.items()},
             }
             for v in row.views
@@ -204,17 +222,28 @@ def row_from_json(data: dict[str, Any]) -> FrameRow:
     """Inverse of :func:`row_to_json`."""
     views = [
         CameraRow(
-            camera=v["camera"], image=v["image"], sha256=v["sha256"], width=int(v["width"]),
-            height=int(v["height"]), names=tuple(v["names"]), xy=_unfloats(v["xy"], 2),
-            visible=np.array(v["visible"], dtype=bool), in_image=np.array(v["in_image"], dtype=bool),
-            bbox=tuple(int(b) for b in v["bbox"]), area=int(v["area"]), rle=list(v["rle"]),
+            camera=v["camera"],
+            image=v["image"],
+            sha256=v["sha256"],
+            width=int(v["width"]),
+            height=int(v["height"]),
+            names=tuple(v["names"]),
+            xy=_unfloats(v["xy"], 2),
+            visible=np.array(v["visible"], dtype=bool),
+            in_image=np.array(v["in_image"], dtype=bool),
+            bbox=tuple(int(b) for b in v["bbox"]),
+            area=int(v["area"]),
+            rle=list(v["rle"]),
             files={k: (f["path"], f["sha256"]) for k, f in v.get("files", {}).items()},
         )
         for v in data["views"]
     ]
     return FrameRow(
-        index=int(data["index"]), views=views, keypoints3d=_unfloats(data["keypoints3d"], 3),
-        keypoint_names=tuple(data["keypoint_names"]), params=dict(data["params"]),
+        index=int(data["index"]),
+        views=views,
+        keypoints3d=_unfloats(data["keypoints3d"], 3),
+        keypoint_names=tuple(data["keypoint_names"]),
+        params=dict(data["params"]),
     )
 
 
@@ -241,13 +270,9 @@ class RowStore:
             with open(path, encoding="utf-8") as fh:
                 return row_from_json(json.load(fh))
         except FileNotFoundError:
-            raise OutputError(
-                f"{path}: label row of frame {index} is missing; rerun the generate command"
-            ) from None
+            raise OutputError(f"{path}: label row of frame {index} is missing; rerun the generate command") from None
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise OutputError(
-                f"{path}: corrupt label row of frame {index} ({exc}); delete it and rerun"
-            ) from exc
+            raise OutputError(f"{path}: corrupt label row of frame {index} ({exc}); delete it and rerun") from exc
 
     def done(self) -> set[int]:
         """Indices of all frames with a row on disk."""

@@ -40,16 +40,25 @@ DEMO_SCENE: dict[str, Any] = {
     "body": {"model": "parametric", "keypoints": "mouse22", "fur": "black"},
     "rig": {"type": "wheel", "screens": 0},
     "cameras": [
-        {"name": "side", "width": 640, "height": 480, "fov_deg": 36,
-         "look_at": {"eye": [0.01, -0.25, 0.045], "target": [0.008, 0.0, 0.016]}},
-        {"name": "front", "width": 640, "height": 480, "fov_deg": 36,
-         "look_at": {"eye": [0.2, -0.07, 0.005], "target": [0.015, 0.0, 0.012]}},
+        {
+            "name": "side",
+            "width": 640,
+            "height": 480,
+            "fov_deg": 36,
+            "look_at": {"eye": [0.01, -0.25, 0.045], "target": [0.008, 0.0, 0.016]},
+        },
+        {
+            "name": "front",
+            "width": 640,
+            "height": 480,
+            "fov_deg": 36,
+            "look_at": {"eye": [0.2, -0.07, 0.005], "target": [0.015, 0.0, 0.012]},
+        },
     ],
     "background": "#5b6068",
     "lights": [
         {"type": "ambient", "colour": "white", "intensity": 0.45},
-        {"type": "directional", "colour": "#fff4e6", "intensity": 0.9, "direction": [-0.3, 0.4, -1.0],
-         "shadows": True},
+        {"type": "directional", "colour": "#fff4e6", "intensity": 0.9, "direction": [-0.3, 0.4, -1.0], "shadows": True},
         {"type": "point", "colour": "#e6eeff", "intensity": 0.35, "position": [0.1, -0.25, 0.2]},
     ],
     "randomization": {
@@ -247,13 +256,18 @@ def scene_meta(scene, name: str, fps: float) -> DatasetMeta:
         edges=tuple(edges),
         fps=float(fps),
         label_images=tuple(k for k in spec.outputs.ground_truth if k in LABEL_IMAGES),
-        session=session_metadata(metadata, str(scene.body.name), str(spec.body.model), str(spec.body.fur),
-                                 spec.body.fur_colour),
+        session=session_metadata(
+            metadata, str(scene.body.name), str(spec.body.model), str(spec.body.fur), spec.body.fur_colour
+        ),
         oks_sigmas=sigmas,
-        extra={"body": scene.body.name, "keypoint_set": scene.keypoint_set.name,
-               "label_hidden": hidden,
-               "rig": getattr(spec.rig, "type", ""), "scene_file": str(spec.source or ""),
-               "appearance": {k: str(v) for k, v in getattr(scene, "appearance", {}).items()}},
+        extra={
+            "body": scene.body.name,
+            "keypoint_set": scene.keypoint_set.name,
+            "label_hidden": hidden,
+            "rig": getattr(spec.rig, "type", ""),
+            "scene_file": str(spec.source or ""),
+            "appearance": {k: str(v) for k, v in getattr(scene, "appearance", {}).items()},
+        },
     )
 
 
@@ -308,8 +322,7 @@ def source_from_spec(spec, name: str, seed: int | None = None, renderer=None) ->
 
     scene = build_scene(spec)
     seed = int(spec.seed if seed is None else seed)
-    return SceneFrameSource(scene=scene, seed=seed, motion=motion_provider(scene, seed), renderer=renderer,
-                            name=name)
+    return SceneFrameSource(scene=scene, seed=seed, motion=motion_provider(scene, seed), renderer=renderer, name=name)
 
 
 def motion_provider(scene, seed: int) -> PoseProvider:

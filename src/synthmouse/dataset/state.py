@@ -79,9 +79,7 @@ def check_output_folder(root: Path, identity: RunIdentity) -> bool:
     holds another dataset (the message lists the differing identity values).
     """
     if root.exists() and not root.is_dir():
-        raise OutputError(
-            f"{root}: the output path is a file; give a folder (new, empty or a dataset to resume)"
-        )
+        raise OutputError(f"{root}: the output path is a file; give a folder (new, empty or a dataset to resume)")
     if not root.exists():
         parent = _existing_parent(root)
         _check_writable(parent, f"{root}: cannot create the output folder, {parent} is not writable")

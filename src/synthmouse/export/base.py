@@ -46,9 +46,7 @@ def get_exporter(name: str) -> Exporter:
     try:
         module, cls, _ = EXPORTERS[name]
     except KeyError:
-        raise SynthmouseError(
-            f"unknown export format {name!r}; allowed: {', '.join(EXPORTERS)}"
-        ) from None
+        raise SynthmouseError(f"unknown export format {name!r}; allowed: {', '.join(EXPORTERS)}") from None
     return getattr(importlib.import_module(f"{__package__}.{module}"), cls)()
 
 

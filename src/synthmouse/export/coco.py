@@ -51,8 +51,7 @@ class CocoExporter:
         targets = {"all": folder / "annotations.json"} | {s: folder / f"{s}.json" for s in SPLIT_NAMES}
         split_of = dataset.split_of_frames()
         with contextlib.ExitStack() as stack:
-            files = {k: stack.enter_context(atomic_open(p, "w", encoding="utf-8"))
-                     for k, p in targets.items()}
+            files = {k: stack.enter_context(atomic_open(p, "w", encoding="utf-8")) for k, p in targets.items()}
             for key, fh in files.items():
                 _write_head(fh, dataset, key)
             _write_images(files, dataset, split_of)
@@ -67,7 +66,9 @@ class CocoExporter:
 def coco_category(dataset: Dataset) -> dict:
     """The single ``mouse`` category with keypoint names and 1-based skeleton pairs."""
     return {
-        "id": CATEGORY_ID, "name": "mouse", "supercategory": "animal",
+        "id": CATEGORY_ID,
+        "name": "mouse",
+        "supercategory": "animal",
         "keypoints": list(dataset.meta.bodyparts),
         "skeleton": [[a + 1, b + 1] for a, b in dataset.meta.edge_indices],
         "kpt_oks_sigmas": [float(s) for s in dataset.meta.kpt_oks_sigmas],
@@ -104,9 +105,14 @@ def _write_head(fh: IO[str], dataset: Dataset, split: str) -> None:
     start = datetime.fromisoformat(dataset.meta.session_metadata["session_start_time"])
     info = {
         "description": f"synthmouse synthetic dataset of scene {dataset.meta.scene_name!r}",
-        "version": __version__, "contributor": "synthmouse", "url": "", "year": start.year,
+        "version": __version__,
+        "contributor": "synthmouse",
+        "url": "",
+        "year": start.year,
         "date_created": start.strftime("%Y/%m/%d"),
-        "scene_hash": dataset.identity.scene_hash, "seed": dataset.identity.seed, "split": split,
+        "scene_hash": dataset.identity.scene_hash,
+        "seed": dataset.identity.seed,
+        "split": split,
     }
     fh.write('{"info":' + _dump(info) + ',\n"licenses":[],\n"categories":[' + _dump(coco_category(dataset)))
     fh.write('],\n"images":[')
@@ -126,8 +132,13 @@ def _write_images(files: dict[str, IO[str]], dataset: Dataset, split_of: list[st
     for i in range(dataset.n_frames):
         for c, cam in enumerate(cams):
             entry = {
-                "id": image_id(i, c, len(cams)), "file_name": table.images[c][i], "width": cam.width,
-                "height": cam.height, "frame_index": i, "camera": cam.name, "split": split_of[i],
+                "id": image_id(i, c, len(cams)),
+                "file_name": table.images[c][i],
+                "width": cam.width,
+                "height": cam.height,
+                "frame_index": i,
+                "camera": cam.name,
+                "split": split_of[i],
             }
             _write_entry(files, split_of[i], entry, first)
 
@@ -146,14 +157,19 @@ def _write_annotations(files: dict[str, IO[str]], dataset: Dataset, split_of: li
             for k, name in enumerate(view.names):
                 if flags[k] > 0:
                     b = parts[name]
-                    keypoints[3 * b: 3 * b + 3] = [float(view.xy[k, 0]), float(view.xy[k, 1]), int(flags[k])]
+                    keypoints[3 * b : 3 * b + 3] = [float(view.xy[k, 0]), float(view.xy[k, 1]), int(flags[k])]
             n_labelled = int((flags > 0).sum())
             if view.area == 0 and n_labelled == 0:
                 continue
             entry = {
-                "id": image_id(row.index, c, len(cams)), "image_id": image_id(row.index, c, len(cams)),
-                "category_id": CATEGORY_ID, "iscrowd": 0, "num_keypoints": n_labelled,
-                "keypoints": keypoints, "bbox": bbox, "area": view.area,
+                "id": image_id(row.index, c, len(cams)),
+                "image_id": image_id(row.index, c, len(cams)),
+                "category_id": CATEGORY_ID,
+                "iscrowd": 0,
+                "num_keypoints": n_labelled,
+                "keypoints": keypoints,
+                "bbox": bbox,
+                "area": view.area,
                 "segmentation": {"counts": view.rle, "size": [view.height, view.width]},
             }
             _write_entry(files, split_of[row.index], entry, first)

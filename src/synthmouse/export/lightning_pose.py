@@ -79,7 +79,7 @@ def lp_keypoint_name(name: str) -> str:
     if not words:
         glued = _SIDE_PREFIX.match(name)
         if glued:
-            return f"{name[glued.end():]}_{glued.group(1).lower()}"
+            return f"{name[glued.end() :]}_{glued.group(1).lower()}"
     return name
 
 
@@ -114,9 +114,7 @@ def lightning_pose_dataframe(dataset: Dataset, camera: int) -> pd.DataFrame:
     table = dataset.table
     xy = dlc_labels(dataset)[0][:, camera]
     names, _ = lp_keypoint_names(dataset.meta.bodyparts)
-    columns = pd.MultiIndex.from_product(
-        [[SCORER], list(names), ["x", "y"]], names=["scorer", "bodyparts", "coords"]
-    )
+    columns = pd.MultiIndex.from_product([[SCORER], list(names), ["x", "y"]], names=["scorer", "bodyparts", "coords"])
     return pd.DataFrame(xy.reshape(len(xy), -1), index=pd.Index(table.images[camera]), columns=columns)
 
 
@@ -194,8 +192,8 @@ def mirrored_column_matches(meta) -> list[list[int]] | None:
         return None
     blocks = []
     for start in range(0, len(parts), k):
-        block = parts[start: start + k]
-        suffix = block[0][len(base[0]):]
+        block = parts[start : start + k]
+        suffix = block[0][len(base[0]) :]
         if not block[0].startswith(base[0]) or block != [n + suffix for n in base]:
             return None
         blocks.append(list(range(start, start + k)))

@@ -86,7 +86,8 @@ def build_nwbfile(dataset: Dataset):
     )
     behavior = nwbfile.create_processing_module("behavior", "synthetic ground-truth poses from synthmouse")
     skeleton = ndx_pose.Skeleton(
-        name="mouse", nodes=list(meta.bodyparts),
+        name="mouse",
+        nodes=list(meta.bodyparts),
         edges=np.asarray(meta.edge_indices, dtype=np.uint8).reshape(-1, 2),
     )
     behavior.add(ndx_pose.Skeletons(skeletons=[skeleton]))
@@ -97,34 +98,58 @@ def build_nwbfile(dataset: Dataset):
         xy = np.where(visible[..., None], table.xy[:, c], np.nan)
         series = [
             ndx_pose.PoseEstimationSeries(
-                name=part, description=f"{part} in camera {cam.name}", data=xy[:, b], unit="pixels",
+                name=part,
+                description=f"{part} in camera {cam.name}",
+                data=xy[:, b],
+                unit="pixels",
                 reference_frame="image pixels, OpenCV convention: (0, 0) is the centre of the top-left pixel",
-                rate=float(meta.fps), starting_time=0.0, confidence=visible[:, b].astype(np.float64),
+                rate=float(meta.fps),
+                starting_time=0.0,
+                confidence=visible[:, b].astype(np.float64),
                 confidence_definition="1: visible (inside the image, not occluded); 0: occluded or outside",
             )
             for b, part in enumerate(meta.bodyparts)
         ]
-        behavior.add(_pose_estimation(
-            ndx_pose, f"PoseEstimation_{cam.name}", series, skeleton, device,
-            f"exact 2D ground truth rendered for camera {cam.name} ({cam.width} x {cam.height} px)",
-        ))
+        behavior.add(
+            _pose_estimation(
+                ndx_pose,
+                f"PoseEstimation_{cam.name}",
+                series,
+                skeleton,
+                device,
+                f"exact 2D ground truth rendered for camera {cam.name} ({cam.width} x {cam.height} px)",
+            )
+        )
     world = [
         ndx_pose.PoseEstimationSeries(
-            name=name, description=f"{name} in world coordinates", data=table.keypoints3d[:, k],
+            name=name,
+            description=f"{name} in world coordinates",
+            data=table.keypoints3d[:, k],
             unit="meters",
             reference_frame="world: right-handed, z up, metres (the scene's frame)",
-            rate=float(meta.fps), starting_time=0.0, confidence=np.ones(dataset.n_frames),
+            rate=float(meta.fps),
+            starting_time=0.0,
+            confidence=np.ones(dataset.n_frames),
             confidence_definition="always 1 (exact ground truth)",
         )
         for k, name in enumerate(meta.keypoint_names)
     ]
     skeleton3d = skeleton
     if tuple(meta.keypoint_names) != tuple(meta.bodyparts):
-        skeleton3d = ndx_pose.Skeleton(name="mouse_3d", nodes=list(meta.keypoint_names),
-                                       edges=np.zeros((0, 2), dtype=np.uint8))
+        skeleton3d = ndx_pose.Skeleton(
+            name="mouse_3d", nodes=list(meta.keypoint_names), edges=np.zeros((0, 2), dtype=np.uint8)
+        )
         behavior["Skeletons"].add_skeletons(skeleton3d)
-    behavior.add(_pose_estimation(ndx_pose, "PoseEstimation_world", world, skeleton3d, None,
-                                  "exact 3D ground-truth keypoints in world coordinates"))
+    behavior.add(
+        _pose_estimation(
+            ndx_pose,
+            "PoseEstimation_world",
+            world,
+            skeleton3d,
+            None,
+            "exact 3D ground-truth keypoints in world coordinates",
+        )
+    )
     _deterministic_object_ids(nwbfile)
     return nwbfile
 
@@ -136,8 +161,12 @@ def _subject(subject: dict):
     from ..scene.metadata import nwb_age
 
     return Subject(
-        subject_id=subject["subject_id"], species=subject["species"], strain=subject["strain"],
-        sex=subject["sex"], age=nwb_age(subject["age"]), description=subject["description"],
+        subject_id=subject["subject_id"],
+        species=subject["species"],
+        strain=subject["strain"],
+        sex=subject["sex"],
+        age=nwb_age(subject["age"]),
+        description=subject["description"],
     )
 
 
@@ -155,8 +184,15 @@ def _experiment_description(dataset: Dataset) -> str:
 
 
 def _pose_estimation(ndx_pose, name, series, skeleton, device, description):
-    kwargs = dict(name=name, pose_estimation_series=series, description=description, scorer="synthmouse",
-                  source_software="synthmouse", source_software_version=__version__, skeleton=skeleton)
+    kwargs = dict(
+        name=name,
+        pose_estimation_series=series,
+        description=description,
+        scorer="synthmouse",
+        source_software="synthmouse",
+        source_software_version=__version__,
+        skeleton=skeleton,
+    )
     if device is not None:
         kwargs["device"] = device
     try:
@@ -174,8 +210,12 @@ def _camera_device(nwbfile, name: str, calib: dict | None):
     description = f"synthetic camera {name}"
     if calib is not None and hasattr(ndx_pose, "CalibratedCamera"):
         device = ndx_pose.CalibratedCamera(
-            name=name, description=description, intrinsic_matrix=calib["K"], rotation_matrix=calib["R"],
-            translation_vector=calib["t"], distortion_coefficients=calib["dist"],
+            name=name,
+            description=description,
+            intrinsic_matrix=calib["K"],
+            rotation_matrix=calib["R"],
+            translation_vector=calib["t"],
+            distortion_coefficients=calib["dist"],
         )
         nwbfile.add_device(device)
         return device
@@ -194,7 +234,8 @@ def _read_calibration(path: Path) -> dict[str, dict]:
             continue
         rvec = np.asarray(cam["rotation"], dtype=np.float64).reshape(3, 1)
         out[str(cam["name"])] = {
-            "K": np.asarray(cam["matrix"], dtype=np.float64), "R": cv2.Rodrigues(rvec)[0],
+            "K": np.asarray(cam["matrix"], dtype=np.float64),
+            "R": cv2.Rodrigues(rvec)[0],
             "t": np.asarray(cam["translation"], dtype=np.float64),
             "dist": np.asarray(cam["distortions"], dtype=np.float64),
         }

@@ -53,8 +53,7 @@ def encode_video(images: list[Path], path: Path, fps: float, crf: int = 0) -> No
     height, width = first.shape[:2]
     if crf > 0 and (width % 2 or height % 2):
         raise SynthmouseError(
-            f"{path}: yuv420p video needs even image sizes, got {width} x {height}; "
-            "use --video-crf 0 (lossless)"
+            f"{path}: yuv420p video needs even image sizes, got {width} x {height}; use --video-crf 0 (lossless)"
         )
     rate = Fraction(fps).limit_denominator(1001)
     with atomic_path(path) as tmp:
@@ -71,9 +70,7 @@ def encode_video(images: list[Path], path: Path, fps: float, crf: int = 0) -> No
             for path_i in images:
                 rgb = _read_rgb(path_i)
                 if rgb.shape[:2] != (height, width):
-                    raise OutputError(
-                        f"{path_i}: image size {rgb.shape[1]} x {rgb.shape[0]} differs from the video"
-                    )
+                    raise OutputError(f"{path_i}: image size {rgb.shape[1]} x {rgb.shape[0]} differs from the video")
                 frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
                 if fmt != "rgb24":
                     frame = frame.reformat(format=fmt)

@@ -82,11 +82,18 @@ class ClassifierResult:
     def to_json(self) -> dict:
         """Numbers (and per-frame scores) for the report's JSON file."""
         return {
-            "accuracy": self.accuracy, "auc": self.auc, "p_value": self.p_value, "permutations": self.permutations,
-            "n_real": int(len(self.p_real_real)), "n_synthetic": int(len(self.p_real_synthetic)),
-            "input_size": list(self.input_size), "epochs_run": self.epochs_run,
-            "stopped_early": self.stopped_early, "seconds": round(self.seconds, 2),
-            "folds": self.config.folds, "seed": self.config.seed,
+            "accuracy": self.accuracy,
+            "auc": self.auc,
+            "p_value": self.p_value,
+            "permutations": self.permutations,
+            "n_real": int(len(self.p_real_real)),
+            "n_synthetic": int(len(self.p_real_synthetic)),
+            "input_size": list(self.input_size),
+            "epochs_run": self.epochs_run,
+            "stopped_early": self.stopped_early,
+            "seconds": round(self.seconds, 2),
+            "folds": self.config.folds,
+            "seed": self.config.seed,
         }
 
     def activation_maps(self, images: np.ndarray, domain: str, index: np.ndarray) -> np.ndarray:
@@ -108,7 +115,7 @@ class ClassifierResult:
         with torch.no_grad():
             for j, i in enumerate(np.asarray(index)):
                 model = self._models[int(folds[i])]
-                cam = model.cam(torch.from_numpy(x[j:j + 1]))[0].numpy()
+                cam = model.cam(torch.from_numpy(x[j : j + 1]))[0].numpy()
                 cam = np.maximum(-cam, 0.0)
                 out[j] = cv2.resize(cam, self.input_size, interpolation=cv2.INTER_LINEAR)
         return out
@@ -132,7 +139,7 @@ def centre_crop(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     else:
         cw, ch = w, int(round(w * th / tw))
     x0, y0 = (w - cw) // 2, (h - ch) // 2
-    return image[y0:y0 + ch, x0:x0 + cw]
+    return image[y0 : y0 + ch, x0 : x0 + cw]
 
 
 def prepare_inputs(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -168,8 +175,11 @@ def build_network(channels: tuple[int, ...] = (16, 32, 64, 64)):
             for i, cout in enumerate(channels):
                 if i in (1, 2):
                     layers.append(nn.MaxPool2d(2))
-                layers += [nn.Conv2d(cin, cout, 3, stride=2 if i == 0 else 1, padding=1, bias=False),
-                           nn.BatchNorm2d(cout), nn.ReLU()]
+                layers += [
+                    nn.Conv2d(cin, cout, 3, stride=2 if i == 0 else 1, padding=1, bias=False),
+                    nn.BatchNorm2d(cout),
+                    nn.ReLU(),
+                ]
                 cin = cout
             self.features = nn.Sequential(*layers)
             self.head = nn.Linear(cin, 1)
@@ -187,8 +197,9 @@ def build_network(channels: tuple[int, ...] = (16, 32, 64, 64)):
 
 
 # ---------------------------------------------------------------------------------------------- the test
-def domain_classifier_test(real: FrameSet, synthetic: FrameSet, config: ClassifierConfig | None = None,
-                           progress: ProgressFn | None = None) -> ClassifierResult:
+def domain_classifier_test(
+    real: FrameSet, synthetic: FrameSet, config: ClassifierConfig | None = None, progress: ProgressFn | None = None
+) -> ClassifierResult:
     """Train and evaluate the real-vs-synthetic classifier with ``config.folds``-fold cross-fitting.
 
     Raises:
@@ -199,8 +210,10 @@ def domain_classifier_test(real: FrameSet, synthetic: FrameSet, config: Classifi
     config = config or ClassifierConfig()
     for s in (real, synthetic):
         if len(s) < 2 * config.folds:
-            raise MetricsError(f"{s.name} frames: the classifier test needs at least {2 * config.folds} "
-                               f"({config.folds} folds), got {len(s)}")
+            raise MetricsError(
+                f"{s.name} frames: the classifier test needs at least {2 * config.folds} "
+                f"({config.folds} folds), got {len(s)}"
+            )
     start = time.perf_counter()
     size = input_size_for(real.size, config.width)
     x = np.concatenate([prepare_inputs(real.images, size), prepare_inputs(synthetic.images, size)])
@@ -224,8 +237,9 @@ def domain_classifier_test(real: FrameSet, synthetic: FrameSet, config: Classifi
                     if progress is not None:
                         progress("classifier training", k * epochs + epoch, total)
 
-                model, done, cut = _train_fold(x[fold != k], y[fold != k], config, epochs, rng,
-                                               config.max_seconds / config.folds, on_epoch)
+                model, done, cut = _train_fold(
+                    x[fold != k], y[fold != k], config, epochs, rng, config.max_seconds / config.folds, on_epoch
+                )
                 prob[fold == k] = _predict(model, x[fold == k])
                 models.append(model)
                 epochs_run.append(done)
@@ -238,10 +252,20 @@ def domain_classifier_test(real: FrameSet, synthetic: FrameSet, config: Classifi
     p_value = permutation_p_value(y, prob, fold, config.permutations, rng)
     n = len(real)
     return ClassifierResult(
-        accuracy=accuracy, auc=roc_auc(y, prob), p_value=p_value, p_real_real=prob[:n],
-        p_real_synthetic=prob[n:], input_size=size, epochs_run=epochs_run, stopped_early=stopped,
-        seconds=time.perf_counter() - start, permutations=config.permutations, config=config, _models=models,
-        _fold_real=fold[:n], _fold_synthetic=fold[n:],
+        accuracy=accuracy,
+        auc=roc_auc(y, prob),
+        p_value=p_value,
+        p_real_real=prob[:n],
+        p_real_synthetic=prob[n:],
+        input_size=size,
+        epochs_run=epochs_run,
+        stopped_early=stopped,
+        seconds=time.perf_counter() - start,
+        permutations=config.permutations,
+        config=config,
+        _models=models,
+        _fold_real=fold[:n],
+        _fold_synthetic=fold[n:],
     )
 
 
@@ -254,8 +278,15 @@ def stratified_folds(y: np.ndarray, folds: int, rng: np.random.Generator) -> np.
     return out
 
 
-def _train_fold(x: np.ndarray, y: np.ndarray, config: ClassifierConfig, epochs: int, rng: np.random.Generator,
-                budget_s: float, on_epoch) -> tuple:
+def _train_fold(
+    x: np.ndarray,
+    y: np.ndarray,
+    config: ClassifierConfig,
+    epochs: int,
+    rng: np.random.Generator,
+    budget_s: float,
+    on_epoch,
+) -> tuple:
     """Train one network on ``(N, 1, H, W)`` inputs and 0/1 labels; returns (model, epochs, cut short)."""
     import torch
 
@@ -297,7 +328,7 @@ def _predict(model, x: np.ndarray, batch: int = 64) -> np.ndarray:
     import torch
 
     with torch.no_grad():
-        logits = [model(torch.from_numpy(x[i:i + batch])) for i in range(0, len(x), batch)]
+        logits = [model(torch.from_numpy(x[i : i + batch])) for i in range(0, len(x), batch)]
     return torch.sigmoid(torch.cat(logits)).double().numpy()
 
 
@@ -319,8 +350,9 @@ def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
-def permutation_p_value(y: np.ndarray, p_real: np.ndarray, fold: np.ndarray, permutations: int,
-                        rng: np.random.Generator) -> float:
+def permutation_p_value(
+    y: np.ndarray, p_real: np.ndarray, fold: np.ndarray, permutations: int, rng: np.random.Generator
+) -> float:
     """One-sided p-value of the balanced accuracy: labels permuted within each fold, predictions kept.
 
     Returns ``(1 + #{permuted >= observed}) / (1 + permutations)``.

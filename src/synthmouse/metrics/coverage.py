@@ -32,8 +32,11 @@ def parse_mapping(items: list[str] | None) -> dict[str, str]:
     return parse(items)
 
 
-def match_keypoints(real_names: tuple[str, ...] | list[str], synthetic_names: tuple[str, ...] | list[str],
-                    mapping: dict[str, str] | None = None) -> list[tuple[str, str]]:
+def match_keypoints(
+    real_names: tuple[str, ...] | list[str],
+    synthetic_names: tuple[str, ...] | list[str],
+    mapping: dict[str, str] | None = None,
+) -> list[tuple[str, str]]:
     """Pairs ``(real name, synthetic name)`` of the keypoints both sets share: the automatic matching shared by
     ``report``, ``train``, ``evaluate`` and ``benchmark-sim2real``
     (:func:`synthmouse.dataset.keypoint_match.match_keypoints`; ``mapping`` is ``{real: synthetic}``).
@@ -136,15 +139,18 @@ class PoseCoverage:
     def to_json(self, real_keys: tuple[str, ...] | None = None) -> dict:
         d = self.distance[self.real_valid]
         out = {
-            "pairs": [list(p) for p in self.pairs], "radius": self.radius,
-            "n_real": int(self.real_valid.sum()), "n_real_skipped": int((~self.real_valid).sum()),
+            "pairs": [list(p) for p in self.pairs],
+            "radius": self.radius,
+            "n_real": int(self.real_valid.sum()),
+            "n_real_skipped": int((~self.real_valid).sum()),
             "n_synthetic": int(self.synthetic_valid.sum()),
             "n_synthetic_skipped": int((~self.synthetic_valid).sum()),
             "fraction_uncovered": self.fraction_uncovered,
             "nearest_distance_median": float(np.median(d)) if d.size else None,
             "nearest_distance_p95": float(np.percentile(d, 95)) if d.size else None,
             "real_to_real_distance_median": float(np.nanmedian(self.real_nn_distance))
-            if np.isfinite(self.real_nn_distance).any() else None,
+            if np.isfinite(self.real_nn_distance).any()
+            else None,
             "mean_shape_distance": self.mean_shapes()[2],
         }
         if real_keys is not None:
@@ -185,8 +191,13 @@ class PoseCoverage:
         return (rv - centre) @ vt[:2].T, (sv - centre) @ vt[:2].T, explained
 
 
-def pose_coverage(real_xy: np.ndarray, synthetic_xy: np.ndarray, pairs: list[tuple[str, str]] | None = None,
-                  radius: float = 0.15, chunk: int = 512) -> PoseCoverage:
+def pose_coverage(
+    real_xy: np.ndarray,
+    synthetic_xy: np.ndarray,
+    pairs: list[tuple[str, str]] | None = None,
+    radius: float = 0.15,
+    chunk: int = 512,
+) -> PoseCoverage:
     """Which real poses have a synthetic pose within ``radius`` in the normalized pose space.
 
     Args:
@@ -200,21 +211,25 @@ def pose_coverage(real_xy: np.ndarray, synthetic_xy: np.ndarray, pairs: list[tup
     """
     real_xy, synthetic_xy = np.asarray(real_xy, np.float64), np.asarray(synthetic_xy, np.float64)
     if real_xy.shape[1:] != synthetic_xy.shape[1:] or real_xy.shape[1] < 3:
-        raise MetricsError(f"pose coverage needs at least 3 shared keypoints in the same order; got real "
-                           f"{real_xy.shape[1:]} and synthetic {synthetic_xy.shape[1:]} (use --map REAL=SYNTHETIC)")
+        raise MetricsError(
+            f"pose coverage needs at least 3 shared keypoints in the same order; got real "
+            f"{real_xy.shape[1:]} and synthetic {synthetic_xy.shape[1:]} (use --map REAL=SYNTHETIC)"
+        )
     ru, rc, rs, rvalid = unit_shapes(real_xy)
     su, _, _, svalid = unit_shapes(synthetic_xy)
     if not rvalid.any() or not svalid.any():
         which = "real" if not rvalid.any() else "synthetic"
-        raise MetricsError(f"pose coverage: no {which} frame has all of the shared keypoints "
-                           f"{[p[0 if which == 'real' else 1] for p in pairs or []]}")
+        raise MetricsError(
+            f"pose coverage: no {which} frame has all of the shared keypoints "
+            f"{[p[0 if which == 'real' else 1] for p in pairs or []]}"
+        )
     n = len(real_xy)
     distance, nearest = np.full(n, np.nan), np.full(n, -1)
     syn_index = np.flatnonzero(svalid)
     real_index = np.flatnonzero(rvalid)
     real_nn = np.full(n, np.nan)
     for start in range(0, len(real_index), chunk):
-        rows = real_index[start:start + chunk]
+        rows = real_index[start : start + chunk]
         d = procrustes_distances(ru[rows], su[syn_index])
         best = np.argmin(d, axis=1)
         distance[rows], nearest[rows] = d[np.arange(len(rows)), best], syn_index[best]
@@ -223,9 +238,20 @@ def pose_coverage(real_xy: np.ndarray, synthetic_xy: np.ndarray, pairs: list[tup
         if len(real_index) > 1:
             real_nn[rows] = dr.min(axis=1)
     uncovered = rvalid & (distance > radius)
-    return PoseCoverage(pairs=list(pairs or []), radius=float(radius), distance=distance, nearest=nearest,
-                        uncovered=uncovered, real_valid=rvalid, synthetic_valid=svalid, real_nn_distance=real_nn,
-                        _real_u=ru, _synthetic_u=su, _real_centre=rc, _real_size=rs)
+    return PoseCoverage(
+        pairs=list(pairs or []),
+        radius=float(radius),
+        distance=distance,
+        nearest=nearest,
+        uncovered=uncovered,
+        real_valid=rvalid,
+        synthetic_valid=svalid,
+        real_nn_distance=real_nn,
+        _real_u=ru,
+        _synthetic_u=su,
+        _real_centre=rc,
+        _real_size=rs,
+    )
 
 
 def shared_keypoints(xy: np.ndarray, names: tuple[str, ...], wanted: list[str]) -> np.ndarray:

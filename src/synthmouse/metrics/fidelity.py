@@ -42,8 +42,7 @@ def inception_cache_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def resolve_inception_weights(path: str | Path | None = None, download: bool = True, timeout_s: float = 60.0
-                              ) -> Path:
+def resolve_inception_weights(path: str | Path | None = None, download: bool = True, timeout_s: float = 60.0) -> Path:
     """The InceptionV3 weights file: ``path``, else the cached file, else a fresh download into the cache.
 
     Raises:
@@ -53,8 +52,10 @@ def resolve_inception_weights(path: str | Path | None = None, download: bool = T
     if path is not None:
         path = Path(path)
         if not path.is_file():
-            raise WeightsUnavailableError(f"InceptionV3 weights {path}: no such file (expected torch-fidelity's "
-                                          f"{INCEPTION_FILE}, from {INCEPTION_URL})")
+            raise WeightsUnavailableError(
+                f"InceptionV3 weights {path}: no such file (expected torch-fidelity's "
+                f"{INCEPTION_FILE}, from {INCEPTION_URL})"
+            )
         return path
     cached = inception_cache_dir() / INCEPTION_FILE
     if cached.is_file():
@@ -75,8 +76,7 @@ def resolve_inception_weights(path: str | Path | None = None, download: bool = T
 def _download(url: str, target: Path, timeout_s: float) -> Path:
     """Download ``url`` to ``target`` atomically, checking the sha256 prefix carried in the file name."""
     digest = hashlib.sha256()
-    with atomic_path(target) as tmp, urllib.request.urlopen(url, timeout=timeout_s) as response, open(
-            tmp, "wb") as out:
+    with atomic_path(target) as tmp, urllib.request.urlopen(url, timeout=timeout_s) as response, open(tmp, "wb") as out:
         while block := response.read(1 << 20):
             digest.update(block)
             out.write(block)
@@ -96,22 +96,25 @@ def inception_extractor(weights: str | Path | None = None, download: bool = True
     try:
         from torchmetrics.image.fid import NoTrainInceptionV3
     except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise MetricsError(f"KID/FID need torchmetrics and torch-fidelity ({exc}); "
-                           "pip install torchmetrics torch-fidelity") from None
+        raise MetricsError(
+            f"KID/FID need torchmetrics and torch-fidelity ({exc}); pip install torchmetrics torch-fidelity"
+        ) from None
     try:
-        return NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"],
-                                  feature_extractor_weights_path=str(path))
+        return NoTrainInceptionV3(
+            name="inception-v3-compat", features_list=["2048"], feature_extractor_weights_path=str(path)
+        )
     except ModuleNotFoundError as exc:
-        raise MetricsError(f"KID/FID with InceptionV3 need torch-fidelity ({exc}); pip install torch-fidelity"
-                           ) from None
+        raise MetricsError(
+            f"KID/FID with InceptionV3 need torch-fidelity ({exc}); pip install torch-fidelity"
+        ) from None
     except (RuntimeError, OSError, KeyError, ValueError) as exc:
-        raise WeightsUnavailableError(f"InceptionV3 weights {path}: not a valid {INCEPTION_FILE} ({exc})"
-                                      ) from None
+        raise WeightsUnavailableError(f"InceptionV3 weights {path}: not a valid {INCEPTION_FILE} ({exc})") from None
 
 
 # ---------------------------------------------------------------------------------------------- features
-def extract_features(images: np.ndarray, extractor, batch_size: int = 16, progress: ProgressFn | None = None,
-                     step: str = "features") -> np.ndarray:
+def extract_features(
+    images: np.ndarray, extractor, batch_size: int = 16, progress: ProgressFn | None = None, step: str = "features"
+) -> np.ndarray:
     """Features of grayscale images (replicated to three channels, as the extractor expects RGB).
 
     Args:
@@ -129,7 +132,7 @@ def extract_features(images: np.ndarray, extractor, batch_size: int = 16, progre
     out = []
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
-            batch = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size]))
+            batch = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size]))
             batch = batch.unsqueeze(1).expand(-1, 3, -1, -1) if batch.ndim == 3 else batch.permute(0, 3, 1, 2)
             feats = extractor(batch.contiguous())
             out.append(feats.reshape(len(batch), -1).double().cpu().numpy())
@@ -180,8 +183,9 @@ class KidResult:
     subset_size: int
 
 
-def kid_from_features(real: np.ndarray, synthetic: np.ndarray, subsets: int = 100, subset_size: int = 1000,
-                      seed: int = 0) -> KidResult:
+def kid_from_features(
+    real: np.ndarray, synthetic: np.ndarray, subsets: int = 100, subset_size: int = 1000, seed: int = 0
+) -> KidResult:
     """KID between ``(N, D)`` and ``(M, D)`` features (torchmetrics KID).
 
     ``subset_size`` is capped at half the smaller set, so that subsets differ and their spread is a standard
@@ -206,8 +210,9 @@ def kid_from_features(real: np.ndarray, synthetic: np.ndarray, subsets: int = 10
 def _check_features(real: np.ndarray, synthetic: np.ndarray, minimum: int) -> None:
     for name, f in (("real", real), ("synthetic", synthetic)):
         if f.ndim != 2 or len(f) < minimum:
-            raise MetricsError(f"{name} features: need at least {minimum} frames as an (N, D) array, got shape "
-                               f"{f.shape}")
+            raise MetricsError(
+                f"{name} features: need at least {minimum} frames as an (N, D) array, got shape {f.shape}"
+            )
     if real.shape[1] != synthetic.shape[1]:
         raise MetricsError(f"feature sizes differ: real {real.shape[1]}, synthetic {synthetic.shape[1]}")
 
@@ -229,9 +234,16 @@ class FidelityResult:
         return asdict(self)
 
 
-def image_fidelity(real: FrameSet, synthetic: FrameSet, extractor, feature_network: str = "custom",
-                   subsets: int = 100, subset_size: int = 1000, seed: int = 0,
-                   progress: ProgressFn | None = None) -> FidelityResult:
+def image_fidelity(
+    real: FrameSet,
+    synthetic: FrameSet,
+    extractor,
+    feature_network: str = "custom",
+    subsets: int = 100,
+    subset_size: int = 1000,
+    seed: int = 0,
+    progress: ProgressFn | None = None,
+) -> FidelityResult:
     """KID and FID of the synthetic against the real frames, with the real-vs-real baseline.
 
     Args:
@@ -241,9 +253,11 @@ def image_fidelity(real: FrameSet, synthetic: FrameSet, extractor, feature_netwo
     f_syn = extract_features(synthetic.images, extractor, progress=progress, step="features: synthetic")
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
     order = rng.permutation(len(f_real))
-    half_a, half_b = f_real[order[: len(order) // 2]], f_real[order[len(order) // 2:]]
+    half_a, half_b = f_real[order[: len(order) // 2]], f_real[order[len(order) // 2 :]]
     return FidelityResult(
-        feature_network=feature_network, n_real=len(f_real), n_synthetic=len(f_syn),
+        feature_network=feature_network,
+        n_real=len(f_real),
+        n_synthetic=len(f_syn),
         fid=fid_from_features(f_real, f_syn),
         kid=kid_from_features(f_real, f_syn, subsets, subset_size, seed),
         fid_real_halves=fid_from_features(half_a, half_b),
@@ -266,11 +280,23 @@ def ssim_pairs(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> np.nd
 
     a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape or a.ndim != 3 or min(a.shape[1:]) < 11:
-        raise MetricsError(f"SSIM pairs need two (N, H, W) stacks of one shape with H, W >= 11, got {a.shape} "
-                           f"and {b.shape}")
-    return np.array([structural_similarity(x.astype(np.float64), y.astype(np.float64), data_range=data_range,
-                                           gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
-                     for x, y in zip(a, b, strict=True)], dtype=np.float64)
+        raise MetricsError(
+            f"SSIM pairs need two (N, H, W) stacks of one shape with H, W >= 11, got {a.shape} and {b.shape}"
+        )
+    return np.array(
+        [
+            structural_similarity(
+                x.astype(np.float64),
+                y.astype(np.float64),
+                data_range=data_range,
+                gaussian_weights=True,
+                sigma=1.5,
+                use_sample_covariance=False,
+            )
+            for x, y in zip(a, b, strict=True)
+        ],
+        dtype=np.float64,
+    )
 
 
 def paired_images(synthetic: FrameSet, translated: str | Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -304,6 +330,8 @@ def paired_images(synthetic: FrameSet, translated: str | Path) -> tuple[np.ndarr
         outs.append(other)
         keys.append(key)
     if not keys:
-        raise MetricsError(f"translated images {root}: no file matches a synthetic frame (e.g. "
-                           f"{synthetic.keys[0]} or {Path(synthetic.keys[0]).name})")
+        raise MetricsError(
+            f"translated images {root}: no file matches a synthetic frame (e.g. "
+            f"{synthetic.keys[0]} or {Path(synthetic.keys[0]).name})"
+        )
     return np.stack(renders), np.stack(outs), keys

@@ -64,8 +64,13 @@ def heat_overlay(gray: np.ndarray, heat: np.ndarray, alpha: float = 0.6) -> np.n
     return np.uint8(np.clip(base * (1 - weight) + coloured * weight, 0, 255))
 
 
-def draw_poses(gray: np.ndarray, poses: list[np.ndarray], colours: list[tuple[int, int, int]],
-               edges: list[tuple[int, int]], radius: int = 4) -> np.ndarray:
+def draw_poses(
+    gray: np.ndarray,
+    poses: list[np.ndarray],
+    colours: list[tuple[int, int, int]],
+    edges: list[tuple[int, int]],
+    radius: int = 4,
+) -> np.ndarray:
     """``(H, W, 3) uint8`` RGB: keypoints ``(K, 2)`` of each pose drawn as dots joined by ``edges``."""
     out = np.repeat(gray[..., None], 3, axis=2).copy()
     for pose, colour in zip(poses, colours, strict=True):
@@ -104,8 +109,14 @@ def realism_histogram(p_real_real: np.ndarray, p_real_synthetic: np.ndarray, ax=
         ax = fig.add_subplot(1, 1, 1)
     bins = np.linspace(0, 1, 21)
     ax.hist(p_real_real, bins, alpha=0.6, color=REAL_COLOUR, label=f"real ({len(p_real_real)})", density=True)
-    ax.hist(p_real_synthetic, bins, alpha=0.6, color=SYNTHETIC_COLOUR, label=f"synthetic ({len(p_real_synthetic)})",
-            density=True)
+    ax.hist(
+        p_real_synthetic,
+        bins,
+        alpha=0.6,
+        color=SYNTHETIC_COLOUR,
+        label=f"synthetic ({len(p_real_synthetic)})",
+        density=True,
+    )
     ax.axvline(0.5, color="k", lw=0.8, ls="--")
     ax.set_xlabel("classifier's probability that the frame is real (held out)")
     ax.set_ylabel("density")
@@ -113,19 +124,35 @@ def realism_histogram(p_real_real: np.ndarray, p_real_synthetic: np.ndarray, ax=
     return fig
 
 
-def pose_scatter(real_2d: np.ndarray, synthetic_2d: np.ndarray, uncovered: np.ndarray, explained: np.ndarray,
-                 ax=None):
+def pose_scatter(real_2d: np.ndarray, synthetic_2d: np.ndarray, uncovered: np.ndarray, explained: np.ndarray, ax=None):
     """Real (covered / uncovered) and synthetic poses on the first two principal axes of the real poses."""
     fig = None
     if ax is None:
         fig = figure(4.6, 3.6)
         ax = fig.add_subplot(1, 1, 1)
-    ax.scatter(synthetic_2d[:, 0], synthetic_2d[:, 1], s=6, c=SYNTHETIC_COLOUR, alpha=0.35,
-               label=f"synthetic ({len(synthetic_2d)})")
-    ax.scatter(real_2d[~uncovered, 0], real_2d[~uncovered, 1], s=14, c=REAL_COLOUR,
-               label=f"real, covered ({int((~uncovered).sum())})")
-    ax.scatter(real_2d[uncovered, 0], real_2d[uncovered, 1], s=40, marker="x", c=UNCOVERED_COLOUR,
-               label=f"real, no synthetic neighbour ({int(uncovered.sum())})")
+    ax.scatter(
+        synthetic_2d[:, 0],
+        synthetic_2d[:, 1],
+        s=6,
+        c=SYNTHETIC_COLOUR,
+        alpha=0.35,
+        label=f"synthetic ({len(synthetic_2d)})",
+    )
+    ax.scatter(
+        real_2d[~uncovered, 0],
+        real_2d[~uncovered, 1],
+        s=14,
+        c=REAL_COLOUR,
+        label=f"real, covered ({int((~uncovered).sum())})",
+    )
+    ax.scatter(
+        real_2d[uncovered, 0],
+        real_2d[uncovered, 1],
+        s=40,
+        marker="x",
+        c=UNCOVERED_COLOUR,
+        label=f"real, no synthetic neighbour ({int(uncovered.sum())})",
+    )
     ax.set_xlabel(f"pose PC1 ({100 * explained[0]:.0f} % of real variance)")
     ax.set_ylabel(f"pose PC2 ({100 * explained[1]:.0f} %)")
     ax.legend(frameon=False, fontsize=7, loc="best")
@@ -151,8 +178,9 @@ def distance_histogram(distance: np.ndarray, real_nn: np.ndarray, radius: float,
     return fig
 
 
-def mean_shapes(real_mean: np.ndarray, synthetic_mean: np.ndarray, names: list[str],
-                edges: list[tuple[int, int]], ax=None):
+def mean_shapes(
+    real_mean: np.ndarray, synthetic_mean: np.ndarray, names: list[str], edges: list[tuple[int, int]], ax=None
+):
     """The mean real and mean synthetic pose (complex ``(K,)``, aligned, unit size) overlaid, turned so that the
     real pose's long axis is horizontal with its first keypoint on the right."""
     fig = None
@@ -162,16 +190,19 @@ def mean_shapes(real_mean: np.ndarray, synthetic_mean: np.ndarray, names: list[s
     turn = np.exp(-0.5j * np.angle(np.sum(real_mean**2)))
     if (real_mean[0] * turn).real < 0:
         turn = -turn
-    for shape, colour, label in ((real_mean, REAL_COLOUR, "real mean"),
-                                 (synthetic_mean, SYNTHETIC_COLOUR, "synthetic mean")):
+    for shape, colour, label in (
+        (real_mean, REAL_COLOUR, "real mean"),
+        (synthetic_mean, SYNTHETIC_COLOUR, "synthetic mean"),
+    ):
         shape = shape * turn
         for a, b in edges:
             ax.plot([shape[a].real, shape[b].real], [shape[a].imag, shape[b].imag], color=colour, lw=1.2)
         ax.scatter(shape.real, shape.imag, color=colour, s=24, label=label, zorder=3)
     for k, n in enumerate(names):
         point = real_mean[k] * turn
-        ax.annotate(n, (point.real, point.imag), fontsize=7, xytext=(4, -10 if k % 2 else 4),
-                    textcoords="offset points")
+        ax.annotate(
+            n, (point.real, point.imag), fontsize=7, xytext=(4, -10 if k % 2 else 4), textcoords="offset points"
+        )
     ax.set_aspect("equal")
     ax.margins(0.15)
     ax.invert_yaxis()  # image convention

@@ -57,8 +57,12 @@ class FrameSet:
     def subset(self, index: np.ndarray | list[int]) -> FrameSet:
         """The frames at ``index`` (an integer array or list), in that order."""
         index = np.asarray(index, dtype=int)
-        return replace(self, keys=tuple(self.keys[i] for i in index), images=self.images[index],
-                       keypoints=None if self.keypoints is None else self.keypoints[index])
+        return replace(
+            self,
+            keys=tuple(self.keys[i] for i in index),
+            images=self.images[index],
+            keypoints=None if self.keypoints is None else self.keypoints[index],
+        )
 
 
 def even_picks(count: int, max_count: int) -> np.ndarray:
@@ -160,15 +164,19 @@ def _image_files(root: Path, name: str, session: str | None) -> list[Path]:
     sessions = sessions_of(root)
     if session is not None:
         if session not in sessions:
-            raise MetricsError(f"{name} data {root}: no labeled-data/{session} folder with images; "
-                               f"found: {', '.join(sessions) or 'none'}")
+            raise MetricsError(
+                f"{name} data {root}: no labeled-data/{session} folder with images; "
+                f"found: {', '.join(sessions) or 'none'}"
+            )
         sessions = [session]
     if sessions:
         return [f for s in sessions for f in _images_in(root / "labeled-data" / s)]
     files = _images_in(root)
     if not files:
-        raise MetricsError(f"{name} data {root}: no images ({', '.join(IMAGE_SUFFIXES)}) in the folder or in "
-                           "labeled-data/<session>/ under it")
+        raise MetricsError(
+            f"{name} data {root}: no images ({', '.join(IMAGE_SUFFIXES)}) in the folder or in "
+            "labeled-data/<session>/ under it"
+        )
     return files
 
 
@@ -179,8 +187,10 @@ def _read_images(files: list[Path], name: str, progress: ProgressFn | None) -> n
         if image is None:
             raise MetricsError(f"{name} data: {f} is not a readable image")
         if images and image.shape != images[0].shape:
-            raise MetricsError(f"{name} data: {f} is {image.shape[1]}x{image.shape[0]} but {files[0]} is "
-                               f"{images[0].shape[1]}x{images[0].shape[0]}; all frames of a set must have one size")
+            raise MetricsError(
+                f"{name} data: {f} is {image.shape[1]}x{image.shape[0]} but {files[0]} is "
+                f"{images[0].shape[1]}x{images[0].shape[0]}; all frames of a set must have one size"
+            )
         images.append(image)
         if progress is not None:
             progress(f"read {name} frames", i + 1, len(files))
@@ -252,8 +262,9 @@ def render_masks(frames: FrameSet) -> Iterator[np.ndarray] | None:
     return masks()
 
 
-def _labels_for_files(root: Path, files: list[Path], table: KeypointTable | None
-                      ) -> tuple[np.ndarray | None, tuple[str, ...]]:
+def _labels_for_files(
+    root: Path, files: list[Path], table: KeypointTable | None
+) -> tuple[np.ndarray | None, tuple[str, ...]]:
     """``(F, K, 2)`` keypoints of each file from ``table`` or the CollectedData table of its folder."""
     tables: dict[Path, KeypointTable | None] = {}
     rows: list[tuple[KeypointTable, np.ndarray] | None] = []
@@ -285,8 +296,9 @@ def _labels_for_files(root: Path, files: list[Path], table: KeypointTable | None
     return out, tuple(names)
 
 
-def _load_video(path: Path, name: str, max_frames: int, table: KeypointTable | None,
-                progress: ProgressFn | None) -> FrameSet:
+def _load_video(
+    path: Path, name: str, max_frames: int, table: KeypointTable | None, progress: ProgressFn | None
+) -> FrameSet:
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         raise MetricsError(f"{name} data {path}: OpenCV cannot open this video")
@@ -311,12 +323,14 @@ def _load_video(path: Path, name: str, max_frames: int, table: KeypointTable | N
             if xy is not None:
                 keypoints[i] = xy
     keys = tuple(f"{path.name}#{n}" for n in frame_numbers)
-    return FrameSet(name=name, source=path, keys=keys, images=np.stack(images), keypoints=keypoints,
-                    keypoint_names=tuple(names))
+    return FrameSet(
+        name=name, source=path, keys=keys, images=np.stack(images), keypoints=keypoints, keypoint_names=tuple(names)
+    )
 
 
-def _grab_frames(capture: cv2.VideoCapture, wanted: set[int], name: str, progress: ProgressFn | None
-                 ) -> tuple[list[np.ndarray], list[int]]:
+def _grab_frames(
+    capture: cv2.VideoCapture, wanted: set[int], name: str, progress: ProgressFn | None
+) -> tuple[list[np.ndarray], list[int]]:
     images, numbers, index = [], [], 0
     last = max(wanted) if wanted else -1
     while index <= last and capture.grab():

@@ -80,8 +80,12 @@ def blob_statistics(mask: np.ndarray) -> tuple[float, float, float, float]:
     return float(m["m00"] / (h * w)), float((cx + 0.5) / w), float((cy + 0.5) / h), angle
 
 
-def image_statistics(frames: FrameSet, masks: Iterable[np.ndarray] | None = None, work_width: int = 320,
-                     progress: ProgressFn | None = None) -> dict[str, np.ndarray]:
+def image_statistics(
+    frames: FrameSet,
+    masks: Iterable[np.ndarray] | None = None,
+    work_width: int = 320,
+    progress: ProgressFn | None = None,
+) -> dict[str, np.ndarray]:
     """Every statistic of :data:`STATISTICS` for each frame: ``{name: (F,) float64}`` (NaN where no mouse).
 
     Args:
@@ -100,8 +104,9 @@ def image_statistics(frames: FrameSet, masks: Iterable[np.ndarray] | None = None
     out["contrast"] = images.reshape(len(images), -1).std(axis=1).astype(np.float64)
     for i, mask in enumerate(masks):
         if mask.shape != small[i].shape:
-            raise MetricsError(f"{frames.name} frame {frames.keys[i]}: mask {mask.shape} does not match the "
-                               f"image {small[i].shape}")
+            raise MetricsError(
+                f"{frames.name} frame {frames.keys[i]}: mask {mask.shape} does not match the image {small[i].shape}"
+            )
         area, x, y, angle = blob_statistics(mask)
         out["mouse_area"][i] = 100.0 * area
         out["mouse_x"][i], out["mouse_y"][i], out["mouse_orientation"][i] = x, y, angle
@@ -152,8 +157,21 @@ class StatisticComparison:
         return float(d)
 
     def to_json(self) -> dict:
-        out = {k: getattr(self, k) for k in ("name", "unit", "real_median", "synthetic_median", "overlap",
-                                             "outside", "n_real", "n_synthetic", "tolerance", "status")}
+        out = {
+            k: getattr(self, k)
+            for k in (
+                "name",
+                "unit",
+                "real_median",
+                "synthetic_median",
+                "overlap",
+                "outside",
+                "n_real",
+                "n_synthetic",
+                "tolerance",
+                "status",
+            )
+        }
         out["difference"] = self.difference
         return out
 
@@ -164,8 +182,9 @@ def compare_statistic(name: str, real: np.ndarray, synthetic: np.ndarray, bins: 
     r_ok, s_ok = np.isfinite(real), np.isfinite(synthetic)
     r, s = real[r_ok], synthetic[s_ok]
     if not len(r) or not len(s):
-        return StatisticComparison(name, label, unit, _median(r), _median(s), float("nan"), float("nan"), (),
-                                   len(r), len(s))
+        return StatisticComparison(
+            name, label, unit, _median(r), _median(s), float("nan"), float("nan"), (), len(r), len(s)
+        )
     if name in CIRCULAR:
         period = CIRCULAR[name]
         edges = np.linspace(0.0, period, bins + 1)
@@ -181,13 +200,15 @@ def compare_statistic(name: str, real: np.ndarray, synthetic: np.ndarray, bins: 
     hs = np.histogram(s, edges)[0] / len(s)
     frames = tuple(int(i) for i in np.flatnonzero(r_ok)[far])
     overlap, outside = float(np.minimum(hr, hs).sum()), float(far.mean())
-    result = StatisticComparison(name, label, unit, _median(r), _median(s), overlap, outside, frames, len(r), len(s),
-                                 float(tolerance))
+    result = StatisticComparison(
+        name, label, unit, _median(r), _median(s), overlap, outside, frames, len(r), len(s), float(tolerance)
+    )
     if name in CIRCULAR:
         status = "differs" if overlap < MIN_OVERLAP else ("narrower" if outside > NARROW_SHARE else "matches")
     else:
-        status = ("differs" if abs(result.difference) > tolerance else
-                  "narrower" if outside > NARROW_SHARE else "matches")
+        status = (
+            "differs" if abs(result.difference) > tolerance else "narrower" if outside > NARROW_SHARE else "matches"
+        )
     return replace(result, status=status)
 
 
@@ -202,7 +223,6 @@ def _median(x: np.ndarray) -> float:
     return float(np.median(x)) if len(x) else float("nan")
 
 
-def compare_statistics(real: dict[str, np.ndarray], synthetic: dict[str, np.ndarray]
-                       ) -> list[StatisticComparison]:
+def compare_statistics(real: dict[str, np.ndarray], synthetic: dict[str, np.ndarray]) -> list[StatisticComparison]:
     """:func:`compare_statistic` for every statistic both dictionaries hold."""
     return [compare_statistic(n, real[n], synthetic[n]) for n in STATISTICS if n in real and n in synthetic]

@@ -83,8 +83,10 @@ def read_dlc_table(path: str | Path, pcutoff: float = 0.6) -> KeypointTable:
         frame = _read_csv(path)
         first_line = frame.columns.nlevels + 1
     else:
-        raise MetricsError(f"{path}: unknown keypoint table type {path.suffix!r}; allowed: .csv, .h5 "
-                           "(DeepLabCut CollectedData_*.csv or predictions)")
+        raise MetricsError(
+            f"{path}: unknown keypoint table type {path.suffix!r}; allowed: .csv, .h5 "
+            "(DeepLabCut CollectedData_*.csv or predictions)"
+        )
     table = _table_from_frame(path, frame, pcutoff)
     return KeypointTable(table.path, table.keys, table.names, table.xy, first_line)
 
@@ -96,10 +98,11 @@ def _read_csv(path: Path) -> pd.DataFrame:
     n_header = 0
     while n_header < len(first) and first[n_header] in HEADER_NAMES:
         n_header += 1
-    if n_header < 3 or first[0] != "scorer" or "bodyparts" not in first[:n_header] or "coords" not in first[
-            :n_header]:
-        raise MetricsError(f"{path}: not a DeepLabCut table: the first column must start with the header rows "
-                           f"scorer, [individuals,] bodyparts, coords; found {first[:4]}")
+    if n_header < 3 or first[0] != "scorer" or "bodyparts" not in first[:n_header] or "coords" not in first[:n_header]:
+        raise MetricsError(
+            f"{path}: not a DeepLabCut table: the first column must start with the header rows "
+            f"scorer, [individuals,] bodyparts, coords; found {first[:4]}"
+        )
     row0 = list(raw.iloc[0])
     n_index = 1
     while n_index < len(row0) and str(row0[n_index]).strip() == "":
@@ -107,8 +110,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     levels = first[:n_header]
     columns = pd.MultiIndex.from_arrays([list(raw.iloc[r, n_index:]) for r in range(n_header)], names=levels)
     body = raw.iloc[n_header:]
-    keys = ["/".join(str(v) for v in row if str(v) != "") for row in body.iloc[:, :n_index].itertuples(
-        index=False)]
+    keys = ["/".join(str(v) for v in row if str(v) != "") for row in body.iloc[:, :n_index].itertuples(index=False)]
     text = body.iloc[:, n_index:].apply(lambda column: column.str.strip())
     values = text.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
     for r, c in np.argwhere(np.isnan(values) & (text.to_numpy() != "")):
@@ -116,8 +118,10 @@ def _read_csv(path: Path) -> pd.DataFrame:
             values[r, c] = float(text.iat[r, c])
         except ValueError:
             part, coord = columns[c][levels.index("bodyparts")], columns[c][levels.index("coords")]
-            raise MetricsError(f"{path}, line {n_header + r + 1} ({keys[r]}): {part} {coord} = {text.iat[r, c]!r} "
-                               "is not a number; allowed: a number or empty") from None
+            raise MetricsError(
+                f"{path}, line {n_header + r + 1} ({keys[r]}): {part} {coord} = {text.iat[r, c]!r} "
+                "is not a number; allowed: a number or empty"
+            ) from None
     return pd.DataFrame(values, index=pd.Index(keys), columns=columns)
 
 
@@ -136,8 +140,9 @@ def _read_h5(path: Path) -> pd.DataFrame:
     frame.index = pd.Index(keys)
     names = [str(n).lower() if n is not None else "" for n in frame.columns.names]
     if "bodyparts" not in names:
-        names = list(HEADER_NAMES[:1]) + (["individuals"] if frame.columns.nlevels == 4 else []) + [
-            "bodyparts", "coords"]
+        names = (
+            list(HEADER_NAMES[:1]) + (["individuals"] if frame.columns.nlevels == 4 else []) + ["bodyparts", "coords"]
+        )
     frame.columns = frame.columns.set_names(names)
     return frame
 

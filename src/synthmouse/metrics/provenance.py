@@ -34,8 +34,12 @@ class SyntheticProvenance:
     randomized: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        return {"known": self.known, "camera": self.camera, "appearance_profile": self.appearance_profile,
-                "randomized": list(self.randomized)}
+        return {
+            "known": self.known,
+            "camera": self.camera,
+            "appearance_profile": self.appearance_profile,
+            "randomized": list(self.randomized),
+        }
 
 
 def synthetic_provenance(root: str | Path, camera: str | None = None) -> SyntheticProvenance:
@@ -52,8 +56,12 @@ def synthetic_provenance(root: str | Path, camera: str | None = None) -> Synthet
     else:  # one camera (or all with the same profile)
         values = set(map(str, profiles.values()))
         profile = values.pop() if len(values) == 1 else None
-    return SyntheticProvenance(known=True, camera=camera, appearance_profile=str(profile) if profile else None,
-                               randomized=randomized_sections(root / "frames.csv"))
+    return SyntheticProvenance(
+        known=True,
+        camera=camera,
+        appearance_profile=str(profile) if profile else None,
+        randomized=randomized_sections(root / "frames.csv"),
+    )
 
 
 def _recorded_extra(root: Path) -> dict | None:
@@ -84,8 +92,11 @@ def randomized_sections(frames_csv: Path) -> tuple[str, ...]:
         with open(frames_csv, newline="", encoding="utf-8") as fh:
             reader = csv.reader(fh)
             header = next(reader, [])
-            columns = {j: name.split(".", 1)[0] for j, name in enumerate(header) if "." in name
-                       and name.split(".", 1)[0] in RANDOMIZATION_SECTIONS}
+            columns = {
+                j: name.split(".", 1)[0]
+                for j, name in enumerate(header)
+                if "." in name and name.split(".", 1)[0] in RANDOMIZATION_SECTIONS
+            }
             first: dict[int, str] = {}
             varying: set[str] = {section for section in columns.values() if section == "body"}
             for row in reader:
@@ -103,22 +114,29 @@ def next_step(provenance: SyntheticProvenance) -> str:
     """What to do next to make the synthetic frames harder to tell from real ones, given what was applied."""
     profile, randomized = provenance.appearance_profile, provenance.randomized
     if not provenance.known:
-        return ("If not done yet: fit an appearance profile to the real video (synthmouse fit-appearance), name it "
-                "in the scene's appearance:, add domain randomization (the scene's randomization:) and generate "
-                "again.")
+        return (
+            "If not done yet: fit an appearance profile to the real video (synthmouse fit-appearance), name it "
+            "in the scene's appearance:, add domain randomization (the scene's randomization:) and generate "
+            "again."
+        )
     varied = f" and randomizes {', '.join(randomized)}" if randomized else ""
     if profile is None:
-        return (f"This dataset uses no appearance profile{varied}: fit one to the real video (synthmouse "
-                "fit-appearance VIDEO --out appearance/), name it in the scene's appearance: and generate again.")
+        return (
+            f"This dataset uses no appearance profile{varied}: fit one to the real video (synthmouse "
+            "fit-appearance VIDEO --out appearance/), name it in the scene's appearance: and generate again."
+        )
     missing = [s for s in ("light", "image", "body") if s not in randomized]
     if missing:
-        return (f"This dataset already uses the appearance profile {profile}{varied}. Next: randomize "
-                f"{', '.join(missing)} (the scene's randomization:, docs/scene.md) and generate again; the "
-                "least realistic frames below show what still gives the frames away.")
-    return (f"This dataset already uses the appearance profile {profile}{varied}. What still gives the frames away "
-            "is in the galleries below: often the mouse's shape and fur (widen body.length_scale / girth_scale), "
-            "or a profile fitted on another session than the real frames (fit it on a video of that session).")
+        return (
+            f"This dataset already uses the appearance profile {profile}{varied}. Next: randomize "
+            f"{', '.join(missing)} (the scene's randomization:, docs/scene.md) and generate again; the "
+            "least realistic frames below show what still gives the frames away."
+        )
+    return (
+        f"This dataset already uses the appearance profile {profile}{varied}. What still gives the frames away "
+        "is in the galleries below: often the mouse's shape and fur (widen body.length_scale / girth_scale), "
+        "or a profile fitted on another session than the real frames (fit it on a video of that session)."
+    )
 
 
-__all__ = ["RANDOMIZATION_SECTIONS", "SyntheticProvenance", "next_step", "randomized_sections",
-           "synthetic_provenance"]
+__all__ = ["RANDOMIZATION_SECTIONS", "SyntheticProvenance", "next_step", "randomized_sections", "synthetic_provenance"]

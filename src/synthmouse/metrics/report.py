@@ -100,8 +100,9 @@ class Report:
 
 
 # ---------------------------------------------------------------------------------------------- inputs
-def load_inputs(synthetic: str | Path, real: str | Path, options: ReportOptions,
-                progress: ProgressFn | None = None) -> tuple[FrameSet, FrameSet]:
+def load_inputs(
+    synthetic: str | Path, real: str | Path, options: ReportOptions, progress: ProgressFn | None = None
+) -> tuple[FrameSet, FrameSet]:
     """The synthetic camera's frames and the real frames (see :func:`load_frame_set`).
 
     Raises:
@@ -112,8 +113,9 @@ def load_inputs(synthetic: str | Path, real: str | Path, options: ReportOptions,
         raise MetricsError(f"synthetic dataset {synthetic}: no such folder")
     session = synthetic_session(synthetic, options.camera)
     syn = load_frame_set(synthetic, "synthetic", session=session, max_frames=options.max_frames, progress=progress)
-    real_set = load_frame_set(real, "real", max_frames=options.max_frames, labels=options.real_labels,
-                              progress=progress)
+    real_set = load_frame_set(
+        real, "real", max_frames=options.max_frames, labels=options.real_labels, progress=progress
+    )
     return syn, real_set
 
 
@@ -123,8 +125,9 @@ def synthetic_session(root: Path, camera: str | None) -> str | None:
     cameras = [s.removeprefix("synth_") for s in sessions]
     if camera is None:
         if len(sessions) > 1:
-            raise MetricsError(f"synthetic dataset {root}: several cameras ({', '.join(cameras)}); choose one "
-                               "with --camera")
+            raise MetricsError(
+                f"synthetic dataset {root}: several cameras ({', '.join(cameras)}); choose one with --camera"
+            )
         return sessions[0] if sessions else None
     for candidate in (f"synth_{camera}", camera):
         if candidate in sessions:
@@ -142,22 +145,31 @@ def coverage_pairs(real: FrameSet, synthetic: FrameSet, mapping: dict[str, str])
         raise MetricsError(
             f"real data {real.source}: no keypoint labels, and pose coverage needs them: use a labelled "
             "DeepLabCut folder (CollectedData_*.csv), pass --real-labels FILE (e.g. DeepLabCut predictions for "
-            "the video), or --no-coverage")
+            "the video), or --no-coverage"
+        )
     if not synthetic.has_labels:
-        raise MetricsError(f"synthetic dataset {synthetic.source}: no keypoint labels found (CollectedData_*.csv "
-                           "or .synthmouse/rows); pass --no-coverage to skip pose coverage")
+        raise MetricsError(
+            f"synthetic dataset {synthetic.source}: no keypoint labels found (CollectedData_*.csv "
+            "or .synthmouse/rows); pass --no-coverage to skip pose coverage"
+        )
     pairs = match_keypoints(real.keypoint_names, synthetic.keypoint_names, mapping)
     if len(pairs) < 3:
         raise MetricsError(
             f"pose coverage needs at least 3 keypoints shared by both sets; matched {pairs or 'none'}. Real "
             f"keypoints: {', '.join(real.keypoint_names)}; synthetic: {', '.join(synthetic.keypoint_names)}. "
-            "Name the pairs with --map REAL=SYNTHETIC (e.g. --map snout=nose)")
+            "Name the pairs with --map REAL=SYNTHETIC (e.g. --map snout=nose)"
+        )
     return pairs
 
 
 # ---------------------------------------------------------------------------------------------- build
-def build_report(synthetic: str | Path, real: str | Path, options: ReportOptions | None = None,
-                 progress: ProgressFn | None = None, log: LogFn | None = None) -> Report:
+def build_report(
+    synthetic: str | Path,
+    real: str | Path,
+    options: ReportOptions | None = None,
+    progress: ProgressFn | None = None,
+    log: LogFn | None = None,
+) -> Report:
     """Measure the synthetic dataset against the real data and assemble the report.
 
     Raises:
@@ -172,14 +184,18 @@ def build_report(synthetic: str | Path, real: str | Path, options: ReportOptions
         log(fidelity_error)
     session = synthetic_session(Path(synthetic), options.camera)
     provenance = synthetic_provenance(synthetic, session.removeprefix("synth_") if session else options.camera)
-    numbers: dict[str, Any] = {"synthmouse_version": _version(), "inputs": _inputs_json(syn, real_set, options),
-                               "provenance": provenance.to_json()}
+    numbers: dict[str, Any] = {
+        "synthmouse_version": _version(),
+        "inputs": _inputs_json(syn, real_set, options),
+        "provenance": provenance.to_json(),
+    }
     sections = [_section_inputs(syn, real_set, provenance)]
 
     fidelity = None
     if extractor is not None:
-        fidelity = image_fidelity(real_set, syn, extractor, options.feature_network, options.kid_subsets,
-                                  seed=options.seed, progress=progress)
+        fidelity = image_fidelity(
+            real_set, syn, extractor, options.feature_network, options.kid_subsets, seed=options.seed, progress=progress
+        )
     sections.append(_section_fidelity(fidelity, fidelity_error))
     numbers["fidelity"] = fidelity.to_json() if fidelity else {"skipped": fidelity_error}
 
@@ -187,16 +203,20 @@ def build_report(synthetic: str | Path, real: str | Path, options: ReportOptions
     sections.append(_section_classifier(clf, syn, real_set, options.gallery, provenance))
     numbers["classifier"] = clf.to_json()
     order = np.argsort(clf.p_real_synthetic)
-    numbers["realism_scores"] = [{"frame": syn.keys[i], "p_real": round(float(clf.p_real_synthetic[i]), 4)}
-                                 for i in order]
+    numbers["realism_scores"] = [
+        {"frame": syn.keys[i], "p_real": round(float(clf.p_real_synthetic[i]), 4)} for i in order
+    ]
 
     cov = None
     if pairs is not None:
         if progress:
             progress("pose coverage", 0, 1)
-        cov = pose_coverage(shared_keypoints(real_set.keypoints, real_set.keypoint_names, [p[0] for p in pairs]),
-                            shared_keypoints(syn.keypoints, syn.keypoint_names, [p[1] for p in pairs]),
-                            pairs, options.radius)
+        cov = pose_coverage(
+            shared_keypoints(real_set.keypoints, real_set.keypoint_names, [p[0] for p in pairs]),
+            shared_keypoints(syn.keypoints, syn.keypoint_names, [p[1] for p in pairs]),
+            pairs,
+            options.radius,
+        )
         if progress:
             progress("pose coverage", 1, 1)
         numbers["coverage"] = cov.to_json(real_set.keys)
@@ -214,9 +234,13 @@ def build_report(synthetic: str | Path, real: str | Path, options: ReportOptions
     if options.translated is not None:
         renders, translated, keys = paired_images(syn, options.translated)
         ssim = (ssim_pairs(renders, translated), keys)
-        numbers["ssim"] = {"n_pairs": len(keys), "mean": float(np.mean(ssim[0])), "median": float(np.median(
-            ssim[0])), "min": float(np.min(ssim[0])), "per_frame": {k: round(float(v), 4) for k, v in zip(
-                keys, ssim[0], strict=True)}}
+        numbers["ssim"] = {
+            "n_pairs": len(keys),
+            "mean": float(np.mean(ssim[0])),
+            "median": float(np.median(ssim[0])),
+            "min": float(np.min(ssim[0])),
+            "per_frame": {k: round(float(v), 4) for k, v in zip(keys, ssim[0], strict=True)},
+        }
     else:
         numbers["ssim"] = {"skipped": "no --translated folder given"}
     sections.append(_section_ssim(ssim))
@@ -260,10 +284,17 @@ def _version() -> str:
 
 def _inputs_json(syn: FrameSet, real: FrameSet, options: ReportOptions) -> dict:
     return {
-        "synthetic": str(syn.source.resolve()), "real": str(real.source.resolve()), "camera": options.camera,
-        "n_synthetic": len(syn), "n_real": len(real), "synthetic_size": list(syn.size), "real_size": list(real.size),
-        "synthetic_keypoints": list(syn.keypoint_names), "real_keypoints": list(real.keypoint_names),
-        "max_frames": options.max_frames, "seed": options.seed,
+        "synthetic": str(syn.source.resolve()),
+        "real": str(real.source.resolve()),
+        "camera": options.camera,
+        "n_synthetic": len(syn),
+        "n_real": len(real),
+        "synthetic_size": list(syn.size),
+        "real_size": list(real.size),
+        "synthetic_keypoints": list(syn.keypoint_names),
+        "real_keypoints": list(real.keypoint_names),
+        "max_frames": options.max_frames,
+        "seed": options.seed,
     }
 
 
@@ -285,13 +316,14 @@ def _clean(value: Any) -> Any:
 # ---------------------------------------------------------------------------------------------- sections
 def _img(data: bytes, mime: str = "image/png", alt: str = "", width: int | None = None) -> str:
     size = f' width="{width}"' if width else ""
-    return (f'<img alt="{html.escape(alt)}"{size} src="data:{mime};base64,'
-            f'{base64.b64encode(data).decode("ascii")}">')
+    return f'<img alt="{html.escape(alt)}"{size} src="data:{mime};base64,{base64.b64encode(data).decode("ascii")}">'
 
 
 def _tile(image: np.ndarray, caption: str, width: int = 220) -> str:
-    return (f'<figure>{_img(F.jpeg_bytes(F.thumbnail(image, width)), "image/jpeg", caption)}'
-            f'<figcaption>{html.escape(caption)}</figcaption></figure>')
+    return (
+        f"<figure>{_img(F.jpeg_bytes(F.thumbnail(image, width)), 'image/jpeg', caption)}"
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
 
 
 def _table(rows: list[tuple], header: tuple | None = None) -> str:
@@ -305,12 +337,19 @@ def _section_inputs(syn: FrameSet, real: FrameSet, provenance: SyntheticProvenan
     picks_s = np.linspace(0, len(syn) - 1, min(4, len(syn))).round().astype(int)
     tiles = "".join(_tile(real.images[i], f"real {real.keys[i]}") for i in picks_r)
     tiles += "".join(_tile(syn.images[i], f"synthetic {syn.keys[i]}") for i in picks_s)
-    rows = [("synthetic", syn.source, len(syn), f"{syn.size[0]}x{syn.size[1]}", ", ".join(syn.keypoint_names)),
-            ("real", real.source, len(real), f"{real.size[0]}x{real.size[1]}", ", ".join(real.keypoint_names))]
+    rows = [
+        ("synthetic", syn.source, len(syn), f"{syn.size[0]}x{syn.size[1]}", ", ".join(syn.keypoint_names)),
+        ("real", real.source, len(real), f"{real.size[0]}x{real.size[1]}", ", ".join(real.keypoint_names)),
+    ]
     body = _table(rows, ("set", "source", "frames", "size", "keypoints"))
     if provenance is not None and provenance.known:
-        body += _table([("appearance profile", provenance.appearance_profile or "none"),
-                        ("randomized", ", ".join(provenance.randomized) or "nothing")], ("synthetic set", ""))
+        body += _table(
+            [
+                ("appearance profile", provenance.appearance_profile or "none"),
+                ("randomized", ", ".join(provenance.randomized) or "nothing"),
+            ],
+            ("synthetic set", ""),
+        )
     body += f'<div class="gallery">{tiles}</div>'
     return Section("inputs", "Inputs", "skipped", "What was compared (frames are grayscale, evenly spaced).", body)
 
@@ -323,70 +362,111 @@ def _section_fidelity(result: FidelityResult | None, error: str | None) -> Secti
     close = kid.mean <= base.mean + 2 * max(kid.std, base.std, 1e-12)
     ratio = kid.mean / base.mean if base.mean > 0 else float("inf")
     if close:
-        level, verdict = "good", (f"KID {kid.mean:.4f} ± {kid.std:.4f} is within two standard errors of the value "
-                                  f"two halves of the real set give ({base.mean:.4f} ± {base.std:.4f}): the "
-                                  "feature statistics of the synthetic frames match the real ones.")
+        level, verdict = (
+            "good",
+            (
+                f"KID {kid.mean:.4f} ± {kid.std:.4f} is within two standard errors of the value "
+                f"two halves of the real set give ({base.mean:.4f} ± {base.std:.4f}): the "
+                "feature statistics of the synthetic frames match the real ones."
+            ),
+        )
     else:
         level = "fair" if ratio < 5 else "poor"
-        verdict = (f"KID {kid.mean:.4f} ± {kid.std:.4f} against {base.mean:.4f} ± {base.std:.4f} between two "
-                   f"halves of the real set ({ratio:.1f} times that floor): the {result.feature_network} features "
-                   "of synthetic and real frames differ.")
-    rows = [("KID (synthetic vs real)", f"{kid.mean:.5f}", f"{kid.std:.5f}", kid.subset_size),
-            ("KID (real half vs real half)", f"{base.mean:.5f}", f"{base.std:.5f}", base.subset_size),
-            ("FID (synthetic vs real)", f"{result.fid:.2f}", "", ""),
-            ("FID (real half vs real half)", f"{result.fid_real_halves:.2f}", "", "")]
-    body = (_table(rows, ("measure", "value", "std over subsets", "subset size")) +
-            f"<p>Features: {html.escape(result.feature_network)}; {result.n_real} real and {result.n_synthetic} "
-            "synthetic frames. KID is unbiased; FID is biased upwards for small sets (compare it only with the "
-            "real-vs-real floor computed on sets of similar size).</p>")
+        verdict = (
+            f"KID {kid.mean:.4f} ± {kid.std:.4f} against {base.mean:.4f} ± {base.std:.4f} between two "
+            f"halves of the real set ({ratio:.1f} times that floor): the {result.feature_network} features "
+            "of synthetic and real frames differ."
+        )
+    rows = [
+        ("KID (synthetic vs real)", f"{kid.mean:.5f}", f"{kid.std:.5f}", kid.subset_size),
+        ("KID (real half vs real half)", f"{base.mean:.5f}", f"{base.std:.5f}", base.subset_size),
+        ("FID (synthetic vs real)", f"{result.fid:.2f}", "", ""),
+        ("FID (real half vs real half)", f"{result.fid_real_halves:.2f}", "", ""),
+    ]
+    body = (
+        _table(rows, ("measure", "value", "std over subsets", "subset size"))
+        + f"<p>Features: {html.escape(result.feature_network)}; {result.n_real} real and {result.n_synthetic} "
+        "synthetic frames. KID is unbiased; FID is biased upwards for small sets (compare it only with the "
+        "real-vs-real floor computed on sets of similar size).</p>"
+    )
     return Section("fidelity", title, level, verdict, body)
 
 
-def classifier_verdict(accuracy: float, p_value: float, auc: float,
-                       provenance: SyntheticProvenance | None = None) -> tuple[str, str]:
+def classifier_verdict(
+    accuracy: float, p_value: float, auc: float, provenance: SyntheticProvenance | None = None
+) -> tuple[str, str]:
     """``(level, verdict)`` of the domain classifier, with the next step that fits how the synthetic set was made
     (:func:`synthmouse.metrics.provenance.next_step`: never "fit a profile" when one is applied)."""
     acc, p = accuracy, p_value
     if acc < 0.6 or p >= 0.05:
-        return "good", (f"A small CNN trained to tell them apart reaches {100 * acc:.0f} % held-out accuracy "
-                        f"(permutation p = {p:.3g}): it cannot reliably tell synthetic from real frames.")
+        return "good", (
+            f"A small CNN trained to tell them apart reaches {100 * acc:.0f} % held-out accuracy "
+            f"(permutation p = {p:.3g}): it cannot reliably tell synthetic from real frames."
+        )
     advice = next_step(provenance or SyntheticProvenance())
     if acc < 0.8:
-        return "fair", (f"A small CNN tells synthetic from real frames {100 * acc:.0f} % of the time (p = {p:.3g}; "
-                        "50 % would be chance): partly distinguishable. The gallery shows what gives them away. "
-                        + advice)
-    untreated = (provenance is not None and provenance.known and provenance.appearance_profile is None
-                 and not provenance.randomized)
-    return "poor", (f"A small CNN trained for seconds tells synthetic from real frames {100 * acc:.0f} % of the "
-                    f"time (AUC {auc:.2f}, p = {p:.3g}): they are easy to tell apart"
-                    + (" (expected for untreated renders). " if untreated else ". ") + advice
-                    + " The maps below show where the network looks.")
+        return "fair", (
+            f"A small CNN tells synthetic from real frames {100 * acc:.0f} % of the time (p = {p:.3g}; "
+            "50 % would be chance): partly distinguishable. The gallery shows what gives them away. " + advice
+        )
+    untreated = (
+        provenance is not None
+        and provenance.known
+        and provenance.appearance_profile is None
+        and not provenance.randomized
+    )
+    return "poor", (
+        f"A small CNN trained for seconds tells synthetic from real frames {100 * acc:.0f} % of the "
+        f"time (AUC {auc:.2f}, p = {p:.3g}): they are easy to tell apart"
+        + (" (expected for untreated renders). " if untreated else ". ")
+        + advice
+        + " The maps below show where the network looks."
+    )
 
 
-def _section_classifier(result: ClassifierResult, syn: FrameSet, real: FrameSet, n_gallery: int,
-                        provenance: SyntheticProvenance | None = None) -> Section:
+def _section_classifier(
+    result: ClassifierResult,
+    syn: FrameSet,
+    real: FrameSet,
+    n_gallery: int,
+    provenance: SyntheticProvenance | None = None,
+) -> Section:
     acc, p = result.accuracy, result.p_value
     level, verdict = classifier_verdict(acc, p, result.auc, provenance)
     order = np.argsort(result.p_real_synthetic)[:n_gallery]
     maps = result.activation_maps(syn.images, "synthetic", order)
-    tiles = "".join(_tile(F.heat_overlay(centre_crop(syn.images[i], result.input_size), maps[j]),
-                          f"{syn.keys[i]}  p(real) = {result.p_real_synthetic[i]:.3f}")
-                    for j, i in enumerate(order))
+    tiles = "".join(
+        _tile(
+            F.heat_overlay(centre_crop(syn.images[i], result.input_size), maps[j]),
+            f"{syn.keys[i]}  p(real) = {result.p_real_synthetic[i]:.3f}",
+        )
+        for j, i in enumerate(order)
+    )
     best = np.argsort(-result.p_real_synthetic)[: max(1, n_gallery // 2)]
-    best_tiles = "".join(_tile(syn.images[i], f"{syn.keys[i]}  p(real) = {result.p_real_synthetic[i]:.3f}")
-                         for i in best)
+    best_tiles = "".join(
+        _tile(syn.images[i], f"{syn.keys[i]}  p(real) = {result.p_real_synthetic[i]:.3f}") for i in best
+    )
     hist = F.png_bytes(F.realism_histogram(result.p_real_real, result.p_real_synthetic))
-    rows = [("held-out balanced accuracy", f"{100 * acc:.1f} %"), ("ROC AUC", f"{result.auc:.3f}"),
-            ("permutation p-value", f"{p:.4g} ({result.permutations} permutations)"),
-            ("input", f"{result.input_size[0]}x{result.input_size[1]} grayscale"),
-            ("folds / epochs", f"{result.config.folds} / {result.epochs_run}"
-                               + (" (stopped by the time budget)" if result.stopped_early else "")),
-            ("training time", f"{result.seconds:.1f} s")]
-    body = (_table(rows) + _img(hist, alt="realism scores") +
-            "<h3>Least realistic synthetic frames</h3><p>Realism score = the held-out probability of being "
-            "real. Colour: where the classifier's evidence for \"synthetic\" lies (class activation map).</p>"
-            f'<div class="gallery">{tiles}</div><h3>Most realistic synthetic frames</h3>'
-            f'<div class="gallery">{best_tiles}</div>')
+    rows = [
+        ("held-out balanced accuracy", f"{100 * acc:.1f} %"),
+        ("ROC AUC", f"{result.auc:.3f}"),
+        ("permutation p-value", f"{p:.4g} ({result.permutations} permutations)"),
+        ("input", f"{result.input_size[0]}x{result.input_size[1]} grayscale"),
+        (
+            "folds / epochs",
+            f"{result.config.folds} / {result.epochs_run}"
+            + (" (stopped by the time budget)" if result.stopped_early else ""),
+        ),
+        ("training time", f"{result.seconds:.1f} s"),
+    ]
+    body = (
+        _table(rows)
+        + _img(hist, alt="realism scores")
+        + "<h3>Least realistic synthetic frames</h3><p>Realism score = the held-out probability of being "
+        'real. Colour: where the classifier\'s evidence for "synthetic" lies (class activation map).</p>'
+        f'<div class="gallery">{tiles}</div><h3>Most realistic synthetic frames</h3>'
+        f'<div class="gallery">{best_tiles}</div>'
+    )
     return Section("classifier", "Domain classifier (no pretrained weights)", level, verdict, body)
 
 
@@ -400,47 +480,67 @@ def _section_coverage(cov: PoseCoverage | None, real: FrameSet, syn: FrameSet, n
     names = [p[0] for p in cov.pairs]
     if frac <= 0.05:
         level = "good"
-        verdict = (f"{100 * (1 - frac):.0f} % of the real poses have a synthetic pose within {cov.radius:g} "
-                   f"(pose-size units): the synthetic motion covers the real postures.")
+        verdict = (
+            f"{100 * (1 - frac):.0f} % of the real poses have a synthetic pose within {cov.radius:g} "
+            f"(pose-size units): the synthetic motion covers the real postures."
+        )
     else:
         level = "fair" if frac <= 0.25 else "poor"
-        verdict = (f"{n_unc} of {int(cov.real_valid.sum())} real poses ({100 * frac:.0f} %) have no synthetic "
-                   f"pose within {cov.radius:g}: add these postures to the motion mix (listed below).")
+        verdict = (
+            f"{n_unc} of {int(cov.real_valid.sum())} real poses ({100 * frac:.0f} %) have no synthetic "
+            f"pose within {cov.radius:g}: add these postures to the motion mix (listed below)."
+        )
     if offset > cov.radius / 2:
-        verdict += (f" The mean synthetic pose differs from the mean real pose by {offset:.2f}: a systematic "
-                    "difference, often two definitions of a keypoint (ear tip against ear base) or a body "
-                    "proportion, rather than missing postures; check the keypoint mapping.")
+        verdict += (
+            f" The mean synthetic pose differs from the mean real pose by {offset:.2f}: a systematic "
+            "difference, often two definitions of a keypoint (ear tip against ear base) or a body "
+            "proportion, rather than missing postures; check the keypoint mapping."
+        )
     edges = _edges(syn, cov.pairs)
     real_2d, syn_2d, explained = cov.embedding()
     unc_valid = cov.uncovered[cov.real_valid]
-    plots = (_img(F.png_bytes(F.pose_scatter(real_2d, syn_2d, unc_valid, explained)), alt="pose space") +
-             _img(F.png_bytes(F.distance_histogram(cov.distance, cov.real_nn_distance, cov.radius)),
-                  alt="distances") +
-             _img(F.png_bytes(F.mean_shapes(real_mean, syn_mean, names, edges)), alt="mean shapes"))
+    plots = (
+        _img(F.png_bytes(F.pose_scatter(real_2d, syn_2d, unc_valid, explained)), alt="pose space")
+        + _img(F.png_bytes(F.distance_histogram(cov.distance, cov.real_nn_distance, cov.radius)), alt="distances")
+        + _img(F.png_bytes(F.mean_shapes(real_mean, syn_mean, names, edges)), alt="mean shapes")
+    )
     order = np.flatnonzero(cov.uncovered)[np.argsort(-cov.distance[cov.uncovered])]
     tiles = ""
     real_xy = shared_keypoints(real.keypoints, real.keypoint_names, names)
     for i in order[:n_gallery]:
         near = cov.nearest_pose_on_real(int(i))
         drawn = F.draw_poses(real.images[i], [real_xy[i], near], [(40, 200, 40), (230, 40, 200)], edges)
-        tiles += _tile(F.crop_around(drawn, np.concatenate([real_xy[i], near])),
-                       f"{real.keys[i]}  d = {cov.distance[i]:.2f}", width=200)
-    listing = _table([(real.keys[i], f"{cov.distance[i]:.3f}", syn.keys[cov.nearest[i]]) for i in order],
-                     ("real frame", "distance", "nearest synthetic frame")) if len(order) else "<p>None.</p>"
+        tiles += _tile(
+            F.crop_around(drawn, np.concatenate([real_xy[i], near])),
+            f"{real.keys[i]}  d = {cov.distance[i]:.2f}",
+            width=200,
+        )
+    listing = (
+        _table(
+            [(real.keys[i], f"{cov.distance[i]:.3f}", syn.keys[cov.nearest[i]]) for i in order],
+            ("real frame", "distance", "nearest synthetic frame"),
+        )
+        if len(order)
+        else "<p>None.</p>"
+    )
     d = cov.distance[cov.real_valid]
-    rows = [("keypoints (real = synthetic)", ", ".join(f"{a}={b}" for a, b in cov.pairs)),
-            ("real poses / skipped (missing keypoints)", f"{int(cov.real_valid.sum())} / "
-                                                         f"{int((~cov.real_valid).sum())}"),
-            ("synthetic poses / skipped", f"{int(cov.synthetic_valid.sum())} / {int((~cov.synthetic_valid).sum())}"),
-            ("radius", f"{cov.radius:g}"), ("uncovered real poses", f"{n_unc} ({100 * frac:.1f} %)"),
-            ("distance to nearest synthetic: median / 95th percentile",
-             f"{np.median(d):.3f} / {np.percentile(d, 95):.3f}"),
-            ("distance to nearest other real pose: median", f"{np.nanmedian(cov.real_nn_distance):.3f}"),
-            ("mean-pose offset (real vs synthetic)", f"{offset:.3f}")]
-    body = (_table(rows) + "<p>Poses are centred, scaled to unit size and rotated onto each other (Procrustes, no "
-            "reflection); the distance is the RMS keypoint offset in units of the pose's RMS radius.</p>" + plots +
-            "<h3>Real poses without a synthetic neighbour</h3><p>Green: real labels; magenta: the nearest synthetic "
-            f'pose, fitted onto the real one.</p><div class="gallery">{tiles}</div>' + listing)
+    rows = [
+        ("keypoints (real = synthetic)", ", ".join(f"{a}={b}" for a, b in cov.pairs)),
+        ("real poses / skipped (missing keypoints)", f"{int(cov.real_valid.sum())} / {int((~cov.real_valid).sum())}"),
+        ("synthetic poses / skipped", f"{int(cov.synthetic_valid.sum())} / {int((~cov.synthetic_valid).sum())}"),
+        ("radius", f"{cov.radius:g}"),
+        ("uncovered real poses", f"{n_unc} ({100 * frac:.1f} %)"),
+        ("distance to nearest synthetic: median / 95th percentile", f"{np.median(d):.3f} / {np.percentile(d, 95):.3f}"),
+        ("distance to nearest other real pose: median", f"{np.nanmedian(cov.real_nn_distance):.3f}"),
+        ("mean-pose offset (real vs synthetic)", f"{offset:.3f}"),
+    ]
+    body = (
+        _table(rows) + "<p>Poses are centred, scaled to unit size and rotated onto each other (Procrustes, no "
+        "reflection); the distance is the RMS keypoint offset in units of the pose's RMS radius.</p>"
+        + plots
+        + "<h3>Real poses without a synthetic neighbour</h3><p>Green: real labels; magenta: the nearest synthetic "
+        f'pose, fitted onto the real one.</p><div class="gallery">{tiles}</div>' + listing
+    )
     return Section("coverage", title, level, verdict, body)
 
 
@@ -465,12 +565,14 @@ PHOTOMETRIC = ("brightness", "contrast", "mouse_intensity")
 GEOMETRIC = ("mouse_area", "mouse_x", "mouse_y")
 
 
-def statistics_verdict(comparisons: list[StatisticComparison],
-                       provenance: SyntheticProvenance | None = None) -> tuple[str, str]:
+def statistics_verdict(
+    comparisons: list[StatisticComparison], provenance: SyntheticProvenance | None = None
+) -> tuple[str, str]:
     """``(level, verdict)`` of the image statistics: a statistic is named as different only when its medians
     differ by more than its tolerance (the real frames' own spread, or 5 % of the real median;
     :func:`synthmouse.metrics.imagestats.compare_statistic`), as narrower when the medians agree but many real
     frames lie outside the synthetic range; every other one matches."""
+
     def short(c: StatisticComparison) -> str:
         return c.label.split(" (")[0]
 
@@ -484,66 +586,123 @@ def statistics_verdict(comparisons: list[StatisticComparison],
     level = "fair" if n_issues <= 2 else "poor"
     parts = []
     if differ:
-        parts.append("They differ in " + ", ".join(
-            f"{short(c)} (median {c.real_median:.3g} real, {c.synthetic_median:.3g} synthetic; equal within "
-            f"{c.tolerance:.2g})" for c in differ) + ".")
+        parts.append(
+            "They differ in "
+            + ", ".join(
+                f"{short(c)} (median {c.real_median:.3g} real, {c.synthetic_median:.3g} synthetic; equal within "
+                f"{c.tolerance:.2g})"
+                for c in differ
+            )
+            + "."
+        )
     if narrow:
-        parts.append("The synthetic frames cover a narrower range of " + ", ".join(
-            f"{short(c)} ({100 * c.outside:.0f} % of the real frames outside it)" for c in narrow) + ".")
+        parts.append(
+            "The synthetic frames cover a narrower range of "
+            + ", ".join(f"{short(c)} ({100 * c.outside:.0f} % of the real frames outside it)" for c in narrow)
+            + "."
+        )
     if same:
         parts.append("They match in " + ", ".join(short(c) for c in same) + ".")
     names = {c.name for c in differ + narrow}
     profile = provenance.appearance_profile if provenance is not None else None
     if names & set(PHOTOMETRIC):
         if profile:
-            parts.append(f"The appearance profile {profile} is applied and should set the intensities: was it fitted "
-                         "on a video of this camera and session?")
+            parts.append(
+                f"The appearance profile {profile} is applied and should set the intensities: was it fitted "
+                "on a video of this camera and session?"
+            )
         elif provenance is not None and provenance.known:
-            parts.append("An appearance profile (synthmouse fit-appearance on the real video) sets brightness, "
-                         "contrast and the mouse's intensity.")
+            parts.append(
+                "An appearance profile (synthmouse fit-appearance on the real video) sets brightness, "
+                "contrast and the mouse's intensity."
+            )
     if names & set(GEOMETRIC):
-        parts.append("The mouse's size and position in the frame come from the camera and the arena: fit the camera "
-                     "to the real video (synthmouse fit-camera) and check the arena's size.")
+        parts.append(
+            "The mouse's size and position in the frame come from the camera and the arena: fit the camera "
+            "to the real video (synthmouse fit-camera) and check the arena's size."
+        )
     return level, " ".join(parts)
 
 
-def _section_statistics(comparisons: list[StatisticComparison], real_stats: dict, syn_stats: dict,
-                        real: FrameSet, provenance: SyntheticProvenance | None = None) -> Section:
+def _section_statistics(
+    comparisons: list[StatisticComparison],
+    real_stats: dict,
+    syn_stats: dict,
+    real: FrameSet,
+    provenance: SyntheticProvenance | None = None,
+) -> Section:
     level, verdict = statistics_verdict(comparisons, provenance)
-    rows = [(c.label, c.unit, f"{c.real_median:.3g}", f"{c.synthetic_median:.3g}", f"{c.tolerance:.2g}",
-             c.status, f"{c.overlap:.2f}", f"{100 * c.outside:.0f} %") for c in comparisons]
-    table = _table(rows, ("statistic", "unit", "real median", "synthetic median", "equal within", "verdict",
-                          "histogram overlap", "real frames not covered"))
+    rows = [
+        (
+            c.label,
+            c.unit,
+            f"{c.real_median:.3g}",
+            f"{c.synthetic_median:.3g}",
+            f"{c.tolerance:.2g}",
+            c.status,
+            f"{c.overlap:.2f}",
+            f"{100 * c.outside:.0f} %",
+        )
+        for c in comparisons
+    ]
+    table = _table(
+        rows,
+        (
+            "statistic",
+            "unit",
+            "real median",
+            "synthetic median",
+            "equal within",
+            "verdict",
+            "histogram overlap",
+            "real frames not covered",
+        ),
+    )
     plot = _img(F.png_bytes(F.statistic_histograms(comparisons, real_stats, syn_stats)), alt="statistics")
-    body = (table + "<p>The mouse: the rendered masks of a synthmouse dataset, otherwise found by background "
-            "subtraction (median background of the set); "
-            "orientation is the body axis (0-180 degrees). Two medians are equal within the real frames' own "
-            "between-frame standard deviation or 5 % of the real median, whichever is larger; a real frame is not "
-            "covered when its value lies further than that outside the synthetic range (orientation: more than 10 "
-            "degrees from every synthetic frame; it differs when the histograms overlap less than 0.5).</p>" + plot)
+    body = (
+        table + "<p>The mouse: the rendered masks of a synthmouse dataset, otherwise found by background "
+        "subtraction (median background of the set); "
+        "orientation is the body axis (0-180 degrees). Two medians are equal within the real frames' own "
+        "between-frame standard deviation or 5 % of the real median, whichever is larger; a real frame is not "
+        "covered when its value lies further than that outside the synthetic range (orientation: more than 10 "
+        "degrees from every synthetic frame; it differs when the histograms overlap less than 0.5).</p>" + plot
+    )
     return Section("image_statistics", "Image statistics", level, verdict, body)
 
 
 def _section_ssim(ssim: tuple[np.ndarray, list[str]] | None) -> Section:
     title = "SSIM of renders and their translated versions"
     if ssim is None:
-        return Section("ssim", title, "skipped", "Not measured: no --translated folder given (SSIM compares each "
-                                                  "render with its image-translated version).")
+        return Section(
+            "ssim",
+            title,
+            "skipped",
+            "Not measured: no --translated folder given (SSIM compares each render with its image-translated version).",
+        )
     values, keys = ssim
     mean = float(np.mean(values))
     level = "good" if mean >= 0.7 else ("fair" if mean >= 0.4 else "poor")
-    verdict = (f"Mean SSIM {mean:.3f} over {len(keys)} pairs: " + (
-        "the translation keeps the rendered structure (and so the labels' validity)." if level == "good" else
-        "the translation changes the image structure; check that the mouse and the labels still agree."))
+    verdict = f"Mean SSIM {mean:.3f} over {len(keys)} pairs: " + (
+        "the translation keeps the rendered structure (and so the labels' validity)."
+        if level == "good"
+        else "the translation changes the image structure; check that the mouse and the labels still agree."
+    )
     worst = np.argsort(values)[:10]
     body = _table([(keys[i], f"{values[i]:.3f}") for i in worst], ("lowest-SSIM frames", "SSIM"))
     return Section("ssim", title, level, verdict, body)
 
 
 # ---------------------------------------------------------------------------------------------- summary figure
-def summary_figure(syn: FrameSet, real: FrameSet, clf: ClassifierResult, cov: PoseCoverage | None,
-                   comparisons: list[StatisticComparison], stats_real: dict, stats_syn: dict,
-                   fidelity: FidelityResult | None) -> bytes:
+def summary_figure(
+    syn: FrameSet,
+    real: FrameSet,
+    clf: ClassifierResult,
+    cov: PoseCoverage | None,
+    comparisons: list[StatisticComparison],
+    stats_real: dict,
+    stats_syn: dict,
+    fidelity: FidelityResult | None,
+) -> bytes:
     """One PNG with the headline numbers and plots of the report."""
     fig = F.figure(12.0, 8.4)
     grid = fig.add_gridspec(3, 4, height_ratios=[1.0, 1.0, 1.0], hspace=0.45, wspace=0.25)
@@ -567,9 +726,11 @@ def summary_figure(syn: FrameSet, real: FrameSet, clf: ClassifierResult, cov: Po
     ax.axis("off")
     lines = [f"classifier: {100 * clf.accuracy:.0f}% held-out accuracy", f"   AUC {clf.auc:.2f}, p = {clf.p_value:.3g}"]
     if fidelity is not None:
-        lines += [f"KID {fidelity.kid.mean:.4f} ± {fidelity.kid.std:.4f}",
-                  f"   real halves {fidelity.kid_real_halves.mean:.4f}", f"FID {fidelity.fid:.1f} "
-                  f"(real halves {fidelity.fid_real_halves:.1f})"]
+        lines += [
+            f"KID {fidelity.kid.mean:.4f} ± {fidelity.kid.std:.4f}",
+            f"   real halves {fidelity.kid_real_halves.mean:.4f}",
+            f"FID {fidelity.fid:.1f} (real halves {fidelity.fid_real_halves:.1f})",
+        ]
     else:
         lines += ["KID/FID: not measured"]
     if cov is not None:
@@ -590,8 +751,10 @@ def summary_figure(syn: FrameSet, real: FrameSet, clf: ClassifierResult, cov: Po
         ax.set_title(f"{c.label} ({c.unit})", fontsize=8)
         ax.set_yticks([])
         ax.legend(frameon=False, fontsize=7)
-    fig.suptitle(f"synthmouse realism: {syn.source.name} ({len(syn)} frames) vs {real.source.name} "
-                 f"({len(real)} frames)", fontsize=11)
+    fig.suptitle(
+        f"synthmouse realism: {syn.source.name} ({len(syn)} frames) vs {real.source.name} ({len(real)} frames)",
+        fontsize=11,
+    )
     return F.png_bytes(fig, dpi=80)
 
 
@@ -616,9 +779,11 @@ def render_html(report: Report) -> str:
     summary_rows = "".join(
         f'<tr><td>{html.escape(s.title)}</td><td><span class="badge" style="background:{LEVELS[s.level]}">'
         f"{s.level}</span></td><td>{html.escape(s.verdict)}</td></tr>"
-        for s in report.sections if s.key != "inputs")
+        for s in report.sections
+        if s.key != "inputs"
+    )
     parts = [
-        f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(report.title)}</title>"
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(report.title)}</title>'
         f"<style>{CSS}</style></head><body>",
         f"<h1>{html.escape(report.title)}</h1>",
         f"<p>Synthetic: <code>{html.escape(str(inputs.get('synthetic')))}</code> &nbsp; Real: "

@@ -118,8 +118,9 @@ class Arena:
     def wall_gap(self, xy: np.ndarray) -> np.ndarray:
         """``(...)`` distance of points ``(..., 2)`` to the nearest wall (negative outside)."""
         xy = np.asarray(xy, dtype=np.float64)
-        return np.minimum.reduce([xy[..., 0] - self.x_min, self.x_max - xy[..., 0], xy[..., 1] - self.y_min,
-                                  self.y_max - xy[..., 1]])
+        return np.minimum.reduce(
+            [xy[..., 0] - self.x_min, self.x_max - xy[..., 0], xy[..., 1] - self.y_min, self.y_max - xy[..., 1]]
+        )
 
     @property
     def centre_zone(self) -> tuple[float, float, float, float]:
@@ -132,8 +133,12 @@ class Arena:
         where that is less: a wall-following root)."""
         m = min(self.margin, 0.6 * self.wall_distance)
         x0, x1, y0, y1 = self.x_min + m, self.x_max - m, self.y_min + m, self.y_max - m
-        return ((xy[..., 0] >= x0 - tolerance) & (xy[..., 0] <= x1 + tolerance)
-                & (xy[..., 1] >= y0 - tolerance) & (xy[..., 1] <= y1 + tolerance))
+        return (
+            (xy[..., 0] >= x0 - tolerance)
+            & (xy[..., 0] <= x1 + tolerance)
+            & (xy[..., 1] >= y0 - tolerance)
+            & (xy[..., 1] <= y1 + tolerance)
+        )
 
     def random_state(self, rng: np.random.Generator) -> RootState:
         x0, x1, y0, y1 = self.inner
@@ -210,8 +215,9 @@ def pitch_matrix(pitch: np.ndarray) -> np.ndarray:
     return out
 
 
-def root_transforms(position: np.ndarray, heading: np.ndarray, pitch: np.ndarray | None = None,
-                    pivot: np.ndarray | None = None) -> np.ndarray:
+def root_transforms(
+    position: np.ndarray, heading: np.ndarray, pitch: np.ndarray | None = None, pivot: np.ndarray | None = None
+) -> np.ndarray:
     """``(F, 4, 4)`` root transforms: yaw ``heading`` then pitch about a body-frame ``pivot (3,)`` (default the
     origin), placed so the body origin is at ``position (F, 3)`` when the pitch is zero."""
     rot = yaw_matrix(heading)

@@ -42,8 +42,7 @@ def envelope(n_frames: int, fps: float, rise: float, fall: float | None = None) 
     return min_jerk(t / max(rise, 1e-9)) * min_jerk((duration - t) / max(fall, 1e-9))
 
 
-def spread_flex(rig: MotionRig, angles: np.ndarray, chains: tuple[str, ...], total: np.ndarray,
-                axis: int = 0) -> None:
+def spread_flex(rig: MotionRig, angles: np.ndarray, chains: tuple[str, ...], total: np.ndarray, axis: int = 0) -> None:
     """Add ``total (F,)`` radians of bending about ``axis`` over the joints of ``chains``, each joint taking a
     share proportional to its remaining range in that direction (in place; stays inside the limits)."""
     joints = np.concatenate([rig.chains[c] for c in chains])
@@ -80,8 +79,15 @@ def hip_pivot(rig: MotionRig) -> np.ndarray:
     return np.mean(hips, axis=0) - np.array([0.0, 0.0, posture.height])
 
 
-def finish(rig: MotionRig, shaped: Shaped, stage: Stage, start: RootState, fps: float,
-           fore_goal=None, fore_weight: np.ndarray | None = None) -> Clip:
+def finish(
+    rig: MotionRig,
+    shaped: Shaped,
+    stage: Stage,
+    start: RootState,
+    fps: float,
+    fore_goal=None,
+    fore_weight: np.ndarray | None = None,
+) -> Clip:
     """Root, head fixation and paw placement for a shaped behaviour.
 
     Args:
@@ -101,15 +107,17 @@ def finish(rig: MotionRig, shaped: Shaped, stage: Stage, start: RootState, fps: 
         # the head bar holds the head: bending the neck would swing the body about it, so the trunk keeps
         # near the standing posture and only a fraction of the behaviour's axial shaping remains
         axial = np.concatenate([rig.chains[c] for c in ("pelvis", "spine", "neck", "head")])
-        shaped.angles[:, axial] = posture.angles[axial] + HEAD_FIXED_AXIAL * (shaped.angles[:, axial]
-                                                                               - posture.angles[axial])
+        shaped.angles[:, axial] = posture.angles[axial] + HEAD_FIXED_AXIAL * (
+            shaped.angles[:, axial] - posture.angles[axial]
+        )
         root = head_fixed_root(rig, shaped.angles, _head_bar(rig, stage.head_fixed, support))
         start_root = root[:1]
     else:
         start_root = root_transforms(pos[:1] - [0.0, 0.0, shaped.lift[0]], heading[:1])
     # footholds: where the paws stand in the standing posture at the start
-    holds = np.einsum("ij,kj->ki", start_root[0, :3, :3], posture.contacts - [0, 0, posture.height]) \
-        + start_root[0, :3, 3]
+    holds = (
+        np.einsum("ij,kj->ki", start_root[0, :3, :3], posture.contacts - [0, 0, posture.height]) + start_root[0, :3, 3]
+    )
     holds[:, 2] = support.top + posture.contacts[:, 2]
     if support.kind == "floor" and stage.head_fixed is None:
         shaped.angles = keep_tail_above(rig, shaped.angles, root, support.top, fps)
@@ -132,10 +140,18 @@ def finish(rig: MotionRig, shaped: Shaped, stage: Stage, start: RootState, fps: 
             planted[:, i] = weight[:, i] <= 1e-9
         direction = np.einsum("fij,j->fi", yaw_matrix(heading), posture.paw_dirs[i])
         init = np.broadcast_to(posture.angles[limb.chain], (n,) + posture.angles[limb.chain].shape)
-        theta = solve_limb(rig, limb, limb_anchor(world, rig, limb),
-                           LimbTargets(target, direction, direction_weight=dir_weight, yaw_only=True), init,
-                           prior=posture.angles[limb.chain], prior_weight=0.0003, iterations=25,
-                           smooth=0.002 * np.sqrt(fps / 30.0), accel=ACCEL_WEIGHT * fps**2)
+        theta = solve_limb(
+            rig,
+            limb,
+            limb_anchor(world, rig, limb),
+            LimbTargets(target, direction, direction_weight=dir_weight, yaw_only=True),
+            init,
+            prior=posture.angles[limb.chain],
+            prior_weight=0.0003,
+            iterations=25,
+            smooth=0.002 * np.sqrt(fps / 30.0),
+            accel=ACCEL_WEIGHT * fps**2,
+        )
         angles[:, limb.chain] = theta
     return Clip(angles, root, planted, np.zeros(n), support, np.zeros(n))
 
@@ -166,7 +182,7 @@ def keep_nose_off_walls(rig: MotionRig, angles: np.ndarray, root: np.ndarray, ar
     if np.all(allowed >= 1.0):
         return angles
     w = max(1, int(round(0.15 * fps)))  # spread the smallest share over +-0.15 s, then smooth
-    low = np.array([allowed[max(0, i - w):i + w + 1].min() for i in range(len(allowed))])
+    low = np.array([allowed[max(0, i - w) : i + w + 1].min() for i in range(len(allowed))])
     kernel = np.exp(-0.5 * (np.arange(-w, w + 1) / (0.5 * w)) ** 2)
     share = np.minimum(np.convolve(np.pad(low, w, mode="edge"), kernel / kernel.sum(), mode="valid"), allowed)
     out = angles.copy()
@@ -174,18 +190,28 @@ def keep_nose_off_walls(rig: MotionRig, angles: np.ndarray, root: np.ndarray, ar
     return rig.clamp(out)
 
 
-def _noise(rig: MotionRig, shaped: Shaped, fps: float, rng: np.random.Generator, amplitude: float,
-           timescale: float, groups: dict[str, float] | None = None) -> None:
+def _noise(
+    rig: MotionRig,
+    shaped: Shaped,
+    fps: float,
+    rng: np.random.Generator,
+    amplitude: float,
+    timescale: float,
+    groups: dict[str, float] | None = None,
+) -> None:
     n = shaped.angles.shape[0]
-    shaped.angles = random_angles(rig, rig.clamp(shaped.angles), n, fps, rng, amplitude, timescale, 0.0,
-                                  {**LIMBS_STILL, **(groups or {})})
+    shaped.angles = random_angles(
+        rig, rig.clamp(shaped.angles), n, fps, rng, amplitude, timescale, 0.0, {**LIMBS_STILL, **(groups or {})}
+    )
 
 
 def _goal_in_frame(rig: MotionRig, joint: int, local: np.ndarray):
     """A function of world frames giving ``local (F, 2, 3)`` points carried by ``joint``."""
+
     def goal(world: np.ndarray) -> np.ndarray:
         frame = world[:, joint]
         return np.einsum("fij,fkj->fki", frame[:, :3, :3], local) + frame[:, None, :3, 3]
+
     return goal
 
 
@@ -224,9 +250,16 @@ class RearSpec(GeneratorSpec):
     rise: float = Field(0.5, gt=0.05, le=5.0)
     scan: float = Field(0.35, ge=0.0, le=1.0)
 
-    def generate(self, rig: MotionRig, n_frames: int, fps: float, rng: np.random.Generator,
-                 stage: Stage | None = None, start: RootState | None = None,
-                 end: RootState | None = None) -> Clip:
+    def generate(
+        self,
+        rig: MotionRig,
+        n_frames: int,
+        fps: float,
+        rng: np.random.Generator,
+        stage: Stage | None = None,
+        start: RootState | None = None,
+        end: RootState | None = None,
+    ) -> Clip:
         stage, start = stage or Stage(), start or RootState()
         env = envelope(n_frames, fps, self.rise)
         shaped = base_shape(rig, n_frames)
@@ -235,8 +268,17 @@ class RearSpec(GeneratorSpec):
         spread_flex(rig, shaped.angles, ("neck", "head"), 0.4 * up)  # keep the head looking forward
         _lift_tail(rig, shaped.angles, up)
         _noise(rig, shaped, fps, rng, 0.05, 0.5)
-        scan = random_angles(rig, shaped.angles, n_frames, fps, rng, self.scan, 0.6, 0.0,
-                             {g: 0.0 for g in ("pelvis", "spine", "tail", *_LIMB_GROUPS)})
+        scan = random_angles(
+            rig,
+            shaped.angles,
+            n_frames,
+            fps,
+            rng,
+            self.scan,
+            0.6,
+            0.0,
+            {g: 0.0 for g in ("pelvis", "spine", "tail", *_LIMB_GROUPS)},
+        )
         heads = np.concatenate([rig.chains["neck"], rig.chains["head"]])
         shaped.angles[:, heads] += env[:, None, None] * (scan[:, heads] - shaped.angles[:, heads])
         thorax = _thorax(rig)
@@ -249,8 +291,15 @@ class RearSpec(GeneratorSpec):
         tuck[:, 2] -= posture.height
         local = _local_of_posture(rig, thorax, tuck + [0, 0, posture.height])
         weight = np.repeat(min_jerk((env - 0.1) / 0.35)[:, None], 2, axis=1)
-        return finish(rig, shaped, stage, start, fps,
-                      _goal_in_frame(rig, thorax, np.broadcast_to(local, (n_frames, 2, 3))), weight)
+        return finish(
+            rig,
+            shaped,
+            stage,
+            start,
+            fps,
+            _goal_in_frame(rig, thorax, np.broadcast_to(local, (n_frames, 2, 3))),
+            weight,
+        )
 
 
 class GroomSpec(GeneratorSpec):
@@ -269,9 +318,16 @@ class GroomSpec(GeneratorSpec):
     stroke: float = Field(0.05, gt=0.0, le=0.2)
     head_bend: float = Field(60.0, ge=0.0, le=100.0)
 
-    def generate(self, rig: MotionRig, n_frames: int, fps: float, rng: np.random.Generator,
-                 stage: Stage | None = None, start: RootState | None = None,
-                 end: RootState | None = None) -> Clip:
+    def generate(
+        self,
+        rig: MotionRig,
+        n_frames: int,
+        fps: float,
+        rng: np.random.Generator,
+        stage: Stage | None = None,
+        start: RootState | None = None,
+        end: RootState | None = None,
+    ) -> Clip:
         stage, start = stage or Stage(), start or RootState()
         env = envelope(n_frames, fps, 0.4)
         shaped = base_shape(rig, n_frames)
@@ -320,15 +376,31 @@ class ScanSpec(GeneratorSpec):
     sniff_frequency: float = Field(9.0, ge=0.0, le=15.0)
     sniff: float = Field(2.0, ge=0.0, le=10.0)
 
-    def generate(self, rig: MotionRig, n_frames: int, fps: float, rng: np.random.Generator,
-                 stage: Stage | None = None, start: RootState | None = None,
-                 end: RootState | None = None) -> Clip:
+    def generate(
+        self,
+        rig: MotionRig,
+        n_frames: int,
+        fps: float,
+        rng: np.random.Generator,
+        stage: Stage | None = None,
+        start: RootState | None = None,
+        end: RootState | None = None,
+    ) -> Clip:
         stage, start = stage or Stage(), start or RootState()
         shaped = base_shape(rig, n_frames)
         _noise(rig, shaped, fps, rng, 0.05, 0.6)
         env = envelope(n_frames, fps, 0.3)
-        scan = random_angles(rig, shaped.angles, n_frames, fps, rng, self.scan, self.timescale, 0.0,
-                             {g: 0.0 for g in ("pelvis", "spine", "tail", *_LIMB_GROUPS)})
+        scan = random_angles(
+            rig,
+            shaped.angles,
+            n_frames,
+            fps,
+            rng,
+            self.scan,
+            self.timescale,
+            0.0,
+            {g: 0.0 for g in ("pelvis", "spine", "tail", *_LIMB_GROUPS)},
+        )
         heads = np.concatenate([rig.chains["neck"], rig.chains["head"]])
         shaped.angles[:, heads] += env[:, None, None] * (scan[:, heads] - shaped.angles[:, heads])
         t = np.arange(n_frames) / fps
@@ -353,9 +425,16 @@ class RestSpec(GeneratorSpec):
     breathing: float = Field(2.0, ge=0.0, le=10.0)
     fidget: float = Field(0.04, ge=0.0, le=0.5)
 
-    def generate(self, rig: MotionRig, n_frames: int, fps: float, rng: np.random.Generator,
-                 stage: Stage | None = None, start: RootState | None = None,
-                 end: RootState | None = None) -> Clip:
+    def generate(
+        self,
+        rig: MotionRig,
+        n_frames: int,
+        fps: float,
+        rng: np.random.Generator,
+        stage: Stage | None = None,
+        start: RootState | None = None,
+        end: RootState | None = None,
+    ) -> Clip:
         stage, start = stage or Stage(), start or RootState()
         shaped = base_shape(rig, n_frames)
         env = envelope(n_frames, fps, 0.5)
@@ -386,9 +465,16 @@ class ReachSpec(GeneratorSpec):
     reach_time: float = Field(0.35, gt=0.05, le=3.0)
     lick_frequency: float = Field(7.0, gt=0.5, le=15.0)
 
-    def generate(self, rig: MotionRig, n_frames: int, fps: float, rng: np.random.Generator,
-                 stage: Stage | None = None, start: RootState | None = None,
-                 end: RootState | None = None) -> Clip:
+    def generate(
+        self,
+        rig: MotionRig,
+        n_frames: int,
+        fps: float,
+        rng: np.random.Generator,
+        stage: Stage | None = None,
+        start: RootState | None = None,
+        end: RootState | None = None,
+    ) -> Clip:
         stage, start = stage or Stage(), start or RootState()
         shaped = base_shape(rig, n_frames)
         _noise(rig, shaped, fps, rng, 0.04, 0.6)
@@ -423,6 +509,7 @@ class ReachSpec(GeneratorSpec):
 
         def goal(world):
             return np.broadcast_to(target_world, (n_frames, 2, 3))
+
         return finish(rig, shaped, stage, start, fps, goal, weight)
 
     def _lick(self, rig, shaped, stage, start, fps, target, t, env) -> Clip:
@@ -445,8 +532,9 @@ class ReachSpec(GeneratorSpec):
             peak[:, jaw, 0] = lo + (hi - lo) * JAW_OPEN
             reach = tongue_reach(rig, peak, clip.root, goal, fps)
             joints, limit = rig.tongue_protrusion
-            clip.angles[:, joints, 0] = rig.standing.angles[joints, 0] + (reach * lick)[:, None] * \
-                (limit - rig.standing.angles[joints, 0])
+            clip.angles[:, joints, 0] = rig.standing.angles[joints, 0] + (reach * lick)[:, None] * (
+                limit - rig.standing.angles[joints, 0]
+            )
         return clip
 
 
@@ -455,8 +543,9 @@ LICK_REACH = 0.9  # share of the tongue's protrusion range at which the default 
 TONGUE_STEPS = 13  # protrusion levels tried per frame when aiming the tongue
 
 
-def _mouth_aim(rig: MotionRig, angles: np.ndarray, target: np.ndarray, has_tongue: bool) -> tuple[np.ndarray,
-                                                                                                  np.ndarray]:
+def _mouth_aim(
+    rig: MotionRig, angles: np.ndarray, target: np.ndarray, has_tongue: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """``(yaw (F,), pitch (F,))`` turns of neck and head (body frame at the standing root) that point the line
     from the neck's base to the mouth (the tongue tip at a lick's peak; the nose without a tongue) at
     ``target (3,)``."""
@@ -474,8 +563,9 @@ def _mouth_aim(rig: MotionRig, angles: np.ndarray, target: np.ndarray, has_tongu
         mouth = rig.body.keypoints(Pose(root, angles_to_matrices(angles)), rig.landmark_set(("nose",)))[:, 0]
     now, goal = mouth - base, target - base
     yaw = np.arctan2(goal[:, 1], goal[:, 0]) - np.arctan2(now[:, 1], now[:, 0])
-    pitch = np.arctan2(now[:, 2], np.hypot(now[:, 0], now[:, 1])) - np.arctan2(goal[:, 2], np.hypot(goal[:, 0],
-                                                                                                    goal[:, 1]))
+    pitch = np.arctan2(now[:, 2], np.hypot(now[:, 0], now[:, 1])) - np.arctan2(
+        goal[:, 2], np.hypot(goal[:, 0], goal[:, 1])
+    )
     return yaw, pitch
 
 

@@ -81,15 +81,29 @@ class LocomotionSpec(GeneratorSpec):
     body_noise: float = Field(0.12, ge=0.0, le=1.0)
     sway: float = Field(0.03, ge=0.0, le=0.3)
 
-    def generate(self, rig: MotionRig, n_frames: int, fps: float, rng: np.random.Generator,
-                 stage: Stage | None = None, start: RootState | None = None,
-                 end: RootState | None = None) -> Clip:
+    def generate(
+        self,
+        rig: MotionRig,
+        n_frames: int,
+        fps: float,
+        rng: np.random.Generator,
+        stage: Stage | None = None,
+        start: RootState | None = None,
+        end: RootState | None = None,
+    ) -> Clip:
         stage = stage or Stage()
         return locomotion_clip(rig, self.root_path(rig, n_frames, fps, rng, stage, start, end), stage, rng, self)
 
-    def root_path(self, rig: MotionRig, n_frames: int, fps: float, rng: np.random.Generator,
-                  stage: Stage | None = None, start: RootState | None = None,
-                  end: RootState | None = None) -> RootPath:
+    def root_path(
+        self,
+        rig: MotionRig,
+        n_frames: int,
+        fps: float,
+        rng: np.random.Generator,
+        stage: Stage | None = None,
+        start: RootState | None = None,
+        end: RootState | None = None,
+    ) -> RootPath:
         """The root's path of :meth:`generate` (its first use of ``rng``): on a floor from ``start`` to ``end``
         (along the arena's wall track when both stand on it, see :mod:`synthmouse.motion.path`), else in place."""
         stage = stage or Stage()
@@ -98,8 +112,19 @@ class LocomotionSpec(GeneratorSpec):
             if end is None:
                 end = _default_end(start, stage, self.speed * n_frames / fps, rng)
             centre, front = body_axis(rig)
-            return plan_path(start, end, stage.arena, n_frames, fps, rng, self.pauses, self.pause_duration,
-                             track=wall_track(stage.arena, front), offset=centre, front=front)
+            return plan_path(
+                start,
+                end,
+                stage.arena,
+                n_frames,
+                fps,
+                rng,
+                self.pauses,
+                self.pause_duration,
+                track=wall_track(stage.arena, front),
+                offset=centre,
+                front=front,
+            )
         speed = self.speed * (1.0 + 0.1 * _slow_noise(rng, n_frames, fps))
         return straight_path(n_frames, fps, speed)
 
@@ -117,8 +142,9 @@ def _slow_noise(rng: np.random.Generator, n_frames: int, fps: float) -> np.ndarr
     return SplineNoise(rng, n_frames / fps + 1.0, 1.0, 1)(np.arange(n_frames) / fps)[:, 0]
 
 
-def gait_phase(path: RootPath, stride_frequency: float, cruise: float, margin: int,
-               max_stride: float = np.inf) -> np.ndarray:
+def gait_phase(
+    path: RootPath, stride_frequency: float, cruise: float, margin: int, max_stride: float = np.inf
+) -> np.ndarray:
     """``(F + 2 margin,)`` stride phase (strides, increasing) over the clip extended by ``margin`` frames each side.
 
     The phase advances at ``stride_frequency * clip(sqrt(speed / cruise), 0.4, 1.4)``: slower strides at low
@@ -140,8 +166,16 @@ def _extend(a: np.ndarray, margin: int) -> np.ndarray:
     return np.concatenate([head, a, tail])
 
 
-def paw_targets(rig: MotionRig, path: RootPath, phase: np.ndarray, offsets: np.ndarray, duty: float,
-                step_height: float, margin: int, girdles: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def paw_targets(
+    rig: MotionRig,
+    path: RootPath,
+    phase: np.ndarray,
+    offsets: np.ndarray,
+    duty: float,
+    step_height: float,
+    margin: int,
+    girdles: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Paw contact targets in surface coordinates and stance flags.
 
     Args:
@@ -179,8 +213,9 @@ def paw_targets(rig: MotionRig, path: RootPath, phase: np.ndarray, offsets: np.n
             base = np.stack([np.interp(t_mid, frames, xy[:, 0]), np.interp(t_mid, frames, xy[:, 1])], axis=1)
             off = nominal[:2]
         else:
-            base = np.stack([np.interp(t_mid, frames, girdles[:, i, 0]),
-                             np.interp(t_mid, frames, girdles[:, i, 1])], axis=1)
+            base = np.stack(
+                [np.interp(t_mid, frames, girdles[:, i, 0]), np.interp(t_mid, frames, girdles[:, i, 1])], axis=1
+            )
             off = nominal[:2] - girdle_rest[i]
         px = base[:, 0] + np.cos(hx) * off[0] - np.sin(hx) * off[1]
         py = base[:, 1] + np.sin(hx) * off[0] + np.cos(hx) * off[1]
@@ -202,8 +237,9 @@ def paw_targets(rig: MotionRig, path: RootPath, phase: np.ndarray, offsets: np.n
     return targets, planted, swing
 
 
-def locomotion_clip(rig: MotionRig, path: RootPath, stage: Stage, rng: np.random.Generator,
-                    spec: LocomotionSpec) -> Clip:
+def locomotion_clip(
+    rig: MotionRig, path: RootPath, stage: Stage, rng: np.random.Generator, spec: LocomotionSpec
+) -> Clip:
     """Full-body locomotion along ``path`` (surface coordinates) on ``stage`` (see the module docstring)."""
     f0, d0 = DEFAULTS[spec.gait]
     freq = spec.stride_frequency or f0
@@ -213,7 +249,7 @@ def locomotion_clip(rig: MotionRig, path: RootPath, stage: Stage, rng: np.random
     margin = int(np.ceil(2.0 * fps / freq)) + 2
     max_stride = MAX_STANCE * rig.body.length / duty
     phase = gait_phase(path, freq, spec.speed, margin, max_stride)
-    stride = phase[margin:margin + n]
+    stride = phase[margin : margin + n]
 
     posture = rig.standing
     centre = np.broadcast_to(posture.angles, (n,) + posture.angles.shape).copy()
@@ -228,10 +264,14 @@ def locomotion_clip(rig: MotionRig, path: RootPath, stage: Stage, rng: np.random
         spread_flex(rig, centre, ("pelvis", "spine"), np.full(n, bend))
     # a walking mouse carries its head; hanging from a head bar, the trunk moves even less (the hind paws must
     # keep reaching the support)
-    axial_groups = {"pelvis": 0.3, "spine": 0.3, "neck": 0.15, "head": 0.15} if stage.head_fixed is not None \
+    axial_groups = (
+        {"pelvis": 0.3, "spine": 0.3, "neck": 0.15, "head": 0.15}
+        if stage.head_fixed is not None
         else {"neck": 0.5, "head": 0.5, "pelvis": 0.5, "spine": 0.5}
-    angles = random_angles(rig, rig.clamp(centre), n, fps, rng, spec.body_noise, 0.5, 0.0,
-                           {**_LIMB_ZERO, **axial_groups})
+    )
+    angles = random_angles(
+        rig, rig.clamp(centre), n, fps, rng, spec.body_noise, 0.5, 0.0, {**_LIMB_ZERO, **axial_groups}
+    )
     angles = rig.clamp(angles)
 
     support = stage.support
@@ -251,13 +291,13 @@ def locomotion_clip(rig: MotionRig, path: RootPath, stage: Stage, rng: np.random
         angles = keep_head_above(rig, angles, root, support.top, fps)
     # swinging paws follow their targets loosely (smoothly down to SWING_WEIGHT mid-swing, 1 at touchdown)
     weights = 1.0 - (1.0 - SWING_WEIGHT) * np.sin(np.pi * swing) ** 2
-    angles = solve_limbs(rig, angles, root, world_targets, path.heading, support, moved, targets[..., 0], fps,
-                         weights)
+    angles = solve_limbs(rig, angles, root, world_targets, path.heading, support, moved, targets[..., 0], fps, weights)
     return Clip(angles, root, planted, moved, support, path.speed.copy())
 
 
-_LIMB_ZERO = {g: 0.0 for g in ("scapula", "shoulder", "elbow", "wrist", "fore_digits", "hip", "knee", "ankle",
-                               "hind_digits")}
+_LIMB_ZERO = {
+    g: 0.0 for g in ("scapula", "shoulder", "elbow", "wrist", "fore_digits", "hip", "knee", "ankle", "hind_digits")
+}
 
 
 def _support_motion(path: RootPath, support) -> np.ndarray:
@@ -291,9 +331,19 @@ def _head_bar(rig: MotionRig, head_fixed: HeadFixed, support) -> np.ndarray:
     return world[0, int(rig.chains["head"][0])]
 
 
-def solve_limbs(rig: MotionRig, angles: np.ndarray, root: np.ndarray, targets: np.ndarray, heading: np.ndarray,
-                support, moved: np.ndarray, s: np.ndarray, fps: float, weights: np.ndarray | None = None,
-                iterations: int = 30) -> np.ndarray:
+def solve_limbs(
+    rig: MotionRig,
+    angles: np.ndarray,
+    root: np.ndarray,
+    targets: np.ndarray,
+    heading: np.ndarray,
+    support,
+    moved: np.ndarray,
+    s: np.ndarray,
+    fps: float,
+    weights: np.ndarray | None = None,
+    iterations: int = 30,
+) -> np.ndarray:
     """Angles with the four limbs solved by IK so the paw contact points reach ``targets (F, 4, 3)`` (world),
     paws pointing along the heading in the support's tangent plane. ``weights (F, 4)`` scale the position
     residuals (lower in swing, so smoothness and the posture prior keep the limb on one IK branch)."""
@@ -308,11 +358,24 @@ def solve_limbs(rig: MotionRig, angles: np.ndarray, root: np.ndarray, targets: n
             tilt = (s[:, i] - moved) / support.radius
             direction = np.einsum("fij,fj->fi", pitch_matrix(tilt), direction)
         init = np.broadcast_to(posture.angles[limb.chain], (len(angles),) + posture.angles[limb.chain].shape)
-        theta = solve_limb(rig, limb, limb_anchor(world, rig, limb),
-                           LimbTargets(targets[:, i], direction,
-                                       1.0 if weights is None else weights[:, i],
-                                       direction_weight=0.002, yaw_only=True, pitch_weight=PAW_PITCH_WEIGHT),
-                           init, prior=posture.angles[limb.chain], prior_weight=PRIOR_WEIGHTS, iterations=iterations,
-                           smooth=0.002 * np.sqrt(fps / 30.0), accel=ACCEL_WEIGHT * fps**2)
+        theta = solve_limb(
+            rig,
+            limb,
+            limb_anchor(world, rig, limb),
+            LimbTargets(
+                targets[:, i],
+                direction,
+                1.0 if weights is None else weights[:, i],
+                direction_weight=0.002,
+                yaw_only=True,
+                pitch_weight=PAW_PITCH_WEIGHT,
+            ),
+            init,
+            prior=posture.angles[limb.chain],
+            prior_weight=PRIOR_WEIGHTS,
+            iterations=iterations,
+            smooth=0.002 * np.sqrt(fps / 30.0),
+            accel=ACCEL_WEIGHT * fps**2,
+        )
         angles[:, limb.chain] = theta
     return angles

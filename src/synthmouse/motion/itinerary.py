@@ -80,8 +80,13 @@ def anchor_place(rng: np.random.Generator, arena: Arena, track: WallTrack) -> Pl
     return Place(True, float(s), direction) if on_track else inside
 
 
-def open_probability(arena: Arena, legs: np.ndarray, gaps: np.ndarray, eligible: np.ndarray | None = None,
-                     crossable: np.ndarray | None = None) -> tuple[float, float]:
+def open_probability(
+    arena: Arena,
+    legs: np.ndarray,
+    gaps: np.ndarray,
+    eligible: np.ndarray | None = None,
+    crossable: np.ndarray | None = None,
+) -> tuple[float, float]:
     """``(q, cross)``: the chances that a leg (not the last) ends in the open, and that a leg from the wall to the
     wall crosses the arena, so the expected time in the open of a block with leg durations ``legs (k,)`` and
     stationary times ``gaps (k + 1,)`` (before, between and after the legs, seconds) is ``1 - periphery`` of it
@@ -103,8 +108,16 @@ def open_probability(arena: Arena, legs: np.ndarray, gaps: np.ndarray, eligible:
     return float(np.clip((budget - crossing) / max(costs - crossing, 1e-9), 0.0, 1.0)), CROSS
 
 
-def block_targets(rng: np.random.Generator, arena: Arena, track: WallTrack, legs: np.ndarray,
-                  distances: np.ndarray, gaps: np.ndarray, start: Place, end: Place) -> list[Place]:
+def block_targets(
+    rng: np.random.Generator,
+    arena: Arena,
+    track: WallTrack,
+    legs: np.ndarray,
+    distances: np.ndarray,
+    gaps: np.ndarray,
+    start: Place,
+    end: Place,
+) -> list[Place]:
     """The end places of a block's ``k`` legs (the last is ``end``), see the module docstring.
 
     Args:
@@ -143,7 +156,7 @@ def block_targets(rng: np.random.Generator, arena: Arena, track: WallTrack, legs
     if end.on_track:
         jumps = [i for i, kind in enumerate(kinds) if kind != "along"]
         last = jumps[-1] if jumps else -1
-        walk = float(nominal[last + 1:].sum())
+        walk = float(nominal[last + 1 :].sum())
         if last >= 0 and kinds[last] == "land":
             landing[last] = np.nan  # lands where the walk into ``end`` starts
             turns[last] = end.direction
@@ -163,13 +176,14 @@ def block_targets(rng: np.random.Generator, arena: Arena, track: WallTrack, legs
             place = Place(True, float(s % length), direction)
         elif kinds[i] == "land":
             if np.isnan(landing[i]):  # the walk into ``end`` starts here: as near as its length allows
-                s, scale = _landing(track, here.centre(track), reach[i], end, float(nominal[i + 1:].sum()))
+                s, scale = _landing(track, here.centre(track), reach[i], end, float(nominal[i + 1 :].sum()))
             elif here.on_track:  # crossing: to a wall ahead or across
                 s = s + direction * (0.2 + 0.35 * landing[i]) * length
             else:  # back to the wall: straight ahead if within reach, else the nearest wall
                 s = _return(track, here, reach[i]) + (landing[i] - 0.5) * 0.5 * reach[i]
-            direction = _arriving(track, here.centre(track), s, int(turns[i])) if not np.isnan(landing[i]) \
-                else end.direction
+            direction = (
+                _arriving(track, here.centre(track), s, int(turns[i])) if not np.isnan(landing[i]) else end.direction
+            )
             place = Place(True, float(s % length), direction)
         else:  # in the open within reach, heading the way the body came
             origin = here.centre(track)

@@ -228,8 +228,10 @@ def read_keypoints3d(path: str | Path) -> Keypoints3D:
     columns = [str(c).strip() for c in df.columns]
     df.columns = columns
     if "frame" not in columns:
-        raise KeypointError(f"{path}: needs a 'frame' column; found {columns[:8]}; allowed layouts: "
-                            "frame,<name>_x,<name>_y,<name>_z,... or frame,keypoint,x,y,z[,confidence]")
+        raise KeypointError(
+            f"{path}: needs a 'frame' column; found {columns[:8]}; allowed layouts: "
+            "frame,<name>_x,<name>_y,<name>_z,... or frame,keypoint,x,y,z[,confidence]"
+        )
     frames = pd.to_numeric(df["frame"], errors="coerce").to_numpy()
     if len(frames) == 0 or not np.isfinite(frames).all() or (frames < 0).any() or (frames % 1 != 0).any():
         raise KeypointError(f"{path}: column 'frame' must hold integers >= 0 in every row")
@@ -242,16 +244,19 @@ def read_keypoints3d(path: str | Path) -> Keypoints3D:
         xyz = np.full((n, len(names), 3), np.nan)
         xyz[frames, kidx] = df[["x", "y", "z"]].apply(pd.to_numeric, errors="coerce").to_numpy()
         conf = np.zeros((n, len(names)))
-        conf[frames, kidx] = (pd.to_numeric(df["confidence"], errors="coerce").to_numpy()
-                              if "confidence" in columns else 1.0)
+        conf[frames, kidx] = (
+            pd.to_numeric(df["confidence"], errors="coerce").to_numpy() if "confidence" in columns else 1.0
+        )
     else:
         coords = [c for c in columns if c != "frame"]
         names = tuple(dict.fromkeys(c[:-2] for c in coords if c[-2:] in ("_x", "_y", "_z")))
         bad = [c for c in coords if c[-2:] not in ("_x", "_y", "_z")]
         missing = [f"{nm}_{a}" for nm in names for a in "xyz" if f"{nm}_{a}" not in columns]
         if bad or missing or not names:
-            raise KeypointError(f"{path}: unknown layout (columns {bad or missing or columns}); allowed: "
-                                "frame,<name>_x,<name>_y,<name>_z,... or frame,keypoint,x,y,z[,confidence]")
+            raise KeypointError(
+                f"{path}: unknown layout (columns {bad or missing or columns}); allowed: "
+                "frame,<name>_x,<name>_y,<name>_z,... or frame,keypoint,x,y,z[,confidence]"
+            )
         xyz = np.full((n, len(names), 3), np.nan)
         values = df[[f"{nm}_{a}" for nm in names for a in "xyz"]].apply(pd.to_numeric, errors="coerce")
         xyz[frames] = values.to_numpy().reshape(len(df), len(names), 3)

@@ -22,8 +22,16 @@ def joint_amplitudes(rig: MotionRig, amplitude: float, overrides: dict[str, floa
     return np.array([amplitude * overrides.get(group_base(g), 1.0) for g in rig.skeleton.groups])
 
 
-def coupled_noise(rig: MotionRig, n_frames: int, fps: float, rng: np.random.Generator, timescale: float,
-                  symmetry: float = 0.0, independence: float = 0.35, tail_lag: float = 0.06) -> np.ndarray:
+def coupled_noise(
+    rig: MotionRig,
+    n_frames: int,
+    fps: float,
+    rng: np.random.Generator,
+    timescale: float,
+    symmetry: float = 0.0,
+    independence: float = 0.35,
+    tail_lag: float = 0.06,
+) -> np.ndarray:
     """``(F, J, 3)`` unit-scale smooth noise with the couplings that keep a body plausible.
 
     * spine (pelvis and spine groups): one shared signal per axis bends every vertebral joint the same way (a
@@ -60,9 +68,17 @@ def coupled_noise(rig: MotionRig, n_frames: int, fps: float, rng: np.random.Gene
     return u
 
 
-def random_angles(rig: MotionRig, centre: np.ndarray, n_frames: int, fps: float, rng: np.random.Generator,
-                  amplitude: float = 0.5, timescale: float = 0.5, symmetry: float = 0.0,
-                  group_amplitude: dict[str, float] | None = None) -> np.ndarray:
+def random_angles(
+    rig: MotionRig,
+    centre: np.ndarray,
+    n_frames: int,
+    fps: float,
+    rng: np.random.Generator,
+    amplitude: float = 0.5,
+    timescale: float = 0.5,
+    symmetry: float = 0.0,
+    group_amplitude: dict[str, float] | None = None,
+) -> np.ndarray:
     """``(F, J, 3)`` smooth random angles inside the limits around ``centre`` (``(J, 3)`` or ``(F, J, 3)``)."""
     u = coupled_noise(rig, n_frames, fps, rng, timescale, symmetry)
     u *= NOISE_GAIN * joint_amplitudes(rig, amplitude, group_amplitude)[None, :, None]
@@ -106,8 +122,16 @@ def gaussian_smooth(values: np.ndarray, sigma: int) -> np.ndarray:
     return np.convolve(np.pad(values, 3 * sigma, mode="edge"), kernel / kernel.sum(), mode="valid")
 
 
-def ground(rig: MotionRig, angles: np.ndarray, root: np.ndarray, floor: float, fps: float,
-           clearance: float = 0.0, settle: bool = False, tail: bool = False) -> np.ndarray:
+def ground(
+    rig: MotionRig,
+    angles: np.ndarray,
+    root: np.ndarray,
+    floor: float,
+    fps: float,
+    clearance: float = 0.0,
+    settle: bool = False,
+    tail: bool = False,
+) -> np.ndarray:
     """Root transforms raised (smoothly) so that no part of the body goes below ``floor + clearance``.
 
     With ``settle`` the body is also lowered onto the floor where it floats (rests on its lowest point).
@@ -125,8 +149,9 @@ def ground(rig: MotionRig, angles: np.ndarray, root: np.ndarray, floor: float, f
     return out
 
 
-def keep_tail_above(rig: MotionRig, angles: np.ndarray, root: np.ndarray, floor: float, fps: float,
-                    clearance: float = 0.0015) -> np.ndarray:
+def keep_tail_above(
+    rig: MotionRig, angles: np.ndarray, root: np.ndarray, floor: float, fps: float, clearance: float = 0.0015
+) -> np.ndarray:
     """Angles with the tail bent up (dorsally), joint by joint from its base, wherever it would go below
     ``floor + clearance``; the corrections are smoothed in time so they add no jerks. The tail then lies on
     the floor instead of passing through it."""
@@ -162,8 +187,15 @@ def _rot4(rot: np.ndarray) -> np.ndarray:
     return out
 
 
-def keep_head_above(rig: MotionRig, angles: np.ndarray, root: np.ndarray, floor: float, fps: float,
-                    clearance: float = 0.004, passes: int = 2) -> np.ndarray:
+def keep_head_above(
+    rig: MotionRig,
+    angles: np.ndarray,
+    root: np.ndarray,
+    floor: float,
+    fps: float,
+    clearance: float = 0.004,
+    passes: int = 2,
+) -> np.ndarray:
     """Angles with the neck and head raised (less flexion, spread over their joints) wherever the nose would
     come closer than ``clearance`` to the floor; corrections are smoothed in time."""
     joints = np.concatenate([rig.chains["neck"], rig.chains["head"]])
@@ -184,6 +216,7 @@ def keep_head_above(rig: MotionRig, angles: np.ndarray, root: np.ndarray, floor:
         need = np.arcsin(np.clip(smooth_upper_envelope(np.maximum(deficit, 0.0), radius) / arm, 0.0, 1.0))
         share = np.maximum(angles[:, joints, 0] - rig.lo[joints, 0], 0.0)
         share = share / np.maximum(share.sum(axis=1, keepdims=True), 1e-12)
-        angles[:, joints, 0] = np.clip(angles[:, joints, 0] - 1.2 * need[:, None] * share, rig.lo[joints, 0],
-                                       rig.hi[joints, 0])
+        angles[:, joints, 0] = np.clip(
+            angles[:, joints, 0] - 1.2 * need[:, None] * share, rig.lo[joints, 0], rig.hi[joints, 0]
+        )
     return angles

@@ -185,7 +185,7 @@ def difference_penalty(n: int, w1: float, w2: float) -> np.ndarray:
             continue
         for i, ci in enumerate(stencil):
             for j in range(i, len(stencil)):
-                bands[j - i, i:i + rows] += weight * ci * stencil[j]
+                bands[j - i, i : i + rows] += weight * ci * stencil[j]
     return bands
 
 

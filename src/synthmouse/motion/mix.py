@@ -54,8 +54,17 @@ from .semirandom import SemiRandomSpec
 STREAM_PLAN, STREAM_BOUT, STREAM_ANCHOR, STREAM_ROUTE = 101, 102, 103, 104
 MAX_BOUTS_PER_BLOCK = 4096
 MAX_BOUT_FRAMES = 36_000  # frames of one generated bout (memory: a few hundred MB of joint angles and rotations)
-GENERATOR_SPECS = (SemiRandomSpec, LocomotionSpec, RearSpec, GroomSpec, ScanSpec, RestSpec, ReachSpec, RareSpec,
-                   ClipSpec)
+GENERATOR_SPECS = (
+    SemiRandomSpec,
+    LocomotionSpec,
+    RearSpec,
+    GroomSpec,
+    ScanSpec,
+    RestSpec,
+    ReachSpec,
+    RareSpec,
+    ClipSpec,
+)
 
 
 def _type_tag(value):
@@ -110,13 +119,20 @@ class ArenaSpec(StrictScalarsModel):
         for name in ("x", "y"):
             lo, hi = getattr(self, name)
             if hi - lo <= 2 * self.margin:
-                raise ValueError(f"arena {name} range {[lo, hi]} must be wider than twice the margin "
-                                 f"({self.margin})")
+                raise ValueError(f"arena {name} range {[lo, hi]} must be wider than twice the margin ({self.margin})")
         return self
 
     def build(self) -> Arena:
-        return Arena(self.x[0], self.x[1], self.y[0], self.y[1], self.margin, self.periphery, self.periphery_width,
-                     self.wall_distance)
+        return Arena(
+            self.x[0],
+            self.x[1],
+            self.y[0],
+            self.y[1],
+            self.margin,
+            self.periphery,
+            self.periphery_width,
+            self.wall_distance,
+        )
 
 
 class HeadFixedSpec(StrictScalarsModel):
@@ -148,8 +164,9 @@ class MotionMixSpec(StrictScalarsModel):
             raise ValueError(f"generator names must be unique, found {dup} more than once; give each a 'name'")
         shortest = min(g.duration[0] for g in self.generators)
         if shortest < 2 * self.blend_seconds:
-            raise ValueError(f"the shortest bout ({shortest} s) must last at least twice blend_seconds "
-                             f"({self.blend_seconds} s)")
+            raise ValueError(
+                f"the shortest bout ({shortest} s) must last at least twice blend_seconds ({self.blend_seconds} s)"
+            )
         longest = max(g.duration[1] for g in self.generators)
         frames = (min(longest, self.block_seconds) + self.blend_seconds) * self.fps
         if frames > MAX_BOUT_FRAMES:
@@ -335,8 +352,11 @@ class MotionMix:
 
     def _walks(self, bout: Bout) -> bool:
         """A generator that walks to an end anchor (locomotion), on a floor without head fixation."""
-        return bool(self.spec.generators[bout.entry].moves_root) and self.stage.support.kind == "floor" \
+        return (
+            bool(self.spec.generators[bout.entry].moves_root)
+            and self.stage.support.kind == "floor"
             and self.stage.head_fixed is None
+        )
 
     def _moves(self, bout: Bout) -> bool:
         """The bout walks from its start anchor to the next bout's drawn anchor (a walking bout not cut short)."""
@@ -345,8 +365,11 @@ class MotionMix:
     def _follows_path(self, bout: Bout) -> bool:
         """A bout whose root follows its own (recorded) path and ends where that path ends (``clip`` on a
         floor without head fixation): the next bout starts at its end."""
-        return self.spec.generators[bout.entry].follows_path \
-            and self.stage.support.kind == "floor" and self.stage.head_fixed is None
+        return (
+            self.spec.generators[bout.entry].follows_path
+            and self.stage.support.kind == "floor"
+            and self.stage.head_fixed is None
+        )
 
     def start_anchor(self, bout: Bout, fps: float, seed: int) -> RootState:
         """Where the root is at the start of a bout (see the module docstring).
@@ -419,12 +442,20 @@ class MotionMix:
             moving = np.array([self._moves(b) for b in bouts])
             lengths = np.array([b.length for b in bouts]) / fps
             leg_at = np.flatnonzero(moving)
-            gaps = np.array([lengths[a + 1:b].sum() for a, b in zip(np.r_[-1, leg_at], np.r_[leg_at, len(bouts)],
-                                                                      strict=True)])
+            gaps = np.array(
+                [lengths[a + 1 : b].sum() for a, b in zip(np.r_[-1, leg_at], np.r_[leg_at, len(bouts)], strict=True)]
+            )
             speeds = np.array([getattr(self.spec.generators[b.entry], "speed", 0.12) for b in legs])
-            places = block_targets(_rng(seed, block, STREAM_ROUTE), arena, self.track, lengths[leg_at],
-                                   speeds * lengths[leg_at], gaps, self._block_place(block, seed),
-                                   self._block_place(block + 1, seed))
+            places = block_targets(
+                _rng(seed, block, STREAM_ROUTE),
+                arena,
+                self.track,
+                lengths[leg_at],
+                speeds * lengths[leg_at],
+                gaps,
+                self._block_place(block, seed),
+                self._block_place(block + 1, seed),
+            )
             targets = {b.index: place.state(self.track, self.offset) for b, place in zip(legs, places, strict=True)}
         self._targets[key] = targets
         while len(self._targets) > 64:
@@ -477,13 +508,14 @@ class MotionMix:
             start = self.start_anchor(bout, fps, seed)
             if self._walks(bout):
                 end = self.end_target(bout, fps, seed) if self._moves(bout) else start
-                path = spec.root_path(self.rig, bout.length, fps, _rng(seed, bout.block, bout.index, STREAM_BOUT),
-                                      self.stage, start, end)
+                path = spec.root_path(
+                    self.rig, bout.length, fps, _rng(seed, bout.block, bout.index, STREAM_BOUT), self.stage, start, end
+                )
                 bxy, bh = path.xy, path.heading
             elif self._follows_path(bout):
                 clip = self.clip(bout, fps, seed)
-                bxy = clip.root[:bout.length, :2, 3]
-                bh = np.arctan2(clip.root[:bout.length, 1, 0], clip.root[:bout.length, 0, 0])
+                bxy = clip.root[: bout.length, :2, 3]
+                bh = np.arctan2(clip.root[: bout.length, 1, 0], clip.root[: bout.length, 0, 0])
             else:
                 bxy, bh = np.tile([start.x, start.y], (bout.length, 1)), np.full(bout.length, start.heading)
             stop = min(n_frames, bout.start + bout.length)
@@ -493,8 +525,9 @@ class MotionMix:
             f = stop
         return xy, heading, names
 
-    def frames(self, start: int, stop: int, fps: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                                             list[str]]:
+    def frames(
+        self, start: int, stop: int, fps: float, seed: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
         """``(angles (F, J, 3), root (F, 4, 4), segment_ids (F,), names)`` of frames ``start..stop-1``."""
         blend = self.blend_frames(fps)
         n = stop - start
@@ -515,8 +548,9 @@ class MotionMix:
                 pclip = self.clip(prev, fps, seed)
                 t = local[in_blend]
                 w = min_jerk((t + 1.0) / (blend + 1.0))
-                a[in_blend], r[in_blend] = blend_frames(pclip.angles[prev.length + t], pclip.root[prev.length + t],
-                                                        a[in_blend], r[in_blend], w)
+                a[in_blend], r[in_blend] = blend_frames(
+                    pclip.angles[prev.length + t], pclip.root[prev.length + t], a[in_blend], r[in_blend], w
+                )
             sl = slice(f - start, end - start)
             angles[sl], root[sl], ids[sl] = a, r, bout.segment_id
             names[sl] = [self.spec.generators[bout.entry].label] * (end - f)
@@ -549,8 +583,14 @@ def _hold_end(clip: Clip, extra: int) -> Clip:
     if extra <= 0:
         return clip
     idx = np.concatenate([np.arange(clip.n_frames), np.full(extra, clip.n_frames - 1)])
-    return Clip(clip.angles[idx], clip.root[idx], clip.planted[idx], clip.moved[idx], clip.support,
-                np.concatenate([clip.speed, np.zeros(extra)]))
+    return Clip(
+        clip.angles[idx],
+        clip.root[idx],
+        clip.planted[idx],
+        clip.moved[idx],
+        clip.support,
+        np.concatenate([clip.speed, np.zeros(extra)]),
+    )
 
 
 def _rng(*keys: int) -> np.random.Generator:
@@ -564,8 +604,15 @@ def _rng(*keys: int) -> np.random.Generator:
 DEFAULT_FREE_MIX: dict = {
     "generators": [
         {"type": "locomotion", "name": "walk", "gait": "walk", "weight": 30, "duration": [0.8, 2.5], "speed": 0.12},
-        {"type": "locomotion", "name": "trot", "gait": "trot", "weight": 8, "duration": [0.6, 1.5], "speed": 0.2,
-         "pauses": 0},
+        {
+            "type": "locomotion",
+            "name": "trot",
+            "gait": "trot",
+            "weight": 8,
+            "duration": [0.6, 1.5],
+            "speed": 0.2,
+            "pauses": 0,
+        },
         {"type": "rear", "weight": 12, "duration": [0.8, 2.0]},
         {"type": "groom", "weight": 8, "duration": [1.5, 4.0]},
         {"type": "scan", "weight": 22, "duration": [0.6, 1.5]},
@@ -615,13 +662,17 @@ def scene_motion(scene, seed: int, fps: float | None = None) -> MixPoseProvider:
     if isinstance(motion, (str, Path)):
         data = load_yaml(Path(motion), error=SceneError, what="motion mix file")
         if not isinstance(data, dict):
-            raise SceneError(f"{motion}: a motion mix must be a mapping with a 'generators' list, got "
-                             f"{type(data).__name__}")
+            raise SceneError(
+                f"{motion}: a motion mix must be a mapping with a 'generators' list, got {type(data).__name__}"
+            )
         name = str(motion)
         base_dir = Path(motion).resolve().parent
     else:
-        data = dict(motion) if motion else dict(DEFAULT_RUNNING_MIX if kind in ("wheel", "treadmill")
-                                                else DEFAULT_FREE_MIX)
+        data = (
+            dict(motion)
+            if motion
+            else dict(DEFAULT_RUNNING_MIX if kind in ("wheel", "treadmill") else DEFAULT_FREE_MIX)
+        )
         name = "motion"
     data = dict(data)
     if "support" not in data:

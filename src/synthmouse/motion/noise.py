@@ -77,8 +77,9 @@ def to_limits(u: np.ndarray, centre: np.ndarray, lo: np.ndarray, hi: np.ndarray)
     return lo + (hi - lo) * sigmoid(c + u)
 
 
-def from_limits(angles: np.ndarray, centre: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                eps: float = 1e-6) -> np.ndarray:
+def from_limits(
+    angles: np.ndarray, centre: np.ndarray, lo: np.ndarray, hi: np.ndarray, eps: float = 1e-6
+) -> np.ndarray:
     """Inverse of :func:`to_limits` (angles on the limits map to large finite values)."""
     span = np.where(hi - lo > 1e-12, hi - lo, 1.0)
     x = np.clip((angles - lo) / span, eps, 1.0 - eps)

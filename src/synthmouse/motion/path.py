@@ -108,9 +108,15 @@ def _via(start: RootState, end: RootState, arena: Arena | None) -> RootState | N
     return RootState(float(via[0]), float(via[1]), heading)
 
 
-def velocity_profile(n_frames: int, fps: float, rng: np.random.Generator, pauses: float,
-                     pause_duration: tuple[float, float], ramp: float = 0.3,
-                     max_pause_share: float = 0.6) -> np.ndarray:
+def velocity_profile(
+    n_frames: int,
+    fps: float,
+    rng: np.random.Generator,
+    pauses: float,
+    pause_duration: tuple[float, float],
+    ramp: float = 0.3,
+    max_pause_share: float = 0.6,
+) -> np.ndarray:
     """``(F,)`` non-negative relative speed: smooth movement bouts separated by ``Poisson(pauses)`` pauses (dropped
     from the last while they would fill more than ``max_pause_share`` of the clip); integrates to 1 over the clip
     (in units of clip fraction per second times the duration)."""
@@ -145,10 +151,21 @@ def _smooth_step(x: np.ndarray) -> np.ndarray:
     return min_jerk(np.clip(x, 0.0, 1.0))
 
 
-def plan_path(start: RootState, end: RootState, arena: Arena | None, n_frames: int, fps: float,
-              rng: np.random.Generator, pauses: float = 0.0, pause_duration: tuple[float, float] = (0.3, 1.0),
-              ramp: float = 0.3, max_turn_rate: float = 2.5, track: WallTrack | None = None,
-              offset: float = 0.0, front: float = 0.0) -> RootPath:
+def plan_path(
+    start: RootState,
+    end: RootState,
+    arena: Arena | None,
+    n_frames: int,
+    fps: float,
+    rng: np.random.Generator,
+    pauses: float = 0.0,
+    pause_duration: tuple[float, float] = (0.3, 1.0),
+    ramp: float = 0.3,
+    max_turn_rate: float = 2.5,
+    track: WallTrack | None = None,
+    offset: float = 0.0,
+    front: float = 0.0,
+) -> RootPath:
     """The root trajectory from ``start`` to ``end`` in ``n_frames`` frames (see the module docstring); the
     heading turns at most ``max_turn_rate`` rad/s (so planted paws stay within reach while the body turns).
 
@@ -173,8 +190,9 @@ def plan_path(start: RootState, end: RootState, arena: Arena | None, n_frames: i
     if via is None:
         curve = _bezier_curve(bezier_controls(start, target, arena))
     else:
-        curve = np.concatenate([_bezier_curve(bezier_controls(start, via, arena)),
-                                _bezier_curve(bezier_controls(via, target, arena))[1:]])
+        curve = np.concatenate(
+            [_bezier_curve(bezier_controls(start, via, arena)), _bezier_curve(bezier_controls(via, target, arena))[1:]]
+        )
     if arrival is not None:
         curve = np.concatenate([curve, arrival[1][1:]])
     seg = np.linalg.norm(np.diff(curve, axis=0), axis=1)
@@ -205,8 +223,15 @@ PEAK_SPEED = 0.5  # m/s: slowing down in bends never asks for more than this els
 ALONG_MAX_SPEED = 0.2  # m/s: a walk along the wall further than this in the time given crosses the arena instead
 
 
-def _progress(n_frames: int, fps: float, rng: np.random.Generator, pauses: float,
-              pause_duration: tuple[float, float], ramp: float, length: float | None) -> np.ndarray:
+def _progress(
+    n_frames: int,
+    fps: float,
+    rng: np.random.Generator,
+    pauses: float,
+    pause_duration: tuple[float, float],
+    ramp: float,
+    length: float | None,
+) -> np.ndarray:
     """``(F,)`` share of the path covered in each frame (0 to 1), from :func:`velocity_profile`; with a path
     ``length`` the pauses leave enough time to move at :data:`MAX_MEAN_SPEED` at most."""
     share = 0.6
@@ -217,8 +242,7 @@ def _progress(n_frames: int, fps: float, rng: np.random.Generator, pauses: float
     return progress / progress[-1] if progress[-1] > 0 else np.linspace(0.0, 1.0, n_frames)
 
 
-def _arrival(end: RootState, track: WallTrack | None, angle: float = np.pi / 3) -> tuple[RootState,
-                                                                                         np.ndarray] | None:
+def _arrival(end: RootState, track: WallTrack | None, angle: float = np.pi / 3) -> tuple[RootState, np.ndarray] | None:
     """The last stretch of a route that ends on the wall track: a circular arc of 1.3 corner radii from
     ``angle`` towards the wall into the track's direction (so the nose, ahead of the turning centre, stays
     inside the wall). Returns ``(state where the arc starts, (K, 2) arc points)`` or None off the track."""
@@ -233,14 +257,18 @@ def _arrival(end: RootState, track: WallTrack | None, angle: float = np.pi / 3) 
     along = np.array([np.cos(h), np.sin(h)])
     inward = direction * np.array([-along[1], along[0]])
     theta = np.linspace(angle, 0.0, 32)
-    points = np.array([end.x, end.y]) + np.outer(-radius * np.sin(theta), along) \
+    points = (
+        np.array([end.x, end.y])
+        + np.outer(-radius * np.sin(theta), along)
         + np.outer(radius * (1.0 - np.cos(theta)), inward)
+    )
     toward = -np.sin(angle) * inward + np.cos(angle) * along
     return RootState(float(points[0, 0]), float(points[0, 1]), float(np.arctan2(toward[1], toward[0]))), points
 
 
-def keep_body_inside(centre: np.ndarray, heading: np.ndarray, arena: Arena | None, front: float, fps: float,
-                     clearance: float = 0.01) -> np.ndarray:
+def keep_body_inside(
+    centre: np.ndarray, heading: np.ndarray, arena: Arena | None, front: float, fps: float, clearance: float = 0.01
+) -> np.ndarray:
     """``centre (F, 2)`` moved away from the walls where the body, from ``front`` behind to ``front`` ahead of its
     centre along ``heading (F,)``, would come closer than ``clearance`` to a wall (a heading lagging behind a bend
     near a wall). The shift is spread over 0.15 s either side and smoothed (at least what is needed is kept); the
@@ -249,8 +277,12 @@ def keep_body_inside(centre: np.ndarray, heading: np.ndarray, arena: Arena | Non
         return centre
     ends = np.stack([np.cos(heading), np.sin(heading)], axis=1) * front
     need = np.zeros_like(centre)
-    for axis, wall, inward in ((0, arena.x_min, 1.0), (0, arena.x_max, -1.0), (1, arena.y_min, 1.0),
-                               (1, arena.y_max, -1.0)):
+    for axis, wall, inward in (
+        (0, arena.x_min, 1.0),
+        (0, arena.x_max, -1.0),
+        (1, arena.y_min, 1.0),
+        (1, arena.y_max, -1.0),
+    ):
         gap = (centre[:, axis] - wall) * inward - np.abs(ends[:, axis])  # the nearer end of the body
         need[:, axis] += inward * np.maximum(clearance - gap, 0.0)
     if not need.any():
@@ -300,13 +332,20 @@ def _rate(s: np.ndarray) -> np.ndarray:
 
 
 def _ahead(state: RootState, offset: float) -> RootState:
-    return RootState(state.x + offset * np.cos(state.heading), state.y + offset * np.sin(state.heading),
-                     state.heading)
+    return RootState(state.x + offset * np.cos(state.heading), state.y + offset * np.sin(state.heading), state.heading)
 
 
-def _along_track(track: WallTrack, route: tuple[float, int, float], start: RootState, progress: np.ndarray,
-                 fps: float, max_turn_rate: float, offset: float, arena: Arena | None = None,
-                 front: float = 0.0) -> RootPath:
+def _along_track(
+    track: WallTrack,
+    route: tuple[float, int, float],
+    start: RootState,
+    progress: np.ndarray,
+    fps: float,
+    max_turn_rate: float,
+    offset: float,
+    arena: Arena | None = None,
+    front: float = 0.0,
+) -> RootPath:
     """The body centre along the wall track (``route = (s0, direction, distance)``), slowed in the corners so the
     heading keeps up; the root trails ``offset`` behind the centre along the heading."""
     s0, direction, distance = route
@@ -323,8 +362,9 @@ def _along_track(track: WallTrack, route: tuple[float, int, float], start: RootS
     return RootPath(root, heading, np.maximum(_rate(s) * fps, 0.0), fps)
 
 
-def _slow_in_bends(arc: np.ndarray, curvature: np.ndarray, progress: np.ndarray, fps: float,
-                   max_turn_rate: float) -> np.ndarray:
+def _slow_in_bends(
+    arc: np.ndarray, curvature: np.ndarray, progress: np.ndarray, fps: float, max_turn_rate: float
+) -> np.ndarray:
     """``(F,)`` arc length reached in each frame: the clip's ``progress`` (0-1) run on a stretched arc length,
     stretched by ``curvature * peak speed / (0.8 max_turn_rate)`` where above 1, so the heading can follow the
     tangent in bends (the peak speed taken as twice the mean); the stretch is smoothed over ~2 cm of path."""
@@ -372,9 +412,18 @@ class WallTrack:
         q = 0.5 * np.pi * r
         lengths = np.array([w, q, h, q, w, q, h, q])
         headings = 0.5 * np.pi * np.array([0, 0, 1, 1, 2, 2, 3, 3], dtype=np.float64)
-        points = np.array([[self.x0 + r, self.y0], [self.x1 - r, self.y0 + r], [self.x1, self.y0 + r],
-                           [self.x1 - r, self.y1 - r], [self.x1 - r, self.y1], [self.x0 + r, self.y1 - r],
-                           [self.x0, self.y1 - r], [self.x0 + r, self.y0 + r]])
+        points = np.array(
+            [
+                [self.x0 + r, self.y0],
+                [self.x1 - r, self.y0 + r],
+                [self.x1, self.y0 + r],
+                [self.x1 - r, self.y1 - r],
+                [self.x1 - r, self.y1],
+                [self.x0 + r, self.y1 - r],
+                [self.x0, self.y1 - r],
+                [self.x0 + r, self.y0 + r],
+            ]
+        )
         return lengths, headings, points, np.arange(8) % 2 == 1
 
     @property
@@ -453,8 +502,15 @@ class WallTrack:
         h = float(self.heading(s)) + (0.0 if direction > 0 else np.pi)
         return RootState(float(c[0] - offset * np.cos(h)), float(c[1] - offset * np.sin(h)), _wrap(h))
 
-    def route(self, start: RootState, end: RootState, offset: float, tolerance: float = 0.005,
-              max_share: float = 0.75, max_distance: float = np.inf) -> tuple[float, int, float] | None:
+    def route(
+        self,
+        start: RootState,
+        end: RootState,
+        offset: float,
+        tolerance: float = 0.005,
+        max_share: float = 0.75,
+        max_distance: float = np.inf,
+    ) -> tuple[float, int, float] | None:
         """``(s0, direction, distance)`` of a walk along the track from ``start`` to ``end`` (root states whose body
         centres, ``offset`` ahead, lie within ``tolerance`` of the track, heading the same way along it, at most
         ``max_share`` of a lap and ``max_distance`` apart in that direction), else None."""

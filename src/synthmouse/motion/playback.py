@@ -68,16 +68,20 @@ def load_fitted_motion(path: str | Path) -> FittedMotion:
     with data:
         missing = [k for k in FIT_ARRAYS if k not in data.files]
         if missing:
-            raise SceneError(f"{path}: a clip file needs arrays {list(FIT_ARRAYS)}; missing {missing} "
-                             f"(write it with 'synthmouse motion retarget' or 'motion sample')")
+            raise SceneError(
+                f"{path}: a clip file needs arrays {list(FIT_ARRAYS)}; missing {missing} "
+                f"(write it with 'synthmouse motion retarget' or 'motion sample')"
+            )
         angles = np.asarray(data["angles"], dtype=np.float64)
         root = np.asarray(data["root"], dtype=np.float64)
         fps = float(data["fps"])
         joints = tuple(str(j) for j in data["joints"])
     n = angles.shape[0]
     if angles.ndim != 3 or angles.shape[1:] != (len(joints), 3) or root.shape != (n, 4, 4) or n < 2:
-        raise SceneError(f"{path}: angles {angles.shape} and root {root.shape} must be (N, J, 3) and (N, 4, 4) with "
-                         f"N >= 2 frames and J = {len(joints)} joints")
+        raise SceneError(
+            f"{path}: angles {angles.shape} and root {root.shape} must be (N, J, 3) and (N, 4, 4) with "
+            f"N >= 2 frames and J = {len(joints)} joints"
+        )
     if not (np.isfinite(angles).all() and np.isfinite(root).all()) or not fps > 0:
         raise SceneError(f"{path}: angles and root must be finite and fps > 0 (got fps {fps})")
     return FittedMotion(angles, root, fps, joints, str(path))
@@ -123,24 +127,37 @@ class ClipSpec(GeneratorSpec):
         """Refuse a file whose joints are not the body's, or shorter than the longest bout."""
         motion = self.check_joints(rig)
         if self.duration[1] > motion.seconds + 1e-9:
-            raise SceneError(f"{self.path}: generator {self.label!r}: duration max {self.duration[1]:g} s is longer "
-                             f"than the recording ({motion.seconds:.3g} s)")
+            raise SceneError(
+                f"{self.path}: generator {self.label!r}: duration max {self.duration[1]:g} s is longer "
+                f"than the recording ({motion.seconds:.3g} s)"
+            )
 
     def check_joints(self, rig: MotionRig) -> FittedMotion:
         """The fit file, refused when its joints are not the body's."""
         motion = self.motion()
         names = tuple(rig.skeleton.names)
         if motion.joints != names:
-            diff = [f"{i}: {a!r} vs {b!r}" for i, (a, b) in enumerate(zip(motion.joints, names, strict=False))
-                    if a != b][:3]
-            raise SceneError(f"{self.path}: generator {self.label!r}: the clip's {len(motion.joints)} joints do not "
-                             f"match body {rig.body.name!r} ({len(names)} joints)"
-                             + (f"; first differences (file vs body) {diff}" if diff else "")
-                             + "; retarget the recording onto this body (--model)")
+            diff = [
+                f"{i}: {a!r} vs {b!r}" for i, (a, b) in enumerate(zip(motion.joints, names, strict=False)) if a != b
+            ][:3]
+            raise SceneError(
+                f"{self.path}: generator {self.label!r}: the clip's {len(motion.joints)} joints do not "
+                f"match body {rig.body.name!r} ({len(names)} joints)"
+                + (f"; first differences (file vs body) {diff}" if diff else "")
+                + "; retarget the recording onto this body (--model)"
+            )
         return motion
 
-    def generate(self, rig: MotionRig, n_frames: int, fps: float, rng: np.random.Generator,
-                 stage: Stage | None = None, start: RootState | None = None, end: RootState | None = None) -> Clip:
+    def generate(
+        self,
+        rig: MotionRig,
+        n_frames: int,
+        fps: float,
+        rng: np.random.Generator,
+        stage: Stage | None = None,
+        start: RootState | None = None,
+        end: RootState | None = None,
+    ) -> Clip:
         stage = stage or Stage()
         start = start or RootState()
         motion = self.check_joints(rig)
@@ -160,15 +177,18 @@ class ClipSpec(GeneratorSpec):
         return Clip(angles, root, np.zeros((n_frames, 4), bool), np.zeros(n_frames), support, speed)
 
 
-def resample_window(motion: FittedMotion, n_frames: int, fps: float,
-                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def resample_window(
+    motion: FittedMotion, n_frames: int, fps: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """``(angles (n, J, 3), root (n, 4, 4))``: ``n_frames`` frames at ``fps`` from a window whose first file frame
     is drawn uniformly among those that leave room for the whole window (one integer draw from ``rng``)."""
     step = motion.fps / fps
     span = (n_frames - 1) * step  # file frames covered
     if span > motion.n_frames - 1 + 1e-9:
-        raise SceneError(f"{motion.source}: a bout of {n_frames / fps:.3g} s is longer than the recording "
-                         f"({motion.seconds:.3g} s); shorten the generator's duration")
+        raise SceneError(
+            f"{motion.source}: a bout of {n_frames / fps:.3g} s is longer than the recording "
+            f"({motion.seconds:.3g} s); shorten the generator's duration"
+        )
     last_start = int(np.floor(motion.n_frames - 1 - span + 1e-9))
     first = int(rng.integers(0, last_start + 1))
     u = np.minimum(first + np.arange(n_frames) * step, motion.n_frames - 1)
@@ -189,8 +209,9 @@ def heading_of(root: np.ndarray) -> np.ndarray:
     return np.arctan2(root[..., 1, 0], root[..., 0, 0])
 
 
-def place_path(root: np.ndarray, start: RootState, floor: float, arena, moving: bool, tries: int,
-               rng: np.random.Generator) -> np.ndarray:
+def place_path(
+    root: np.ndarray, start: RootState, floor: float, arena, moving: bool, tries: int, rng: np.random.Generator
+) -> np.ndarray:
     """``(n, 4, 4)`` recorded roots turned about +z and moved so the path starts at ``start``: heights above the
     recorded floor (z = 0) are kept over ``floor``. With ``moving``, the turn aligning the first heading with
     ``start.heading`` is tried first, then ``tries - 1`` turns drawn from ``rng``; the first keeping the path in

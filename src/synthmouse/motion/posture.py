@@ -23,8 +23,12 @@ from .rig import LIMB_NAMES, MotionRig
 
 # Landmark heights of a standing adult mouse, as fractions of the nose-to-tail-base length.
 STANDING_HEIGHTS = {
-    "tail_root": 0.24, "back_rump": 0.33, "back_middle": 0.38, "back_shoulders": 0.36,
-    "head_centre": 0.26, "nose": 0.13,
+    "tail_root": 0.24,
+    "back_rump": 0.33,
+    "back_middle": 0.38,
+    "back_shoulders": 0.36,
+    "head_centre": 0.26,
+    "nose": 0.13,
 }
 # Paw contact targets relative to the girdle joint (shoulder or hip joint), fractions of the body length:
 # (forward, outward); and the paw's heading outwards (radians).
@@ -94,8 +98,9 @@ def solve_axial(rig: MotionRig, heights: dict[str, float] | None = None) -> tupl
     return angles_of(fit.x)[0], float(fit.x[0])
 
 
-def place_limbs(rig: MotionRig, angles: np.ndarray, height: float, iterations: int = 60,
-                soles: np.ndarray | None = None) -> np.ndarray:
+def place_limbs(
+    rig: MotionRig, angles: np.ndarray, height: float, iterations: int = 60, soles: np.ndarray | None = None
+) -> np.ndarray:
     """Angles with each limb solved so its paw stands on the floor under its girdle joint; ``soles (4,)`` are
     the heights of the contact points above the floor (default: each limb's rest-pose sole height)."""
     angles = angles[None].copy()
@@ -113,10 +118,16 @@ def place_limbs(rig: MotionRig, angles: np.ndarray, height: float, iterations: i
         init = np.zeros((1, len(limb.chain), 3))
         if not limb.is_fore:  # a foot points forward from the heel: start from a dorsiflexed ankle
             init[0, -1, 0] = np.clip(-np.pi / 2, rig.lo[limb.chain[-1], 0], rig.hi[limb.chain[-1], 0])
-        theta = solve_limb(rig, limb, limb_anchor(world, rig, limb),
-                           LimbTargets(target[None], direction[None], direction_weight=0.003),
-                           init, prior=np.zeros((len(limb.chain), 3)), prior_weight=0.0003,
-                           iterations=iterations)
+        theta = solve_limb(
+            rig,
+            limb,
+            limb_anchor(world, rig, limb),
+            LimbTargets(target[None], direction[None], direction_weight=0.003),
+            init,
+            prior=np.zeros((len(limb.chain), 3)),
+            prior_weight=0.0003,
+            iterations=iterations,
+        )
         angles[0, limb.chain] = theta[0]
     return angles[0]
 

@@ -23,8 +23,15 @@ VIEWS = {
 _LIGHT = np.array([0.3, -0.5, 0.8])
 
 
-def draw_mesh(ax, vertices: np.ndarray, faces: np.ndarray, view: str, colors: np.ndarray | None = None,
-              centre: np.ndarray | None = None, heading: float = 0.0) -> None:
+def draw_mesh(
+    ax,
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    view: str,
+    colors: np.ndarray | None = None,
+    centre: np.ndarray | None = None,
+    heading: float = 0.0,
+) -> None:
     """Draw posed vertices ``(V, 3)`` with faces ``(T, 3)`` on a matplotlib axis, orthographic ``view``.
 
     ``centre`` and ``heading`` (radians about z) put the animal in a body-aligned camera: the view axes are rotated
@@ -81,8 +88,13 @@ def contact_sheet(
     low = (floor if floor is not None else float(verts[..., 2].min())) - 0.012
     high = max(float(verts[..., 2].max()) + 0.01, low + 0.06)
     ratios = [(high - low) / (2 * half) if v in ("side", "front") else 1.0 for v in views]
-    fig, axes = plt.subplots(len(views), len(idx), figsize=(panel * len(idx), panel * sum(ratios) + 0.45),
-                             squeeze=False, gridspec_kw={"height_ratios": ratios})
+    fig, axes = plt.subplots(
+        len(views),
+        len(idx),
+        figsize=(panel * len(idx), panel * sum(ratios) + 0.45),
+        squeeze=False,
+        gridspec_kw={"height_ratios": ratios},
+    )
     for col, f in enumerate(idx):
         root = sub.root[col]
         ahead = root[:3, :3] @ np.array([0.2 * body.length, 0.0, 0.0])  # the trunk's middle, ahead of the root

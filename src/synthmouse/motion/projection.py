@@ -16,8 +16,12 @@ def camera_arrays(camera) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     dist = np.zeros(5)
     raw = np.asarray(getattr(camera, "dist", np.zeros(5)), dtype=np.float64).ravel()
     dist[: min(5, raw.size)] = raw[:5]
-    return (np.asarray(camera.K, dtype=np.float64), dist, np.asarray(camera.R, dtype=np.float64),
-            np.asarray(camera.t, dtype=np.float64).ravel())
+    return (
+        np.asarray(camera.K, dtype=np.float64),
+        dist,
+        np.asarray(camera.R, dtype=np.float64),
+        np.asarray(camera.t, dtype=np.float64).ravel(),
+    )
 
 
 def project(camera, points: np.ndarray, jacobian: bool = False):

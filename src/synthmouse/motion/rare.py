@@ -23,8 +23,9 @@ from .rig import MotionRig
 from .spec import GeneratorSpec
 
 
-def plausible(rig: MotionRig, angles: np.ndarray, root: np.ndarray, floor: float = 0.0,
-              tolerance: float = 0.002) -> np.ndarray:
+def plausible(
+    rig: MotionRig, angles: np.ndarray, root: np.ndarray, floor: float = 0.0, tolerance: float = 0.002
+) -> np.ndarray:
     """``(F,) bool``: paws and tail outside the trunk (within ``tolerance``) and the tail not below the floor."""
     world = rig.world(angles, root)
     paws = rig.contact_points(world)
@@ -36,9 +37,16 @@ def plausible(rig: MotionRig, angles: np.ndarray, root: np.ndarray, floor: float
     return ~inside.any(axis=1) & ~below
 
 
-def sample_postures(rig: MotionRig, count: int, rng: np.random.Generator, concentration: float = 0.6,
-                    floor: float = 0.0, tolerance: float = 0.002, batch: int = 64,
-                    max_batches: int = 50) -> np.ndarray:
+def sample_postures(
+    rig: MotionRig,
+    count: int,
+    rng: np.random.Generator,
+    concentration: float = 0.6,
+    floor: float = 0.0,
+    tolerance: float = 0.002,
+    batch: int = 64,
+    max_batches: int = 50,
+) -> np.ndarray:
     """``(count, J, 3)`` plausible postures drawn across the limit box (see the module docstring)."""
     kept: list[np.ndarray] = []
     posture = rig.standing
@@ -76,9 +84,16 @@ class RareSpec(GeneratorSpec):
     concentration: float = Field(0.6, gt=0.05, le=5.0)
     tolerance: float = Field(0.002, ge=0.0, le=0.02)
 
-    def generate(self, rig: MotionRig, n_frames: int, fps: float, rng: np.random.Generator,
-                 stage: Stage | None = None, start: RootState | None = None,
-                 end: RootState | None = None) -> Clip:
+    def generate(
+        self,
+        rig: MotionRig,
+        n_frames: int,
+        fps: float,
+        rng: np.random.Generator,
+        stage: Stage | None = None,
+        start: RootState | None = None,
+        end: RootState | None = None,
+    ) -> Clip:
         stage, start = stage or Stage(), start or RootState()
         n_keys = int(np.ceil(n_frames / (self.hold * fps))) + 1
         keys = sample_postures(rig, n_keys, rng, self.concentration, stage.support.top, self.tolerance)

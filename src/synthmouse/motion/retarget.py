@@ -31,9 +31,24 @@ from ..errors import PoseError
 from .projection import project, triangulate
 from .rig import MotionRig
 
-TRUNK_LANDMARKS = ("nose", "neck", "body_middle", "tail_root", "back_shoulders", "back_middle", "back_rump",
-                   "head_centre", "left_ear_base", "right_ear_base", "left_eye", "right_eye",
-                   "left_shoulder_joint", "right_shoulder_joint", "left_hip_joint", "right_hip_joint")
+TRUNK_LANDMARKS = (
+    "nose",
+    "neck",
+    "body_middle",
+    "tail_root",
+    "back_shoulders",
+    "back_middle",
+    "back_rump",
+    "head_centre",
+    "left_ear_base",
+    "right_ear_base",
+    "left_eye",
+    "right_eye",
+    "left_shoulder_joint",
+    "right_shoulder_joint",
+    "left_hip_joint",
+    "right_hip_joint",
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,7 +78,7 @@ class LinearKeypoints:
                 srow = s.getrow(row)
                 ids, vals = srow.indices, srow.data
                 wk = w[ids].multiply(vals[:, None]).tocsc()  # (n, J)
-                U[k] = (wk.T @ verts[ids])
+                U[k] = wk.T @ verts[ids]
         rest = body.skeleton.rest
         for row, k in enumerate(compiled.joint_rows):
             j = compiled.joints[row]
@@ -109,8 +124,13 @@ class PoseFitter:
         prior: weight pulling angles towards the reference posture.
     """
 
-    def __init__(self, body: Body, keypoints: KeypointSet | list[str] | tuple[str, ...] | None = None,
-                 groups: list[str] | tuple[str, ...] | None = None, rig: MotionRig | None = None):
+    def __init__(
+        self,
+        body: Body,
+        keypoints: KeypointSet | list[str] | tuple[str, ...] | None = None,
+        groups: list[str] | tuple[str, ...] | None = None,
+        rig: MotionRig | None = None,
+    ):
         from . import motion_rig
 
         self.body = body
@@ -170,11 +190,14 @@ class PoseFitter:
         pre = world[:, self.dof_joints, :3, :3] @ np.swapaxes(angles_to_matrices(a), -1, -2)
         ca, sa = np.cos(a[..., 0]), np.sin(a[..., 0])
         cb, sb = np.cos(a[..., 1]), np.sin(a[..., 1])
-        local_axes = np.stack([
-            np.broadcast_to([0.0, 1.0, 0.0], ca.shape + (3,)),
-            np.stack([sa, np.zeros_like(sa), ca], -1),
-            np.stack([ca * cb, sb, -sa * cb], -1),
-        ], axis=-2)  # (F, Jd, 3 axes, 3)
+        local_axes = np.stack(
+            [
+                np.broadcast_to([0.0, 1.0, 0.0], ca.shape + (3,)),
+                np.stack([sa, np.zeros_like(sa), ca], -1),
+                np.stack([ca * cb, sb, -sa * cb], -1),
+            ],
+            axis=-2,
+        )  # (F, Jd, 3 axes, 3)
         axes = np.einsum("fdij,fdaj->fdai", pre, local_axes)
         origins = world[:, self.dof_joints][..., :3, 3]  # (F, Jd, 3)
         q = np.einsum("fjab,kjb->fkja", skin, self.linear.U)  # (F, K, Ju, 3)
@@ -202,9 +225,16 @@ class PoseFitter:
         return out
 
     # ------------------------------------------------------------------ fitting
-    def fit3d(self, targets: np.ndarray, weights: np.ndarray | None = None, init: Pose | None = None,
-              smooth: float = 0.002, prior: float = 0.0005, max_nfev: int = 30,
-              warm: Pose | None = None) -> FitResult:
+    def fit3d(
+        self,
+        targets: np.ndarray,
+        weights: np.ndarray | None = None,
+        init: Pose | None = None,
+        smooth: float = 0.002,
+        prior: float = 0.0005,
+        max_nfev: int = 30,
+        warm: Pose | None = None,
+    ) -> FitResult:
         """Fit poses to 3D keypoints.
 
         Args:
@@ -234,12 +264,36 @@ class PoseFitter:
         def report(points):
             return np.where(w > 0, np.linalg.norm(points - clean, axis=-1), np.nan)
 
-        return self._solve(x0, base, R0, ref, residuals, jacobian, smooth, prior, max_nfev, "linear", 1.0, report,
-                           self._warm_vector(warm))
+        return self._solve(
+            x0,
+            base,
+            R0,
+            ref,
+            residuals,
+            jacobian,
+            smooth,
+            prior,
+            max_nfev,
+            "linear",
+            1.0,
+            report,
+            self._warm_vector(warm),
+        )
 
-    def fit2d(self, cameras, pixels: np.ndarray, confidence: np.ndarray | None = None, init: Pose | None = None,
-              min_confidence: float = 0.1, smooth: float = 2.0, prior: float = 0.5, loss: str = "soft_l1",
-              f_scale: float = 5.0, max_nfev: int = 30, warm: Pose | None = None) -> FitResult:
+    def fit2d(
+        self,
+        cameras,
+        pixels: np.ndarray,
+        confidence: np.ndarray | None = None,
+        init: Pose | None = None,
+        min_confidence: float = 0.1,
+        smooth: float = 2.0,
+        prior: float = 0.5,
+        loss: str = "soft_l1",
+        f_scale: float = 5.0,
+        max_nfev: int = 30,
+        warm: Pose | None = None,
+    ) -> FitResult:
         """Fit poses to 2D keypoints seen by one or more calibrated cameras.
 
         Args:
@@ -273,8 +327,9 @@ class PoseFitter:
 
         def residuals(f, state):
             pts = state[3][0]
-            return np.concatenate([(sw[c, f][:, None] * (project(cam, pts) - clean[c, f])).reshape(-1)
-                                   for c, cam in enumerate(cameras)])
+            return np.concatenate(
+                [(sw[c, f][:, None] * (project(cam, pts) - clean[c, f])).reshape(-1) for c, cam in enumerate(cameras)]
+            )
 
         def jacobian(f, state):
             jp = self._point_jacobian(*state)[0]  # (K, 3, P)
@@ -291,8 +346,21 @@ class PoseFitter:
             count = seen.sum(axis=0)
             return np.where(count > 0, total / np.maximum(count, 1), np.nan)  # NaN where no camera saw it
 
-        return self._solve(x0, base, R0, ref, residuals, jacobian, smooth, prior, max_nfev, loss, f_scale, report,
-                           self._warm_vector(warm))
+        return self._solve(
+            x0,
+            base,
+            R0,
+            ref,
+            residuals,
+            jacobian,
+            smooth,
+            prior,
+            max_nfev,
+            loss,
+            f_scale,
+            report,
+            self._warm_vector(warm),
+        )
 
     # ------------------------------------------------------------------ internals
     def _initial_state(self, init: Pose | None, n_frames: int, place):
@@ -311,9 +379,11 @@ class PoseFitter:
             prior_angles = init.angles[0]
         angles = self.rig.clamp(angles)
         margin = 1e-7
-        theta = np.clip(angles[:, self.dof_joint, self.dof_axis],
-                        self.rig.lo[self.dof_joint, self.dof_axis] + margin,
-                        self.rig.hi[self.dof_joint, self.dof_axis] - margin)
+        theta = np.clip(
+            angles[:, self.dof_joint, self.dof_axis],
+            self.rig.lo[self.dof_joint, self.dof_axis] + margin,
+            self.rig.hi[self.dof_joint, self.dof_axis] - margin,
+        )
         x0 = np.concatenate([root[:, :3, 3], np.zeros((n_frames, 3)), theta], axis=1)
         return x0, angles, root[:, :3, :3].copy(), self.rig.clamp(prior_angles)[self.dof_joint, self.dof_axis]
 
@@ -327,8 +397,22 @@ class PoseFitter:
         theta = self.rig.clamp(warm.angles[-1])[self.dof_joint, self.dof_axis]  # the solver keeps it off the bounds
         return np.concatenate([warm.root[-1, :3, 3], np.zeros(3), theta]), warm.root[-1, :3, :3].copy()
 
-    def _solve(self, x0, base, R0, prior_theta, residuals, jacobian, smooth, prior, max_nfev, loss, f_scale,
-               report, warm: tuple[np.ndarray, np.ndarray] | None = None) -> FitResult:
+    def _solve(
+        self,
+        x0,
+        base,
+        R0,
+        prior_theta,
+        residuals,
+        jacobian,
+        smooth,
+        prior,
+        max_nfev,
+        loss,
+        f_scale,
+        report,
+        warm: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> FitResult:
         """Frame after frame: each frame a bounded least-squares problem (dense trust-region steps), warm
         started from the previous frame's solution, with smoothness towards it and the prior."""
         n_frames, P = x0.shape
@@ -344,7 +428,7 @@ class PoseFitter:
         previous, warm_rotation = warm if warm is not None else (None, None)
         for f in range(n_frames):
             start = x0[f].copy()
-            R0f = R0[f:f + 1]
+            R0f = R0[f : f + 1]
             if previous is not None:  # warm start from the previous frame: its root and angles
                 start[:3] = previous[:3]
                 start[6:] = previous[6:]
@@ -357,7 +441,7 @@ class PoseFitter:
             def state_of(x, R0f=R0f, f=f, cache=cache):
                 key = x.tobytes()
                 if cache.get("key") != key:
-                    cache["key"], cache["state"] = key, self._state(x[None], 1, base[f:f + 1], R0f)
+                    cache["key"], cache["state"] = key, self._state(x[None], 1, base[f : f + 1], R0f)
                 return cache["state"]
 
             def fun(x, f=f, anchor=anchor, has_prev=previous is not None, state_of=state_of):
@@ -367,14 +451,26 @@ class PoseFitter:
 
             def jac(x, f=f, has_prev=previous is not None, state_of=state_of):
                 data = jacobian(f, state_of(x))
-                extra = extra_jac if has_prev else np.vstack([np.zeros((len(smooth_cols), P)),
-                                                             extra_jac[len(smooth_cols):]])
+                extra = (
+                    extra_jac
+                    if has_prev
+                    else np.vstack([np.zeros((len(smooth_cols), P)), extra_jac[len(smooth_cols) :]])
+                )
                 return np.vstack([data, extra])
 
             with _single_thread_blas():
-                result = least_squares(fun, start, jac=jac, bounds=(lo, hi), method="trf", tr_solver="exact",
-                                       loss=loss, f_scale=f_scale, x_scale="jac",
-                                       max_nfev=warm_nfev if previous is not None else max_nfev)
+                result = least_squares(
+                    fun,
+                    start,
+                    jac=jac,
+                    bounds=(lo, hi),
+                    method="trf",
+                    tr_solver="exact",
+                    loss=loss,
+                    f_scale=f_scale,
+                    x_scale="jac",
+                    max_nfev=warm_nfev if previous is not None else max_nfev,
+                )
             ok &= bool(result.success)
             messages.add(str(result.message))
             state = state_of(result.x)

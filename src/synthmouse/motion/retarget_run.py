@@ -58,8 +58,12 @@ class KeypointMap:
         return dict(zip(self.kset.names, self.parts, strict=True))
 
 
-def resolve_keypoint_map(body: Body, file_parts: list[str] | tuple[str, ...], map_file: str | Path | None = None,
-                         files: str = "the input files") -> KeypointMap:
+def resolve_keypoint_map(
+    body: Body,
+    file_parts: list[str] | tuple[str, ...],
+    map_file: str | Path | None = None,
+    files: str = "the input files",
+) -> KeypointMap:
     """The keypoints to fit and their body-part names in the input files.
 
     Args:
@@ -88,8 +92,9 @@ def resolve_keypoint_map(body: Body, file_parts: list[str] | tuple[str, ...], ma
     else:
         entries, set_name = raw, None
     if not isinstance(entries, dict) or not entries:
-        raise KeypointError(f"{path}: field 'keypoints' must be a non-empty mapping of target name to body-part "
-                            f"name, got {entries!r}")
+        raise KeypointError(
+            f"{path}: field 'keypoints' must be a non-empty mapping of target name to body-part name, got {entries!r}"
+        )
     kset = None
     if set_name is not None:
         if str(set_name).lower().endswith((".yaml", ".yml")) and not Path(set_name).is_absolute():
@@ -100,13 +105,19 @@ def resolve_keypoint_map(body: Body, file_parts: list[str] | tuple[str, ...], ma
     for target, part in entries.items():
         target, part = str(target), str(part)
         if target not in defs:
-            allowed = (f"keypoints of set {set_name!r}: {', '.join(kset.names)}; or body landmarks: "
-                       if kset else "body landmarks (or add 'keypoint_set:'): ")
-            raise KeypointError(f"{path}: keypoints.{target}: unknown target {target!r}; allowed: {allowed}"
-                                f"{', '.join(sorted(body.landmarks))}")
+            allowed = (
+                f"keypoints of set {set_name!r}: {', '.join(kset.names)}; or body landmarks: "
+                if kset
+                else "body landmarks (or add 'keypoint_set:'): "
+            )
+            raise KeypointError(
+                f"{path}: keypoints.{target}: unknown target {target!r}; allowed: {allowed}"
+                f"{', '.join(sorted(body.landmarks))}"
+            )
         if part not in parts:
-            raise KeypointError(f"{path}: keypoints.{target}: body part {part!r} is not in {files}; they have: "
-                                f"{', '.join(parts)}")
+            raise KeypointError(
+                f"{path}: keypoints.{target}: body part {part!r} is not in {files}; they have: {', '.join(parts)}"
+            )
         targets.append(defs[target])
         sources.append(part)
     if len(targets) < MIN_PLACED:
@@ -133,7 +144,8 @@ def _default_map(body: Body, parts: tuple[str, ...], files: str) -> KeypointMap:
         f"{files}: body parts {list(parts)} match no keypoint set and fewer than {MIN_PLACED} body landmarks; "
         f"write a map file (--map) 'keypoints: {{target: body part}}' whose targets are body landmarks "
         f"({', '.join(sorted(body.landmarks))}) or, with 'keypoint_set: NAME', keypoints of one of the sets "
-        f"{', '.join(sets)}")
+        f"{', '.join(sets)}"
+    )
 
 
 def _subset_set(kset: KeypointSet | None, defs: list, name: str) -> KeypointSet:
@@ -203,8 +215,7 @@ def parse_frame_range(text: str | None, n_frames: int, where: str = "--frames") 
 
 
 # ---------------------------------------------------------------------------------------------- placement
-def initial_poses(fitter: PoseFitter, obs: Observations, min_confidence: float,
-                  warm: Pose | None = None) -> Pose:
+def initial_poses(fitter: PoseFitter, obs: Observations, min_confidence: float, warm: Pose | None = None) -> Pose:
     """``F``-frame starting poses: the standing posture placed per frame on the observed keypoints (triangulated
     from two or more views, or for one view back-projected onto horizontal planes at each keypoint's standing
     height above the floor ``z = 0``; or the 3D targets). Frames with fewer than 3 placed keypoints take the
@@ -216,16 +227,24 @@ def initial_poses(fitter: PoseFitter, obs: Observations, min_confidence: float,
     roots = np.full((n, 4, 4), np.nan)
     for f in range(n):
         if (weights[f] > 0).sum() >= MIN_PLACED:
-            roots[f] = fitter.initial_root(points[f:f + 1], weights[f:f + 1], ref)[0]
+            roots[f] = fitter.initial_root(points[f : f + 1], weights[f : f + 1], ref)[0]
     placed = np.flatnonzero(np.isfinite(roots[:, 0, 0]))
     if placed.size == 0:
         if warm is None:
             one_view = obs.kind == "2d" and len(obs.cameras) == 1
-            hint = (f"; with one camera ({getattr(obs.cameras[0], 'name', 'camera')}) the body is placed where the "
+            hint = (
+                (
+                    f"; with one camera ({getattr(obs.cameras[0], 'name', 'camera')}) the body is placed where the "
                     "rays meet the floor z = 0 of the calibration's world, and these rays do not (a view along the "
-                    "floor, or a world that is not z up): add a second camera") if one_view else ""
-            raise PoseError(f"frames {int(obs.frames[0])}..{int(obs.frames[-1])}: no frame has {MIN_PLACED} "
-                            f"keypoints placed (confidence >= {min_confidence}); cannot place the body{hint}")
+                    "floor, or a world that is not z up): add a second camera"
+                )
+                if one_view
+                else ""
+            )
+            raise PoseError(
+                f"frames {int(obs.frames[0])}..{int(obs.frames[-1])}: no frame has {MIN_PLACED} "
+                f"keypoints placed (confidence >= {min_confidence}); cannot place the body{hint}"
+            )
         roots[:] = warm.root[-1]
     else:
         nearest = placed[np.abs(np.arange(n)[:, None] - placed[None]).argmin(axis=1)]
@@ -298,19 +317,28 @@ def fit_chunk(fitter: PoseFitter, obs: Observations, min_confidence: float, warm
         w = np.where(obs.confidence >= min_confidence, obs.confidence, 0.0)
         result = fitter.fit3d(obs.targets, w, init=init, warm=warm)
     else:
-        result = fitter.fit2d(list(obs.cameras), obs.pixels, obs.confidence, init=init,
-                              min_confidence=min_confidence, warm=warm)
+        result = fitter.fit2d(
+            list(obs.cameras), obs.pixels, obs.confidence, init=init, min_confidence=min_confidence, warm=warm
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # frames without observations: NaN error
         error = np.nanmean(result.per_keypoint, axis=1)
     n = obs.n_frames
-    return ChunkResult(result.pose.angles, result.pose.root, result.keypoints, error, result.per_keypoint,
-                       np.full(n, result.success))
+    return ChunkResult(
+        result.pose.angles, result.pose.root, result.keypoints, error, result.per_keypoint, np.full(n, result.success)
+    )
 
 
-def fit_chunked(fitter: PoseFitter, obs: Observations, partial: Path, fingerprint: str, chunk_frames: int = 50,
-                min_confidence: float = 0.1, progress: Callable[[int, int, bool], None] | None = None,
-                stop_after: int | None = None) -> ChunkResult | None:
+def fit_chunked(
+    fitter: PoseFitter,
+    obs: Observations,
+    partial: Path,
+    fingerprint: str,
+    chunk_frames: int = 50,
+    min_confidence: float = 0.1,
+    progress: Callable[[int, int, bool], None] | None = None,
+    stop_after: int | None = None,
+) -> ChunkResult | None:
     """Fit all frames in chunks of ``chunk_frames``, saving each chunk atomically in the folder ``partial``.
 
     Chunks already saved there under the same ``fingerprint`` (the inputs and options) are loaded instead of
@@ -388,19 +416,45 @@ def fingerprint_of(files: list[Path], options: dict) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- fit files
-def save_fit(path: Path, body: Body, kmap: KeypointMap, obs: Observations, result: ChunkResult, fps: float,
-             sources: list[str], camera_names: list[str], calibration: str, model: str) -> None:
+def save_fit(
+    path: Path,
+    body: Body,
+    kmap: KeypointMap,
+    obs: Observations,
+    result: ChunkResult,
+    fps: float,
+    sources: list[str],
+    camera_names: list[str],
+    calibration: str,
+    model: str,
+) -> None:
     """Write the fit file atomically (``docs/motion/README.md`` lists the arrays)."""
     error_unit = "px" if obs.kind == "2d" else "m"
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.savez_compressed(
-            handle, root=result.root, angles=result.angles, fps=float(fps), start=int(obs.frames[0]),
-            frames=obs.frames.astype(np.int64), joints=np.array(body.skeleton.names), keypoints=result.keypoints,
-            keypoint_names=np.array(kmap.kset.names), keypoint_parts=np.array(kmap.parts), error=result.error,
-            per_keypoint=result.per_keypoint, error_unit=error_unit, success=result.success, kind=obs.kind,
-            sources=np.array(sources), cameras=np.array(camera_names, dtype=str), calibration=calibration,
-            model=model, map=kmap.origin, units="root and keypoints: metres; angles: radians (flex, lateral, "
-            f"twist); error and per_keypoint: {error_unit}")
+            handle,
+            root=result.root,
+            angles=result.angles,
+            fps=float(fps),
+            start=int(obs.frames[0]),
+            frames=obs.frames.astype(np.int64),
+            joints=np.array(body.skeleton.names),
+            keypoints=result.keypoints,
+            keypoint_names=np.array(kmap.kset.names),
+            keypoint_parts=np.array(kmap.parts),
+            error=result.error,
+            per_keypoint=result.per_keypoint,
+            error_unit=error_unit,
+            success=result.success,
+            kind=obs.kind,
+            sources=np.array(sources),
+            cameras=np.array(camera_names, dtype=str),
+            calibration=calibration,
+            model=model,
+            map=kmap.origin,
+            units="root and keypoints: metres; angles: radians (flex, lateral, "
+            f"twist); error and per_keypoint: {error_unit}",
+        )
 
 
 def error_summary(result: ChunkResult, frames: np.ndarray, kind: str, worst: int = 5) -> list[str]:
@@ -414,6 +468,8 @@ def error_summary(result: ChunkResult, frames: np.ndarray, kind: str, worst: int
         order = np.flatnonzero(ok)[np.argsort(err[ok])[::-1][:worst]]
         lines.append("worst frames: " + ", ".join(f"{int(frames[i])} ({err[i]:.3g} {unit})" for i in order))
     if not result.success.all():
-        lines.append(f"{int((~result.success).sum())} frames lie in chunks where the optimiser stopped at its "
-                     "evaluation limit (judge them by their error)")
+        lines.append(
+            f"{int((~result.success).sum())} frames lie in chunks where the optimiser stopped at its "
+            "evaluation limit (judge them by their error)"
+        )
     return lines

@@ -93,8 +93,9 @@ class MotionRig:
         set_(self, "lo", sk.limits[..., 0].copy())
         set_(self, "hi", sk.limits[..., 1].copy())
         set_(self, "movable", (sk.limits[..., 1] - sk.limits[..., 0]) > 1e-9)
-        chains = {g: self.group(g) for g in ("pelvis", "spine", "neck", "head", "jaw", "tongue", "tail",
-                                              "ear_l", "ear_r")}
+        chains = {
+            g: self.group(g) for g in ("pelvis", "spine", "neck", "head", "jaw", "tongue", "tail", "ear_l", "ear_r")
+        }
         for needed in ("spine", "neck", "head"):
             if chains[needed].size == 0:
                 raise PoseError(f"body {self.body.name!r} has no joints in group {needed!r}; motion needs it")
@@ -254,8 +255,9 @@ class MotionRig:
             angles = posture.angles[None].copy()
             angles[0, joints, 0] = limit
             world = self.world(angles, posture.root(1))
-            tip = self.body.keypoints(Pose(posture.root(1), angles_to_matrices(angles)),
-                                      self.landmark_set((TIP_LANDMARK,)), world=world)[0, 0]
+            tip = self.body.keypoints(
+                Pose(posture.root(1), angles_to_matrices(angles)), self.landmark_set((TIP_LANDMARK,)), world=world
+            )[0, 0]
             forward.append(float((tip - world[0, head, :3, 3]) @ world[0, head, :3, 0]))
         return joints, (self.hi if forward[1] >= forward[0] else self.lo)[joints, 0]
 

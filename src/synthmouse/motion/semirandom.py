@@ -39,15 +39,23 @@ class SemiRandomSpec(GeneratorSpec):
     centre: Literal["standing", "rest"] = "standing"
     grounded: bool = True
 
-    def generate(self, rig: MotionRig, n_frames: int, fps: float, rng: np.random.Generator,
-                 stage: Stage | None = None, start: RootState | None = None,
-                 end: RootState | None = None) -> Clip:
+    def generate(
+        self,
+        rig: MotionRig,
+        n_frames: int,
+        fps: float,
+        rng: np.random.Generator,
+        stage: Stage | None = None,
+        start: RootState | None = None,
+        end: RootState | None = None,
+    ) -> Clip:
         stage = stage or Stage()
         start = start or RootState()
         posture = rig.standing
         centre = posture.angles if self.centre == "standing" else np.zeros_like(posture.angles)
-        angles = random_angles(rig, centre, n_frames, fps, rng, self.amplitude, self.timescale, self.symmetry,
-                               self.group_amplitude)
+        angles = random_angles(
+            rig, centre, n_frames, fps, rng, self.amplitude, self.timescale, self.symmetry, self.group_amplitude
+        )
         root = stance_root(posture, start, n_frames)
         root[:, 2, 3] += stage.support.top
         if self.grounded:

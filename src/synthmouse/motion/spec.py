@@ -39,17 +39,25 @@ class GeneratorSpec(StrictScalarsModel):
     def _check_duration(cls, value: tuple[float, float]) -> tuple[float, float]:
         lo, hi = value
         if not 0.0 < lo <= hi <= MAX_BOUT_SECONDS:
-            raise ValueError(f"duration must be [min, max] seconds with 0 < min <= max <= {MAX_BOUT_SECONDS:g}, "
-                             f"got {list(value)}")
+            raise ValueError(
+                f"duration must be [min, max] seconds with 0 < min <= max <= {MAX_BOUT_SECONDS:g}, got {list(value)}"
+            )
         return value
 
     @property
     def label(self) -> str:
         return self.name or self.type
 
-    def generate(self, rig: MotionRig, n_frames: int, fps: float, rng: np.random.Generator,
-                 stage: Stage | None = None, start: RootState | None = None,
-                 end: RootState | None = None) -> Clip:  # pragma: no cover - abstract
+    def generate(
+        self,
+        rig: MotionRig,
+        n_frames: int,
+        fps: float,
+        rng: np.random.Generator,
+        stage: Stage | None = None,
+        start: RootState | None = None,
+        end: RootState | None = None,
+    ) -> Clip:  # pragma: no cover - abstract
         """Make ``n_frames`` frames at ``fps``; ``start``/``end`` are where the root starts and (for generators
         that move the root) should end."""
         raise NotImplementedError

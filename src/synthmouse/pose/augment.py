@@ -22,8 +22,7 @@ class Photometric:
     p_noise: float = 0.5
 
 
-def affine_matrix(centre: np.ndarray, angle: float, scale: float, flip: bool,
-                  out_size: tuple[int, int]) -> np.ndarray:
+def affine_matrix(centre: np.ndarray, angle: float, scale: float, flip: bool, out_size: tuple[int, int]) -> np.ndarray:
     """``(2, 3) float64`` source pixel -> output pixel: translate ``centre`` to the output centre, rotate by
     ``angle`` (radians, counter-clockwise in the image), scale, then mirror x when ``flip``."""
     c, s = np.cos(angle) * scale, np.sin(angle) * scale

@@ -51,16 +51,17 @@ class BenchmarkOptions:
     def quick(self) -> BenchmarkOptions:
         """A few minutes on 2 CPU cores (tests): 60 frames, 2 folds, K = 5, 60 steps, batches of 8. Marked as a
         smoke test: the table, the printed summary and ``results.json`` say that its numbers are no result."""
-        return dataclasses.replace(self, frames=60, folds=2, k_values=(5,), steps=60, batch_size=8,
-                                   smoke_test=True)
+        return dataclasses.replace(self, frames=60, folds=2, k_values=(5,), steps=60, batch_size=8, smoke_test=True)
 
 
 def smoke_test_note(options: BenchmarkOptions) -> str:
     """What a ``--quick`` run's numbers are (and are not)."""
-    return (f"SMOKE TEST (--quick: {options.frames} synthetic frames, {options.folds} folds, K = "
-            f"{', '.join(map(str, options.k_values))}, {options.steps} steps): these numbers only show that the "
-            "benchmark runs end to end; the models are far from trained, so they are not a result. Run without "
-            "--quick for the benchmark (docs/results/README.md).")
+    return (
+        f"SMOKE TEST (--quick: {options.frames} synthetic frames, {options.folds} folds, K = "
+        f"{', '.join(map(str, options.k_values))}, {options.steps} steps): these numbers only show that the "
+        "benchmark runs end to end; the models are far from trained, so they are not a result. Run without "
+        "--quick for the benchmark (docs/results/README.md)."
+    )
 
 
 def contiguous_folds(n: int, k: int) -> list[np.ndarray]:
@@ -76,16 +77,36 @@ def synthetic_dataset(scene: Path, out: Path, frames: int, seed: int) -> Path:
     if scene.is_dir():
         return scene
     # a child process: the GL renderer's LLVM (Mesa llvmpipe) and torch's triton must not share a process
-    command = [sys.executable, "-m", "synthmouse", "generate", str(scene), "--frames", str(frames), "--seed",
-               str(seed), "--out", str(out), "--format", "dlc"]
+    command = [
+        sys.executable,
+        "-m",
+        "synthmouse",
+        "generate",
+        str(scene),
+        "--frames",
+        str(frames),
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+        "--format",
+        "dlc",
+    ]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise SynthmouseError(f"{scene}: generating the synthetic frames failed: {done.stderr.strip()[-2000:]}")
     return out
 
 
-def _train(name: str, sources: Sequence[Source], out: Path, config, options: TrainOptions,
-           init: PoseModel | None, progress: ProgressFn | None) -> PoseModel:
+def _train(
+    name: str,
+    sources: Sequence[Source],
+    out: Path,
+    config,
+    options: TrainOptions,
+    init: PoseModel | None,
+    progress: ProgressFn | None,
+) -> PoseModel:
     folder = out / "models" / name
     if (folder / "model.pt").is_file():
         return PoseModel.load(folder, options.device if options.device != "auto" else "cpu")
@@ -102,8 +123,14 @@ def _predict(model: PoseModel, data: LabelledSet) -> np.ndarray:
     return xy
 
 
-def run_benchmark(scene: str | Path, real: str | Path, out: str | Path, options: BenchmarkOptions | None = None,
-                  mapping: Sequence[str] | None = None, progress: ProgressFn | None = None) -> dict:
+def run_benchmark(
+    scene: str | Path,
+    real: str | Path,
+    out: str | Path,
+    options: BenchmarkOptions | None = None,
+    mapping: Sequence[str] | None = None,
+    progress: ProgressFn | None = None,
+) -> dict:
     """Run (or resume: finished models are reused) the benchmark into ``out``; returns the result dict
     (also ``results.json``, ``table.md``, ``learning_curve.png``)."""
     options = options or BenchmarkOptions()
@@ -116,8 +143,7 @@ def run_benchmark(scene: str | Path, real: str | Path, out: str | Path, options:
     names = [n for n in synth.names if n in real_set.names]
     real_set = real_set.reorder(synth.names)
     folds = contiguous_folds(len(real_set), options.folds)
-    full = TrainOptions(steps=options.steps, batch_size=options.batch_size, seed=options.seed,
-                        device=options.device)
+    full = TrainOptions(steps=options.steps, batch_size=options.batch_size, seed=options.seed, device=options.device)
     half = dataclasses.replace(full, steps=max(1, options.steps // 2), locator_steps=max(1, options.steps // 4))
     config = default_config([Source(synth), Source(real_set)], pretrained=True)
     n_real, n_names = len(real_set), len(synth.names)
@@ -127,8 +153,15 @@ def run_benchmark(scene: str | Path, real: str | Path, out: str | Path, options:
     pred = np.full((n_real, n_names, 2), np.nan)
     for f, test in enumerate(folds):
         train_rows = np.setdiff1d(np.arange(n_real), test)
-        model = _train(f"real_fold{f}", [Source(real_set.subset(train_rows), real=True, pairs=tuple(pairs))], out,
-                       config, full, None, progress)
+        model = _train(
+            f"real_fold{f}",
+            [Source(real_set.subset(train_rows), real=True, pairs=tuple(pairs))],
+            out,
+            config,
+            full,
+            None,
+            progress,
+        )
         pred[test] = _predict(model, real_set.subset(test))
     preds["real only (k-fold)"] = pred
 
@@ -141,20 +174,28 @@ def run_benchmark(scene: str | Path, real: str | Path, out: str | Path, options:
         for f, test in enumerate(folds):
             train_rows = np.setdiff1d(np.arange(n_real), test)
             picked = train_rows[pick_frames(len(train_rows), k, options.seed + f)]
-            sources = [Source(synth, 1 - options.real_share),
-                       Source(real_set.subset(picked), options.real_share, real=True, pairs=tuple(pairs))]
+            sources = [
+                Source(synth, 1 - options.real_share),
+                Source(real_set.subset(picked), options.real_share, real=True, pairs=tuple(pairs)),
+            ]
             model = _train(f"synth_plus{k}_fold{f}", sources, out, config, half, base, progress)
             pred[test] = _predict(model, real_set.subset(test))
         preds[f"synthetic + {k} real"] = pred
 
-    reports = {name: evaluate_predictions(p, synth.names, real_set, {n: n for n in names},
-                                          out / "eval" / _slug(name), gallery=9)
-               for name, p in preds.items()}
+    reports = {
+        name: evaluate_predictions(
+            p, synth.names, real_set, {n: n for n in names}, out / "eval" / _slug(name), gallery=9
+        )
+        for name, p in preds.items()
+    }
     fold_sizes = [len(f) for f in folds]
     result = {
         "command": " ".join(shlex.quote(a) for a in ["synthmouse", *sys.argv[1:]]) if sys.argv else "",
         "options": dataclasses.asdict(options),
-        "scene": str(scene), "real": str(real), "synthetic_frames": len(synth), "real_frames": n_real,
+        "scene": str(scene),
+        "real": str(real),
+        "synthetic_frames": len(synth),
+        "real_frames": n_real,
         "real_train_frames_per_fold": [n_real - s for s in fold_sizes],
         "keypoints": names,
         "keypoint_pairs": [list(p) for p in pairs],
@@ -217,8 +258,14 @@ def learning_curve(result: dict, path: Path) -> Path:
             ax.plot(ks, [cond[f"synthetic + {k} real"][metric] for k in ks], "o-", label="synthetic + K real")
         ax.axhline(cond["synthetic only"][metric], color="C1", ls="--", label="synthetic only")
         real_v = cond["real only (k-fold)"][metric]
-        ax.plot([float(np.mean(per_fold))], [real_v], "s", color="C2", ms=8,
-                label=f"real only ({int(np.mean(per_fold))} frames)")
+        ax.plot(
+            [float(np.mean(per_fold))],
+            [real_v],
+            "s",
+            color="C2",
+            ms=8,
+            label=f"real only ({int(np.mean(per_fold))} frames)",
+        )
         ax.axhline(real_v, color="C2", lw=0.8, ls=":")
         ax.set_xscale("log")
         ticks = sorted({*ks, int(np.mean(per_fold))})

@@ -27,8 +27,9 @@ HEAD_NAMES = ("snout", "nose", "Nose", "Snout", "nose_tip")
 TAIL_NAMES = ("tailbase", "tail_root", "tail_base", "tailBase", "TailBase", "tail1")
 
 
-def matched_names(model_names: Sequence[str], label_names: Sequence[str],
-                  mapping: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+def matched_names(
+    model_names: Sequence[str], label_names: Sequence[str], mapping: Mapping[str, str] | None = None
+) -> list[tuple[str, str]]:
     """``(model name, label name)`` pairs evaluated, in the model's order: ``mapping`` (``{label name: model
     name}``, i.e. ``--map REAL=SYNTHETIC``) where given, then the automatic matching of every command
     (:func:`synthmouse.dataset.keypoint_match.match_keypoints`: same name, case and separators, common
@@ -96,8 +97,9 @@ def summarize(errors: np.ndarray, lengths: np.ndarray) -> dict[str, float]:
         }
 
 
-def evaluation_report(pred: np.ndarray, truth: np.ndarray, names: Sequence[str],
-                      length_pair: tuple[str, str] | None = None) -> dict:
+def evaluation_report(
+    pred: np.ndarray, truth: np.ndarray, names: Sequence[str], length_pair: tuple[str, str] | None = None
+) -> dict:
     """``{"overall": metrics, "per_keypoint": {name: metrics}, "per_frame_mean_error": [...],
     "body_length_median": px}`` for ``pred``/``truth (N, K, 2)`` in the order ``names``."""
     errors = keypoint_errors(pred, truth)
@@ -123,8 +125,15 @@ def format_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def worst_frame_gallery(images: Sequence[Path], pred: np.ndarray, truth: np.ndarray, frame_errors,
-                        path: str | Path, n: int = 9, tile: int = 160) -> Path:
+def worst_frame_gallery(
+    images: Sequence[Path],
+    pred: np.ndarray,
+    truth: np.ndarray,
+    frame_errors,
+    path: str | Path,
+    n: int = 9,
+    tile: int = 160,
+) -> Path:
     """PNG of the ``n`` frames with the largest mean error: crops around the labels, human labels green
     circles, predictions red crosses, lines between them; the error in the corner."""
     errs = np.array([-1.0 if v is None else v for v in frame_errors])
@@ -148,12 +157,20 @@ def worst_frame_gallery(images: Sequence[Path], pred: np.ndarray, truth: np.ndar
                 cv2.circle(crop, _pt(tt), 4, (0, 200, 0), 1, cv2.LINE_AA)
             if pp is not None:
                 cv2.drawMarker(crop, _pt(pp), (0, 0, 255), cv2.MARKER_CROSS, 8, 1, cv2.LINE_AA)
-        cv2.putText(crop, f"{Path(images[i]).stem} {errs[i]:.1f}px", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
-                    (255, 255, 0), 1, cv2.LINE_AA)
+        cv2.putText(
+            crop,
+            f"{Path(images[i]).stem} {errs[i]:.1f}px",
+            (4, 14),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.4,
+            (255, 255, 0),
+            1,
+            cv2.LINE_AA,
+        )
         tiles.append(crop)
     while len(tiles) % 3:
         tiles.append(np.zeros((tile, tile, 3), np.uint8))
-    rows = [np.hstack(tiles[r:r + 3]) for r in range(0, len(tiles), 3)]
+    rows = [np.hstack(tiles[r : r + 3]) for r in range(0, len(tiles), 3)]
     sheet = np.vstack(rows) if rows else np.zeros((tile, tile, 3), np.uint8)
     path = Path(path)
     with atomic_path(path) as tmp:
@@ -166,10 +183,17 @@ def _pt(p: np.ndarray) -> tuple[int, int]:
     return int(round(float(p[0]))), int(round(float(p[1])))
 
 
-def evaluate_predictions(pred: np.ndarray, model_names: Sequence[str], labels: LabelledSet,
-                         mapping: Mapping[str, str] | None = None, out: str | Path | None = None,
-                         length_pair: tuple[str, str] | None = None, gallery: int = 9,
-                         seen: np.ndarray | None = None, include_seen: bool = False) -> dict:
+def evaluate_predictions(
+    pred: np.ndarray,
+    model_names: Sequence[str],
+    labels: LabelledSet,
+    mapping: Mapping[str, str] | None = None,
+    out: str | Path | None = None,
+    length_pair: tuple[str, str] | None = None,
+    gallery: int = 9,
+    seen: np.ndarray | None = None,
+    include_seen: bool = False,
+) -> dict:
     """Compare ``pred (N, K_model, 2)`` with ``labels`` through the name mapping (``{label name: model name}``
     plus the automatic matching, :func:`matched_names`); writes ``metrics.json``, ``metrics.md`` and
     ``worst_frames.png`` into ``out`` when given. Keypoints are reported by label name.
@@ -189,16 +213,19 @@ def evaluate_predictions(pred: np.ndarray, model_names: Sequence[str], labels: L
     names = [lab for _, lab in pairs]
     if not np.isfinite(t).all(-1).any():
         where = f" ({labels.images[0].parent} ...)" if len(labels) else ""
-        raise SynthmouseError(f"no labelled keypoints to evaluate: the labels{where} of the keypoints the model "
-                              f"predicts ({', '.join(names)}) are all empty in {len(labels)} frames; evaluate on "
-                              "frames where they are labelled, or map other label columns with --map REAL=SYNTHETIC")
+        raise SynthmouseError(
+            f"no labelled keypoints to evaluate: the labels{where} of the keypoints the model "
+            f"predicts ({', '.join(names)}) are all empty in {len(labels)} frames; evaluate on "
+            "frames where they are labelled, or map other label columns with --map REAL=SYNTHETIC"
+        )
     seen = np.zeros(len(labels), bool) if seen is None else np.asarray(seen, bool)
     rows = np.arange(len(labels)) if include_seen else np.flatnonzero(~seen)
     if not len(rows):
         raise SynthmouseError(
             f"all {len(labels)} labelled frames ({labels.images[0].parent} ...) were used to train this model "
             f"({TRAINING_FRAMES_FILE} in the model folder): nothing is held out; evaluate on other labelled "
-            "frames, or pass --include-training-frames to measure them anyway (not a held-out result)")
+            "frames, or pass --include-training-frames to measure them anyway (not a held-out result)"
+        )
     report = evaluation_report(p[rows], t[rows], names, length_pair)
     report["frames"] = [str(labels.keys[i]) for i in rows]
     report["mapping"] = {lab: m for m, lab in pairs}
@@ -213,18 +240,34 @@ def evaluate_predictions(pred: np.ndarray, model_names: Sequence[str], labels: L
         with atomic_open(out / "metrics.md", "w") as f:
             f.write(frames_summary(report) + "\n\n" + format_table(report) + "\n")
         if gallery:
-            worst_frame_gallery([labels.images[i] for i in rows], p[rows], t[rows], report["per_frame_mean_error"],
-                                out / "worst_frames.png", n=gallery)
+            worst_frame_gallery(
+                [labels.images[i] for i in rows],
+                p[rows],
+                t[rows],
+                report["per_frame_mean_error"],
+                out / "worst_frames.png",
+                n=gallery,
+            )
     return report
 
 
-def _seen_report(p: np.ndarray, t: np.ndarray, names: Sequence[str], length_pair, labels: LabelledSet,
-                 seen: np.ndarray, include_seen: bool) -> dict:
+def _seen_report(
+    p: np.ndarray,
+    t: np.ndarray,
+    names: Sequence[str],
+    length_pair,
+    labels: LabelledSet,
+    seen: np.ndarray,
+    include_seen: bool,
+) -> dict:
     """The frames seen in training: how many, which, whether they are in the main numbers, and their own
     metrics (apart: an error on frames the model learned is not a measure of how it does on new frames)."""
     idx = np.flatnonzero(seen)
-    out = {"n": int(len(idx)), "included_in_main_numbers": bool(include_seen and len(idx)),
-           "frames": [str(labels.keys[i]) for i in idx]}
+    out = {
+        "n": int(len(idx)),
+        "included_in_main_numbers": bool(include_seen and len(idx)),
+        "frames": [str(labels.keys[i]) for i in idx],
+    }
     if len(idx) and np.isfinite(t[idx]).all(-1).any():
         out["overall"] = evaluation_report(p[idx], t[idx], names, length_pair)["overall"]
     return out
@@ -237,15 +280,21 @@ def frames_summary(report: dict) -> str:
     if not k:
         return f"Evaluated on all {total} labelled frames (none was used to train the model)."
     if seen["included_in_main_numbers"]:
-        text = (f"Evaluated on all {total} labelled frames, {k} of them used to train the model "
-                "(--include-training-frames: not a held-out result).")
+        text = (
+            f"Evaluated on all {total} labelled frames, {k} of them used to train the model "
+            "(--include-training-frames: not a held-out result)."
+        )
     else:
-        text = (f"Evaluated on {n} held-out frames of {total} labelled: the {k} frames used to train the model "
-                "are left out (--include-training-frames keeps them).")
+        text = (
+            f"Evaluated on {n} held-out frames of {total} labelled: the {k} frames used to train the model "
+            "are left out (--include-training-frames keeps them)."
+        )
     m = seen.get("overall")
     if m and m.get("n"):
-        text += (f"\nThe {k} training frames alone (not a held-out measure): rmse {m['rmse']:.2f} px, mean error "
-                 f"{m['mean_error']:.2f} px, pck_10px {m['pck_10px']:.2f}.")
+        text += (
+            f"\nThe {k} training frames alone (not a held-out measure): rmse {m['rmse']:.2f} px, mean error "
+            f"{m['mean_error']:.2f} px, pck_10px {m['pck_10px']:.2f}."
+        )
     return text
 
 
@@ -264,8 +313,9 @@ def training_frame_mask(model_dir: str | Path, labels: LabelledSet) -> np.ndarra
             paths.update(str(root / rel) for rel in source["images"])
             hashes.update(source.get("sha256", ()))
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SynthmouseError(f"{file}: unreadable record of the training frames ({exc}); delete it to evaluate "
-                              "without it") from None
+        raise SynthmouseError(
+            f"{file}: unreadable record of the training frames ({exc}); delete it to evaluate without it"
+        ) from None
     mask = np.array([str(Path(p).resolve()) in paths for p in labels.images], bool)
     if hashes:
         for i in np.flatnonzero(~mask):

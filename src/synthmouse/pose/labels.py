@@ -54,8 +54,13 @@ class LabelledSet:
     def subset(self, indices: Sequence[int]) -> LabelledSet:
         """The rows ``indices`` (in that order)."""
         idx = [int(i) for i in indices]
-        return LabelledSet(tuple(self.images[i] for i in idx), self.keypoints[idx].copy(), self.names,
-                           tuple(self.keys[i] for i in idx), None if self.sizes is None else self.sizes[idx])
+        return LabelledSet(
+            tuple(self.images[i] for i in idx),
+            self.keypoints[idx].copy(),
+            self.names,
+            tuple(self.keys[i] for i in idx),
+            None if self.sizes is None else self.sizes[idx],
+        )
 
     def reorder(self, names: Sequence[str]) -> LabelledSet:
         """The same rows with keypoints in the order ``names``; names this set lacks become NaN columns."""
@@ -67,8 +72,9 @@ class LabelledSet:
 
     def renamed(self, mapping: Mapping[str, str]) -> LabelledSet:
         """Keypoint names replaced through ``mapping`` (names not in it are kept)."""
-        return LabelledSet(self.images, self.keypoints, tuple(mapping.get(n, n) for n in self.names), self.keys,
-                           self.sizes)
+        return LabelledSet(
+            self.images, self.keypoints, tuple(mapping.get(n, n) for n in self.names), self.keys, self.sizes
+        )
 
 
 def concatenate(sets: Sequence[LabelledSet]) -> LabelledSet:
@@ -78,8 +84,13 @@ def concatenate(sets: Sequence[LabelledSet]) -> LabelledSet:
     names = sets[0].names
     sets = [s.reorder(names) for s in sets]
     sizes = None if any(s.sizes is None for s in sets) else np.concatenate([s.sizes for s in sets])
-    return LabelledSet(sum((s.images for s in sets), ()), np.concatenate([s.keypoints for s in sets]), names,
-                       sum((s.keys for s in sets), ()), sizes)
+    return LabelledSet(
+        sum((s.images for s in sets), ()),
+        np.concatenate([s.keypoints for s in sets]),
+        names,
+        sum((s.keys for s in sets), ()),
+        sizes,
+    )
 
 
 def label_files(path: str | Path) -> list[Path]:
@@ -96,8 +107,10 @@ def label_files(path: str | Path) -> list[Path]:
     for folder in folders:
         found += sorted(folder.glob("CollectedData_*.h5")) or sorted(folder.glob("CollectedData_*.csv"))
     if not found:
-        raise PoseDataError(f"{path}: no CollectedData_*.h5 or .csv label file found (a DeepLabCut project's "
-                            "labeled-data/<session>/ folders hold them)")
+        raise PoseDataError(
+            f"{path}: no CollectedData_*.h5 or .csv label file found (a DeepLabCut project's "
+            "labeled-data/<session>/ folders hold them)"
+        )
     return found
 
 
@@ -120,8 +133,7 @@ def read_label_table(file: Path):
         first = df.columns.get_level_values(1)[0]
         df = df.xs(first, axis=1, level=1, drop_level=True)
     if df.columns.nlevels != 3:
-        raise PoseDataError(f"{file}: expected 3 column levels (scorer, bodyparts, coords), "
-                            f"got {df.columns.nlevels}")
+        raise PoseDataError(f"{file}: expected 3 column levels (scorer, bodyparts, coords), got {df.columns.nlevels}")
     return df
 
 
@@ -148,8 +160,9 @@ def read_labels(path: str | Path) -> LabelledSet:
         df = read_label_table(file)
         names = list(dict.fromkeys(df.columns.get_level_values(1)))
         first_line = 4 if file.suffix.lower() == ".csv" else None  # three header rows in a DeepLabCut CSV file
-        coords = np.stack([np.stack([_column(df, file, bp, c, first_line) for c in ("x", "y")], axis=-1)
-                           for bp in names], axis=1)
+        coords = np.stack(
+            [np.stack([_column(df, file, bp, c, first_line) for c in ("x", "y")], axis=-1) for bp in names], axis=1
+        )
         keys = [_row_key(v) for v in df.index]
         images = [file.parent / Path(k).name for k in keys]
         sizes = validate_label_rows(file, keys, names, coords, images, first_line)
@@ -164,15 +177,18 @@ def _column(df, file: Path, bodypart: str, coord: str, first_line: int | None) -
     try:
         column = df.xs((bodypart, coord), axis=1, level=(1, 2)).iloc[:, 0]
     except KeyError:
-        raise PoseDataError(f"{file}: keypoint {bodypart!r} has no {coord!r} column (each body part needs x "
-                            "and y)") from None
+        raise PoseDataError(
+            f"{file}: keypoint {bodypart!r} has no {coord!r} column (each body part needs x and y)"
+        ) from None
     try:
         return column.to_numpy(np.float64)
     except (TypeError, ValueError):
         bad = next(v for v in column if not _is_number(v))
         row = list(column).index(bad)
-        raise PoseDataError(f"{row_place(file, row, _row_key(column.index[row]), first_line)}: {bodypart} "
-                            f"{coord} = {bad!r} is not a number; allowed: a number or empty") from None
+        raise PoseDataError(
+            f"{row_place(file, row, _row_key(column.index[row]), first_line)}: {bodypart} "
+            f"{coord} = {bad!r} is not a number; allowed: a number or empty"
+        ) from None
 
 
 def _is_number(value) -> bool:
@@ -207,9 +223,12 @@ def mirror_name(name: str) -> str | None:
         m = pattern.search(name)
         if m:
             text = m.group(0)
-            repl = text.replace(this, other) if text.islower() or this in ("l", "r") else \
-                text.replace(this.capitalize(), other.capitalize()).replace(this.upper(), other.upper())
-            return name[:m.start()] + repl + name[m.end():]
+            repl = (
+                text.replace(this, other)
+                if text.islower() or this in ("l", "r")
+                else text.replace(this.capitalize(), other.capitalize()).replace(this.upper(), other.upper())
+            )
+            return name[: m.start()] + repl + name[m.end() :]
     return None
 
 
@@ -254,8 +273,9 @@ def read_synthmouse_rows(dataset: str | Path, camera: str | None = None) -> Labe
     from ..dataset.real_labels import check_label_images
 
     coords = np.asarray(coords, dtype=np.float64)
-    sizes = check_label_images(store.folder, keys, names, coords, images,
-                               fix="the dataset is damaged: generate it again into a new folder")
+    sizes = check_label_images(
+        store.folder, keys, names, coords, images, fix="the dataset is damaged: generate it again into a new folder"
+    )
     return LabelledSet(tuple(images), coords, names, tuple(keys), sizes)
 
 

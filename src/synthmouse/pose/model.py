@@ -81,8 +81,11 @@ class PoseModel:
 
     # -------------------------------------------------------------------------------------------- files
     def state(self) -> dict:
-        return {"config": self.config.to_dict(), "locator": self.locator.state_dict(),
-                "cropper": self.cropper.state_dict()}
+        return {
+            "config": self.config.to_dict(),
+            "locator": self.locator.state_dict(),
+            "cropper": self.cropper.state_dict(),
+        }
 
     def save(self, path: str | Path) -> Path:
         """Write ``model.pt`` atomically (``path`` a folder or a file name)."""
@@ -153,7 +156,7 @@ class PoseModel:
         """Keypoints of grayscale uint8 frames ``(H, W)``: ``(xy (B, K, 2) float64, confidence (B, K))``."""
         xys, confs = [], []
         for start in range(0, len(images), batch_size):
-            batch = images[start:start + batch_size]
+            batch = images[start : start + batch_size]
             centres = self.locate(batch)
             xy, conf = self.keypoints_in_crops(batch, centres)
             for _ in range(self.config.refine_passes):

@@ -19,8 +19,7 @@ BACKBONES = ("unet", "resnet18")
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout),
-                         nn.ReLU(inplace=True))
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
 class _Down(nn.Module):
@@ -29,8 +28,7 @@ class _Down(nn.Module):
     def __init__(self, cin: int, cout: int):
         super().__init__()
         self.down = _conv(cin, cout, 2)
-        self.body = nn.Sequential(_conv(cout, cout), nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
-                                  nn.BatchNorm2d(cout))
+        self.body = nn.Sequential(_conv(cout, cout), nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.down(x)
@@ -57,8 +55,9 @@ class CompactUNet(nn.Module):
         w = [width, 2 * width, 4 * width, 6 * width]
         self.stem = nn.Sequential(_conv(1, w[0], 2), _conv(w[0], w[0]))  # stride 2
         self.d1, self.d2, self.d3 = _Down(w[0], w[1]), _Down(w[1], w[2]), _Down(w[2], w[3])  # 4, 8, 16
-        self.context = nn.Sequential(nn.Conv2d(w[3], w[3], 3, 1, 2, dilation=2, bias=False),
-                                     nn.BatchNorm2d(w[3]), nn.ReLU(inplace=True))
+        self.context = nn.Sequential(
+            nn.Conv2d(w[3], w[3], 3, 1, 2, dilation=2, bias=False), nn.BatchNorm2d(w[3]), nn.ReLU(inplace=True)
+        )
         self.u3, self.u2, self.u1 = _Up(w[3], w[2], w[2]), _Up(w[2], w[1], w[1]), _Up(w[1], w[0], w[0])
         self.head = nn.Conv2d(w[0], n_keypoints, 1)
 

@@ -55,8 +55,9 @@ def frame_keys(path: str | Path) -> tuple[list[str], Callable[[], Iterator[np.nd
     raise SynthmouseError(f"{path}: not a video ({', '.join(VIDEO_SUFFIXES)}), image or image folder")
 
 
-def predict_frames(model: PoseModel, frames: Iterator[np.ndarray], batch_size: int = 16,
-                   progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def predict_frames(
+    model: PoseModel, frames: Iterator[np.ndarray], batch_size: int = 16, progress: Callable[[int], None] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``(xy (N, K, 2), confidence (N, K))`` for a stream of grayscale frames (batched, equal sizes
     grouped)."""
     xys, confs, batch = [], [], []
@@ -81,14 +82,16 @@ def predict_frames(model: PoseModel, frames: Iterator[np.ndarray], batch_size: i
     return np.concatenate(xys), np.concatenate(confs)
 
 
-def predictions_table(xy: np.ndarray, confidence: np.ndarray, names: Sequence[str], scorer: str,
-                      index: Sequence[str] | Sequence[int]):
+def predictions_table(
+    xy: np.ndarray, confidence: np.ndarray, names: Sequence[str], scorer: str, index: Sequence[str] | Sequence[int]
+):
     """DeepLabCut's prediction DataFrame: ``xy (N, K, 2)``, ``confidence (N, K)``; columns
     ``(scorer, bodyparts, coords)`` with coords ``x, y, likelihood``."""
     import pandas as pd
 
-    columns = pd.MultiIndex.from_product([[scorer], list(names), ["x", "y", "likelihood"]],
-                                         names=["scorer", "bodyparts", "coords"])
+    columns = pd.MultiIndex.from_product(
+        [[scorer], list(names), ["x", "y", "likelihood"]], names=["scorer", "bodyparts", "coords"]
+    )
     values = np.concatenate([xy, confidence[..., None]], axis=-1).reshape(len(xy), -1)
     return pd.DataFrame(values, columns=columns, index=list(index))
 

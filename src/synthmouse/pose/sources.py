@@ -48,8 +48,13 @@ def pick_frames(n_total: int, n: int, seed: int) -> np.ndarray:
     return np.sort(rng.choice(n_total, size=n, replace=False))
 
 
-def map_real_names(real: LabelledSet, real_path: str | Path, synth_names: Sequence[str], synth_path: str | Path,
-                   mapping: Sequence[str] | None) -> tuple[LabelledSet, list[tuple[str, str]]]:
+def map_real_names(
+    real: LabelledSet,
+    real_path: str | Path,
+    synth_names: Sequence[str],
+    synth_path: str | Path,
+    mapping: Sequence[str] | None,
+) -> tuple[LabelledSet, list[tuple[str, str]]]:
     """``real`` with its keypoints renamed to the synthetic names they match, and the pairs ``(real name,
     synthetic name)``: ``mapping`` items ``REAL=SYNTHETIC`` first, then the automatic matching that ``report``
     uses too (:func:`synthmouse.dataset.keypoint_match.match_keypoints`). Real keypoints without a match are
@@ -70,8 +75,15 @@ def map_real_names(real: LabelledSet, real_path: str | Path, synth_names: Sequen
     return renamed, pairs
 
 
-def dataset_sources(dataset: Path, split: str = "train", real_labels: Path | None = None, n_real: int = 0,
-                    real_share: float = 0.5, mapping: Sequence[str] | None = None, seed: int = 0) -> list[Source]:
+def dataset_sources(
+    dataset: Path,
+    split: str = "train",
+    real_labels: Path | None = None,
+    n_real: int = 0,
+    real_share: float = 0.5,
+    mapping: Sequence[str] | None = None,
+    seed: int = 0,
+) -> list[Source]:
     """The synthetic set (``split`` rows) and, with ``real_labels``, ``n_real`` real frames (``REAL=SYNTHETIC``
     ``mapping`` items, else automatic name matching) taking ``real_share`` of the batches; the real source
     carries ``real=True`` and its name ``pairs``."""
@@ -80,12 +92,16 @@ def dataset_sources(dataset: Path, split: str = "train", real_labels: Path | Non
     synth = split_rows(synth, folder, split)
     if real_labels is None:
         if mapping:
-            raise SynthmouseError("--map names keypoint pairs between --real-labels and the synthetic set; "
-                                  "give --real-labels too, or leave --map out")
+            raise SynthmouseError(
+                "--map names keypoint pairs between --real-labels and the synthetic set; "
+                "give --real-labels too, or leave --map out"
+            )
         return [Source(synth, 1.0)]
     if not 0.0 < real_share < 1.0:
         raise SynthmouseError(f"--real-share {real_share}: must be between 0 and 1 (exclusive)")
     real, pairs = map_real_names(read_labels(real_labels), real_labels, synth.names, dataset, mapping)
     real = real.subset(pick_frames(len(real), n_real, seed))
-    return [Source(synth, 1.0 - real_share),
-            Source(real.reorder(synth.names), real_share, real=True, pairs=tuple(pairs))]
+    return [
+        Source(synth, 1.0 - real_share),
+        Source(real.reorder(synth.names), real_share, real=True, pairs=tuple(pairs)),
+    ]

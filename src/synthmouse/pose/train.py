@@ -99,11 +99,13 @@ def steps_warning(sources: Sequence[Source], steps: int, batch_size: int) -> str
     biggest = max((s for s in sources if len(s.data)), key=lambda s: len(s.data))
     passes = steps * batch_size * biggest.weight / total / len(biggest.data)
     what = "real" if biggest.real else "training"
-    return (f"--steps {steps} is far below what this training needs: {steps} steps x batch {batch_size} = "
-            f"{steps * batch_size} samples, {passes:.2g} passes over the {len(biggest.data)} {what} frames; "
-            f"recommended: --steps {need} or more (each frame seen at least once, and at least {MIN_SAMPLES} "
-            "samples; docs/pose.md). With fewer the model is undertrained and its errors say little about the "
-            "data.")
+    return (
+        f"--steps {steps} is far below what this training needs: {steps} steps x batch {batch_size} = "
+        f"{steps * batch_size} samples, {passes:.2g} passes over the {len(biggest.data)} {what} frames; "
+        f"recommended: --steps {need} or more (each frame seen at least once, and at least {MIN_SAMPLES} "
+        "samples; docs/pose.md). With fewer the model is undertrained and its errors say little about the "
+        "data."
+    )
 
 
 def pick_device(name: str) -> torch.device:
@@ -122,16 +124,23 @@ def animal_extent(data: LabelledSet) -> float:
     return float(np.median(per_frame)) if per_frame.size else 0.0
 
 
-def default_config(sources: Sequence[Source], backbone: str = "unet", crop_size: int = 128,
-                   pretrained: bool = True, **overrides) -> PoseConfig:
+def default_config(
+    sources: Sequence[Source], backbone: str = "unet", crop_size: int = 128, pretrained: bool = True, **overrides
+) -> PoseConfig:
     """A config for these sources: their keypoint names, flip pairs and a crop scale that fits the animal
     (its median extent at most 0.7 of the crop; never enlarged)."""
     names = sources[0].data.names
     extent = animal_extent(_concat([s.data for s in sources]))
     scale = min(1.0, 0.7 * crop_size / extent) if extent > 0 else 1.0
-    return PoseConfig(names=tuple(names), flip_perm=tuple(int(i) for i in flip_permutation(names)),
-                      backbone=backbone, crop_size=crop_size, crop_scale=float(scale), pretrained=pretrained,
-                      **overrides)
+    return PoseConfig(
+        names=tuple(names),
+        flip_perm=tuple(int(i) for i in flip_permutation(names)),
+        backbone=backbone,
+        crop_size=crop_size,
+        crop_scale=float(scale),
+        pretrained=pretrained,
+        **overrides,
+    )
 
 
 def _concat(sets: Sequence[LabelledSet]) -> LabelledSet:
@@ -161,8 +170,9 @@ class ImageCache:
 class BatchMaker:
     """Random augmented batches for the locator or the cropper (see the module docstring)."""
 
-    def __init__(self, sources: Sequence[Source], config: PoseConfig, options: TrainOptions,
-                 cache: ImageCache | None = None):
+    def __init__(
+        self, sources: Sequence[Source], config: PoseConfig, options: TrainOptions, cache: ImageCache | None = None
+    ):
         self.sources = [Source(s.data.reorder(config.names), s.weight) for s in sources]
         usable = [np.flatnonzero(np.isfinite(s.data.keypoints).all(-1).any(-1)) for s in self.sources]
         for s, u in zip(self.sources, usable, strict=True):
@@ -261,17 +271,29 @@ def _options_dict(options: TrainOptions) -> dict:
     return json.loads(json.dumps(data))
 
 
-def _save_checkpoint(out: Path, model: PoseModel, opts: dict, stage: str, step: int,
-                     rng: np.random.Generator, meta: dict) -> None:
-    state = {"model": model.state(), "optimizers": opts, "stage": stage, "step": step,
-             "rng": rng.bit_generator.state, "meta": meta}
+def _save_checkpoint(
+    out: Path, model: PoseModel, opts: dict, stage: str, step: int, rng: np.random.Generator, meta: dict
+) -> None:
+    state = {
+        "model": model.state(),
+        "optimizers": opts,
+        "stage": stage,
+        "step": step,
+        "rng": rng.bit_generator.state,
+        "meta": meta,
+    }
     with atomic_path(out / CHECKPOINT_FILE) as tmp:
         torch.save(state, tmp)
 
 
-def train_pose_model(sources: Sequence[Source], out: str | Path, config: PoseConfig,
-                     options: TrainOptions | None = None, init: PoseModel | None = None,
-                     progress: ProgressFn | None = None) -> PoseModel:
+def train_pose_model(
+    sources: Sequence[Source],
+    out: str | Path,
+    config: PoseConfig,
+    options: TrainOptions | None = None,
+    init: PoseModel | None = None,
+    progress: ProgressFn | None = None,
+) -> PoseModel:
     """Train (or resume) a model in folder ``out``; returns it after writing ``out/model.pt``.
 
     Args:
@@ -289,9 +311,11 @@ def train_pose_model(sources: Sequence[Source], out: str | Path, config: PoseCon
     device = pick_device(options.device)
     if options.threads:
         torch.set_num_threads(int(options.threads))
-    meta = {"config": config.to_dict(), "options": _options_dict(options),
-            "sources": [[str(s.data.images[0].parent) if len(s.data) else "", len(s.data), s.weight]
-                        for s in sources]}
+    meta = {
+        "config": config.to_dict(),
+        "options": _options_dict(options),
+        "sources": [[str(s.data.images[0].parent) if len(s.data) else "", len(s.data), s.weight] for s in sources],
+    }
     torch.manual_seed(options.seed)  # the initial weights
     model = PoseModel(config, device)
     if init is not None:
@@ -300,15 +324,17 @@ def train_pose_model(sources: Sequence[Source], out: str | Path, config: PoseCon
     rng = np.random.default_rng(np.random.SeedSequence([options.seed, 1]))
     nets = {"locator": model.locator, "cropper": model.cropper}
     totals = {"locator": options.n_locator_steps, "cropper": options.steps}
-    optims = {k: torch.optim.AdamW(n.parameters(), lr=options.lr, weight_decay=options.weight_decay)
-              for k, n in nets.items()}
+    optims = {
+        k: torch.optim.AdamW(n.parameters(), lr=options.lr, weight_decay=options.weight_decay) for k, n in nets.items()
+    }
     start_stage, start_step = "locator", 0
     ckpt = out / CHECKPOINT_FILE
     if ckpt.is_file():
         state = torch.load(ckpt, map_location=device, weights_only=False)
         if state.get("meta") != meta:
-            raise SynthmouseError(f"{ckpt}: a checkpoint of another training is here; use another --out "
-                                  "folder or delete it")
+            raise SynthmouseError(
+                f"{ckpt}: a checkpoint of another training is here; use another --out folder or delete it"
+            )
         model.locator.load_state_dict(state["model"]["locator"])
         model.cropper.load_state_dict(state["model"]["cropper"])
         for k, opt in optims.items():
@@ -337,8 +363,9 @@ def train_pose_model(sources: Sequence[Source], out: str | Path, config: PoseCon
                 next_stage, next_step = (stage, done) if done < total else ("cropper", 0)
                 if stage == "cropper" and done == total:
                     next_stage, next_step = "cropper", total
-                _save_checkpoint(out, model, {k: o.state_dict() for k, o in optims.items()}, next_stage,
-                                 next_step, rng, meta)
+                _save_checkpoint(
+                    out, model, {k: o.state_dict() for k, o in optims.items()}, next_stage, next_step, rng, meta
+                )
         net.eval()
     write_training_frames(out, sources)
     model.save(out)
@@ -357,8 +384,14 @@ def write_training_frames(out: str | Path, sources: Sequence[Source]) -> Path:
     for s in sources:
         paths = [str(Path(p).resolve()) for p in s.data.images]
         root = os.path.commonpath([str(Path(p).parent) for p in paths]) if paths else ""
-        record = {"real": bool(s.real), "weight": s.weight, "n_frames": len(paths), "root": root,
-                  "images": [os.path.relpath(p, root) for p in paths], "pairs": [list(p) for p in s.pairs]}
+        record = {
+            "real": bool(s.real),
+            "weight": s.weight,
+            "n_frames": len(paths),
+            "root": root,
+            "images": [os.path.relpath(p, root) for p in paths],
+            "pairs": [list(p) for p in s.pairs],
+        }
         if s.real:
             record["sha256"] = [file_sha256(p) for p in paths]
         records.append(record)

@@ -46,9 +46,7 @@ class FrameResult:
     views: list[CameraView]
     keypoints3d: np.ndarray  # (K, 3) world metres
     keypoint_names: tuple[str, ...]
-    params: dict[str, float | int | str] = field(
-        default_factory=dict
-    )  # randomized values drawn for this frame
+    params: dict[str, float | int | str] = field(default_factory=dict)  # randomized values drawn for this frame
 
 
 class Renderer(Protocol):

@@ -214,9 +214,7 @@ class GLRenderer:
         visibility_tolerance: metres; None uses the scene's ``outputs.visibility_tolerance``.
     """
 
-    def __init__(
-        self, backend: str | None = "egl", shadow_size: int = 1024, visibility_tolerance: float | None = None
-    ):
+    def __init__(self, backend: str | None = "egl", shadow_size: int = 1024, visibility_tolerance: float | None = None):
         import moderngl
 
         self._mgl = moderngl
@@ -240,8 +238,9 @@ class GLRenderer:
         self._checked: set[tuple] = set()
         self._gpu: _SceneGPU | None = None
         info = ctx.info
-        self.max_size = int(min(info["GL_MAX_TEXTURE_SIZE"], info["GL_MAX_RENDERBUFFER_SIZE"],
-                                *info["GL_MAX_VIEWPORT_DIMS"]))
+        self.max_size = int(
+            min(info["GL_MAX_TEXTURE_SIZE"], info["GL_MAX_RENDERBUFFER_SIZE"], *info["GL_MAX_VIEWPORT_DIMS"])
+        )
         self.software = any(name in str(info.get("GL_RENDERER", "")).lower() for name in SOFTWARE_RENDERERS)
 
     def _shadow_texture(self):
@@ -281,9 +280,7 @@ class GLRenderer:
             if gpu.shadows is not None:
                 self._shadow_pass(gpu, dynamic=True)
             views = [self._render_view(gpu, camera, keypoints3d) for camera in cameras]
-            return FrameResult(
-                frame.index, views, keypoints3d, tuple(scene.keypoint_set.names), dict(frame.params)
-            )
+            return FrameResult(frame.index, views, keypoints3d, tuple(scene.keypoint_set.names), dict(frame.params))
 
     def close(self) -> None:
         """Release the OpenGL context and everything on it."""
@@ -382,19 +379,13 @@ class GLRenderer:
         """The direct and mirror programs for this light configuration (compiled once, then cached)."""
         kinds = tuple(light.kind for light in lights if light.kind != "ambient")
         if len(kinds) > MAX_LIGHTS:
-            raise SynthmouseError(
-                f"{len(kinds)} lights; at most {MAX_LIGHTS} non-ambient lights are supported"
-            )
-        shadow = next(
-            (i for i, light in enumerate(x for x in lights if x.kind != "ambient") if light.shadows), -1
-        )
+            raise SynthmouseError(f"{len(kinds)} lights; at most {MAX_LIGHTS} non-ambient lights are supported")
+        shadow = next((i for i, light in enumerate(x for x in lights if x.kind != "ambient") if light.shadows), -1)
         key = (kinds, shadow)
         if key not in self._program_cache:
             fragment = scene_fragment_source(kinds, shadow)
             programs = {
-                kind: self.ctx.program(
-                    vertex_shader=scene_vertex_source(kind == "mirror"), fragment_shader=fragment
-                )
+                kind: self.ctx.program(vertex_shader=scene_vertex_source(kind == "mirror"), fragment_shader=fragment)
                 for kind in ("direct", "mirror")
             }
             for prog in programs.values():
@@ -481,9 +472,7 @@ class GLRenderer:
             tris = np.array([[0, i, i + 1] for i in range(1, len(corners) - 1)], dtype="i4")
             pos, ibo = self.ctx.buffer(corners), self.ctx.buffer(tris)
             buffers += [pos, ibo]
-            quads.append(
-                self.ctx.vertex_array(self.mirror_program, [(pos, "3f", "in_pos")], index_buffer=ibo)
-            )
+            quads.append(self.ctx.vertex_array(self.mirror_program, [(pos, "3f", "in_pos")], index_buffer=ibo))
             normals = np.broadcast_to(sm.mirror.normal, corners.shape)
             backs.append(
                 self._static_mesh(
@@ -574,8 +563,12 @@ class GLRenderer:
         """Upload the mouse's vertex colours with the fur colour times ``scale`` (when it changed)."""
         if scale == gpu.fur_scale:
             return
-        colours = fur_colours(gpu.scene.body_colours, getattr(gpu.scene, "body_fur_weight", None),
-                              getattr(gpu.scene, "body_fur", None), scale)
+        colours = fur_colours(
+            gpu.scene.body_colours,
+            getattr(gpu.scene, "body_fur_weight", None),
+            getattr(gpu.scene, "body_fur", None),
+            scale,
+        )
         gpu.mouse_colours.write(np.ascontiguousarray(_decode(colours), dtype="f4"))
         gpu.fur_scale = scale
 
@@ -718,13 +711,9 @@ class GLRenderer:
         if tolerance is None:
             tolerance = getattr(scene.spec.outputs, "visibility_tolerance", DEFAULT_VISIBILITY_TOLERANCE_M)
         keypoints, visible, names = _label_keypoints(scene, camera, keypoints3d, depth, front, tolerance)
-        return CameraView(
-            camera.name, camera.sensor_image(rgb), depth, parts > 0, parts, keypoints, visible, names
-        )
+        return CameraView(camera.name, camera.sensor_image(rgb), depth, parts > 0, parts, keypoints, visible, names)
 
-    def _draw_frame(
-        self, gpu: _SceneGPU, target: _Target, camera: Camera, far: float, front: list[int]
-    ) -> None:
+    def _draw_frame(self, gpu: _SceneGPU, target: _Target, camera: Camera, far: float, front: list[int]) -> None:
         """Mirror passes first (clipped to each mirror's pyramid), then the mirror polygons into the depth
         buffer (hiding what is behind them), then the direct scene, then the mirror glass over the
         reflections."""
@@ -840,9 +829,7 @@ class GLRenderer:
         rgba = target.rgba[::-1]
         z = target.z[::-1]
         if lens.linear_maps is not None:
-            rgb = cv2.remap(rgba, *lens.linear_maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)[
-                ..., :3
-            ]
+            rgb = cv2.remap(rgba, *lens.linear_maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)[..., :3]
             parts = cv2.remap(np.ascontiguousarray(rgba[..., 3]), *lens.nearest_maps, cv2.INTER_NEAREST)
             z = cv2.remap(np.ascontiguousarray(z), *lens.nearest_maps, cv2.INTER_NEAREST)
         else:
@@ -1086,9 +1073,7 @@ def _light_uniforms(lights: list[Light]) -> dict:
         pos.append(tuple(float(x) for x in light.position))
         direc.append(tuple(float(x) for x in light.direction))
         rgb.append(tuple(float(x) for x in colour))
-        cone.append(
-            (float(np.cos(outer)), float(np.cos(outer * (1.0 - light.softness))), light.reference_distance)
-        )
+        cone.append((float(np.cos(outer)), float(np.cos(outer * (1.0 - light.softness))), light.reference_distance))
     return {
         "u_ambient": tuple(float(a) for a in ambient),
         "u_light_pos": pos,
@@ -1126,9 +1111,7 @@ def _mirror_clip_planes(mirror, eye: np.ndarray) -> np.ndarray:
     planes[0] = [*(-n), float(n @ p)]
     corners = np.asarray(mirror.corners, dtype=np.float64)
     if len(corners) > MAX_MIRROR_CORNERS:
-        raise SynthmouseError(
-            f"mirror {mirror.name!r} has {len(corners)} corners; at most {MAX_MIRROR_CORNERS}"
-        )
+        raise SynthmouseError(f"mirror {mirror.name!r} has {len(corners)} corners; at most {MAX_MIRROR_CORNERS}")
     centre = corners.mean(axis=0)
     for i, a in enumerate(corners):
         b = corners[(i + 1) % len(corners)]

@@ -193,6 +193,4 @@ def scene_fragment_source(light_kinds: tuple[str, ...], shadow_index: int) -> st
         else:
             raise ValueError(f"unknown light kind {kind!r}")
         lines.append(f"    colour += light_term(n, v, l, u_light_rgb[{i}], a, albedo);")
-    return SCENE_FRAGMENT.replace("@NLIGHTS@", str(max(len(light_kinds), 1))).replace(
-        "@LIGHTS@", "\n".join(lines)
-    )
+    return SCENE_FRAGMENT.replace("@NLIGHTS@", str(max(len(light_kinds), 1))).replace("@LIGHTS@", "\n".join(lines))

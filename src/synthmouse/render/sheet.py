@@ -307,8 +307,9 @@ def write_png(image: np.ndarray, path: str | Path, colours: int = PALETTE_COLOUR
     from PIL import Image
 
     path = Path(path)
-    quantized = Image.fromarray(image).quantize(colors=colours, method=Image.Quantize.MEDIANCUT,
-                                                dither=Image.Dither.NONE)
+    quantized = Image.fromarray(image).quantize(
+        colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+    )
     with atomic_path(path) as tmp:
         quantized.save(tmp, format="PNG", optimize=True)
     return path
@@ -355,8 +356,18 @@ def motion_sheet(
     Returns:
         ``path``.
     """
-    panels = render_panels(body, pose, support=support, wheel_radius=wheel_radius, frames=frames, views=views,
-                           panel=panel, follow=follow, root_frame=root_frame, renderer=renderer)
+    panels = render_panels(
+        body,
+        pose,
+        support=support,
+        wheel_radius=wheel_radius,
+        frames=frames,
+        views=views,
+        panel=panel,
+        follow=follow,
+        root_frame=root_frame,
+        renderer=renderer,
+    )
     return write_png(compose_sheet(panels, fps, title, start_time), path)
 
 
@@ -383,8 +394,18 @@ def motion_gif(
     """
     from PIL import Image
 
-    panels = render_panels(body, pose, support=support, wheel_radius=wheel_radius, frames=max_frames,
-                           views=(view,), panel=size, follow=follow, root_frame=root_frame, renderer=renderer)
+    panels = render_panels(
+        body,
+        pose,
+        support=support,
+        wheel_radius=wheel_radius,
+        frames=max_frames,
+        views=(view,),
+        panel=size,
+        follow=follow,
+        root_frame=root_frame,
+        renderer=renderer,
+    )
     steps = np.diff(panels.frames)
     step = float(np.median(steps)) if len(steps) else 1.0
     duration = max(int(round(1000.0 * step / fps)), 20)
@@ -392,12 +413,14 @@ def motion_gif(
     for col, frame in enumerate(panels.frames):
         image = panels.rgb[0, col].copy()
         _put_text(image, f"{start_time + frame / fps:.2f} s", (4, 14), 0.4)
-        images.append(Image.fromarray(image).quantize(colors=128, method=Image.Quantize.MEDIANCUT,
-                                                      dither=Image.Dither.NONE))
+        images.append(
+            Image.fromarray(image).quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        )
     path = Path(path)
     with atomic_path(path) as tmp:
-        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0,
-                       optimize=False)
+        images[0].save(
+            tmp, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0, optimize=False
+        )
     return path
 
 

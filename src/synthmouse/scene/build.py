@@ -260,7 +260,10 @@ def reshape_scene(scene: Scene, length_scale: float = 1.0, girth_scale: float = 
     parts = body.vertex_parts()
     colours, fur_weight = body_colour_layers(body, fur_preset(spec.body.fur, spec.body.fur_colour), rest, parts)
     return dataclasses.replace(
-        scene, body=body, keypoint_set=resolve_keypoints(spec, body), body_colours=colours,
+        scene,
+        body=body,
+        keypoint_set=resolve_keypoints(spec, body),
+        body_colours=colours,
         body_fur_weight=fur_weight,
     )
 
@@ -285,9 +288,7 @@ def load_scene_body(spec: SceneSpec) -> Body:
         if b.scale is not None:
             body = load_body(b.model, **{**options, "length": b.scale * body.length})
     except ModuleNotFoundError as exc:
-        raise spec.error(
-            "body.model", f"model {b.model!r} is not available in this installation ({exc})"
-        ) from None
+        raise spec.error("body.model", f"model {b.model!r} is not available in this installation ({exc})") from None
     except TypeError as exc:
         raise spec.error(
             "body.shape", f"model {b.model!r} does not accept these options {sorted(options)}: {exc}"
@@ -310,9 +311,7 @@ def apply_body_override(spec: SceneSpec, root: np.ndarray) -> np.ndarray:
     applied."""
     root = root.copy()
     if spec.body.heading_deg:
-        root[:3, :3] = (
-            Rotation.from_euler("z", spec.body.heading_deg, degrees=True).as_matrix() @ root[:3, :3]
-        )
+        root[:3, :3] = Rotation.from_euler("z", spec.body.heading_deg, degrees=True).as_matrix() @ root[:3, :3]
     if spec.body.position is not None:
         root[:3, 3] = spec.body.position
     return root
@@ -333,14 +332,16 @@ def head_fixed_anchors(body: Body) -> Anchors:
 
     rig = motion_rig(body)
     pose = rig.standing.pose(1)
-    anchors = body_anchors(body, pose.root[0], body.skin(Pose(np.eye(4)[None], pose.rotations))[0],
-                           body.vertex_parts(), pose)
+    anchors = body_anchors(
+        body, pose.root[0], body.skin(Pose(np.eye(4)[None], pose.rotations))[0], body.vertex_parts(), pose
+    )
     mouth = default_lick_target(rig) if "tongue_tip" in body.landmarks else None
     return dataclasses.replace(anchors, mouth=mouth)
 
 
-def body_anchors(body: Body, root: np.ndarray, rest: np.ndarray, parts: np.ndarray,
-                 pose: Pose | None = None) -> Anchors:
+def body_anchors(
+    body: Body, root: np.ndarray, rest: np.ndarray, parts: np.ndarray, pose: Pose | None = None
+) -> Anchors:
     """Head top and nose of the body placed at ``root``, for the head bar and lick spout; ``rest`` are its
     vertices in the body frame (of ``pose``'s rotations when given, else of the rest pose)."""
     placed = rest @ root[:3, :3].T + root[:3, 3]
@@ -375,9 +376,7 @@ def body_colour_layers(
     colours[~furred] = preset.skin
     eye_names = [n for n in ("left_eye", "right_eye") if n in body.landmarks]
     if eye_names:
-        eyes = body.keypoints(
-            body.rest_pose(), KeypointSet("eyes", tuple(body.landmarks[n] for n in eye_names))
-        )[0]
+        eyes = body.keypoints(body.rest_pose(), KeypointSet("eyes", tuple(body.landmarks[n] for n in eye_names)))[0]
         radius = EYE_RADIUS_REL * body.length
         dist = np.linalg.norm(rest[:, None, :] - eyes[None, :, :], axis=-1).min(axis=1)
         eye = (dist < radius) & np.isin(parts, [PARTS.index(p) for p in HEAD_PARTS])
@@ -422,8 +421,13 @@ def tread_texture_material(wheel: Material, texture: Path) -> Material:
     the image in its own colours (white albedo), wrapped once around the wheel (tile size 1, see
     :func:`~synthmouse.scene.rigs.tread_band`)."""
     return dataclasses.replace(
-        wheel, name=TREAD_TEXTURE_MATERIAL, colour=np.ones(3, np.float32), texture=Path(texture),
-        tile_size=1.0, opacity=1.0, emission=np.zeros(3, np.float32),
+        wheel,
+        name=TREAD_TEXTURE_MATERIAL,
+        colour=np.ones(3, np.float32),
+        texture=Path(texture),
+        tile_size=1.0,
+        opacity=1.0,
+        emission=np.zeros(3, np.float32),
     )
 
 
@@ -455,8 +459,11 @@ def build_camera(spec: SceneSpec, index: int) -> Camera:
         raise spec.error(where, str(exc)) from None
     camera = resize_camera(spec, camera)
     if not all(IMAGE_SIZE_PX[0] <= n <= IMAGE_SIZE_PX[1] for n in (camera.width, camera.height)):
-        raise spec.error(where, f"image size {camera.width}x{camera.height} px (after calibration and outputs "
-                         f"scaling); allowed {IMAGE_SIZE_PX[0]}..{IMAGE_SIZE_PX[1]} px per side")
+        raise spec.error(
+            where,
+            f"image size {camera.width}x{camera.height} px (after calibration and outputs "
+            f"scaling); allowed {IMAGE_SIZE_PX[0]}..{IMAGE_SIZE_PX[1]} px per side",
+        )
     return camera
 
 
@@ -509,9 +516,7 @@ def camera_from_spec(c: CameraSpec) -> Camera:
         R = Rotation.from_rotvec(c.rotation.rvec).as_matrix()
     else:
         R = np.asarray(c.rotation.matrix, dtype=np.float64)
-    return Camera(
-        c.name, c.width, c.height, K, dist, R, np.asarray(c.translation, dtype=np.float64), c.grayscale
-    )
+    return Camera(c.name, c.width, c.height, K, dist, R, np.asarray(c.translation, dtype=np.float64), c.grayscale)
 
 
 def resize_camera(spec: SceneSpec, camera: Camera) -> Camera:
@@ -521,12 +526,7 @@ def resize_camera(spec: SceneSpec, camera: Camera) -> Camera:
         return camera
     factor = out.width / camera.width if out.width is not None else out.height / camera.height
     scaled = camera.scaled(factor)
-    if (
-        out.height is not None
-        and scaled.height != out.height
-        or out.width is not None
-        and scaled.width != out.width
-    ):
+    if out.height is not None and scaled.height != out.height or out.width is not None and scaled.width != out.width:
         raise spec.error(
             "outputs",
             f"size {out.width}x{out.height} changes the aspect ratio of camera "
@@ -540,9 +540,7 @@ def build_mirror(spec: SceneSpec, index: int) -> SceneMirror:
     m = spec.mirrors[index]
     corners = np.asarray(m.corners, dtype=np.float64)
     try:
-        mirror = Mirror(
-            corners.mean(axis=0), m.unit_normal, _project_to_plane(corners, m.unit_normal), m.name
-        )
+        mirror = Mirror(corners.mean(axis=0), m.unit_normal, _project_to_plane(corners, m.unit_normal), m.name)
     except SceneError as exc:
         raise spec.error(f"mirrors[{index}]", str(exc)) from None
     suffix = m.suffix if m.suffix is not None else f"_{m.name}"

@@ -67,9 +67,7 @@ def load_cameras(path: str | Path, unit: str = "m") -> list[Camera]:
     )
 
 
-def save_cameras(
-    cameras: Sequence[Camera], path: str | Path, unit: str = "m", metadata: Mapping | None = None
-) -> None:
+def save_cameras(cameras: Sequence[Camera], path: str | Path, unit: str = "m", metadata: Mapping | None = None) -> None:
     """Write cameras atomically as Anipose ``.toml`` or OpenCV FileStorage ``.yaml/.yml/.json/.xml``.
 
     Args:
@@ -85,9 +83,7 @@ def save_cameras(
         raise CalibrationError(f"{path}: no cameras to write")
     for camera in cameras:
         if camera.is_reflected:
-            raise CalibrationError(
-                f"{path}: camera {camera.name!r} is a mirror camera (det R = -1); not storable"
-            )
+            raise CalibrationError(f"{path}: camera {camera.name!r} is a mirror camera (det R = -1); not storable")
     suffix = path.suffix.lower()
     if suffix in TOML_SUFFIXES:
         text = anipose_toml_text(cameras, scale, metadata or {}, path)
@@ -161,17 +157,13 @@ def _read_toml(path: Path) -> dict:
 def _anipose_camera(table: dict, key: str, path: Path, scale: float) -> Camera:
     where = f"{path}: [{key}]"
     if table.get("fisheye", False):
-        raise CalibrationError(
-            f"{where}: fisheye = true; only the OpenCV pinhole model (k1 k2 p1 p2 k3) is supported"
-        )
+        raise CalibrationError(f"{where}: fisheye = true; only the OpenCV pinhole model (k1 k2 p1 p2 k3) is supported")
     for field in ("size", "matrix", "distortions", "rotation", "translation"):
         if field not in table:
             raise CalibrationError(f"{where}: missing field {field!r}")
     size = _numbers(table["size"], (2,), where, "size")
     if not all(float(s).is_integer() and s > 0 for s in size):
-        raise CalibrationError(
-            f"{where}: field 'size' {table['size']!r} must be two positive integers [w, h]"
-        )
+        raise CalibrationError(f"{where}: field 'size' {table['size']!r} must be two positive integers [w, h]")
     name = str(table.get("name", key))
     matrix = _numbers(table["matrix"], (3, 3), where, "matrix")
     dist = np.ravel(_numbers(table["distortions"], None, where, "distortions"))
@@ -189,9 +181,7 @@ def _numbers(value, shape: tuple[int, ...] | None, where: str, field: str) -> np
     except (TypeError, ValueError):
         raise CalibrationError(f"{where}: field {field!r} {value!r} is not an array of numbers") from None
     if shape is not None and array.shape != shape:
-        raise CalibrationError(
-            f"{where}: field {field!r} {value!r} has shape {array.shape}, expected {shape}"
-        )
+        raise CalibrationError(f"{where}: field {field!r} {value!r} has shape {array.shape}, expected {shape}")
     if not np.all(np.isfinite(array)):
         raise CalibrationError(f"{where}: field {field!r} {value!r} has non-finite values")
     return array
@@ -215,9 +205,7 @@ def _toml_value(value, path: Path | str, field: str) -> str:
             return "inf" if value > 0 else "-inf"
         return repr(value)
     if isinstance(value, str):
-        return json.dumps(
-            value, ensure_ascii=False
-        )  # JSON string escapes are valid TOML basic-string escapes
+        return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid TOML basic-string escapes
     if isinstance(value, list | tuple | np.ndarray):
         return "[" + ", ".join(_toml_value(v, path, field) for v in value) + "]"
     raise CalibrationError(
@@ -245,8 +233,7 @@ def _load_filestorage(path: Path, scale: float) -> list[Camera]:
                 cameras.append(_filestorage_camera(node, key, f"{path}: {key}", scale))
         if not cameras:
             raise CalibrationError(
-                f"{path}: no 'camera_matrix' at the top level nor in any top-level map "
-                f"(found keys {root.keys()})"
+                f"{path}: no 'camera_matrix' at the top level nor in any top-level map (found keys {root.keys()})"
             )
         return cameras
     finally:
@@ -269,9 +256,7 @@ def _filestorage_camera(node, default_name: str, where: str, scale: float) -> Ca
         if R.size == 3:
             R = cv2.Rodrigues(R.reshape(3, 1))[0]
         elif R.shape != (3, 3):
-            raise CalibrationError(
-                f"{where}: field 'R' has shape {R.shape}, expected (3, 3) or a rotation vector"
-            )
+            raise CalibrationError(f"{where}: field 'R' has shape {R.shape}, expected (3, 3) or a rotation vector")
     elif _has(node, "rvec"):
         R = cv2.Rodrigues(_fs_matrix(node, "rvec", where, None).reshape(3, 1).astype(np.float64))[0]
     else:

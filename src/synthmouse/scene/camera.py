@@ -628,9 +628,7 @@ def _check_intrinsics(value, camera: str) -> np.ndarray:
     if K[0, 1] != 0.0:
         raise CameraError(f"camera {camera!r}: K skew {K[0, 1]} is not supported (OpenCV ignores it); use 0")
     if K[1, 0] != 0.0 or K[2, 0] != 0.0 or K[2, 1] != 0.0 or K[2, 2] != 1.0:
-        raise CameraError(
-            f"camera {camera!r}: K {K.tolist()} must have the form [[fx,0,cx],[0,fy,cy],[0,0,1]]"
-        )
+        raise CameraError(f"camera {camera!r}: K {K.tolist()} must have the form [[fx,0,cx],[0,fy,cy],[0,0,1]]")
     return K
 
 

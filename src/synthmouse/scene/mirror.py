@@ -63,9 +63,7 @@ class Mirror:
         if self.corners is not None:
             corners = np.array(self.corners, dtype=np.float64)
             if corners.ndim != 2 or corners.shape[1] != 3 or corners.shape[0] < 3:
-                raise MirrorError(
-                    f"mirror {self.name!r}: corners have shape {corners.shape}, expected (N>=3, 3)"
-                )
+                raise MirrorError(f"mirror {self.name!r}: corners have shape {corners.shape}, expected (N>=3, 3)")
             off = np.abs((corners - point) @ normal).max()
             if off > _PLANE_TOL:
                 raise MirrorError(

@@ -41,9 +41,7 @@ def bounded_range(lo: float, hi: float, unit: str = "") -> object:
     def check(value: tuple[float, float]) -> tuple[float, float]:
         if value[0] < lo or value[1] > hi:
             u = f" {unit}" if unit else ""
-            raise ValueError(
-                f"range [{value[0]:g}, {value[1]:g}]{u} leaves the allowed {lo:g}..{hi:g}{u}"
-            )
+            raise ValueError(f"range [{value[0]:g}, {value[1]:g}]{u} leaves the allowed {lo:g}..{hi:g}{u}")
         return value
 
     return Annotated[tuple[float, float], BeforeValidator(_range), AfterValidator(check)]
@@ -111,9 +109,7 @@ class BackgroundRandomization(_Section):
     def _weights(self) -> BackgroundRandomization:
         unknown = sorted(str(k) for k in set(self.weights) - set(BACKGROUND_SOURCES))
         if unknown:
-            raise ValueError(
-                f"unknown background source(s) {unknown}; allowed: {', '.join(BACKGROUND_SOURCES)}"
-            )
+            raise ValueError(f"unknown background source(s) {unknown}; allowed: {', '.join(BACKGROUND_SOURCES)}")
         if sum(self.weights.values()) <= 0:
             raise ValueError(f"background weights {self.weights} must have a positive sum")
         return self

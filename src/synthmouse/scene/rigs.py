@@ -138,9 +138,7 @@ def box(extents, centre) -> trimesh.Trimesh:
 
 def cylinder(radius: float, start, end, sections: int = 48) -> trimesh.Trimesh:
     """A closed cylinder between two points."""
-    return trimesh.creation.cylinder(
-        radius=radius, segment=np.array([start, end], dtype=float), sections=sections
-    )
+    return trimesh.creation.cylinder(radius=radius, segment=np.array([start, end], dtype=float), sections=sections)
 
 
 def combine(meshes: list[trimesh.Trimesh]) -> trimesh.Trimesh:
@@ -205,9 +203,7 @@ def wheel_parts(rig: WheelRig, anchors: Anchors | None = None) -> list[RigMesh]:
     if rig.axle:
         half = W / 2 + 0.035
         axle = cylinder(rig.axle_radius, centre - [0, half, 0], centre + [0, half, 0], sections=24)
-        posts = [
-            cylinder(0.006, [0, s * half, table_z], [0, s * half, -R + 0.008], sections=24) for s in (-1, 1)
-        ]
+        posts = [cylinder(0.006, [0, s * half, table_z], [0, s * half, -R + 0.008], sections=24) for s in (-1, 1)]
         parts += [rig_mesh("axle", axle, "steel"), rig_mesh("wheel_supports", combine(posts), "aluminium")]
     if rig.headbar and anchors is not None:
         parts += headbar_parts(anchors, 0.018, steel)
@@ -291,9 +287,7 @@ def headbar_parts(anchors: Anchors, half_span: float, material: str) -> list[Rig
     clamps = [box((0.008, 0.01, 0.008), (x, y + s * half_span, bar_z)) for s in (-1, 1)]
     rise = 0.09
     posts = [
-        cylinder(
-            0.004, [x, y + s * half_span, bar_z + 0.004], [x, y + s * half_span, bar_z + rise], sections=20
-        )
+        cylinder(0.004, [x, y + s * half_span, bar_z + 0.004], [x, y + s * half_span, bar_z + rise], sections=20)
         for s in (-1, 1)
     ]
     cross = box((0.012, 2 * half_span + 0.012, 0.012), (x, y, bar_z + rise + 0.006))
@@ -352,9 +346,7 @@ def treadmill_parts(rig: TreadmillRig, anchors: Anchors | None = None) -> list[R
     ]
     if rig.side_walls:
         wall_mat = material_key("wall_material", rig.wall_material)
-        walls = [
-            box((L, 0.003, rig.wall_height), (0, s * (W / 2 + 0.0015), rig.wall_height / 2)) for s in (-1, 1)
-        ]
+        walls = [box((L, 0.003, rig.wall_height), (0, s * (W / 2 + 0.0015), rig.wall_height / 2)) for s in (-1, 1)]
         parts.append(rig_mesh("side_walls", combine(walls), wall_mat))
     if rig.headbar and anchors is not None:
         parts += headbar_parts(anchors, 0.018, material_key("headbar_material", rig.headbar_material))
@@ -379,9 +371,7 @@ def platform_parts(rig: PlatformRig, anchors: Anchors | None = None) -> list[Rig
     floor = box((3.0, 3.0, 0.02), (0, 0, -rig.height - 0.01))
     return [
         rig_mesh("platform", top, top_mat),
-        rig_mesh(
-            "pedestal", combine([pedestal, foot]), material_key("pedestal_material", rig.pedestal_material)
-        ),
+        rig_mesh("pedestal", combine([pedestal, foot]), material_key("pedestal_material", rig.pedestal_material)),
         rig_mesh("room_floor", floor, material_key("room_floor_material", rig.room_floor_material)),
     ]
 
@@ -391,11 +381,7 @@ def custom_parts(rig: CustomRig, anchors: Anchors | None = None) -> list[RigMesh
     if rig.floor_material is None:
         return []
     sx, sy = rig.floor_size
-    return [
-        rig_mesh(
-            "floor", box((sx, sy, 0.01), (0, 0, -0.005)), material_key("floor_material", rig.floor_material)
-        )
-    ]
+    return [rig_mesh("floor", box((sx, sy, 0.01), (0, 0, -0.005)), material_key("floor_material", rig.floor_material))]
 
 
 def load_mesh(spec: MeshSpec, field: str) -> RigMesh:
@@ -407,13 +393,13 @@ def load_mesh(spec: MeshSpec, field: str) -> RigMesh:
     if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
         raise SceneError(f"rig.{field}.file: {spec.file} holds no triangles")
     if len(loaded.faces) > MAX_MESH_FACES:
-        raise SceneError(f"rig.{field}.file: {spec.file} has {len(loaded.faces)} triangles; allowed at most "
-                         f"{MAX_MESH_FACES} (simplify the mesh)")
+        raise SceneError(
+            f"rig.{field}.file: {spec.file} has {len(loaded.faces)} triangles; allowed at most "
+            f"{MAX_MESH_FACES} (simplify the mesh)"
+        )
     mesh = loaded.copy()
     mesh.apply_scale(
-        np.broadcast_to(np.asarray(spec.scale, dtype=float), 3)
-        if isinstance(spec.scale, tuple)
-        else float(spec.scale)
+        np.broadcast_to(np.asarray(spec.scale, dtype=float), 3) if isinstance(spec.scale, tuple) else float(spec.scale)
     )
     transform = np.eye(4)
     transform[:3, :3] = Rotation.from_euler("xyz", spec.rotation_deg, degrees=True).as_matrix()

@@ -155,8 +155,12 @@ def check_path_kind(path: Path, kind: str) -> None:
     if not path.is_file():
         raise ValueError(f"{path} is {'a folder' if path.is_dir() else 'not a regular file'}; expected a {kind} file")
     suffix = path.suffix.lower()
-    allowed = {"image": IMAGE_SUFFIXES, "mesh": MESH_SUFFIXES, "calibration": CALIBRATION_SUFFIXES,
-               "yaml": KEYPOINT_FILE_SUFFIXES}.get(kind)
+    allowed = {
+        "image": IMAGE_SUFFIXES,
+        "mesh": MESH_SUFFIXES,
+        "calibration": CALIBRATION_SUFFIXES,
+        "yaml": KEYPOINT_FILE_SUFFIXES,
+    }.get(kind)
     if allowed is not None and suffix not in allowed:
         raise ValueError(f"{path} is not {_KIND_NAMES[kind]}; allowed file types: {', '.join(allowed)}")
     if kind == "image":
@@ -167,12 +171,12 @@ def check_path_kind(path: Path, kind: str) -> None:
             raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
         webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
         if not (webp or any(head.startswith(magic) for magic in _IMAGE_MAGIC)):
-            raise ValueError(f"{path} is named like an image but does not hold one (not a PNG, JPEG, BMP, TIFF or "
-                             "WebP file)")
+            raise ValueError(
+                f"{path} is named like an image but does not hold one (not a PNG, JPEG, BMP, TIFF or WebP file)"
+            )
 
 
-_KIND_NAMES = {"image": "an image", "mesh": "a mesh file", "calibration": "a calibration file",
-               "yaml": "a YAML file"}
+_KIND_NAMES = {"image": "an image", "mesh": "a mesh file", "calibration": "a calibration file", "yaml": "a YAML file"}
 
 
 def _path_type(kind: str) -> Any:
@@ -275,8 +279,7 @@ class BodySpec(StrictModel):
 
         if value not in builtin_set_names():
             raise ValueError(
-                f"unknown keypoint set {value!r}; allowed: {', '.join(builtin_set_names())}, "
-                "or a keypoint file (.yaml)"
+                f"unknown keypoint set {value!r}; allowed: {', '.join(builtin_set_names())}, or a keypoint file (.yaml)"
             )
         return value
 
@@ -315,9 +318,7 @@ class BodySpec(StrictModel):
         if self.model == "parametric":
             given = [k for k in PARAMETRIC_LENGTH_KEYS if k in self.shape]
             if self.length is not None and given:
-                raise ValueError(
-                    f"length and shape.{given[0]} both set the parametric mouse's body length; give one"
-                )
+                raise ValueError(f"length and shape.{given[0]} both set the parametric mouse's body length; give one")
             if self.scale is not None:
                 length = self.scale * parametric_length(self.shape)
                 lo, hi = parametric_ranges()["body_length"]
@@ -437,11 +438,14 @@ class WheelRig(RigBase):
         if self.tread == "texture" and self.tread_texture is None:
             raise ValueError("tread 'texture' needs tread_texture (an image file)")
         if self.axle_radius >= self.radius:
-            raise ValueError(f"axle_radius {self.axle_radius:g} m must be smaller than the wheel's radius "
-                             f"{self.radius:g} m")
+            raise ValueError(
+                f"axle_radius {self.axle_radius:g} m must be smaller than the wheel's radius {self.radius:g} m"
+            )
         if self.ridge_height >= self.radius / 2:
-            raise ValueError(f"ridge_height {self.ridge_height:g} m must be smaller than half the wheel's radius "
-                             f"({self.radius / 2:g} m)")
+            raise ValueError(
+                f"ridge_height {self.ridge_height:g} m must be smaller than half the wheel's radius "
+                f"({self.radius / 2:g} m)"
+            )
         return self
 
 
@@ -463,8 +467,10 @@ class TreadmillRig(RigBase):
     @model_validator(mode="after")
     def _rollers(self) -> TreadmillRig:
         if 2 * self.roller_radius >= self.length:
-            raise ValueError(f"roller_radius {self.roller_radius:g} m: the two rollers must fit in the belt's "
-                             f"length {self.length:g} m (roller_radius below {self.length / 2:g} m)")
+            raise ValueError(
+                f"roller_radius {self.roller_radius:g} m: the two rollers must fit in the belt's "
+                f"length {self.length:g} m (roller_radius below {self.length / 2:g} m)"
+            )
         return self
 
 
@@ -564,8 +570,9 @@ def _distortion(value) -> tuple[float, float, float, float, float]:
         raise ValueError(f"distortion {value!r}: every coefficient must be a number")
     out = [float(v) for v in value] + [0.0] * (5 - len(value))
     if not all(math.isfinite(v) and abs(v) <= DISTORTION_MAX for v in out):
-        raise ValueError(f"distortion {value!r}: coefficients must be finite, within "
-                         f"-{DISTORTION_MAX:g}..{DISTORTION_MAX:g}")
+        raise ValueError(
+            f"distortion {value!r}: coefficients must be finite, within -{DISTORTION_MAX:g}..{DISTORTION_MAX:g}"
+        )
     return tuple(out)
 
 
@@ -632,8 +639,10 @@ class CameraSpec(StrictModel):
     def _check_intrinsics(self) -> None:
         """The principal point near the image and fields of view within :data:`FOV_DEG` (a focal length that
         is not a lens for this image size renders a blank or a one-pixel mouse)."""
-        for axis, size, focal, centre in (("x", self.width, self.fx, self.cx), ("y", self.height, self.fy or self.fx,
-                                                                                 self.cy)):
+        for axis, size, focal, centre in (
+            ("x", self.width, self.fx, self.cx),
+            ("y", self.height, self.fy or self.fx, self.cy),
+        ):
             if focal is not None:
                 fov = math.degrees(2 * math.atan(size / 2 / focal))
                 if not FOV_DEG[0] <= fov <= FOV_DEG[1]:
@@ -682,8 +691,7 @@ class MirrorSpec(StrictModel):
             n = np.asarray(self.normal, float)
             if np.linalg.norm(n) < 1e-12 or abs(abs(n @ normal) / np.linalg.norm(n) - 1) > 1e-3:
                 raise ValueError(
-                    f"mirror {self.name!r}: normal {list(self.normal)} is not perpendicular "
-                    "to the mirror's plane"
+                    f"mirror {self.name!r}: normal {list(self.normal)} is not perpendicular to the mirror's plane"
                 )
         return self
 
@@ -743,8 +751,12 @@ class LightSpec(StrictModel):
             raise ValueError(f"direction is for directional lights; a {self.type} light uses position/target")
         if self.direction is not None and np.linalg.norm(self.direction) < 1e-9:
             raise ValueError("direction must not be the zero vector")
-        if self.type in ("directional", "spot") and self.direction is None and self.position is not None \
-                and np.linalg.norm(np.subtract(self.target, self.position)) < 1e-9:
+        if (
+            self.type in ("directional", "spot")
+            and self.direction is None
+            and self.position is not None
+            and np.linalg.norm(np.subtract(self.target, self.position)) < 1e-9
+        ):
             raise ValueError(f"a {self.type} light's position and target are the same point {list(self.position)}")
         if self.shadows and self.type not in ("directional", "spot"):
             raise ValueError(f"shadows are available for directional and spot lights, not {self.type}")
@@ -846,8 +858,7 @@ class SceneSpec(StrictModel):
         for name, mat in self.materials.items():
             if mat.base is not None and mat.base not in MATERIAL_PRESETS:
                 raise ValueError(
-                    f"materials.{name}.base: unknown preset {mat.base!r}; allowed: "
-                    f"{', '.join(MATERIAL_PRESETS)}"
+                    f"materials.{name}.base: unknown preset {mat.base!r}; allowed: {', '.join(MATERIAL_PRESETS)}"
                 )
         for path, ref in material_refs(self):
             if isinstance(ref, str) and ref not in known:
@@ -856,9 +867,7 @@ class SceneSpec(StrictModel):
                     f"{path}: unknown material {ref!r}; allowed: presets {', '.join(MATERIAL_PRESETS)}{mine}"
                 )
             if isinstance(ref, MaterialSpec) and ref.base is not None and ref.base not in MATERIAL_PRESETS:
-                raise ValueError(
-                    f"{path}.base: unknown preset {ref.base!r}; allowed: {', '.join(MATERIAL_PRESETS)}"
-                )
+                raise ValueError(f"{path}.base: unknown preset {ref.base!r}; allowed: {', '.join(MATERIAL_PRESETS)}")
         return self
 
     @property
@@ -959,8 +968,7 @@ def parse_scene_spec(
         data = {}
     if not isinstance(data, dict):
         raise SceneError(
-            f"{name}: a scene file is a mapping of sections (body, rig, cameras ...), "
-            f"got {type(data).__name__}"
+            f"{name}: a scene file is a mapping of sections (body, rig, cameras ...), got {type(data).__name__}"
         )
     if base_dir is not None:
         base = Path(os.path.abspath(base_dir))
@@ -1023,9 +1031,7 @@ def check_appearance(spec: SceneSpec) -> None:
     if isinstance(spec.appearance, dict):
         unknown = sorted(set(spec.appearance) - set(cameras))
         if unknown:
-            raise spec.error(
-                "appearance", f"unknown camera(s) {unknown}; the scene's cameras: {', '.join(cameras)}"
-            )
+            raise spec.error("appearance", f"unknown camera(s) {unknown}; the scene's cameras: {', '.join(cameras)}")
     rnd = spec.randomization
     if not spec.appearance:
         needs = rnd.set_keys("image") + rnd.set_keys("background") + rnd.set_keys("distractors")
@@ -1052,8 +1058,10 @@ def check_shape_randomization(spec: SceneSpec) -> None:
     ranges = parametric_ranges()
     body = spec.body
     length = body.length or (body.scale or 1.0) * parametric_length(body.shape)
-    nominal = {"length_scale": ("body_length", length, " m"),
-               "girth_scale": ("girth_scale", float(body.shape.get("girth_scale", 1.0)), "")}
+    nominal = {
+        "length_scale": ("body_length", length, " m"),
+        "girth_scale": ("girth_scale", float(body.shape.get("girth_scale", 1.0)), ""),
+    }
     for key, (option, base, unit) in nominal.items():
         bounds = getattr(spec.randomization.body, key)
         if bounds is None:
