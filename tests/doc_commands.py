@@ -27,6 +27,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from test_motion_retarget_cli import LANDMARKS as RETARGET_LANDMARKS
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SYNTHMOUSE_SHARED", REPO.parent / "shared"))
 SHELL_LANGS = {"bash", "sh", "shell", "console"}
@@ -374,23 +376,7 @@ def environment(root: Path) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------------- inputs
 
 RETARGET_FRAMES = SMALL_FRAMES
-LANDMARKS = [
-    "nose",
-    "left_ear_tip",
-    "right_ear_tip",
-    "neck",
-    "body_middle",
-    "tail_root",
-    "tail_middle",
-    "left_paw",
-    "right_paw",
-    "left_foot",
-    "right_foot",
-    "left_shoulder",
-    "right_shoulder",
-    "left_hip",
-    "right_hip",
-]
+LANDMARKS = RETARGET_LANDMARKS  # the landmarks tests/test_motion_retarget_cli.py fits
 PARTS = {name: f"bp_{i}" for i, name in enumerate(LANDMARKS)}
 
 

@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OutputError, SynthmouseError
+from .real_labels import read_label_table
 
 TEMPLATES = ("openfield", "wheel", "treadmill", "platform")
 """The starter rigs (``synthmouse/scene/templates/<rig>.yaml``)."""
@@ -350,27 +351,8 @@ def _read_table(file: Path):
     multi-animal table)."""
     import pandas as pd
 
-    try:
-        if file.suffix.lower() == ".h5":
-            df = pd.read_hdf(file)
-        else:
-            head = pd.read_csv(file, header=None, nrows=4, dtype=str, keep_default_na=False)
-            levels = 4 if str(head.iloc[3, 0]).strip().lower() == "coords" else 3
-            df = pd.read_csv(file, header=list(range(levels)))
-            n_index = 1  # DeepLabCut 2: one index column; 3.x: three (labeled-data, session, image)
-            while n_index < len(df.columns) and all(str(v).startswith("Unnamed") for v in df.columns[n_index]):
-                n_index += 1
-            df = df.set_index(list(df.columns[:n_index]))
-    except Exception as exc:  # pandas raises many types for bad files
-        raise ProjectError(f"{file}: cannot read a DeepLabCut-layout label table ({exc})") from None
+    df = read_label_table(file, ProjectError)
     cols = df.columns
-    level_names = [str(n) for n in cols.names]
-    if cols.nlevels == 4:
-        which = level_names.index("individuals") if "individuals" in level_names else 1
-        df = df.xs(cols.get_level_values(which)[0], axis=1, level=which, drop_level=True)
-        cols = df.columns
-    if cols.nlevels != 3:
-        raise ProjectError(f"{file}: expected the column levels scorer, bodyparts, coords; got {cols.nlevels} levels")
     names = list(dict.fromkeys(str(v) for v in cols.get_level_values(1)))
     xy = np.full((len(df), len(names), 2), np.nan)
     for k, name in enumerate(names):

@@ -38,6 +38,38 @@ class LabelError(SynthmouseError):
     """A labelled image set is unusable: bad values, no labels, missing, corrupt or wrongly sized images."""
 
 
+def read_label_table(file: Path, error: type[SynthmouseError] = LabelError):
+    """One label file in DeepLabCut's layout (``.h5``, or ``.csv`` with 3 header rows, or 4 for a multi-animal
+    project) as a pandas DataFrame with the column levels scorer / bodyparts / coords (a multi-animal table
+    keeps its first individual) and the row index as written (DeepLabCut 2: one column, 3.x: three).
+
+    Raises:
+        ``error``: the file cannot be read as such a table.
+    """
+    import pandas as pd
+
+    try:
+        if file.suffix.lower() == ".h5":
+            df = pd.read_hdf(file)
+        else:
+            head = pd.read_csv(file, header=None, nrows=4, dtype=str, keep_default_na=False)
+            multi = len(head) > 3 and str(head.iloc[3, 0]).strip().lower() == "coords"
+            df = pd.read_csv(file, header=list(range(4 if multi else 3)))
+            n_index = 1
+            while n_index < len(df.columns) and all(str(v).startswith("Unnamed") for v in df.columns[n_index]):
+                n_index += 1
+            df = df.set_index(list(df.columns[:n_index]))
+    except Exception as exc:  # pandas raises many types for bad files
+        raise error(f"{file}: cannot read a DeepLabCut label table ({exc})") from None
+    if df.columns.nlevels == 4:  # multi-animal: keep the first individual
+        names = [str(n) for n in df.columns.names]
+        which = names.index("individuals") if "individuals" in names else 1
+        df = df.xs(df.columns.get_level_values(which)[0], axis=1, level=which, drop_level=True)
+    if df.columns.nlevels != 3:
+        raise error(f"{file}: expected 3 column levels (scorer, bodyparts, coords), got {df.columns.nlevels}")
+    return df
+
+
 def box_margin(size: int) -> float:
     """Pixels a label may lie outside an image side of ``size`` pixels: 2 % of the side, at least 2 px (a click
     on the image border)."""

@@ -115,26 +115,11 @@ def label_files(path: str | Path) -> list[Path]:
 
 
 def read_label_table(file: Path):
-    """One DeepLabCut label file as a pandas DataFrame (columns scorer/bodyparts/coords)."""
-    import pandas as pd
+    """One DeepLabCut label file as a pandas DataFrame (columns scorer/bodyparts/coords; see
+    :func:`synthmouse.dataset.real_labels.read_label_table`)."""
+    from ..dataset.real_labels import read_label_table as read_table  # the dataset package is slow to import
 
-    try:
-        if file.suffix == ".h5":
-            df = pd.read_hdf(file)
-        else:
-            df = pd.read_csv(file, header=[0, 1, 2])
-            n_index = 1  # DeepLabCut 2: one index column; 3.x: three (labeled-data, session, image)
-            while n_index < len(df.columns) and all(str(v).startswith("Unnamed") for v in df.columns[n_index]):
-                n_index += 1
-            df = df.set_index(list(df.columns[:n_index]))
-    except Exception as exc:  # pandas raises many types for bad files
-        raise PoseDataError(f"{file}: cannot read a DeepLabCut label table ({exc})") from None
-    if df.columns.nlevels == 4:  # multi-animal: keep the first individual
-        first = df.columns.get_level_values(1)[0]
-        df = df.xs(first, axis=1, level=1, drop_level=True)
-    if df.columns.nlevels != 3:
-        raise PoseDataError(f"{file}: expected 3 column levels (scorer, bodyparts, coords), got {df.columns.nlevels}")
-    return df
+    return read_table(file, PoseDataError)
 
 
 def _row_key(index_value) -> str:
