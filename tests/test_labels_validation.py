@@ -368,3 +368,34 @@ def test_dlc3_csv_with_three_index_columns_and_text_values(tmp_path):
             r"snout y = 'oops' is not a number",
         ):
             read(root)
+
+
+def test_one_reader_takes_single_and_multi_animal_tables_in_csv_and_h5(tmp_path):
+    """``read_label_table`` (pose and ``scene new --like``) keeps the first individual of a multi-animal table,
+    checked against the values pandas wrote."""
+    import pandas as pd
+
+    from synthmouse.dataset.real_labels import read_label_table
+
+    index = pd.MultiIndex.from_tuples([("labeled-data", "s", f"img{i}.png") for i in range(3)])
+    values = np.arange(3 * 8, dtype=float).reshape(3, 8)
+    multi = pd.DataFrame(
+        values,
+        index=index,
+        columns=pd.MultiIndex.from_product(
+            [["me"], ["mouse1", "mouse2"], ["nose", "tail"], ["x", "y"]],
+            names=["scorer", "individuals", "bodyparts", "coords"],
+        ),
+    )
+    single = multi.xs("mouse1", axis=1, level="individuals")
+    for name, frame in (("multi", multi), ("single", single)):
+        csv, h5 = tmp_path / f"{name}.csv", tmp_path / f"{name}.h5"
+        frame.to_csv(csv)
+        frame.to_hdf(h5, key="df_with_missing")
+        for file in (csv, h5):
+            table = read_label_table(file)
+            assert table.columns.nlevels == 3 and list(table.index.map("/".join)) == list(index.map("/".join))
+            assert np.array_equal(table.to_numpy(), values[:, :4]), file
+    (tmp_path / "bad.csv").write_text("not,a\nlabel,table\n")
+    with pytest.raises(LabelError, match="bad.csv"):
+        read_label_table(tmp_path / "bad.csv")
