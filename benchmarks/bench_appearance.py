@@ -133,16 +133,16 @@ def main() -> None:
     draws = [draw(spec, frame_rng(0, i)) for i in range(len(frames))]
 
     def fast_default(rgb, mask, i):
-        return composite_image(rgb, mask, profile, frame_rng(0, i, 8), {})
+        return composite_image(rgb, mask, profile, frame_rng(0, i, 8), None)
 
     def fast_random(rgb, mask, i):
-        return composite_image(rgb, mask, profile, frame_rng(0, i, 8), draws[i])
+        return composite_image(rgb, mask, profile, frame_rng(0, i, 8), draws[i].image)
 
     def naive_default(rgb, mask, i):
         return naive_apply(rgb, mask, profile, frame_rng(0, i, 8), {})
 
     def naive_random(rgb, mask, i):
-        return naive_apply(rgb, mask, profile, frame_rng(0, i, 8), draws[i])
+        return naive_apply(rgb, mask, profile, frame_rng(0, i, 8), draws[i].as_params())
 
     print(
         f"profile: {profile.stats.source or 'synthetic'} ({profile.stats.width}x{profile.stats.height}, "

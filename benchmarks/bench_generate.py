@@ -57,7 +57,7 @@ def child(source: str, frames: int, size: tuple[int, int], out: str) -> None:
         if stage.startswith("export") and timing["export_start"] is None:
             timing["export_start"] = time.perf_counter()
 
-    options = GenerateOptions(n_frames=frames, seed=0, formats=("dlc", "sleap", "coco", "lp"))
+    options = GenerateOptions(n_frames=frames, formats=("dlc", "sleap", "coco", "lp"))
     start = time.perf_counter()
     report = generate(src, out, options, progress=progress)
     end = time.perf_counter()

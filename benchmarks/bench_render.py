@@ -133,7 +133,7 @@ def print_breakdown(renderer, scene, poses) -> None:
     CPU time counts every thread of the process, llvmpipe's included, so it is robust to other load)."""
     import numpy as np
 
-    from synthmouse.render.gl import _label_keypoints
+    from synthmouse.render.visibility import label_keypoints
 
     body = scene.body
     camera = scene.cameras[0]
@@ -171,7 +171,7 @@ def print_breakdown(renderer, scene, poses) -> None:
         _, depth, _ = renderer._read(target, lens)
         stop("read+remap")
         start()
-        _label_keypoints(scene, camera, kp, depth, [], 0.005)
+        label_keypoints(scene, camera, kp, depth, [], 0.005)
         stop("keypoints+visibility")
     print("breakdown, wall ms: " + ", ".join(f"{k} {1000 * np.mean(v):.1f}" for k, v in wall.items()))
     print("breakdown, CPU ms:  " + ", ".join(f"{k} {1000 * np.mean(v):.1f}" for k, v in cpu.items()))

@@ -29,6 +29,7 @@ from synthmouse.appearance.profile import (
     VignettingStats,
 )
 from synthmouse.render.base import CameraView
+from synthmouse.scene.draw import BackgroundDraw, DistractorDraw, ImageDraw
 
 H, W = 96, 128
 QUANTILES = list(np.linspace(20.0, 100.0, 33))
@@ -122,7 +123,7 @@ def test_noise_level_follows_the_profile_and_is_seeded():
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     expected = math.sqrt(1.0 + 0.02 * 200)
     assert np.std(a - 200) == pytest.approx(math.sqrt(expected**2 + 1 / 12), rel=0.08)  # + rounding
-    doubled = composite_image(view.rgb, view.mask, prof, np.random.default_rng(5), {"image.noise_scale": 2.0})
+    doubled = composite_image(view.rgb, view.mask, prof, np.random.default_rng(5), ImageDraw(noise_scale=2.0))
     assert np.std(doubled[..., 0].astype(float) - 200) == pytest.approx(2 * expected, rel=0.08)
 
 
@@ -149,7 +150,7 @@ def test_contact_shadow_darkens_the_floor_next_to_the_animal():
         view.mask,
         make_profile(shadow=(0.3, 3.0)),
         np.random.default_rng(0),
-        {"image.shadow_scale": 0.0},
+        ImageDraw(shadow_scale=0.0),
     )
     assert np.all(off[~view.mask] == 200)
 
@@ -190,14 +191,16 @@ def test_colour_profile_and_background_sources():
     out = apply_profile(view, prof, np.random.default_rng(0))
     inside = out.rgb[view.mask].astype(float).mean(axis=0)
     assert inside[0] > inside[1] > inside[2]  # the animal's colour ratio (1.2, 1.0, 0.8)
-    rendered = composite_image(view.rgb, view.mask, prof, np.random.default_rng(0), {"background.source": "render"})
+    rendered = composite_image(
+        view.rgb, view.mask, prof, np.random.default_rng(0), ImageDraw(background=BackgroundDraw("render"))
+    )
     assert np.all(rendered[~view.mask] == 90)
     texture = composite_image(
         view.rgb,
         view.mask,
         prof,
         np.random.default_rng(0),
-        {"background.source": "texture", "background.texture_contrast": 0.2, "background.texture_seed": 3},
+        ImageDraw(background=BackgroundDraw("texture", texture_contrast=0.2, texture_seed=3)),
     )
     assert texture[~view.mask].std() > 10
 
@@ -205,9 +208,9 @@ def test_colour_profile_and_background_sources():
 def test_distractors_are_drawn_on_the_floor_only_and_seeded():
     view = rendered_view()
     view.mask[:] = False
-    params = {"distractors.count": 6, "distractors.seed": 11}
-    a = composite_image(view.rgb, view.mask, make_profile(), np.random.default_rng(0), params)
-    b = composite_image(view.rgb, view.mask, make_profile(), np.random.default_rng(0), params)
+    image = ImageDraw(distractors=DistractorDraw(count=6, seed=11))
+    a = composite_image(view.rgb, view.mask, make_profile(), np.random.default_rng(0), image)
+    b = composite_image(view.rgb, view.mask, make_profile(), np.random.default_rng(0), image)
     assert np.array_equal(a, b)
     assert (a[..., 0] < 190).sum() > 20  # dark spots
     assert np.all(a <= 200)

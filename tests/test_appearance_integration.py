@@ -29,8 +29,8 @@ from synthmouse.dataset.generation import GenerateOptions, generate
 from synthmouse.dataset.scene_source import SceneFrameSource, scene_hash
 from synthmouse.errors import SceneError
 from synthmouse.render import FrameState
-from synthmouse.render.gl import frame_lights
 from synthmouse.scene.build import build_scene, reshape_scene
+from synthmouse.scene.draw import FrameDraw, LightDraw, frame_lights, frame_scene
 from synthmouse.scene.materials import Light, Material, parse_colour
 from synthmouse.scene.spec import parse_scene_spec
 from test_dataset_fakes import image_path, tree_digest
@@ -107,7 +107,7 @@ def grey(path) -> np.ndarray:
 def test_dataset_frames_show_the_plate_outside_the_mouse(tmp_path, profile_file, renderer):
     root = tmp_path / "ds"
     assert generate(
-        source_of(top_scene(profile_file), renderer), root, GenerateOptions(n_frames=3, seed=4, formats=("dlc",))
+        source_of(top_scene(profile_file), renderer), root, GenerateOptions(n_frames=3, formats=("dlc",))
     ).complete
     plate = grey(profile_file.parent / "plate.png").astype(np.float64)
     source = source_of(top_scene(profile_file), renderer)  # a fresh source: frames depend on (scene, seed, i)
@@ -137,12 +137,12 @@ def test_appearance_and_randomization_datasets_are_byte_reproducible(tmp_path, p
         "background": {"weights": {"plate": 1, "frame": 1, "texture": 1}},
         "distractors.count": [0, 4],
     }
-    options = GenerateOptions(n_frames=4, seed=4, formats=("dlc",))
+    options = GenerateOptions(n_frames=4, formats=("dlc",))
     a = tree_digest(generate(source_of(top_scene(profile_file, ranges), renderer), tmp_path / "a", options).root)
     b = tree_digest(generate(source_of(top_scene(profile_file, ranges), renderer), tmp_path / "b", options).root)
     same = {k for k in a if k not in ("config.yaml", "manifest.json")}
     assert {k: a[k] for k in same} == {k: b[k] for k in same}
-    other = GenerateOptions(n_frames=4, seed=5, formats=("dlc",))
+    other = GenerateOptions(n_frames=4, formats=("dlc",))
     c = tree_digest(generate(source_of(top_scene(profile_file, ranges), renderer, 5), tmp_path / "c", other).root)
     image = "labeled-data/synth_top/img00000.png"
     assert c[image] != a[image]
@@ -185,17 +185,13 @@ def test_shards_made_by_a_fresh_renderer_equal_one_full_run(tmp_path, profile_fi
     if not with_profile:  # a small floor: the body reaches past the rig, so its size enters the projections
         data["rig"] = {"type": "none", "floor_size": [0.12, 0.12]}
     full = tree_digest(
-        generate(
-            source_of(data, renderer), tmp_path / "full", GenerateOptions(n_frames=5, seed=4, formats=("dlc",))
-        ).root
+        generate(source_of(data, renderer), tmp_path / "full", GenerateOptions(n_frames=5, formats=("dlc",))).root
     )
     root = tmp_path / "shards"
     with GLRenderer() as fresh:
-        generate(source_of(data, fresh), root, GenerateOptions(n_frames=5, seed=4, formats=("dlc",), frames=(4, 5)))
-    generate(source_of(data, renderer), root, GenerateOptions(n_frames=5, seed=4, formats=("dlc",), frames=(0, 4)))
-    merged = tree_digest(
-        generate(source_of(data, renderer), root, GenerateOptions(n_frames=5, seed=4, formats=("dlc",))).root
-    )
+        generate(source_of(data, fresh), root, GenerateOptions(n_frames=5, formats=("dlc",), frames=(4, 5)))
+    generate(source_of(data, renderer), root, GenerateOptions(n_frames=5, formats=("dlc",), frames=(0, 4)))
+    merged = tree_digest(generate(source_of(data, renderer), root, GenerateOptions(n_frames=5, formats=("dlc",))).root)
     images = [k for k in full if k.endswith(".png")]
     assert len([k for k in images if k.startswith("labeled-data/")]) == 5
     assert len(images) == 5 * 4  # RGB plus the depth, mask and part-id images of the default ground truth
@@ -221,7 +217,9 @@ def test_unreadable_profile_is_a_scene_error_naming_the_field(tmp_path, renderer
 
 # --- light draws --------------------------------------------------------------------------------------------
 def _rest_view(renderer, scene, params=None):
-    return renderer.render(scene, FrameState(0, scene.rest_pose(), dict(params or {}))).views[0]
+    """The rest pose rendered in ``scene`` as a frame with the draw recorded as ``params`` sees it."""
+    framed = frame_scene(scene, FrameDraw.from_params(params or {}))
+    return renderer.render(framed, FrameState(0, framed.rest_pose())).views[0]
 
 
 def _unit(az_deg, el_deg):
@@ -260,7 +258,7 @@ def test_light_draws_render_like_a_scene_with_those_lights(renderer):
     floor = ~plain.mask & np.isfinite(plain.depth)
     ratio = tinted.rgb[floor].astype(float).mean(0) / plain.rgb[floor].astype(float).mean(0)
     assert ratio[0] < 0.93 and abs(ratio[1] - 1) < 0.02 and ratio[2] > 1.03
-    # the renderer restores the scene's own lights for a frame without draws
+    # the renderer renders the scene's own lights again for a frame without draws
     assert np.array_equal(_rest_view(renderer, scene).rgb, plain.rgb)
 
 
@@ -269,8 +267,8 @@ def test_frame_lights_moves_the_key_light_on_its_sphere():
         "spot", parse_colour("white"), 0.8, position=np.array([0.3, 0.0, 0.4]), target=np.zeros(3), shadows=True
     )
     lights = [Light("ambient", parse_colour("white"), 0.2), key, Light("point", parse_colour("white"), 0.5)]
-    assert frame_lights(lights, {}) is lights
-    out = frame_lights(lights, {"light.azimuth_deg": 90.0, "light.intensity_scale": 2.0})
+    assert frame_lights(lights, LightDraw()) is lights
+    out = frame_lights(lights, LightDraw(azimuth_deg=90.0, intensity_scale=2.0))
     np.testing.assert_allclose(out[1].position, 0.5 * _unit(90.0, np.degrees(np.arctan2(0.4, 0.3))), atol=1e-12)
     assert out[1].reference_distance == pytest.approx(key.reference_distance)
     np.testing.assert_array_equal(out[2].position, lights[2].position)
@@ -281,7 +279,7 @@ def test_recorded_light_values_reproduce_the_frame(tmp_path, renderer):
     ranges = {"light.azimuth_deg": [0, 360], "light.elevation_deg": [30, 80], "light.temperature_k": [3000, 8000]}
     data = top_scene(grayscale=False, randomization=ranges)
     root = tmp_path / "ds"
-    assert generate(source_of(data, renderer), root, GenerateOptions(n_frames=3, seed=4, formats=("dlc",))).complete
+    assert generate(source_of(data, renderer), root, GenerateOptions(n_frames=3, formats=("dlc",))).complete
     frames = pd.read_csv(root / "frames.csv", index_col="frame")
     assert frames["light.elevation_deg"].between(30, 80).all() and frames["light.azimuth_deg"].nunique() == 3
     assert {"light.colour_r", "light.colour_g", "light.colour_b"} <= set(frames.columns)
@@ -289,8 +287,8 @@ def test_recorded_light_values_reproduce_the_frame(tmp_path, renderer):
     scene = build_scene(parse_scene_spec(data))
     poses = StillPoses(scene, 4)
     for i in range(3):
-        params = {k: float(v) for k, v in frames.loc[i].items() if k.startswith("light.")}
-        result = renderer.render(scene, FrameState(i, scene.place(poses.sample(i)[0]), params))
+        framed = frame_scene(scene, FrameDraw.from_params(frames.loc[i].to_dict()))
+        result = renderer.render(framed, FrameState(i, scene.place(poses.sample(i)[0])))
         on_disk = cv2.cvtColor(cv2.imread(str(image_path(root, "top", i))), cv2.COLOR_BGR2RGB)
         diff = np.abs(on_disk.astype(int) - result.views[0].rgb.astype(int))
         assert diff.max() <= 1  # frames.csv rounds the floats; the image is the one these values make
@@ -300,7 +298,8 @@ def test_recorded_light_values_reproduce_the_frame(tmp_path, renderer):
 def test_fur_albedo_scale_multiplies_the_fur_colour(renderer):
     scene = build_scene(parse_scene_spec(top_scene(grayscale=False, size=(128, 96), fur="grey")))
     # a matte coat, so that the image of the fur is proportional to its colour (gamma-2 shading)
-    scene.body_material = Material("matte", scene.body_material.colour, roughness=1.0, specular=0.0)
+    matte = Material("matte", scene.body_material.colour, roughness=1.0, specular=0.0)
+    scene = dataclasses.replace(scene, body_material=matte)
     base = _rest_view(renderer, scene)
     bright = _rest_view(renderer, scene, {"body.fur_albedo_scale": 1.3})
     skin = np.isin(base.parts, [PARTS.index(p) + 1 for p in ("tail", "ear_l", "ear_r")])
@@ -330,7 +329,7 @@ def test_reshaped_body_renders_like_a_fresh_upload_and_keeps_the_rig(renderer):
 def test_body_length_draw_scales_the_labelled_body(tmp_path, renderer):
     data = top_scene(randomization={"body.length_scale": [0.85, 1.15]})
     root = tmp_path / "ds"
-    assert generate(source_of(data, renderer), root, GenerateOptions(n_frames=4, seed=4, formats=("dlc",))).complete
+    assert generate(source_of(data, renderer), root, GenerateOptions(n_frames=4, formats=("dlc",))).complete
     frames = pd.read_csv(root / "frames.csv", index_col="frame")
     kp3d = pd.read_csv(root / "keypoints3d.csv", index_col="frame")
     base = build_scene(parse_scene_spec(data)).body.length

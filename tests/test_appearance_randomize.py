@@ -1,4 +1,5 @@
-"""Domain randomization ranges, seeded per-frame draws and the camera jitter they drive."""
+"""Domain randomization ranges, seeded per-frame typed draws, their flat frames.csv keys and the camera jitter
+they drive."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from synthmouse.appearance.profile import AppearanceError
 from synthmouse.appearance.randomize import (
     RandomizationSpec,
     draw,
+    draw_body_shape,
     frame_rng,
-    jitter_camera,
     kelvin_to_rgb,
     parse_randomization,
 )
 from synthmouse.scene.camera import Camera
+from synthmouse.scene.draw import BodyDraw, CameraDraw, FrameDraw, jitter_camera
 
 RANGES = {
     "light.azimuth_deg": [0, 360],
@@ -60,8 +62,11 @@ def test_invalid_ranges_name_the_key(bad, match):
 def test_draw_values_in_range_and_reproducible():
     spec = parse_randomization(RANGES)
     for frame in range(50):
-        d = draw(spec, frame_rng(4, frame))
-        assert d == draw(spec, frame_rng(4, frame))
+        typed = draw(spec, frame_rng(4, frame))
+        assert typed == draw(spec, frame_rng(4, frame))
+        assert 0 <= typed.light.azimuth_deg <= 360 and typed.image.blur_sigma_px is None
+        assert typed.light.colour == kelvin_to_rgb(typed.light.temperature_k)
+        d = typed.as_params()
         assert 0 <= d["light.azimuth_deg"] <= 360
         assert isinstance(d["image.jpeg_quality"], int) and 60 <= d["image.jpeg_quality"] <= 95
         for axis in "xyz":
@@ -72,10 +77,50 @@ def test_draw_values_in_range_and_reproducible():
     assert draw(spec, frame_rng(4, 0)) != draw(spec, frame_rng(5, 0))
 
 
+def test_flat_params_keep_the_draw_order_and_read_back():
+    spec = parse_randomization({**RANGES, "background": {"weights": {"texture": 1}}, "distractors.count": [1, 4]})
+    typed = draw(spec, frame_rng(2, 3))
+    params = typed.as_params()
+    assert list(params)[:8] == [
+        "light.azimuth_deg",
+        "light.temperature_k",
+        "light.colour_r",
+        "light.colour_g",
+        "light.colour_b",
+        "camera.dx_m",
+        "camera.dy_m",
+        "camera.dz_m",
+    ]
+    assert list(params)[-7:] == [
+        "background.source",
+        "background.pick",
+        "background.texture_contrast",
+        "background.texture_scale_px",
+        "background.texture_seed",
+        "distractors.count",
+        "distractors.seed",
+    ]
+    assert FrameDraw.from_params(params) == typed
+    assert FrameDraw.from_params({k: str(v) for k, v in params.items()}) == typed  # a frames.csv row
+    bare = typed.without_compositing()
+    assert bare.image.background is None and not any(k.startswith("background.") for k in bare.as_params())
+
+
+def test_segment_body_shape_replaces_the_frame_shape():
+    spec = parse_randomization({"body.length_scale": [0.9, 1.1], "body.fur_albedo_scale": [0.8, 1.2]})
+    shape = draw_body_shape(spec, 4, 12)
+    assert shape == draw_body_shape(spec, 4, 12) and shape.girth_scale is None and shape.fur_albedo_scale is None
+    assert 0.9 <= shape.length_scale <= 1.1
+    frame = draw(spec, frame_rng(4, 100))
+    shaped = frame.with_body_shape(shape)
+    assert shaped.body == BodyDraw(frame.body.fur_albedo_scale, shape.length_scale, None)
+    assert shaped.light == frame.light and shaped.image == frame.image
+
+
 def test_adding_a_range_keeps_the_other_draws():
     base = parse_randomization(RANGES)
     more = parse_randomization({**RANGES, "image.blur_sigma_px": [0, 2], "distractors.count": [0, 5]})
-    a, b = draw(base, frame_rng(1, 7)), draw(more, frame_rng(1, 7))
+    a, b = draw(base, frame_rng(1, 7)).as_params(), draw(more, frame_rng(1, 7)).as_params()
     for key, value in a.items():
         if key != "distractors.seed":
             assert b[key] == value
@@ -86,7 +131,7 @@ def test_background_weights_and_integer_counts_are_respected():
     spec = parse_randomization(
         {"background": {"weights": {"plate": 2, "frame": 1, "texture": 1}}, "distractors": {"count": [1, 3]}}
     )
-    draws = [draw(spec, frame_rng(0, i)) for i in range(2000)]
+    draws = [draw(spec, frame_rng(0, i)).as_params() for i in range(2000)]
     sources = [d["background.source"] for d in draws]
     assert sources.count("plate") / 2000 == pytest.approx(0.5, abs=0.04)
     assert sources.count("texture") / 2000 == pytest.approx(0.25, abs=0.04)
@@ -104,10 +149,10 @@ def test_kelvin_to_rgb_trends():
 
 def test_jitter_camera_applies_the_drawn_offsets():
     cam = Camera.look_at("top", eye=(0, 0, 0.5), target=(0, 0, 0), fx=500)
-    assert np.allclose(jitter_camera(cam, {}).R, cam.R) and np.allclose(jitter_camera(cam, {}).t, cam.t)
-    moved = jitter_camera(
-        cam, {"camera.dx_m": 0.01, "camera.dz_m": -0.02, "camera.focal_scale": 1.1, "camera.rz_deg": 5.0}
-    )
+    none = CameraDraw()
+    assert none.is_identity
+    assert np.allclose(jitter_camera(cam, none).R, cam.R) and np.allclose(jitter_camera(cam, none).t, cam.t)
+    moved = jitter_camera(cam, CameraDraw(dx_m=0.01, dz_m=-0.02, rz_deg=5.0, focal_scale=1.1))
     np.testing.assert_allclose(moved.position, cam.position + [0.01, 0, -0.02], atol=1e-12)
     assert moved.fx == pytest.approx(550.0)
     # a 5 degree turn about the optical axis rotates image directions by 5 degrees
@@ -116,6 +161,8 @@ def test_jitter_camera_applies_the_drawn_offsets():
 
 
 def test_spec_defaults_draw_only_plate():
-    d = draw(RandomizationSpec(), frame_rng(0, 0))
+    typed = draw(RandomizationSpec(), frame_rng(0, 0))
+    assert typed.camera.is_identity and not typed.body.reshapes and typed.image.distractors is None
+    d = typed.as_params()
     assert d["background.source"] == "plate"
     assert not any(k.startswith(("light.", "camera.", "body.", "image.")) for k in d)

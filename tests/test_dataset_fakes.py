@@ -112,7 +112,7 @@ def make_dataset(
     report = generate(
         FakeSource(seed=seed, **source_args),
         root,
-        GenerateOptions(n_frames=frames, seed=seed, formats=tuple(formats), **options),
+        GenerateOptions(n_frames=frames, formats=tuple(formats), **options),
     )
     assert report.complete
     return Path(root)
@@ -136,7 +136,7 @@ def run_fake_generate(out: str, frames: int, seed: int, delay: float = 0.0, form
     from synthmouse.dataset.generation import GenerateOptions, generate
 
     source = FakeSource(seed=seed, delay=delay)
-    generate(source, out, GenerateOptions(n_frames=frames, seed=seed, formats=tuple(formats)))
+    generate(source, out, GenerateOptions(n_frames=frames, formats=tuple(formats)))
 
 
 if __name__ == "__main__":  # python tests/test_dataset_fakes.py OUT FRAMES SEED DELAY

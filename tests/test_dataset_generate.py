@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 import synthmouse.dataset.generation as gen
+from synthmouse.dataset.exporters import resolve_formats
 from synthmouse.dataset.generation import GenerateOptions, generate
 from synthmouse.errors import OutputError, SynthmouseError
-from synthmouse.export.base import resolve_formats
 from synthmouse.fileio import atomic_open
 from test_dataset_fakes import FakeSource, image_path, make_dataset, tree_digest
 
@@ -98,9 +98,9 @@ def test_shards_in_separate_runs_merge_into_the_same_dataset(tmp_path):
     root = tmp_path / "sharded"
     formats = resolve_formats(["dlc,sleap", "coco", "lp"])
     runs = [
-        GenerateOptions(n_frames=9, seed=2, formats=formats, shard=(1, 3)),
-        GenerateOptions(n_frames=9, seed=2, formats=formats, frames=(0, 3)),
-        GenerateOptions(n_frames=9, seed=2, formats=formats, shard=(2, 3)),
+        GenerateOptions(n_frames=9, formats=formats, shard=(1, 3)),
+        GenerateOptions(n_frames=9, formats=formats, frames=(0, 3)),
+        GenerateOptions(n_frames=9, formats=formats, shard=(2, 3)),
     ]
     reports = [generate(FakeSource(seed=2), root, options) for options in runs]
     assert [r.complete for r in reports] == [False, False, True]
@@ -117,9 +117,7 @@ def test_shards_in_separate_runs_merge_into_the_same_dataset(tmp_path):
 def test_rerunning_a_finished_dataset_renders_nothing_and_changes_nothing(tmp_path):
     root = make_dataset(tmp_path / "ds", frames=4, seed=1)
     before = tree_digest(root, skip_state=False)
-    report = generate(
-        FakeSource(seed=1), root, GenerateOptions(n_frames=4, seed=1, formats=("dlc", "sleap", "coco", "lp"))
-    )
+    report = generate(FakeSource(seed=1), root, GenerateOptions(n_frames=4, formats=("dlc", "sleap", "coco", "lp")))
     assert report.rendered == 0 and report.complete
     assert tree_digest(root, skip_state=False) == before
 
@@ -134,12 +132,25 @@ def test_output_folder_of_another_dataset_is_refused_untouched(tmp_path):
     root = make_dataset(tmp_path / "ds", frames=3, seed=1)
     before = tree_digest(root, skip_state=False)
     with pytest.raises(OutputError, match=r"another dataset \(seed: 1 in the folder, 2 now"):
-        generate(FakeSource(seed=2), root, GenerateOptions(n_frames=3, seed=2, formats=("dlc",)))
+        generate(FakeSource(seed=2), root, GenerateOptions(n_frames=3, formats=("dlc",)))
     with pytest.raises(OutputError, match=r"scene_hash"):
-        generate(FakeSource(seed=1, scene_hash="0" * 64), root, GenerateOptions(n_frames=3, seed=1))
+        generate(FakeSource(seed=1, scene_hash="0" * 64), root, GenerateOptions(n_frames=3))
     with pytest.raises(OutputError, match=r"n_frames: 3 in the folder, 5 now"):
-        generate(FakeSource(seed=1), root, GenerateOptions(n_frames=5, seed=1))
+        generate(FakeSource(seed=1), root, GenerateOptions(n_frames=5))
     assert tree_digest(root, skip_state=False) == before
+
+
+def test_the_sources_seed_is_the_datasets_only_seed(tmp_path):
+    """The seed lives in the frame source alone: state, manifest and splits.json record it, and a negative
+    seed is refused before anything is written."""
+    root = make_dataset(tmp_path / "ds", frames=8, seed=6, formats=("dlc",))
+    state = json.loads((root / ".synthmouse" / "state.json").read_text())
+    manifest = json.loads((root / "manifest.json").read_text())
+    splits = json.loads((root / "splits.json").read_text())
+    assert (state["identity"]["seed"], manifest["seed"], splits["seed"]) == (6, 6, 6)
+    with pytest.raises(SynthmouseError, match=r"--seed -1: must be a non-negative integer"):
+        generate(FakeSource(seed=-1), tmp_path / "negative", GenerateOptions(n_frames=2))
+    assert not (tmp_path / "negative").exists()
 
 
 def test_non_empty_foreign_folder_and_file_paths_are_refused(tmp_path):
@@ -147,14 +158,14 @@ def test_non_empty_foreign_folder_and_file_paths_are_refused(tmp_path):
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")
     with pytest.raises(OutputError, match=r"not empty and holds no synthmouse dataset \(notes.txt\)"):
-        generate(FakeSource(), foreign, GenerateOptions(n_frames=2, seed=0))
+        generate(FakeSource(), foreign, GenerateOptions(n_frames=2))
     assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
     a_file = tmp_path / "file.txt"
     a_file.write_text("x")
     with pytest.raises(OutputError, match="is a file"):
-        generate(FakeSource(), a_file, GenerateOptions(n_frames=2, seed=0))
+        generate(FakeSource(), a_file, GenerateOptions(n_frames=2))
     with pytest.raises(OutputError, match="not writable|cannot create"):
-        generate(FakeSource(), a_file / "sub", GenerateOptions(n_frames=2, seed=0))
+        generate(FakeSource(), a_file / "sub", GenerateOptions(n_frames=2))
     assert a_file.read_text() == "x"
 
 
@@ -165,7 +176,7 @@ def test_read_only_folder_is_refused(tmp_path):
     locked.chmod(0o500)
     try:
         with pytest.raises(OutputError, match="not writable"):
-            generate(FakeSource(), locked, GenerateOptions(n_frames=2, seed=0))
+            generate(FakeSource(), locked, GenerateOptions(n_frames=2))
     finally:
         locked.chmod(0o700)
 
@@ -190,7 +201,7 @@ def test_disk_full_on_the_first_frame_leaves_nothing(tmp_path, monkeypatch):
     _disk_full_after(1, monkeypatch)
     root = tmp_path / "ds"
     with pytest.raises(OutputError, match="disk full"):
-        generate(FakeSource(), root, GenerateOptions(n_frames=4, seed=0, formats=("dlc",)))
+        generate(FakeSource(), root, GenerateOptions(n_frames=4, formats=("dlc",)))
     assert not root.exists()
 
 
@@ -199,14 +210,14 @@ def test_disk_full_midway_keeps_only_complete_frames_and_resumes(tmp_path, monke
     root = tmp_path / "ds"
     _disk_full_after(6, monkeypatch)  # two cameras: frames 0, 1 complete, frame 2's top image fails
     with pytest.raises(OutputError, match="disk full; finished frames are kept"):
-        generate(FakeSource(), root, GenerateOptions(n_frames=6, seed=0, formats=("dlc",)))
+        generate(FakeSource(), root, GenerateOptions(n_frames=6, formats=("dlc",)))
     assert not _temporary_files(root)
     images = sorted(p.relative_to(root).as_posix() for p in root.rglob("img*.png"))
     assert images == [f"labeled-data/synth_{c}/img0000{i}.png" for c in ("side", "top") for i in (0, 1)]
     rows = sorted(p.name for p in (root / ".synthmouse" / "rows").iterdir())
     assert rows == ["00000000.json", "00000001.json"]
     monkeypatch.undo()
-    report = generate(FakeSource(), root, GenerateOptions(n_frames=6, seed=0, formats=("dlc",)))
+    report = generate(FakeSource(), root, GenerateOptions(n_frames=6, formats=("dlc",)))
     assert report.rendered == 4 and report.complete
     got = tree_digest(root)
     assert {k: v for k, v in got.items() if k not in ("config.yaml", "manifest.json")} == {
@@ -225,28 +236,28 @@ def test_disk_full_while_exporting_leaves_no_partial_label_file(tmp_path, monkey
     monkeypatch.setattr(coco.CocoExporter, "export", full)
     root = tmp_path / "ds"
     with pytest.raises(OutputError, match="disk full"):
-        generate(FakeSource(), root, GenerateOptions(n_frames=3, seed=0, formats=("dlc", "coco")))
+        generate(FakeSource(), root, GenerateOptions(n_frames=3, formats=("dlc", "coco")))
     assert not (root / "coco" / "annotations.json").exists() and not _temporary_files(root)
     assert not (root / "manifest.json").exists()
     monkeypatch.undo()
-    assert generate(FakeSource(), root, GenerateOptions(n_frames=3, seed=0, formats=("dlc", "coco"))).complete
+    assert generate(FakeSource(), root, GenerateOptions(n_frames=3, formats=("dlc", "coco"))).complete
     assert json.loads((root / "coco" / "annotations.json").read_text())["images"]
 
 
 def test_bad_options_are_rejected_with_the_allowed_values():
     with pytest.raises(SynthmouseError, match="need at least 1 frame"):
-        GenerateOptions(n_frames=0, seed=0)
+        GenerateOptions(n_frames=0)
     with pytest.raises(SynthmouseError, match=r"--shard 3/3: need 0 <= k < n"):
-        GenerateOptions(n_frames=5, seed=0, shard=(3, 3))
+        GenerateOptions(n_frames=5, shard=(3, 3))
     with pytest.raises(SynthmouseError, match=r"--frames-range 4:9: need 0 <= a < b <= 5"):
-        GenerateOptions(n_frames=5, seed=0, frames=(4, 9))
+        GenerateOptions(n_frames=5, frames=(4, 9))
     with pytest.raises(SynthmouseError, match="image format 'tif'"):
-        GenerateOptions(n_frames=5, seed=0, image_format="tif")
+        GenerateOptions(n_frames=5, image_format="tif")
     with pytest.raises(SynthmouseError, match="JPEG quality 0"):
-        GenerateOptions(n_frames=5, seed=0, image_format="jpg", jpeg_quality=0)
+        GenerateOptions(n_frames=5, image_format="jpg", jpeg_quality=0)
     with pytest.raises(SynthmouseError, match="either --shard or --frames-range"):
-        GenerateOptions(n_frames=5, seed=0, shard=(0, 2), frames=(0, 2))
-    assert list(GenerateOptions(n_frames=10, seed=0, shard=(2, 3)).selected_frames()) == [6, 7, 8, 9]
+        GenerateOptions(n_frames=5, shard=(0, 2), frames=(0, 2))
+    assert list(GenerateOptions(n_frames=10, shard=(2, 3)).selected_frames()) == [6, 7, 8, 9]
 
 
 def test_jpeg_images_are_written_with_their_quality(tmp_path):
@@ -318,7 +329,7 @@ def test_ground_truth_images_are_listed_in_rows_and_manifest_and_resume_after_di
     root = tmp_path / "ds"
     _disk_full_after(11, monkeypatch)  # per frame and camera: image, depth, mask, parts
     with pytest.raises(OutputError, match="disk full"):
-        generate(FakeSource(label_images=kinds), root, GenerateOptions(n_frames=5, seed=0, formats=("dlc",)))
+        generate(FakeSource(label_images=kinds), root, GenerateOptions(n_frames=5, formats=("dlc",)))
     assert not _temporary_files(root)
     kept = sorted(p.relative_to(root).as_posix() for p in root.rglob("img*.png"))
     assert kept == sorted(
@@ -326,9 +337,7 @@ def test_ground_truth_images_are_listed_in_rows_and_manifest_and_resume_after_di
         + [f"labeled-data/synth_{c}/img00000.png" for c in ("side", "top")]
     )
     monkeypatch.undo()
-    assert generate(
-        FakeSource(label_images=kinds), root, GenerateOptions(n_frames=5, seed=0, formats=("dlc",))
-    ).complete
+    assert generate(FakeSource(label_images=kinds), root, GenerateOptions(n_frames=5, formats=("dlc",))).complete
     got = tree_digest(root)
     assert {k: v for k, v in got.items() if k not in ("config.yaml", "manifest.json")} == {
         k: v for k, v in ref_digest.items() if k not in ("config.yaml", "manifest.json")

@@ -77,7 +77,7 @@ def _source(scene, renderer, seed=4):
 
 def test_scene_dataset_labels_reproject_from_3d_ground_truth_and_calibration(tmp_path, scene, renderer):
     root = tmp_path / "ds"
-    options = GenerateOptions(n_frames=6, seed=4, formats=("dlc", "coco"))
+    options = GenerateOptions(n_frames=6, formats=("dlc", "coco"))
     report = generate(_source(scene, renderer), root, options)
     assert report.complete
     calib = tomllib.loads((root / "calibration.toml").read_text())
@@ -112,15 +112,13 @@ def test_scene_dataset_labels_reproject_from_3d_ground_truth_and_calibration(tmp
 
 
 def test_scene_dataset_is_reproducible_and_seed_dependent(tmp_path, scene, renderer):
-    options = GenerateOptions(n_frames=3, seed=4, formats=("dlc",))
+    options = GenerateOptions(n_frames=3, formats=("dlc",))
     a = tree_digest(generate(_source(scene, renderer), tmp_path / "a", options).root)
     b = tree_digest(generate(_source(scene, renderer), tmp_path / "b", options).root)
     same = {k for k in a if k not in ("config.yaml", "manifest.json")}
     assert {k: a[k] for k in same} == {k: b[k] for k in same}
     c = tree_digest(
-        generate(
-            _source(scene, renderer, seed=5), tmp_path / "c", GenerateOptions(n_frames=3, seed=5, formats=("dlc",))
-        ).root
+        generate(_source(scene, renderer, seed=5), tmp_path / "c", GenerateOptions(n_frames=3, formats=("dlc",))).root
     )
     assert (
         c["labeled-data/synth_side/CollectedData_synthmouse.csv"]
@@ -158,7 +156,7 @@ def test_mirror_keypoints_are_extra_bodyparts_and_reproject_through_the_reflecti
     names = list(scene.keypoint_names)
     root = tmp_path / "ds"
     source = SceneFrameSource(scene=scene, seed=1, motion=StillPoses(scene, 1), renderer=renderer, name="m")
-    assert generate(source, root, GenerateOptions(n_frames=2, seed=1, formats=("dlc", "coco"))).complete
+    assert generate(source, root, GenerateOptions(n_frames=2, formats=("dlc", "coco"))).complete
     labels = pd.read_hdf(dlc_h5(root, "side"), "df_with_missing")
     parts = labels.columns.get_level_values("bodyparts").unique().tolist()
     assert parts == names + [f"{n}_back" for n in names]
@@ -188,7 +186,7 @@ def test_depth_mask_and_part_images_equal_what_the_renderer_drew(tmp_path, scene
 
     assert set(scene.spec.outputs.ground_truth) >= {"depth", "mask", "parts"}
     root = tmp_path / "ds"
-    assert generate(_source(scene, renderer), root, GenerateOptions(n_frames=2, seed=4, formats=("dlc",))).complete
+    assert generate(_source(scene, renderer), root, GenerateOptions(n_frames=2, formats=("dlc",))).complete
     again = _source(scene, renderer)
     manifest = json.loads((root / "manifest.json").read_text())
     for i in range(2):
@@ -218,7 +216,7 @@ def test_a_scene_without_depth_mask_parts_writes_no_ground_truth_images(tmp_path
     spec = dict(SCENE, outputs={"ground_truth": ["keypoints", "visibility", "keypoints3d"]})
     scene = build_scene(parse_scene_spec(spec))
     root = tmp_path / "ds"
-    assert generate(_source(scene, renderer), root, GenerateOptions(n_frames=1, seed=4, formats=("dlc",))).complete
+    assert generate(_source(scene, renderer), root, GenerateOptions(n_frames=1, formats=("dlc",))).complete
     assert not any((root / d).exists() for d in ("depth", "mask", "parts"))
     assert sorted(p.name for p in root.rglob("*.png")) == ["img00000.png", "img00000.png"]  # the two cameras
 

@@ -61,7 +61,7 @@ class EdgeSource(FakeSource):
 def make_edge_dataset(root: Path, frames: int = 12, seed: int = 2) -> Path:
     from synthmouse.dataset.generation import GenerateOptions, generate
 
-    report = generate(EdgeSource(seed=seed), root, GenerateOptions(n_frames=frames, seed=seed, formats=("dlc",)))
+    report = generate(EdgeSource(seed=seed), root, GenerateOptions(n_frames=frames, formats=("dlc",)))
     assert report.complete
     return Path(root)
 

@@ -136,7 +136,7 @@ def test_multiview_view_names_follow_calibration_toml_as_aniposelib_reads_it(tmp
     generate(
         CalibratedFakeSource(seed=4, cameras=cameras, size=(24, 20)),
         root,
-        GenerateOptions(n_frames=3, seed=4, formats=("lp",)),
+        GenerateOptions(n_frames=3, formats=("lp",)),
     )
     data = yaml.safe_load((root / "lp_config.yaml").read_text())["data"]
     calib = aniposelib_camera_names(root / "calibration.toml")

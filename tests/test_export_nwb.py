@@ -110,7 +110,7 @@ def test_nwb_session_and_subject_follow_the_scene_metadata(tmp_path):
     source = FakeSource(seed=5)
     source.meta = dataclasses.replace(source.meta, session=session_metadata(spec, "parametric", "parametric", "white"))
     root = tmp_path / "ds"
-    generate(source, root, GenerateOptions(n_frames=3, seed=5, formats=("nwb",)))
+    generate(source, root, GenerateOptions(n_frames=3, formats=("nwb",)))
     path = root / "nwb" / "dataset.nwb"
     with pynwb.NWBHDF5IO(str(path), "r") as io:
         nwb = io.read()

@@ -79,7 +79,7 @@ def test_sleap_empty_split_has_no_file_and_a_stale_one_is_removed(tmp_path):
 
     root = make_dataset(tmp_path / "ds", frames=6, seed=1, formats=("sleap",))
     assert (root / "sleap" / "test.slp").is_file()
-    finalize(root, GenerateOptions(n_frames=6, seed=1, formats=("sleap",), split=(0.5, 0.5, 0.0)))
+    finalize(root, GenerateOptions(n_frames=6, formats=("sleap",), split=(0.5, 0.5, 0.0)))
     splits = json.loads((root / "splits.json").read_text())
     assert [len(splits["frames"][k]) for k in ("train", "val", "test")] == [3, 3, 0]
     assert sorted(p.name for p in (root / "sleap").iterdir()) == ["labels.slp", "train.slp", "val.slp"]

@@ -29,7 +29,7 @@ def dataset(tmp_path_factory, renderer) -> Path:
     report = generate(
         demo_source(seed=3, size=(160, 120), renderer=renderer),
         root,
-        GenerateOptions(n_frames=3, seed=3, formats=formats),
+        GenerateOptions(n_frames=3, formats=formats),
     )
     assert report.complete
     return root

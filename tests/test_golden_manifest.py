@@ -104,7 +104,7 @@ def make_golden(root, profile_dir):
     spec = parse_scene_spec(golden_scene(golden_profile(profile_dir)))
     source = source_from_spec(spec, "golden", 7)
     try:
-        generate(source, root, GenerateOptions(n_frames=6, seed=7, formats=("coco",)))
+        generate(source, root, GenerateOptions(n_frames=6, formats=("coco",)))
     finally:
         source.close()
     return root / "manifest.json"

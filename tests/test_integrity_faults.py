@@ -57,7 +57,7 @@ def test_disk_full_inside_the_nwb_export_is_one_line_and_leaves_nothing_half_wri
 
     monkeypatch.setattr(nwb.NwbExporter, "export", full)
     root = tmp_path / "ds"
-    options = GenerateOptions(n_frames=4, seed=0, formats=("dlc", "nwb"))
+    options = GenerateOptions(n_frames=4, formats=("dlc", "nwb"))
     with pytest.raises(OutputError) as caught:
         generate(FakeSource(), root, options)
     message = str(caught.value)
@@ -84,7 +84,7 @@ def test_other_exporter_failures_are_one_line_too(tmp_path, monkeypatch):
         match=r"writing the coco export failed \(KeyError: 'nose'\); the frames are "
         r"kept",
     ) as caught:
-        generate(FakeSource(), root, GenerateOptions(n_frames=3, seed=0, formats=("coco",)))
+        generate(FakeSource(), root, GenerateOptions(n_frames=3, formats=("coco",)))
     assert isinstance(caught.value.__cause__, KeyError)
 
 
@@ -117,7 +117,7 @@ def test_a_really_full_disk_during_the_nwb_export(tmp_path):
     size = others + pages(nwb_file) // 2 + 16 * page
     with _tmpfs(tmp_path / "disk", size) as disk:
         root = disk / "ds"
-        options = GenerateOptions(n_frames=10, seed=1, formats=("nwb",))
+        options = GenerateOptions(n_frames=10, formats=("nwb",))
         with pytest.raises(OutputError, match=r"disk full while writing nwb/dataset.nwb \(the nwb export\)"):
             generate(FakeSource(seed=1), root, options)
         assert not (root / "nwb" / "dataset.nwb").exists() and not (root / "manifest.json").exists()
@@ -142,7 +142,7 @@ class _StopAfter(FakeSource):
 
 def test_a_billion_frames_start_at_once_in_constant_memory(tmp_path):
     root = tmp_path / "ds"
-    options = GenerateOptions(n_frames=1_000_000_000, seed=0, formats=("dlc",))
+    options = GenerateOptions(n_frames=1_000_000_000, formats=("dlc",))
     tracemalloc.start()
     try:
         with pytest.raises(KeyboardInterrupt):

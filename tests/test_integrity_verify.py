@@ -25,7 +25,7 @@ def _dataset(tmp_path, name="ds"):
 
 
 def _generate(root):
-    return generate(FakeSource(seed=1, label_images=KINDS), root, GenerateOptions(n_frames=6, seed=1, formats=FORMATS))
+    return generate(FakeSource(seed=1, label_images=KINDS), root, GenerateOptions(n_frames=6, formats=FORMATS))
 
 
 def _verify_cli(monkeypatch, capsys, *args) -> tuple[int, str]:
@@ -125,7 +125,7 @@ def test_verify_refuses_what_it_cannot_check(tmp_path, monkeypatch, capsys):
     code, out = _verify_cli(monkeypatch, capsys, tmp_path)
     assert code == 2 and "not a synthmouse dataset (no manifest.json)" in out
     root = tmp_path / "partial"
-    generate(FakeSource(seed=1), root, GenerateOptions(n_frames=6, seed=1, formats=FORMATS, frames=(0, 2)))
+    generate(FakeSource(seed=1), root, GenerateOptions(n_frames=6, formats=FORMATS, frames=(0, 2)))
     code, out = _verify_cli(monkeypatch, capsys, root)
     assert code == 2 and "not finished (2 of 6 frames generated)" in out and len(out.strip().splitlines()) == 1
     root = _dataset(tmp_path)
@@ -138,7 +138,7 @@ def test_verify_refuses_what_it_cannot_check(tmp_path, monkeypatch, capsys):
 
 def test_a_folder_of_another_dataset_format_is_not_resumed(tmp_path):
     root = tmp_path / "old"
-    generate(FakeSource(seed=1), root, GenerateOptions(n_frames=6, seed=1, formats=FORMATS, frames=(0, 2)))
+    generate(FakeSource(seed=1), root, GenerateOptions(n_frames=6, formats=FORMATS, frames=(0, 2)))
     state_file = root / ".synthmouse" / "state.json"
     state = json.loads(state_file.read_text())
     del state["identity"]["format_version"]  # as synthmouse 0.1 wrote it
@@ -149,5 +149,5 @@ def test_a_folder_of_another_dataset_format_is_not_resumed(tmp_path):
         match=rf"a dataset of format version 1 \(synthmouse .*\); this synthmouse "
         rf"writes format {DATASET_FORMAT_VERSION}, whose files differ",
     ):
-        generate(FakeSource(seed=1), root, GenerateOptions(n_frames=6, seed=1, formats=FORMATS))
+        generate(FakeSource(seed=1), root, GenerateOptions(n_frames=6, formats=FORMATS))
     assert tree_digest(root, skip_state=False) == before

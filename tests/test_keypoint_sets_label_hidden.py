@@ -101,7 +101,7 @@ def test_rendered_mouse22_labels_occluded_internal_landmarks_in_deeplabcut(tmp_p
     scene = build_scene(parse_scene_spec(SCENE))
     source = SceneFrameSource(scene=scene, seed=2, motion=StillPoses(scene, 2), renderer=renderer, name="wheel")
     root = tmp_path / "ds"
-    assert generate(source, root, GenerateOptions(n_frames=3, seed=2, formats=("dlc", "coco"))).complete
+    assert generate(source, root, GenerateOptions(n_frames=3, formats=("dlc", "coco"))).complete
     coco = json.loads((root / "coco" / "annotations.json").read_text())
     names = coco["categories"][0]["keypoints"]
     images = {img["id"]: img for img in coco["images"]}

@@ -1,4 +1,4 @@
-"""One validation of a real labelled set (synthmouse.dataset.real_labels), shared by report, train and evaluate:
+"""One validation of a real labelled set (synthmouse.io.label_checks), shared by report, train and evaluate:
 every bad input is one line naming the file and row, and the CLI exits 2 without a traceback."""
 
 from __future__ import annotations
@@ -11,10 +11,16 @@ import pandas as pd
 import pytest
 
 from conftest import SHARED
-from synthmouse.dataset.real_labels import LabelError, check_names, validate_label_rows
+from synthmouse.io.label_checks import LabelError, check_names, validate_label_rows
+from synthmouse.io.labels import read_labels as read_any
 from synthmouse.metrics.frames import load_frame_set, validate_label_tables
-from synthmouse.pose.labels import read_labels
 from test_pose_train import NAMES, toy_frames
+
+
+def read_labels(path):
+    """Labels read and checked as train, evaluate and benchmark-sim2real read them."""
+    return read_any(path, check=True)
+
 
 REACHING_DIR = SHARED / "real" / "reaching"
 
@@ -23,7 +29,7 @@ def dlc_project(root, n: int = 4, fmt: str = "h5", coords: np.ndarray | None = N
     """A tiny DeepLabCut project ``root/labeled-data/s1`` (``toy_frames``: 80 x 64 px) with one label file."""
     folder = root / "labeled-data" / "s1"
     data = toy_frames(folder, n=n, seed=seed)
-    xy = data.keypoints if coords is None else coords
+    xy = data.xy if coords is None else coords
     cols = pd.MultiIndex.from_product([["me"], list(NAMES), ["x", "y"]], names=["scorer", "bodyparts", "coords"])
     df = pd.DataFrame(
         np.asarray(xy, float).reshape(n, -1), index=[f"labeled-data/s1/{p.name}" for p in data.images], columns=cols
@@ -49,7 +55,7 @@ def _both_readers(root):
 def test_a_valid_project_passes_both_readers_with_image_sizes(tmp_path):
     root, data = dlc_project(tmp_path / "p", fmt="csv")
     labels = read_labels(root)
-    np.testing.assert_allclose(labels.keypoints, data.keypoints)
+    np.testing.assert_allclose(labels.xy, data.xy)
     assert labels.sizes.tolist() == [[80, 64]] * 4
     validate_label_tables(root)
     assert load_frame_set(root, "real").keypoints.shape == (4, 4, 2)
@@ -58,7 +64,7 @@ def test_a_valid_project_passes_both_readers_with_image_sizes(tmp_path):
 @pytest.mark.parametrize("fmt, where", [("csv", "line 6"), ("h5", "row 3")])
 @pytest.mark.parametrize("value", [np.inf, -np.inf, 1e308])
 def test_infinite_or_huge_values_name_file_row_and_column(tmp_path, fmt, where, value):
-    coords = toy_frames(tmp_path / "ref").keypoints
+    coords = toy_frames(tmp_path / "ref").xy
     coords[2, 1, 0] = value
     root, _ = dlc_project(tmp_path / "p", fmt=fmt, coords=coords)
     for message in _both_readers(root):
@@ -73,7 +79,7 @@ def test_all_nan_labels_are_an_error_naming_the_file(tmp_path):
 
 
 def test_x_without_y_is_an_error(tmp_path):
-    coords = toy_frames(tmp_path / "ref").keypoints
+    coords = toy_frames(tmp_path / "ref").xy
     coords[1, 3, 1] = np.nan
     root, _ = dlc_project(tmp_path / "p", coords=coords)
     for message in _both_readers(root):
@@ -126,7 +132,7 @@ def test_map_names_must_exist():
 
 def test_the_openfield_project_passes(openfield_dir):
     labels = read_labels(openfield_dir)
-    assert labels.sizes.tolist() == [[640, 480]] * 116 and np.isfinite(labels.keypoints).all()
+    assert labels.sizes.tolist() == [[640, 480]] * 116 and np.isfinite(labels.xy).all()
     validate_label_tables(openfield_dir)
 
 
@@ -169,12 +175,11 @@ def _one_line_error(err: str, *parts: str) -> None:
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
     """A pose model trained for a few steps on a tiny project (the keypoints of ``toy_frames``)."""
-    from synthmouse.pose.labels import read_labels as read
     from synthmouse.pose.train import Source, TrainOptions, default_config, train_pose_model
 
     root = tmp_path_factory.mktemp("model_proj")
     dlc_project(root)
-    sources = [Source(read(root))]
+    sources = [Source(read_labels(root))]
     config = default_config(sources, crop_size=32, width=4, locator_width=4, locator_size=64, pretrained=False)
     out = root / "model"
     train_pose_model(
@@ -191,7 +196,7 @@ def test_cli_evaluate_all_nan_labels_exits_2(tmp_path, tiny_model, monkeypatch, 
 
 
 def test_cli_evaluate_infinite_label_exits_2(tmp_path, tiny_model, monkeypatch, capsys):
-    coords = toy_frames(tmp_path / "ref").keypoints
+    coords = toy_frames(tmp_path / "ref").xy
     coords[0, 0, 1] = np.inf
     root, _ = dlc_project(tmp_path / "p", fmt="csv", coords=coords)
     code, _, err = run_cli(monkeypatch, capsys, "evaluate", tiny_model, "--real", root, "--device", "cpu")
@@ -200,7 +205,7 @@ def test_cli_evaluate_infinite_label_exits_2(tmp_path, tiny_model, monkeypatch, 
 
 
 def test_cli_evaluate_labels_of_another_image_size_exits_2(tmp_path, tiny_model, monkeypatch, capsys):
-    root, _ = dlc_project(tmp_path / "p", coords=toy_frames(tmp_path / "ref").keypoints * 4)
+    root, _ = dlc_project(tmp_path / "p", coords=toy_frames(tmp_path / "ref").xy * 4)
     code, _, err = run_cli(monkeypatch, capsys, "evaluate", tiny_model, "--real", root, "--device", "cpu")
     assert code == 2
     _one_line_error(err, "outside its image", "another size")
@@ -336,7 +341,7 @@ def test_evaluation_without_any_label_of_the_model_keypoints_is_an_error(tmp_pat
     from synthmouse.errors import SynthmouseError
     from synthmouse.pose.evaluate import evaluate_predictions
 
-    coords = toy_frames(tmp_path / "ref").keypoints
+    coords = toy_frames(tmp_path / "ref").xy
     coords[:, :2] = np.nan  # snout and leftear never labelled
     root, _ = dlc_project(tmp_path / "p", coords=coords)
     labels = read_labels(root)
@@ -357,7 +362,7 @@ def test_dlc3_csv_with_three_index_columns_and_text_values(tmp_path):
     df.to_csv(csv)  # DeepLabCut 3 layout: labeled-data, session, image as three index columns
     labels = read_labels(root)
     assert labels.keys[1] == "labeled-data/s1/img001.png"
-    np.testing.assert_allclose(labels.keypoints, data.keypoints)
+    np.testing.assert_allclose(labels.xy, data.xy)
     text = csv.read_text().splitlines()
     text[5] = text[5].replace(text[5].split(",")[4], "oops", 1)
     csv.write_text("\n".join(text) + "\n")
@@ -371,11 +376,11 @@ def test_dlc3_csv_with_three_index_columns_and_text_values(tmp_path):
 
 
 def test_one_reader_takes_single_and_multi_animal_tables_in_csv_and_h5(tmp_path):
-    """``read_label_table`` (pose and ``scene new --like``) keeps the first individual of a multi-animal table,
-    checked against the values pandas wrote."""
+    """``read_label_table`` (``synthmouse.io.labels``; ``scene new --like``) keeps the first individual of a
+    multi-animal table, checked against the values pandas wrote; rows are keyed by the joined image path."""
     import pandas as pd
 
-    from synthmouse.dataset.real_labels import read_label_table
+    from synthmouse.io.labels import read_label_table
 
     index = pd.MultiIndex.from_tuples([("labeled-data", "s", f"img{i}.png") for i in range(3)])
     values = np.arange(3 * 8, dtype=float).reshape(3, 8)
@@ -394,7 +399,7 @@ def test_one_reader_takes_single_and_multi_animal_tables_in_csv_and_h5(tmp_path)
         frame.to_hdf(h5, key="df_with_missing")
         for file in (csv, h5):
             table = read_label_table(file)
-            assert table.columns.nlevels == 3 and list(table.index.map("/".join)) == list(index.map("/".join))
+            assert table.columns.nlevels == 3 and list(table.index) == list(index.map("/".join))
             assert np.array_equal(table.to_numpy(), values[:, :4]), file
     (tmp_path / "bad.csv").write_text("not,a\nlabel,table\n")
     with pytest.raises(LabelError, match="bad.csv"):

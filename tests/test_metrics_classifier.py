@@ -15,8 +15,8 @@ from synthmouse.metrics.classifier import (
     prepare_inputs,
     roc_auc,
 )
+from synthmouse.metrics.errors import MetricsError
 from synthmouse.metrics.frames import FrameSet, load_frame_set
-from synthmouse.metrics.labels import MetricsError
 from test_metrics_fakes import flat_renders
 
 FAST = ClassifierConfig(width=64, epochs=8, folds=3, permutations=1000)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from synthmouse.errors import SynthmouseError
+from synthmouse.io.mapping import parse_mapping
 from synthmouse.metrics.coverage import (
     match_keypoints,
-    parse_mapping,
     pose_coverage,
     procrustes_distances,
     unit_shapes,

@@ -81,7 +81,7 @@ def render_openfield(root: Path, frames: int, seed: int = 1, size: tuple[int, in
     data["cameras"][0]["fx"] = 140 * size[0] / 160
     source = source_from_spec(parse_scene_spec(data), "openfield", seed)
     try:
-        generate(source, root, GenerateOptions(n_frames=frames, seed=seed, formats=("dlc",)))
+        generate(source, root, GenerateOptions(n_frames=frames, formats=("dlc",)))
     finally:
         source.close()
     return root

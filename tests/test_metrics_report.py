@@ -10,8 +10,8 @@ import pytest
 
 from synthmouse.errors import SynthmouseError
 from synthmouse.metrics.classifier import ClassifierConfig
+from synthmouse.metrics.errors import MetricsError
 from synthmouse.metrics.fidelity import INCEPTION_FILE
-from synthmouse.metrics.labels import MetricsError
 from synthmouse.metrics.report import ReportOptions, build_report, write_report
 from test_metrics_fakes import flat_renders, tiny_extractor
 

@@ -61,4 +61,5 @@ def test_validate_reports_bad_field(tmp_path):
     result = CliRunner().invoke(app, ["motion", "validate", str(mix)])
     assert result.exit_code != 0
     assert isinstance(result.exception, SceneError)
-    assert "generators.0.rest.crouch" in str(result.exception) and "3" in str(result.exception)
+    message = str(result.exception)
+    assert f"{mix}, line 2: generators[0].crouch: Input should be less than or equal to 1 (got 3)" in message

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
 from synthmouse.errors import SceneError
-from synthmouse.motion.mix import MotionMix, load_mix_spec, scene_motion
+from synthmouse.motion.base import Arena, HeadFixed, Stage, Support
+from synthmouse.motion.mix import (
+    DEFAULT_RUNNING_MIX,
+    MixPoseProvider,
+    MotionMix,
+    check_stage,
+    load_mix_spec,
+)
 
 FPS = 30.0
 SMOOTH_MIX = {
@@ -51,13 +56,16 @@ def test_yaml_round_trip(tmp_path, sam_body):
     [
         (
             {"generators": [{"type": "locomotion", "duty_factor": 1.2}]},
-            ["generators.0.locomotion.duty_factor", "1.2", "less than 0.95"],
+            ["generators[0].duty_factor", "1.2", "less than 0.95"],
         ),
-        ({"generators": [{"type": "walkk"}]}, ["generators.0", "'walkk'", "'locomotion'", "'groom'"]),
-        ({"generators": [{"type": "rear", "pich": 40}]}, ["generators.0.rear.pich", "allowed fields", "pitch"]),
-        ({"generators": [{"type": "rest", "duration": [3, 1]}]}, ["generators.0.rest.duration", "min <= max"]),
+        ({"generators": [{"type": "walkk"}]}, ["generators[0]: unknown type", "'walkk'", "'locomotion'", "'groom'"]),
+        (
+            {"generators": [{"type": "rear", "pich": 40}]},
+            ["generators[0].pich: unknown key 'pich'", "allowed keys", "pitch"],
+        ),
+        ({"generators": [{"type": "rest", "duration": [3, 1]}]}, ["generators[0].duration", "min <= max"]),
         ({"generators": []}, ["generators", "at least 1"]),
-        ({"generator": [{"type": "rest"}]}, ["generator", "allowed fields", "generators"]),
+        ({"generator": [{"type": "rest"}]}, ["generator: unknown key", "allowed keys", "generators: required"]),
         ({"support": {"type": "ice"}, "generators": [{"type": "rest"}]}, ["support.type", "'ice'", "'wheel'"]),
         ({"generators": [{"type": "rest"}, {"type": "rest"}]}, ["unique"]),
     ],
@@ -66,7 +74,11 @@ def test_validation_errors_name_field_value_and_allowed(data, expected):
     with pytest.raises(SceneError) as info:
         load_mix_spec(data, "mix.yaml")
     text = str(info.value)
-    assert text.startswith("mix.yaml: ")
+    lines = text.splitlines()
+    if len(lines) > 1:  # several problems: a head line, then one indented line each
+        assert lines[0] == f"{len(lines) - 1} problems in the motion mix:", text
+        lines = [line.removeprefix("  ") for line in lines[1:]]
+    assert all(line.startswith("mix.yaml: ") for line in lines), text
     for piece in expected:
         assert piece in text, f"{piece!r} missing from: {text}"
 
@@ -154,22 +166,31 @@ def test_full_mix_respects_the_stated_bound_at_100_fps(parametric_body):
     assert np.abs(np.diff(pose.angles, 2, axis=0)).max() * fps**2 < ANGULAR_ACCELERATION_BOUND
 
 
-def test_scene_adapter_follows_the_rig(sam_body):
+def test_a_mix_moves_on_the_stage_it_is_given_and_its_own_sections_win(sam_body):
     root = np.eye(4)
     root[:3, 3] = [0.01, 0.0, 0.02]
-    scene = SimpleNamespace(
-        spec=SimpleNamespace(rig=SimpleNamespace(type="wheel", radius=0.09)),
-        motion=None,
-        floor_region=None,
-        body=sam_body,
-        body_root=root,
-    )
-    provider = scene_motion(scene, seed=3, fps=30.0)
-    assert provider.mix.stage.support.kind == "wheel" and provider.mix.stage.head_fixed is not None
+    wheel = Stage(Support("wheel", 0.0, 0.09), Arena(), HeadFixed())
+    spec = load_mix_spec(DEFAULT_RUNNING_MIX)
+    assert spec.stage(wheel) == wheel  # nothing written: the stage as given
+    mix = MotionMix(spec, sam_body, spec.stage(wheel))
+    assert mix.stage.support.kind == "wheel" and mix.stage.head_fixed is not None and not mix.stage.free
+    provider = MixPoseProvider(mix, 3, 30.0, root)
     pose, params = provider.sample(10)
-    direct, sid, name = provider.mix.pose_at(10, 30.0, 3)
+    direct, sid, name = mix.pose_at(10, 30.0, 3)
     assert np.allclose(root @ pose.root, direct.root)  # the scene composes body_root back
     assert params == {"motion": name, "segment": sid}
+    written = load_mix_spec({**DEFAULT_RUNNING_MIX, "support": {"type": "treadmill"}, "head_fixed": None})
+    stage = written.stage(wheel)
+    assert stage.support == Support("treadmill") and stage.head_fixed is None and stage.arena == Arena()
+    assert MotionMix(written, sam_body).stage.support.kind == "treadmill"  # no stage: the mix's own sections
+
+
+def test_a_stage_outside_the_mix_bounds_is_refused_naming_the_field():
+    assert check_stage(Stage(Support("wheel", 0.0, 0.09))).support.radius == 0.09
+    with pytest.raises(SceneError, match=r"^motion: support.radius: .*greater than 0.01 \(got 0.008\)"):
+        check_stage(Stage(Support("wheel", 0.0, 0.008)), "motion")
+    with pytest.raises(SceneError, match=r"arena: arena x range .* wider than twice the margin"):
+        check_stage(Stage(arena=Arena(-0.01, 0.01, -0.2, 0.2, margin=0.04)))
 
 
 # ---------------------------------------------------------------------------------------------- clip playback
@@ -316,7 +337,7 @@ def test_clip_on_a_wheel_hangs_from_the_head_bar_and_on_a_treadmill_plays_in_pla
     assert np.allclose(pose.root[:, :2, 3], pose.root[0, :2, 3], atol=1e-12)  # in place on the belt
 
 
-def test_clip_paths_are_relative_to_the_mix_or_scene_file(tmp_path, parametric_body, monkeypatch):
+def test_clip_paths_are_relative_to_the_mix_file(tmp_path, parametric_body, monkeypatch):
     folder = tmp_path / "rig"
     folder.mkdir()
     _write_fit(folder / "fit.npz", parametric_body)
@@ -324,22 +345,15 @@ def test_clip_paths_are_relative_to_the_mix_or_scene_file(tmp_path, parametric_b
     monkeypatch.chdir(tmp_path)
     spec = load_mix_spec(folder / "mix.yaml")
     assert spec.generators[0].path == str(folder / "fit.npz")
-    scene = SimpleNamespace(
-        spec=SimpleNamespace(rig=SimpleNamespace(type="openfield"), base_dir=folder),
-        motion={"generators": [{"type": "clip", "path": "fit.npz", "duration": [0.8, 1]}]},
-        floor_region=(-0.2, 0.2, -0.2, 0.2),
-        body=parametric_body,
-        body_root=np.eye(4),
-    )
-    pose, params = scene_motion(scene, seed=0, fps=30.0).sample(3)
-    assert params["motion"] == "clip" and pose.n_frames == 1
+    pose, ids, names = MotionMix(spec, parametric_body).sample(3, FPS, seed=0)
+    assert names == ["clip"] * 3 and pose.n_frames == 3
 
 
 def test_clip_errors_name_the_file_field_and_value(tmp_path, parametric_body):
     with pytest.raises(SceneError) as info:
         load_mix_spec({"generators": [{"type": "clip", "path": "missing.npz"}]}, "mix.yaml")
     text = str(info.value)
-    assert "mix.yaml: generators.0.clip.path" in text and "missing.npz" in text and "not found" in text
+    assert "mix.yaml: generators[0].path" in text and "missing.npz" in text and "not found" in text
     fit = tmp_path / "fit.npz"
     angles, root = _write_fit(fit, parametric_body, n=40)
     other = tmp_path / "other.npz"
@@ -355,7 +369,7 @@ def test_clip_errors_name_the_file_field_and_value(tmp_path, parametric_body):
         MotionMix.from_dict({"generators": [{"type": "clip", "path": str(fit), "duration": [1, 3]}]}, parametric_body)
     with pytest.raises(SceneError) as info:
         load_mix_spec({"generators": [{"type": "clip", "path": str(fit), "tries": 0}]}, "mix.yaml")
-    assert "generators.0.clip.tries" in str(info.value)
+    assert "generators[0].tries" in str(info.value)
 
 
 @pytest.mark.slow

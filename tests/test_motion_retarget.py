@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from synthmouse.motion import motion_rig
-from synthmouse.motion.keypoint_io import read_keypoints
+from synthmouse.motion.keypoint_io import read_predictions
 from synthmouse.motion.projection import project, triangulate
 from synthmouse.motion.retarget import PoseFitter
 from synthmouse.motion.semirandom import SemiRandomSpec
@@ -103,13 +103,13 @@ def test_read_deeplabcut_h5_and_csv(tmp_path):
     df.to_hdf(tmp_path / "pred.h5", key="df_with_missing")
     df.to_csv(tmp_path / "pred.csv")
     for path in (tmp_path / "pred.h5", tmp_path / "pred.csv"):
-        kp = read_keypoints(path)
+        kp = read_predictions(path)
         assert kp.names == tuple(names)
         assert np.allclose(kp.xy, xy, equal_nan=True)
         assert kp.confidence[2, 1] == 0.0  # missing point: no confidence
         ok = np.isfinite(xy).all(-1)
         assert np.allclose(kp.confidence[ok], like[ok])
-    sel = read_keypoints(tmp_path / "pred.h5").select(["tail_root", "snout", "nose"], {"snout": "nope"})
+    sel = read_predictions(tmp_path / "pred.h5").select(["tail_root", "snout", "nose"], {"snout": "nope"})
     assert np.allclose(sel.xy[:, 0], xy[:, 2]) and np.isnan(sel.xy[:, 1]).all() and np.allclose(sel.xy[:, 2], xy[:, 0])
 
 
@@ -119,7 +119,7 @@ def test_read_deeplabcut_multi_animal(tmp_path):
     xy = [rng.uniform(0, 100, size=(4, 2, 2)) for _ in range(2)]
     like = [np.full((4, 2), 0.9), np.full((4, 2), 0.5)]
     _dlc_frame(names, xy, like, individuals=["mouse1", "mouse2"]).to_hdf(tmp_path / "ma.h5", key="df")
-    kp = read_keypoints(tmp_path / "ma.h5", individual="mouse2")
+    kp = read_predictions(tmp_path / "ma.h5", individual="mouse2")
     assert np.allclose(kp.xy, xy[1]) and np.allclose(kp.confidence, 0.5)
 
 
@@ -137,7 +137,7 @@ def test_read_sleap_slp(tmp_path):
         truth[f], scores[f] = pts, sc
     labels = sio.Labels(labeled_frames=frames, videos=[video], skeletons=[skeleton])
     sio.save_slp(labels, str(tmp_path / "pred.slp"))
-    kp = read_keypoints(tmp_path / "pred.slp")
+    kp = read_predictions(tmp_path / "pred.slp")
     assert kp.names == ("nose", "left_ear_tip", "tail_root")
     assert np.allclose(kp.xy, truth, equal_nan=True)
     assert np.allclose(kp.confidence, scores)

@@ -162,11 +162,11 @@ def test_resumed_fit_equals_the_uninterrupted_one_and_the_single_call(recording,
     for key in ("angles", "root", "error", "keypoints"):
         assert np.array_equal(a[key], b[key]), key
     # chunks chained by warm starts solve the same problems as one call of the library over all frames
-    from synthmouse.motion.keypoint_io import read_keypoints
+    from synthmouse.motion.keypoint_io import read_predictions
     from synthmouse.motion.retarget import PoseFitter
 
     fitter = PoseFitter(parametric_body, LANDMARKS)
-    views = [read_keypoints(recording / f).select(LANDMARKS, PARTS) for f in ("side.h5", "top.slp")]
+    views = [read_predictions(recording / f).select(LANDMARKS, PARTS) for f in ("side.h5", "top.slp")]
     one = fitter.fit2d(CAMERAS[:2], np.stack([v.xy for v in views]), np.stack([v.confidence for v in views]))
     assert np.abs(one.pose.angles - a["angles"]).max() < 1e-6
     assert np.abs(one.pose.root - a["root"]).max() < 1e-8

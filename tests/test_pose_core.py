@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 from synthmouse.errors import SynthmouseError
+from synthmouse.io.labels import LabelledFrames, read_labels
+from synthmouse.io.mapping import parse_mapping
 from synthmouse.pose.augment import affine_matrix, apply_affine, invert_affine, warp
 from synthmouse.pose.evaluate import (
     body_lengths,
@@ -19,7 +21,7 @@ from synthmouse.pose.evaluate import (
     summarize,
 )
 from synthmouse.pose.heatmap import decode_peaks, gaussian_targets
-from synthmouse.pose.labels import LabelledSet, flip_permutation, mirror_name, parse_mapping, read_labels
+from synthmouse.pose.labels import flip_permutation, mirror_name
 from synthmouse.pose.predict import predictions_table, write_predictions
 
 NAMES = ("snout", "leftear", "rightear", "tailbase")
@@ -127,9 +129,9 @@ def _write_dlc(folder, names, coords, scorer="me"):
 def test_read_labels_and_evaluate_with_mapping_and_nan(tmp_path):
     coords = np.array([[[1, 2], [np.nan, np.nan], [5, 6]], [[7, 8], [9, 10], [11, 12]]], float)
     _write_dlc(tmp_path / "proj" / "labeled-data" / "s1", ["nose", "earL", "tail_root"], coords)
-    data = read_labels(tmp_path / "proj")
+    data = read_labels(tmp_path / "proj", check=True)
     assert data.names == ("nose", "earL", "tail_root") and len(data) == 2
-    np.testing.assert_array_equal(data.keypoints, coords)
+    np.testing.assert_array_equal(data.xy, coords)
     assert data.images[1].name == "img001.png" and data.images[1].is_file()
     pred = np.array([[[1, 2], [0, 0], [5, 9]], [[7, 8], [9, 10], [14, 16]]], float)
     report = evaluate_predictions(
@@ -163,12 +165,12 @@ def test_prediction_table_reads_back_like_deeplabcut(tmp_path):
 
 
 def test_labelled_set_reorder_fills_missing_with_nan():
-    data = LabelledSet((), np.zeros((0, 2, 2)), ("a", "b"), ())
-    assert data.reorder(("b", "c")).keypoints.shape == (0, 2, 2)
-    data = LabelledSet(("x",), np.array([[[1.0, 2.0], [3.0, 4.0]]]), ("a", "b"), ("x",))
+    data = LabelledFrames(names=("a", "b"), xy=np.zeros((0, 2, 2)), keys=())
+    assert data.reorder(("b", "c")).xy.shape == (0, 2, 2)
+    data = LabelledFrames(names=("a", "b"), xy=np.array([[[1.0, 2.0], [3.0, 4.0]]]), keys=("x",), images=("x",))
     r = data.reorder(("b", "c"))
-    np.testing.assert_array_equal(r.keypoints[0, 0], [3, 4])
-    assert np.isnan(r.keypoints[0, 1]).all()
+    np.testing.assert_array_equal(r.xy[0, 0], [3, 4])
+    assert np.isnan(r.xy[0, 1]).all()
 
 
 def test_video_frames_are_read_in_order(tmp_path):

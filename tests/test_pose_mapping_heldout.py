@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from synthmouse.errors import SynthmouseError
+from synthmouse.io.labels import LabelledFrames
 from synthmouse.pose.benchmark import BenchmarkOptions, results_table, smoke_test_note
-from synthmouse.pose.labels import LabelledSet
 from synthmouse.pose.sources import map_real_names
 from synthmouse.pose.train import MIN_SAMPLES, Source, recommended_steps, steps_warning
 from test_labels_validation import _one_line_error
@@ -29,7 +29,7 @@ def project(root, names, n=4, seed=0):
     data = toy_frames(folder, n=n, seed=seed)
     cols = pd.MultiIndex.from_product([["me"], list(names), ["x", "y"]], names=["scorer", "bodyparts", "coords"])
     rows = [f"labeled-data/s1/{p.name}" for p in data.images]
-    pd.DataFrame(data.keypoints.reshape(n, -1), index=rows, columns=cols).to_hdf(
+    pd.DataFrame(data.xy.reshape(n, -1), index=rows, columns=cols).to_hdf(
         folder / "CollectedData_me.h5", key="df_with_missing", mode="w"
     )
     return root
@@ -173,18 +173,19 @@ def test_reversed_map_says_did_you_mean_the_reverse(trained, tmp_path):
 
 
 def test_an_explicit_map_overrides_the_automatic_match(tmp_path):
-    real = LabelledSet((tmp_path / "a.png",), np.arange(8.0).reshape(1, 4, 2), DLC_NAMES, ("a.png",))
+    real = LabelledFrames(
+        names=DLC_NAMES, xy=np.arange(8.0).reshape(1, 4, 2), keys=("a.png",), images=(tmp_path / "a.png",)
+    )
     mapped, pairs = map_real_names(real, "R", MOUSE22, "S", ["tailbase=nose"])
     assert ("tailbase", "nose") in pairs and ("snout", "nose") not in pairs and len(pairs) == 3
-    np.testing.assert_array_equal(mapped.keypoints[0, list(mapped.names).index("nose")], [6.0, 7.0])
+    np.testing.assert_array_equal(mapped.xy[0, list(mapped.names).index("nose")], [6.0, 7.0])
     with pytest.raises(SynthmouseError, match="no keypoint of the real labels R .* matches one of the synthetic set"):
         map_real_names(real, "R", ("a", "b"), "S", None)
 
 
 def _fake(n: int, real: bool = False, weight: float = 1.0) -> Source:
-    data = LabelledSet(
-        tuple(f"f{i}.png" for i in range(n)), np.zeros((n, 4, 2)), MOUSE22, tuple(f"f{i}.png" for i in range(n))
-    )
+    names = tuple(f"f{i}.png" for i in range(n))
+    data = LabelledFrames(names=MOUSE22, xy=np.zeros((n, 4, 2)), keys=names, images=names)
     return Source(data, weight, real=real)
 
 

@@ -6,24 +6,24 @@ import cv2
 import numpy as np
 import pytest
 
-from synthmouse.pose.labels import LabelledSet, concatenate
+from synthmouse.io.labels import LabelledFrames, concatenate
 from synthmouse.pose.model import locator_geometry
 from synthmouse.pose.train import BatchMaker, Source, TrainOptions, default_config, train_pose_model
 from test_pose_train import toy_frames
 
 
-def _resized(data: LabelledSet, folder, size: tuple[int, int]) -> LabelledSet:
+def _resized(data: LabelledFrames, folder, size: tuple[int, int]) -> LabelledFrames:
     """``data``'s frames stretched to ``size`` (w, h), keypoints with them."""
     folder.mkdir(parents=True)
     images, kps = [], []
-    for path, kp in zip(data.images, data.keypoints, strict=True):
+    for path, kp in zip(data.images, data.xy, strict=True):
         image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         h, w = image.shape
         out = folder / path.name
         cv2.imwrite(str(out), cv2.resize(image, size, interpolation=cv2.INTER_LINEAR))
         images.append(out)
         kps.append((kp + 0.5) * (size[0] / w, size[1] / h) - 0.5)
-    return LabelledSet(tuple(images), np.array(kps), data.names, data.keys)
+    return LabelledFrames(names=data.names, xy=np.array(kps), keys=data.keys, images=tuple(images))
 
 
 def test_locator_batches_letterbox_frames_of_other_aspect_ratios(tmp_path):

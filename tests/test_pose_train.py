@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import torch
 
+from synthmouse.io.labels import LabelledFrames
 from synthmouse.pose.augment import Photometric
-from synthmouse.pose.labels import LabelledSet
 from synthmouse.pose.model import PoseModel, box_centres, read_gray
 from synthmouse.pose.train import Source, TrainOptions, default_config, train_pose_model
 
@@ -17,7 +17,7 @@ NAMES = ("snout", "leftear", "rightear", "tailbase")
 NO_PHOTO = Photometric(brightness=0.0, contrast=(1, 1), gamma=(1, 1), p_blur=0.0, p_noise=0.0)
 
 
-def toy_frames(folder, n=4, seed=0) -> LabelledSet:
+def toy_frames(folder, n=4, seed=0) -> LabelledFrames:
     """Dark ellipses with a distinct grey dot at each keypoint (snout, ears, tail base) on a light floor."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -34,7 +34,7 @@ def toy_frames(folder, n=4, seed=0) -> LabelledSet:
         cv2.imwrite(str(path), image)
         paths.append(path)
         kps.append(pts)
-    return LabelledSet(tuple(paths), np.array(kps, float), NAMES, tuple(p.name for p in paths))
+    return LabelledFrames(names=NAMES, xy=np.array(kps, float), keys=tuple(p.name for p in paths), images=tuple(paths))
 
 
 def _options(steps: int, locator_steps: int, **kw) -> TrainOptions:
@@ -62,14 +62,14 @@ def test_network_overfits_a_handful_of_frames_below_one_pixel(tmp_path):
     config = default_config(sources, crop_size=48, width=8, locator_width=8, locator_size=80, pretrained=False)
     model = train_pose_model(sources, tmp_path / "model", config, _options(400, 150, checkpoint_every=1000))
     images = [read_gray(p) for p in data.images]
-    xy, conf = model.keypoints_in_crops(images, box_centres(data.keypoints))
-    err = np.linalg.norm(xy - data.keypoints, axis=-1)
+    xy, conf = model.keypoints_in_crops(images, box_centres(data.xy))
+    err = np.linalg.norm(xy - data.xy, axis=-1)
     assert err.max() < 1.0, err
     assert conf.min() > 0.3
     centres = model.locate(images)
-    assert np.linalg.norm(centres - box_centres(data.keypoints), axis=-1).max() < 6.0  # coarse stage: a few px
+    assert np.linalg.norm(centres - box_centres(data.xy), axis=-1).max() < 6.0  # coarse stage: a few px
     loaded = PoseModel.load(tmp_path / "model")  # the saved file gives the same answers
-    xy2, _ = loaded.keypoints_in_crops(images, box_centres(data.keypoints))
+    xy2, _ = loaded.keypoints_in_crops(images, box_centres(data.xy))
     np.testing.assert_allclose(xy2, xy, atol=1e-4)
 
 
@@ -108,7 +108,7 @@ def test_cli_train_predict_evaluate_round_trip(tmp_path):
     data = toy_frames(tmp_path / "proj" / "labeled-data" / "s1", n=3)
     cols = pd.MultiIndex.from_product([["me"], list(NAMES), ["x", "y"]], names=["scorer", "bodyparts", "coords"])
     rows = [f"labeled-data/s1/{p.name}" for p in data.images]
-    pd.DataFrame(data.keypoints.reshape(3, -1), index=rows, columns=cols).to_hdf(
+    pd.DataFrame(data.xy.reshape(3, -1), index=rows, columns=cols).to_hdf(
         tmp_path / "proj" / "labeled-data" / "s1" / "CollectedData_me.h5", key="df_with_missing", mode="w"
     )
     app = typer.Typer()

@@ -15,6 +15,7 @@ from synthmouse.body.groups import PARTS
 from synthmouse.render import FrameState
 from synthmouse.scene.build import build_scene
 from synthmouse.scene.camera import Camera
+from synthmouse.scene.draw import BodyDraw, CameraDraw, FrameDraw, LightDraw, frame_scene
 from synthmouse.scene.materials import Material, parse_colour
 from synthmouse.scene.rigs import rig_mesh
 from synthmouse.scene.spec import parse_scene_spec
@@ -28,7 +29,7 @@ def make_scene(body, text: str):
 
 def view_of(renderer, scene, camera: Camera, pose: Pose | None = None):
     pose = scene.rest_pose() if pose is None else pose
-    return renderer.render(scene, FrameState(0, pose, cameras=[camera])).views[0]
+    return renderer.render(dataclasses.replace(scene, cameras=(camera,)), FrameState(0, pose)).views[0]
 
 
 EMPTY = """
@@ -46,13 +47,14 @@ cameras:
 def test_sphere_centroid_lands_on_projected_centre(renderer, sam_body, dist):
     w, h = 161, 120  # odd width: pins the half-pixel convention in both axes
     scene = make_scene(sam_body, EMPTY.format(w=w, h=h))
-    scene.materials["ball"] = Material("ball", parse_colour("white"), emission=parse_colour("white"))
+    ball_material = Material("ball", parse_colour("white"), emission=parse_colour("white"))
+    scene = dataclasses.replace(scene, materials={**scene.materials, "ball": ball_material})
     K = np.array([[180.0, 0.0, 83.3], [0.0, 176.0, 57.8], [0.0, 0.0, 1.0]])
     camera = Camera("c", w, h, K, dist, np.diag([1.0, -1.0, -1.0]), np.array([0.0, 0.0, 0.6]))
     centres = np.array([[0.0, 0.0, 0.0], [0.2, 0.13, 0.0], [-0.21, -0.12, -0.02], [0.08, -0.15, 0.03]])
     for centre in centres:
         ball = trimesh.creation.icosphere(subdivisions=4, radius=0.02).apply_translation(centre)
-        scene.rig = [rig_mesh("ball", ball, "ball")]
+        scene = dataclasses.replace(scene, rig=(rig_mesh("ball", ball, "ball"),))  # a new rig: uploaded again
         view = view_of(renderer, scene, camera)
         found = np.isfinite(view.depth)
         assert found.sum() > 50
@@ -213,7 +215,7 @@ def test_paw_behind_the_wheel_is_hidden(renderer, sam_body):
         sam_body,
         WHEEL.replace("type: wheel, radius: 0.09, width: 0.07, screens: 0", "type: none, floor_material: null"),
     )
-    without.body_root = with_wheel.body_root  # the same placement, no wheel
+    without = dataclasses.replace(without, body_root=with_wheel.body_root)  # the same placement, no wheel
     idx = [with_wheel.keypoint_set.names.index(n) for n in names]
     hidden = view_of(renderer, with_wheel, camera)
     seen = view_of(renderer, without, camera)
@@ -302,12 +304,38 @@ def test_renderer_switches_scenes_and_cameras(renderer, sam_body, wheel_scene):
     other = make_scene(sam_body, MIRROR)
     a = renderer.render(wheel_scene, wheel_scene.rest_pose())
     b = renderer.render(other, other.rest_pose())
-    c = renderer.render(wheel_scene, FrameState(7, wheel_scene.rest_pose(), params={"x": 1}))
-    assert c.index == 7 and c.params == {"x": 1}
+    c = renderer.render(wheel_scene, FrameState(7, wheel_scene.rest_pose()))
+    assert c.index == 7 and c.params == {}  # the frame source adds the frame's values
     assert np.array_equal(a.views[0].rgb, c.views[0].rgb)
     assert len(b.views[0].names) == 2 * len(other.keypoint_set)
     head = PARTS.index("head")
     assert (a.views[0].parts == head).any()
+
+
+def test_gpu_copies_follow_the_scene_parts_not_the_scene_object(renderer, wheel_scene):
+    """A frame's scene (frame_scene) shares the rig: lights, fur colours and cameras change without uploading
+    the rig or the mouse mesh again, and the result equals a fresh renderer's."""
+    from synthmouse.render import GLRenderer
+
+    renderer.render(wheel_scene, wheel_scene.rest_pose())
+    gpu, rig, mouse = renderer._gpu, list(renderer._gpu.rig), renderer._gpu.mouse
+    draw = FrameDraw(
+        light=LightDraw(intensity_scale=0.6, colour=(1.0, 0.9, 0.8)),
+        camera=CameraDraw(dx_m=0.002, rz_deg=1.0),
+        body=BodyDraw(fur_albedo_scale=1.3),
+    )
+    framed = frame_scene(wheel_scene, draw)
+    view = renderer.render(framed, framed.rest_pose()).views[0]
+    assert renderer._gpu is gpu and gpu.rig == rig and gpu.mouse is mouse and gpu.colours is framed.body_colours
+    with GLRenderer() as fresh:
+        reference = fresh.render(framed, framed.rest_pose()).views[0]
+    np.testing.assert_array_equal(view.rgb, reference.rgb)
+    np.testing.assert_array_equal(view.keypoints, reference.keypoints)
+    back = renderer.render(wheel_scene, wheel_scene.rest_pose()).views[0]  # the scene's own values again
+    assert renderer._gpu is gpu and not np.array_equal(back.rgb, view.rgb)
+    rebuilt = dataclasses.replace(wheel_scene, rig=tuple(wheel_scene.rig[:-1]))  # another rig: a new upload
+    renderer.render(rebuilt, rebuilt.rest_pose())
+    assert renderer._gpu is not gpu
 
 
 def test_textured_floor_and_spot_light(renderer, sam_body, tmp_path):

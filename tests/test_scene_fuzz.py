@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from synthmouse.errors import SceneError
+from synthmouse.scene.spec import load_scene_spec, motion_mix
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = REPO / "src" / "synthmouse" / "scene" / "templates"
@@ -284,13 +285,10 @@ def finite_tree(value) -> bool:
 
 def check_one(path: Path, raw: bytes) -> str:
     """Validate a mutated file as ``scene check --no-build`` does; returns 'ok' or 'error'."""
-    from synthmouse.cli.scene import check_motion_section
-    from synthmouse.scene.spec import load_scene_spec
-
     path.write_bytes(raw)
     try:
         spec = load_scene_spec(path)
-        check_motion_section(spec)
+        motion_mix(spec)
     except SceneError as exc:
         check_message(str(exc), path)
         return "error"

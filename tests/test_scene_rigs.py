@@ -8,9 +8,15 @@ import numpy as np
 import pytest
 import trimesh
 
+from synthmouse.body import Pose
 from synthmouse.body.groups import PARTS
+from synthmouse.body.tongue import TIP_LANDMARK
+from synthmouse.motion import motion_rig
+from synthmouse.motion.base import Support
+from synthmouse.motion.behaviours import ReachSpec
 from synthmouse.scene.build import build_scene
 from synthmouse.scene.materials import FUR_PRESETS
+from synthmouse.scene.motion_binding import scene_motion
 from synthmouse.scene.rigs import build_rig
 from synthmouse.scene.spec import parse_scene_spec
 
@@ -121,13 +127,6 @@ def test_scene_on_the_wheel_touches_without_penetrating(sam_body):
 def test_head_bar_and_spout_sit_where_head_fixed_motion_holds_the_head(model, sam_body, parametric_body):
     """The wheel's head bar rests on the skull of the head-fixed mouse the dataset renders (scene_motion), and
     the lick spout's end is where its tongue reaches when it licks."""
-    from synthmouse.body import Pose
-    from synthmouse.body.tongue import TIP_LANDMARK
-    from synthmouse.motion import motion_rig
-    from synthmouse.motion.base import HeadFixed, Stage, Support
-    from synthmouse.motion.behaviours import ReachSpec
-    from synthmouse.motion.mix import scene_motion
-
     body = sam_body if model == "sam" else parametric_body
     spec = spec_of("rig:\n  type: wheel\n  radius: 0.09\n  lick_spout: true\n")
     scene = build_scene(spec, body=body)
@@ -146,11 +145,10 @@ def test_head_bar_and_spout_sit_where_head_fixed_motion_holds_the_head(model, sa
         # over the skull, nothing through it (but the skin the ears and neck move, up to 2 mm)
         assert len(under) > 0 and skull[:, 2].max() < bar.bounds[0, 2] + 0.002
         assert bar.bounds[0, 2] - under[:, 2].max() < 0.004  # and resting on it
-    # a head-fixed lick on the wheel brings the tongue tip to the spout's end
+    # a head-fixed lick on the scene's stage brings the tongue tip to the spout's end
     rig = motion_rig(body)
-    clip = ReachSpec(effector="tongue").generate(
-        rig, 60, 60.0, np.random.default_rng(0), Stage(Support("wheel", 0.0, 0.09), None, HeadFixed())
-    )
+    assert scene.stage.spout is not None and scene.stage.support == Support("wheel", 0.0, 0.09)
+    clip = ReachSpec(effector="tongue").generate(rig, 60, 60.0, np.random.default_rng(0), scene.stage)
     tip = body.keypoints(Pose(clip.root, clip.pose().rotations), rig.landmark_set((TIP_LANDMARK,)))[:, 0]
     spout = next(m for m in scene.rig if m.name == "lick_spout").vertices.astype(np.float64)
     gap = np.linalg.norm(tip[:, None] - spout[None], axis=-1).min()

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from synthmouse.errors import SceneError
+from synthmouse.motion.mix import MotionMixSpec
 from synthmouse.scene.camera import Camera
 from synthmouse.scene.materials import parse_colour
-from synthmouse.scene.spec import load_scene_spec, parse_scene_spec
+from synthmouse.scene.spec import load_scene_spec, motion_mix, parse_scene_spec
 
 CAMERA = """
 cameras:
@@ -225,7 +226,7 @@ def test_paths_resolve_relative_to_the_scene_file(tmp_path):
     )
     spec = load_scene_spec(path)
     assert spec.rig.floor_material.texture == (tmp_path / "sub" / "floor.png").resolve()
-    assert spec.motion == str((tmp_path / "sub" / "motion.yaml").resolve())
+    assert spec.motion == (tmp_path / "sub" / "motion.yaml").resolve()
 
 
 @pytest.mark.parametrize("rig", ["openfield", "wheel", "treadmill", "platform"])
@@ -247,15 +248,21 @@ def test_template_appearance_and_randomization_examples_validate(tmp_path, rig):
     assert build_scene(spec).appearance  # camera name -> profile file
 
 
-def test_motion_and_randomization_pass_through(tmp_path):
+def test_motion_is_a_typed_mix_and_randomization_passes_through(tmp_path):
     spec = load_scene_spec(
         write(
             tmp_path,
-            CAMERA + "motion:\n  mix: {walk: 0.5, groom: 0.5}\n"
+            CAMERA + "motion:\n  fps: 50\n  generators:\n    - {type: rest, duration: [1, 2]}\n"
             "randomization:\n  light.intensity_scale: [0.5, 1.5]\n  camera: {focal_scale: 1.02}\n",
         )
     )
-    assert spec.motion == {"mix": {"walk": 0.5, "groom": 0.5}}
+    assert isinstance(spec.motion, MotionMixSpec) and spec.motion.fps == 50.0
+    assert spec.motion.generators[0].type == "rest" and spec.motion.generators[0].duration == (1.0, 2.0)
+    assert motion_mix(spec) is spec.motion  # inline: validated with the scene, nothing more to read
+    # it dumps as written: the scene hash (which names a dataset) keys on what the user wrote
+    assert spec.model_dump(mode="json")["motion"] == {"fps": 50, "generators": [{"type": "rest", "duration": [1, 2]}]}
+    with pytest.raises(SceneError, match=r"line \d+: motion.mix: unknown key 'mix'; allowed keys: fps"):
+        load_scene_spec(write(tmp_path, CAMERA + "motion:\n  mix: {walk: 0.5}\n", "old.yaml"))
     assert spec.randomization.light.intensity_scale == (0.5, 1.5)
     assert spec.randomization.camera.focal_scale == (1.02, 1.02)  # one number fixes the value
     assert spec.randomization.image.noise_scale is None and not spec.randomization.is_empty

@@ -10,6 +10,7 @@ Run: ``python docs/bodies/render_views.py [--only parametric|sam] [--sam /path/t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 import textwrap
 from pathlib import Path
@@ -102,7 +103,7 @@ def render_body(renderer, scene: Scene, prefix: str, keypoints: bool, folder: Pa
         # top view: image up = the animal's right, so the nose points left as in the side view
         up_hint = -axes[1] if view == "top" else np.array([0.0, 0.0, 1.0])
         camera = framed_camera(view, verts, local @ axes, up_hint)
-        result = renderer.render(scene, FrameState(0, scene.rest_pose(), cameras=[camera]))
+        result = renderer.render(dataclasses.replace(scene, cameras=(camera,)), FrameState(0, scene.rest_pose()))
         out = result.views[0]
         image = draw_keypoints(out, len(scene.keypoint_set), None, radius=2) if keypoints else out.rgb
         path = Path(folder) / f"{prefix}_{view}.png"

@@ -9,6 +9,7 @@ Run: ``.venv/bin/python docs/motion/make_closeups.py [--model parametric|PATH] [
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 import cv2
@@ -60,7 +61,11 @@ def main() -> None:
                     ("front", look + distance * forward + [0.0, 0.0, 0.06 * distance]),
                 ):
                     cam = Camera.look_at(view, eye, look, width=300, height=220, fov_deg=35)
-                    img = renderer.render(scene, FrameState(int(f), single, cameras=[cam])).views[0].rgb
+                    img = (
+                        renderer.render(dataclasses.replace(scene, cameras=(cam,)), FrameState(int(f), single))
+                        .views[0]
+                        .rgb
+                    )
                     img = img[..., ::-1].copy()
                     cv2.putText(img, f"{f / fps:.3f} s {view}", (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1)
                     panels.append(img)

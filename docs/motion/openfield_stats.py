@@ -36,7 +36,7 @@ def openfield_scene():
 
 
 def measure(scene, n_frames: int, seed: int, zone: float) -> dict:
-    from synthmouse.motion.mix import scene_motion
+    from synthmouse.scene.motion_binding import scene_motion
 
     provider = scene_motion(scene, seed)
     mix, fps = provider.mix, provider.fps

@@ -3,16 +3,20 @@
 :func:`apply_profile` is the whole image-space step of a frame. In order:
 
 1. background: the profile's plate (or a real background frame, a procedural floor texture, or the rendered
-   rig, per ``background.source``), with optional flat distractors drawn on the floor;
+   rig, per ``image.background.source``), with optional flat distractors (``image.distractors``) drawn on the
+   floor;
 2. the rendered animal (``view.mask``, plus any ``foreground`` props) is tone-matched to the real animal:
    its luma ranks are mapped onto the real animal's intensity quantiles (so the renderer's shading pattern is
-   kept and its levels become the real ones), times the plate's local illumination and ``image.animal_gain``;
+   kept and its levels become the real ones), times the plate's local illumination and ``animal_gain``;
 3. a contact shadow (the silhouette blurred by the profile's shadow radius) darkens the floor around it;
-4. the layer is blurred (the profile's defocus and motion blur, plus ``image.blur_sigma_px`` and an optional
-   linear ``image.motion_blur_px`` kernel) and alpha-composited with its equally blurred mask;
-5. sensor noise with the profile's intensity-dependent sigma (times ``image.noise_scale``);
-6. tone jitter (``image.gamma``, ``image.contrast``, ``image.brightness``) as one 8-bit look-up table;
-7. JPEG at ``image.jpeg_quality`` (default: the profile's equivalent quality; 100 skips it).
+4. the layer is blurred (the profile's defocus and motion blur, plus ``blur_sigma_px`` and an optional
+   linear ``motion_blur_px`` kernel) and alpha-composited with its equally blurred mask;
+5. sensor noise with the profile's intensity-dependent sigma (times ``noise_scale``);
+6. tone jitter (``gamma``, ``contrast``, ``brightness``) as one 8-bit look-up table;
+7. JPEG at ``jpeg_quality`` (default: the profile's equivalent quality; 100 skips it).
+
+The values come from the frame's :class:`~synthmouse.scene.draw.ImageDraw` (``draw.image``); a value left
+``None`` uses the profile's measured value and no jitter.
 
 All per-pixel work on the animal happens inside its padded bounding box; full-frame work is a handful of
 vectorised passes (about 2 ms for 640 x 480 grayscale on one core; ``benchmarks/bench_appearance.py``).
@@ -23,12 +27,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
 
 import cv2
 import numpy as np
 
+from synthmouse.scene.draw import BackgroundDraw, DistractorDraw, ImageDraw
+
 from .profile import AppearanceError, AppearanceProfile
+
+NO_DRAW = ImageDraw()  # the profile's own look
+DEFAULT_TEXTURE_SCALE_PX = 16.0
+DEFAULT_TEXTURE_CONTRAST = 0.15
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -37,7 +46,7 @@ def apply_profile(
     view,
     profile: AppearanceProfile,
     rng: np.random.Generator,
-    params: Mapping[str, float | int | str] | None = None,
+    image: ImageDraw | None = None,
     foreground: np.ndarray | None = None,
 ):
     """The view with its ``rgb`` replaced by the composite (see the module docstring).
@@ -46,14 +55,14 @@ def apply_profile(
         view: a :class:`synthmouse.render.base.CameraView` (``rgb (H, W, 3) uint8``, ``mask (H, W) bool``).
         profile: the appearance profile (resized to the view if its size differs).
         rng: this frame's generator (noise placement).
-        params: this frame's draw (:func:`synthmouse.appearance.randomize.draw`); absent keys use the
-            profile's measured values and no jitter.
+        image: this frame's image draw (``draw.image`` of :func:`synthmouse.appearance.randomize.draw`);
+            None values (or None) use the profile's measured values and no jitter.
         foreground: ``(H, W) bool`` extra rendered pixels to keep (props near the animal), or None.
 
     Returns:
         A new ``CameraView`` whose ``rgb`` is ``(H, W, 3) uint8`` (grayscale profiles repeat one channel).
     """
-    rgb = composite_image(view.rgb, view.mask, profile, rng, params, foreground)
+    rgb = composite_image(view.rgb, view.mask, profile, rng, image, foreground)
     return dataclasses.replace(view, rgb=rgb)
 
 
@@ -62,12 +71,12 @@ def composite_image(
     mask: np.ndarray,
     profile: AppearanceProfile,
     rng: np.random.Generator,
-    params: Mapping[str, float | int | str] | None = None,
+    image: ImageDraw | None = None,
     foreground: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`apply_profile` on plain arrays: ``rgb (H, W, 3) uint8`` and ``mask (H, W) bool`` in,
     ``(H, W, 3) uint8`` out."""
-    params = dict(params or {})
+    draw = image or NO_DRAW
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[-1] != 3 or rgb.dtype != np.uint8:
         raise AppearanceError(f"apply_profile: view.rgb must be (H, W, 3) uint8, got {rgb.shape} {rgb.dtype}")
@@ -76,29 +85,26 @@ def composite_image(
         raise AppearanceError(f"apply_profile: mask shape {mask.shape} differs from the image {(h, w)}")
     prof = profile.resized(w, h)
     layer_mask = mask if foreground is None else (mask | foreground)
-    canvas = background(prof, rgb, params)
-    add_distractors(canvas, prof, params)
+    canvas = background(prof, rgb, draw.background or BackgroundDraw())
+    add_distractors(canvas, prof, draw.distractors or DistractorDraw())
     if layer_mask.any():
-        composite_layer(canvas, rgb, layer_mask, prof, params)
-    out = finish(canvas, prof, params, rng)
+        composite_layer(canvas, rgb, layer_mask, prof, draw)
+    out = finish(canvas, prof, draw, rng)
     if out.ndim == 2:
         return cv2.cvtColor(out, cv2.COLOR_GRAY2RGB)
     return out
 
 
 # ---------------------------------------------------------------------- background
-def background(profile: AppearanceProfile, rgb: np.ndarray, params: Mapping) -> np.ndarray:
+def background(profile: AppearanceProfile, rgb: np.ndarray, draw: BackgroundDraw) -> np.ndarray:
     """A fresh float32 background, ``(H, W)`` for grayscale profiles or ``(H, W, 3)``."""
-    source = str(params.get("background.source", "plate"))
+    source = draw.source
     if source == "plate":
         return profile.plate_f32.copy()
     if source == "frame":
         if not profile.backgrounds:
             return profile.plate_f32.copy()
-        index = min(
-            int(float(params.get("background.pick", 0.0)) * len(profile.backgrounds)),
-            len(profile.backgrounds) - 1,
-        )
+        index = min(int(float(draw.pick) * len(profile.backgrounds)), len(profile.backgrounds) - 1)
         image = profile.backgrounds[index]
         return (image[..., 0] if profile.grayscale else image).astype(np.float32)
     if source == "render":
@@ -106,16 +112,16 @@ def background(profile: AppearanceProfile, rgb: np.ndarray, params: Mapping) -> 
             return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
         return rgb.astype(np.float32)
     if source == "texture":
-        return _texture_background(profile, params)
+        return _texture_background(profile, draw)
     raise AppearanceError(f"background.source {source!r} is not one of plate, frame, texture, render")
 
 
-def _texture_background(profile: AppearanceProfile, params: Mapping) -> np.ndarray:
+def _texture_background(profile: AppearanceProfile, draw: BackgroundDraw) -> np.ndarray:
     """Procedural two-octave noise texture on the floor (lit by the plate's illumination), plate elsewhere."""
     h, w = profile.stats.height, profile.stats.width
-    rs = np.random.default_rng(int(params.get("background.texture_seed", 0)))
-    scale = max(float(params.get("background.texture_scale_px", 16.0)), 1.0)
-    contrast = float(params.get("background.texture_contrast", 0.15))
+    rs = np.random.default_rng(int(draw.texture_seed))
+    scale = max(float(_or(draw.texture_scale_px, DEFAULT_TEXTURE_SCALE_PX)), 1.0)
+    contrast = float(_or(draw.texture_contrast, DEFAULT_TEXTURE_CONTRAST))
     texture = np.zeros((h, w), np.float32)
     for octave, weight in ((scale, 1.0), (max(scale / 4.0, 1.0), 0.5)):
         small = rs.standard_normal((int(h / octave) + 2, int(w / octave) + 2)).astype(np.float32)
@@ -128,12 +134,12 @@ def _texture_background(profile: AppearanceProfile, params: Mapping) -> np.ndarr
     return weight[..., None] * floor[..., None] + (1.0 - weight[..., None]) * profile.plate_f32
 
 
-def add_distractors(canvas: np.ndarray, profile: AppearanceProfile, params: Mapping) -> None:
-    """Draw ``distractors.count`` small dark ellipses on floor pixels of ``canvas`` (in place)."""
-    count = int(params.get("distractors.count", 0))
+def add_distractors(canvas: np.ndarray, profile: AppearanceProfile, draw: DistractorDraw) -> None:
+    """Draw ``draw.count`` small dark ellipses on floor pixels of ``canvas`` (in place)."""
+    count = int(draw.count)
     if count <= 0:
         return
-    rs = np.random.default_rng(int(params.get("distractors.seed", 0)))
+    rs = np.random.default_rng(int(draw.seed))
     floor = profile.__dict__.get("_floor_index")
     if floor is None:
         floor = profile.__dict__["_floor_index"] = np.flatnonzero(profile.floor_mask)
@@ -158,14 +164,14 @@ def add_distractors(canvas: np.ndarray, profile: AppearanceProfile, params: Mapp
 
 # ---------------------------------------------------------------------- the animal layer
 def composite_layer(
-    canvas: np.ndarray, rgb: np.ndarray, mask: np.ndarray, profile: AppearanceProfile, params: Mapping
+    canvas: np.ndarray, rgb: np.ndarray, mask: np.ndarray, profile: AppearanceProfile, draw: ImageDraw
 ) -> None:
     """Tone-match, shade, shadow, blur and alpha-composite the rendered layer onto ``canvas`` (in place)."""
     stats = profile.stats
-    shadow_strength = stats.shadow.strength * float(params.get("image.shadow_scale", 1.0))
+    shadow_strength = stats.shadow.strength * float(_or(draw.shadow_scale, 1.0))
     shadow_radius = stats.shadow.radius_px
-    sigma = layer_blur_sigma(profile, params)
-    motion_len = float(params.get("image.motion_blur_px", 0.0))
+    sigma = layer_blur_sigma(profile, draw)
+    motion_len = float(_or(draw.motion_blur_px, 0.0))
     pad = int(math.ceil(3.0 * max(sigma, shadow_radius) + motion_len / 2.0)) + 2
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
@@ -178,15 +184,15 @@ def composite_layer(
     layer = match_animal(
         cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY), m, stats.animal.quantiles
     )
-    layer *= profile.illumination[y0:y1, x0:x1] * np.float32(params.get("image.animal_gain", 1.0))
+    layer *= profile.illumination[y0:y1, x0:x1] * np.float32(_or(draw.animal_gain, 1.0))
     region = canvas[y0:y1, x0:x1]
     colour = not profile.grayscale
     if shadow_strength > 0 and shadow_radius > 0:
         shade = np.minimum(2.0 * smooth_blur(alpha, shadow_radius), 1.0) * np.float32(shadow_strength)
         region *= (1.0 - shade)[..., None] if colour else (1.0 - shade)
     premult = layer * alpha
-    premult = _blur(premult, sigma, motion_len, params)
-    cover = _blur(alpha, sigma, motion_len, params)
+    premult = _blur(premult, sigma, motion_len, draw)
+    cover = _blur(alpha, sigma, motion_len, draw)
     if colour:
         ratio = np.asarray(stats.animal.colour_ratio, np.float32)
         region[...] = premult[..., None] * ratio + (1.0 - cover)[..., None] * region
@@ -206,23 +212,26 @@ def smooth_blur(image: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def layer_blur_sigma(profile: AppearanceProfile, params: Mapping) -> float:
+def layer_blur_sigma(profile: AppearanceProfile, draw: ImageDraw) -> float:
     """Gaussian sigma (pixels) for the rendered layer: profile defocus, profile motion (unless a linear motion
-    kernel is drawn) and ``image.blur_sigma_px``, added in quadrature."""
+    kernel is drawn) and ``blur_sigma_px``, added in quadrature."""
     blur = profile.stats.blur
-    motion = 0.0 if "image.motion_blur_px" in params else blur.motion_sigma
-    extra = float(params.get("image.blur_sigma_px", 0.0))
+    motion = 0.0 if draw.motion_blur_px is not None else blur.motion_sigma
+    extra = float(_or(draw.blur_sigma_px, 0.0))
     return math.sqrt(blur.defocus_sigma**2 + motion**2 + extra**2)
 
 
-def _blur(image: np.ndarray, sigma: float, motion_len: float, params: Mapping) -> np.ndarray:
+def _blur(image: np.ndarray, sigma: float, motion_len: float, draw: ImageDraw) -> np.ndarray:
     if sigma > 0.05:
         image = cv2.GaussianBlur(image, (0, 0), sigma)
     if motion_len >= 1.0:
-        image = cv2.filter2D(
-            image, -1, motion_kernel(motion_len, float(params.get("image.motion_blur_angle_deg", 0.0)))
-        )
+        image = cv2.filter2D(image, -1, motion_kernel(motion_len, float(_or(draw.motion_blur_angle_deg, 0.0))))
     return image
+
+
+def _or(value: float | int | None, default: float | int) -> float | int:
+    """``value``, or ``default`` when it was not drawn."""
+    return default if value is None else value
 
 
 def motion_kernel(length: float, angle_deg: float) -> np.ndarray:
@@ -269,18 +278,14 @@ def match_animal(luma_u8: np.ndarray, mask: np.ndarray, quantiles: list[float]) 
 
 
 # ---------------------------------------------------------------------- sensor, tone, compression
-def finish(canvas: np.ndarray, profile: AppearanceProfile, params: Mapping, rng: np.random.Generator) -> np.ndarray:
+def finish(canvas: np.ndarray, profile: AppearanceProfile, draw: ImageDraw, rng: np.random.Generator) -> np.ndarray:
     """Noise, tone curve and JPEG: float32 canvas to ``(H, W)`` or ``(H, W, 3) uint8``."""
-    add_noise(canvas, profile, float(params.get("image.noise_scale", 1.0)), rng)
+    add_noise(canvas, profile, float(_or(draw.noise_scale, 1.0)), rng)
     out = cv2.add(canvas, 0.0, dtype=cv2.CV_8U)  # round and saturate
-    lut = tone_lut(
-        float(params.get("image.gamma", 1.0)),
-        float(params.get("image.contrast", 1.0)),
-        float(params.get("image.brightness", 0.0)),
-    )
+    lut = tone_lut(float(_or(draw.gamma, 1.0)), float(_or(draw.contrast, 1.0)), float(_or(draw.brightness, 0.0)))
     if lut is not None:
         out = cv2.LUT(out, lut)
-    quality = int(params.get("image.jpeg_quality", profile.stats.compression.jpeg_quality))
+    quality = int(_or(draw.jpeg_quality, profile.stats.compression.jpeg_quality))
     if quality < 100:
         out = jpeg_roundtrip_rgb(out, quality)
     return out

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 from scipy.optimize import nnls
 
+from ..io.video import VideoError, open_video
 from .profile import (
     QUANTILE_LEVELS,
     AnimalStats,
@@ -95,29 +96,23 @@ def _read_image_folder(folder: Path, max_frames: int, progress: Progress | None 
 
 
 def _read_video(path: Path, max_frames: int, progress: Progress | None = None) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise AppearanceError(f"{path}: OpenCV cannot open this video")
+    """Up to ``max_frames`` RGB frames spread evenly over the video (the first ones when it has no frame count)."""
     try:
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        wanted = set(np.linspace(0, max(count - 1, 0), min(max_frames, max(count, 1))).round().astype(int))
-        total = max(wanted) + 1 if count > 0 else max_frames
-        frames, index = [], 0
-        while capture.grab():
-            if progress is not None and index % 25 == 0:
-                progress("reading frames", min(index, total), total)
-            if index in wanted or count <= 0:
-                ok, image = capture.retrieve()
-                if ok:
-                    frames.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-                if len(frames) >= max_frames:
-                    break
-            index += 1
-        if progress is not None:
-            progress("reading frames", total, total)
-        return frames
-    finally:
-        capture.release()
+        with open_video(path) as video:
+            count = video.n_frames
+            wanted = np.linspace(0, max(count - 1, 0), min(max_frames, max(count, 1))).round().astype(int)
+            picks = sorted(set(wanted.tolist())) if count > 0 else range(max_frames)
+            total = max(picks) + 1 if count > 0 else max_frames
+            frames = []
+            for index, image in video.frames(picks, "rgb"):
+                if progress is not None:
+                    progress("reading frames", min(index, total), total)
+                frames.append(image)
+    except VideoError as exc:
+        raise AppearanceError(str(exc)) from None
+    if progress is not None:
+        progress("reading frames", total, total)
+    return frames
 
 
 # ---------------------------------------------------------------------- plate and foreground

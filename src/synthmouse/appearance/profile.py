@@ -24,7 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthmouse.errors import SynthmouseError
 from synthmouse.fileio import atomic_open, atomic_path
-from synthmouse.yamlio import load_yaml
+from synthmouse.io.validation import format_validation_error
+from synthmouse.yamlio import compose_yaml
 
 PROFILE_FILE = "profile.yaml"
 PLATE_FILE = "plate.png"
@@ -266,12 +267,12 @@ def load_profile(path: str | Path) -> AppearanceProfile:
         path = path / PROFILE_FILE
     if not path.is_file():
         raise AppearanceError(f"{path}: appearance profile not found (run `synthmouse fit-appearance VIDEO`)")
-    data = load_yaml(path, error=AppearanceError, what="appearance profile")
+    data, node = compose_yaml(path, error=AppearanceError, what="appearance profile")
     try:
         stats = ProfileFile.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False))
-        raise AppearanceError(f"{path}: invalid appearance profile: {problems}") from None
+        problems = format_validation_error(exc, str(path), data, node, model=ProfileFile, what="the profile")
+        raise AppearanceError(f"{path}: invalid appearance profile; {problems}") from None
     plate = _read_png(path.parent / stats.plate, stats.channels)
     backgrounds = [_read_png(path.parent / name, stats.channels) for name in stats.backgrounds]
     return AppearanceProfile(stats, plate, backgrounds)

@@ -76,6 +76,7 @@ from .mesh import SkinnedMesh, normalize_weights, validate_weights
 from .model import Body
 from .pose import Pose
 from .rotations import invert_rigid, rigid
+from .sam import sam_joint_group
 from .skeleton import Skeleton, anatomical_frames
 
 GROUP_KEY = "synthmouse_group"
@@ -524,8 +525,6 @@ def _joint_names(gf: _GltfFile, sd: _SkinData) -> list[str]:
 
 
 def _resolve_groups(names: list[str], gf: _GltfFile, sd: _SkinData, groups: Mapping[str, str] | None) -> list[str]:
-    from .sam import sam_joint_group
-
     groups = dict(groups or {})
     unknown = sorted(set(groups) - set(names))
     if unknown:

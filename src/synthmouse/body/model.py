@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import KeypointError
 from .groups import PART_OF_GROUP, PARTS
+from .keypoint_sets import resolve_keypoint_set
 from .keypoints import CompiledKeypoints, KeypointDef, KeypointSet, compile_keypoints
 from .mesh import SkinnedMesh, apply_skinning_operator, skinning_matrices, skinning_operator
 from .pose import Pose
@@ -64,8 +65,6 @@ class Body:
             return name
         key = ("set", name)
         if key not in self._compiled:  # resolved once per body: built-in sets are immutable
-            from .keypoint_sets import resolve_keypoint_set
-
             self._compiled[key] = resolve_keypoint_set(name, self)
         return self._compiled[key]
 

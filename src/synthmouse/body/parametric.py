@@ -28,11 +28,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import ModelFormatError
+from ..fileio import atomic_path
 from . import parametric_design as design
+from . import parametric_mesh
+from .fetch import cache_root
 from .keypoints import KeypointDef
 from .limits import limits_for_groups
 from .mesh import SkinnedMesh
 from .model import Body
+from .parametric_mesh import Field, clean_decimated, decimate, polygonize, skinning_weights, taubin_smooth
 from .skeleton import Skeleton, anatomical_frames
 from .tongue import TongueShape, with_tongue
 
@@ -215,9 +219,6 @@ def _disk_cache_path(voxel: float, target_faces: int):
 
     if os.environ.get(DISK_CACHE_ENV, "1") == "0":
         return None
-    from . import parametric_mesh
-    from .fetch import cache_root
-
     digest = hashlib.sha256(f"{voxel!r} {target_faces!r} {MAX_INFLUENCES!r}".encode())
     for module in (design, parametric_mesh):
         digest.update(Path(module.__file__).read_bytes())
@@ -232,8 +233,6 @@ def _disk_cache_path(voxel: float, target_faces: int):
 
 def _save_canonical(mouse: CanonicalMouse, path) -> None:
     import json
-
-    from ..fileio import atomic_path
 
     landmarks = [dataclasses.asdict(kp) for kp in mouse.landmarks.values()]
     w = mouse.weights
@@ -285,7 +284,6 @@ def _load_canonical(path) -> CanonicalMouse:
 
 def build_canonical_mouse(voxel: float = 0.25, target_faces: int = TARGET_FACES) -> CanonicalMouse:
     """Build the canonical mouse from scratch: polygonize, decimate, skin, place landmarks (a few seconds)."""
-    from .parametric_mesh import Field, clean_decimated, decimate, polygonize, skinning_weights, taubin_smooth
 
     sweep, parts = design.surface_parts()
     field = Field.build(sweep, parts)

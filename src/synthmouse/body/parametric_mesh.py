@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from . import parametric_design as design
 from .parametric_design import Part, Sweep, smooth_min
 
 BLOCK = 4  # fine samples per coarse cell along each axis
@@ -253,8 +254,6 @@ def skinning_weights(
     weights.
     """
     from scipy.spatial import cKDTree
-
-    from . import parametric_design as design
 
     n_v, n_j = len(verts), len(names)
     seeds = np.zeros((n_v, n_j))

@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import ModelFormatError
+from .fetch import cached_model_dir
 from .groups import FIXED_GROUP
 from .keypoints import KeypointDef
 from .limits import limits_for_groups
@@ -133,8 +134,6 @@ def find_sam_folder(path: str | Path | None = None) -> Path:
     """The SAM folder: ``path`` if given, else the user cache (after ``synthmouse model fetch sam``)."""
     if path is not None:
         return Path(path)
-    from .fetch import cached_model_dir
-
     return cached_model_dir("sam")
 
 

@@ -42,17 +42,16 @@ def generate(
     Image format and JPEG quality default to the scene's ``outputs``. Shards (--shard, --frames-range) of one
     dataset can run in parallel on the same folder; run the command once more without them to merge.
     """
-    from ..dataset.generation import identity_of
+    from ..dataset.generation import check_seed, identity_of
     from ..dataset.scene_source import scene_hash, source_from_spec
     from ..dataset.state import check_output_folder
     from ..scene.spec import load_scene_spec
 
     spec = load_scene_spec(scene)  # a broken scene file fails here, before anything is built or written
-    seed = int(spec.seed if seed is None else seed)
+    seed = check_seed(spec.seed if seed is None else seed)  # the source's seed: the dataset's only one
     quality = jpeg_quality if jpeg_quality is not None else spec.outputs.jpeg_quality
     options = _options(
         frames,
-        seed,
         formats,
         video,
         video_crf,
@@ -62,7 +61,7 @@ def generate(
         frames_range,
         split,
     )
-    check_output_folder(out, identity_of(scene.stem, scene_hash(spec), options))  # fail fast, write nothing
+    check_output_folder(out, identity_of(scene.stem, scene_hash(spec), seed, options))  # fail fast, write nothing
     _run(source_from_spec(spec, scene.stem, seed), out, options)
 
 
@@ -73,10 +72,11 @@ def demo(
     formats: Formats = None,
 ) -> None:
     """A labelled dataset from the built-in wheel rig and parametric mouse: no files needed."""
+    from ..dataset.generation import check_seed
     from ..dataset.scene_source import demo_source
 
-    options = _options(frames, seed, formats, False, 0, "png", 95, None, None, "0.8,0.1,0.1")
-    report = _run(demo_source(seed=seed), out, options)
+    options = _options(frames, formats, False, 0, "png", 95, None, None, "0.8,0.1,0.1")
+    report = _run(demo_source(seed=check_seed(seed)), out, options)
     if report.complete:
         from ..dataset.preview import contact_sheet
 
@@ -104,7 +104,7 @@ def preview(
 
     typer.echo(f"contact sheet: {contact_sheet(dataset, tiles)}")
     if video:
-        from ..export.video import video_missing
+        from ..dataset.video import video_missing
 
         if (reason := video_missing()) is not None:
             typer.echo(f"overlay video skipped: {reason}")
@@ -178,7 +178,6 @@ def _shorten(items: list[str], n: int) -> str:
 
 def _options(
     frames: int,
-    seed: int,
     formats,
     video: bool,
     video_crf: int,
@@ -189,13 +188,12 @@ def _options(
     split: str,
 ):
     """Validated generation options (unknown formats, bad shards ... fail here, before any work)."""
+    from ..dataset.exporters import resolve_formats
     from ..dataset.generation import GenerateOptions, parse_range, parse_shard
     from ..dataset.splits import parse_fractions
-    from ..export.base import resolve_formats
 
     return GenerateOptions(
         n_frames=frames,
-        seed=seed,
         formats=resolve_formats(formats),
         image_format=image_format,
         jpeg_quality=jpeg_quality,

@@ -277,18 +277,19 @@ def _observations_3d(path: Path, body, map_file, frames):
 def _observations_2d(inputs, body, map_file, frames, calibration, camera, unit, individual):
     import numpy as np
 
-    from ..motion.keypoint_io import prediction_fps, read_keypoints
+    from ..io.labels import recorded_fps
+    from ..motion.keypoint_io import read_predictions
     from ..motion.retarget_run import Observations, parse_frame_range, resolve_keypoint_map, stack_views
 
     cameras = _pick_cameras(calibration, camera, unit, len(inputs))
-    views = [read_keypoints(p, individual) for p in inputs]
+    views = [read_predictions(p, individual) for p in inputs]
     parts = [n for v in views for n in v.names]
     where = ", ".join(str(p) for p in inputs)
     kmap = resolve_keypoint_map(body, parts, map_file, where)
     pixels, conf = stack_views([v.select(kmap.kset.names, kmap.mapping) for v in views])
     a, b = parse_frame_range(frames, pixels.shape[1])
     obs = Observations("2d", np.arange(a, b), conf[:, a:b], pixels=pixels[:, a:b], cameras=tuple(cameras))
-    rates = [r for r in (prediction_fps(p) for p in inputs) if r]
+    rates = [r for r in (recorded_fps(p) for p in inputs) if r]
     return obs, kmap, (rates[0] if rates else None), [c.name for c in cameras]
 
 

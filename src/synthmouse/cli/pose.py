@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 # The --map help of every command (train, evaluate, benchmark-sim2real, report): one direction everywhere, the one
-# of synthmouse.dataset.keypoint_match.
+# of synthmouse.io.mapping.
 MAP_HELP = (
     "Keypoint name pairs REAL=SYNTHETIC: a name in your labels = the synthetic (model) name, e.g. "
     "--map snout=nose; repeat or comma-separate. Unnamed keypoints are matched automatically."
@@ -65,7 +65,7 @@ def train(
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
 ) -> None:
     """Train the two-stage heatmap pose network on a synthetic dataset (optionally plus real frames)."""
-    from ..dataset.keypoint_match import pairs_text
+    from ..io.mapping import pairs_text
     from ..pose.sources import dataset_sources
     from ..pose.train import TrainOptions, default_config, steps_warning, train_pose_model
 
@@ -128,7 +128,8 @@ def evaluate(
 ) -> None:
     """RMSE, median error, PCK (5/10 px, 0.1/0.2 body length), per-keypoint table and worst-frame gallery, on the
     labelled frames the model was not trained on."""
-    from ..dataset.keypoint_match import pairs_text
+    from ..io.labels import read_labels
+    from ..io.mapping import pairs_text, parse_mapping
     from ..pose.evaluate import (
         evaluate_predictions,
         format_table,
@@ -137,7 +138,6 @@ def evaluate(
         model_mapping,
         training_frame_mask,
     )
-    from ..pose.labels import parse_mapping, read_labels
     from ..pose.model import PoseModel, read_gray
     from ..pose.predict import predict_frames
     from ..pose.train import pick_device
@@ -145,7 +145,7 @@ def evaluate(
     folder = model if model.is_dir() else model.parent
     pairs = parse_mapping(mapping)
     net = PoseModel.load(model, pick_device(device))
-    labels = read_labels(real)
+    labels = read_labels(real, check=True)
     pairs = pairs or model_mapping(folder, labels.names, net.config.names)
     matched = matched_names(net.config.names, labels.names, pairs)  # errors before the predictions
     typer.echo(f"keypoints (REAL=SYNTHETIC, labels = model): {pairs_text([(lab, m) for m, lab in matched])}")

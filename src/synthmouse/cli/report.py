@@ -56,8 +56,8 @@ def report(
     seed: Annotated[int, typer.Option("--seed", help="Seed of every random choice.")] = 0,
 ) -> None:
     """Measure how real a synthetic dataset looks and which real poses it misses; write an HTML report."""
+    from ..io.mapping import parse_mapping
     from ..metrics.classifier import ClassifierConfig
-    from ..metrics.coverage import parse_mapping
     from ..metrics.report import ReportOptions, build_report, write_report
 
     options = ReportOptions(

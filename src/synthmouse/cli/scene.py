@@ -56,48 +56,32 @@ def check(
                 "`synthmouse --debug scene check` for the traceback, and please report it)"
             )
         ) from exc
-    for line in scene_summary(scene) + motion_summary(provider.mix.spec, spec.motion):
+    for line in scene_summary(scene) + motion_summary(provider.mix, spec.motion):
         typer.echo(line)
     typer.echo(f"{file}: OK")
 
 
 def check_motion_section(spec):
-    """Validate the scene's ``motion:`` as written (an inline mix or a mix file) against the motion mix schema.
-
-    Returns:
-        the validated :class:`~synthmouse.motion.mix.MotionMixSpec`, or None without ``motion:``.
+    """The scene's motion mix: the inline one (validated with the scene), or its mix file read and validated
+    (:func:`synthmouse.scene.spec.motion_mix`); None without ``motion:``.
 
     Raises:
-        SceneError: one line per problem with the scene file, line and field path (``motion.generators[1].
-            speed``); for a mix file, the scene's ``motion`` line followed by the file's own error.
+        SceneError: for a mix file, the scene's ``motion`` line followed by the file's own error.
     """
-    from pydantic import ValidationError
+    from ..scene.spec import motion_mix  # the CLI loads command modules lazily (start-up time)
 
-    from ..motion.mix import MotionMixSpec, load_mix_spec
-    from ..scene.spec import section_error
-
-    if spec.motion is None:
-        return None
-    if isinstance(spec.motion, str):
-        try:
-            return load_mix_spec(spec.motion)
-        except SceneError as exc:
-            raise spec.error("motion", "mix file " + "; ".join(str(exc).splitlines())) from None
-    try:
-        return MotionMixSpec.model_validate(spec.motion, context={"base_dir": spec.base_dir})
-    except ValidationError as exc:
-        raise section_error(spec, "motion", exc, MotionMixSpec) from None
+    return motion_mix(spec)
 
 
 def build_scene_motion(scene):
-    """The scene's motion mix bound to its body and rig (:func:`synthmouse.motion.mix.scene_motion`, as
+    """The scene's motion mix bound to its body and stage (:func:`synthmouse.scene.motion_binding.scene_motion`, as
     ``generate`` builds it), with frame 0 sampled once so a mix the body or rig cannot play fails here.
 
     Raises:
         SceneError: naming the scene file and ``motion`` (sections filled in from the rig included).
     """
     from ..errors import SynthmouseError
-    from ..motion.mix import scene_motion
+    from ..scene.motion_binding import scene_motion
 
     spec = scene.spec
     try:
@@ -110,13 +94,15 @@ def build_scene_motion(scene):
 
 
 def motion_summary(mix, written) -> list[str]:
-    """Lines describing a validated mix (``written``: the scene's ``motion`` value, None for the default)."""
-    source = "default mix for the rig" if written is None else ("inline" if isinstance(written, dict) else written)
-    total = sum(g.weight for g in mix.generators)
-    head = f"motion: {source}, {mix.fps:g} fps, support {mix.support.type}"
-    head += ", head-fixed" if mix.head_fixed is not None else ""
-    gens = ", ".join(f"{g.label} ({g.type}, {g.weight / total:.0%})" for g in mix.generators)
-    return [head, f"  {len(mix.generators)} generators: {gens}"]
+    """Lines describing a mix bound to a scene (a :class:`~synthmouse.motion.mix.MotionMix`; ``written``: the
+    scene's ``motion`` value, None for the default)."""
+    source = "default mix for the rig" if written is None else (written if isinstance(written, Path) else "inline")
+    generators, stage = mix.spec.generators, mix.stage
+    total = sum(g.weight for g in generators)
+    head = f"motion: {source}, {mix.spec.fps:g} fps, support {stage.support.kind}"
+    head += ", head-fixed" if stage.head_fixed is not None else ""
+    gens = ", ".join(f"{g.label} ({g.type}, {g.weight / total:.0%})" for g in generators)
+    return [head, f"  {len(generators)} generators: {gens}"]
 
 
 def scene_summary(scene) -> list[str]:
@@ -230,7 +216,7 @@ def render(
     if pose == "rest":
         shown = scene.rest_pose()
     else:
-        from ..motion.mix import scene_motion
+        from ..scene.motion_binding import scene_motion
 
         shown = scene.place(scene_motion(scene, seed).sample(frame)[0])
     with GLRenderer() as renderer:

@@ -1,6 +1,7 @@
 """Dataset generation: the streaming, resumable, reproducible loop, and the finished dataset's neutral tables.
 
-Exporters (one per format) live in :mod:`synthmouse.export`.
+Exporters (one per format) are plug-ins loaded by name (:mod:`synthmouse.dataset.exporters`); the built-in ones
+live in :mod:`synthmouse.export`.
 """
 
 from .generation import GenerateOptions, GenerateReport, finalize, generate

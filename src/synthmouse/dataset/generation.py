@@ -25,16 +25,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
+from ..body.groups import PARTS
 from ..errors import DatasetDamagedError, OutputError, SynthmouseError
 from ..fileio import atomic_open, write_failure
 from ..render.base import FrameResult
+from .csv_tables import write_frames_table, write_keypoints3d
+from .exporters import get_exporter, resolve_formats
 from .images import check_image_format, encode_image, encode_label_image, write_image
 from .layout import DatasetLayout
+from .manifest import write_manifest, write_splits
 from .meta import LABEL_IMAGES, DatasetMeta
 from .rows import RowStore, camera_row, frame_row
 from .source import FrameSource, write_calibration
-from .splits import DEFAULT_FRACTIONS, check_fractions
+from .splits import DEFAULT_FRACTIONS, check_fractions, split_by_segment
 from .state import DATASET_FORMAT_VERSION, RunIdentity, check_output_folder, write_state
+from .table import Dataset, open_dataset
+from .verify import quick_check
+from .video import video_missing, write_videos
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -45,8 +52,7 @@ class GenerateOptions:
 
     Attributes:
         n_frames: total frames of the dataset (frame indices ``0 .. n_frames - 1``).
-        seed: dataset seed; frame ``i`` draws from ``SeedSequence([seed, i, stream])``.
-        formats: export formats (already validated, see :func:`synthmouse.export.base.resolve_formats`).
+        formats: export formats (already validated, see :func:`synthmouse.dataset.exporters.resolve_formats`).
         frames: only make frames ``a <= i < b`` in this run (``None``: all).
         shard: only make shard ``k`` of ``n`` contiguous blocks (``None``: all).
         image_format: ``png`` or ``jpg``; jpeg_quality: 1..100.
@@ -55,7 +61,6 @@ class GenerateOptions:
     """
 
     n_frames: int
-    seed: int
     formats: tuple[str, ...] = ()
     frames: tuple[int, int] | None = None
     shard: tuple[int, int] | None = None
@@ -68,8 +73,6 @@ class GenerateOptions:
     def __post_init__(self) -> None:
         if int(self.n_frames) < 1:
             raise SynthmouseError(f"--frames {self.n_frames}: need at least 1 frame")
-        if int(self.seed) < 0:
-            raise SynthmouseError(f"--seed {self.seed}: must be a non-negative integer")
         object.__setattr__(self, "image_format", check_image_format(self.image_format, self.jpeg_quality))
         object.__setattr__(self, "split", check_fractions(self.split))
         if self.frames is not None and self.shard is not None:
@@ -134,17 +137,26 @@ def parse_range(text: str) -> tuple[int, int]:
     return a, b
 
 
-def run_identity(meta: DatasetMeta, options: GenerateOptions) -> RunIdentity:
-    """The identity of the dataset these options make from a source with this metadata."""
-    return identity_of(meta.scene_name, meta.scene_hash, options)
+def check_seed(seed: int) -> int:
+    """``seed`` as an int; raise :class:`SynthmouseError` when it is negative."""
+    if int(seed) < 0:
+        raise SynthmouseError(f"--seed {seed}: must be a non-negative integer")
+    return int(seed)
 
 
-def identity_of(scene_name: str, scene_hash: str, options: GenerateOptions) -> RunIdentity:
+def run_identity(source: FrameSource, options: GenerateOptions) -> RunIdentity:
+    """The identity of the dataset these options make from this source (its metadata and its seed: the
+    dataset's only seed; frame ``i`` draws from ``SeedSequence([seed, i, stream])``)."""
+    return identity_of(source.meta.scene_name, source.meta.scene_hash, source.seed, options)
+
+
+def identity_of(scene_name: str, scene_hash: str, seed: int, options: GenerateOptions) -> RunIdentity:
+    """The identity of the dataset made from a scene (name, hash), a seed and these options."""
     return RunIdentity(
         synthmouse_version=__version__,
         scene_name=scene_name,
         scene_hash=scene_hash,
-        seed=int(options.seed),
+        seed=check_seed(seed),
         n_frames=int(options.n_frames),
         image_format=options.image_format,
         jpeg_quality=int(options.jpeg_quality) if options.image_format == "jpg" else 0,
@@ -164,13 +176,11 @@ def generate(
     sizes, raises :class:`DatasetDamagedError` and writes nothing.
     """
     if options.video:
-        from ..export.video import video_missing
-
         if (reason := video_missing()) is not None:
             raise SynthmouseError(reason)
     root = Path(out)
     meta = source.meta
-    identity = run_identity(meta, options)
+    identity = run_identity(source, options)
     resuming = check_output_folder(root, identity)
     created = not root.exists()
     layout = DatasetLayout(root, options.n_frames, options.image_format)
@@ -218,8 +228,6 @@ def _count_done(store: RowStore, n_frames: int) -> int:
 def _check_finished(root: Path) -> None:
     """Raise :class:`DatasetDamagedError` when a finished dataset's files no longer have the names and sizes
     its manifest records (the quick check of :mod:`synthmouse.dataset.verify`)."""
-    from .verify import quick_check
-
     check = quick_check(root)
     if not check.ok:
         raise DatasetDamagedError(
@@ -274,8 +282,6 @@ def _out_of_memory(meta: DatasetMeta, index: int, doing: str) -> SynthmouseError
 def write_parts_legend(layout: DatasetLayout) -> Path:
     """``parts/legend.json``: the body-part id of every value in the part-id images
     (:data:`synthmouse.body.groups.PARTS`); the same bytes on every run."""
-    from ..body.groups import PARTS
-
     data = {
         "description": "pixel value of parts/<camera>/img*.png -> body part (synthmouse.body.groups.PARTS); "
         "0 is background (no mouse)",
@@ -374,15 +380,9 @@ def finalize(root: str | Path, options: GenerateOptions | None = None, progress:
 
     Every output is a function of the rows, so running this again (or after a kill) gives the same files.
     """
-    from ..export.base import get_exporter, resolve_formats
-    from ..export.tables import write_frames_table, write_keypoints3d
-    from .manifest import write_manifest, write_splits
-    from .splits import split_by_segment
-    from .table import Dataset, open_dataset
-
     layout, identity, meta = open_dataset(root)
     n_frames = identity.n_frames
-    options = options or GenerateOptions(n_frames=n_frames, seed=identity.seed, image_format=identity.image_format)
+    options = options or GenerateOptions(n_frames=n_frames, image_format=identity.image_format)
     formats = resolve_formats(list(options.formats)) if options.formats else resolve_formats(None)
     done = RowStore(layout.rows_dir).done()
     missing = n_frames - sum(1 for i in done if i < n_frames)
@@ -397,8 +397,6 @@ def finalize(root: str | Path, options: GenerateOptions | None = None, progress:
         *[(name, lambda name=name: get_exporter(name).export(dataset)) for name in formats],
     ]
     if options.video:
-        from ..export.video import write_videos
-
         steps.append(("video", lambda: write_videos(dataset, options.video_crf)))
     total = len(steps) + 1
     if progress:

@@ -5,7 +5,7 @@ a SLEAP labels file (``.slp``, through sleap-io) or a Lightning Pose labels CSV 
 rows, image paths relative to the CSV's folder). From it come
 
 * the **keypoints**: each of the project's names is matched to a body landmark (the shared matcher
-  :func:`synthmouse.dataset.keypoint_match.match_keypoints` with its table of common DeepLabCut / SLEAP names,
+  :func:`synthmouse.io.mapping.match_keypoints` with its table of common DeepLabCut / SLEAP names,
   then :data:`SIDE_VIEW_PARTS` for limb, digit and tongue names); when every name is a built-in set's
   (``dlc-topview`` for DeepLabCut's open field) that set is used, otherwise a keypoint file
   ``<scene>_keypoints.yaml`` is written beside the scene with the project's exact names. Names that match no
@@ -25,8 +25,8 @@ rows, image paths relative to the CSV's folder). From it come
 The starter file is the rig's template (``synthmouse/scene/templates``) with these values filled in (its
 comments kept) and a header comment saying what was taken from the project and why.
 
-This module lives in :mod:`synthmouse.dataset` (beside the real-label validation and the shared name matcher)
-because it reads real labels and uses :mod:`synthmouse.scene` and :mod:`synthmouse.appearance.scene_edit`,
+This module lives in :mod:`synthmouse.dataset` because it reads real labels (through :mod:`synthmouse.io`) and
+uses :mod:`synthmouse.scene` and :mod:`synthmouse.scene.camera_fit.scene_edit`,
 which are upstream of it.
 """
 
@@ -43,8 +43,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..body.keypoint_sets import _builtin_data
 from ..errors import OutputError, SynthmouseError
-from .real_labels import read_label_table
+from ..fileio import atomic_open
+from ..io.label_checks import LabelError
+from ..io.labels import read_dlc_table
+from ..io.mapping import match_keypoints, plain
+from ..scene.build import build_scene
+from ..scene.camera_fit.scene_edit import edit_mapping, end_index, find_node, format_value
+from ..scene.spec import parse_scene_spec
 
 TEMPLATES = ("openfield", "wheel", "treadmill", "platform")
 """The starter rigs (``synthmouse/scene/templates/<rig>.yaml``)."""
@@ -128,7 +135,7 @@ AXIAL = {
 
 # Part words of keypoint names (plain: lower case, no separators; the side comes from the name or else the
 # camera; `n` a digit number 1..5) -> the landmark (`{s}` the side) and what it is. Checked after the shared
-# table of common names (synthmouse.dataset.keypoint_match), which has few limb, digit or tongue names.
+# table of common names (synthmouse.io.mapping), which has few limb, digit or tongue names.
 SIDE_VIEW_PARTS: tuple[tuple[str, str, str], ...] = (
     (r"(?:fore|front)?(?:hand|paw|forepaw|frontpaw|forefoot|manus|forelimb)", "{s}_paw", "fore paw"),
     (r"(?:hind|back|rear)(?:paw|foot|limb)|foot|pes", "{s}_foot", "hind paw"),
@@ -348,23 +355,12 @@ def _is_label_csv(path: Path) -> bool:
 
 def _read_table(file: Path):
     """One DeepLabCut-layout label table: ``(names, xy (N, K, 2), row keys)`` (the first individual of a
-    multi-animal table)."""
-    import pandas as pd
-
-    df = read_label_table(file, ProjectError)
-    cols = df.columns
-    names = list(dict.fromkeys(str(v) for v in cols.get_level_values(1)))
-    xy = np.full((len(df), len(names), 2), np.nan)
-    for k, name in enumerate(names):
-        sub = df.xs(name, axis=1, level=1)
-        sub.columns = [str(c) for c in sub.columns.get_level_values(-1)]
-        for c, coord in enumerate("xy"):
-            if coord in sub.columns:
-                xy[:, k, c] = pd.to_numeric(
-                    sub[coord].iloc[:, 0] if sub[coord].ndim == 2 else sub[coord], errors="coerce"
-                ).to_numpy(dtype=np.float64)
-    keys = ["/".join(str(v) for v in i) if isinstance(i, tuple) else str(i) for i in df.index]
-    return names, xy, keys
+    multi-animal table; :func:`synthmouse.io.labels.read_dlc_table`)."""
+    try:
+        table = read_dlc_table(file)
+    except LabelError as exc:
+        raise ProjectError(str(exc)) from None
+    return list(table.names), table.xy, list(table.keys)
 
 
 def _read_label_files(
@@ -633,8 +629,6 @@ def _known_part(part: str) -> bool:
 
 
 def _plain(name: str) -> str:
-    from .keypoint_match import plain
-
     return plain(name)
 
 
@@ -648,12 +642,10 @@ def match_landmarks(names: Sequence[str], view: str = "top", camera_side: str = 
         camera_side: the animal's side the camera sees (``left``/``right``): the side of names without one
             (``Hand``: the hand the camera sees).
 
-    The shared matcher (:func:`synthmouse.dataset.keypoint_match.match_keypoints`: the same name, case and
+    The shared matcher (:func:`synthmouse.io.mapping.match_keypoints`: the same name, case and
     separators, the table of common DeepLabCut/SLEAP names) goes first, then :data:`SIDE_VIEW_PARTS`. A
     landmark stands for one name (the first).
     """
-    from .keypoint_match import match_keypoints
-
     landmarks: dict[str, str] = {}
     notes: dict[str, str] = {}
     for real, landmark in match_keypoints(list(names), list(LANDMARKS)):
@@ -702,7 +694,6 @@ def match_landmarks(names: Sequence[str], view: str = "top", camera_side: str = 
 
 def builtin_set_for(names: Sequence[str]) -> str | None:
     """The built-in keypoint set with exactly these keypoint names (any order), or None."""
-    from ..body.keypoint_sets import _builtin_data
 
     wanted = set(names)
     for set_name, entry in _builtin_data()["sets"].items():
@@ -846,8 +837,6 @@ def scene_like(
     """
     import yaml
 
-    from ..appearance.scene_edit import edit_mapping, format_value
-
     scene_path = Path(scene_path)
     if rig is not None:
         template_text(rig)  # a bad --rig fails before the project is read
@@ -916,7 +905,6 @@ def new_scene_like(
         OutputError: ``out`` or the keypoint file exists (without ``force``), or the scene needs a keypoint file
             and no ``out`` was given.
     """
-    from ..fileio import atomic_open
 
     if out is None:
         result = scene_like(project_path, Path("scene.yaml"), rig)
@@ -1013,7 +1001,6 @@ def _sessions_text(view: ProjectView) -> str:
 def _fit_cameras(text: str, cams: list[dict], views: Sequence[ProjectView], names: Sequence[str], edit_mapping) -> str:
     """The template's cameras cut or extended to one per view, each renamed and at its view's size with the
     template camera's horizontal field of view."""
-    from ..appearance.scene_edit import find_node
 
     extra = len(views) - len(cams)
     if extra > 0:  # more views than template cameras: copies of the first, for the user to place
@@ -1125,9 +1112,8 @@ def _face_like_project(text: str, cam: dict, project: PoseProject, edit_mapping)
 
 
 def _node_end(node) -> int:
-    from ..appearance.scene_edit import _end
 
-    return _end(node)
+    return end_index(node)
 
 
 def _line_start(text: str, index: int) -> int:
@@ -1147,7 +1133,6 @@ def _write_keypoints(folder: Path, keypoint_file: str | None, keypoint_text: str
 
 def _validate(text: str, folder: Path, keypoint_file, keypoint_text, scene_path: Path) -> None:
     """The scene validates (with its keypoint file beside it); a failure here is a bug, named as such."""
-    from ..scene.spec import parse_scene_spec
 
     _write_keypoints(folder, keypoint_file, keypoint_text)
     try:
@@ -1172,9 +1157,6 @@ def _match_scale(
     """Focal lengths that give the rest-pose mouse the project's size in pixels (median distance between the
     two head/trunk keypoints farthest apart on the body), and for the open field the arena the top camera
     sees. Views without two such keypoints keep the template's focal length."""
-    from ..appearance.scene_edit import find_node
-    from ..scene.build import build_scene
-    from ..scene.spec import parse_scene_spec
 
     axial = [n for n, lm in match.landmarks.items() if lm in AXIAL]
     if len(axial) < 2 or not len(project.keypoints):

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..fileio import atomic_open, sha256_of
+from .images import DEPTH_MAX
 from .layout import PREVIEW_DIR, STATE_DIR
 from .splits import GAP, SPLIT_NAMES
 from .table import Dataset
@@ -26,8 +27,6 @@ def _write_json(path: Path, data: Any) -> Path:
 
 def write_splits(dataset: Dataset) -> Path:
     """``splits.json``: frames and segments of each split, and the matching row indices for DeepLabCut."""
-    from ..export.dlc import dlc_split_indices
-
     segments = dataset.table.segments
     dlc = dlc_split_indices(dataset)
     splits = {s: np.asarray(dataset.splits.get(s, ()), dtype=np.int64) for s in (*SPLIT_NAMES, GAP)}
@@ -45,6 +44,21 @@ def write_splits(dataset: Dataset) -> Path:
         },
     }
     return _write_json(dataset.layout.splits, data)
+
+
+def dlc_split_indices(dataset: Dataset) -> dict[str, list[int]]:
+    """Row positions of each split in DLC's merged table (sessions sorted, then images), for
+    ``deeplabcut.create_training_dataset(config, trainIndices=..., testIndices=...)``."""
+    split_of = dataset.split_of_frames()
+    order = sorted(
+        (dataset.layout.session(cam.name), i, split_of[i])
+        for cam in dataset.meta.cameras
+        for i in range(dataset.n_frames)
+    )
+    out: dict[str, list[int]] = {}
+    for position, (_, _, split) in enumerate(order):
+        out.setdefault(split, []).append(position)
+    return out
 
 
 def dataset_files(dataset: Dataset) -> dict[str, str]:
@@ -75,8 +89,6 @@ def dataset_files(dataset: Dataset) -> dict[str, str]:
 
 def ground_truth_description(dataset: Dataset) -> dict[str, Any]:
     """What the per-camera ground-truth images of the dataset hold (only the kinds it has)."""
-    from .images import DEPTH_MAX
-
     layout = dataset.layout
     where = {
         k: layout.label_image_rel(k, "<camera>", 0).replace("0" * layout.digits, "<frame>")

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import SynthmouseError
+from ..scene.metadata import default_oks_sigma, default_session_metadata
 
 LABEL_IMAGES = ("depth", "mask", "parts")  # per-camera ground-truth images a dataset can hold, in file order
 
@@ -93,15 +94,11 @@ class DatasetMeta:
         """The session metadata (:attr:`session`, or the defaults when the source gave none)."""
         if self.session:
             return self.session
-        from ..scene.metadata import default_session_metadata
-
         return default_session_metadata()
 
     @property
     def kpt_oks_sigmas(self) -> tuple[float, ...]:
         """OKS sigma of every body part, in :attr:`bodyparts` order (COCO ``kpt_oks_sigmas``)."""
-        from ..scene.metadata import default_oks_sigma
-
         return tuple(
             float(self.oks_sigmas[n]) if n in self.oks_sigmas else default_oks_sigma(n) for n in self.bodyparts
         )

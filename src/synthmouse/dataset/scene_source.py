@@ -1,25 +1,25 @@
 """The real frame source: a scene file, its motion mix, per-frame randomization and the GL renderer.
 
-Frame ``i`` is made from (scene, seed, i) only (DESIGN.md's flow)::
+Frame ``i`` is made from (scene, seed, i) only (DESIGN.md's flow), in five steps::
 
-    pose, motion params = motion.sample(i)                    # the segment holding frame i, seeded by seed
-    draw                = randomize.draw(spec, frame_rng(seed, i))
-    body shape          = randomize.draw_body_shape(spec, seed, segment)   # replaces the draw's body.*_scale
-    scene_i             = reshape_scene(scene, body shape)    # cached: one new body per segment, not per frame
-    cameras             = scene cameras jittered by the draw's camera.* keys
-    FrameResult         = GLRenderer.render(scene_i, FrameState(i, place(pose), params + draw, cameras))
-    view c              = apply_profile(view c, profile of c, rng([seed, i, STREAM_APPEARANCE, c]), params)
+    sample   pose, motion = provider.sample(i)                   # motion generator and segment of frame i
+    draw     draw = randomize.draw(spec, frame_rng(seed, i))     # a typed FrameDraw
+                    .with_body_shape(draw_body_shape(spec, seed, segment))   # one body shape per segment
+    frame    scene_i = frame_scene(scene, draw)                  # lights, fur, cameras, body (cached reshape)
+    render   result = renderer.render(scene_i, FrameState(i, scene_i.place(pose)))
+    composite view c = apply_profile(view c, profile of c, rng([seed, i, STREAM_APPEARANCE, c]), draw.image)
+    row      result.params = motion | draw.as_params()           # written into frames.csv
 
-The renderer honours the ``light.*``, ``camera.*`` (through the cameras) and ``body.fur_albedo_scale`` keys,
-the reshaped scene the ``body.length_scale`` / ``girth_scale`` keys, and ``apply_profile`` (for cameras with
-an appearance profile) the ``image.*``, ``background.*`` and ``distractors.*`` keys. ``FrameResult.params``
-then holds the motion generator, the segment id and every value used, which the dataset writes into
-``frames.csv``. Without an appearance profile the default ``background.*`` draws (plate) are left out, as
-nothing uses them.
+The renderer renders ``scene_i`` as it is; ``apply_profile`` (for cameras with an appearance profile) applies
+the image, background and distractor values. ``FrameResult.params`` holds the motion generator, the segment
+id and every value used. Without an appearance profile the background and distractor draws are left out
+(:meth:`FrameDraw.without_compositing`), as nothing uses them. Reshaped scenes are cached here (a few body
+shapes, one per motion segment), not globally.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections import OrderedDict
@@ -27,8 +27,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
+from ..appearance.composite import apply_profile
+from ..appearance.profile import load_profile
+from ..appearance.randomize import STREAM_APPEARANCE, draw, draw_body_shape, frame_rng
 from ..errors import SynthmouseError
-from ..render.base import FrameResult
+from ..render import FrameState
+from ..render.base import CameraView, FrameResult
+from ..scene.build import Scene, build_scene, reshape_scene
+from ..scene.calibration import save_cameras
+from ..scene.draw import FrameDraw, frame_scene
+from ..scene.metadata import keypoint_oks_sigmas, session_metadata
+from ..scene.motion_binding import scene_motion
+from ..scene.spec import load_scene_spec, parse_scene_spec
 from ..yamlio import load_yaml
 from .meta import LABEL_IMAGES, CameraInfo, DatasetMeta
 
@@ -104,6 +116,8 @@ def _motion_files(spec) -> list[Path]:
         files.append(mix)
         base = mix.resolve().parent
         motion = load_yaml(mix, what="motion mix")
+    if hasattr(motion, "model_dump"):  # an inline mix, validated with the scene (clip paths resolved)
+        motion = motion.model_dump()
     generators = motion.get("generators", []) if isinstance(motion, dict) else []
     for generator in generators:
         if isinstance(generator, dict) and generator.get("type") == "clip" and generator.get("path"):
@@ -140,7 +154,7 @@ class SceneFrameSource:
 
     def __post_init__(self) -> None:
         if self.renderer is None:
-            from ..render import GLRenderer
+            from ..render.gl import GLRenderer  # moderngl and an EGL context, only when rendering
 
             self.renderer = GLRenderer()
         self._randomization = _randomization_spec(self.scene)
@@ -162,64 +176,54 @@ class SceneFrameSource:
         return int(self.scene.spec.outputs.jpeg_quality)
 
     def render(self, index: int) -> FrameResult:
-        from ..appearance.randomize import draw, draw_body_shape, frame_rng, jitter_camera
-        from ..render import FrameState
+        """Frame ``index``: sample -> draw -> frame scene -> render -> composite -> row values (see the module
+        docstring)."""
+        pose, motion = self.motion.sample(index)
+        frame_draw = self.frame_draw(index, int(motion.get("segment", index)))
+        scene = self.scene if frame_draw is None else frame_scene(self.scene, frame_draw, self._reshaped)
+        result = self.renderer.render(scene, FrameState(index, scene.place(pose)))
+        views = self._composite(result.views, index, frame_draw) if self._profiles else result.views
+        params = {**motion, **(frame_draw.as_params() if frame_draw is not None else {})}
+        return dataclasses.replace(result, views=views, params=params)
 
-        pose, params = self.motion.sample(index)
-        params = dict(params)
-        cameras = None
-        scene = self.scene
-        if self._randomization is not None:
-            values = draw(self._randomization, frame_rng(self.seed, index))
-            if not self._profiles:
-                values = {k: v for k, v in values.items() if not k.startswith(("background.", "distractors."))}
-            shape = draw_body_shape(self._randomization, self.seed, int(params.get("segment", index)))
-            values.update(shape)
-            params.update(values)
-            if shape:
-                scene = self._shaped_scene(shape)
-            if any(k.startswith("camera.") for k in values):
-                cameras = [jitter_camera(c, values) for c in scene.cameras]
-        result = self.renderer.render(scene, FrameState(index, scene.place(pose), params, cameras))
-        if self._profiles:
-            result.views = self._composite(result, index)
-        return result
+    def frame_draw(self, index: int, segment: int) -> FrameDraw | None:
+        """The randomized values of frame ``index`` in motion segment ``segment`` (its body shape is the
+        segment's), or None when the scene randomizes nothing."""
+        if self._randomization is None:
+            return None
+        values = draw(self._randomization, frame_rng(self.seed, index))
+        if not self._profiles:
+            values = values.without_compositing()
+        return values.with_body_shape(draw_body_shape(self._randomization, self.seed, segment))
 
-    def _composite(self, result: FrameResult, index: int) -> list:
+    def _composite(self, views: list[CameraView], index: int, frame_draw: FrameDraw | None) -> list[CameraView]:
         """Every view with an appearance profile composited over it (:func:`apply_profile`), each with its
         own generator ``SeedSequence([seed, index, STREAM_APPEARANCE, view])``."""
-        import numpy as np
-
-        from ..appearance.composite import apply_profile
-        from ..appearance.randomize import STREAM_APPEARANCE
-
-        views = []
-        for c, view in enumerate(result.views):
+        image = frame_draw.image if frame_draw is not None else None
+        out = []
+        for c, view in enumerate(views):
             profile = self._profiles.get(view.camera)
             if profile is not None:
                 seq = np.random.SeedSequence([int(self.seed), int(index), STREAM_APPEARANCE, c])
-                view = apply_profile(view, profile, np.random.Generator(np.random.PCG64(seq)), result.params)
-            views.append(view)
-        return views
+                view = apply_profile(view, profile, np.random.Generator(np.random.PCG64(seq)), image)
+            out.append(view)
+        return out
 
-    def _shaped_scene(self, shape: dict[str, float]):
-        """The scene with the body reshaped by ``body.length_scale`` / ``girth_scale`` (a small LRU cache)."""
-        from ..scene.build import reshape_scene
-
-        key = (shape.get("body.length_scale", 1.0), shape.get("body.girth_scale", 1.0))
+    def _reshaped(self, scene: Scene, length_scale: float, girth_scale: float) -> Scene:
+        """:func:`reshape_scene` through a small LRU cache (frames are made in order, so one segment's body
+        shape is reused)."""
+        key = (scene, length_scale, girth_scale)
         if key in self._shaped:
             self._shaped.move_to_end(key)
             return self._shaped[key]
-        scene = reshape_scene(self.scene, *key)
-        self._shaped[key] = scene
+        shaped = reshape_scene(scene, length_scale, girth_scale)
+        self._shaped[key] = shaped
         if len(self._shaped) > SHAPE_CACHE_SIZE:
             self._shaped.popitem(last=False)
-        return scene
+        return shaped
 
     def write_calibration(self, path: Path) -> None:
         """The scene's (nominal, un-jittered) cameras as an Anipose ``calibration.toml``."""
-        from ..scene.calibration import save_cameras
-
         save_cameras(self.scene.cameras, path, metadata={"source": "synthmouse", "scene": self.name})
 
     def close(self) -> None:
@@ -232,8 +236,6 @@ def scene_meta(scene, name: str, fps: float) -> DatasetMeta:
     """Dataset metadata of a scene: cameras with their keypoint names (the scene's, then each mirror's), the
     session metadata of its ``metadata:`` section and the OKS sigma of every keypoint (a mirror-view keypoint
     takes the sigma of the keypoint it mirrors)."""
-    from ..scene.metadata import keypoint_oks_sigmas, session_metadata
-
     names = tuple(scene.keypoint_names)
     per_camera = names + sum((tuple(m.keypoint_names(names)) for m in scene.mirrors), ())
     edges = list(scene.keypoint_set.edges)
@@ -285,8 +287,6 @@ def load_scene_profiles(scene) -> dict:
     """
     if not getattr(scene, "appearance", None):
         return {}
-    from ..appearance.profile import load_profile
-
     profiles = {}
     for camera, path in scene.appearance.items():
         try:
@@ -298,8 +298,6 @@ def load_scene_profiles(scene) -> dict:
 
 def open_scene_source(path: str | Path, seed: int | None = None, renderer=None) -> SceneFrameSource:
     """Load, validate and build a scene file; its motion mix is seeded by ``seed`` (default: the file's)."""
-    from ..scene.spec import load_scene_spec
-
     spec = load_scene_spec(path)
     return source_from_spec(spec, Path(path).stem, seed, renderer)
 
@@ -307,8 +305,6 @@ def open_scene_source(path: str | Path, seed: int | None = None, renderer=None) 
 def demo_source(seed: int = 0, size: tuple[int, int] | None = None, renderer=None) -> SceneFrameSource:
     """The built-in demo: the wheel rig with the parametric mouse, a side and a front-oblique camera (``size``
     overrides their image size)."""
-    from ..scene.spec import parse_scene_spec
-
     data = json.loads(json.dumps(DEMO_SCENE))
     if size is not None:
         for cam in data["cameras"]:
@@ -318,15 +314,12 @@ def demo_source(seed: int = 0, size: tuple[int, int] | None = None, renderer=Non
 
 def source_from_spec(spec, name: str, seed: int | None = None, renderer=None) -> SceneFrameSource:
     """Build a validated scene spec into a frame source named ``name`` (the DeepLabCut task)."""
-    from ..scene.build import build_scene
-
     scene = build_scene(spec)
     seed = int(spec.seed if seed is None else seed)
     return SceneFrameSource(scene=scene, seed=seed, motion=motion_provider(scene, seed), renderer=renderer, name=name)
 
 
 def motion_provider(scene, seed: int) -> PoseProvider:
-    """The scene's motion mix (:func:`synthmouse.motion.mix.scene_motion`) as a :class:`PoseProvider`."""
-    from ..motion.mix import scene_motion
+    """The scene's motion mix (:func:`synthmouse.scene.motion_binding.scene_motion`) as a :class:`PoseProvider`."""
 
     return scene_motion(scene, seed)

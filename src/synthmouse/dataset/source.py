@@ -21,9 +21,12 @@ class FrameSource(Protocol):
     Attributes:
         meta: the dataset description (cameras with image sizes and keypoint names, skeleton edges, fps, scene
         hash).
+        seed: the dataset seed, the only one: frame ``i`` is a function of (scene, seed, i); the run identity,
+        manifest and splits read it here.
     """
 
     meta: DatasetMeta
+    seed: int
 
     def render(self, index: int) -> FrameResult:
         """Frame ``index``: one :class:`~synthmouse.render.base.CameraView` per camera of ``meta``, in

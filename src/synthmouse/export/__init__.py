@@ -1,9 +1,13 @@
-"""Exporters: one module per label format, behind one small interface (:mod:`synthmouse.export.base`).
+"""The built-in exporters: one module per label format, each a plug-in behind
+:class:`synthmouse.dataset.exporters.Exporter`, registered by name in
+:data:`synthmouse.dataset.exporters.BUILTIN_EXPORTERS` (and the ``synthmouse.exporters`` entry points).
 
-Registry names: ``dlc`` (DeepLabCut), ``sleap`` (SLEAP .slp), ``coco`` (COCO keypoints), ``lp`` (Lightning
-Pose), ``nwb`` (NWB + ndx-pose, optional extra).
+Names: ``dlc`` (DeepLabCut, :mod:`.dlc`), ``sleap`` (SLEAP .slp, :mod:`.sleap`), ``coco`` (COCO keypoints,
+:mod:`.coco`), ``lp`` (Lightning Pose, :mod:`.lightning_pose`), ``nwb`` (NWB + ndx-pose, optional extra,
+:mod:`.nwb`). The dataset's own files (keypoints3d.csv, frames.csv, splits.json, videos) are written by
+:mod:`synthmouse.dataset`.
 """
 
-from .base import EXPORTERS, Exporter, get_exporter, resolve_formats
+from ..dataset.exporters import BUILTIN_EXPORTERS, Exporter, get_exporter, resolve_formats
 
-__all__ = ["EXPORTERS", "Exporter", "get_exporter", "resolve_formats"]
+__all__ = ["BUILTIN_EXPORTERS", "Exporter", "get_exporter", "resolve_formats"]

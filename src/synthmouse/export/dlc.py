@@ -245,18 +245,3 @@ def dlc_config_yaml(dataset: Dataset, bodyparts: tuple[str, ...] | None = None) 
         body = yaml.safe_dump(values, sort_keys=False, default_flow_style=False, allow_unicode=True)
         parts.append(f"# {comment}\n{body}")
     return "\n".join(parts)
-
-
-def dlc_split_indices(dataset: Dataset) -> dict[str, list[int]]:
-    """Row positions of each split in DLC's merged table (sessions sorted, then images), for
-    ``deeplabcut.create_training_dataset(config, trainIndices=..., testIndices=...)``."""
-    split_of = dataset.split_of_frames()
-    order = sorted(
-        (dataset.layout.session(cam.name), i, split_of[i])
-        for cam in dataset.meta.cameras
-        for i in range(dataset.n_frames)
-    )
-    out: dict[str, list[int]] = {}
-    for position, (_, _, split) in enumerate(order):
-        out.setdefault(split, []).append(position)
-    return out

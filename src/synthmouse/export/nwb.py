@@ -31,9 +31,10 @@ import cv2
 import numpy as np
 
 from .. import __version__
+from ..dataset.exporters import missing_modules
 from ..dataset.table import Dataset
 from ..fileio import atomic_path
-from .base import missing_modules
+from ..scene.metadata import nwb_age
 
 FOLDER = "nwb"
 ID_NAMESPACE = uuid.UUID("6f1f2a52-5c55-4bb8-9d43-0c2b4a1f7e51")
@@ -157,8 +158,6 @@ def build_nwbfile(dataset: Dataset):
 def _subject(subject: dict):
     """The NWB ``Subject`` of the resolved scene subject (``unknown`` age as the open range ``P0D/``)."""
     from pynwb.file import Subject
-
-    from ..scene.metadata import nwb_age
 
     return Subject(
         subject_id=subject["subject_id"],

@@ -1,13 +1,13 @@
 """Is the simulation good enough? Realism and coverage of a synthetic dataset against real data.
 
 * :mod:`.frames`: ``load_frame_set`` (synthmouse dataset, labelled DeepLabCut folder, image folder, video),
-  ``FrameSet``; :mod:`.labels`: DeepLabCut keypoint tables;
+  ``FrameSet`` (labels and video frames through :mod:`synthmouse.io`);
 * :mod:`.fidelity`: KID/FID (torchmetrics, on InceptionV3 or any injected feature network) with a real-vs-real
   floor, SSIM of paired images, InceptionV3 weight resolution;
 * :mod:`.classifier`: domain-classifier two-sample test (no pretrained weights): held-out accuracy,
   permutation p-value, per-frame realism scores, class activation maps;
 * :mod:`.coverage`: pose coverage in Procrustes-normalized pose space, keypoint name matching (the shared
-  :mod:`synthmouse.dataset.keypoint_match`);
+  :mod:`synthmouse.io.mapping`);
 * :mod:`.imagestats`: brightness, contrast, mouse size/position/orientation, compared with a tolerance from the
   real frames' own spread (matches / differs / narrower);
 * :mod:`.provenance`: how the synthetic dataset was made (appearance profile, randomization), for the advice;
@@ -20,7 +20,8 @@ Heavy dependencies (torch, torchmetrics, matplotlib) load only when a function n
 from __future__ import annotations
 
 from .classifier import ClassifierConfig, ClassifierResult, domain_classifier_test
-from .coverage import PoseCoverage, match_keypoints, parse_mapping, pose_coverage
+from .coverage import PoseCoverage, match_keypoints, pose_coverage
+from .errors import MetricsError
 from .fidelity import (
     FidelityResult,
     KidResult,
@@ -34,7 +35,6 @@ from .fidelity import (
 )
 from .frames import FrameSet, load_frame_set
 from .imagestats import compare_statistics, image_statistics
-from .labels import MetricsError, read_dlc_table
 from .provenance import SyntheticProvenance, synthetic_provenance
 from .report import ReportOptions, build_report, classifier_verdict, statistics_verdict, write_report
 
@@ -61,9 +61,7 @@ __all__ = [
     "kid_from_features",
     "load_frame_set",
     "match_keypoints",
-    "parse_mapping",
     "pose_coverage",
-    "read_dlc_table",
     "ssim_pairs",
     "statistics_verdict",
     "synthetic_provenance",

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from .errors import MetricsError
 from .frames import FrameSet, ProgressFn
-from .labels import MetricsError
 
 
 @dataclass(frozen=True)

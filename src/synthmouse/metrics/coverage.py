@@ -17,19 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .labels import MetricsError
-
-
-def parse_mapping(items: list[str] | None) -> dict[str, str]:
-    """``["snout=nose", ...]`` (``REAL=SYNTHETIC``, also comma-separated) as ``{real: synthetic}``: the one
-    parser of every command (:func:`synthmouse.dataset.keypoint_match.parse_mapping`).
-
-    Raises:
-        LabelError: an item without exactly one ``=`` or with an empty side.
-    """
-    from ..dataset.keypoint_match import parse_mapping as parse
-
-    return parse(items)
+from ..io.mapping import match_keypoints as match
+from .errors import MetricsError
 
 
 def match_keypoints(
@@ -39,14 +28,12 @@ def match_keypoints(
 ) -> list[tuple[str, str]]:
     """Pairs ``(real name, synthetic name)`` of the keypoints both sets share: the automatic matching shared by
     ``report``, ``train``, ``evaluate`` and ``benchmark-sim2real``
-    (:func:`synthmouse.dataset.keypoint_match.match_keypoints`; ``mapping`` is ``{real: synthetic}``).
+    (:func:`synthmouse.io.mapping.match_keypoints`; ``mapping`` is ``{real: synthetic}``).
 
     Raises:
         LabelError: ``mapping`` names a keypoint that the real or the synthetic set does not have, or has its
             names on the wrong sides.
     """
-    from ..dataset.keypoint_match import match_keypoints as match
-
     return match(real_names, synthetic_names, mapping, "the real data", "the synthetic data")
 
 

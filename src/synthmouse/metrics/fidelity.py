@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import atomic_path
+from .errors import MetricsError
 from .frames import FrameSet, ProgressFn
-from .labels import MetricsError
 
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
 INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/" + INCEPTION_FILE

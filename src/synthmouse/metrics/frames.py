@@ -13,10 +13,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .labels import KeypointTable, MetricsError, find_label_tables, read_dlc_table
+from ..dataset.layout import STATE_DIR
+from ..dataset.rows import RowStore, rle_to_mask
+from ..io.label_checks import validate_label_rows
+from ..io.labels import LabelledFrames, read_dlc_table, session_label_files
+from ..io.video import VIDEO_SUFFIXES, VideoError, open_video
+from .errors import MetricsError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".webm", ".wmv")
 
 ProgressFn = Callable[[str, int, int], None]
 """``progress(step, done, total)``: called as a long step advances (the CLI draws rich progress bars)."""
@@ -94,20 +98,19 @@ def load_frame_set(
         pcutoff: predictions with a lower likelihood are treated as unlabelled.
         progress: ``progress(step, done, total)`` callback.
 
-    Labels go through :func:`synthmouse.dataset.real_labels.validate_label_rows` first: every row of each
+    Labels go through :func:`synthmouse.io.label_checks.validate_label_rows` first: every row of each
     ``CollectedData`` table of a labelled folder (values, at least one label, each labelled image present,
     decodable and holding its labels), and the values of a ``labels`` table.
 
     Raises:
         MetricsError: a missing path, no images, frames of different sizes, an unreadable image or video.
-        synthmouse.dataset.real_labels.LabelError: what the label validation found (file, row, keypoint, value).
+        synthmouse.io.label_checks.LabelError: what the label validation found (file, row, keypoint, value),
+            or a label table that cannot be read.
     """
-    from ..dataset.real_labels import validate_label_rows
-
     path = Path(path)
-    table = read_dlc_table(labels, pcutoff) if labels is not None else None
+    table = read_dlc_table(labels).confident(pcutoff) if labels is not None else None
     if table is not None:
-        validate_label_rows(table.path, table.keys, table.names, table.xy, first_line=table.first_line)
+        validate_label_rows(table.source, table.keys, table.names, table.xy, first_line=table.first_line)
     elif path.is_dir() and not _is_synthmouse_dataset(path):
         validate_label_tables(path, session)
     if path.is_file():
@@ -131,21 +134,19 @@ def load_frame_set(
 def validate_label_tables(root: str | Path, session: str | None = None) -> None:
     """Validate the ``CollectedData`` table read for each image folder under ``root`` (every
     ``labeled-data/<session>`` folder, even one whose images are all gone, or ``root`` itself): its rows' images
-    are resolved next to the table (see :func:`synthmouse.dataset.real_labels.validate_label_rows`)."""
-    from ..dataset.real_labels import validate_label_rows
-
+    are resolved next to the table (see :func:`synthmouse.io.label_checks.validate_label_rows`)."""
     root = Path(root)
     data = root / "labeled-data"
     folders = sorted(d for d in data.iterdir() if d.is_dir()) if data.is_dir() else [root]
     for folder in folders:
         if session is not None and folder.name != session and folder != root:
             continue
-        found = find_label_tables(folder)
+        found = session_label_files(folder, prefer=".csv")
         if not found:
             continue
         table = read_dlc_table(found[0])
         images = [folder / Path(k).name for k in table.keys]
-        validate_label_rows(table.path, table.keys, table.names, table.xy, images, table.first_line)
+        validate_label_rows(table.source, table.keys, table.names, table.xy, images, table.first_line)
 
 
 def sessions_of(root: str | Path) -> list[str]:
@@ -198,7 +199,6 @@ def _read_images(files: list[Path], name: str, progress: ProgressFn | None) -> n
 
 
 def _is_synthmouse_dataset(root: Path) -> bool:
-    from ..dataset.layout import STATE_DIR
 
     return (root / STATE_DIR / "rows").is_dir()
 
@@ -207,9 +207,6 @@ def _synthmouse_keypoints(root: Path, keys: tuple[str, ...]) -> tuple[np.ndarray
     """``(F, K, 2)`` projected keypoints of a synthmouse dataset's images from its per-frame label rows,
     occluded keypoints included (the DeepLabCut tables leave them out), NaN outside the image."""
     import re
-
-    from ..dataset.layout import STATE_DIR
-    from ..dataset.rows import RowStore
 
     store = RowStore(root / STATE_DIR / "rows")
     rows, names = [], None
@@ -237,9 +234,6 @@ def render_masks(frames: FrameSet) -> Iterator[np.ndarray] | None:
     """
     import re
 
-    from ..dataset.layout import STATE_DIR
-    from ..dataset.rows import RowStore
-
     if not frames.source.is_dir() or not _is_synthmouse_dataset(frames.source):
         return None
     store = RowStore(frames.source / STATE_DIR / "rows")
@@ -251,7 +245,6 @@ def render_masks(frames: FrameSet) -> Iterator[np.ndarray] | None:
         indices.append(int(digits[-1]))
 
     def masks() -> Iterator[np.ndarray]:
-        from ..dataset.rows import rle_to_mask
 
         for key, index in zip(frames.keys, indices, strict=True):
             view = next((v for v in store.read(index).views if v.image == key), None)
@@ -263,16 +256,16 @@ def render_masks(frames: FrameSet) -> Iterator[np.ndarray] | None:
 
 
 def _labels_for_files(
-    root: Path, files: list[Path], table: KeypointTable | None
+    root: Path, files: list[Path], table: LabelledFrames | None
 ) -> tuple[np.ndarray | None, tuple[str, ...]]:
     """``(F, K, 2)`` keypoints of each file from ``table`` or the CollectedData table of its folder."""
-    tables: dict[Path, KeypointTable | None] = {}
-    rows: list[tuple[KeypointTable, np.ndarray] | None] = []
+    tables: dict[Path, LabelledFrames | None] = {}
+    rows: list[tuple[LabelledFrames, np.ndarray] | None] = []
     for f in files:
         source = table
         if source is None:
             if f.parent not in tables:
-                found = find_label_tables(f.parent)
+                found = session_label_files(f.parent, prefer=".csv")
                 tables[f.parent] = read_dlc_table(found[0]) if found else None
             source = tables[f.parent]
         xy = None
@@ -297,21 +290,19 @@ def _labels_for_files(
 
 
 def _load_video(
-    path: Path, name: str, max_frames: int, table: KeypointTable | None, progress: ProgressFn | None
+    path: Path, name: str, max_frames: int, table: LabelledFrames | None, progress: ProgressFn | None
 ) -> FrameSet:
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise MetricsError(f"{name} data {path}: OpenCV cannot open this video")
     try:
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        wanted = even_picks(count, max_frames) if count > 0 else np.arange(max_frames)
-        if table is not None:  # prefer frames that carry predictions
-            labelled = [int(k) for k in table.keys if k.isdigit()]
-            if labelled:
-                wanted = np.asarray(sorted(labelled))[even_picks(len(labelled), max_frames)]
-        images, frame_numbers = _grab_frames(capture, set(int(w) for w in wanted), name, progress)
-    finally:
-        capture.release()
+        with open_video(path) as video:
+            count = video.n_frames
+            wanted = even_picks(count, max_frames) if count > 0 else np.arange(max_frames)
+            if table is not None:  # prefer frames that carry predictions
+                labelled = [int(k) for k in table.keys if k.isdigit()]
+                if labelled:
+                    wanted = np.asarray(sorted(labelled))[even_picks(len(labelled), max_frames)]
+            images, frame_numbers = _grab_frames(video, wanted, name, progress)
+    except VideoError as exc:
+        raise MetricsError(f"{name} data: {exc}") from None
     if not images:
         raise MetricsError(f"{name} data {path}: no frames could be read from the video")
     keypoints, names = None, ()
@@ -329,17 +320,15 @@ def _load_video(
 
 
 def _grab_frames(
-    capture: cv2.VideoCapture, wanted: set[int], name: str, progress: ProgressFn | None
+    video, wanted: np.ndarray, name: str, progress: ProgressFn | None
 ) -> tuple[list[np.ndarray], list[int]]:
-    images, numbers, index = [], [], 0
-    last = max(wanted) if wanted else -1
-    while index <= last and capture.grab():
-        if index in wanted:
-            ok, frame = capture.retrieve()
-            if ok:
-                images.append(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame)
-                numbers.append(index)
-                if progress is not None:
-                    progress(f"read {name} frames", len(images), len(wanted))
-        index += 1
+    """Grayscale frames ``wanted`` (frame numbers) of an open :class:`synthmouse.io.video.VideoReader`, decoded
+    in one pass, and their numbers."""
+    images, numbers = [], []
+    total = len(set(int(w) for w in wanted))
+    for index, frame in video.frames(wanted, "gray"):
+        images.append(frame)
+        numbers.append(index)
+        if progress is not None:
+            progress(f"read {name} frames", len(images), total)
     return images, numbers

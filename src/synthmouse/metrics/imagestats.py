@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
+from ..appearance.estimate import background_plate, foreground_masks
+from .errors import MetricsError
 from .frames import FrameSet, ProgressFn
-from .labels import MetricsError
 
 STATISTICS: dict[str, tuple[str, str]] = {  # name -> (label, unit)
     "brightness": ("brightness (mean intensity)", "0-255"),
@@ -50,7 +51,6 @@ def mouse_masks(images: np.ndarray, work_width: int = 320) -> tuple[np.ndarray, 
         ``(F, h, w) bool`` masks at ``work_width`` pixels wide (empty where nothing was found) and the scale
         from full to reduced size.
     """
-    from ..appearance.estimate import background_plate, foreground_masks
 
     small, scale = _shrink(images, work_width)
     stack = small[..., None]

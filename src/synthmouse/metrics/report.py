@@ -19,10 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from .. import __version__
 from ..fileio import atomic_open, atomic_path
 from . import figures as F
 from .classifier import ClassifierConfig, ClassifierResult, centre_crop, domain_classifier_test
 from .coverage import PoseCoverage, match_keypoints, pose_coverage, shared_keypoints
+from .errors import MetricsError
 from .fidelity import (
     FidelityResult,
     WeightsUnavailableError,
@@ -33,7 +35,6 @@ from .fidelity import (
 )
 from .frames import FrameSet, ProgressFn, load_frame_set, render_masks, sessions_of
 from .imagestats import StatisticComparison, compare_statistics, image_statistics
-from .labels import MetricsError
 from .provenance import SyntheticProvenance, next_step, synthetic_provenance
 
 LogFn = Callable[[str], None]
@@ -277,7 +278,6 @@ def _feature_extractor(options: ReportOptions) -> tuple[Any, str | None]:
 
 
 def _version() -> str:
-    from .. import __version__
 
     return str(__version__)
 

@@ -6,12 +6,7 @@ resting, rare postures), a YAML motion mix with frame-indexed sampling, and reta
 
 from __future__ import annotations
 
-import weakref
-
-from ..body import Body
-from .rig import LIMB_NAMES, Limb, MotionRig
-
-_RIGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+from .rig import LIMB_NAMES, Limb, MotionRig, motion_rig
 
 # Every generator keeps |d^2 angle / dt^2| below this for every joint with its default parameters at 30 and at
 # 100 frames per second, segment boundaries of a mix included (checked by the tests on SAM and the parametric
@@ -19,15 +14,6 @@ _RIGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 # penalises angular acceleration, see synthmouse.motion.limb_ik.ACCEL_WEIGHT); resting and semi-random movement
 # stay below 400 rad/s^2.
 ANGULAR_ACCELERATION_BOUND = 3000.0
-
-
-def motion_rig(body: Body) -> MotionRig:
-    """The :class:`MotionRig` of a body, built once per body object and cached."""
-    rig = _RIGS.get(body)
-    if rig is None:
-        rig = MotionRig(body)
-        _RIGS[body] = rig
-    return rig
 
 
 __all__ = ["ANGULAR_ACCELERATION_BOUND", "LIMB_NAMES", "Limb", "MotionRig", "motion_rig"]

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..body import Pose
 from ..body.rotations import angles_to_matrices, invert_rigid, rigid
+from .rig import MotionRig
 
 
 @dataclass(frozen=True)
@@ -155,11 +156,46 @@ class HeadFixed:
 
 @dataclass(frozen=True)
 class Stage:
-    """The environment of a generator: the support surface, the arena, and an optional head fixation."""
+    """The environment of a generator: the support surface (floor, treadmill belt or wheel), the arena, an
+    optional head fixation (the head bar) and an optional lick spout.
+
+    A scene derives its stage from its rig (:func:`synthmouse.scene.build.rig_stage`, the one place that decides
+    which rigs hold the head); a motion mix's own ``support``/``arena``/``head_fixed`` sections override it.
+
+    Attributes:
+        support: the surface the paws stand on.
+        arena: where a free mouse walks (used on a floor without head fixation).
+        head_fixed: the head fixation, or None for a freely moving mouse.
+        spout: ``(x, y, z)`` where a licking tongue aims, in the body frame of the standing posture at the start
+            of a bout (z up from the support), or None: in front of the mouth
+            (:func:`synthmouse.motion.behaviours.default_lick_target`).
+    """
 
     support: Support = field(default_factory=Support)
     arena: Arena | None = field(default_factory=Arena)
     head_fixed: HeadFixed | None = None
+    spout: tuple[float, float, float] | None = None
+
+    @property
+    def free(self) -> bool:
+        """A freely moving mouse on a floor (not held, not on a belt or wheel): it walks about the arena."""
+        return self.support.kind == "floor" and self.head_fixed is None
+
+    def head_bar(self, rig: MotionRig) -> np.ndarray:
+        """``(4, 4)`` the head-bar frame the head joint is held at: the head fixation's transform, or the head of
+        the rig's standing posture on top of the support at the origin.
+
+        Raises:
+            ValueError: the stage has no head fixation.
+        """
+        if self.head_fixed is None:
+            raise ValueError("this stage holds no head (head_fixed is None)")
+        if self.head_fixed.transform is not None:
+            return np.asarray(self.head_fixed.transform, dtype=np.float64)
+        posture = rig.standing
+        root = root_transforms(np.array([[0.0, 0.0, self.support.top + posture.height]]), np.zeros(1))
+        world = rig.world(posture.angles[None], root)
+        return world[0, int(rig.chains["head"][0])]
 
 
 @dataclass(eq=False)

@@ -102,15 +102,13 @@ def finish(
     pivot = hip_pivot(rig)
     root = root_transforms(pos, heading, shaped.pitch, pivot)
     if stage.head_fixed is not None:
-        from .gait import _head_bar
-
         # the head bar holds the head: bending the neck would swing the body about it, so the trunk keeps
         # near the standing posture and only a fraction of the behaviour's axial shaping remains
         axial = np.concatenate([rig.chains[c] for c in ("pelvis", "spine", "neck", "head")])
         shaped.angles[:, axial] = posture.angles[axial] + HEAD_FIXED_AXIAL * (
             shaped.angles[:, axial] - posture.angles[axial]
         )
-        root = head_fixed_root(rig, shaped.angles, _head_bar(rig, stage.head_fixed, support))
+        root = head_fixed_root(rig, shaped.angles, stage.head_bar(rig))
         start_root = root[:1]
     else:
         start_root = root_transforms(pos[:1] - [0.0, 0.0, shaped.lift[0]], heading[:1])
@@ -486,7 +484,7 @@ class ReachSpec(GeneratorSpec):
         if self.target is not None:
             target = np.array(self.target, dtype=np.float64)
         elif self.effector == "tongue" and TIP_LANDMARK in rig.body.landmarks:
-            target = default_lick_target(rig)
+            target = np.array(stage.spout) if stage.spout is not None else default_lick_target(rig)
         else:  # in front of the shoulders, within reach of a forepaw
             shoulders = np.mean([world0[rig.limbs[n].chain[1], :3, 3] for n in ("fore_l", "fore_r")], axis=0)
             reach = float(np.linalg.norm(world0[rig.limbs["fore_l"].chain[1], :3, 3] - posture.contacts[0]))

@@ -22,7 +22,6 @@ from pydantic import Field
 
 from .base import (
     Clip,
-    HeadFixed,
     RootState,
     Stage,
     head_fixed_root,
@@ -30,9 +29,10 @@ from .base import (
     root_transforms,
     yaw_matrix,
 )
+from .behaviours import spread_flex
 from .kinematics import keep_head_above, keep_tail_above, random_angles
 from .limb_ik import ACCEL_WEIGHT, LimbTargets, limb_anchor, solve_limb
-from .noise import min_jerk
+from .noise import SplineNoise, min_jerk
 from .path import RootPath, plan_path, straight_path, wall_track
 from .posture import body_axis
 from .rig import LIMB_NAMES, MotionRig
@@ -137,8 +137,6 @@ def _default_end(start: RootState, stage: Stage, distance: float, rng: np.random
 
 
 def _slow_noise(rng: np.random.Generator, n_frames: int, fps: float) -> np.ndarray:
-    from .noise import SplineNoise
-
     return SplineNoise(rng, n_frames / fps + 1.0, 1.0, 1)(np.arange(n_frames) / fps)[:, 0]
 
 
@@ -258,8 +256,6 @@ def locomotion_clip(
     centre[:, spine, 1] += sway[:, None]
     centre[:, rig.chains["tail"], 1] -= 0.5 * sway[:, None]
     if stage.support.kind == "wheel":  # bend the trunk along the rim so the hind paws reach it
-        from .behaviours import spread_flex
-
         bend = WHEEL_BEND * rig.body.length / stage.support.radius
         spread_flex(rig, centre, ("pelvis", "spine"), np.full(n, bend))
     # a walking mouse carries its head; hanging from a head bar, the trunk moves even less (the hind paws must
@@ -279,7 +275,7 @@ def locomotion_clip(
     bob = 0.01 * rig.body.length * np.cos(4 * np.pi * stride) * (spec.gait == "trot")
     root = _root_on_support(rig, path, support, moved, posture.height + bob)
     if stage.head_fixed is not None:
-        root = head_fixed_root(rig, angles, _head_bar(rig, stage.head_fixed, support))
+        root = head_fixed_root(rig, angles, stage.head_bar(rig))
     # footholds follow the girdles of the (bending, swaying) trunk, in surface coordinates
     body_world = rig.world(angles, root)
     girdle_world = np.stack([body_world[:, rig.limbs[name].chain[0], :3, 3] for name in LIMB_NAMES], axis=1)
@@ -319,16 +315,6 @@ def _root_on_support(rig, path: RootPath, support, moved: np.ndarray, height: np
     pos = pos.copy()
     pos[:, 1] = path.xy[:, 1]
     return root_transforms(pos, path.heading, pitch)
-
-
-def _head_bar(rig: MotionRig, head_fixed: HeadFixed, support) -> np.ndarray:
-    """The head-bar frame: given, or the head of the standing posture on top of the support at the origin."""
-    if head_fixed.transform is not None:
-        return np.asarray(head_fixed.transform, dtype=np.float64)
-    posture = rig.standing
-    root = root_transforms(np.array([[0.0, 0.0, support.top + posture.height]]), np.zeros(1))
-    world = rig.world(posture.angles[None], root)
-    return world[0, int(rig.chains["head"][0])]
 
 
 def solve_limbs(

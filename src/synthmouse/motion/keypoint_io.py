@@ -1,7 +1,6 @@
-"""Read 2D keypoint predictions for retargeting: DeepLabCut (.h5/.csv) and SLEAP (.slp, via sleap-io).
-
-Both give :class:`Keypoints2D`: ``xy (F, K, 2)`` pixels (NaN where missing) and ``confidence (F, K)`` in [0, 1], with
-the body-part names; :meth:`Keypoints2D.select` reorders them to a body's landmark names through a name map.
+"""Keypoints for retargeting: 2D predictions of a camera (:func:`read_predictions`, the one label reader
+:func:`synthmouse.io.labels.read_labels` with one row per frame) and 3D keypoint trajectories
+(:func:`read_keypoints3d`, :class:`Keypoints3D`).
 """
 
 from __future__ import annotations
@@ -12,167 +11,19 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import KeypointError
+from ..io.labels import LABEL_SUFFIXES, LabelledFrames, read_labels
 
 
-@dataclass(frozen=True)
-class Keypoints2D:
-    """2D detections of one animal in one camera.
-
-    Attributes:
-        names: ``K`` body-part names as in the file.
-        xy: ``(F, K, 2) float64`` pixels (OpenCV convention); NaN where missing.
-        confidence: ``(F, K) float64`` likelihood / score in [0, 1]; 0 where missing.
-        source: the file read.
-    """
-
-    names: tuple[str, ...]
-    xy: np.ndarray
-    confidence: np.ndarray
-    source: str = ""
-
-    def select(self, names: list[str] | tuple[str, ...], mapping: dict[str, str] | None = None) -> Keypoints2D:
-        """Keypoints in the order of ``names`` (e.g. body landmarks); ``mapping`` maps each wanted name to the
-        file's body-part name (default: the same name). Parts missing from the file come back as NaN."""
-        mapping = mapping or {}
-        index = {n: i for i, n in enumerate(self.names)}
-        xy = np.full((self.xy.shape[0], len(names), 2), np.nan)
-        conf = np.zeros((self.xy.shape[0], len(names)))
-        for k, name in enumerate(names):
-            src = mapping.get(name, name)
-            if src in index:
-                xy[:, k] = self.xy[:, index[src]]
-                conf[:, k] = self.confidence[:, index[src]]
-        return Keypoints2D(tuple(names), xy, conf, self.source)
-
-
-def read_keypoints(path: str | Path, individual: str | int | None = None) -> Keypoints2D:
-    """Read a DeepLabCut ``.h5``/``.csv`` or SLEAP ``.slp`` prediction file (dispatch on the extension)."""
+def read_predictions(path: str | Path, individual: str | int | None = None) -> LabelledFrames:
+    """2D predictions of one camera for retargeting: :func:`synthmouse.io.labels.read_labels` (DeepLabCut
+    ``.h5``/``.csv``, SLEAP ``.slp``) with one row per frame number from 0 (frames without a detection: NaN,
+    confidence 0); ``.select(names, {target: body part})`` orders them as a body's keypoints."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix in (".h5", ".hdf5", ".csv"):
-        return read_dlc(path, individual)
-    if suffix == ".slp":
-        return read_sleap(path, individual)
-    raise KeypointError(f"{path}: unknown keypoint file type {suffix!r}; allowed: .h5, .csv (DeepLabCut), .slp")
-
-
-def read_dlc(path: str | Path, individual: str | None = None) -> Keypoints2D:
-    """DeepLabCut predictions: columns ``(scorer, [individuals,] bodyparts, coords)`` with coords ``x, y,
-    likelihood`` (labelled-data files without likelihood get confidence 1)."""
-    import pandas as pd
-
-    path = Path(path)
-    if not path.is_file():
-        raise KeypointError(f"{path}: file not found")
-    if path.suffix.lower() == ".csv":
-        head = pd.read_csv(path, header=None, nrows=4, index_col=0)
-        levels = 4 if str(head.index[3]).lower() == "coords" else 3
-        df = pd.read_csv(path, header=list(range(levels)), index_col=0)
-    else:
-        df = pd.read_hdf(path)
-        if not isinstance(df, pd.DataFrame):
-            raise KeypointError(f"{path}: expected a pandas DataFrame in the HDF5 file")
-    cols = df.columns
-    names = list(cols.names)
-    if "bodyparts" not in names or "coords" not in names:
-        raise KeypointError(f"{path}: columns must have 'bodyparts' and 'coords' levels, found {names}")
-    if "individuals" in names:
-        animals = list(dict.fromkeys(cols.get_level_values("individuals")))
-        pick = animals[0] if individual is None else individual
-        if pick not in animals:
-            raise KeypointError(f"{path}: individual {pick!r} not found; the file has {animals}")
-        df = df.xs(pick, axis=1, level="individuals")
-        cols = df.columns
-    parts = list(dict.fromkeys(cols.get_level_values("bodyparts")))
-    n = len(df)
-    xy = np.full((n, len(parts), 2), np.nan)
-    conf = np.ones((n, len(parts)))
-    for k, part in enumerate(parts):
-        sub = df.xs(part, axis=1, level="bodyparts")
-        sub.columns = sub.columns.get_level_values(-1)
-        xy[:, k, 0] = pd.to_numeric(sub["x"], errors="coerce").to_numpy()
-        xy[:, k, 1] = pd.to_numeric(sub["y"], errors="coerce").to_numpy()
-        if "likelihood" in sub.columns:
-            conf[:, k] = pd.to_numeric(sub["likelihood"], errors="coerce").to_numpy()
-    missing = ~np.isfinite(xy).all(-1)
-    conf = np.where(missing | ~np.isfinite(conf), 0.0, np.clip(conf, 0.0, 1.0))
-    return Keypoints2D(tuple(parts), xy, conf, str(path))
-
-
-def read_sleap(path: str | Path, individual: str | int | None = None) -> Keypoints2D:
-    """SLEAP predictions (``.slp``) through sleap-io: the first video; one track (by name or index, default the
-    first; untracked instances count as one animal, the best-scoring per frame)."""
-    import sleap_io
-
-    path = Path(path)
-    if not path.is_file():
-        raise KeypointError(f"{path}: file not found")
-    labels = sleap_io.load_slp(str(path))
-    if not labels.skeletons:
-        raise KeypointError(f"{path}: no skeleton in the file")
-    names = tuple(node.name for node in labels.skeletons[0].nodes)
-    frames = [lf for lf in labels.labeled_frames if not labels.videos or lf.video == labels.videos[0]]
-    if not frames:
-        raise KeypointError(f"{path}: no labelled frames")
-    n = max(lf.frame_idx for lf in frames) + 1
-    xy = np.full((n, len(names), 2), np.nan)
-    conf = np.zeros((n, len(names)))
-    track = _pick_track(labels, individual, path)
-    for lf in frames:
-        candidates = [inst for inst in lf.instances if track is None or inst.track == track]
-        if not candidates:
-            continue
-        inst = max(candidates, key=lambda i: float(getattr(i, "score", 1.0) or 1.0))
-        points = inst.numpy()  # (K, 2)
-        xy[lf.frame_idx] = points
-        scores = _point_scores(inst, len(names))
-        conf[lf.frame_idx] = np.where(np.isfinite(points).all(-1), scores, 0.0)
-    return Keypoints2D(names, xy, conf, str(path))
-
-
-def _pick_track(labels, individual, path):
-    tracks = list(labels.tracks)
-    if individual is None or not tracks:
-        return tracks[0] if tracks and individual is not None else None
-    if isinstance(individual, int):
-        if not 0 <= individual < len(tracks):
-            raise KeypointError(f"{path}: track index {individual} outside 0..{len(tracks) - 1}")
-        return tracks[individual]
-    for t in tracks:
-        if t.name == individual:
-            return t
-    raise KeypointError(f"{path}: track {individual!r} not found; tracks are {[t.name for t in tracks]}")
-
-
-def _point_scores(instance, k: int) -> np.ndarray:
-    """Per-point scores of a predicted instance (1 for user-labelled instances)."""
-    try:
-        arr = instance.numpy(scores=True)
-        if arr.shape[-1] >= 3:
-            return np.clip(np.nan_to_num(arr[:, 2]), 0.0, 1.0)
-    except TypeError:
-        pass
-    points = getattr(instance, "points", None)
-    if points is not None and hasattr(points, "dtype") and points.dtype.names and "score" in points.dtype.names:
-        return np.clip(np.nan_to_num(points["score"].astype(float)), 0.0, 1.0)
-    return np.ones(k)
-
-
-def prediction_fps(path: str | Path) -> float | None:
-    """The frame rate a prediction file records, or None: SLEAP files carry their video's fps when sleap-io
-    knows it; DeepLabCut tables carry none."""
-    path = Path(path)
-    if path.suffix.lower() != ".slp":
-        return None
-    import sleap_io
-
-    labels = sleap_io.load_slp(str(path))
-    fps = getattr(labels.videos[0], "fps", None) if labels.videos else None
-    try:
-        fps = float(fps) if fps is not None else None
-    except (TypeError, ValueError):
-        return None
-    return fps if fps is not None and np.isfinite(fps) and fps > 0 else None
+    if path.suffix.lower() not in LABEL_SUFFIXES:
+        raise KeypointError(
+            f"{path}: unknown keypoint file type {path.suffix!r}; allowed: .h5, .csv (DeepLabCut), .slp"
+        )
+    return read_labels(path, individual).dense()
 
 
 @dataclass(frozen=True)

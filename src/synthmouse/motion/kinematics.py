@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..body.mesh import linear_blend_skinning, skinning_matrices
+from ..body.rotations import angles_to_matrices
 from .noise import SplineNoise, to_limits
 from .rig import MotionRig
 
@@ -104,8 +106,6 @@ def smooth_upper_envelope(values: np.ndarray, radius: int) -> np.ndarray:
 def lowest_points(rig: MotionRig, angles: np.ndarray, root: np.ndarray, tail: bool = False) -> np.ndarray:
     """``(F,)`` lowest z of the body (a fixed sample of its vertices, the tail only if ``tail``, plus the paw
     soles)."""
-    from ..body.mesh import linear_blend_skinning, skinning_matrices
-
     verts, weights = rig.floor_sample_all if tail else rig.floor_sample
     world = rig.world(angles, root)
     skin = skinning_matrices(world, rig.skeleton.rest)
@@ -155,8 +155,6 @@ def keep_tail_above(
     """Angles with the tail bent up (dorsally), joint by joint from its base, wherever it would go below
     ``floor + clearance``; the corrections are smoothed in time so they add no jerks. The tail then lies on
     the floor instead of passing through it."""
-    from ..body.rotations import angles_to_matrices
-
     tail = rig.chains["tail"]
     if tail.size < 2:
         return angles

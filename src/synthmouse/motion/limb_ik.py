@@ -8,11 +8,16 @@ paw's long axis can also be steered towards a target direction (to keep a plante
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..body.rotations import angles_to_matrices
-from .rig import Limb, MotionRig
+
+if TYPE_CHECKING:  # annotations only: the rig is built from this module's limb names
+    from .rig import Limb, MotionRig
+
+LIMB_NAMES = ("fore_l", "fore_r", "hind_l", "hind_r")  # the four limbs of a rig, in this order everywhere
 
 _EY = np.array([0.0, 1.0, 0.0])
 _EZ = np.array([0.0, 0.0, 1.0])

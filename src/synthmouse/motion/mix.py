@@ -32,15 +32,17 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
+import yaml
+from pydantic import ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 from scipy.spatial.transform import Rotation
 
 from ..body import Body, Pose
 from ..body.rotations import angles_to_matrices, rigid
 from ..errors import SceneError
+from ..io.validation import format_validation_error
 from ..schema import StrictScalarsModel
-from ..yamlio import load_yaml, one_line
-from .base import Arena, Clip, HeadFixed, RootState, Stage, Support
+from ..yamlio import compose_yaml
+from .base import Arena, Clip, HeadFixed, RootState, Stage, Support, pitch_matrix
 from .behaviours import GroomSpec, ReachSpec, RearSpec, RestSpec, ScanSpec
 from .gait import LocomotionSpec
 from .itinerary import Place, anchor_place, block_targets
@@ -49,6 +51,7 @@ from .path import wall_track
 from .playback import ClipSpec, end_state
 from .posture import body_axis
 from .rare import RareSpec
+from .rig import motion_rig
 from .semirandom import SemiRandomSpec
 
 STREAM_PLAN, STREAM_BOUT, STREAM_ANCHOR, STREAM_ROUTE = 101, 102, 103, 104
@@ -177,65 +180,58 @@ class MotionMixSpec(StrictScalarsModel):
             )
         return self
 
+    def stage(self, default: Stage | None = None) -> Stage:
+        """The :class:`Stage` of this mix: its ``support``, ``arena`` and ``head_fixed`` sections where the mix
+        writes them; the others from ``default`` (a scene's stage, derived from its rig), or without one the
+        sections' defaults (a floor, the default arena, no head fixation)."""
+        written = self.model_fields_set
+        base = default if default is not None else Stage(self.support.build(), self._arena(), None)
+        return Stage(
+            self.support.build() if "support" in written else base.support,
+            self._arena() if "arena" in written else base.arena,
+            self._head_fixed() if "head_fixed" in written else base.head_fixed,
+            base.spout,
+        )
+
+    def _arena(self) -> Arena | None:
+        return self.arena.build() if self.arena is not None else None
+
+    def _head_fixed(self) -> HeadFixed | None:
+        hf = self.head_fixed
+        if hf is None:
+            return None
+        if hf.position is None:
+            return HeadFixed(None)
+        return HeadFixed(rigid(pitch_matrix(np.radians(hf.pitch)), np.array(hf.position)))
+
 
 def load_mix_spec(source: str | Path | dict, name: str = "<mix>", base_dir: str | Path | None = None) -> MotionMixSpec:
-    """Validate a mix from a YAML file path or a dict; errors name the file, field path, bad value and allowed.
+    """Validate a mix from a YAML file path or a dict; errors name the file, line (for a file), field path, bad
+    value and what is allowed (:func:`synthmouse.io.validation.format_validation_error`).
 
     Relative paths in the mix (``clip`` files) start at ``base_dir``: by default the mix file's folder, or the
     working directory for a dict.
     """
+    node = None
     if isinstance(source, dict):
         data = source
     else:
         path = Path(source)
         name = str(path)
         base_dir = path.resolve().parent if base_dir is None else base_dir
-        data = load_yaml(path, error=SceneError, what="motion mix file")
+        data, node = compose_yaml(path, error=SceneError, what="motion mix file")
     if not isinstance(data, dict):
         raise SceneError(f"{name}: a motion mix must be a mapping with a 'generators' list, got {type(data).__name__}")
     try:
         return MotionMixSpec.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
-        raise SceneError(format_validation_error(exc, name)) from None
+        raise SceneError(mix_validation_error(exc, name, data, node)) from None
 
 
-def format_validation_error(exc: ValidationError, name: str) -> str:
-    """One line per problem: ``file: field.path: message (got value); allowed: ...`` (at most 20, the rest
-    counted)."""
-    lines = []
-    errors = exc.errors(include_url=False)
-    for err in errors[:20]:
-        loc = ".".join(str(p) for p in err["loc"])
-        msg = err["msg"]
-        got = err.get("input")
-        extra = ""
-        if err["type"] == "extra_forbidden":
-            extra = f"; allowed fields: {', '.join(_allowed_fields(err['loc']))}"
-        shown = "" if isinstance(got, dict) else f" (got {_short(got)})"
-        msg = msg.removeprefix("Value error, ")
-        lines.append(one_line(f"{name}: {loc + ': ' if loc else ''}{msg}{shown}{extra}"))
-    if len(errors) > len(lines):
-        lines.append(f"{name}: ... and {len(errors) - len(lines)} more problems")
-    return "\n".join(lines)
-
-
-def _short(value, limit: int = 80) -> str:
-    shown = repr(value)
-    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
-
-
-def _allowed_fields(loc: tuple) -> list[str]:
-    model: type[BaseModel] = MotionMixSpec
-    tags = {spec.model_fields["type"].default: spec for spec in GENERATOR_SPECS}
-    for part in loc[:-1]:
-        if isinstance(part, str) and part in tags:
-            model = tags[part]
-        elif isinstance(part, str) and part in model.model_fields:
-            ann = model.model_fields[part].annotation
-            for candidate in (SupportSpec, ArenaSpec, HeadFixedSpec):
-                if ann is candidate or candidate in getattr(ann, "__args__", ()):
-                    model = candidate
-    return sorted(model.model_fields)
+def mix_validation_error(exc: ValidationError, name: str, data: dict, node: yaml.Node | None = None) -> str:
+    """One line per problem: ``file, line N: field.path: message (got value)``, unknown keys with the allowed
+    keys of their section."""
+    return format_validation_error(exc, name, data, node, model=MotionMixSpec, what="the motion mix")
 
 
 class Bout:
@@ -254,17 +250,17 @@ class Bout:
 
 
 class MotionMix:
-    """A validated mix bound to a body (see the module docstring).
+    """A validated mix bound to a body and a stage (see the module docstring).
 
     Args:
         spec: the validated mix.
         body: the body to animate.
+        stage: where it moves (a scene's stage with the mix's own sections applied, see
+            :meth:`MotionMixSpec.stage`); None: the mix's own sections.
         cache_size: bouts kept in memory for sequential access.
     """
 
-    def __init__(self, spec: MotionMixSpec, body: Body, cache_size: int = 8):
-        from . import motion_rig
-
+    def __init__(self, spec: MotionMixSpec, body: Body, stage: Stage | None = None, cache_size: int = 8):
         self.spec = spec
         self.body = body
         self.rig = motion_rig(body)
@@ -272,10 +268,9 @@ class MotionMix:
         self.weights = np.array([g.weight for g in spec.generators]) / sum(g.weight for g in spec.generators)
         per_bout = self.weights / np.array([0.5 * (g.duration[0] + g.duration[1]) for g in spec.generators])
         self.bout_probabilities = per_bout / per_bout.sum()
-        self.stage = Stage(spec.support.build(), spec.arena.build() if spec.arena else None, self._head_fixed())
+        self.stage = stage if stage is not None else spec.stage()
         self.offset = body_axis(self.rig)[0]  # the body centre ahead of the root
-        free = self.stage.support.kind == "floor" and self.stage.head_fixed is None
-        self.track = wall_track(self.stage.arena, body_axis(self.rig)[1]) if free else None
+        self.track = wall_track(self.stage.arena, body_axis(self.rig)[1]) if self.stage.free else None
         self._cache: OrderedDict = OrderedDict()
         self._plans: OrderedDict = OrderedDict()
         self._targets: OrderedDict = OrderedDict()
@@ -297,16 +292,6 @@ class MotionMix:
     @property
     def names(self) -> list[str]:
         return [g.label for g in self.spec.generators]
-
-    def _head_fixed(self) -> HeadFixed | None:
-        hf = self.spec.head_fixed
-        if hf is None:
-            return None
-        if hf.position is None:
-            return HeadFixed(None)
-        from .base import pitch_matrix
-
-        return HeadFixed(rigid(pitch_matrix(np.radians(hf.pitch)), np.array(hf.position)))
 
     # ------------------------------------------------------------------ planning
     def block_frames(self, fps: float) -> int:
@@ -411,7 +396,7 @@ class MotionMix:
         """Where the root stands when a block starts, if the blocks before it walked (drawn from ``(seed, block)``
         alone; see :mod:`synthmouse.motion.itinerary`)."""
         arena = self.stage.arena
-        if arena is None or self.stage.support.kind != "floor" or self.stage.head_fixed is not None:
+        if arena is None or not self.stage.free:
             return RootState(0.0, 0.0, 0.0)
         if self.track is None:  # an arena too small for a wall track: anywhere
             return arena.random_state(_rng(seed, block, STREAM_ANCHOR))
@@ -597,10 +582,11 @@ def _rng(*keys: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(k) for k in keys])))
 
 
-# ---------------------------------------------------------------------------------------------- scenes
-# Default mixes. Weights are shares of time (percent here); the free mix's shares and bout durations approximate a
-# C57BL/6 mouse in a novel open field, and its arena (filled in from the rig) keeps 80 % of the time in the 8 cm
-# periphery zone: sources and approximations in docs/motion/README.md ("Open-field defaults").
+# ---------------------------------------------------------------------------------------------- default mixes
+# Default mixes (a scene without ``motion:`` gets the one for its stage, see default_mix). Weights are shares of
+# time (percent here); the free mix's shares and bout durations approximate a C57BL/6 mouse in a novel open field,
+# and its arena (the scene's, from the rig) keeps 80 % of the time in the 8 cm periphery zone: sources and
+# approximations in docs/motion/README.md ("Open-field defaults").
 DEFAULT_FREE_MIX: dict = {
     "generators": [
         {"type": "locomotion", "name": "walk", "gait": "walk", "weight": 30, "duration": [0.8, 2.5], "speed": 0.12},
@@ -648,44 +634,41 @@ class MixPoseProvider:
         return Pose(self._inverse @ pose.root, pose.rotations), {"motion": name, "segment": segment}
 
 
-def scene_motion(scene, seed: int, fps: float | None = None) -> MixPoseProvider:
-    """The motion of a built scene (``scene.motion``: a mapping, a YAML path or None for a default mix).
+def default_mix(stage: Stage) -> dict:
+    """The default mix (as written in YAML) for a stage: running on a belt or wheel, the open field on a floor."""
+    return DEFAULT_FREE_MIX if stage.support.kind == "floor" else DEFAULT_RUNNING_MIX
 
-    Missing ``support``/``arena``/``head_fixed`` sections follow the rig: a wheel gives a head-fixed mouse on a
-    wheel of the rig's radius, a treadmill a belt (head-fixed when the rig has a head bar), an open field or
-    platform a floor with the rig's floor region as the arena (5 cm margin).
+
+class _StageSections(StrictScalarsModel):
+    """The stage sections of a mix, to check a stage that did not come from a mix (a scene's rig)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    support: SupportSpec
+    arena: ArenaSpec | None
+
+
+def check_stage(stage: Stage, name: str = "<stage>") -> Stage:
+    """``stage`` if its support and arena keep the bounds a mix allows (a wheel radius of 0.01..2 m ...).
+
+    Raises:
+        SceneError: ``name: support.radius: ...`` naming the field, the bad value and what is allowed.
     """
-    rig = getattr(getattr(scene, "spec", None), "rig", None)
-    kind = getattr(rig, "type", "openfield")
-    motion = scene.motion
-    base_dir = getattr(getattr(scene, "spec", None), "base_dir", None)  # clip paths in a scene's motion mapping
-    if isinstance(motion, (str, Path)):
-        data = load_yaml(Path(motion), error=SceneError, what="motion mix file")
-        if not isinstance(data, dict):
-            raise SceneError(
-                f"{motion}: a motion mix must be a mapping with a 'generators' list, got {type(data).__name__}"
-            )
-        name = str(motion)
-        base_dir = Path(motion).resolve().parent
-    else:
-        data = (
-            dict(motion)
-            if motion
-            else dict(DEFAULT_RUNNING_MIX if kind in ("wheel", "treadmill") else DEFAULT_FREE_MIX)
-        )
-        name = "motion"
-    data = dict(data)
-    if "support" not in data:
-        if kind == "wheel":
-            data["support"] = {"type": "wheel", "radius": float(rig.radius)}
-        elif kind == "treadmill":
-            data["support"] = {"type": "treadmill"}
-    if "head_fixed" not in data and (kind == "wheel" or (kind == "treadmill" and getattr(rig, "headbar", False))):
-        data["head_fixed"] = {}
-    if "arena" not in data:
-        region = getattr(scene, "floor_region", None)
-        if region is not None and kind not in ("wheel", "treadmill"):
-            margin = min(0.05, 0.25 * (region[1] - region[0]), 0.25 * (region[3] - region[2]))
-            data["arena"] = {"x": [region[0], region[1]], "y": [region[2], region[3]], "margin": margin}
-    spec = load_mix_spec(data, name, base_dir=base_dir)
-    return MixPoseProvider(MotionMix(spec, scene.body), seed, fps or spec.fps, getattr(scene, "body_root", None))
+    support, arena = stage.support, stage.arena
+    data = {
+        "support": {"type": support.kind, "height": support.height, "radius": support.radius},
+        "arena": None
+        if arena is None
+        else {
+            "x": (arena.x_min, arena.x_max),
+            "y": (arena.y_min, arena.y_max),
+            "margin": arena.margin,
+            "periphery": arena.periphery,
+            "periphery_width": arena.periphery_width,
+            "wall_distance": arena.wall_distance,
+        },
+    }
+    try:
+        _StageSections.model_validate(data)
+    except ValidationError as exc:
+        raise SceneError(format_validation_error(exc, name, data, model=_StageSections, what=name)) from None
+    return stage

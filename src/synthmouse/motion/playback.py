@@ -165,9 +165,7 @@ class ClipSpec(GeneratorSpec):
         angles = rig.clamp(angles)
         support = stage.support
         if stage.head_fixed is not None:
-            from .gait import _head_bar
-
-            root = head_fixed_root(rig, angles, _head_bar(rig, stage.head_fixed, support))
+            root = head_fixed_root(rig, angles, stage.head_bar(rig))
         else:
             arena = stage.arena if support.kind == "floor" else None
             moving = support.kind == "floor" and not self.in_place

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.optimize import least_squares
 
 from ..body import Pose
 from ..body.rotations import rigid
-from .limb_ik import LimbTargets, chain_forward, limb_anchor, solve_limb
-from .rig import LIMB_NAMES, MotionRig
+from .limb_ik import LIMB_NAMES, LimbTargets, chain_forward, limb_anchor, solve_limb
+
+if TYPE_CHECKING:  # annotations only: the rig computes its standing posture with this module
+    from .rig import MotionRig
 
 # Landmark heights of a standing adult mouse, as fractions of the nose-to-tail-base length.
 STANDING_HEIGHTS = {

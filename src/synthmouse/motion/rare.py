@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import Field
 
 from .base import Clip, RootState, Stage, stance_root
-from .kinematics import ground
+from .kinematics import ground, lowest_points
 from .noise import min_jerk
 from .rig import MotionRig
 from .spec import GeneratorSpec
@@ -63,8 +63,6 @@ def sample_postures(
 
 
 def _settle_each(rig: MotionRig, angles: np.ndarray, root: np.ndarray, floor: float) -> np.ndarray:
-    from .kinematics import lowest_points
-
     out = root.copy()
     out[:, 2, 3] += floor - lowest_points(rig, angles, root, tail=True)
     return out

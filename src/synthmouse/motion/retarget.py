@@ -29,7 +29,7 @@ from ..body import Body, KeypointSet, Pose
 from ..body.rotations import angles_to_matrices, rigid
 from ..errors import PoseError
 from .projection import project, triangulate
-from .rig import MotionRig
+from .rig import MotionRig, motion_rig
 
 TRUNK_LANDMARKS = (
     "nose",
@@ -131,7 +131,6 @@ class PoseFitter:
         groups: list[str] | tuple[str, ...] | None = None,
         rig: MotionRig | None = None,
     ):
-        from . import motion_rig
 
         self.body = body
         self.rig = rig or motion_rig(body)

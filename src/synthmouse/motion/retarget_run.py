@@ -27,9 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from ..body import Body, KeypointSet, Pose
+from ..body.keypoint_sets import _builtin_data
 from ..body.rotations import angles_to_matrices
 from ..errors import KeypointError, PoseError
-from ..fileio import atomic_path
+from ..fileio import atomic_path, sha256_of
 from ..yamlio import load_yaml
 from .projection import triangulate
 from .retarget import PoseFitter
@@ -126,7 +127,6 @@ def resolve_keypoint_map(
 
 
 def _default_map(body: Body, parts: tuple[str, ...], files: str) -> KeypointMap:
-    from ..body.keypoint_sets import _builtin_data
 
     sets = _builtin_data()["sets"]
     overlaps = {name: [n for n in entry["keypoints"] if n in parts] for name, entry in sets.items()}
@@ -187,8 +187,9 @@ class Observations:
 
 
 def stack_views(views: list, n_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(pixels (C, F, K, 2), confidence (C, F, K))`` from selected :class:`Keypoints2D` of each camera; shorter
-    files are padded with missing detections to the longest (or to ``n_frames``)."""
+    """``(pixels (C, F, K, 2), confidence (C, F, K))`` from the selected
+    :class:`~synthmouse.io.labels.LabelledFrames` of each camera; shorter files are padded with missing
+    detections to the longest (or to ``n_frames``)."""
     n = n_frames or max(v.xy.shape[0] for v in views)
     k = views[0].xy.shape[1]
     pixels = np.full((len(views), n, k, 2), np.nan)
@@ -405,7 +406,6 @@ def remove_partial(partial: Path) -> None:
 
 def fingerprint_of(files: list[Path], options: dict) -> str:
     """A hash of the input files' bytes and the fitting options (JSON-serialisable)."""
-    from ..fileio import sha256_of
 
     digest = hashlib.sha256()
     for path in files:

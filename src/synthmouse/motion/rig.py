@@ -9,18 +9,22 @@ skeleton carries the groups of :mod:`synthmouse.body.groups` and whose landmarks
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
-from ..body import Body, KeypointSet
+from ..body import Body, KeypointSet, Pose
+from ..body.groups import PARTS
 from ..body.rotations import angles_to_matrices
+from ..body.tongue import TIP_LANDMARK
 from ..errors import PoseError
+from .limb_ik import LIMB_NAMES
+from .posture import Posture, standing_posture
 
 FORE_GROUPS = ("scapula", "shoulder", "elbow", "wrist")
 HIND_GROUPS = ("hip", "knee", "ankle")
-LIMB_NAMES = ("fore_l", "fore_r", "hind_l", "hind_r")
 SIDE_WORD = {"l": "left", "r": "right"}
 
 
@@ -182,8 +186,6 @@ class MotionRig:
 
     def landmark_rest(self, name: str) -> np.ndarray:
         """``(3,)`` rest-pose position of one landmark in the body frame."""
-        from ..body import Pose
-
         return self.body.keypoints(Pose.rest(self.n_joints), self.landmark_set((name,)))[0, 0]
 
     def local_point(self, landmark: str, joint: int) -> np.ndarray:
@@ -242,9 +244,6 @@ class MotionRig:
     def tongue_protrusion(self) -> tuple[np.ndarray, np.ndarray]:
         """``(joints (k,), limit (k,))``: the tongue joints that carry the tongue's skin and, for each, the
         flexion limit that slides the tongue tip (landmark ``tongue_tip``) furthest forward along the head."""
-        from ..body import Pose
-        from ..body.tongue import TIP_LANDMARK
-
         joints = self.chains["tongue"]
         skinned = np.isin(joints, self.body.mesh.dominant_joint())
         joints = joints[skinned] if skinned.any() else joints
@@ -262,10 +261,8 @@ class MotionRig:
         return joints, (self.hi if forward[1] >= forward[0] else self.lo)[joints, 0]
 
     @cached_property
-    def standing(self):
+    def standing(self) -> Posture:
         """The neutral standing posture of this body (see :func:`synthmouse.motion.posture.standing_posture`)."""
-        from .posture import standing_posture
-
         return standing_posture(self)
 
 
@@ -288,8 +285,6 @@ class TrunkModel:
     def from_rig(cls, rig: MotionRig) -> TrunkModel:
         """Slab the rest-pose trunk (vertices of the ``trunk`` part) along the body axis at each spine joint: the
         centre of a slab's cross-section is the centreline point, 80 % of its smaller half-extent the radius."""
-        from ..body.groups import PARTS
-
         joints = np.concatenate([rig.chains["pelvis"], rig.chains["spine"], rig.chains["neck"][:1]])
         rest = rig.skeleton.rest[joints]
         xs = rest[:, 0, 3]
@@ -328,3 +323,15 @@ def segment_distances(points: np.ndarray, line: np.ndarray) -> np.ndarray:
     ab = b - a
     t = np.clip(np.sum((p - a) * ab, -1) / np.maximum(np.sum(ab * ab, -1), 1e-12), 0.0, 1.0)
     return np.linalg.norm(p - (a + t[..., None] * ab), axis=-1)
+
+
+_RIGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def motion_rig(body: Body) -> MotionRig:
+    """The :class:`MotionRig` of a body, built once per body object and cached."""
+    rig = _RIGS.get(body)
+    if rig is None:
+        rig = MotionRig(body)
+        _RIGS[body] = rig
+    return rig

@@ -27,8 +27,9 @@ import numpy as np
 
 from ..errors import SynthmouseError
 from ..fileio import atomic_open, atomic_path
+from ..io.labels import LabelledFrames, read_labels
 from .evaluate import evaluate_predictions, format_table
-from .labels import LabelledSet, read_labels, read_training_labels
+from .labels import read_training_labels
 from .model import PoseModel, read_gray
 from .sources import map_real_names, pick_frames
 from .train import ProgressFn, Source, TrainOptions, default_config, train_pose_model
@@ -118,7 +119,7 @@ def _train(
     return train_pose_model(sources, folder, config, options, init=init, progress=report)
 
 
-def _predict(model: PoseModel, data: LabelledSet) -> np.ndarray:
+def _predict(model: PoseModel, data: LabelledFrames) -> np.ndarray:
     xy, _ = model.predict([read_gray(p) for p in data.images])
     return xy
 
@@ -139,7 +140,7 @@ def run_benchmark(
     started = time.perf_counter()
     synth_dir = synthetic_dataset(Path(scene), out / "synthetic", options.frames, options.seed)
     synth = read_training_labels(synth_dir)
-    real_set, pairs = map_real_names(read_labels(real), real, synth.names, synth_dir, mapping)
+    real_set, pairs = map_real_names(read_labels(real, check=True), real, synth.names, synth_dir, mapping)
     names = [n for n in synth.names if n in real_set.names]
     real_set = real_set.reorder(synth.names)
     folds = contiguous_folds(len(real_set), options.folds)

@@ -21,7 +21,9 @@ import numpy as np
 
 from ..errors import SynthmouseError
 from ..fileio import atomic_open, atomic_path
-from .labels import TRAINING_FRAMES_FILE, LabelledSet, file_sha256
+from ..io.labels import LabelledFrames
+from ..io.mapping import match_keypoints, no_match_message
+from .labels import TRAINING_FRAMES_FILE, file_sha256
 
 HEAD_NAMES = ("snout", "nose", "Nose", "Snout", "nose_tip")
 TAIL_NAMES = ("tailbase", "tail_root", "tail_base", "tailBase", "TailBase", "tail1")
@@ -32,15 +34,13 @@ def matched_names(
 ) -> list[tuple[str, str]]:
     """``(model name, label name)`` pairs evaluated, in the model's order: ``mapping`` (``{label name: model
     name}``, i.e. ``--map REAL=SYNTHETIC``) where given, then the automatic matching of every command
-    (:func:`synthmouse.dataset.keypoint_match.match_keypoints`: same name, case and separators, common
+    (:func:`synthmouse.io.mapping.match_keypoints`: same name, case and separators, common
     DeepLabCut names).
 
     Raises:
         LabelError: a bad ``--map`` entry (unknown name, names on the wrong sides).
         SynthmouseError: nothing matches.
     """
-    from ..dataset.keypoint_match import match_keypoints, no_match_message
-
     pairs = match_keypoints(label_names, model_names, mapping, "the labels", "the model")
     if not pairs:
         raise SynthmouseError(no_match_message(label_names, model_names, "the labels", "the model"))
@@ -186,7 +186,7 @@ def _pt(p: np.ndarray) -> tuple[int, int]:
 def evaluate_predictions(
     pred: np.ndarray,
     model_names: Sequence[str],
-    labels: LabelledSet,
+    labels: LabelledFrames,
     mapping: Mapping[str, str] | None = None,
     out: str | Path | None = None,
     length_pair: tuple[str, str] | None = None,
@@ -209,7 +209,7 @@ def evaluate_predictions(
     """
     pairs = matched_names(model_names, labels.names, mapping)
     p = np.stack([pred[:, list(model_names).index(m)] for m, _ in pairs], axis=1)
-    t = np.stack([labels.keypoints[:, list(labels.names).index(lab)] for _, lab in pairs], axis=1)
+    t = np.stack([labels.xy[:, list(labels.names).index(lab)] for _, lab in pairs], axis=1)
     names = [lab for _, lab in pairs]
     if not np.isfinite(t).all(-1).any():
         where = f" ({labels.images[0].parent} ...)" if len(labels) else ""
@@ -256,7 +256,7 @@ def _seen_report(
     t: np.ndarray,
     names: Sequence[str],
     length_pair,
-    labels: LabelledSet,
+    labels: LabelledFrames,
     seen: np.ndarray,
     include_seen: bool,
 ) -> dict:
@@ -298,7 +298,7 @@ def frames_summary(report: dict) -> str:
     return text
 
 
-def training_frame_mask(model_dir: str | Path, labels: LabelledSet) -> np.ndarray:
+def training_frame_mask(model_dir: str | Path, labels: LabelledFrames) -> np.ndarray:
     """``(N,) bool``: which frames of ``labels`` the model in ``model_dir`` was trained on, by the record
     ``training_frames.json`` written at training time (same resolved image path, or the same image bytes for
     human-labelled frames). All False when the folder holds no record (a model from an older version)."""

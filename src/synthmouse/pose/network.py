@@ -14,6 +14,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..errors import SynthmouseError
+
 OUTPUT_STRIDE = 2
 BACKBONES = ("unet", "resnet18")
 
@@ -123,6 +125,4 @@ def build_network(backbone: str, n_keypoints: int, width: int = 16, pretrained: 
         return CompactUNet(n_keypoints, width)
     if backbone == "resnet18":
         return ResNetHeatmap(n_keypoints, pretrained)
-    from ..errors import SynthmouseError
-
     raise SynthmouseError(f"backbone {backbone!r} is not known; allowed: {', '.join(BACKBONES)}")

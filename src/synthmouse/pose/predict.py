@@ -6,15 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from ..errors import SynthmouseError
 from ..fileio import atomic_path
+from ..io.labels import read_labels
+from ..io.video import VIDEO_SUFFIXES, VideoError, open_video, video_info
 from .model import PoseModel, read_gray
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".m4v", ".webm")
 
 
 def frame_keys(path: str | Path) -> tuple[list[str], Callable[[], Iterator[np.ndarray]]]:
@@ -22,29 +22,22 @@ def frame_keys(path: str | Path) -> tuple[list[str], Callable[[], Iterator[np.nd
     (its labelled images). Video rows are frame numbers; image rows are paths."""
     path = Path(path)
     if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
-        capture = cv2.VideoCapture(str(path))
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        capture.release()
+        try:
+            count = video_info(path).n_frames
+        except VideoError as exc:
+            raise SynthmouseError(str(exc)) from None
         if count <= 0:
-            raise SynthmouseError(f"{path}: OpenCV cannot read frames from this video")
+            raise SynthmouseError(f"{path}: cannot read frames from this video (no frame count)")
 
         def video() -> Iterator[np.ndarray]:
-            cap = cv2.VideoCapture(str(path))
-            try:
-                while True:
-                    ok, frame = cap.read()
-                    if not ok:
-                        return
-                    yield cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
-            finally:
-                cap.release()
+            with open_video(path) as reader:
+                for _, frame in reader.frames(colour="gray"):
+                    yield frame
 
         return [str(i) for i in range(count)], video
     if path.is_dir():
         if (path / "labeled-data").is_dir() or any(path.glob("CollectedData_*")):
-            from .labels import read_labels
-
-            files = list(read_labels(path).images)
+            files = list(read_labels(path, check=True).images)
         else:
             files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:

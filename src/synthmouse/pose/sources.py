@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SynthmouseError
-from .labels import LabelledSet, parse_mapping, read_labels, read_training_labels
+from ..io.labels import LabelledFrames, read_labels
+from ..io.mapping import match_keypoints, no_match_message, parse_mapping
+from .labels import read_training_labels
 from .train import Source
 
 SPLITS = ("train", "train+val", "all")
@@ -24,7 +26,7 @@ def frame_number(path: Path) -> int:
     return int(digits[-1])
 
 
-def split_rows(data: LabelledSet, folder: Path, split: str) -> LabelledSet:
+def split_rows(data: LabelledFrames, folder: Path, split: str) -> LabelledFrames:
     """Rows of a synthmouse dataset in ``split`` (train, train+val or all) by its ``splits.json``; all rows when
     there is no such file."""
     if split not in SPLITS:
@@ -49,15 +51,15 @@ def pick_frames(n_total: int, n: int, seed: int) -> np.ndarray:
 
 
 def map_real_names(
-    real: LabelledSet,
+    real: LabelledFrames,
     real_path: str | Path,
     synth_names: Sequence[str],
     synth_path: str | Path,
     mapping: Sequence[str] | None,
-) -> tuple[LabelledSet, list[tuple[str, str]]]:
+) -> tuple[LabelledFrames, list[tuple[str, str]]]:
     """``real`` with its keypoints renamed to the synthetic names they match, and the pairs ``(real name,
     synthetic name)``: ``mapping`` items ``REAL=SYNTHETIC`` first, then the automatic matching that ``report``
-    uses too (:func:`synthmouse.dataset.keypoint_match.match_keypoints`). Real keypoints without a match are
+    uses too (:func:`synthmouse.io.mapping.match_keypoints`). Real keypoints without a match are
     left out.
 
     Raises:
@@ -65,8 +67,6 @@ def map_real_names(
             lists the ones they have), or has its names on the wrong sides (the message shows the reverse).
         SynthmouseError: no keypoint in common.
     """
-    from ..dataset.keypoint_match import match_keypoints, no_match_message
-
     real_what, synth_what = f"the real labels {real_path}", f"the synthetic set {synth_path}"
     pairs = match_keypoints(real.names, synth_names, parse_mapping(mapping), real_what, synth_what)
     if not pairs:
@@ -99,7 +99,7 @@ def dataset_sources(
         return [Source(synth, 1.0)]
     if not 0.0 < real_share < 1.0:
         raise SynthmouseError(f"--real-share {real_share}: must be between 0 and 1 (exclusive)")
-    real, pairs = map_real_names(read_labels(real_labels), real_labels, synth.names, dataset, mapping)
+    real, pairs = map_real_names(read_labels(real_labels, check=True), real_labels, synth.names, dataset, mapping)
     real = real.subset(pick_frames(len(real), n_real, seed))
     return [
         Source(synth, 1.0 - real_share),

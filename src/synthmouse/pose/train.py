@@ -24,9 +24,10 @@ from torch.nn import functional as F
 
 from ..errors import SynthmouseError
 from ..fileio import atomic_open, atomic_path
+from ..io.labels import LabelledFrames, concatenate
 from .augment import Photometric, affine_matrix, apply_affine, photometric, warp
 from .heatmap import gaussian_targets
-from .labels import TRAINING_FRAMES_FILE, LabelledSet, file_sha256, flip_permutation
+from .labels import TRAINING_FRAMES_FILE, file_sha256, flip_permutation
 from .model import PoseConfig, PoseModel, box_centres, locator_geometry, read_gray, to_tensor
 from .network import OUTPUT_STRIDE
 
@@ -66,7 +67,7 @@ class Source:
     that ``evaluate`` can keep them apart); ``pairs``: the ``(label name, model name)`` pairs they were renamed
     through."""
 
-    data: LabelledSet
+    data: LabelledFrames
     weight: float = 1.0
     real: bool = False
     pairs: tuple[tuple[str, str], ...] = ()
@@ -115,9 +116,9 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def animal_extent(data: LabelledSet) -> float:
+def animal_extent(data: LabelledFrames) -> float:
     """Median over frames of the largest distance between two labelled keypoints (pixels)."""
-    kp = data.keypoints
+    kp = data.xy
     d = np.linalg.norm(kp[:, :, None] - kp[:, None, :], axis=-1)
     per_frame = np.nanmax(np.where(np.isfinite(d), d, -np.inf), axis=(1, 2))
     per_frame = per_frame[np.isfinite(per_frame) & (per_frame > 0)]
@@ -143,9 +144,7 @@ def default_config(
     )
 
 
-def _concat(sets: Sequence[LabelledSet]) -> LabelledSet:
-    from .labels import concatenate
-
+def _concat(sets: Sequence[LabelledFrames]) -> LabelledFrames:
     return concatenate(list(sets))
 
 
@@ -174,7 +173,7 @@ class BatchMaker:
         self, sources: Sequence[Source], config: PoseConfig, options: TrainOptions, cache: ImageCache | None = None
     ):
         self.sources = [Source(s.data.reorder(config.names), s.weight) for s in sources]
-        usable = [np.flatnonzero(np.isfinite(s.data.keypoints).all(-1).any(-1)) for s in self.sources]
+        usable = [np.flatnonzero(np.isfinite(s.data.xy).all(-1).any(-1)) for s in self.sources]
         for s, u in zip(self.sources, usable, strict=True):
             if len(s.data) and not len(u):
                 raise SynthmouseError(f"a training set ({s.data.images[0].parent}) has no labelled keypoints")
@@ -205,7 +204,7 @@ class BatchMaker:
         s = int(rng.choice(len(self.sources), p=self.p))
         i = int(rng.choice(self.usable[s]))
         data = self.sources[s].data
-        return self.cache.get(data.images[i]), data.keypoints[i]
+        return self.cache.get(data.images[i]), data.xy[i]
 
     def _sample(self, rng: np.random.Generator, stage: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         c, o = self.config, self.options

@@ -46,7 +46,9 @@ class FrameResult:
     views: list[CameraView]
     keypoints3d: np.ndarray  # (K, 3) world metres
     keypoint_names: tuple[str, ...]
-    params: dict[str, float | int | str] = field(default_factory=dict)  # randomized values drawn for this frame
+    # the frame's values for frames.csv (motion, segment, ``FrameDraw.as_params()``), set by the frame source;
+    # renderers leave it empty
+    params: dict[str, float | int | str] = field(default_factory=dict)
 
 
 class Renderer(Protocol):

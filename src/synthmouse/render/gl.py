@@ -19,24 +19,22 @@ one geometry pass.
   that the direct pass cannot draw what lies behind them; the mirror glass finally darkens the reflection by
   its reflectance. Mirror keypoints carry the mirror's suffix; their pixels come from the virtual camera
   :meth:`Mirror.mirrored_camera`, which agrees with the reflected render.
-* Visibility of a keypoint: projected inside the image, in front of the camera, and not occluded. A keypoint
-  is occluded when its camera depth exceeds the rendered depth at its (nearest) pixel by more than
-  ``visibility_tolerance`` (default 5 mm; ``outputs.visibility_tolerance`` in the scene file). Skin keypoints
-  lie on the rendered surface (difference ~0); joint-centre keypoints lie a few millimetres under the skin,
-  which is why the tolerance is a few millimetres and not zero; anything thicker in front (the other side of
-  the body, the wheel, a wall) hides them. Surfaces with ``opacity < 1`` and meshes with ``occluder: false``
-  never hide keypoints. Mirror keypoints must also be seen through their mirror's polygon.
-
-* Per-frame randomization (``FrameState.params``, drawn by :func:`synthmouse.appearance.randomize.draw`):
-  ``light.*`` keys change the light uniforms for that frame (:func:`frame_lights`; when the shadow-casting
-  light moves, its static rig shadow map is redrawn), ``body.fur_albedo_scale`` re-uploads the mouse's vertex
-  colours (:func:`fur_colours`); a frame without them gets the scene's own values back. A scene that differs
-  from the uploaded one only by its body (:func:`synthmouse.scene.build.reshape_scene`) re-uploads only the
-  mouse. Camera jitter arrives as ``FrameState.cameras``.
+* Labels come from the backend-neutral :mod:`synthmouse.render.visibility` (projected inside the image, in
+  front of the camera, at most ``visibility_tolerance`` behind the rendered depth). Surfaces with
+  ``opacity < 1`` and meshes with ``occluder: false`` write no camera depth, so they never hide keypoints.
+* The renderer renders the scene it is given, nothing else: a frame's randomized lights, fur colour, body
+  shape and cameras are already in it (:func:`synthmouse.scene.draw.frame_scene`). Its GPU copies are keyed
+  on the scene's immutable parts (frozen dataclasses, read-only arrays): the rig stays uploaded while its
+  meshes, materials, mirrors and background are the same objects; a new body (a reshaped mouse) re-uploads
+  only the mouse, new vertex colours only the colours; lights are compared by value (when the
+  shadow-casting light moves, its static rig shadow map is redrawn).
+* Projection maths (OpenGL matrices, shadow projections, mirror clip planes, depth ranges, vertex normals)
+  is in :mod:`synthmouse.render.matrices`.
 * Each call makes the renderer's context current (several renderers may live in one process).
 * Before a camera's buffers are allocated its size is checked against the OpenGL limits
   (``GL_MAX_TEXTURE_SIZE``, ``GL_MAX_RENDERBUFFER_SIZE``, ``GL_MAX_VIEWPORT_DIMS``) and its estimated memory
-  against what the process can still allocate (:func:`available_memory`); either failing raises a one-line
+  against what the process can still allocate (:func:`synthmouse.render.memory.available_memory`); either
+  failing raises a one-line
   :class:`~synthmouse.errors.RenderError` naming the camera, the size and the limit, instead of an allocation
   failure deep inside a frame.
 
@@ -49,11 +47,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
-import resource
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -65,6 +60,19 @@ from ..scene.camera import Camera
 from ..scene.materials import Light, Material
 from . import FrameState
 from .base import CameraView, FrameResult
+from .matrices import (
+    NEAR_M,
+    ShadowProjection,
+    face_incidence,
+    far_plane,
+    gl_matrix,
+    mirror_clip_planes,
+    nearest_box_order,
+    scene_bounds,
+    shadow_projection,
+    vertex_normals,
+)
+from .memory import available_memory
 from .shaders import (
     MAX_CLIP_PLANES,
     MAX_LIGHTS,
@@ -77,10 +85,9 @@ from .shaders import (
     scene_fragment_source,
     scene_vertex_source,
 )
+from .visibility import facing_mirrors, label_keypoints, visibility_tolerance
 
-DEFAULT_VISIBILITY_TOLERANCE_M = 0.005
 GL_CLIP_DISTANCE0 = 0x3000
-NEAR_M = 0.005
 LIGHT_TYPE_CODES = {"directional": 1, "point": 2, "spot": 3}
 BACKDROP_PARTS = ("table", "room_floor")  # large parts left out of the shadow map's extent
 # Memory of one camera, per pixel, estimated before its buffers are allocated (see GLRenderer._check_cameras).
@@ -177,7 +184,8 @@ class _Lens:
 
 @dataclass(eq=False)
 class _SceneGPU:
-    """GPU-side copy of one scene."""
+    """GPU-side copy of one scene (``scene``: the one rendered last; only parts that ``key``, ``mouse_key``
+    and ``colours`` say are on the GPU are read from it)."""
 
     scene: object
     rig: list[_Mesh]
@@ -190,14 +198,15 @@ class _SceneGPU:
     mirror_quads: list
     mirror_backs: list[_Mesh]
     bounds: np.ndarray
-    shadows: dict | None
+    shadows: ShadowProjection | None
     textures: list = field(default_factory=list)
     buffers: list = field(default_factory=list)
     key: tuple = ()
+    programs_key: tuple = ()
     mouse_colours: object = None
     mouse_buffers: list = field(default_factory=list)
     mouse_key: tuple = ()
-    fur_scale: float = 1.0  # body.fur_albedo_scale of the colours on the GPU
+    colours: np.ndarray | None = None  # the (read-only) vertex colours on the GPU
     light_state: tuple = ()  # the lights whose uniforms are set
     shadow_state: tuple = ()  # the shadow caster's geometry of the static (rig) shadow map
     shadow_bounds: np.ndarray | None = None
@@ -252,35 +261,35 @@ class GLRenderer:
 
     # -- public API ------------------------------------------------------------------------------------------
     def render(self, scene, frame: FrameState | Pose) -> FrameResult:
-        """Render one frame of ``scene`` (a :class:`synthmouse.scene.build.Scene`) for all its cameras.
+        """Render one frame of ``scene`` (a :class:`synthmouse.scene.build.Scene`, e.g. a frame's
+        :func:`~synthmouse.scene.draw.frame_scene`) for all its cameras, with its lights and body colours.
 
         Args:
             scene: the scene.
-            frame: a :class:`FrameState` (pose with one frame, world coordinates; optional camera overrides),
-                or just a one-frame :class:`~synthmouse.body.Pose`.
+            frame: a :class:`FrameState` (index and a pose with one frame, world coordinates), or just a
+                one-frame :class:`~synthmouse.body.Pose`.
 
         Returns:
-            :class:`FrameResult` with one :class:`CameraView` per camera; each view's keypoints are the
-            scene's keypoints followed by each mirror's (names with the mirror suffix).
+            :class:`FrameResult` (empty ``params``) with one :class:`CameraView` per camera; each view's
+            keypoints are the scene's keypoints followed by each mirror's (names with the mirror suffix).
         """
         if isinstance(frame, Pose):
             frame = FrameState(0, frame)
         if frame.pose.n_frames != 1:
             raise SynthmouseError(f"render: frame {frame.index} has {frame.pose.n_frames} poses, expected 1")
-        cameras = frame.cameras if frame.cameras is not None else scene.cameras
-        self._check_cameras(cameras)
+        self._check_cameras(scene.cameras)
         with self.ctx:  # current, even when another renderer's context was made current since
             gpu = self._prepare(scene)
-            self._apply_lights(gpu, frame_lights(scene.lights, frame.params))
-            self._apply_fur(gpu, float(frame.params.get("body.fur_albedo_scale", 1.0)))
+            self._apply_lights(gpu, scene.lights)
+            self._apply_colours(gpu, scene.body_colours)
             world = scene.body.world_frames(frame.pose)
             vertices = scene.body.skin(frame.pose, world)[0]
             self._upload_mouse(gpu, vertices)
             keypoints3d = scene.body.keypoints(frame.pose, scene.keypoint_set, world)[0]
             if gpu.shadows is not None:
                 self._shadow_pass(gpu, dynamic=True)
-            views = [self._render_view(gpu, camera, keypoints3d) for camera in cameras]
-            return FrameResult(frame.index, views, keypoints3d, tuple(scene.keypoint_set.names), dict(frame.params))
+            views = [self._render_view(gpu, camera, keypoints3d) for camera in scene.cameras]
+            return FrameResult(frame.index, views, keypoints3d, tuple(scene.keypoint_set.names))
 
     def close(self) -> None:
         """Release the OpenGL context and everything on it."""
@@ -303,12 +312,12 @@ class GLRenderer:
 
     # -- scene upload ----------------------------------------------------------------------------------------
     def _prepare(self, scene) -> _SceneGPU:
-        """Upload ``scene`` unless its rig, materials, lights, mirrors and body are what is on the GPU; when
-        only the body differs (a reshaped mouse, :func:`synthmouse.scene.build.reshape_scene`), only the
-        mouse is uploaded again."""
-        key = _scene_key(scene)
+        """Upload ``scene`` unless its rig, materials, mirrors, background and light kinds are what is on the
+        GPU; when only the body differs (a reshaped mouse, :func:`synthmouse.scene.build.reshape_scene`), only
+        the mouse is uploaded again."""
+        key, programs_key = _rig_key(scene), _programs_key(scene.lights)
         gpu = self._gpu
-        if gpu is not None and _same(key, gpu.key):
+        if gpu is not None and _same(key, gpu.key) and programs_key == gpu.programs_key:
             if not _same(_mouse_key(scene), gpu.mouse_key):
                 self._swap_mouse(gpu, scene)
             gpu.scene = scene
@@ -345,17 +354,19 @@ class GLRenderer:
             positions,
             normals,
             faces,
-            _incidence(faces, scene.body.mesh.n_vertices),
+            face_incidence(faces, scene.body.mesh.n_vertices),
             quads,
             backs,
-            _bounds(scene, exclude=()),
+            scene_bounds(scene),
             None,
             textures,
             buffers,
             key,
+            programs_key,
             mouse_colours=colours,
             mouse_buffers=mouse_buffers,
             mouse_key=_mouse_key(scene),
+            colours=scene.body_colours,
         )
         self._setup_lights(self._gpu)
         return self._gpu
@@ -370,18 +381,17 @@ class GLRenderer:
             scene, gpu.mouse_buffers
         )
         gpu.faces = np.ascontiguousarray(scene.body.mesh.faces, dtype=np.int32)
-        gpu.incidence = _incidence(gpu.faces, scene.body.mesh.n_vertices)
-        gpu.bounds = _bounds(scene, exclude=())
+        gpu.incidence = face_incidence(gpu.faces, scene.body.mesh.n_vertices)
+        gpu.bounds = scene_bounds(scene)
         gpu.mouse_key = _mouse_key(scene)
-        gpu.fur_scale = 1.0
+        gpu.colours = scene.body_colours
 
     def _scene_programs(self, lights: list[Light]) -> dict:
         """The direct and mirror programs for this light configuration (compiled once, then cached)."""
-        kinds = tuple(light.kind for light in lights if light.kind != "ambient")
+        key = _programs_key(lights)
+        kinds, shadow = key
         if len(kinds) > MAX_LIGHTS:
             raise SynthmouseError(f"{len(kinds)} lights; at most {MAX_LIGHTS} non-ambient lights are supported")
-        shadow = next((i for i, light in enumerate(x for x in lights if x.kind != "ambient") if light.shadows), -1)
-        key = (kinds, shadow)
         if key not in self._program_cache:
             fragment = scene_fragment_source(kinds, shadow)
             programs = {
@@ -517,12 +527,8 @@ class GLRenderer:
 
     def _upload_mouse(self, gpu: _SceneGPU, vertices: np.ndarray) -> None:
         v = np.ascontiguousarray(vertices, dtype=np.float32)
-        f = gpu.faces
-        v0 = v[f[:, 0]]
-        face_normals = np.cross(v[f[:, 1]] - v0, v[f[:, 2]] - v0)
-        normals = gpu.incidence @ face_normals  # area-weighted; the shader normalizes
         gpu.mouse_positions.write(v)
-        gpu.mouse_normals.write(np.ascontiguousarray(normals, dtype=np.float32))
+        gpu.mouse_normals.write(vertex_normals(v, gpu.faces, gpu.incidence))
 
     # -- lights and shadows ----------------------------------------------------------------------------------
     def _setup_lights(self, gpu: _SceneGPU) -> None:
@@ -536,8 +542,8 @@ class GLRenderer:
             self._shadow_pass(gpu, dynamic=True)
 
     def _apply_lights(self, gpu: _SceneGPU, lights: list[Light]) -> None:
-        """Set the light uniforms to ``lights`` (the scene's, or a frame's randomized copy) when they differ
-        from what is set; redraw the static shadow map when the shadow caster moved."""
+        """Set the light uniforms to ``lights`` when they differ from what is set; redraw the static shadow
+        map when the shadow caster moved."""
         state = _light_state(lights)
         if state == gpu.light_state:
             return
@@ -546,8 +552,8 @@ class GLRenderer:
             geometry = _light_state([caster])
             if geometry != gpu.shadow_state:
                 if gpu.shadow_bounds is None:
-                    gpu.shadow_bounds = _bounds(gpu.scene, exclude=BACKDROP_PARTS)
-                gpu.shadows = self._shadow_setup(caster, gpu.shadow_bounds)
+                    gpu.shadow_bounds = scene_bounds(gpu.scene, exclude=BACKDROP_PARTS)
+                gpu.shadows = shadow_projection(caster, gpu.shadow_bounds, self.shadow_size)
                 self._shadow_pass(gpu, dynamic=False)
                 gpu.shadow_state = geometry
         uniforms = _light_uniforms(lights)
@@ -555,40 +561,17 @@ class GLRenderer:
             for name, value in uniforms.items():
                 _uniform(prog, name, value)
             if caster is not None:
-                _uniform(prog, "u_shadow_matrix", _gl_mat(gpu.shadows["shadow_matrix"]))
-                _uniform(prog, "u_shadow_offset", float(gpu.shadows["offset"]))
+                _uniform(prog, "u_shadow_matrix", gl_matrix(gpu.shadows.shadow_matrix))
+                _uniform(prog, "u_shadow_offset", float(gpu.shadows.offset))
         gpu.light_state = state
 
-    def _apply_fur(self, gpu: _SceneGPU, scale: float) -> None:
-        """Upload the mouse's vertex colours with the fur colour times ``scale`` (when it changed)."""
-        if scale == gpu.fur_scale:
+    def _apply_colours(self, gpu: _SceneGPU, colours: np.ndarray) -> None:
+        """Upload the mouse's sRGB vertex colours ``(V, 3)`` when they are not the ones on the GPU (a frame's
+        scaled fur, :func:`synthmouse.scene.draw.fur_colours`, or the scene's own back)."""
+        if colours is gpu.colours:
             return
-        colours = fur_colours(
-            gpu.scene.body_colours,
-            getattr(gpu.scene, "body_fur_weight", None),
-            getattr(gpu.scene, "body_fur", None),
-            scale,
-        )
         gpu.mouse_colours.write(np.ascontiguousarray(_decode(colours), dtype="f4"))
-        gpu.fur_scale = scale
-
-    def _shadow_setup(self, light: Light, bounds: np.ndarray) -> dict:
-        centre = bounds.mean(axis=0)
-        radius = float(np.linalg.norm(bounds[1] - bounds[0]) / 2) + 1e-3
-        if light.kind == "directional":
-            eye = centre - light.direction * radius * 2.0
-            view = _look_at_gl(eye, centre)
-            proj = _ortho(-radius, radius, -radius, radius, radius * 0.5, radius * 3.5)
-            texel_m = 2 * radius / self.shadow_size
-        else:  # spot
-            eye = np.asarray(light.position, float)
-            view = _look_at_gl(eye, eye + light.direction)
-            far = float(np.linalg.norm(eye - centre) + radius)
-            proj = _perspective(2 * np.radians(min(light.cone_deg * 1.1, 85.0)), max(far * 1e-3, 0.01), far)
-            texel_m = 2 * far * np.tan(np.radians(light.cone_deg)) / self.shadow_size
-        light_vp = proj @ view
-        bias = np.array([[0.5, 0, 0, 0.5], [0, 0.5, 0, 0.5], [0, 0, 0.5, 0.5], [0, 0, 0, 1.0]])
-        return {"light_vp": light_vp, "shadow_matrix": bias @ light_vp, "offset": 1.5 * texel_m}
+        gpu.colours = colours
 
     def _shadow_pass(self, gpu: _SceneGPU, dynamic: bool) -> None:
         """Depth from the shadow-casting light: of the mouse (``dynamic``, every frame) or of the rig
@@ -599,7 +582,7 @@ class GLRenderer:
         self.ctx.enable(self._mgl.DEPTH_TEST)
         self.ctx.disable(self._mgl.BLEND)
         self.ctx.depth_func = "<"
-        self.shadow_program["u_light_vp"].write(_gl_mat(gpu.shadows["light_vp"]))
+        self.shadow_program["u_light_vp"].write(gl_matrix(gpu.shadows.light_vp))
         for mesh in [gpu.mouse] if dynamic else gpu.rig:
             if mesh.closed:
                 self.ctx.enable(self._mgl.CULL_FACE)
@@ -701,16 +684,12 @@ class GLRenderer:
         lens = self._lens(camera)
         rc = lens.render_camera
         target = self._target(rc.width, rc.height, camera.name)
-        front = [i for i, sm in enumerate(scene.mirrors) if sm.mirror.signed_distance(camera.position) > 0][
-            :MAX_MIRRORS
-        ]
-        far = _far_plane(gpu.bounds, rc.position, [scene.mirrors[i].mirror for i in front])
+        front = facing_mirrors(scene.mirrors, camera, MAX_MIRRORS)
+        far = far_plane(gpu.bounds, rc.position, [scene.mirrors[i].mirror for i in front])
         self._draw_frame(gpu, target, rc, far, front)
         rgb, depth, parts = self._read(target, lens)
-        tolerance = self.visibility_tolerance
-        if tolerance is None:
-            tolerance = getattr(scene.spec.outputs, "visibility_tolerance", DEFAULT_VISIBILITY_TOLERANCE_M)
-        keypoints, visible, names = _label_keypoints(scene, camera, keypoints3d, depth, front, tolerance)
+        tolerance = visibility_tolerance(scene, self.visibility_tolerance)
+        keypoints, visible, names = label_keypoints(scene, camera, keypoints3d, depth, front, tolerance)
         return CameraView(camera.name, camera.sensor_image(rgb), depth, parts > 0, parts, keypoints, visible, names)
 
     def _draw_frame(self, gpu: _SceneGPU, target: _Target, camera: Camera, far: float, front: list[int]) -> None:
@@ -733,7 +712,8 @@ class GLRenderer:
             M = scene.mirrors[index].mirror.reflection_matrix()
             prog = self.programs["mirror"]
             self._set_view(prog, proj, view, M, M[:3, :3] @ eye + M[:3, 3], depth_range)
-            prog["u_clip"].write(_mirror_clip_planes(scene.mirrors[index].mirror, eye).tobytes())
+            planes = mirror_clip_planes(scene.mirrors[index].mirror, eye, MAX_CLIP_PLANES, MAX_MIRROR_CORNERS)
+            prog["u_clip"].write(planes.tobytes())
             ctx.front_face = "cw"
             self._draw_meshes(gpu, target, order, "mirror")
         ctx.front_face = "ccw"
@@ -747,9 +727,9 @@ class GLRenderer:
 
     @staticmethod
     def _set_view(prog, proj, view, reflect: np.ndarray, eye: np.ndarray, depth_range: tuple) -> None:
-        prog["u_proj"].write(_gl_mat(proj))
-        prog["u_view"].write(_gl_mat(view))
-        prog["u_reflect"].write(_gl_mat(reflect))
+        prog["u_proj"].write(gl_matrix(proj))
+        prog["u_view"].write(gl_matrix(view))
+        prog["u_reflect"].write(gl_matrix(reflect))
         _uniform(prog, "u_view_pos", tuple(float(x) for x in eye))
         _uniform(prog, "u_depth_range", (float(depth_range[0]), float(depth_range[1])))
 
@@ -793,8 +773,8 @@ class GLRenderer:
         """Write the mirror polygons' depth (not colour, not camera z): the direct pass then cannot draw what
         is behind a mirror, and the reflections already drawn there stay."""
         prog = self.mirror_program
-        prog["u_proj"].write(_gl_mat(proj))
-        prog["u_view"].write(_gl_mat(view))
+        prog["u_proj"].write(gl_matrix(proj))
+        prog["u_view"].write(gl_matrix(view))
         target.fbo_depth.use()
         self.ctx.depth_func = "1"
         for index in front:
@@ -806,8 +786,8 @@ class GLRenderer:
         ctx, mgl = self.ctx, self._mgl
         sm = gpu.scene.mirrors[index]
         prog = self.mirror_program
-        prog["u_proj"].write(_gl_mat(proj))
-        prog["u_view"].write(_gl_mat(view))
+        prog["u_proj"].write(gl_matrix(proj))
+        prog["u_view"].write(gl_matrix(view))
         target.fbo_overlay.use()
         ctx.depth_func = "<="
         ctx.enable(mgl.BLEND)
@@ -852,39 +832,6 @@ def render_size(camera: Camera) -> tuple[int, int]:
     return int(render.width), int(render.height)
 
 
-def available_memory() -> int | None:
-    """Bytes this process can still allocate, or ``None`` when unknown: the smallest of the system's available
-    memory (``MemAvailable``), the control group's limit less its (non-reclaimable) use, and the address-space
-    limit (``ulimit -v``) less what the process maps already."""
-    found: list[int] = []
-    meminfo = _read_fields("/proc/meminfo")
-    if "MemAvailable" in meminfo:
-        found.append(meminfo["MemAvailable"] * 1024)
-    with contextlib.suppress(OSError, ValueError):
-        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
-        if limit != "max":
-            used = int(Path("/sys/fs/cgroup/memory.current").read_text())
-            used -= _read_fields("/sys/fs/cgroup/memory.stat", sep=" ").get("inactive_file", 0)
-            found.append(int(limit) - max(used, 0))
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    if soft != resource.RLIM_INFINITY:
-        mapped = _read_fields(f"/proc/{os.getpid()}/status").get("VmSize", 0) * 1024
-        found.append(soft - mapped)
-    return max(0, min(found)) if found else None
-
-
-def _read_fields(path: str, sep: str = ":") -> dict[str, int]:
-    """``name<sep> number [kB]`` lines of a /proc or /sys file as ``{name: number}`` (empty when unreadable)."""
-    out: dict[str, int] = {}
-    with contextlib.suppress(OSError):
-        with open(path) as fh:
-            for line in fh:
-                name, _, rest = line.partition(sep)
-                with contextlib.suppress(ValueError, IndexError):
-                    out[name.strip()] = int(rest.split()[0])
-    return out
-
-
 def _decode(rgb) -> np.ndarray:
     """Colours (0..1, as written in scene files) to the renderer's linear light: gamma 2, the exact inverse of
     the shader's output encoding, so flat colours come out as written."""
@@ -892,33 +839,39 @@ def _decode(rgb) -> np.ndarray:
     return rgb * rgb
 
 
-def _scene_key(scene) -> tuple:
-    """The objects whose identity decides whether the GPU copy of a scene's rig is current (scenes are plain
-    data: replacing a part, e.g. ``scene.rig = [...]``, triggers a new upload; mutating arrays in place does
-    not). The body is in :func:`_mouse_key`."""
+def _rig_key(scene) -> tuple:
+    """The immutable parts of a scene (frozen dataclasses, read-only arrays) whose identity decides whether
+    the GPU copy of its rig is current. The body is in :func:`_mouse_key`; lights are set by value."""
     return (
-        scene.spec,
         scene.body_root,
         scene.floor_region,
-        scene.rig,
-        *scene.rig,
-        scene.materials,
-        *scene.materials.values(),
-        scene.lights,
-        *scene.lights,
-        scene.mirrors,
-        *scene.mirrors,
+        scene.body_extent,
         scene.background,
+        tuple(scene.rig),
+        tuple(scene.materials.items()),
+        tuple(scene.mirrors),
     )
 
 
 def _mouse_key(scene) -> tuple:
-    """The objects whose identity decides whether the GPU copy of the mouse is current."""
-    return (scene.body, scene.body_colours, scene.body_material)
+    """The immutable parts whose identity decides whether the GPU copy of the mouse mesh is current."""
+    return (scene.body, scene.body_material)
 
 
-def _same(a: tuple, b: tuple) -> bool:
-    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+def _programs_key(lights) -> tuple:
+    """What the shader programs depend on: the non-ambient light kinds and which one casts shadows."""
+    kinds = tuple(light.kind for light in lights if light.kind != "ambient")
+    shadow = next((i for i, light in enumerate(x for x in lights if x.kind != "ambient") if light.shadows), -1)
+    return kinds, shadow
+
+
+def _same(a, b) -> bool:
+    """``a`` and ``b`` are the same object, or tuples of the same objects (recursively)."""
+    if a is b:
+        return True
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return False
 
 
 def _release_mesh(mesh: _Mesh) -> None:
@@ -944,52 +897,6 @@ def _light_state(lights: list[Light]) -> tuple:
     )
 
 
-def frame_lights(lights: list[Light], params) -> list[Light]:
-    """The scene's ``lights`` changed by a frame's ``light.*`` draws (absent keys change nothing).
-
-    * ``light.azimuth_deg`` / ``light.elevation_deg``: the key light (the first directional or spot light)
-      moves on the sphere about its target, keeping its distance (so a spot light's intensity at the target
-      stays): the direction from the target towards the light gets this azimuth (degrees about world z from
-      +x) and elevation (degrees above the floor); a key not drawn keeps the light's own angle;
-    * ``light.intensity_scale`` multiplies every light's intensity (ambient included);
-    * ``light.colour_r/g/b`` multiply every light's (sRGB) colour.
-
-    Returns:
-        ``lights`` itself when nothing applies, else new :class:`Light` objects.
-    """
-    az, el = params.get("light.azimuth_deg"), params.get("light.elevation_deg")
-    scale = float(params.get("light.intensity_scale", 1.0))
-    tint = np.array([float(params.get(f"light.colour_{c}", 1.0)) for c in "rgb"], dtype=np.float32)
-    if az is None and el is None and scale == 1.0 and np.all(tint == 1.0):
-        return lights
-    key = next((i for i, light in enumerate(lights) if light.kind in ("directional", "spot")), None)
-    out = []
-    for i, light in enumerate(lights):
-        changes: dict = {"intensity": light.intensity * scale, "colour": np.asarray(light.colour) * tint}
-        if i == key and (az is not None or el is not None):
-            target = np.asarray(light.target, float)
-            towards = np.asarray(light.position, float) - target
-            distance = float(np.linalg.norm(towards))
-            az0 = np.degrees(np.arctan2(towards[1], towards[0]))
-            el0 = np.degrees(np.arcsin(np.clip(towards[2] / max(distance, 1e-12), -1.0, 1.0)))
-            a = np.radians(float(az) if az is not None else az0)
-            e = np.radians(float(el) if el is not None else el0)
-            unit = np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)])
-            changes["position"] = target + unit * max(distance, 1e-3)
-        out.append(dataclasses.replace(light, **changes))
-    return out
-
-
-def fur_colours(colours: np.ndarray, fur_weight: np.ndarray | None, fur: np.ndarray | None, scale: float):
-    """``(V, 3) float32`` sRGB vertex colours with the fur colour times ``scale`` (clipped to 0..1): each
-    colour's fur share ``fur_weight (V,)`` of ``fur (3,)`` is scaled; without the weights every colour is."""
-    colours = np.asarray(colours, np.float32)
-    if fur_weight is None or fur is None:
-        return np.clip(colours * np.float32(scale), 0.0, 1.0)
-    delta = np.float32(scale - 1.0) * fur_weight[:, None] * np.asarray(fur, np.float32)
-    return np.clip(colours + delta, 0.0, 1.0).astype(np.float32)
-
-
 def _material_uniforms(material: Material, textured: bool, vertex_colour: bool) -> dict:
     """The scene program's per-mesh uniform values for a material (Blinn-Phong exponent from roughness)."""
     shininess = 2.0 / max(float(material.roughness) ** 4, 1e-4) - 2.0
@@ -1007,55 +914,7 @@ def _material_uniforms(material: Material, textured: bool, vertex_colour: bool) 
     }
 
 
-# ---------------------------------------------------------------------------------------------- labels
-def _label_keypoints(
-    scene, camera: Camera, keypoints3d: np.ndarray, depth: np.ndarray, front: list[int], tolerance: float
-) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """2D keypoints, visibility and names: the scene's keypoints, then each mirror's."""
-    names = tuple(scene.keypoint_set.names)
-    pixels, visible = keypoint_visibility(camera, keypoints3d, depth, tolerance)
-    all_pixels, all_visible, all_names = [pixels], [visible], [names]
-    for index, sm in enumerate(scene.mirrors):
-        virtual = sm.mirror.mirrored_camera(camera)
-        px, vis = keypoint_visibility(virtual, keypoints3d, depth, tolerance)
-        vis &= sm.mirror.mirror_visible(keypoints3d, camera) & (index in front)
-        all_pixels.append(px)
-        all_visible.append(vis)
-        all_names.append(sm.keypoint_names(names))
-    return np.concatenate(all_pixels), np.concatenate(all_visible), sum(all_names, ())
-
-
-def keypoint_visibility(
-    camera: Camera, points: np.ndarray, depth: np.ndarray, tolerance: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Project ``(K, 3)`` world points and test them against a rendered depth map.
-
-    Args:
-        camera: the camera (a mirror's virtual camera for mirror keypoints).
-        points: ``(K, 3)`` world metres.
-        depth: ``(H, W) float32`` rendered depth (camera z, ``inf`` for background), distorted like the image.
-        tolerance: metres a point may lie behind the rendered surface and still count as visible.
-
-    Returns:
-        ``(K, 2) float64`` pixels and ``(K,) bool`` visible (in the image, in front of the camera, not
-        occluded).
-    """
-    pixels, z = camera.project_with_depth(points)
-    inside = camera.in_image(pixels) & camera.projectable(points) & np.all(np.isfinite(pixels), axis=-1)
-    u = np.clip(np.rint(np.nan_to_num(pixels[:, 0])), 0, camera.width - 1).astype(np.int64)
-    v = np.clip(np.rint(np.nan_to_num(pixels[:, 1])), 0, camera.height - 1).astype(np.int64)
-    surface = depth[v, u]
-    return pixels, inside & (z <= surface + tolerance)
-
-
 # ---------------------------------------------------------------------------------------------- helpers
-def _incidence(faces: np.ndarray, n_vertices: int) -> sp.csr_matrix:
-    """``(V, T)`` sparse matrix summing face normals into vertex normals."""
-    rows = faces.reshape(-1)
-    cols = np.repeat(np.arange(len(faces)), 3)
-    return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n_vertices, len(faces)))
-
-
 def _non_ambient(lights: list[Light]) -> list[int]:
     return [i for i, light in enumerate(lights) if light.kind != "ambient"]
 
@@ -1100,98 +959,6 @@ def _uniform(prog, name: str, value) -> None:
         member.value = value
 
 
-_NO_CLIP = np.tile(np.array([0.0, 0.0, 0.0, 1.0], "f4"), (MAX_CLIP_PLANES, 1)).tobytes()
-
-
-def _mirror_clip_planes(mirror, eye: np.ndarray) -> np.ndarray:
-    """``(MAX_CLIP_PLANES, 4) float32`` planes keeping reflected points behind the mirror and inside the
-    pyramid from ``eye`` through the mirror's polygon (each plane's positive side is kept)."""
-    planes = np.tile(np.array([0.0, 0.0, 0.0, 1.0]), (MAX_CLIP_PLANES, 1))
-    n, p = mirror.normal, mirror.point
-    planes[0] = [*(-n), float(n @ p)]
-    corners = np.asarray(mirror.corners, dtype=np.float64)
-    if len(corners) > MAX_MIRROR_CORNERS:
-        raise SynthmouseError(f"mirror {mirror.name!r} has {len(corners)} corners; at most {MAX_MIRROR_CORNERS}")
-    centre = corners.mean(axis=0)
-    for i, a in enumerate(corners):
-        b = corners[(i + 1) % len(corners)]
-        normal = np.cross(a - eye, b - eye)
-        w = -float(normal @ eye)
-        if normal @ centre + w < 0:
-            normal, w = -normal, -w
-        planes[i + 1] = [*normal, w]
-    return planes.astype("f4")
-
-
 def _front_to_back(gpu: _SceneGPU, eye: np.ndarray) -> list[_Mesh]:
     """Rig meshes sorted by the distance of their nearest bounding-box point to ``eye`` (early depth test)."""
-    keys = [float(np.linalg.norm(np.clip(eye, lo, hi) - eye)) for lo, hi in gpu.rig_bounds]
-    return [gpu.rig[i] for i in np.argsort(keys, kind="stable")]
-
-
-def _bounds(scene, exclude: tuple[str, ...]) -> np.ndarray:
-    """``(2, 3)`` bounding box of the rig parts (minus ``exclude``) and the placed rest body
-    (``scene.body_extent``), padded."""
-    boxes = [m.bounds for m in scene.rig if m.name not in exclude]
-    extent = getattr(scene, "body_extent", None)
-    if extent is None:
-        rest = scene.body.skin(scene.rest_pose())[0]
-        extent = np.stack([rest.min(0), rest.max(0)])
-    boxes.append(np.asarray(extent))
-    if scene.floor_region is not None:
-        x0, x1, y0, y1 = scene.floor_region
-        boxes.append(np.array([[x0, y0, 0.0], [x1, y1, 0.1]]))
-    allp = np.concatenate(boxes)
-    lo, hi = allp.min(0), allp.max(0)
-    pad = 0.02 * np.linalg.norm(hi - lo) + 0.01
-    return np.stack([lo - pad, hi + pad])
-
-
-def _far_plane(bounds: np.ndarray, eye: np.ndarray, mirrors: list) -> float:
-    """A far plane beyond every corner of ``bounds``, seen directly and through the mirrors."""
-    corners = np.array([[x, y, z] for x in bounds[:, 0] for y in bounds[:, 1] for z in bounds[:, 2]])
-    eyes = [eye] + [m.reflect_points(eye) for m in mirrors]
-    far = max(float(np.linalg.norm(corners - e, axis=1).max()) for e in eyes)
-    return max(far * 1.05, NEAR_M * 10)
-
-
-def _gl_mat(matrix: np.ndarray) -> bytes:
-    """A row-major numpy 4 x 4 matrix as the column-major float32 bytes OpenGL expects."""
-    return np.ascontiguousarray(np.asarray(matrix, dtype=np.float32).T).tobytes()
-
-
-def _look_at_gl(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """OpenGL view matrix (camera looks down -z) from ``eye`` to ``target``."""
-    f = np.asarray(target, float) - np.asarray(eye, float)
-    f /= np.linalg.norm(f)
-    up = np.array([0.0, 0.0, 1.0]) if abs(f[2]) < 0.99 else np.array([0.0, 1.0, 0.0])
-    s = np.cross(f, up)
-    s /= np.linalg.norm(s)
-    u = np.cross(s, f)
-    view = np.eye(4)
-    view[0, :3], view[1, :3], view[2, :3] = s, u, -f
-    view[:3, 3] = -view[:3, :3] @ eye
-    return view
-
-
-def _ortho(left: float, right: float, bottom: float, top: float, near: float, far: float) -> np.ndarray:
-    return np.array(
-        [
-            [2 / (right - left), 0, 0, -(right + left) / (right - left)],
-            [0, 2 / (top - bottom), 0, -(top + bottom) / (top - bottom)],
-            [0, 0, -2 / (far - near), -(far + near) / (far - near)],
-            [0, 0, 0, 1.0],
-        ]
-    )
-
-
-def _perspective(fov_rad: float, near: float, far: float) -> np.ndarray:
-    f = 1.0 / np.tan(fov_rad / 2)
-    return np.array(
-        [
-            [f, 0, 0, 0],
-            [0, f, 0, 0],
-            [0, 0, -(far + near) / (far - near), -2 * far * near / (far - near)],
-            [0, 0, -1.0, 0],
-        ]
-    )
+    return [gpu.rig[i] for i in nearest_box_order(gpu.rig_bounds, eye)]

@@ -11,8 +11,9 @@ Poses: motion clips (:mod:`synthmouse.motion`) give world roots for their own
 :class:`~synthmouse.motion.base.Support` (floor or belt at ``z = support.top``; wheel axis along y through
 ``(0, 0, support.axis_z)``). The rigs put the running surface at ``z = 0`` (the wheel's axis at ``z = -radius``),
 so :func:`place_clip` shifts the roots by the difference, expresses them relative to the scene's ``body_root``
-(as :func:`synthmouse.motion.mix.scene_motion` does) and composes them back with :meth:`Scene.place`. Poses that
-already come relative to ``body_root`` (a ``scene_motion`` provider) pass ``root_frame="body_root"``.
+(as :func:`synthmouse.scene.motion_binding.scene_motion` does) and composes them back with
+:meth:`Scene.place`. Poses that already come relative to ``body_root`` (a ``scene_motion`` provider) pass
+``root_frame="body_root"``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import yaml
 from ..body import Body, KeypointSet, Pose
 from ..errors import SynthmouseError
 from ..fileio import atomic_path
+from ..motion.base import Support
 from ..scene.build import Scene, build_scene
 from ..scene.camera import Camera
 from ..scene.spec import parse_scene_spec
@@ -116,14 +118,7 @@ def sheet_scene(
 
 def rig_support(scene: Scene):
     """The :class:`~synthmouse.motion.base.Support` a scene's rig provides (surface at ``z = 0``)."""
-    from ..motion.base import Support
-
-    rig = scene.spec.rig
-    if rig.type == "wheel":
-        return Support("wheel", 0.0, float(rig.radius))
-    if rig.type == "treadmill":
-        return Support("treadmill", 0.0)
-    return Support("floor", 0.0)
+    return scene.stage.support
 
 
 def place_clip(scene: Scene, pose: Pose, support=None, root_frame: str = "world") -> Pose:
@@ -135,7 +130,7 @@ def place_clip(scene: Scene, pose: Pose, support=None, root_frame: str = "world"
         support: the clip's :class:`~synthmouse.motion.base.Support` (its floor height or wheel axis height);
             None: the rig's own (no shift).
         root_frame: ``"world"`` (motion clips: roots in the support's world) or ``"body_root"`` (roots relative
-            to ``scene.body_root``, as :func:`synthmouse.motion.mix.scene_motion` returns them).
+            to ``scene.body_root``, as :func:`synthmouse.scene.motion_binding.scene_motion` returns them).
     """
     if root_frame == "body_root":
         return scene.place(pose)
@@ -224,8 +219,6 @@ def sample_frames(n_frames: int, frames: int) -> np.ndarray:
 
 def _resolve_scene(body: Body, support, wheel_radius: float) -> tuple[Scene, object]:
     """The scene and the clip's Support (None: the rig's) for a ``support`` argument."""
-    from ..motion.base import Support
-
     if isinstance(support, Scene):
         return support, None
     if isinstance(support, Support):
@@ -265,7 +258,8 @@ def render_panels(
         rgb = np.zeros((len(views), len(idx), panel[1], panel[0], 3), np.uint8)
         mask = np.zeros((len(views), len(idx), panel[1], panel[0]), bool)
         for col in range(len(idx)):
-            result = renderer.render(scene, FrameState(int(idx[col]), placed[col : col + 1], cameras=cameras[col]))
+            framed = dataclasses.replace(scene, cameras=tuple(cameras[col]))
+            result = renderer.render(framed, FrameState(int(idx[col]), placed[col : col + 1]))
             for row, view in enumerate(result.views):
                 rgb[row, col] = view.rgb
                 mask[row, col] = view.mask

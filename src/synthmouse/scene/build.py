@@ -1,12 +1,16 @@
 """Build the runtime :class:`Scene` (body, rig meshes, cameras, mirrors, lights, materials) from a
 :class:`~synthmouse.scene.spec.SceneSpec`.
 
-The Scene is plain data (as in Kubric): renderers read it and never change it.
+The Scene is plain, immutable data (as in Kubric): a frozen dataclass with tuples, read-only mappings and
+read-only arrays, so renderers may cache on it; :func:`dataclasses.replace` makes a changed copy. Its
+:class:`~synthmouse.motion.base.Stage` (support, arena, head bar, lick spout) is derived from the rig here
+(:func:`rig_stage`), the one place that decides which rigs hold the mouse's head.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,9 +20,15 @@ from scipy.spatial.transform import Rotation
 
 from ..body import Body, KeypointSet, Pose, load_body
 from ..body.groups import PARTS
-from ..body.tongue import tongue_vertices
+from ..body.tongue import TIP_LANDMARK, tongue_vertices
 from ..errors import KeypointError, ModelFormatError, SceneError
+from ..motion.base import Arena, HeadFixed, Stage, Support
+from ..motion.behaviours import default_lick_target
+from ..motion.mix import MotionMixSpec
+from ..motion.rig import motion_rig
+from .calibration import load_cameras
 from .camera import Camera
+from .frozen import freeze_arrays, frozen_array, frozen_mapping
 from .materials import (
     MATERIAL_PRESETS,
     FurPreset,
@@ -39,11 +49,22 @@ from .rigs import (
     floor_region,
     material_key,
 )
-from .spec import IMAGE_SIZE_PX, CameraSpec, LightSpec, MaterialSpec, SceneSpec, load_scene_spec, material_refs
+from .spec import (
+    IMAGE_SIZE_PX,
+    CameraSpec,
+    LightSpec,
+    MaterialSpec,
+    RigSpec,
+    SceneSpec,
+    load_scene_spec,
+    material_refs,
+    motion_mix,
+)
 
 SKIN_PARTS = ("tail", "ear_l", "ear_r", "forepaw_l", "forepaw_r", "hindpaw_l", "hindpaw_r")
 HEAD_PARTS = ("head", "ear_l", "ear_r")
 EYE_RADIUS_REL = 0.022  # eye radius as a fraction of the body length (2 mm for a 9.5 cm mouse)
+ARENA_MARGIN_M = 0.05  # how far a free mouse's root keeps from the walls of the rig's floor region (at most)
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,6 +83,9 @@ class SceneMirror:
     reflectance: float = 0.9
     tint: np.ndarray = field(default_factory=lambda: np.ones(3, np.float32))
 
+    def __post_init__(self) -> None:
+        freeze_arrays(self, "tint")
+
     @property
     def name(self) -> str:
         return self.mirror.name
@@ -70,9 +94,9 @@ class SceneMirror:
         return mirror_names(names, self.suffix)
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class Scene:
-    """Everything a renderer needs, built from a scene file.
+    """Everything a renderer needs, built from a scene file (immutable: see the module docstring).
 
     Attributes:
         spec: the validated scene file.
@@ -83,17 +107,20 @@ class Scene:
         body_colours: ``(V, 3) float32`` sRGB colour per body vertex (fur, belly, skin, eyes).
         body_material: roughness/specular of the coat (its colour is per vertex).
         rig: static meshes in world coordinates.
-        materials: every material the rig uses, by name.
+        materials: every material the rig uses, by name (read-only).
         cameras: the cameras (output sizes applied).
         mirrors: planar mirrors.
         lights: light sources.
         background: ``(3,) float32`` sRGB colour where nothing is hit.
         floor_region: ``(x_min, x_max, y_min, y_max)`` where a free mouse may walk, or None (head-fixed).
-        motion: the motion section, passed on to :mod:`synthmouse.motion` (a mapping or a file path).
+        stage: where the mouse moves, derived from the rig (:func:`rig_stage`): support surface, arena, head
+            fixation and lick spout, in the rig's coordinates (before :attr:`body_root`).
+        motion: the scene's motion mix (inline, or read from its file), or None for the rig's default mix
+            (:func:`synthmouse.scene.motion_binding.scene_motion` binds it to the body and the stage).
         randomization: the randomization ranges (the draws are applied per frame by the renderer and the
             dataset source).
-        appearance: camera name -> appearance profile file (``profile.yaml``) for the cameras that have one;
-            the dataset source loads and applies them (:mod:`synthmouse.appearance`).
+        appearance: camera name -> appearance profile file (``profile.yaml``) for the cameras that have one
+            (read-only); the dataset source loads and applies them (:mod:`synthmouse.appearance`).
         body_fur_weight: ``(V,) float32`` share of the fur colour in each of ``body_colours`` (1 on the back,
             less on the belly, 0 on bare skin and eyes), for ``body.fur_albedo_scale``; None: scale all.
         body_fur: ``(3,) float32`` sRGB fur colour that ``body_fur_weight`` refers to.
@@ -109,19 +136,28 @@ class Scene:
     body_root: np.ndarray
     body_colours: np.ndarray
     body_material: Material
-    rig: list[RigMesh]
-    materials: dict[str, Material]
-    cameras: list[Camera]
-    mirrors: list[SceneMirror]
-    lights: list[Light]
+    rig: tuple[RigMesh, ...]
+    materials: Mapping[str, Material]
+    cameras: tuple[Camera, ...]
+    mirrors: tuple[SceneMirror, ...]
+    lights: tuple[Light, ...]
     background: np.ndarray
     floor_region: tuple[float, float, float, float] | None = None
-    motion: dict | str | None = None
+    stage: Stage = field(default_factory=Stage)
+    motion: MotionMixSpec | None = None
     randomization: RandomizationSpec = field(default_factory=RandomizationSpec)
-    appearance: dict[str, Path] = field(default_factory=dict)
+    appearance: Mapping[str, Path] = field(default_factory=dict)
     body_fur_weight: np.ndarray | None = None
     body_fur: np.ndarray | None = None
     body_extent: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("rig", "cameras", "mirrors", "lights"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        for name in ("materials", "appearance"):
+            object.__setattr__(self, name, frozen_mapping(getattr(self, name)))
+        for name in ("body_root", "body_colours", "background", "body_fur_weight", "body_fur", "body_extent"):
+            object.__setattr__(self, name, frozen_array(getattr(self, name)))
 
     @property
     def keypoint_names(self) -> tuple[str, ...]:
@@ -174,7 +210,9 @@ def build_scene(spec: SceneSpec, body: Body | None = None) -> Scene:
     feet = np.isin(parts, [PARTS.index(p) for p in ("forepaw_l", "forepaw_r", "hindpaw_l", "hindpaw_r")])
     root = body_placement(spec.rig, rest, feet if feet.any() else None)
     root = apply_body_override(spec, root)
-    anchors = head_fixed_anchors(body) if holds_head(spec.rig) else body_anchors(body, root, rest, parts)
+    region = floor_region(spec.rig)
+    stage = rig_stage(spec.rig, region, body)
+    anchors = head_fixed_anchors(body, stage) if stage.head_fixed is not None else body_anchors(body, root, rest, parts)
     try:
         rig = build_rig(spec.rig, anchors)
     except SceneError as exc:
@@ -196,8 +234,9 @@ def build_scene(spec: SceneSpec, body: Body | None = None) -> Scene:
         mirrors=[build_mirror(spec, i) for i in range(len(spec.mirrors))],
         lights=lights,
         background=np.asarray(spec.background, dtype=np.float32),
-        floor_region=floor_region(spec.rig),
-        motion=spec.motion,
+        floor_region=region,
+        stage=stage,
+        motion=motion_mix(spec),
         randomization=spec.randomization,
         appearance=appearance_by_camera(spec),
         body_fur_weight=fur_weight,
@@ -317,25 +356,53 @@ def apply_body_override(spec: SceneSpec, root: np.ndarray) -> np.ndarray:
     return root
 
 
-def holds_head(rig) -> bool:
-    """True for rigs whose mouse is head-fixed (:func:`synthmouse.motion.mix.scene_motion` holds its head): a
-    wheel, or a treadmill with a head bar."""
+# ---------------------------------------------------------------------------------------------- stage
+def holds_head(rig: RigSpec) -> bool:
+    """The head-fixation rule: a wheel, or a treadmill with a head bar, holds the mouse's head."""
     return rig.type == "wheel" or (rig.type == "treadmill" and bool(getattr(rig, "headbar", False)))
 
 
-def head_fixed_anchors(body: Body) -> Anchors:
-    """Anchors of the standing posture on a running surface at ``z = 0``: where head-fixed motion
-    (:class:`synthmouse.motion.base.HeadFixed` without a transform) holds the head, so the head bar sits on the
-    skull and the lick spout where the tongue reaches (:func:`synthmouse.motion.behaviours.default_lick_target`)."""
-    from ..motion import motion_rig
-    from ..motion.behaviours import default_lick_target
+def rig_support(rig: RigSpec) -> Support:
+    """The surface the paws stand on: the wheel's rim (its top at ``z = 0``), a treadmill belt, else the floor."""
+    if rig.type == "wheel":
+        return Support("wheel", 0.0, float(rig.radius))
+    if rig.type == "treadmill":
+        return Support("treadmill")
+    return Support()
 
-    rig = motion_rig(body)
-    pose = rig.standing.pose(1)
+
+def rig_arena(region: tuple[float, float, float, float] | None, support: Support) -> Arena:
+    """The arena of a free mouse: the rig's floor region with a margin of at most :data:`ARENA_MARGIN_M` (a
+    quarter of its width or depth when smaller), else the default arena."""
+    if region is None or support.kind != "floor":
+        return Arena()
+    margin = min(ARENA_MARGIN_M, 0.25 * (region[1] - region[0]), 0.25 * (region[3] - region[2]))
+    return Arena(region[0], region[1], region[2], region[3], margin)
+
+
+def rig_stage(rig: RigSpec, region: tuple[float, float, float, float] | None, body: Body) -> Stage:
+    """The :class:`~synthmouse.motion.base.Stage` of a rig for ``body``: its support, arena (from the floor
+    ``region``), head fixation (:func:`holds_head`: the head bar at the standing posture's head on the support)
+    and, for a held mouse with a tongue, the lick spout where the tongue reaches
+    (:func:`~synthmouse.motion.behaviours.default_lick_target`)."""
+    support = rig_support(rig)
+    if not holds_head(rig):
+        return Stage(support, rig_arena(region, support), None)
+    spout = None
+    if TIP_LANDMARK in body.landmarks:
+        spout = tuple(default_lick_target(motion_rig(body)))
+    return Stage(support, rig_arena(region, support), HeadFixed(None), spout)
+
+
+def head_fixed_anchors(body: Body, stage: Stage) -> Anchors:
+    """Anchors of the standing posture on a running surface at ``z = 0``: where head-fixed motion
+    (:meth:`synthmouse.motion.base.Stage.head_bar`) holds the head, so the head bar sits on the skull and the
+    lick spout at the stage's spout."""
+    pose = motion_rig(body).standing.pose(1)
     anchors = body_anchors(
         body, pose.root[0], body.skin(Pose(np.eye(4)[None], pose.rotations))[0], body.vertex_parts(), pose
     )
-    mouth = default_lick_target(rig) if "tongue_tip" in body.landmarks else None
+    mouth = np.array(stage.spout) if stage.spout is not None else None
     return dataclasses.replace(anchors, mouth=mouth)
 
 
@@ -470,8 +537,6 @@ def build_camera(spec: SceneSpec, index: int) -> Camera:
 def camera_from_spec(c: CameraSpec) -> Camera:
     """A :class:`Camera` from one camera entry (look_at, rotation + translation, or a calibration file)."""
     if c.calibration is not None:
-        from .calibration import load_cameras
-
         wanted = c.calibration_name or c.name
         cameras = load_cameras(c.calibration, unit=c.calibration_unit)
         found = [cam for cam in cameras if cam.name == wanted]

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SceneError
+from .frozen import freeze_arrays
 
 NAMED_COLOURS: dict[str, str] = {
     "black": "#000000",
@@ -89,6 +90,9 @@ class Material:
     specular: float = 0.2
     opacity: float = 1.0
     emission: np.ndarray = field(default_factory=lambda: np.zeros(3, np.float32))
+
+    def __post_init__(self) -> None:
+        freeze_arrays(self, "colour", "emission")
 
 
 def _material(name: str, colour: str, **kwargs) -> Material:
@@ -193,6 +197,9 @@ class Light:
     cone_deg: float = 30.0
     softness: float = 0.2
     shadows: bool = False
+
+    def __post_init__(self) -> None:
+        freeze_arrays(self, "colour", "position", "target")
 
     @property
     def direction(self) -> np.ndarray:

@@ -24,6 +24,7 @@ from scipy.spatial.transform import Rotation
 
 from ..errors import SceneError
 from ..yamlio import one_line
+from .frozen import freeze_arrays
 from .spec import (
     COORDINATE_M,
     CustomRig,
@@ -65,6 +66,9 @@ class RigMesh:
     uvs: np.ndarray
     material: str
     occluder: bool = True
+
+    def __post_init__(self) -> None:
+        freeze_arrays(self, "vertices", "faces", "normals", "uvs")
 
     @property
     def bounds(self) -> np.ndarray:

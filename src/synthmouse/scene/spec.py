@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import math
 import os
-import types
-import typing
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import yaml
@@ -36,11 +34,16 @@ from pydantic import (
     Tag,
     ValidationError,
     ValidationInfo,
+    field_serializer,
     field_validator,
     model_validator,
 )
 
+from ..body.keypoint_sets import builtin_set_names
+from ..body.parametric import MouseShape
 from ..errors import SceneError
+from ..io.validation import format_section_error, format_validation_error
+from ..motion.mix import MotionMixSpec, load_mix_spec
 from ..schema import StrictScalarsModel
 from ..yamlio import compose_yaml, one_line, read_text
 from .materials import FUR_PRESETS, MATERIAL_PRESETS, parse_colour
@@ -275,8 +278,6 @@ class BodySpec(StrictModel):
     def _keypoints(cls, value: str, info: ValidationInfo) -> str:
         if looks_like_file(value):
             return str(resolve_path(value, info.context, "file"))
-        from ..body.keypoint_sets import builtin_set_names
-
         if value not in builtin_set_names():
             raise ValueError(
                 f"unknown keypoint set {value!r}; allowed: {', '.join(builtin_set_names())}, or a keypoint file (.yaml)"
@@ -336,15 +337,11 @@ PARAMETRIC_LENGTH_KEYS = ("body_length", "length")  # body.shape keys that set t
 
 def parametric_ranges() -> dict[str, tuple[float, float]]:
     """Allowed value of each parametric shape option (:meth:`synthmouse.body.parametric.MouseShape.allowed`)."""
-    from ..body.parametric import MouseShape
-
     return MouseShape.allowed()
 
 
 def parametric_length(shape: dict[str, float]) -> float:
     """Body length (m) a parametric ``body.shape`` asks for (its ``body_length``/``length``, or the default)."""
-    from ..body.parametric import MouseShape
-
     for key in PARAMETRIC_LENGTH_KEYS:
         if key in shape:
             return float(shape[key])
@@ -806,6 +803,19 @@ AppearanceRef = Annotated[
 ]
 
 
+def _motion_tag(value: Any) -> str:
+    return "mix_inline" if isinstance(value, (dict, MotionMixSpec)) else "mix_file"
+
+
+MixPath = _path_type("file")
+# ``motion:`` is a motion mix written inline (validated here, with the scene's lines) or a mix file (read and
+# validated by :func:`motion_mix` with :func:`synthmouse.motion.mix.load_mix_spec`)
+MotionRef = Annotated[
+    Annotated[MotionMixSpec, Tag("mix_inline")] | Annotated[MixPath, Tag("mix_file")],
+    Discriminator(_motion_tag),
+]
+
+
 # ---------------------------------------------------------------------------------------------- the scene
 class SceneSpec(StrictModel):
     """A whole scene file.
@@ -824,7 +834,7 @@ class SceneSpec(StrictModel):
     lights: list[LightSpec] | None = None
     materials: dict[str, MaterialSpec] = Field(default_factory=dict)
     background: Colour = (0.12, 0.12, 0.13)
-    motion: dict[str, Any] | str | None = None
+    motion: MotionRef | None = None
     appearance: AppearanceRef | None = None
     randomization: RandomizationSpec = Field(default_factory=RandomizationSpec)
     outputs: OutputsSpec = Field(default_factory=OutputsSpec)
@@ -834,18 +844,25 @@ class SceneSpec(StrictModel):
     _source: Path | None = PrivateAttr(default=None)
     _lines: dict = PrivateAttr(default_factory=dict)
     _base: Path | None = PrivateAttr(default=None)
+    _motion_written: dict | None = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_motion_as_written(cls, data: Any, handler) -> SceneSpec:
+        spec = handler(data)
+        if isinstance(data, dict) and isinstance(data.get("motion"), dict):
+            spec._motion_written = data["motion"]
+        return spec
+
+    @field_serializer("motion")
+    def _dump_motion_as_written(self, value: MotionMixSpec | Path | None) -> Any:
+        """An inline mix dumps as written (the scene's hash, which names a dataset, keys on what the user wrote)."""
+        return self._motion_written if isinstance(value, MotionMixSpec) and self._motion_written is not None else value
 
     @field_validator("external_folders")
     @classmethod
     def _external_folders(cls, value: list[str], info: ValidationInfo) -> list[str]:
         external_folders(value, (info.context or {}).get("base_dir") or ".")
-        return value
-
-    @field_validator("motion")
-    @classmethod
-    def _motion(cls, value, info: ValidationInfo):
-        if isinstance(value, str):
-            return str(resolve_path(value, info.context, "file"))
         return value
 
     @model_validator(mode="after")
@@ -983,7 +1000,7 @@ def parse_scene_spec(
     try:
         spec = SceneSpec.model_validate(data, context=context)
     except ValidationError as exc:
-        raise SceneError(format_validation_error(exc, name, data, node)) from None
+        raise SceneError(scene_validation_error(exc, name, data, node)) from None
     spec._source = Path(source).resolve() if source is not None else None
     spec._base = base.resolve()
     spec._lines = _line_index(node)
@@ -1077,125 +1094,45 @@ def check_shape_randomization(spec: SceneSpec) -> None:
             )
 
 
-def format_validation_error(exc: ValidationError, name: str, data: Any, node: yaml.Node | None) -> str:
-    """One line per problem: ``file, line N: field.path: message (got value)``."""
-    lines = []
-    errors = exc.errors(include_url=False)
-    for err in errors[:MAX_PROBLEMS]:
-        path, yaml_node = _walk(data, node, err["loc"])
-        where = name + (f", line {yaml_node.start_mark.line + 1}" if yaml_node is not None else "")
-        message = _message(err, path, data)
-        lines.append(one_line(f"{where}: {_dotted(path) or '(top level)'}: {message}"))
-    return _problems(lines, len(errors), "the scene file")
+def motion_mix(spec: SceneSpec) -> MotionMixSpec | None:
+    """The scene's motion mix: the inline one, or its mix file read and validated; None without ``motion:``.
+
+    Raises:
+        SceneError: for a mix file, the scene's ``motion`` line followed by the file's own errors.
+    """
+    if not isinstance(spec.motion, Path):
+        return spec.motion
+    try:
+        return load_mix_spec(spec.motion)
+    except SceneError as exc:
+        raise spec.error("motion", "mix file " + "; ".join(str(exc).splitlines())) from None
 
 
-MAX_PROBLEMS = 20  # problems listed in one error (the rest are counted)
-
-
-def _problems(lines: list[str], total: int, what: str) -> str:
-    """One problem: its line; several: a head line, then one indented line per problem (at most
-    :data:`MAX_PROBLEMS`, the rest counted)."""
-    if total > len(lines):
-        lines = [*lines, f"... and {total - len(lines)} more"]
-    head = f"{total} problems in {what}:\n  " if total > 1 else ""
-    return head + "\n  ".join(lines)
+def scene_validation_error(exc: ValidationError, name: str, data: Any, node: yaml.Node | None) -> str:
+    """One line per problem: ``file, line N: field.path: message (got value)``; problems all inside the
+    ``motion:`` mix are headed ``N problems in motion``, others ``N problems in the scene file``."""
+    in_motion = all(err["loc"][:1] == ("motion",) for err in exc.errors(include_url=False))
+    what = "motion" if in_motion else "the scene file"
+    return format_validation_error(exc, name, data, node, model=SceneSpec, what=what, tags=_TAG_NAMES)
 
 
 def section_error(spec: SceneSpec, section: str, exc: ValidationError, model: type[BaseModel]) -> SceneError:
-    """A section kept as written (``motion:``) and validated later against its own ``model`` (the motion mix
-    schema): one line per problem naming the scene file, the line, the full field path
-    (``motion.generators[1].speed``), the bad value and what is allowed."""
+    """A section validated after the scene against its own ``model``: one line per problem naming the scene
+    file, the line, the full field path, the bad value and what is allowed."""
     data = getattr(spec, section)
-    lines = []
-    errors = exc.errors(include_url=False)
-    for err in errors[:MAX_PROBLEMS]:
-        path, _ = _walk(data, None, err["loc"])
-        message = _message(err, path, data, root=model)
-        lines.append(str(spec.error(_dotted([section, *path]), message)))
-    return SceneError(_problems(lines, len(errors), section))
+    return SceneError(format_section_error(exc, section, data, model, spec.error, _TAG_NAMES))
 
 
-def _message(err: dict, path: list, data: Any, root: type[BaseModel] | None = None) -> str:
-    kind, msg = err["type"], err["msg"]
-    root = root or SceneSpec
-    if kind == "extra_forbidden":
-        key = path[-1]
-        if isinstance(key, str) and "." in key:  # flat dotted key: the allowed keys of its section
-            section, _, leaf = key.partition(".")
-            allowed = _allowed_keys(data, [*path[:-1], section], root)
-            return f"unknown key {leaf!r} in {section}" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
-        allowed = _allowed_keys(data, path[:-1], root)
-        return f"unknown key {path[-1]!r}" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
-    if kind == "missing":
-        return "required but missing"
-    if kind == "union_tag_invalid":
-        ctx = err.get("ctx", {})
-        return f"unknown type {ctx.get('tag')!r}; allowed: {ctx.get('expected_tags')}"
-    if kind == "union_tag_not_found":
-        types = _allowed_types(data, path, root) or list(RIG_TYPES)
-        return f"needs a 'type' key; allowed types: {', '.join(types)}"
-    if msg.startswith("Value error, "):
-        return msg[len("Value error, ") :]
-    value = err.get("input")
-    shown = repr(value) if not isinstance(value, dict) else "{...}"
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
-    return f"{msg} (got {shown})"
-
-
-def _walk(data: Any, node: yaml.Node | None, loc: tuple) -> tuple[list, yaml.Node | None]:
-    """The YAML path (keys and indices that exist in the data) of a pydantic ``loc``, and the deepest node."""
-    path: list = []
-    rest = list(loc)
-    while rest:
-        part = rest.pop(0)
-        if isinstance(data, dict) and part not in data and data.get("type") == part:
-            continue  # the tag of a discriminated union (rig or motion generator type), not a key
-        if isinstance(data, dict) and part not in data and rest and f"{part}.{rest[0]}" in data:
-            part = f"{part}.{rest.pop(0)}"  # a flat dotted key (randomization: {image.gamma: ...})
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-            path.append(part)
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
-            data = data[part]
-            path.append(part)
-        elif isinstance(data, dict) and isinstance(part, str) and part not in _TAG_NAMES:
-            # an unknown (extra) or missing key: point at the key itself when it exists
-            path.append(part)
-            break
-    return path, _key_node(node, path)
-
-
-_TAG_NAMES = {"material_name", "material_inline", "appearance_profile", "appearance_per_camera", *RIG_TYPES}
-
-
-def _child(node: yaml.Node | None, part, key: bool = False) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            if k.value == part:
-                return k if key else v
-    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-        return node.value[part]
-    return None
-
-
-def _key_node(node: yaml.Node | None, path: list) -> yaml.Node | None:
-    """The node of the last key in ``path`` (the line where the key is written), or the deepest parent."""
-    current, best = node, node
-    for i, part in enumerate(path):
-        last = i == len(path) - 1
-        nxt = _child(current, part, key=last and isinstance(current, yaml.MappingNode))
-        if nxt is None:
-            return best
-        current = best = nxt
-    return best
-
-
-def _dotted(path: list) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+# union members pydantic names in error locations that the data does not hold
+_TAG_NAMES = {
+    "material_name",
+    "material_inline",
+    "appearance_profile",
+    "appearance_per_camera",
+    "mix_inline",
+    "mix_file",
+    *RIG_TYPES,
+}
 
 
 def _line_index(node: yaml.Node | None) -> dict[str, int]:
@@ -1217,81 +1154,3 @@ def _line_index(node: yaml.Node | None) -> dict[str, int]:
     if node is not None:
         visit(node, "")
     return index
-
-
-def _allowed_keys(data: Any, path: list, root: type[BaseModel] | None = None) -> list[str] | None:
-    """Field names of the section at ``path`` (keys/indices), walking the model annotations (from ``root``,
-    default :class:`SceneSpec`) with the data."""
-    found = _annotation_at(data, path, root or SceneSpec)
-    model = _pick_model(*found) if found is not None else None
-    return list(model.model_fields) if model is not None else None
-
-
-def _allowed_types(data: Any, path: list, root: type[BaseModel]) -> list[str]:
-    """The ``type`` values of a tagged union at ``path`` (rig types, motion generator types)."""
-    found = _annotation_at(data, path, root)
-    if found is None:
-        return []
-    annotation = found[0]
-    annotation = _container(annotation) or annotation
-    types = []
-    for model in _flatten(annotation):
-        field = model.model_fields.get("type") if isinstance(model, type) and issubclass(model, BaseModel) else None
-        if field is not None:
-            types += [str(t) for t in typing.get_args(field.annotation)]
-    return types
-
-
-def _annotation_at(data: Any, path: list, root: type[BaseModel]) -> tuple[Any, Any] | None:
-    """``(annotation, data)`` of the field at ``path`` below ``root``, or None where the path leaves it."""
-    current: Any = root
-    for part in path:
-        container = _container(current)
-        if container is not None:
-            current = container
-        else:
-            model = _pick_model(current, data)
-            if model is None or part not in model.model_fields:
-                return None
-            current = model.model_fields[part].annotation
-        data = data[part] if isinstance(data, (dict, list)) and _has(data, part) else None
-    return current, data
-
-
-def _has(data: dict | list, part) -> bool:
-    return part in data if isinstance(data, dict) else isinstance(part, int) and 0 <= part < len(data)
-
-
-def _container(annotation: Any) -> Any:
-    """The item type of a list/dict annotation (through Optional and Annotated), or None."""
-    for candidate in _flatten(annotation, keep_lists=True):
-        origin = typing.get_origin(candidate)
-        if origin in (list, dict):
-            return typing.get_args(candidate)[-1]
-    return None
-
-
-def _pick_model(annotation: Any, data: Any) -> type[BaseModel] | None:
-    """The pydantic model inside an annotation; for a tagged union, the member whose ``type`` matches."""
-    models = [c for c in _flatten(annotation) if isinstance(c, type) and issubclass(c, BaseModel)]
-    if len(models) > 1 and isinstance(data, dict):
-        for model in models:
-            field = model.model_fields.get("type")
-            if field is not None and data.get("type") in typing.get_args(field.annotation):
-                return model
-    return models[0] if models else None
-
-
-def _flatten(annotation: Any, keep_lists: bool = False) -> list:
-    """The members of an annotation through Annotated and unions (list/dict kept only with ``keep_lists``)."""
-    origin = typing.get_origin(annotation)
-    if origin is Annotated:
-        return _flatten(typing.get_args(annotation)[0], keep_lists)
-    if origin in (Union, types.UnionType):
-        out = []
-        for arg in typing.get_args(annotation):
-            out += _flatten(arg, keep_lists)
-        return out
-    if origin in (list, dict) and not keep_lists:
-        return []
-    return [annotation]

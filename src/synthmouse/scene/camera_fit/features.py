@@ -1,10 +1,17 @@
-"""Propose the arena floor's corners in the user's video, for ``synthmouse fit-camera --propose``.
+"""Known rig features: the rig's named 3D points and segments, and the arena floor's corners found in the video.
+
+Rig points of the ``openfield`` rig (:func:`rig_features`): compass names, north = +y, east = +x:
+``floor_ne floor_nw floor_sw floor_se`` (inner floor corners, z = 0) and ``top_ne ... top_se`` (inner wall top
+corners, z = wall height); segments ``floor_n floor_e floor_s floor_w`` (floor/wall junctions), ``top_n ...``
+and ``corner_ne ...`` (vertical wall corners).
+
+:func:`propose_floor_corners` proposes the floor's corners for ``synthmouse fit-camera --propose``.
 
 Without a display nobody can click points, and finding a corner's pixel by hand is slow. The floor of an
 open-field box seen from above is the region around the image centre bounded by the first strong edge in
 every direction (where the floor meets the walls), so:
 
-1. Canny edges of the median frame (:func:`synthmouse.appearance.camera_fit.edge_map`, sub-pixel);
+1. Canny edges of the median frame (:func:`.edges.edge_map`, sub-pixel);
 2. rays from the image centre, each stopping at its first edge pixel; rays that leak through a gap are
    dropped (their radius jumps away from the running median of their neighbours);
 3. the hull of those boundary points reduced to a quadrilateral (``cv2.approxPolyDP``): rough corners;
@@ -15,8 +22,8 @@ every direction (where the floor meets the walls), so:
 5. names from the scene's camera (the rig's corners projected through the scene's guess of the camera,
    matched to the found ones as a shape), or by compass with north at the image top.
 
-The user checks the proposal on the overlay (:func:`draw_proposal`: each named point, the fitted sides and a
-magnified inset of every corner) and edits the points file (:func:`write_points_file`) before fitting.
+The user checks the proposal on the overlay (:func:`.figures.draw_proposal`: each named point, the fitted sides and a
+magnified inset of every corner) and edits the points file (:func:`.points.write_points_file`) before fitting.
 """
 
 from __future__ import annotations
@@ -25,23 +32,73 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 from scipy.ndimage import median_filter
 from scipy.optimize import least_squares
 
-from synthmouse.fileio import atomic_open
-
-from .profile import AppearanceError
-from .scene_edit import format_value
+from .edges import edge_map
+from .errors import CameraFitError
 
 FLOOR_CORNERS = ("floor_nw", "floor_ne", "floor_se", "floor_sw")
 """The ``openfield`` rig's floor corners, clockwise in a top view with north at the image top."""
 
 
-@dataclass
+# ---------------------------------------------------------------------- rig geometry
+@dataclass(frozen=True)
+class RigFeatures:
+    """Named 3D points and line segments of a rig (world metres).
+
+    Attributes:
+        points: ``{name: (3,) float64}``.
+        segments: ``{name: (2, 3) float64}`` end points.
+    """
+
+    points: dict[str, np.ndarray]
+    segments: dict[str, np.ndarray]
+
+    def segment_array(self, names: Sequence[str] | None = None) -> np.ndarray:
+        """``(S, 2, 3) float64`` of the named segments (all when None)."""
+        names = list(self.segments) if names is None else list(names)
+        unknown = [n for n in names if n not in self.segments]
+        if unknown:
+            raise CameraFitError(f"unknown rig segment(s) {unknown}; allowed: {', '.join(self.segments)}")
+        return np.array([self.segments[n] for n in names], dtype=np.float64).reshape(-1, 2, 3)
+
+
+def openfield_features(size: tuple[float, float], wall_height: float) -> RigFeatures:
+    """Corners and edges of an open-field box: inner floor ``size`` centred on the origin, walls of
+    ``wall_height`` (see the module docstring for the names)."""
+    hx, hy = 0.5 * float(size[0]), 0.5 * float(size[1])
+    corners = {"ne": (hx, hy), "nw": (-hx, hy), "sw": (-hx, -hy), "se": (hx, -hy)}
+    points = {}
+    for name, (x, y) in corners.items():
+        points[f"floor_{name}"] = np.array([x, y, 0.0])
+        points[f"top_{name}"] = np.array([x, y, float(wall_height)])
+    segments = {}
+    for side, (a, b) in {"n": ("nw", "ne"), "e": ("ne", "se"), "s": ("se", "sw"), "w": ("sw", "nw")}.items():
+        segments[f"floor_{side}"] = np.stack([points[f"floor_{a}"], points[f"floor_{b}"]])
+        segments[f"top_{side}"] = np.stack([points[f"top_{a}"], points[f"top_{b}"]])
+    for name in corners:
+        segments[f"corner_{name}"] = np.stack([points[f"floor_{name}"], points[f"top_{name}"]])
+    return RigFeatures(points, segments)
+
+
+def rig_features(rig: Any) -> RigFeatures:
+    """Features of a scene rig spec (``synthmouse.scene.spec`` rig section); ``openfield`` is supported."""
+    kind = getattr(rig, "type", None)
+    if kind == "openfield":
+        return openfield_features(rig.size, rig.wall_height)
+    raise CameraFitError(
+        f"rig type {kind!r} has no built-in fitting features yet (openfield has); give the "
+        "points' world coordinates in the points file instead"
+    )
+
+
+# ---------------------------------------------------------------------- floor corners in the image
+@dataclass(frozen=True)
 class CornerProposal:
     """Proposed floor corners.
 
@@ -62,21 +119,20 @@ class CornerProposal:
     naming: str = ""
 
 
-def _gray(image: np.ndarray) -> np.ndarray:
+def gray_uint8(image: np.ndarray) -> np.ndarray:
+    """``image`` (``(H, W)`` or ``(H, W, C)`` uint8) as a ``(H, W)`` uint8 grey image."""
     img = np.asarray(image)
     if img.ndim == 3:
         img = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.shape[2] == 3 else img[..., 0]
     if img.dtype != np.uint8:
-        raise AppearanceError(f"propose corners: expected a uint8 image, got {img.dtype}")
+        raise CameraFitError(f"propose corners: expected a uint8 image, got {img.dtype}")
     return img
 
 
 def boundary_from_centre(image: np.ndarray, rays: int = 1440, centre: Sequence[float] | None = None) -> np.ndarray:
     """``(M, 2)`` sub-pixel positions of the first edge met by ``rays`` rays cast from ``centre`` (default the
     image centre), after dropping rays whose radius jumps away from their neighbours' (a gap in the outline)."""
-    from .camera_fit import edge_map
-
-    gray = _gray(image)
+    gray = gray_uint8(image)
     h, w = gray.shape
     edges = edge_map(gray)
     cu, cv = ((w - 1) / 2.0, (h - 1) / 2.0) if centre is None else (float(centre[0]), float(centre[1]))
@@ -93,7 +149,7 @@ def boundary_from_centre(image: np.ndarray, rays: int = 1440, centre: Sequence[f
     pix = edges.positions[iv[np.arange(rays), first], iu[np.arange(rays), first]].astype(np.float64)
     radius = np.where(found, radii[first], np.nan)
     if found.sum() < rays // 2:
-        raise AppearanceError(
+        raise CameraFitError(
             f"propose corners: only {int(found.sum())} of {rays} rays from the image centre met an edge; is the "
             "arena floor around the image centre, with its border inside the image?"
         )
@@ -120,7 +176,7 @@ def _quad(points: np.ndarray) -> np.ndarray:
         else:
             hi = eps
     if best is None:
-        raise AppearanceError(
+        raise CameraFitError(
             "propose corners: the floor's outline is not a quadrilateral (no four-cornered outline found around "
             "the image centre)"
         )
@@ -137,14 +193,14 @@ def _side_points(points: np.ndarray, a: np.ndarray, b: np.ndarray, margin: float
     d = rel @ np.array([-axis[1], axis[0]])
     use = (t > margin) & (t < 1 - margin) & (np.abs(d) < 0.15 * length)
     if use.sum() < 12:
-        raise AppearanceError(
+        raise CameraFitError(
             f"propose corners: only {int(use.sum())} boundary points along the side from ({a[0]:.0f}, {a[1]:.0f}) "
             f"to ({b[0]:.0f}, {b[1]:.0f}); write the points by hand"
         )
     return points[use]
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Lens:
     """OpenCV's radial model about ``centre`` (the model ``fit-camera`` fits): distorted
     ``p = c + scale * x (1 + l1 |x|^2 + l2 |x|^4)`` for undistorted ``x`` in units of ``scale`` (half the image
@@ -246,7 +302,7 @@ def name_corners(
     s, d = corners.sum(axis=1), corners[:, 0] - corners[:, 1]
     picks = {"floor_nw": np.argmin(s), "floor_se": np.argmax(s), "floor_ne": np.argmax(d), "floor_sw": np.argmin(d)}
     if len(set(int(i) for i in picks.values())) != 4:
-        raise AppearanceError("propose corners: cannot tell the corners apart by position; write them by hand")
+        raise CameraFitError("propose corners: cannot tell the corners apart by position; write them by hand")
     return {n: corners[i] for n, i in picks.items()}, "compass (north = image top)"
 
 
@@ -264,13 +320,13 @@ def propose_floor_corners(
         :class:`CornerProposal`.
 
     Raises:
-        AppearanceError: no four-cornered outline around the image centre.
+        CameraFitError: no four-cornered outline around the image centre.
     """
     boundary = boundary_from_centre(image, rays)
     rough = _quad(boundary)
     middle = rough.mean(axis=0)
     rough = rough[np.argsort(np.arctan2(rough[:, 1] - middle[1], rough[:, 0] - middle[0]))]  # clockwise
-    h, w = _gray(image).shape[:2]
+    h, w = gray_uint8(image).shape[:2]
     centre = np.array([(w - 1) / 2.0, (h - 1) / 2.0])
     sides = [_side_points(boundary, rough[i], rough[(i + 1) % 4]) for i in range(4)]
     lens, lines, rms, counts = _fit_lines(sides, centre, 0.5 * math.hypot(w, h))
@@ -278,116 +334,9 @@ def propose_floor_corners(
     straight = np.array([_meet(lines[(i - 1) % 4], lines[i]) for i in range(4)])
     corners = lens.distort(straight)
     if np.max(np.linalg.norm(corners - rough, axis=1)) > 0.1 * np.linalg.norm(rough[0] - rough[2]):
-        raise AppearanceError("propose corners: the fitted sides do not meet near the outline's corners")
+        raise CameraFitError("propose corners: the fitted sides do not meet near the outline's corners")
     named, how = name_corners(corners, expected)
     ts = np.linspace(0.0, 1.0, 80)[:, None]
     drawn = [lens.distort(straight[i] + ts * (straight[(i + 1) % 4] - straight[i])) for i in range(4)]
     points = {n: (float(p[0]), float(p[1])) for n, p in named.items()}
     return CornerProposal(points, drawn, rms, counts, boundary, how)
-
-
-# ---------------------------------------------------------------------- output for the user to check
-def draw_proposal(image: np.ndarray, proposal: CornerProposal, zoom: int | None = None, radius: int = 15) -> np.ndarray:
-    """``(H, W + panel, 3) uint8`` BGR picture to check a proposal by eye: the frame with the fitted sides
-    (yellow) and every named point (red cross and label), and beside it a panel with a magnified inset
-    (``zoom``, default: what fits two rows) of the ``radius`` px around each point, laid out as the points are
-    (top-left point top-left), and a legend."""
-    gray = _gray(image)
-    frame = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
-    h, w = gray.shape
-    base = frame.copy()
-    shift = 4
-    yellow, red, white, black = (0, 220, 255), (0, 0, 255), (255, 255, 255), (0, 0, 0)
-    for side in proposal.sides:
-        pts = np.round(side * (1 << shift)).astype(np.int32)
-        cv2.polylines(frame, [pts], False, yellow, 1, cv2.LINE_AA, shift)
-    centre = np.array([(w - 1) / 2.0, (h - 1) / 2.0])
-    gap, legend = 6, 40
-    if zoom is None:
-        zoom = max(2, min(8, ((h - 3 * gap - legend) // 2) // (2 * radius + 1)))
-    size = (2 * radius + 1) * zoom
-    rows = max(1, min(2, (h - gap - legend) // (size + gap)))
-    panel = np.full((h, 2 * size + 3 * gap, 3), 40, np.uint8)
-    for name, (u, v) in proposal.points.items():
-        p = np.array([u, v])
-        cv2.drawMarker(frame, (round(u), round(v)), red, cv2.MARKER_CROSS, 15, 1, cv2.LINE_AA)
-        toward = centre - p
-        toward = toward / max(float(np.linalg.norm(toward)), 1e-9)
-        label = f"{name} ({u:.1f}, {v:.1f})"
-        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
-        anchor = p + toward * 24
-        x = int(np.clip(anchor[0] - (tw if toward[0] < 0 else 0), 2, w - tw - 2))
-        y = int(np.clip(anchor[1] + (th if toward[1] > 0 else 0), th + 2, h - 4))
-        cv2.rectangle(frame, (x - 2, y - th - 3), (x + tw + 2, y + 4), black, -1)
-        cv2.putText(frame, label, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, white, 1, cv2.LINE_AA)
-        # magnified inset of the unmarked frame, with the fitted sides and the point
-        x0, y0 = round(u) - radius, round(v) - radius
-        crop = np.zeros((2 * radius + 1, 2 * radius + 1, 3), np.uint8)
-        sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x0 + 2 * radius + 1, w), min(y0 + 2 * radius + 1, h)
-        if sx1 > sx0 and sy1 > sy0:
-            crop[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = base[sy0:sy1, sx0:sx1]
-        inset = cv2.resize(crop, (size, size), interpolation=cv2.INTER_NEAREST)
-        for side in proposal.sides:  # pixel centre (x0, y0) maps to the inset's (zoom - 1) / 2
-            local = (side - [x0, y0]) * zoom + (zoom - 1) / 2.0
-            pts = np.round(local * (1 << shift)).astype(np.int32)
-            cv2.polylines(inset, [pts], False, yellow, 1, cv2.LINE_AA, shift)
-        iu, iv = (u - x0) * zoom + (zoom - 1) / 2.0, (v - y0) * zoom + (zoom - 1) / 2.0
-        cv2.drawMarker(inset, (round(iu), round(iv)), red, cv2.MARKER_CROSS, 6 * zoom, 1, cv2.LINE_AA)
-        (tw, th), _ = cv2.getTextSize(f"{name} x{zoom}", cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1)
-        cv2.rectangle(inset, (0, 0), (tw + 6, th + 6), black, -1)
-        cv2.putText(inset, f"{name} x{zoom}", (3, th + 3), cv2.FONT_HERSHEY_SIMPLEX, 0.4, white, 1, cv2.LINE_AA)
-        col = 0 if u < centre[0] else 1
-        row = 0 if (v < centre[1] or rows == 1) else 1
-        ix, iy = gap + col * (size + gap), gap + row * (size + gap)
-        if iy + size <= h:
-            panel[iy : iy + size, ix : ix + size] = inset
-    notes = ["red: proposed point; yellow: fitted floor edge", "a cross off its corner? edit the points file"]
-    for i, note in enumerate(notes):
-        y = h - legend + 14 + 16 * i
-        cv2.putText(panel, note, (gap, y), cv2.FONT_HERSHEY_SIMPLEX, 0.38, white, 1, cv2.LINE_AA)
-    return np.concatenate([frame, panel], axis=1)
-
-
-def write_points_file(
-    path: str | Path,
-    proposal: CornerProposal,
-    image_size: tuple[int, int],
-    source: str,
-    world: Mapping[str, Sequence[float]] | None = None,
-    overlay: str | Path | None = None,
-) -> Path:
-    """Write the proposal as a ``fit-camera`` points file with a comment header saying what each point is and
-    how to check and edit it (atomically)."""
-    path = Path(path)
-    explain = {
-        "floor_nw": "north-west",
-        "floor_ne": "north-east",
-        "floor_se": "south-east",
-        "floor_sw": "south-west",
-    }
-    lines = [
-        "# Rig points for `synthmouse fit-camera`: where known points of the rig appear in the video.",
-        "# PROPOSED by `synthmouse fit-camera --propose` from the frame named in 'image' below. CHECK THEM before",
-        f"# fitting: open {overlay or 'the overlay PNG'} and see that each red cross sits exactly where the floor",
-        "# meets the walls at its corner (the insets show each corner magnified). Wrong? Edit its [u, v]: pixels,",
-        "# u to the right, v down, the centre of the top-left pixel is (0, 0), as in OpenCV and DeepLabCut.",
-        "# Delete a line to leave a point out (4 or more are needed). Other known points can be added as",
-        "#   my_mark: {world: [x, y, z], pixel: [u, v]}   (world metres: x east, y north, z up, origin at the",
-        "#   arena centre on the floor).",
-        "# The names are the openfield rig's inner floor corners (north = +y, east = +x in the scene's world);",
-        f"# named by {proposal.naming}.",
-        f"image: {format_value(source)}",
-        f"image_size: [{int(image_size[0])}, {int(image_size[1])}]",
-        "points:",
-    ]
-    entries = [f"  {name}: [{u:.2f}, {v:.2f}]" for name, (u, v) in proposal.points.items()]
-    column = max(len(e) for e in entries) + 3
-    for entry, name in zip(entries, proposal.points, strict=True):
-        comment = explain.get(name, "")
-        if world is not None and name in world:
-            x, y, z = (float(c) for c in world[name])
-            comment += f" inner floor corner, world ({x:+.3f}, {y:+.3f}, {z:.3f}) m"
-        lines.append(f"{entry:<{column}}# {comment.strip()}" if comment.strip() else entry)
-    with atomic_open(path, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
-    return path

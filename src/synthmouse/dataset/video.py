@@ -17,9 +17,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..dataset.table import Dataset
 from ..errors import OutputError, SynthmouseError
 from ..fileio import atomic_path
+from .table import Dataset
 
 MIN_PSNR_DB = 35.0
 

@@ -12,10 +12,16 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from synthmouse.appearance.camera_fit import scene_text_with_camera, write_camera_to_scene
 from synthmouse.appearance.profile import AppearanceError
-from synthmouse.appearance.scene_edit import edit_mapping, format_value, write_appearance_to_scene
+from synthmouse.errors import SceneError
 from synthmouse.scene.camera import Camera
+from synthmouse.scene.camera_fit.scene_edit import (
+    edit_mapping,
+    format_value,
+    scene_text_with_camera,
+    write_appearance_to_scene,
+    write_camera_to_scene,
+)
 from synthmouse.scene.spec import load_scene_spec, parse_scene_spec
 
 CAMERA = Camera.look_at(
@@ -39,7 +45,7 @@ def test_format_value():
     assert format_value({"rvec": [0.1, 0.2]}) == "{rvec: [0.1, 0.2]}"
     assert format_value("appearance/profile.yaml") == "appearance/profile.yaml"
     assert format_value("yes: no") == '"yes: no"' and format_value("1.5") == '"1.5"'
-    with pytest.raises(AppearanceError, match="non-finite"):
+    with pytest.raises(SceneError, match="non-finite"):
         format_value(float("nan"))
 
 

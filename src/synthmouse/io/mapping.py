@@ -15,8 +15,9 @@ A real keypoint (a name in the user's DeepLabCut/SLEAP labels) is matched to a s
 Keypoints left unmatched are left out. A ``--map`` entry whose names are on the wrong sides (a synthetic name
 on the left and a real one on the right) is an error that says so and shows the reverse.
 
-This module lives in :mod:`synthmouse.dataset` so that both :mod:`synthmouse.metrics` and
-:mod:`synthmouse.pose` can import it.
+Retargeting's keypoint map file (``keypoints: {target: body-part name}``) is a file format of its own and
+keeps its direction (:mod:`synthmouse.motion.retarget_run`); every ``--map`` option goes through
+:func:`parse_mapping`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from .real_labels import LabelError
+from .label_checks import LabelError
 
 MAP_FORM = "REAL=SYNTHETIC"
 """The one `--map` direction of every command: a name in the user's labels = the synthetic (or model) name."""

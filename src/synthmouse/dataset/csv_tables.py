@@ -11,8 +11,8 @@ import csv
 import math
 from pathlib import Path
 
-from ..dataset.table import Dataset
 from ..fileio import atomic_open
+from .table import Dataset
 
 FIRST_COLUMNS = ("frame", "split", "segment", "motion")
 

@@ -12,21 +12,19 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from synthmouse.appearance.camera_fit import (
-    Correspondences,
-    FitOptions,
-    click_points,
-    draw_overlay,
-    edge_map,
-    fit_camera,
-    fit_camera_points,
-    load_correspondences,
-    openfield_features,
-    project_segments,
-    write_camera_to_scene,
-)
-from synthmouse.appearance.profile import AppearanceError
+from synthmouse.errors import SceneError
+from synthmouse.scene.build import camera_from_spec
+from synthmouse.scene.calibration import load_cameras
 from synthmouse.scene.camera import Camera
+from synthmouse.scene.camera_fit import CameraFitError
+from synthmouse.scene.camera_fit.clicks import click_points
+from synthmouse.scene.camera_fit.edges import edge_map
+from synthmouse.scene.camera_fit.features import openfield_features
+from synthmouse.scene.camera_fit.figures import draw_overlay, project_segments
+from synthmouse.scene.camera_fit.fit import FitOptions, fit_camera_points, fit_points_and_edges
+from synthmouse.scene.camera_fit.points import Correspondences, load_correspondences
+from synthmouse.scene.camera_fit.scene_edit import write_camera_to_scene
+from synthmouse.scene.spec import load_scene_spec
 
 REPO = Path(__file__).resolve().parents[1]
 POINTS = REPO / "docs" / "appearance" / "openfield_points.yaml"
@@ -83,8 +81,10 @@ def test_edge_refinement_aligns_the_floor_outline():
     pixels = TRUE.project(world) + np.random.default_rng(2).normal(0, 0.5, (4, 2))
     corr = Correspondences(names, world, pixels)
     options = FitOptions(distortion="k1k2", focal=470)  # a top view cannot tell f from height: fix it
-    points_only = fit_camera(corr, 640, 480, options)
-    refined = fit_camera(corr, 640, 480, options, edge_map(synthetic_edge_image()), FEATURES.segment_array(FLOOR))
+    points_only = fit_points_and_edges(corr, 640, 480, options)
+    refined = fit_points_and_edges(
+        corr, 640, 480, options, edge_map(synthetic_edge_image()), FEATURES.segment_array(FLOOR)
+    )
     truth = np.concatenate(project_segments(TRUE, FEATURES.segment_array(FLOOR)))
     before = np.abs(np.concatenate(project_segments(points_only.camera, FEATURES.segment_array(FLOOR))) - truth)
     after = np.abs(np.concatenate(project_segments(refined.camera, FEATURES.segment_array(FLOOR))) - truth)
@@ -108,9 +108,9 @@ def test_correspondence_files(tmp_path):
     corr = load_correspondences(csv_file, FEATURES.points)
     np.testing.assert_allclose(corr.world[0], FEATURES.points["floor_se"])
     yaml_file.write_text("points:\n  floor_middle: [1, 2]\n")
-    with pytest.raises(AppearanceError, match="floor_middle.*not a rig point"):
+    with pytest.raises(CameraFitError, match="floor_middle.*not a rig point"):
         load_correspondences(yaml_file, FEATURES.points)
-    with pytest.raises(AppearanceError, match="at least 4 points"):
+    with pytest.raises(CameraFitError, match="at least 4 points"):
         fit_camera_points(Correspondences(["a"], np.zeros((1, 3)), np.zeros((1, 2))), 640, 480)
 
 
@@ -130,9 +130,6 @@ cameras:
 
 
 def test_write_camera_to_scene_keeps_comments_and_validates(tmp_path):
-    from synthmouse.scene.build import camera_from_spec
-    from synthmouse.scene.spec import load_scene_spec
-
     scene = tmp_path / "scene.yaml"
     scene.write_text(SCENE)
     write_camera_to_scene(scene, TRUE, rig_size=(0.45, 0.30))
@@ -154,14 +151,14 @@ def test_write_camera_to_scene_keeps_comments_and_validates(tmp_path):
     assert np.abs(cam.project(world) - TRUE.project(world)).max() < 1e-4
     write_camera_to_scene(scene, TRUE, rig_size=(0.45, 0.30))  # a second fit changes nothing more
     assert scene.read_text() == text
-    with pytest.raises(AppearanceError, match="no camera named 'side'"):
+    with pytest.raises(SceneError, match="no camera named 'side'"):
         write_camera_to_scene(scene, Camera.look_at("side", (0, 0, 1), (0, 0, 0)))
 
 
 def test_click_points_without_display_fails_with_advice(monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    with pytest.raises(AppearanceError, match="points file"):
+    with pytest.raises(CameraFitError, match="points file"):
         click_points(np.zeros((10, 10, 3), np.uint8), ["floor_nw"])
 
 
@@ -191,7 +188,7 @@ def test_real_openfield_corners_reproject_within_2px(openfield_dir):
     median = real_median(openfield_dir)
     features = openfield_features((0.45, 0.45), 0.3)  # x size fixed (estimate); y fitted: aspect
     corr = load_correspondences(POINTS, features.points)
-    fit = fit_camera(
+    fit = fit_points_and_edges(
         corr,
         640,
         480,
@@ -250,8 +247,6 @@ def test_cli_fit_camera_and_fit_appearance(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "floor_ne" in result.output and (tmp_path / "overlay.png").is_file()
-    from synthmouse.scene.calibration import load_cameras
-
     cam = load_cameras(tmp_path / "cal.toml")[0]
     assert np.abs(cam.project(np.array([FEATURES.points[n] for n in names])) - pixels).max() < 0.5
 

@@ -14,11 +14,20 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from .profile import AppearanceError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+
+from synthmouse.errors import SceneError
+from synthmouse.fileio import atomic_path
+from synthmouse.scene.camera import Camera
+from synthmouse.scene.spec import parse_scene_spec
 
 PLAIN = re.compile(r"^[A-Za-z0-9_./\\][A-Za-z0-9_./\\ +-]*$")
 
@@ -32,7 +41,7 @@ def format_value(value: Any, digits: int = 10) -> str:
     if isinstance(value, float):
         value += 0.0  # no "-0.0"
         if not math.isfinite(value):
-            raise AppearanceError(f"cannot write the non-finite number {value} into a scene file")
+            raise SceneError(f"cannot write the non-finite number {value} into a scene file")
         text = f"{value:.{digits}g}"
         if "e" not in text and "." not in text:
             text += ".0"
@@ -50,33 +59,28 @@ def format_value(value: Any, digits: int = 10) -> str:
         return "[" + ", ".join(format_value(v, digits) for v in value) + "]"
     if hasattr(value, "tolist"):
         return format_value(value.tolist(), digits)
-    raise AppearanceError(f"cannot write a {type(value).__name__} into a scene file")
+    raise SceneError(f"cannot write a {type(value).__name__} into a scene file")
 
 
-def _compose(text: str, source: str):
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError
-
+def _compose(text: str, source: str) -> Node | None:
     try:
         return YAML(typ="rt").compose(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = f", line {mark.line + 1}" if mark is not None else ""
-        raise AppearanceError(f"{source}{line}: not valid YAML: {exc.problem}") from None
+        raise SceneError(f"{source}{line}: not valid YAML: {exc.problem}") from None
 
 
-def _is_flow(node) -> bool:
+def _is_flow(node: Node) -> bool:
     return bool(getattr(node, "flow_style", False))
 
 
-def _end(node) -> int:
+def end_index(node: Node) -> int:
     """Character index just after the last character of ``node``'s content (trailing comments excluded)."""
-    from ruamel.yaml.nodes import MappingNode, SequenceNode
-
     if _is_flow(node) or not isinstance(node, (MappingNode, SequenceNode)):
         return node.end_mark.index
     children = [c for pair in node.value for c in pair] if isinstance(node, MappingNode) else list(node.value)
-    return max((_end(c) for c in children), default=node.end_mark.index)
+    return max((end_index(c) for c in children), default=node.end_mark.index)
 
 
 def _line_start(text: str, index: int) -> int:
@@ -88,15 +92,13 @@ def _line_end(text: str, index: int) -> int:
     return len(text) if end < 0 else end
 
 
-def _pairs(node) -> dict:
+def _pairs(node: MappingNode) -> dict:
     return {str(k.value): (k, v) for k, v in node.value}
 
 
-def find_node(text: str, path: Sequence, source: str = "<scene>"):
+def find_node(text: str, path: Sequence, source: str = "<scene>") -> Node | None:
     """The node at ``path`` (keys, or ``{key: value}`` picking the sequence item whose ``key`` is ``value``);
     None when a step is missing."""
-    from ruamel.yaml.nodes import MappingNode, SequenceNode
-
     node = _compose(text, source)
     for step in path:
         if isinstance(step, Mapping):
@@ -139,16 +141,14 @@ def edit_mapping(
             which they go instead of the end of the file.
 
     Raises:
-        AppearanceError: the path does not lead to a mapping.
+        SceneError: the path does not lead to a mapping.
     """
-    from ruamel.yaml.nodes import MappingNode
-
     node = find_node(text, path, source) if path else _compose(text, source)
     if node is None and not path:
         node_pairs: dict = {}
     elif not isinstance(node, MappingNode):
         where = ".".join(str(p) if not isinstance(p, Mapping) else str(dict(p)) for p in path)
-        raise AppearanceError(f"{source}: {where or 'the file'} is not a mapping; cannot set {', '.join(values)}")
+        raise SceneError(f"{source}: {where or 'the file'} is not a mapping; cannot set {', '.join(values)}")
     else:
         node_pairs = _pairs(node)
     edits: list[tuple[int, int, str]] = []
@@ -159,7 +159,7 @@ def edit_mapping(
             if key in values:
                 parts.append(f"{key}: {format_value(values[key], digits)}")
             elif key not in remove:
-                parts.append(text[k.start_mark.index : _end(v)])
+                parts.append(text[k.start_mark.index : end_index(v)])
         parts += [f"{key}: {format_value(value, digits)}" for key, value in new.items()]
         edits.append((node.start_mark.index, node.end_mark.index, "{" + ", ".join(parts) + "}"))
         return _apply(text, edits)
@@ -167,7 +167,7 @@ def edit_mapping(
     indent = pairs[0][1][0].start_mark.column if pairs else 0
     pad = " " * indent
     for position, (key, (k, v)) in enumerate(pairs):
-        end = _end(v)
+        end = end_index(v)
         if key in values:
             replacement = format_value(values[key], digits)
             if v.start_mark.line == k.start_mark.line and v.start_mark.index >= k.end_mark.index:
@@ -190,7 +190,7 @@ def edit_mapping(
     if new:
         added = "".join(f"\n{pad}{key}: {format_value(value, digits)}" for key, value in new.items())
         if pairs:
-            at = _line_end(text, _end(pairs[-1][1][1]))
+            at = _line_end(text, end_index(pairs[-1][1][1]))
         else:
             at = len(text.rstrip("\n"))
             if at == 0:
@@ -212,7 +212,10 @@ def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
 
 
 def write_appearance_to_scene(
-    scene_path, profile_path, camera: str | None = None, video_size: tuple[int, int] | None = None
+    scene_path: str | Path,
+    profile_path: str | Path,
+    camera: str | None = None,
+    video_size: tuple[int, int] | None = None,
 ) -> tuple[str, str]:
     """Point a scene file's ``appearance`` at ``profile_path`` (relative to the scene's folder when it can be),
     for ``camera`` (``{camera: path}``) or the scene's only camera (a plain path); the rest of the file as
@@ -222,14 +225,6 @@ def write_appearance_to_scene(
         The line written (``appearance: ...``) and a note when the camera's image size differs from the
         video's ``video_size`` (empty otherwise).
     """
-    import os
-    from pathlib import Path
-
-    from ruamel.yaml.nodes import MappingNode
-
-    from synthmouse.fileio import atomic_path
-    from synthmouse.scene.spec import parse_scene_spec
-
     scene_path, profile_path = Path(scene_path), Path(profile_path)
     text = scene_path.read_text(encoding="utf-8")
     source = str(scene_path)
@@ -262,3 +257,91 @@ def write_appearance_to_scene(
                     "the size) or set the camera's width and height"
                 )
     return f"appearance: {format_value(value)}", note
+
+
+# ---------------------------------------------------------------------- fitted cameras
+def camera_scene_entry(camera: Camera) -> dict:
+    """The scene-file ``cameras[]`` fields for ``camera`` (intrinsics, distortion, rotation rvec,
+    translation), rounded to what calibration can tell: 0.001 px, 1e-7 of distortion, 1e-9 rad, 1e-9 m."""
+    return {
+        "width": int(camera.width),
+        "height": int(camera.height),
+        "fx": round(float(camera.fx), 3),
+        "fy": round(float(camera.fy), 3),
+        "cx": round(float(camera.cx), 3),
+        "cy": round(float(camera.cy), 3),
+        "distortion": [round(float(v), 7) for v in camera.dist],
+        "rotation": {"rvec": [round(float(v), 9) for v in camera.rvec]},
+        "translation": [round(float(v), 9) for v in camera.t],
+    }
+
+
+REPLACED_CAMERA_KEYS = ("look_at", "fov_deg", "calibration", "calibration_name", "rotation", "translation")
+
+
+def scene_text_with_camera(
+    scene_path: str | Path,
+    camera: Camera,
+    rig_size: tuple[float, ...] | None = None,
+    wall_height: float | None = None,
+) -> str:
+    """The scene file's text with camera ``camera.name`` replaced by ``camera`` and, when given, the rig's
+    ``size`` / ``wall_height``; every other character as the user wrote it (:func:`edit_mapping`: the
+    camera's ``look_at``, ``fov_deg`` or ``calibration`` lines are commented out, not deleted)."""
+    scene_path = Path(scene_path)
+    try:
+        text = scene_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SceneError(f"{scene_path}: cannot read the scene file ({exc.strerror})") from None
+    source = str(scene_path)
+    cameras = find_node(text, ["cameras"], source)
+    names = [str(c) for c in _camera_names(cameras)]
+    if camera.name not in names:
+        raise SceneError(
+            f"{scene_path}: no camera named {camera.name!r} in cameras (has: {', '.join(names) or 'none'}); "
+            "choose one with --camera"
+        )
+    entry = camera_scene_entry(camera)
+    values = {k: entry[k] for k in ("width", "height", "fx", "fy", "cx", "cy", "distortion")}
+    values |= {"rotation": entry["rotation"], "translation": entry["translation"]}
+    remove = [k for k in REPLACED_CAMERA_KEYS if k not in values]
+    text = edit_mapping(
+        text, ["cameras", {"name": camera.name}], values, remove, note="replaced by fit-camera", source=source
+    )
+    rig: dict = {}
+    if rig_size is not None:
+        rig["size"] = [round(float(v), 4) for v in rig_size]  # 0.1 mm
+    if wall_height is not None:
+        rig["wall_height"] = round(float(wall_height), 4)
+    if rig:
+        text = edit_mapping(text, ["rig"], rig, source=source)
+    return text
+
+
+def _camera_names(node: Node | None) -> list:
+    if not isinstance(node, SequenceNode):
+        return []
+    out = []
+    for item in node.value:
+        if isinstance(item, MappingNode):
+            out += [v.value for k, v in item.value if k.value == "name"]
+    return out
+
+
+def write_camera_to_scene(
+    scene_path: str | Path,
+    camera: Camera,
+    out_path: str | Path | None = None,
+    rig_size: tuple[float, ...] | None = None,
+    wall_height: float | None = None,
+) -> Path:
+    """Replace the pose and intrinsics of camera ``camera.name`` in a scene file, keeping the rest of the file
+    as written (:func:`scene_text_with_camera`); the result is validated before it is written (atomically).
+    ``rig_size`` / ``wall_height`` update the rig when a scale was fitted."""
+    scene_path = Path(scene_path)
+    out_path = Path(out_path) if out_path is not None else scene_path
+    text = scene_text_with_camera(scene_path, camera, rig_size, wall_height)
+    parse_scene_spec(text, source=out_path, base_dir=scene_path.parent)
+    with atomic_path(out_path) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
+    return out_path

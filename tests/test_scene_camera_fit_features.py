@@ -12,16 +12,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from synthmouse.appearance.camera_fit import load_correspondences, openfield_features, project_segments
-from synthmouse.appearance.corners import (
-    FLOOR_CORNERS,
-    draw_proposal,
-    name_corners,
-    propose_floor_corners,
-    write_points_file,
-)
-from synthmouse.appearance.profile import AppearanceError
 from synthmouse.scene.camera import Camera
+from synthmouse.scene.camera_fit import CameraFitError
+from synthmouse.scene.camera_fit.features import FLOOR_CORNERS, name_corners, openfield_features, propose_floor_corners
+from synthmouse.scene.camera_fit.figures import draw_proposal, project_segments
+from synthmouse.scene.camera_fit.points import load_correspondences, write_points_file
 
 REPO = Path(__file__).resolve().parents[1]
 FEATURES = openfield_features((0.45, 0.30), 0.12)
@@ -98,7 +93,7 @@ def test_compass_names_and_their_failure():
 def test_an_image_without_an_arena_is_refused_with_advice():
     flat = np.full((120, 160), 128, np.uint8)
     flat[::2, ::2] = 130  # texture but no outline
-    with pytest.raises(AppearanceError, match="propose corners|edge"):
+    with pytest.raises(CameraFitError, match="propose corners|edge"):
         propose_floor_corners(flat)
 
 
@@ -151,7 +146,7 @@ def test_cli_propose_writes_the_points_and_the_picture_and_keeps_edits(tmp_path)
     for name, pixel in zip(corr.names, corr.pixels, strict=True):
         assert np.hypot(*(pixel - truth()[name])) < 0.5
     result = CliRunner().invoke(cli(), args)  # the user may have edited it: not overwritten
-    assert isinstance(result.exception, AppearanceError) and "--force" in str(result.exception)
+    assert isinstance(result.exception, CameraFitError) and "--force" in str(result.exception)
     assert CliRunner().invoke(cli(), [*args, "--force"]).exit_code == 0
 
 
@@ -159,7 +154,7 @@ def test_cli_fit_without_a_points_file_says_how_to_get_one(tmp_path):
     frame = tmp_path / "frame.png"
     cv2.imwrite(str(frame), arena_image())
     result = CliRunner().invoke(cli(), ["fit-camera", str(tmp_path / "corners.yaml"), "--image", str(frame)])
-    assert isinstance(result.exception, AppearanceError)
+    assert isinstance(result.exception, CameraFitError)
     assert "--propose" in str(result.exception) and "not found" in str(result.exception)
 
 

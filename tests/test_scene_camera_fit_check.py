@@ -12,22 +12,14 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from synthmouse.appearance.camera_fit import (
-    Correspondences,
-    FitOptions,
-    _make_fit,
-    check_fit,
-    edge_map,
-    fit_camera,
-    fit_camera_points,
-    openfield_features,
-    project_segments,
-    rms_limit,
-    scene_view_problems,
-    visible_points,
-)
-from synthmouse.appearance.profile import AppearanceError
 from synthmouse.scene.camera import Camera
+from synthmouse.scene.camera_fit import CameraFitError
+from synthmouse.scene.camera_fit.check import check_fit, rms_limit, scene_view_problems, visible_points
+from synthmouse.scene.camera_fit.edges import edge_map
+from synthmouse.scene.camera_fit.features import openfield_features
+from synthmouse.scene.camera_fit.figures import project_segments
+from synthmouse.scene.camera_fit.fit import FitOptions, _make_fit, fit_camera_points, fit_points_and_edges
+from synthmouse.scene.camera_fit.points import Correspondences, load_correspondences
 
 REPO = Path(__file__).resolve().parents[1]
 POINTS = REPO / "docs" / "appearance" / "openfield_points.yaml"
@@ -64,7 +56,7 @@ def test_the_rms_limit_scales_with_the_image():
 def test_a_top_view_with_free_focal_and_a_wrong_aspect_is_refused_with_both_flags():
     corr = corners_seen_by(TOP)
     emap, segs = edge_map(top_view_image()), GUESS.segment_array(FLOOR)
-    fit = fit_camera(corr, 640, 480, FitOptions(), emap, segs)
+    fit = fit_points_and_edges(corr, 640, 480, FitOptions(), emap, segs)
     check = check_fit(fit, corr, segs)
     assert not check.ok
     message = check.message("scene.yaml")
@@ -72,7 +64,7 @@ def test_a_top_view_with_free_focal_and_a_wrong_aspect_is_refused_with_both_flag
     assert "--force" in message and "scene.yaml" in message and "\n" not in message
     # with the flags a top view needs: accepted, and the corners reproduced
     options = FitOptions(free_scale=("y",), focal=500.0)
-    good = fit_camera(corr, 640, 480, options, emap, segs)
+    good = fit_points_and_edges(corr, 640, 480, options, emap, segs)
     assert check_fit(good, corr, segs).ok
     assert good.errors_px.max() < 1.0  # the drawn outline is anti-aliased and blurred
     assert good.scale[1] == pytest.approx(2 / 3, abs=0.005)
@@ -91,7 +83,7 @@ def test_four_points_without_edges_cannot_determine_focal_length_and_lens():
 def test_the_camera_height_settles_the_focal_length():
     corr = corners_seen_by(TOP)
     emap, segs = edge_map(top_view_image()), GUESS.segment_array(FLOOR)
-    fit = fit_camera(corr, 640, 480, FitOptions(free_scale=("y",), camera_height=0.34), emap, segs)
+    fit = fit_points_and_edges(corr, 640, 480, FitOptions(free_scale=("y",), camera_height=0.34), emap, segs)
     assert check_fit(fit, corr, segs).ok
     assert fit.camera.fx == pytest.approx(500, rel=0.02)
     assert fit.camera.position[2] == pytest.approx(0.34, abs=0.002)
@@ -100,7 +92,7 @@ def test_the_camera_height_settles_the_focal_length():
 def test_a_fixed_focal_with_the_wrong_aspect_asks_for_free_scale():
     corr = corners_seen_by(TOP)
     segs = GUESS.segment_array(FLOOR)
-    fit = fit_camera(corr, 640, 480, FitOptions(focal=500.0), edge_map(top_view_image()), segs)
+    fit = fit_points_and_edges(corr, 640, 480, FitOptions(focal=500.0), edge_map(top_view_image()), segs)
     check = check_fit(fit, corr, segs)
     assert "rms" in [p.criterion for p in check.problems]
     assert check.advice[0].startswith("--free-scale y (with it the points fit to 0.")
@@ -189,7 +181,7 @@ def test_readme_fit_camera_refuses_the_bare_command_and_fits_with_the_documented
     base = ["fit-camera", str(corners), "--video", str(video), "--scene", str(scene)]
     runner = CliRunner()
     result = runner.invoke(app, base)
-    assert isinstance(result.exception, AppearanceError), result.output
+    assert isinstance(result.exception, CameraFitError), result.output
     message = str(result.exception)
     for part in ("--focal PX", "--free-scale y", "--force", "fx", "k1", "rms", "keypoints"):
         assert part in message
@@ -202,8 +194,6 @@ def test_readme_fit_camera_refuses_the_bare_command_and_fits_with_the_documented
     spec = load_scene_spec(scene)
     cam = camera_from_spec(next(c for c in spec.cameras if c.name == "top"))
     fitted = openfield_features(spec.rig.size, spec.rig.wall_height)
-    from synthmouse.appearance.camera_fit import load_correspondences
-
     corr = load_correspondences(POINTS, fitted.points)
     errors = np.linalg.norm(cam.project(corr.world) - corr.pixels, axis=1)
     assert errors.max() < 2.0

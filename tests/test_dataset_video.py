@@ -10,7 +10,7 @@ from test_dataset_fakes import image_path, make_dataset
 
 pytest.importorskip("av")
 
-from synthmouse.export.video import decode_frames, luma, psnr  # noqa: E402
+from synthmouse.dataset.video import decode_frames, luma, psnr  # noqa: E402
 
 FRAMES = 7
 

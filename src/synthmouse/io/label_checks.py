@@ -1,8 +1,8 @@
 """One validation of a labelled image set (human labels in DeepLabCut's layout) before anything uses it.
 
-``synthmouse report`` (:mod:`synthmouse.metrics.frames`), ``train``, ``evaluate``, ``predict`` and
-``benchmark-sim2real`` (:func:`synthmouse.pose.labels.read_labels`) read label files with their own readers;
-each reader hands the rows of every label file to :func:`validate_label_rows`, which checks:
+:func:`synthmouse.io.labels.read_labels` (used by ``synthmouse report``, ``train``, ``evaluate``, ``predict``,
+``benchmark-sim2real`` and ``scene like``) hands the rows of every label file to :func:`validate_label_rows`,
+which checks:
 
 * values: each x, y is empty (NaN: unlabelled) or a finite number of magnitude below :data:`MAX_COORDINATE`;
   x and y are labelled together;
@@ -13,10 +13,6 @@ each reader hands the rows of every label file to :func:`validate_label_rows`, w
 
 Messages are one line naming the label file, the row (``line N`` of a CSV file, ``row N`` of an HDF5 table,
 counting data rows from 1) with its image, the keypoint column, the bad value and what is allowed.
-
-This module lives in :mod:`synthmouse.dataset` because both :mod:`synthmouse.metrics` and
-:mod:`synthmouse.pose` may import from there (the import order is one way: ``metrics`` -> dataset, ``pose`` ->
-dataset; neither imports the other).
 """
 
 from __future__ import annotations
@@ -36,38 +32,6 @@ MAX_COORDINATE = 1e5
 
 class LabelError(SynthmouseError):
     """A labelled image set is unusable: bad values, no labels, missing, corrupt or wrongly sized images."""
-
-
-def read_label_table(file: Path, error: type[SynthmouseError] = LabelError):
-    """One label file in DeepLabCut's layout (``.h5``, or ``.csv`` with 3 header rows, or 4 for a multi-animal
-    project) as a pandas DataFrame with the column levels scorer / bodyparts / coords (a multi-animal table
-    keeps its first individual) and the row index as written (DeepLabCut 2: one column, 3.x: three).
-
-    Raises:
-        ``error``: the file cannot be read as such a table.
-    """
-    import pandas as pd
-
-    try:
-        if file.suffix.lower() == ".h5":
-            df = pd.read_hdf(file)
-        else:
-            head = pd.read_csv(file, header=None, nrows=4, dtype=str, keep_default_na=False)
-            multi = len(head) > 3 and str(head.iloc[3, 0]).strip().lower() == "coords"
-            df = pd.read_csv(file, header=list(range(4 if multi else 3)))
-            n_index = 1
-            while n_index < len(df.columns) and all(str(v).startswith("Unnamed") for v in df.columns[n_index]):
-                n_index += 1
-            df = df.set_index(list(df.columns[:n_index]))
-    except Exception as exc:  # pandas raises many types for bad files
-        raise error(f"{file}: cannot read a DeepLabCut label table ({exc})") from None
-    if df.columns.nlevels == 4:  # multi-animal: keep the first individual
-        names = [str(n) for n in df.columns.names]
-        which = names.index("individuals") if "individuals" in names else 1
-        df = df.xs(df.columns.get_level_values(which)[0], axis=1, level=which, drop_level=True)
-    if df.columns.nlevels != 3:
-        raise error(f"{file}: expected 3 column levels (scorer, bodyparts, coords), got {df.columns.nlevels}")
-    return df
 
 
 def box_margin(size: int) -> float:
