@@ -18,8 +18,8 @@ test-all:
 
 lint:
 	bash scripts/bootstrap.sh test
-	.venv/bin/ruff check src tests benchmarks docs
-	.venv/bin/ruff format --check src tests benchmarks docs
+	.venv/bin/ruff check src tests benchmarks docs examples
+	.venv/bin/ruff format --check src tests benchmarks docs examples
 
 bench:
 	bash scripts/bootstrap.sh test

@@ -61,3 +61,21 @@ def renderer():
         pytest.skip(f"no OpenGL context: {exc}")
     yield gl
     gl.close()
+
+
+SLOW_LIMIT_S = 30.0  # a test over this on 2 cores belongs under the `slow` mark (kept out of `make test`)
+_too_slow: list[tuple[str, float]] = []
+
+
+def pytest_runtest_logreport(report):
+    """Note unmarked tests whose call took longer than :data:`SLOW_LIMIT_S` (listed at the end, not failed:
+    a timing depends on the machine's load)."""
+    if report.when == "call" and report.duration > SLOW_LIMIT_S and "slow" not in report.keywords:
+        _too_slow.append((report.nodeid, report.duration))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _too_slow:
+        terminalreporter.section(f"tests over {SLOW_LIMIT_S:.0f} s without the slow mark")
+        for nodeid, seconds in sorted(_too_slow, key=lambda item: -item[1]):
+            terminalreporter.write_line(f"{seconds:6.1f} s  {nodeid}  (mark it @pytest.mark.slow)")

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 import synthmouse as sm
+from fakes.dataset import tree_digest
 from synthmouse.dataset.generation import GenerateOptions, generate
 from synthmouse.dataset.scene_source import demo_source
 from synthmouse.errors import SynthmouseError
-from test_dataset_fakes import tree_digest
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "generate_dataset.py"

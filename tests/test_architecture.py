@@ -17,7 +17,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "synthmouse"
 
 # lower index = further upstream; a package may import its own level and below
 LAYERS: list[set[str]] = [
-    {"errors", "fileio", "schema", "yamlio", "io", "data"},  # foundation (plus the root's __version__)
+    {"errors", "fileio", "io", "data"},  # foundation (plus the root's __version__)
     {"body"},
     {"motion"},
     {"scene"},

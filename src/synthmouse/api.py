@@ -11,7 +11,6 @@ without the progress bars: it resumes an interrupted run in the same folder and 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +18,9 @@ from pathlib import Path
 from .dataset.exporters import resolve_formats
 from .dataset.generation import GenerateOptions, GenerateReport, Progress, check_seed, identity_of
 from .dataset.generation import generate as generate_dataset
-from .dataset.scene_source import DEMO_SCENE, scene_hash, source_from_spec
+from .dataset.scene_source import demo_spec, scene_hash, source_from_spec
 from .dataset.state import check_output_folder
-from .scene.spec import SceneSpec, load_scene_spec, parse_scene_spec
+from .scene.spec import SceneSpec, load_scene_spec
 
 DEMO_NAME = "demo"
 
@@ -47,11 +46,7 @@ def load_scene(path: str | Path) -> SceneFile:
 def demo_scene(size: tuple[int, int] | None = None) -> SceneFile:
     """The built-in demo scene (``synthmouse demo``): the wheel rig with the parametric mouse, a side and a
     front-oblique camera; ``size`` ``(width, height)`` overrides their image size."""
-    data = json.loads(json.dumps(DEMO_SCENE))
-    if size is not None:
-        for camera in data["cameras"]:
-            camera["width"], camera["height"] = int(size[0]), int(size[1])
-    return SceneFile(spec=parse_scene_spec(data, source=None), name=DEMO_NAME)
+    return SceneFile(spec=demo_spec(size), name=DEMO_NAME)
 
 
 def generate(

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from synthmouse.errors import SynthmouseError
 from synthmouse.fileio import atomic_open, atomic_path
 from synthmouse.io.validation import format_validation_error
-from synthmouse.yamlio import compose_yaml
+from synthmouse.io.yamlio import compose_yaml
 
 PROFILE_FILE = "profile.yaml"
 PLATE_FILE = "plate.png"

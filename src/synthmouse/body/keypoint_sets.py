@@ -44,7 +44,7 @@ import numpy as np
 import yaml
 
 from ..errors import KeypointError
-from ..yamlio import load_yaml
+from ..io.yamlio import load_yaml
 from .groups import FIXED_GROUP, GROUPS
 from .keypoints import KeypointDef, KeypointSet
 

@@ -48,7 +48,7 @@ def check(
     except SynthmouseError:
         raise
     except Exception as exc:  # a scene that validates but cannot be built: say so on one line, not a traceback
-        from ..yamlio import one_line
+        from ..io.yamlio import one_line
 
         raise SceneError(
             one_line(

@@ -1,6 +1,6 @@
 """The real frame source: a scene file, its motion mix, per-frame randomization and the GL renderer.
 
-Frame ``i`` is made from (scene, seed, i) only (DESIGN.md's flow), in five steps::
+Frame ``i`` is made from (scene, seed, i) only (docs/architecture.md's flow), in six steps::
 
     sample   pose, motion = provider.sample(i)                   # motion generator and segment of frame i
     draw     draw = randomize.draw(spec, frame_rng(seed, i))     # a typed FrameDraw
@@ -33,6 +33,7 @@ from ..appearance.composite import apply_profile
 from ..appearance.profile import load_profile
 from ..appearance.randomize import STREAM_APPEARANCE, draw, draw_body_shape, frame_rng
 from ..errors import SynthmouseError
+from ..io.yamlio import load_yaml
 from ..render import FrameState
 from ..render.base import CameraView, FrameResult
 from ..scene.build import Scene, build_scene, reshape_scene
@@ -41,7 +42,6 @@ from ..scene.draw import FrameDraw, frame_scene
 from ..scene.metadata import keypoint_oks_sigmas, session_metadata
 from ..scene.motion_binding import scene_motion
 from ..scene.spec import load_scene_spec, parse_scene_spec
-from ..yamlio import load_yaml
 from .meta import LABEL_IMAGES, CameraInfo, DatasetMeta
 
 DEFAULT_FPS = 30.0
@@ -302,24 +302,23 @@ def open_scene_source(path: str | Path, seed: int | None = None, renderer=None) 
     return source_from_spec(spec, Path(path).stem, seed, renderer)
 
 
-def demo_source(seed: int = 0, size: tuple[int, int] | None = None, renderer=None) -> SceneFrameSource:
-    """The built-in demo: the wheel rig with the parametric mouse, a side and a front-oblique camera (``size``
-    overrides their image size)."""
+def demo_spec(size: tuple[int, int] | None = None):
+    """The built-in demo scene, validated: the wheel rig with the parametric mouse, a side and a front-oblique
+    camera (``size`` ``(width, height)`` overrides their image size)."""
     data = json.loads(json.dumps(DEMO_SCENE))
     if size is not None:
         for cam in data["cameras"]:
             cam["width"], cam["height"] = int(size[0]), int(size[1])
-    return source_from_spec(parse_scene_spec(data, source=None), "demo", seed, renderer)
+    return parse_scene_spec(data, source=None)
+
+
+def demo_source(seed: int = 0, size: tuple[int, int] | None = None, renderer=None) -> SceneFrameSource:
+    """The built-in demo (:func:`demo_spec`) as a frame source."""
+    return source_from_spec(demo_spec(size), "demo", seed, renderer)
 
 
 def source_from_spec(spec, name: str, seed: int | None = None, renderer=None) -> SceneFrameSource:
     """Build a validated scene spec into a frame source named ``name`` (the DeepLabCut task)."""
     scene = build_scene(spec)
     seed = int(spec.seed if seed is None else seed)
-    return SceneFrameSource(scene=scene, seed=seed, motion=motion_provider(scene, seed), renderer=renderer, name=name)
-
-
-def motion_provider(scene, seed: int) -> PoseProvider:
-    """The scene's motion mix (:func:`synthmouse.scene.motion_binding.scene_motion`) as a :class:`PoseProvider`."""
-
-    return scene_motion(scene, seed)
+    return SceneFrameSource(scene=scene, seed=seed, motion=scene_motion(scene, seed), renderer=renderer, name=name)

@@ -1,7 +1,7 @@
 """One formatter for pydantic validation errors of user files (scene files, motion mixes, appearance profiles).
 
 Every problem becomes one line ``file, line N: field.path: message (got value)``: the line comes from the
-composed YAML node tree when the caller has it (:func:`synthmouse.yamlio.compose_yaml`), the field path is the
+composed YAML node tree when the caller has it (:func:`synthmouse.io.yamlio.compose_yaml`), the field path is the
 path the user wrote (keys and list indices, union tags left out), and an unknown key lists the allowed keys of
 its section when the caller names the root ``model``. Several problems get a head line and are indented; at
 most :data:`MAX_PROBLEMS` are listed, the rest counted.
@@ -17,7 +17,7 @@ from typing import Annotated, Any, Union
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ..yamlio import one_line
+from .yamlio import one_line
 
 __all__ = [
     "MAX_PROBLEMS",

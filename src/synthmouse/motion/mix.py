@@ -39,9 +39,9 @@ from scipy.spatial.transform import Rotation
 from ..body import Body, Pose
 from ..body.rotations import angles_to_matrices, rigid
 from ..errors import SceneError
+from ..io.schema import StrictScalarsModel
 from ..io.validation import format_validation_error
-from ..schema import StrictScalarsModel
-from ..yamlio import compose_yaml
+from ..io.yamlio import compose_yaml
 from .base import Arena, Clip, HeadFixed, RootState, Stage, Support, pitch_matrix
 from .behaviours import GroomSpec, ReachSpec, RearSpec, RestSpec, ScanSpec
 from .gait import LocomotionSpec

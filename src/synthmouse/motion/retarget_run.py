@@ -31,7 +31,7 @@ from ..body.keypoint_sets import _builtin_data
 from ..body.rotations import angles_to_matrices
 from ..errors import KeypointError, PoseError
 from ..fileio import atomic_path, sha256_of
-from ..yamlio import load_yaml
+from ..io.yamlio import load_yaml
 from .projection import triangulate
 from .retarget import PoseFitter
 

@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 from pydantic import ConfigDict, Field, field_validator
 
-from ..schema import StrictScalarsModel
+from ..io.schema import StrictScalarsModel
 from .base import Clip, RootState, Stage
 from .rig import MotionRig
 

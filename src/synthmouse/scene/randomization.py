@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, model_validator
 
-from ..schema import StrictScalarsModel
+from ..io.schema import StrictScalarsModel
 
 BACKGROUND_SOURCES = ("plate", "frame", "texture", "render")
 

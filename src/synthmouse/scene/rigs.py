@@ -23,7 +23,7 @@ import trimesh
 from scipy.spatial.transform import Rotation
 
 from ..errors import SceneError
-from ..yamlio import one_line
+from ..io.yamlio import one_line
 from .frozen import freeze_arrays
 from .spec import (
     COORDINATE_M,

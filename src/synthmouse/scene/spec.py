@@ -5,9 +5,9 @@
 the bad value and what is allowed. Unknown keys are errors. Relative paths start at the scene file's folder
 and may not leave it (write absolute paths, or list folders under ``external_folders``); every path is checked
 for existence and kind (an image for a texture, a mesh file for a mesh ...). The file is read with
-:func:`synthmouse.yamlio.compose_yaml` (UTF-8, no control characters, bounded nesting and alias expansion,
+:func:`synthmouse.io.yamlio.compose_yaml` (UTF-8, no control characters, bounded nesting and alias expansion,
 duplicate keys are errors); values have physical bounds (the constants below, listed in ``docs/scene.md``) and
-booleans, numbers and non-finite floats are told apart (:class:`synthmouse.schema.StrictScalarsModel`).
+booleans, numbers and non-finite floats are told apart (:class:`synthmouse.io.schema.StrictScalarsModel`).
 :func:`synthmouse.scene.build.build_scene` turns the spec into runtime objects.
 
 Units: metres and degrees (angles carry a ``_deg`` suffix); colours are sRGB (``"#rrggbb"``, a name, or
@@ -42,10 +42,10 @@ from pydantic import (
 from ..body.keypoint_sets import builtin_set_names
 from ..body.parametric import MouseShape
 from ..errors import SceneError
+from ..io.schema import StrictScalarsModel
 from ..io.validation import format_section_error, format_validation_error
+from ..io.yamlio import compose_yaml, one_line, read_text
 from ..motion.mix import MotionMixSpec, load_mix_spec
-from ..schema import StrictScalarsModel
-from ..yamlio import compose_yaml, one_line, read_text
 from .materials import FUR_PRESETS, MATERIAL_PRESETS, parse_colour
 from .metadata import MetadataSpec
 from .randomization import RandomizationSpec
@@ -214,7 +214,7 @@ ImageSize = Annotated[int, Field(ge=IMAGE_SIZE_PX[0], le=IMAGE_SIZE_PX[1])]
 
 class StrictModel(StrictScalarsModel):
     """Base of every section: unknown keys are errors, values are validated on assignment too; booleans,
-    numbers and non-finite floats are told apart (:class:`~synthmouse.schema.StrictScalarsModel`)."""
+    numbers and non-finite floats are told apart (:class:`~synthmouse.io.schema.StrictScalarsModel`)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 

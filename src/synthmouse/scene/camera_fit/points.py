@@ -12,7 +12,7 @@ import numpy as np
 import yaml
 
 from synthmouse.fileio import atomic_open
-from synthmouse.yamlio import load_yaml
+from synthmouse.io.yamlio import load_yaml
 
 from .errors import CameraFitError
 from .features import CornerProposal

@@ -1,0 +1,1 @@
+"""Test doubles and data builders shared by the tests (one place; import as ``fakes.<module>``)."""
