@@ -442,7 +442,7 @@ def _write_slp(target: Path, names: list[str]) -> None:
     import sleap_io as sio
 
     pixels = _cameras()[1].project(_truth())
-    skeleton = sio.Skeleton(names)
+    skeleton = sio.Skeleton(list(names))  # sleap-io turns the list it is given into Nodes in place
     video = sio.Video(filename="top.mp4")
     frames = [
         sio.LabeledFrame(
