@@ -38,7 +38,7 @@ def child(source: str, frames: int, size: tuple[int, int], out: str) -> None:
 
     if source == "fake":
         sys.path.insert(0, str(REPO / "tests"))
-        from test_dataset_fakes import FakeSource
+        from fakes.dataset import FakeSource
 
         src = FakeSource(seed=0, size=size)
     else:

@@ -39,9 +39,9 @@ def real_halves(real, seeds: int, config) -> None:
 
 
 def flat_vs_real(real, config) -> None:
+    from fakes.metrics import render_openfield
     from synthmouse.metrics.classifier import domain_classifier_test
     from synthmouse.metrics.frames import load_frame_set
-    from test_metrics_fakes import render_openfield
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
