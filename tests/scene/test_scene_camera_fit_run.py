@@ -74,10 +74,31 @@ def test_fit_camera_request_fits_writes_the_calibration_and_reports_in_order(tmp
     saved = load_cameras(tmp_path / "cal.toml")[0]
     np.testing.assert_allclose(saved.project(world), result.camera.project(world), atol=1e-3)
     texts = [n.text for n in notices]
-    assert texts[0].startswith("camera top: fx=470.00")
+    assert notices[0] == Notice("naming the fitted camera 'top' (name it with --camera NAME)", "note")
+    assert texts[1].startswith("camera top: fx=470.00")
     assert any(t.startswith("    floor_ne: ") for t in texts)
     assert texts[-1] == f"wrote calibration {tmp_path / 'cal.toml'}"
-    assert {n.level for n in notices} == {"info"}
+    assert {n.level for n in notices[1:]} == {"info"}
+
+
+def test_without_a_scene_the_camera_is_named_by_the_camera_option(tmp_path):
+    points = tmp_path / "points.yaml"
+    write_points(points)
+    notices: list[Notice] = []
+    request = CameraFitRequest(
+        points=points,
+        frame=FRAME,
+        rig_size=(0.45, 0.30),
+        wall_height=0.25,
+        camera_name="overhead",
+        options=FitOptions(focal=470.0),
+        edges=False,
+        calibration=tmp_path / "cal.toml",
+    )
+    result = fit_camera(request, notify=notices.append)
+    assert result.camera is not None and result.camera.name == "overhead"
+    assert load_cameras(tmp_path / "cal.toml")[0].name == "overhead"
+    assert notices[0].text.startswith("camera overhead: ") and not any("naming the fitted" in n.text for n in notices)
 
 
 def test_an_implausible_fit_is_refused_without_writing_and_written_with_force(tmp_path):

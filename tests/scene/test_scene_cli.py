@@ -134,6 +134,8 @@ def test_scene_render_shows_a_motion_frame_or_the_rest_pose(tmp_path):
             ],
         )
         assert result.exit_code == 0, result.output
+        assert "head-fixed (default: the standing posture's head on the support): position [" in result.output
+        assert "  nose: [" in result.output and "side (" in result.output  # where to compare with the video
     motion, rest = (cv2.imread(str(tmp_path / f"{p}_side.png")) for p in ("motion", "rest"))
     assert motion.shape == rest.shape == (72, 96, 3)
     assert np.abs(motion.astype(int) - rest.astype(int)).mean() > 1.0  # a different posture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import textwrap
 
 import numpy as np
@@ -17,7 +18,7 @@ from synthmouse.motion.behaviours import ReachSpec
 from synthmouse.scene.build import build_scene
 from synthmouse.scene.materials import FUR_PRESETS
 from synthmouse.scene.motion_binding import scene_motion
-from synthmouse.scene.rigs import build_rig
+from synthmouse.scene.rigs import Anchors, build_rig
 from synthmouse.scene.spec import parse_scene_spec
 
 CAMERA = """
@@ -236,3 +237,28 @@ def test_textured_tread_is_a_band_wrapping_the_image_once_around_the_wheel(tmp_p
     tread = scene.materials["rig.tread_texture"]
     assert tread.texture == (tmp_path / "tread.png").resolve() and tread.tile_size == 1.0
     assert np.allclose(tread.colour, 1.0) and tread.roughness == 0.4  # own colours, the wheel's surface
+
+
+# sha256 of every default-wheel mesh (name, material, vertices, faces, normals, uvs), as the rig library built
+# them before the see-through wheel options (slats, mesh, open and spoked sides) existed: those options must
+# leave the wheels one could already write byte-identical (the demo scene is a wheel).
+WHEEL_MESH_DIGESTS = {
+    "{type: wheel}": "f89c51071dbdcc19cc4718644d51fa786d76e0162fb940b687e1c516175b44a4",
+    "{type: wheel, tread: smooth}": "673c1cad9142219d93fdcb1ba936153f335a4c997186d684b5c3ff3c5813ed51",
+    "{type: wheel, ridges: 40, radius: 0.1, screens: 3}": (
+        "72d3e20c2fc55d226a43b949c73bbfb425aa5087e03259efa0fff9f9b2950a42"
+    ),
+}
+
+
+@pytest.mark.parametrize("rig", sorted(WHEEL_MESH_DIGESTS))
+def test_wheels_without_the_see_through_options_are_byte_identical(rig):
+    spec = spec_of(f"rig: {rig}\n")
+    anchors = Anchors(np.array([0.06, 0, 0.03]), np.array([0.085, 0, 0.012]), 0.095)
+    digest = hashlib.sha256()
+    for part in build_rig(spec.rig, anchors):
+        digest.update(part.name.encode())
+        digest.update(part.material.encode())
+        for array in (part.vertices, part.faces, part.normals, part.uvs):
+            digest.update(np.ascontiguousarray(array).tobytes())
+    assert digest.hexdigest() == WHEEL_MESH_DIGESTS[rig]

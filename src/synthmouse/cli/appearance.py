@@ -57,7 +57,14 @@ def fit_camera_command(
         Path | None,
         typer.Option("--scene", help="Scene file: its rig gives the rig points; the fitted camera is written into it."),
     ] = None,
-    camera_name: Annotated[str, typer.Option("--camera", help="Camera name in the scene.")] = "top",
+    camera_name: Annotated[
+        str | None,
+        typer.Option(
+            "--camera",
+            help="The scene camera to fit (the fitted camera replaces it; default: the scene's only camera), or "
+            "without --scene the fitted camera's name (default: top).",
+        ),
+    ] = None,
     propose: Annotated[
         bool,
         typer.Option(
@@ -99,8 +106,13 @@ def fit_camera_command(
     ] = "",
     edges: Annotated[bool, typer.Option("--edges/--no-edges", help="Refine on the median frame's edges.")] = True,
     segments: Annotated[
-        str, typer.Option("--segments", help="Rig segments to align with edges (comma-separated).")
-    ] = "floor_n,floor_e,floor_s,floor_w",
+        str | None,
+        typer.Option(
+            "--segments",
+            help="Rig segments to align with edges (comma-separated; default: an open field's floor_n,floor_e,"
+            "floor_s,floor_w, a wheel's rim on the face nearer the camera: rim_left or rim_right).",
+        ),
+    ] = None,
     click: Annotated[bool, typer.Option("--click", help="Click the rig points in a window (needs a display).")] = False,
     force: Annotated[
         bool,
@@ -148,7 +160,7 @@ def fit_camera_command(
             camera_height=camera_height,
         ),
         edges=edges,
-        segments=tuple(s.strip() for s in segments.split(",") if s.strip()),
+        segments=tuple(s.strip() for s in segments.split(",") if s.strip()) if segments is not None else None,
         force=force,
         out_scene=out_scene,
         calibration=calibration,

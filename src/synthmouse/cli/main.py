@@ -22,7 +22,7 @@ app = typer.Typer(
 )
 
 # Command modules; each defines ``register(app)``. A module that is missing is skipped, so partial installs work.
-COMMAND_MODULES = ("model", "scene", "motion", "dataset", "appearance", "report", "pose")
+COMMAND_MODULES = ("model", "scene", "motion", "dataset", "appearance", "report", "pose", "mirror")
 
 
 @app.callback()

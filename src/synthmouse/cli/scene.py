@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
     scene_app.command("check")(check)
     scene_app.command("new")(new)
     scene_app.command("render")(render)
+    scene_app.command("fit-head")(fit_head)
     app.add_typer(scene_app, name="scene")
 
 
@@ -56,9 +57,18 @@ def check(
                 "`synthmouse --debug scene check` for the traceback, and please report it)"
             )
         ) from exc
-    for line in scene_summary(scene) + motion_summary(provider.mix, spec.motion):
+    for line in scene_summary(scene) + motion_summary(provider.mix, spec.motion) + head_placement_lines(scene):
         typer.echo(line)
     typer.echo(f"{file}: OK")
+
+
+def head_placement_lines(scene) -> list[str]:
+    """Where the head bar, head and nose are at the rest stance of a head-fixed scene (world mm, pixels per
+    camera; :func:`synthmouse.scene.head_fit.head_placement`), or no lines when the mouse is not held."""
+    from ..scene.head_fit import head_placement, placement_lines
+
+    placement = head_placement(scene)
+    return [] if placement is None else placement_lines(placement)
 
 
 def check_motion_section(spec):
@@ -197,9 +207,22 @@ def render(
         ),
     ] = "motion",
     frame: Annotated[int, typer.Option("--frame", min=0, help="Motion frame to render.")] = 0,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="Motion seed.")] = 0,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", min=0, help="Motion seed (default 0; with --as-generated the scene's seed)."),
+    ] = None,
+    as_generated: Annotated[
+        bool,
+        typer.Option(
+            "--as-generated",
+            help="Render frame --frame exactly as `generate` makes it (motion, randomization, appearance "
+            "profile): <camera>.png (or .jpg) has the dataset image's bytes; the overlay goes to "
+            "<camera>.keypoints.png.",
+        ),
+    ] = False,
 ) -> None:
-    """Render one pose from every camera (a preview) and write ``<camera>.png`` files."""
+    """Render one pose from every camera (a preview) and write ``<camera>.png`` files; for a head-fixed rig,
+    print where the head bar, head and nose are at the rest stance (world mm and pixels)."""
     import cv2
 
     from ..fileio import atomic_path
@@ -212,7 +235,15 @@ def render(
         spec.body.model = body
     if pose not in ("motion", "rest"):
         raise SceneError(f"--pose {pose!r}: allowed values are 'motion' and 'rest'")
+    if as_generated:
+        if pose != "motion":
+            raise SceneError("--as-generated renders the scene's motion: leave out --pose rest")
+        render_as_generated(spec, file.stem, frame, seed, out, prefix, overlay)
+        return
+    seed = 0 if seed is None else seed
     scene = build_scene(spec)
+    for line in head_placement_lines(scene):
+        typer.echo(line)
     if pose == "rest":
         shown = scene.rest_pose()
     else:
@@ -229,6 +260,173 @@ def render(
         with atomic_path(path) as tmp:
             cv2.imwrite(str(tmp), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         typer.echo(f"wrote {path} ({int(view.visible.sum())}/{len(view.visible)} keypoints visible)")
+
+
+def render_as_generated(spec, name: str, frame: int, seed: int | None, out: Path, prefix: str, overlay: bool) -> None:
+    """Frame ``frame`` of the scene rendered by the frame source ``generate`` uses
+    (:meth:`synthmouse.dataset.scene_source.SceneFrameSource.render`), so each ``<prefix><camera>.<format>`` has
+    the bytes of the dataset's image for the same scene and seed (the scene's ``outputs.format`` and
+    ``jpeg_quality``); with ``overlay`` the keypoints are drawn into ``<prefix><camera>.keypoints.png``."""
+    import cv2
+
+    from ..dataset.generation import check_seed
+    from ..dataset.images import encode_image, write_image
+    from ..dataset.scene_source import source_from_spec
+    from ..fileio import atomic_path
+
+    seed = check_seed(spec.seed if seed is None else seed)
+    fmt, quality = str(spec.outputs.format), int(spec.outputs.jpeg_quality)
+    source = source_from_spec(spec, name, seed)
+    try:
+        result = source.render(frame)
+    finally:
+        source.close()
+    scene = source.scene
+    for line in head_placement_lines(scene) + [frame_params_line(frame, seed, result.params)]:
+        typer.echo(line)
+    out.mkdir(parents=True, exist_ok=True)
+    kset = scene.keypoint_set
+    for view in result.views:
+        path = out / f"{prefix}{view.camera}.{fmt}"
+        write_image(path, encode_image(view.rgb, fmt, quality))
+        typer.echo(f"wrote {path} ({int(view.visible.sum())}/{len(view.visible)} keypoints visible)")
+        if overlay:
+            marked = out / f"{prefix}{view.camera}.keypoints.png"
+            with atomic_path(marked) as tmp:
+                image = draw_keypoints(view, len(kset), kset.edge_indices)
+                cv2.imwrite(str(tmp), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+            typer.echo(f"wrote {marked}")
+
+
+def frame_params_line(frame: int, seed: int, params: dict) -> str:
+    """One line with the values frame ``frame`` was made with (its ``frames.csv`` row: motion generator,
+    segment, randomized values)."""
+    values = ", ".join(f"{k} {_value(v)}" for k, v in params.items())
+    return f"frame {frame} (seed {seed}): {values}"
+
+
+def _value(value) -> str:
+    import numpy as np
+
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.4g}"
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return _fmt(value)
+    return str(value)
+
+
+def fit_head(
+    file: Annotated[Path, typer.Argument(help="Scene file (YAML) of a head-fixed rig.")],
+    real: Annotated[
+        Path, typer.Option("--real", help="Labelled frames of the camera (DeepLabCut, SLEAP, Lightning Pose).")
+    ],
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="REAL=SYNTHETIC keypoint names where they differ (repeat, or comma-separated)."),
+    ] = None,
+    camera: Annotated[
+        str | None, typer.Option("--camera", help="The scene camera the labels are in (default: the only one).")
+    ] = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="Write motion.head_fixed {position, pitch} into the scene file.")
+    ] = False,
+) -> None:
+    """Fit ``motion.head_fixed`` (position and pitch) so that the rest stance's keypoints project onto the
+    median labelled positions (least squares); print the values, and with --write put them into the scene."""
+    from ..io.labels import read_labels
+    from ..io.mapping import match_keypoints, parse_mapping
+    from ..scene.build import build_scene
+    from ..scene.head_fit import fit_head as fit
+    from ..scene.head_fit import head_placement
+    from ..scene.spec import load_scene_spec
+
+    spec = load_scene_spec(file)
+    scene = build_scene(spec)
+    cam = scene.camera(camera) if camera is not None else only_camera(scene)
+    labels = read_labels(real)
+    pairs = match_keypoints(labels.names, scene.keypoint_names, parse_mapping(mapping), synthetic_what="the scene")
+    targets = median_targets(labels, pairs)
+    result = fit(scene, cam, targets, head_placement(scene))
+    position = [round(float(v), 5) for v in result.position]
+    pitch = round(result.pitch_deg, 2)
+    typer.echo(f"fitted on {len(targets)} keypoints (medians of {len(labels)} labelled frames) in camera {cam.name}")
+    for name, error in zip(result.names, result.residuals_px, strict=True):
+        typer.echo(f"  {name}: {error:.1f} px")
+    typer.echo(f"rms {result.rms_px:.2f} px")
+    typer.echo(f"motion.head_fixed: {{position: {position}, pitch: {pitch}}}")
+    if write:
+        typer.echo(write_head_fixed(file, scene, {"position": position, "pitch": pitch}))
+
+
+def only_camera(scene):
+    """The scene's camera when it has one; else a SceneError asking for --camera."""
+    if len(scene.cameras) != 1:
+        names = ", ".join(c.name for c in scene.cameras)
+        raise SceneError(f"{scene.spec.source}: {len(scene.cameras)} cameras ({names}); choose one with --camera")
+    return scene.cameras[0]
+
+
+def median_targets(labels, pairs) -> dict:
+    """Synthetic name -> ``(2,)`` median labelled pixel over the frames, for the ``(real, synthetic)`` pairs
+    labelled at least once.
+
+    Raises:
+        SceneError: no keypoint of the labels matches the scene's.
+    """
+    import numpy as np
+
+    index = {n: i for i, n in enumerate(labels.names)}
+    targets = {}
+    for real_name, synthetic in pairs:
+        xy = labels.xy[:, index[real_name]]
+        xy = xy[np.all(np.isfinite(xy), axis=1)]
+        if len(xy):
+            targets[synthetic] = np.median(xy, axis=0)
+    if not targets:
+        raise SceneError(
+            f"{labels.source}: no labelled keypoint matches the scene's keypoints ({', '.join(labels.names)}); "
+            "name them with --map REAL=SYNTHETIC"
+        )
+    return targets
+
+
+def write_head_fixed(file: Path, scene, values: dict) -> str:
+    """Put ``head_fixed`` ``values`` into the scene file's inline motion mix (the default mix's generators
+    written out when the scene has no ``motion:``); the rest of the file as written. Returns what was done.
+
+    Raises:
+        SceneError: the scene's motion is a mix file (edit that file).
+    """
+    from ..fileio import atomic_path
+    from ..motion.mix import default_mix
+    from ..scene.camera_fit.scene_edit import edit_mapping, find_node
+    from ..scene.spec import parse_scene_spec
+
+    text = file.read_text(encoding="utf-8")
+    motion = scene.spec.motion
+    if isinstance(motion, Path):
+        raise SceneError(f"{file}: motion is the mix file {motion}; write head_fixed: {values} into that file")
+    if motion is None or find_node(text, ["motion"], str(file)) is None:
+        text = text.rstrip("\n") + "\n" + default_motion_block(default_mix(scene.stage)["generators"], values)
+    else:
+        text = edit_mapping(text, ["motion"], {"head_fixed": values}, source=str(file))
+    parse_scene_spec(text, source=file)  # validated before it is written
+    with atomic_path(file) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
+    return f"wrote motion.head_fixed into {file}"
+
+
+def default_motion_block(generators: list, head_fixed: dict) -> str:
+    """A ``motion:`` section (YAML text) with the rig's default ``generators`` and ``head_fixed``."""
+    from ..scene.camera_fit.scene_edit import format_value
+
+    lines = [
+        "motion:  # written by scene fit-head: the rig's default mix, with the fitted head fixation",
+        "  generators:",
+    ]
+    lines += [f"    - {format_value(g)}" for g in generators]
+    lines.append(f"  head_fixed: {format_value(head_fixed)}")
+    return "\n".join(lines) + "\n"
 
 
 def draw_keypoints(view, n_keypoints: int | None = None, edges=None, radius: int = 3):

@@ -41,6 +41,8 @@ class DatasetMeta:
             (:attr:`session_metadata`).
         oks_sigmas: COCO OKS sigma per body part (:func:`synthmouse.scene.metadata.keypoint_oks_sigmas`); names
             left out take the default of ``data/oks_sigmas.yaml`` (:attr:`kpt_oks_sigmas`).
+        rig_keypoints: the body parts that are keypoints on rig objects (a joystick, a lever; their mirror-view
+            names too), a class of their own for pose training; empty (and not written) without rig objects.
     """
 
     scene_name: str
@@ -53,6 +55,7 @@ class DatasetMeta:
     label_images: tuple[str, ...] = ()
     session: dict[str, Any] = field(default_factory=dict)
     oks_sigmas: dict[str, float] = field(default_factory=dict)
+    rig_keypoints: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.label_images) - set(LABEL_IMAGES))
@@ -72,6 +75,13 @@ class DatasetMeta:
         if stray:
             raise SynthmouseError(
                 f"scene {self.scene_name!r}: OKS sigmas for {stray}, which no camera labels; body parts: "
+                f"{', '.join(self.bodyparts)}"
+            )
+        object.__setattr__(self, "rig_keypoints", tuple(self.rig_keypoints))
+        unlabelled = sorted(set(self.rig_keypoints) - known)
+        if unlabelled:
+            raise SynthmouseError(
+                f"scene {self.scene_name!r}: rig keypoints {unlabelled} are labelled by no camera; body parts: "
                 f"{', '.join(self.bodyparts)}"
             )
         for a, b in self.edges:
@@ -121,6 +131,10 @@ class DatasetMeta:
         out["cameras"] = [asdict(c) for c in self.cameras]
         out["edges"] = [list(e) for e in self.edges]
         out["label_images"] = list(self.label_images)
+        if self.rig_keypoints:
+            out["rig_keypoints"] = list(self.rig_keypoints)
+        else:  # datasets without rig objects keep the bytes they had before rig objects existed
+            del out["rig_keypoints"]
         return out
 
     @classmethod
@@ -140,4 +154,5 @@ class DatasetMeta:
             label_images=tuple(data.get("label_images", ())),
             session=dict(data.get("session", {})),
             oks_sigmas={str(k): float(v) for k, v in data.get("oks_sigmas", {}).items()},
+            rig_keypoints=tuple(data.get("rig_keypoints", ())),
         )

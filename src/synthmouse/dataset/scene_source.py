@@ -6,6 +6,7 @@ Frame ``i`` is made from (scene, seed, i) only (docs/architecture.md's flow), in
     draw     draw = randomize.draw(spec, frame_rng(seed, i))     # a typed FrameDraw
                     .with_body_shape(draw_body_shape(spec, seed, segment))   # one body shape per segment
     frame    scene_i = frame_scene(scene, draw)                  # lights, fur, cameras, body (cached reshape)
+             scene_i = place_objects(scene_i, i / fps)            # rig objects where they are at frame i
     render   result = renderer.render(scene_i, FrameState(i, scene_i.place(pose)))
     composite view c = apply_profile(view c, profile of c, rng([seed, i, STREAM_APPEARANCE, c]), draw.image)
     row      result.params = motion | draw.as_params()           # written into frames.csv
@@ -36,9 +37,10 @@ from ..errors import SynthmouseError
 from ..io.yamlio import load_yaml
 from ..render import FrameState
 from ..render.base import CameraView, FrameResult
+from ..render.visibility import label_names
 from ..scene.build import Scene, build_scene, reshape_scene
 from ..scene.calibration import save_cameras
-from ..scene.draw import FrameDraw, frame_scene
+from ..scene.draw import FrameDraw, frame_scene, place_objects
 from ..scene.metadata import keypoint_oks_sigmas, session_metadata
 from ..scene.motion_binding import scene_motion
 from ..scene.spec import load_scene_spec, parse_scene_spec
@@ -181,6 +183,7 @@ class SceneFrameSource:
         pose, motion = self.motion.sample(index)
         frame_draw = self.frame_draw(index, int(motion.get("segment", index)))
         scene = self.scene if frame_draw is None else frame_scene(self.scene, frame_draw, self._reshaped)
+        scene = place_objects(scene, index / float(self.motion.fps))
         result = self.renderer.render(scene, FrameState(index, scene.place(pose)))
         views = self._composite(result.views, index, frame_draw) if self._profiles else result.views
         params = {**motion, **(frame_draw.as_params() if frame_draw is not None else {})}
@@ -233,10 +236,12 @@ class SceneFrameSource:
 
 
 def scene_meta(scene, name: str, fps: float) -> DatasetMeta:
-    """Dataset metadata of a scene: cameras with their keypoint names (the scene's, then each mirror's), the
-    session metadata of its ``metadata:`` section and the OKS sigma of every keypoint (a mirror-view keypoint
-    takes the sigma of the keypoint it mirrors)."""
-    names = tuple(scene.keypoint_names)
+    """Dataset metadata of a scene: cameras with their keypoint names (the scene's body keypoints and rig-object
+    keypoints, then each mirror's), the session metadata of its ``metadata:`` section and the OKS sigma of every
+    keypoint (a mirror-view keypoint takes the sigma of the keypoint it mirrors); the rig objects' keypoints
+    (and their mirror names) are listed as ``rig_keypoints``."""
+    names = label_names(scene)
+    rig_names = tuple(getattr(scene, "rig_keypoint_names", ()))
     per_camera = names + sum((tuple(m.keypoint_names(names)) for m in scene.mirrors), ())
     edges = list(scene.keypoint_set.edges)
     spec = scene.spec
@@ -250,6 +255,8 @@ def scene_meta(scene, name: str, fps: float) -> DatasetMeta:
     hidden = [n for n in names if n in labelled_hidden] + [
         mn for m in scene.mirrors for n, mn in zip(names, m.keypoint_names(names), strict=True) if n in labelled_hidden
     ]
+    rig_keypoints = rig_names + tuple(n for m in scene.mirrors for n in m.keypoint_names(rig_names))
+    extra_rig = {"rig_keypoints": list(rig_keypoints)} if rig_keypoints else {}  # manifest.json's provenance
     return DatasetMeta(
         scene_name=name,
         scene_hash=scene_hash(spec),
@@ -262,6 +269,7 @@ def scene_meta(scene, name: str, fps: float) -> DatasetMeta:
             metadata, str(scene.body.name), str(spec.body.model), str(spec.body.fur), spec.body.fur_colour
         ),
         oks_sigmas=sigmas,
+        rig_keypoints=rig_keypoints,
         extra={
             "body": scene.body.name,
             "keypoint_set": scene.keypoint_set.name,
@@ -269,6 +277,7 @@ def scene_meta(scene, name: str, fps: float) -> DatasetMeta:
             "rig": getattr(spec.rig, "type", ""),
             "scene_file": str(spec.source or ""),
             "appearance": {k: str(v) for k, v in getattr(scene, "appearance", {}).items()},
+            **extra_rig,
         },
     )
 

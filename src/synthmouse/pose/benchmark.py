@@ -19,8 +19,8 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +31,9 @@ from ..io.labels import LabelledFrames, read_labels
 from .evaluate import evaluate_predictions, format_table
 from .labels import read_training_labels
 from .model import PoseModel, read_gray
+from .plan import PoseSettings, config_augmentation, plan_config, plan_lines
 from .sources import map_real_names, pick_frames
-from .train import ProgressFn, Source, TrainOptions, default_config, train_pose_model
+from .train import ProgressFn, Source, TrainOptions, train_pose_model
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class BenchmarkOptions:
     seed: int = 0
     device: str = "auto"
     real_share: float = 0.5
+    pose: PoseSettings = field(default_factory=PoseSettings)  # crop size, augmentation, views, flip pairs, rig
     smoke_test: bool = False  # set by quick(): the numbers check that the pipeline runs, nothing more
 
     def quick(self) -> BenchmarkOptions:
@@ -120,8 +122,14 @@ def _train(
 
 
 def _predict(model: PoseModel, data: LabelledFrames) -> np.ndarray:
+    """``(N, K, 2)`` predictions in ``data``'s keypoint order (NaN for keypoints the model does not give)."""
     xy, _ = model.predict([read_gray(p) for p in data.images])
-    return xy
+    outputs = list(model.config.output_names)
+    out = np.full((len(data), len(data.names), 2), np.nan)
+    for k, name in enumerate(data.names):
+        if name in outputs:
+            out[:, k] = xy[:, outputs.index(name)]
+    return out
 
 
 def run_benchmark(
@@ -131,9 +139,11 @@ def run_benchmark(
     options: BenchmarkOptions | None = None,
     mapping: Sequence[str] | None = None,
     progress: ProgressFn | None = None,
+    echo: Callable[[str], None] | None = None,
 ) -> dict:
     """Run (or resume: finished models are reused) the benchmark into ``out``; returns the result dict
-    (also ``results.json``, ``table.md``, ``learning_curve.png``)."""
+    (also ``results.json``, ``table.md``, ``learning_curve.png``). ``echo`` gets the chosen augmentation, flip
+    pairs and views (:func:`synthmouse.pose.plan.plan_lines`)."""
     options = options or BenchmarkOptions()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -144,9 +154,12 @@ def run_benchmark(
     names = [n for n in synth.names if n in real_set.names]
     real_set = real_set.reorder(synth.names)
     folds = contiguous_folds(len(real_set), options.folds)
+    config = plan_config([Source(synth), Source(real_set)], synth_dir, options.pose, pretrained=True)
+    for line in plan_lines(config) if echo is not None else ():
+        echo(line)
     full = TrainOptions(steps=options.steps, batch_size=options.batch_size, seed=options.seed, device=options.device)
+    full = full.with_augmentation(config_augmentation(config))
     half = dataclasses.replace(full, steps=max(1, options.steps // 2), locator_steps=max(1, options.steps // 4))
-    config = default_config([Source(synth), Source(real_set)], pretrained=True)
     n_real, n_names = len(real_set), len(synth.names)
     preds: dict[str, np.ndarray] = {}
 

@@ -39,37 +39,113 @@ class PoseDataError(SynthmouseError):
     """Labelled data for the pose network is missing or malformed."""
 
 
-_SIDE_PATTERNS = (
-    (re.compile(r"left", re.I), "left", "right"),
-    (re.compile(r"right", re.I), "right", "left"),
-    (re.compile(r"(^|_)l($|_)"), "l", "r"),
-    (re.compile(r"(^|_)r($|_)"), "r", "l"),
-)
+_SIDE_WORD = re.compile(r"left|right", re.I)
+_SIDE_TOKEN = re.compile(r"(?<![A-Za-z])[lLrR](?![a-z])")  # hip_l, l_hip, L_paw, lPaw, paw_R
+_SIDE_LETTER = re.compile(r"(?<=[a-z0-9])[LR](?=[A-Z0-9_-]|$)")  # paw1LH, pawRF, earL (DeepLabCut's names)
+_DIGITS = re.compile(r"\d+")
+_SWAP = {"l": "r", "r": "l", "L": "R", "R": "L"}
+
+
+def _swap_word(text: str) -> str:
+    other = "right" if text.lower() == "left" else "left"
+    if text.isupper():
+        return other.upper()
+    return other.capitalize() if text[0].isupper() else other
+
+
+def side_candidates(name: str) -> list[str]:
+    """Names that could be ``name``'s other side, most likely first: a ``left``/``right`` word in any case
+    (``leftear``, ``left_paw``, ``LeftEar``), a lone ``l``/``r`` token (``hip_l``, ``l_hip``, ``lPaw``), an
+    ``L``/``R`` letter inside a token (DeepLabCut's ``paw1LH`` <-> ``paw1RH``, ``paw3RF`` <-> ``paw3LF``)."""
+    out: list[str] = []
+    for m in _SIDE_WORD.finditer(name):
+        out.append(name[: m.start()] + _swap_word(m.group(0)) + name[m.end() :])
+    for pattern in (_SIDE_TOKEN, _SIDE_LETTER):
+        for m in pattern.finditer(name):
+            out.append(name[: m.start()] + _SWAP[m.group(0)] + name[m.end() :])
+    return list(dict.fromkeys(c for c in out if c != name))
 
 
 def mirror_name(name: str) -> str | None:
-    """The other side's name (``leftear`` -> ``rightear``, ``left_paw`` -> ``right_paw``, ``hip_l`` ->
-    ``hip_r``, case kept), or None for a midline name."""
-    for pattern, this, other in _SIDE_PATTERNS:
-        m = pattern.search(name)
-        if m:
-            text = m.group(0)
-            repl = (
-                text.replace(this, other)
-                if text.islower() or this in ("l", "r")
-                else text.replace(this.capitalize(), other.capitalize()).replace(this.upper(), other.upper())
-            )
-            return name[: m.start()] + repl + name[m.end() :]
+    """The most likely other side's name (``leftear`` -> ``rightear``, ``left_paw`` -> ``right_paw``, ``hip_l``
+    -> ``hip_r``, ``paw1LH`` -> ``paw1RH``, case kept), or None for a midline name."""
+    candidates = side_candidates(name)
+    return candidates[0] if candidates else None
+
+
+def parse_flip_pairs(items: Sequence[str] | None) -> list[tuple[str, str]]:
+    """``--flip-pairs A=B,C=D`` items (repeated or comma-separated) as ``(A, B)`` pairs."""
+    pairs = []
+    for item in items or ():
+        for part in str(item).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            a, sep, b = part.partition("=")
+            if not sep or not a.strip() or not b.strip():
+                raise PoseDataError(f"--flip-pairs {part!r}: give pairs as A=B (e.g. paw1LH=paw1RH)")
+            pairs.append((a.strip(), b.strip()))
+    return pairs
+
+
+def flip_pairs(
+    names: Sequence[str], explicit: Sequence[tuple[str, str]] = (), fixed: Sequence[str] = ()
+) -> list[tuple[str, str]]:
+    """The left/right pairs a mirror flip swaps among ``names``: the ``explicit`` pairs first, then the ones the
+    naming schemes find (:func:`side_candidates`, a partner only when it is in ``names``; then the same without
+    the digits, as DeepLabCut numbers its paws ``paw1LH``, ``paw2LF``, ``paw3RF``, ``paw4RH``). ``fixed``
+    keypoints (rig keypoints) are never paired.
+
+    Raises:
+        PoseDataError: an explicit pair names an unknown keypoint, a fixed one, or one already paired.
+    """
+    names = list(names)
+    fixed_set, taken = set(fixed), set()
+    pairs: list[tuple[str, str]] = []
+    for a, b in explicit:
+        for n in (a, b):
+            if n not in names:
+                raise PoseDataError(f"--flip-pairs {a}={b}: no keypoint {n!r}; keypoints: {', '.join(names)}")
+            if n in fixed_set:
+                raise PoseDataError(f"--flip-pairs {a}={b}: {n!r} is a rig keypoint, which flips never swap")
+            if n in taken or a == b:
+                raise PoseDataError(f"--flip-pairs {a}={b}: {n!r} is paired twice")
+        taken.update((a, b))
+        pairs.append((a, b))
+    for exact in (True, False):  # then numbered ones: DeepLabCut's paw1LH pairs with paw4RH
+        for name in names:
+            if name in taken or name in fixed_set:
+                continue
+            free = [n for n in names if n not in taken and n not in fixed_set and n != name]
+            other = _partner(name, free, exact)
+            if other is not None:
+                taken.update((name, other))
+                pairs.append((name, other))
+    return pairs
+
+
+def _partner(name: str, free: Sequence[str], exact: bool) -> str | None:
+    """The first side candidate of ``name`` among ``free`` names; not ``exact``: compared without digits, and
+    only when one free name matches."""
+    for candidate in side_candidates(name):
+        if exact and candidate in free:
+            return candidate
+        if not exact:
+            found = [n for n in free if _DIGITS.sub("", n) == _DIGITS.sub("", candidate)]
+            if len(found) == 1:
+                return found[0]
     return None
 
 
-def flip_permutation(names: Sequence[str]) -> np.ndarray:
-    """``(K,) int``: the index each keypoint takes after a mirror flip (left/right pairs swapped)."""
+def flip_permutation(
+    names: Sequence[str], explicit: Sequence[tuple[str, str]] = (), fixed: Sequence[str] = ()
+) -> np.ndarray:
+    """``(K,) int``: the index each keypoint takes after a mirror flip (the :func:`flip_pairs` swapped; a
+    keypoint without a partner maps to itself)."""
+    index = {n: j for j, n in enumerate(names)}
     perm = np.arange(len(names))
-    for j, name in enumerate(names):
-        other = mirror_name(name)
-        if other is not None and other in names:
-            perm[j] = list(names).index(other)
+    for a, b in flip_pairs(names, explicit, fixed):
+        perm[index[a]], perm[index[b]] = index[b], index[a]
     return perm
 
 

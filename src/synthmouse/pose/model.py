@@ -22,6 +22,7 @@ from ..fileio import atomic_path
 from .augment import affine_matrix, apply_affine, invert_affine, warp
 from .heatmap import decode_peaks
 from .network import OUTPUT_STRIDE, build_network
+from .views import ViewRegion, crop_box, merge_views, output_names
 
 MODEL_FILE = "model.pt"
 
@@ -44,6 +45,19 @@ class PoseConfig:
     loss: str = "mse"  # bce: the network gives logits (sigmoid -> heatmap); mse: heatmaps directly
     pretrained: bool = True
     extra: dict = field(default_factory=dict)
+    augment: dict = field(default_factory=dict)  # the training augmentation (views.Augmentation.to_dict)
+    views: tuple[dict, ...] = ()  # views.ViewRegion.to_dict of each view of an image; () one view
+    rig_keypoints: tuple[str, ...] = ()  # never flip-swapped
+
+    @property
+    def regions(self) -> tuple[ViewRegion, ...]:
+        """The views of an image (:class:`synthmouse.pose.views.ViewRegion`); empty for one whole-image view."""
+        return tuple(ViewRegion.from_dict(v) for v in self.views)
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """The keypoints a prediction gives: the labels' names of the views, else :attr:`names`."""
+        return output_names(self.regions) if self.views else self.names
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -52,6 +66,8 @@ class PoseConfig:
     def from_dict(cls, data: dict) -> PoseConfig:
         data = dict(data)
         data["names"], data["flip_perm"] = tuple(data["names"]), tuple(data["flip_perm"])
+        data["views"] = tuple(data.get("views", ()))
+        data["rig_keypoints"] = tuple(data.get("rig_keypoints", ()))
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -153,7 +169,17 @@ class PoseModel:
         return xy, conf
 
     def predict(self, images: list[np.ndarray], batch_size: int = 16) -> tuple[np.ndarray, np.ndarray]:
-        """Keypoints of grayscale uint8 frames ``(H, W)``: ``(xy (B, K, 2) float64, confidence (B, K))``."""
+        """Keypoints of grayscale uint8 frames ``(H, W)``: ``(xy (B, K, 2) float64, confidence (B, K))`` for the
+        :attr:`PoseConfig.output_names`; with views, each view's region is predicted on its own and merged back to
+        full-image coordinates (:func:`synthmouse.pose.views.merge_views`)."""
+        regions = self.config.regions
+        if not regions:
+            return self.predict_whole(images, batch_size)
+        per_view = [self.predict_whole([crop_box(im, r.box) for im in images], batch_size) for r in regions]
+        return merge_views(regions, self.config.names, per_view)
+
+    def predict_whole(self, images: list[np.ndarray], batch_size: int = 16) -> tuple[np.ndarray, np.ndarray]:
+        """The two stages on whole frames: ``(xy (B, C, 2), confidence (B, C))`` for the network's channels."""
         xys, confs = [], []
         for start in range(0, len(images), batch_size):
             batch = images[start : start + batch_size]

@@ -18,8 +18,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 
 def frame_keys(path: str | Path) -> tuple[list[str], Callable[[], Iterator[np.ndarray]]]:
-    """Row names and a reader of grayscale frames for a video, an image folder or a DeepLabCut project
-    (its labelled images). Video rows are frame numbers; image rows are paths."""
+    """Row names and a reader of grayscale frames for a video, an image folder, a DeepLabCut project or a
+    Lightning Pose project (its labelled images). Video rows are frame numbers; image rows are paths."""
     path = Path(path)
     if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
         try:
@@ -36,7 +36,11 @@ def frame_keys(path: str | Path) -> tuple[list[str], Callable[[], Iterator[np.nd
 
         return [str(i) for i in range(count)], video
     if path.is_dir():
-        if (path / "labeled-data").is_dir() or any(path.glob("CollectedData_*")):
+        if (
+            (path / "labeled-data").is_dir()
+            or any(path.glob("CollectedData*.csv"))
+            or any(path.glob("CollectedData_*"))
+        ):
             files = list(read_labels(path, check=True).images)
         else:
             files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -69,7 +73,7 @@ def predict_frames(
             flush()
         batch.append(frame)
     flush()
-    k = len(model.config.names)
+    k = len(model.config.output_names)
     if not xys:
         return np.zeros((0, k, 2)), np.zeros((0, k))
     return np.concatenate(xys), np.concatenate(confs)

@@ -30,6 +30,7 @@ from .heatmap import gaussian_targets
 from .labels import TRAINING_FRAMES_FILE, file_sha256, flip_permutation
 from .model import PoseConfig, PoseModel, box_centres, locator_geometry, read_gray, to_tensor
 from .network import OUTPUT_STRIDE
+from .views import Augmentation, ViewRegion, channel_names, crop_box, split_views
 
 CHECKPOINT_FILE = "checkpoint.pt"
 ProgressFn = Callable[[str, int, int, float], None]
@@ -59,6 +60,17 @@ class TrainOptions:
     @property
     def n_locator_steps(self) -> int:
         return self.steps // 2 if self.locator_steps is None else int(self.locator_steps)
+
+    def with_augmentation(self, augmentation: Augmentation) -> TrainOptions:
+        """These options with ``augmentation``'s rotation range, scale range and flips (the locator's rotation
+        range never wider than the cropper's)."""
+        return dataclasses.replace(
+            self,
+            rotation_deg=augmentation.rotation_deg,
+            locator_rotation_deg=min(self.locator_rotation_deg, augmentation.rotation_deg),
+            scale_range=tuple(augmentation.scale_range),
+            flip=augmentation.flip,
+        )
 
 
 @dataclass(frozen=True)
@@ -126,22 +138,61 @@ def animal_extent(data: LabelledFrames) -> float:
 
 
 def default_config(
-    sources: Sequence[Source], backbone: str = "unet", crop_size: int = 128, pretrained: bool = True, **overrides
+    sources: Sequence[Source],
+    backbone: str = "unet",
+    crop_size: int = 128,
+    pretrained: bool = True,
+    *,
+    flip_pairs: Sequence[tuple[str, str]] = (),
+    rig_keypoints: Sequence[str] = (),
+    views: Sequence[ViewRegion] = (),
+    augmentation: Augmentation | None = None,
+    **overrides,
 ) -> PoseConfig:
-    """A config for these sources: their keypoint names, flip pairs and a crop scale that fits the animal
-    (its median extent at most 0.7 of the crop; never enlarged)."""
-    names = sources[0].data.names
-    extent = animal_extent(_concat([s.data for s in sources]))
+    """A config for these sources: their keypoint names (with ``views``: the views' channels), flip pairs (the
+    naming schemes' and ``flip_pairs``; ``rig_keypoints`` never swapped) and a crop scale that fits the animal
+    (its median extent at most 0.7 of the crop, in one view; never enlarged); ``augmentation`` is recorded."""
+    if crop_size % 16 or crop_size < 16:
+        raise SynthmouseError(f"--crop-size {crop_size}: give a multiple of 16 (e.g. 64, 128, 192)")
+    data = _concat([s.data for s in sources])
+    names = tuple(data.names)
+    rig = tuple(n for n in rig_keypoints if n in names)
+    fixed = set(rig)
+    if views:
+        names = channel_names(views)
+        fixed = {c for r in views for label, c in r.channels if label in rig or c in rig}
+        data = split_views(data, views)[0]
+    extent = animal_extent(data)
     scale = min(1.0, 0.7 * crop_size / extent) if extent > 0 else 1.0
+    perm = flip_permutation(names, _channel_pairs(flip_pairs, views), sorted(fixed))
     return PoseConfig(
         names=tuple(names),
-        flip_perm=tuple(int(i) for i in flip_permutation(names)),
+        flip_perm=tuple(int(i) for i in perm),
         backbone=backbone,
         crop_size=crop_size,
         crop_scale=float(scale),
         pretrained=pretrained,
+        augment=augmentation.to_dict() if augmentation is not None else {},
+        views=tuple(r.to_dict() for r in views),
+        rig_keypoints=rig,
         **overrides,
     )
+
+
+def _channel_pairs(pairs: Sequence[tuple[str, str]], views: Sequence[ViewRegion]) -> list[tuple[str, str]]:
+    """``--flip-pairs`` label names as channel names (with views), each pair once."""
+    to_channel = {label: c for r in views for label, c in r.channels}
+    out = []
+    for a, b in pairs:
+        pair = (to_channel.get(a, a), to_channel.get(b, b))
+        if pair not in out and pair[::-1] not in out:
+            out.append(pair)
+    return out
+
+
+def config_flip_pairs(config: PoseConfig) -> list[tuple[str, str]]:
+    """The ``(a, b)`` keypoint pairs a flip swaps in ``config`` (each once)."""
+    return [(config.names[j], config.names[i]) for j, i in enumerate(config.flip_perm) if i > j]
 
 
 def _concat(sets: Sequence[LabelledFrames]) -> LabelledFrames:
@@ -172,7 +223,7 @@ class BatchMaker:
     def __init__(
         self, sources: Sequence[Source], config: PoseConfig, options: TrainOptions, cache: ImageCache | None = None
     ):
-        self.sources = [Source(s.data.reorder(config.names), s.weight) for s in sources]
+        self.sources, self.boxes = self._view_samples(sources, config)
         usable = [np.flatnonzero(np.isfinite(s.data.xy).all(-1).any(-1)) for s in self.sources]
         for s, u in zip(self.sources, usable, strict=True):
             if len(s.data) and not len(u):
@@ -187,24 +238,39 @@ class BatchMaker:
         self.perm = np.asarray(config.flip_perm)
         self.locator_canvas = self._locator_canvas()
 
+    @staticmethod
+    def _view_samples(sources: Sequence[Source], config: PoseConfig) -> tuple[list[Source], list[np.ndarray | None]]:
+        """The sources in the config's keypoint order; with views one sample per frame and view, and the region
+        box of each sample (:func:`synthmouse.pose.views.split_views`)."""
+        regions = config.regions
+        if not regions:
+            return [Source(s.data.reorder(config.names), s.weight) for s in sources], [None] * len(sources)
+        split = [split_views(s.data, regions) for s in sources]
+        return [Source(d, s.weight) for (d, _), s in zip(split, sources, strict=True)], [b for _, b in split]
+
     def _locator_canvas(self) -> tuple[int, int]:
         """``(w, h)`` of every locator sample: the largest locator input of the frames (:func:`locator_geometry`).
         Frames of one size fill it exactly; a camera of another size or aspect ratio is shrunk the same way (long
         side to ``locator_size``) and centred in it, the rest filled by its replicated border (letterbox)."""
         sizes = []
-        for s, u in zip(self.sources, self.usable, strict=True):
+        for s_i, (s, u) in enumerate(zip(self.sources, self.usable, strict=True)):
             if s.data.sizes is not None:
                 sizes += [tuple(int(v) for v in wh) for wh in s.data.sizes[u]]
             else:
-                sizes += [self.cache.get(s.data.images[i]).shape[::-1] for i in u]
+                sizes += [self._image(s_i, i).shape[::-1] for i in u]
         inputs = [locator_geometry(w, h, self.config.locator_size)[1] for w, h in set(sizes)]
         return max(i[0] for i in inputs), max(i[1] for i in inputs)
 
     def _draw_frame(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         s = int(rng.choice(len(self.sources), p=self.p))
         i = int(rng.choice(self.usable[s]))
-        data = self.sources[s].data
-        return self.cache.get(data.images[i]), data.xy[i]
+        return self._image(s, i), self.sources[s].data.xy[i]
+
+    def _image(self, source: int, row: int) -> np.ndarray:
+        """The image of a sample (its view's region with views)."""
+        image = self.cache.get(self.sources[source].data.images[row])
+        boxes = self.boxes[source]
+        return image if boxes is None else crop_box(image, boxes[row])
 
     def _sample(self, rng: np.random.Generator, stage: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         c, o = self.config, self.options
@@ -215,7 +281,8 @@ class BatchMaker:
         if stage == "locator":
             base, size = locator_geometry(w, h, c.locator_size)[0], self.locator_canvas
             centre = np.array([(w - 1) / 2, (h - 1) / 2]) + rng.uniform(-0.05, 0.05, 2) * (w, h)
-            angle = np.radians(rng.uniform(-o.locator_rotation_deg, o.locator_rotation_deg))
+            rotation = min(o.locator_rotation_deg, o.rotation_deg)
+            angle = np.radians(rng.uniform(-rotation, rotation))
             sigma = c.locator_sigma
         else:
             base, size = c.crop_scale, (c.crop_size, c.crop_size)

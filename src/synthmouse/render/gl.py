@@ -58,6 +58,7 @@ from ..body import Pose
 from ..errors import RenderError, SynthmouseError
 from ..scene.camera import Camera
 from ..scene.materials import Light, Material
+from ..scene.objects import object_keypoints, reach_bounds
 from . import FrameState
 from .base import CameraView, FrameResult
 from .matrices import (
@@ -85,7 +86,7 @@ from .shaders import (
     scene_fragment_source,
     scene_vertex_source,
 )
-from .visibility import facing_mirrors, label_keypoints, visibility_tolerance
+from .visibility import facing_mirrors, label_keypoints, label_names, visibility_tolerance
 
 GL_CLIP_DISTANCE0 = 0x3000
 LIGHT_TYPE_CODES = {"directional": 1, "point": 2, "spot": 3}
@@ -155,6 +156,7 @@ class _Mesh:
     transparent: bool
     vertex_colour: bool = False
     closed: bool = False  # a closed surface wound counter-clockwise: back faces can be culled
+    model: np.ndarray | None = None  # a rig object's world-to-world move from its uploaded rest pose
 
 
 @dataclass(eq=False)
@@ -210,6 +212,7 @@ class _SceneGPU:
     light_state: tuple = ()  # the lights whose uniforms are set
     shadow_state: tuple = ()  # the shadow caster's geometry of the static (rig) shadow map
     shadow_bounds: np.ndarray | None = None
+    objects: list[_Mesh] = field(default_factory=list)  # the rig objects (rest geometry, moved by ``model``)
 
 
 # ---------------------------------------------------------------------------------------------- renderer
@@ -286,10 +289,14 @@ class GLRenderer:
             vertices = scene.body.skin(frame.pose, world)[0]
             self._upload_mouse(gpu, vertices)
             keypoints3d = scene.body.keypoints(frame.pose, scene.keypoint_set, world)[0]
+            objects = getattr(scene, "objects", ())
+            if objects:
+                _pose_objects(gpu, objects)
+                keypoints3d = np.concatenate([keypoints3d, object_keypoints(objects)])
             if gpu.shadows is not None:
                 self._shadow_pass(gpu, dynamic=True)
             views = [self._render_view(gpu, camera, keypoints3d) for camera in scene.cameras]
-            return FrameResult(frame.index, views, keypoints3d, tuple(scene.keypoint_set.names))
+            return FrameResult(frame.index, views, keypoints3d, label_names(scene))
 
     def close(self) -> None:
         """Release the OpenGL context and everything on it."""
@@ -342,6 +349,7 @@ class GLRenderer:
                     buffers,
                 )
             )
+        objects = [self._object_mesh(scene, obj.mesh, cache, textures, buffers) for obj in _objects(scene)]
         mouse_buffers: list = []
         mouse, positions, normals, colours = self._mouse_mesh(scene, mouse_buffers)
         quads, backs = self._mirror_meshes(scene, buffers)
@@ -357,7 +365,7 @@ class GLRenderer:
             face_incidence(faces, scene.body.mesh.n_vertices),
             quads,
             backs,
-            scene_bounds(scene),
+            _bounds(scene),
             None,
             textures,
             buffers,
@@ -367,6 +375,7 @@ class GLRenderer:
             mouse_buffers=mouse_buffers,
             mouse_key=_mouse_key(scene),
             colours=scene.body_colours,
+            objects=objects,
         )
         self._setup_lights(self._gpu)
         return self._gpu
@@ -382,7 +391,7 @@ class GLRenderer:
         )
         gpu.faces = np.ascontiguousarray(scene.body.mesh.faces, dtype=np.int32)
         gpu.incidence = face_incidence(gpu.faces, scene.body.mesh.n_vertices)
-        gpu.bounds = scene_bounds(scene)
+        gpu.bounds = _bounds(scene)
         gpu.mouse_key = _mouse_key(scene)
         gpu.colours = scene.body_colours
 
@@ -439,6 +448,14 @@ class GLRenderer:
             texture,
             occluder,
             material.opacity < 1.0,
+        )
+
+    def _object_mesh(self, scene, mesh, cache: dict, textures: list, buffers: list) -> _Mesh:
+        """A rig object's rest geometry, uploaded once (a frame moves it with :attr:`_Mesh.model`)."""
+        material = scene.materials[mesh.material]
+        texture = self._texture(material, cache, textures)
+        return self._static_mesh(
+            mesh.name, mesh.vertices, mesh.normals, mesh.uvs, mesh.faces, material, texture, mesh.occluder, buffers
         )
 
     def _mouse_mesh(self, scene, buffers: list) -> tuple[_Mesh, object, object, object]:
@@ -520,7 +537,7 @@ class GLRenderer:
         gpu, self._gpu = self._gpu, None
         if gpu is None:
             return
-        for mesh in gpu.rig + [gpu.mouse] + gpu.mirror_backs:
+        for mesh in gpu.rig + [gpu.mouse] + gpu.mirror_backs + gpu.objects:
             _release_mesh(mesh)
         for obj in gpu.mirror_quads + gpu.textures + gpu.buffers + gpu.mouse_buffers:
             obj.release()
@@ -552,7 +569,7 @@ class GLRenderer:
             geometry = _light_state([caster])
             if geometry != gpu.shadow_state:
                 if gpu.shadow_bounds is None:
-                    gpu.shadow_bounds = scene_bounds(gpu.scene, exclude=BACKDROP_PARTS)
+                    gpu.shadow_bounds = _bounds(gpu.scene, exclude=BACKDROP_PARTS)
                 gpu.shadows = shadow_projection(caster, gpu.shadow_bounds, self.shadow_size)
                 self._shadow_pass(gpu, dynamic=False)
                 gpu.shadow_state = geometry
@@ -574,20 +591,25 @@ class GLRenderer:
         gpu.colours = colours
 
     def _shadow_pass(self, gpu: _SceneGPU, dynamic: bool) -> None:
-        """Depth from the shadow-casting light: of the mouse (``dynamic``, every frame) or of the rig
-        (once)."""
+        """Depth from the shadow-casting light: of the mouse and the rig objects (``dynamic``, every frame) or
+        of the rig (once)."""
         fbo = self.shadow_fbos[int(dynamic)]
         fbo.use()
         fbo.clear(depth=1.0)
         self.ctx.enable(self._mgl.DEPTH_TEST)
         self.ctx.disable(self._mgl.BLEND)
         self.ctx.depth_func = "<"
-        self.shadow_program["u_light_vp"].write(gl_matrix(gpu.shadows.light_vp))
-        for mesh in [gpu.mouse] if dynamic else gpu.rig:
+        light_vp = gpu.shadows.light_vp
+        self.shadow_program["u_light_vp"].write(gl_matrix(light_vp))
+        for mesh in [gpu.mouse] + gpu.objects if dynamic else gpu.rig:
             if mesh.closed:
                 self.ctx.enable(self._mgl.CULL_FACE)
             if not mesh.transparent:
+                if mesh.model is not None:
+                    self.shadow_program["u_light_vp"].write(gl_matrix(light_vp @ mesh.model))
                 mesh.shadow_vao.render()
+                if mesh.model is not None:
+                    self.shadow_program["u_light_vp"].write(gl_matrix(light_vp))
             self.ctx.disable(self._mgl.CULL_FACE)
 
     # -- cameras ---------------------------------------------------------------------------------------------
@@ -707,7 +729,7 @@ class GLRenderer:
         ctx.depth_func = "<"
         for unit, tex in enumerate(self.shadow_maps, start=1):
             tex.use(location=unit)
-        order = _front_to_back(gpu, eye)
+        order = _front_to_back(gpu, eye) + gpu.objects
         for index in front:
             M = scene.mirrors[index].mirror.reflection_matrix()
             prog = self.programs["mirror"]
@@ -730,6 +752,7 @@ class GLRenderer:
         prog["u_proj"].write(gl_matrix(proj))
         prog["u_view"].write(gl_matrix(view))
         prog["u_reflect"].write(gl_matrix(reflect))
+        prog["u_model"].write(gl_matrix(np.eye(4)))
         _uniform(prog, "u_view_pos", tuple(float(x) for x in eye))
         _uniform(prog, "u_depth_range", (float(depth_range[0]), float(depth_range[1])))
 
@@ -765,7 +788,12 @@ class GLRenderer:
         (mesh.texture or self._white).use(location=0)
         if mesh.closed:
             self.ctx.enable(self._mgl.CULL_FACE)
-        mesh.vaos[kind].render()
+        if mesh.model is None:
+            mesh.vaos[kind].render()
+        else:  # a moved rig object: positions and normals moved in the shader (shading follows the move)
+            prog["u_model"].write(gl_matrix(mesh.model))
+            mesh.vaos[kind].render()
+            prog["u_model"].write(gl_matrix(np.eye(4)))
         if mesh.closed:
             self.ctx.disable(self._mgl.CULL_FACE)
 
@@ -850,7 +878,29 @@ def _rig_key(scene) -> tuple:
         tuple(scene.rig),
         tuple(scene.materials.items()),
         tuple(scene.mirrors),
+        tuple(obj.mesh for obj in _objects(scene)),
     )
+
+
+def _objects(scene) -> tuple:
+    """The scene's rig objects (none for scenes built before objects existed)."""
+    return tuple(getattr(scene, "objects", ()))
+
+
+def _pose_objects(gpu: _SceneGPU, objects) -> None:
+    """Set each rig object's model matrix from where the scene holds it (identity: at rest, drawn as is)."""
+    for mesh, obj in zip(gpu.objects, objects, strict=True):
+        model = obj.model_matrix()
+        mesh.model = None if np.allclose(model, np.eye(4), rtol=0.0, atol=1e-12) else model
+
+
+def _bounds(scene, exclude: tuple[str, ...] = ()) -> np.ndarray:
+    """:func:`scene_bounds`, grown to hold the rig objects wherever they move."""
+    bounds = scene_bounds(scene, exclude)
+    reach = reach_bounds(_objects(scene))
+    if reach is None:
+        return bounds
+    return np.stack([np.minimum(bounds[0], reach[0]), np.maximum(bounds[1], reach[1])])
 
 
 def _mouse_key(scene) -> tuple:

@@ -32,6 +32,7 @@ SCENE_VERTEX = """
 uniform mat4 u_proj;
 uniform mat4 u_view;
 uniform mat4 u_reflect;
+uniform mat4 u_model;   // a moved rig object's rigid move (identity for everything else)
 uniform vec4 u_clip[MAX_CLIP];   // planes on the (reflected) world point; >= 0 is kept
 in vec3 in_pos;
 in vec3 in_normal;
@@ -47,13 +48,14 @@ flat out float v_part;
 out float gl_ClipDistance[MAX_CLIP];
 #endif
 void main() {
-    vec4 world = u_reflect * vec4(in_pos, 1.0);
+    vec4 moved = u_model * vec4(in_pos, 1.0);
+    vec4 world = u_reflect * moved;
     gl_Position = u_proj * (u_view * world);
 #if CLIP
     for (int i = 0; i < MAX_CLIP; ++i) gl_ClipDistance[i] = dot(u_clip[i], world);
 #endif
-    v_world = in_pos;
-    v_normal = in_normal;
+    v_world = moved.xyz;
+    v_normal = mat3(u_model) * in_normal;
     v_uv = in_uv;
     v_colour = in_colour;
     v_part = in_part;

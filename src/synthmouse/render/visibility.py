@@ -45,9 +45,10 @@ def label_keypoints(
     """2D keypoints, visibility and names of one camera: the scene's keypoints, then each mirror's.
 
     Args:
-        scene: the scene (its ``keypoint_set`` names and ``mirrors``).
+        scene: the scene (its :func:`label_names` and ``mirrors``).
         camera: the camera the depth map was rendered for.
-        keypoints3d: ``(K, 3)`` world metres.
+        keypoints3d: ``(K, 3)`` world metres: the body's keypoints, then the rig objects' (they are tested
+            against the same depth map, so objects hide, and are hidden by, the mouse and the rig).
         depth: ``(H, W) float32`` rendered depth (camera z, ``inf`` for background), distorted like the image.
         front: indices of the mirrors drawn for this camera (:func:`facing_mirrors`); the others hide theirs.
         tolerance: metres (:func:`visibility_tolerance`).
@@ -55,7 +56,7 @@ def label_keypoints(
     Returns:
         ``(K * (1 + M), 2)`` pixels, ``(K * (1 + M),) bool`` visible and the names.
     """
-    names = tuple(scene.keypoint_set.names)
+    names = label_names(scene)
     pixels, visible = keypoint_visibility(camera, keypoints3d, depth, tolerance)
     all_pixels, all_visible, all_names = [pixels], [visible], [names]
     for index, sm in enumerate(scene.mirrors):
@@ -66,6 +67,13 @@ def label_keypoints(
         all_visible.append(vis)
         all_names.append(sm.keypoint_names(names))
     return np.concatenate(all_pixels), np.concatenate(all_visible), sum(all_names, ())
+
+
+def label_names(scene) -> tuple[str, ...]:
+    """The names of the keypoints a scene labels: its body keypoint set's, then its rig objects'
+    (``Scene.label_names``)."""
+    names = getattr(scene, "label_names", None)
+    return tuple(names) if names is not None else tuple(scene.keypoint_set.names)
 
 
 def keypoint_visibility(
@@ -108,6 +116,7 @@ __all__ = [
     "in_view",
     "keypoint_visibility",
     "label_keypoints",
+    "label_names",
     "unoccluded",
     "visibility_tolerance",
 ]

@@ -39,6 +39,7 @@ from .materials import (
     parse_colour,
 )
 from .mirror import Mirror, mirror_names
+from .objects import RigObject, build_objects, object_keypoint_names
 from .randomization import RandomizationSpec
 from .rigs import (
     TREAD_TEXTURE_MATERIAL,
@@ -128,6 +129,9 @@ class Scene:
             and shadow maps by; :func:`reshape_scene` keeps it, so that every body shape of a scene renders
             with the same projections whichever was uploaded first (shards stay byte-identical). None: the
             renderer measures the body.
+        objects: the rig's moving objects (:class:`~synthmouse.scene.objects.RigObject`), where they are in this
+            scene (a frame's scene holds them moved: :func:`synthmouse.scene.draw.place_objects`); their
+            keypoints are labelled after the body's (:attr:`label_names`).
     """
 
     spec: SceneSpec
@@ -150,9 +154,10 @@ class Scene:
     body_fur_weight: np.ndarray | None = None
     body_fur: np.ndarray | None = None
     body_extent: np.ndarray | None = None
+    objects: tuple[RigObject, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("rig", "cameras", "mirrors", "lights"):
+        for name in ("rig", "cameras", "mirrors", "lights", "objects"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         for name in ("materials", "appearance"):
             object.__setattr__(self, name, frozen_mapping(getattr(self, name)))
@@ -162,6 +167,16 @@ class Scene:
     @property
     def keypoint_names(self) -> tuple[str, ...]:
         return self.keypoint_set.names
+
+    @property
+    def rig_keypoint_names(self) -> tuple[str, ...]:
+        """The keypoints of the rig's objects, in object order."""
+        return object_keypoint_names(self.objects)
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        """Every labelled keypoint: the body's, then the rig objects'."""
+        return tuple(self.keypoint_set.names) + self.rig_keypoint_names
 
     def camera(self, name: str) -> Camera:
         """The camera called ``name``."""
@@ -217,6 +232,10 @@ def build_scene(spec: SceneSpec, body: Body | None = None) -> Scene:
         rig = build_rig(spec.rig, anchors)
     except SceneError as exc:
         raise spec.error("rig", str(exc)) from None
+    try:
+        objects = build_objects(spec.rig.objects, tuple(kset.names))
+    except SceneError as exc:
+        raise spec.error("rig.objects", str(exc)) from None
     preset = fur_preset(spec.body.fur, spec.body.fur_colour)
     colours, fur_weight = body_colour_layers(body, preset, rest, parts)
     lights = [build_light(light) for light in spec.lights] if spec.lights is not None else default_lights()
@@ -242,6 +261,7 @@ def build_scene(spec: SceneSpec, body: Body | None = None) -> Scene:
         body_fur_weight=fur_weight,
         body_fur=np.asarray(preset.fur, np.float32),
         body_extent=placed_extent(body, root),
+        objects=objects,
     )
 
 

@@ -5,7 +5,8 @@
 ``frame_scene(scene, draw)``: the key light moved and every light scaled and tinted (:class:`LightDraw`), the
 fur's albedo scaled and the body reshaped (:class:`BodyDraw`), the cameras jittered (:class:`CameraDraw`). A
 renderer renders that scene as it is; the appearance step composites with ``draw.image``
-(:class:`ImageDraw`). :meth:`FrameDraw.as_params` gives the flat ``{key: value}`` the dataset writes into
+(:class:`ImageDraw`). Rig objects are moved to a frame's time by :func:`place_objects`, a pure function of the
+time. :meth:`FrameDraw.as_params` gives the flat ``{key: value}`` the dataset writes into
 ``frames.csv`` (``light.azimuth_deg``, ``camera.dx_m``, ``image.gamma``, ``background.source`` ...), and
 :meth:`FrameDraw.from_params` reads such a row back.
 """
@@ -23,6 +24,7 @@ from scipy.spatial.transform import Rotation
 from .build import Scene, reshape_scene
 from .camera import Camera
 from .materials import Light
+from .objects import objects_at
 
 Params = dict[str, float | int | str]
 Reshape = Callable[[Scene, float, float], Scene]
@@ -285,6 +287,15 @@ def frame_scene(scene: Scene, draw: FrameDraw, reshape: Reshape = reshape_scene)
     if not draw.camera.is_identity:
         changes["cameras"] = tuple(jitter_camera(camera, draw.camera) for camera in scene.cameras)
     return dataclasses.replace(scene, **changes) if changes else scene
+
+
+def place_objects(scene: Scene, time_s: float) -> Scene:
+    """``scene`` with its rig objects where they are at ``time_s`` seconds (frame ``i`` of a dataset is at
+    ``i / fps``): a pure function of the time. A scene without moving objects is returned itself."""
+    objects = getattr(scene, "objects", ())
+    if not any(obj.moves for obj in objects):
+        return scene
+    return dataclasses.replace(scene, objects=objects_at(objects, time_s))
 
 
 def _or_one(value: float | None) -> float:

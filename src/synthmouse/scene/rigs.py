@@ -4,8 +4,9 @@ Every rig puts the surface the mouse stands on at z = 0 near the origin (for the
 so the body's rest placement is simple. Built-in rigs:
 
 * ``openfield``: a box arena (floor centred on the origin, four walls), optionally on a table;
-* ``wheel``: a head-fixed running wheel (axis along y) with ridged, smooth or textured tread, axle and
-  supports, head bar with posts, lick spout and one to three screens;
+* ``wheel``: a head-fixed running wheel (axis along y) with ridged, smooth, textured, slatted or wire-mesh
+  tread, solid, open or spoked sides, axle and supports, head bar with posts, lick spout and one to three
+  screens;
 * ``treadmill``: a belt along x between two rollers, side walls (clear acrylic by default), frame;
 * ``platform``: an elevated disc or box on a pedestal above the room floor;
 * ``none``: only imported meshes (a lab's CAD model) and an optional floor plane.
@@ -16,6 +17,7 @@ the scene file says.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -193,15 +195,7 @@ def wheel_parts(rig: WheelRig, anchors: Anchors | None = None) -> list[RigMesh]:
     """Wheel (axis along y, running surface through (0, 0, 0)), axle, supports, head bar, spout, screens."""
     R, W = rig.radius, rig.width
     centre = np.array([0.0, 0.0, -R])
-    wheel_mat = material_key("wheel_material", rig.wheel_material)
-    if rig.tread == "texture":
-        parts = [wheel_sides(R, W, centre, wheel_mat), tread_band(R, W, centre, TREAD_TEXTURE_MATERIAL)]
-    else:
-        inner = R - rig.ridge_height if rig.tread == "ridges" else R
-        tread = cylinder(inner, centre - [0, W / 2, 0], centre + [0, W / 2, 0], sections=TREAD_SECTIONS)
-        parts = [rig_mesh("wheel", tread, wheel_mat, uv="cylinder", axis=1)]
-    if rig.tread == "ridges":
-        parts.append(rig_mesh("wheel_ridges", _ridges(rig, centre), "wheel_ridge", uv="cylinder", axis=1))
+    parts = wheel_body_parts(rig, centre)
     table_z = -2 * R - 0.025
     steel = material_key("headbar_material", rig.headbar_material)
     if rig.axle:
@@ -210,13 +204,117 @@ def wheel_parts(rig: WheelRig, anchors: Anchors | None = None) -> list[RigMesh]:
         posts = [cylinder(0.006, [0, s * half, table_z], [0, s * half, -R + 0.008], sections=24) for s in (-1, 1)]
         parts += [rig_mesh("axle", axle, "steel"), rig_mesh("wheel_supports", combine(posts), "aluminium")]
     if rig.headbar and anchors is not None:
-        parts += headbar_parts(anchors, 0.018, steel)
+        parts += headbar_parts(anchors, WHEEL_HEADBAR_HALF_SPAN_M, steel)
     if rig.lick_spout and anchors is not None:
         parts.append(_lick_spout(anchors))
     parts += screen_parts(rig, anchors)
     if rig.table:
         parts.append(table(table_z))
     return parts
+
+
+def wheel_body_parts(rig: WheelRig, centre: np.ndarray) -> list[RigMesh]:
+    """The wheel itself: running surface (``rig.tread``) and sides (``rig.sides``).
+
+    Solid sides with a ``ridges`` or ``smooth`` tread are one closed drum (``wheel``) and a ``texture`` tread is
+    a band between two side discs, as before the see-through options existed; ``slats`` and ``mesh`` treads and
+    ``open`` or ``spokes`` sides are built by :func:`open_tread_parts` and :func:`side_parts`.
+    """
+    R, W = rig.radius, rig.width
+    wheel_mat = material_key("wheel_material", rig.wheel_material)
+    if rig.sides == "solid" and rig.tread == "texture":
+        return [wheel_sides(R, W, centre, wheel_mat), tread_band(R, W, centre, TREAD_TEXTURE_MATERIAL)]
+    if rig.sides == "solid" and rig.tread in ("ridges", "smooth"):
+        inner = R - rig.ridge_height if rig.tread == "ridges" else R
+        tread = cylinder(inner, centre - [0, W / 2, 0], centre + [0, W / 2, 0], sections=TREAD_SECTIONS)
+        parts = [rig_mesh("wheel", tread, wheel_mat, uv="cylinder", axis=1)]
+        if rig.tread == "ridges":
+            parts.append(rig_mesh("wheel_ridges", _ridges(rig, centre), "wheel_ridge", uv="cylinder", axis=1))
+        return parts
+    return open_tread_parts(rig, centre, wheel_mat) + side_parts(rig, centre, wheel_mat)
+
+
+def open_tread_parts(rig: WheelRig, centre: np.ndarray, material: str) -> list[RigMesh]:
+    """The running surface of a wheel that is not one closed drum.
+
+    ``slats``: ``rig.slats`` bars across the tread, ``rig.slat_gap`` apart at the radius, held by a narrow ring
+    at each edge (``wheel_slats``); ``mesh``: the same number of wires across plus rings around, leaving square
+    holes of ``rig.slat_gap`` (``wheel_mesh``); ``texture``: the image band of :func:`tread_band`; ``ridges`` and
+    ``smooth``: a shell ``rig.slat_thickness`` thick (``wheel``; ridges as on the closed drum).
+    The outer faces lie at ``rig.radius`` (ridges: their tops), the surface the motion walks on.
+    """
+    R, W, t = rig.radius, rig.width, rig.slat_thickness
+    if rig.tread == "texture":
+        return [tread_band(R, W, centre, TREAD_TEXTURE_MATERIAL)]
+    if rig.tread in ("ridges", "smooth"):
+        outer = R - rig.ridge_height if rig.tread == "ridges" else R
+        parts = [rig_mesh("wheel", wheel_ring(outer - t, outer, W, centre), material, uv="cylinder", axis=1)]
+        if rig.tread == "ridges":
+            parts.append(rig_mesh("wheel_ridges", _ridges(rig, centre), "wheel_ridge", uv="cylinder", axis=1))
+        return parts
+    pitch = 2 * np.pi * R / rig.slats
+    bar = pitch - rig.slat_gap
+    bars = [tread_bar(R, W, bar, t, centre, angle) for angle in np.arange(rig.slats) * 2 * np.pi / rig.slats]
+    ring_width = min(bar, W / 4)
+    ring_y = tread_ring_positions(W, ring_width, pitch if rig.tread == "mesh" else None)
+    rings = [wheel_ring(R - t, R, ring_width, centre + [0.0, y, 0.0]) for y in ring_y]
+    name = "wheel_slats" if rig.tread == "slats" else "wheel_mesh"
+    return [rig_mesh(name, combine(bars + rings), material, uv="cylinder", axis=1)]
+
+
+def tread_ring_positions(width: float, ring_width: float, pitch: float | None) -> list[float]:
+    """Centres (along y) of the rings around a slatted or mesh tread: one at each edge, and for a mesh
+    (``pitch`` given) more between them, evenly, at most ``pitch`` apart."""
+    first, last = -width / 2 + ring_width / 2, width / 2 - ring_width / 2
+    count = 2 if pitch is None else max(2, int(np.ceil((last - first) / pitch - 1e-9)) + 1)
+    return [float(y) for y in np.linspace(first, last, count)]
+
+
+def tread_bar(radius: float, width: float, bar: float, thickness: float, centre, angle: float) -> trimesh.Trimesh:
+    """One bar across the tread (along y), ``bar`` wide around the wheel, its outer face at ``radius``, at
+    ``angle`` about the axle (0 at the top, positive towards +x)."""
+    rot = trimesh.transformations.rotation_matrix(angle, [0, 1, 0])
+    move = trimesh.transformations.translation_matrix(centre)
+    shift = trimesh.transformations.translation_matrix([0, 0, radius - thickness / 2])
+    return trimesh.creation.box(extents=(bar, width, thickness)).apply_transform(move @ rot @ shift)
+
+
+def wheel_ring(inner: float, outer: float, width: float, centre, sections: int = TREAD_SECTIONS) -> trimesh.Trimesh:
+    """A closed ring (annulus) about the y axis through ``centre``, ``width`` along y."""
+    ring = trimesh.creation.annulus(r_min=inner, r_max=outer, height=width, sections=sections)
+    turn = trimesh.transformations.rotation_matrix(-np.pi / 2, [1, 0, 0])  # the annulus axis z onto y
+    return ring.apply_transform(trimesh.transformations.translation_matrix(centre) @ turn)
+
+
+def side_parts(rig: WheelRig, centre: np.ndarray, material: str) -> list[RigMesh]:
+    """The wheel's sides: ``solid`` discs (``wheel_sides``), ``open`` (none: the tread is held by the axle out of
+    view), or ``spokes``: at each side a hub on the axle and ``rig.spokes`` spokes out to the tread's inner face
+    (``wheel_spokes``)."""
+    R, W = rig.radius, rig.width
+    if rig.sides == "solid":
+        sides = wheel_sides(R, W, centre, material)
+        return [dataclasses.replace(sides, name="wheel_sides")]
+    if rig.sides == "open":
+        return []
+    inner = R - rig.slat_thickness - (rig.ridge_height if rig.tread == "ridges" else 0.0)
+    hub = max(2.5 * rig.axle_radius, rig.spoke_width)
+    depth = min(rig.spoke_width, W / 4)
+    pieces = []
+    for sign in (-1.0, 1.0):
+        y = sign * (W / 2 - depth / 2)
+        side = centre + [0.0, y, 0.0]
+        pieces.append(cylinder(hub, side - [0, depth / 2, 0], side + [0, depth / 2, 0], sections=32))
+        for angle in np.arange(rig.spokes) * 2 * np.pi / rig.spokes:
+            pieces.append(spoke(hub * 0.5, inner + 0.0005, rig.spoke_width, depth, side, angle))
+    return [rig_mesh("wheel_spokes", combine(pieces), material)]
+
+
+def spoke(start: float, end: float, width: float, depth: float, centre, angle: float) -> trimesh.Trimesh:
+    """A flat radial bar from ``start`` to ``end`` metres from the axle at ``angle`` (0 at the top)."""
+    rot = trimesh.transformations.rotation_matrix(angle, [0, 1, 0])
+    move = trimesh.transformations.translation_matrix(centre)
+    shift = trimesh.transformations.translation_matrix([0, 0, (start + end) / 2])
+    return trimesh.creation.box(extents=(width, depth, end - start)).apply_transform(move @ rot @ shift)
 
 
 def tread_band(
@@ -303,10 +401,7 @@ def _lick_spout(anchors: Anchors) -> RigMesh:
     """A steel tube (1.6 mm) ending where the tongue reaches in front of the mouth (or just in front of and below
     the nose), rising from below-front."""
     scale = anchors.length / 0.095
-    if anchors.mouth is not None:  # the tube's end just beyond where the tongue reaches
-        tip = anchors.mouth + np.array([0.0015, 0.0, -0.0008]) * scale
-    else:
-        tip = anchors.nose + np.array([0.003, 0.0, -0.005]) * scale
+    tip = lick_spout_tip(anchors)
     base = tip + np.array([0.03, 0.0, -0.025]) * scale
     tube = cylinder(0.0008, tip, base, sections=16)
     holder = cylinder(0.0025, base, base + np.array([0.015, 0.0, -0.0125]) * scale, sections=20)
@@ -454,3 +549,53 @@ def floor_region(rig) -> tuple[float, float, float, float] | None:
     if rig.type == "none" and rig.floor_material is not None:
         return (-rig.floor_size[0] / 2, rig.floor_size[0] / 2, -rig.floor_size[1] / 2, rig.floor_size[1] / 2)
     return None
+
+
+# ---------------------------------------------------------------------------------------------- named points
+WHEEL_HEADBAR_HALF_SPAN_M = 0.018  # the head bar's half span across the skull, as :func:`wheel_parts` builds it
+WHEEL_RIM_POINTS = {"top": (0.0, 1.0), "front": (1.0, 0.0), "bottom": (0.0, -1.0), "back": (-1.0, 0.0)}
+"""Where on the rim (``x, z`` direction from the axle): the top (where the mouse runs), front (+x), bottom, back."""
+WHEEL_FACES = {"left": 1.0, "right": -1.0}
+"""The wheel's two faces: ``left`` at ``+y`` (the running mouse's left), ``right`` at ``-y``."""
+
+
+def wheel_rig_points(rig: WheelRig, anchors: Anchors | None = None) -> dict[str, np.ndarray]:
+    """Named world points (metres) of a wheel rig, as :func:`wheel_parts` builds it, for ``fit-camera``.
+
+    ``wheel_centre`` (the axle's centre), ``rim_<top|front|bottom|back>_<left|right>`` (the rim's outer edge on
+    the left (+y) or right (-y) face), ``axle_left`` / ``axle_right`` (the axle's ends, with ``axle``), and with
+    ``anchors`` (where the placed mouse is): ``headbar_left`` / ``headbar_right`` (the bar's ends, with
+    ``headbar``) and ``spout_tip`` (with ``lick_spout``).
+    """
+    radius, half_width = float(rig.radius), 0.5 * float(rig.width)
+    centre = np.array([0.0, 0.0, -radius])
+    points = {"wheel_centre": centre}
+    for where, (dx, dz) in WHEEL_RIM_POINTS.items():
+        for face, sign in WHEEL_FACES.items():
+            points[f"rim_{where}_{face}"] = centre + np.array([radius * dx, sign * half_width, radius * dz])
+    if rig.axle:
+        for face, sign in WHEEL_FACES.items():
+            points[f"axle_{face}"] = centre + np.array([0.0, sign * (half_width + 0.035), 0.0])
+    if anchors is not None and rig.headbar:
+        top = np.asarray(anchors.head_top, dtype=np.float64)
+        for face, sign in WHEEL_FACES.items():
+            points[f"headbar_{face}"] = np.array([top[0], top[1] + sign * WHEEL_HEADBAR_HALF_SPAN_M, top[2] + 0.0012])
+    if anchors is not None and rig.lick_spout:
+        points["spout_tip"] = lick_spout_tip(anchors)
+    return points
+
+
+def wheel_rim_circle(rig: WheelRig, face: str, sections: int = 48) -> np.ndarray:
+    """``(sections, 3)`` points around the rim's outer edge on one face (``left``: +y, ``right``: -y)."""
+    angle = 2.0 * np.pi * np.arange(sections) / sections
+    radius, y = float(rig.radius), WHEEL_FACES[face] * 0.5 * float(rig.width)
+    return np.stack([radius * np.sin(angle), np.full_like(angle, y), radius * np.cos(angle) - radius], axis=1)
+
+
+def lick_spout_tip(anchors: Anchors) -> np.ndarray:
+    """``(3,)`` the lick spout's tip (the end of :func:`_lick_spout`'s tube: just beyond where the tongue reaches,
+    or in front of and below the nose)."""
+    scale = anchors.length / 0.095
+    if anchors.mouth is not None:
+        return np.asarray(anchors.mouth, dtype=np.float64) + np.array([0.0015, 0.0, -0.0008]) * scale
+    return np.asarray(anchors.nose, dtype=np.float64) + np.array([0.003, 0.0, -0.005]) * scale

@@ -36,6 +36,7 @@ from pydantic import (
     ValidationInfo,
     field_serializer,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -392,8 +393,157 @@ class MeshSpec(StrictModel):
     occluder: bool = True
 
 
+# ---------------------------------------------------------------------------------------------- rig objects
+DURATION_S = (1e-3, 1e5)  # periods of oscillating objects
+KEYFRAME_TIME_S = 1e5  # keyframe times (seconds from the start of the dataset)
+OBJECT_SHAPES = ("box", "cylinder", "sphere")
+OBJECT_MOTIONS = ("static", "schedule", "oscillate")
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]*$"  # object and object-keypoint names (label-table column names)
+ObjectName = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
+
+
+class StaticMotion(StrictModel):
+    """The object stays where ``position`` and ``rotation_deg`` put it."""
+
+    type: Literal["static"] = "static"
+
+
+class KeyframeSpec(StrictModel):
+    """The object's offset at ``time`` seconds: ``translation`` (metres) and ``rotation_deg`` (x, y, z Euler
+    angles, extrinsic, degrees, about the motion's pivot), both in the object's own frame."""
+
+    time: bounded(0.0, KEYFRAME_TIME_S, "s")
+    translation: Vec3 = (0.0, 0.0, 0.0)
+    rotation_deg: tuple[Angle, Angle, Angle] = (0.0, 0.0, 0.0)
+
+
+class ScheduleMotion(StrictModel):
+    """Keyframes of translation and rotation over time (frame ``i`` is at ``i / fps`` seconds); before the
+    first keyframe the object holds the first, after the last the last (or, with ``repeat``, starts again)."""
+
+    type: Literal["schedule"]
+    keyframes: Annotated[list[KeyframeSpec], Field(min_length=1)]
+    pivot: Vec3 = (0.0, 0.0, 0.0)
+    interpolation: Literal["linear", "smooth"] = "linear"
+    repeat: bool = False
+
+    @field_validator("keyframes")
+    @classmethod
+    def _increasing(cls, value: list[KeyframeSpec]) -> list[KeyframeSpec]:
+        times = [k.time for k in value]
+        for i in range(1, len(times)):
+            if times[i] <= times[i - 1]:
+                raise ValueError(
+                    f"keyframes[{i}].time {times[i]:g} s is not after keyframes[{i - 1}].time {times[i - 1]:g} s; "
+                    "allowed: strictly increasing times"
+                )
+        return value
+
+
+class OscillateMotion(StrictModel):
+    """A sine about the rest pose: ``amplitude`` metres along ``axis`` and ``amplitude_deg`` degrees about
+    ``axis`` through ``pivot`` (object frame), ``period`` seconds, starting at ``phase_deg``."""
+
+    type: Literal["oscillate"]
+    axis: Vec3 = (0.0, 0.0, 1.0)
+    period: bounded(*DURATION_S, "s")
+    amplitude: bounded(0.0, COORDINATE_M, "m") = 0.0
+    amplitude_deg: bounded(0.0, ANGLE_DEG, "degrees") = 0.0
+    phase_deg: Angle = 0.0
+    pivot: Vec3 = (0.0, 0.0, 0.0)
+
+    @model_validator(mode="after")
+    def _moves(self) -> OscillateMotion:
+        if float(np.linalg.norm(self.axis)) < 1e-9:
+            raise ValueError(f"axis {list(self.axis)} has zero length; allowed: any non-zero vector")
+        if self.amplitude == 0.0 and self.amplitude_deg == 0.0:
+            raise ValueError("amplitude and amplitude_deg are both 0; allowed: at least one above 0 (or type static)")
+        return self
+
+
+def _object_motion_tag(value: Any) -> str:
+    """An object motion's ``type`` (``static`` when left out)."""
+    return type_tag(value) or "static"
+
+
+def _motion_shorthand(value: Any) -> Any:
+    """``motion: static`` is short for ``motion: {type: static}``."""
+    return {"type": value} if isinstance(value, str) else value
+
+
+ObjectMotionSpec = Annotated[
+    Annotated[StaticMotion, Tag("static")]
+    | Annotated[ScheduleMotion, Tag("schedule")]
+    | Annotated[OscillateMotion, Tag("oscillate")],
+    Discriminator(_object_motion_tag),
+    BeforeValidator(_motion_shorthand),
+]
+
+
+class RigObjectSpec(StrictModel):
+    """A part of the rig that moves (a joystick, a lever, an obstacle bar, a lick spout) and may carry
+    keypoints.
+
+    Its frame is placed in the world by ``position`` and ``rotation_deg`` (x, y, z Euler angles, extrinsic);
+    its shape is a primitive centred on its origin (``box`` of ``size``; ``cylinder`` of ``radius`` and
+    ``length`` along its z; ``sphere`` of ``radius``) or a mesh ``file`` (coordinates times ``scale``, in the
+    object's frame). ``keypoints`` are ``{name: [x, y, z]}`` metres in the object's frame; they are labelled
+    like body keypoints, under the names written. ``motion`` moves the object over time
+    (:class:`StaticMotion`, :class:`ScheduleMotion`, :class:`OscillateMotion`).
+    """
+
+    name: ObjectName
+    shape: Literal["box", "cylinder", "sphere"] | None = None
+    size: tuple[Length, Length, Length] | None = None
+    radius: Length | None = None
+    length: Length | None = None
+    file: MeshPath | None = None
+    scale: MeshScale | tuple[MeshScale, MeshScale, MeshScale] = 1.0
+    material: MaterialRef = "white_plastic"
+    occluder: bool = True
+    position: Vec3 = (0.0, 0.0, 0.0)
+    rotation_deg: tuple[Angle, Angle, Angle] = (0.0, 0.0, 0.0)
+    motion: ObjectMotionSpec = Field(default_factory=StaticMotion)
+    keypoints: dict[ObjectName, Vec3] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _geometry(self) -> RigObjectSpec:
+        if (self.shape is None) == (self.file is None):
+            raise ValueError(
+                f"object {self.name!r}: give either shape ({', '.join(OBJECT_SHAPES)}) or file (a mesh), not "
+                f"{'both' if self.shape else 'neither'}"
+            )
+        needs = {"box": ("size",), "cylinder": ("radius", "length"), "sphere": ("radius",), None: ()}[self.shape]
+        for key in ("size", "radius", "length"):
+            given = getattr(self, key) is not None
+            if key in needs and not given:
+                raise ValueError(f"object {self.name!r}: shape {self.shape!r} needs {' and '.join(needs)}")
+            if key not in needs and given:
+                allowed = ", ".join(needs) if needs else "none (the mesh file gives the shape)"
+                raise ValueError(
+                    f"object {self.name!r}: {key} does not apply to {self.shape or 'file'}; allowed: {allowed}"
+                )
+        return self
+
+
 class RigBase(StrictModel):
     meshes: list[MeshSpec] = Field(default_factory=list)
+    objects: list[RigObjectSpec] = Field(default_factory=list)
+
+    @field_validator("objects")
+    @classmethod
+    def _unique_objects(cls, value: list[RigObjectSpec]) -> list[RigObjectSpec]:
+        _unique([o.name for o in value], "rig object")
+        _unique([k for o in value for k in o.keypoints], "rig-object keypoint")
+        return value
+
+    @model_serializer(mode="wrap")
+    def _omit_empty_objects(self, handler) -> Any:
+        """A rig without objects dumps as before objects existed (the scene hash, which names a dataset, stays)."""
+        data = handler(self)
+        if isinstance(data, dict) and not self.objects:
+            data.pop("objects", None)
+        return data
 
 
 class OpenFieldRig(RigBase):
@@ -414,9 +564,15 @@ class WheelRig(RigBase):
     type: Literal["wheel"]
     radius: Length = 0.09
     width: Length = 0.07
-    tread: Literal["ridges", "smooth", "texture"] = "ridges"
+    tread: Literal["ridges", "smooth", "texture", "slats", "mesh"] = "ridges"
     ridges: Annotated[int, Field(ge=3, le=720)] = 72
     ridge_height: Length = 0.0012
+    slats: Annotated[int, Field(ge=3, le=720)] = 60
+    slat_gap: Length = 0.004
+    slat_thickness: Length = 0.002
+    sides: Literal["solid", "open", "spokes"] = "solid"
+    spokes: Annotated[int, Field(ge=1, le=64)] = 6
+    spoke_width: Length = 0.004
     tread_texture: ImagePath | None = None
     wheel_material: MaterialRef = "wheel_foam"
     axle: bool = True
@@ -443,7 +599,34 @@ class WheelRig(RigBase):
                 f"ridge_height {self.ridge_height:g} m must be smaller than half the wheel's radius "
                 f"({self.radius / 2:g} m)"
             )
+        self._check_openings()
         return self
+
+    def _check_openings(self) -> None:
+        """Slats and mesh holes must leave material between them; spokes must fit inside the wheel."""
+        if self.tread in ("slats", "mesh"):
+            pitch = 2 * math.pi * self.radius / self.slats
+            if self.slat_gap >= pitch:
+                raise ValueError(
+                    f"slat_gap {self.slat_gap:g} m leaves no tread: {self.slats} slats around a {self.radius:g} m "
+                    f"wheel are {pitch:.4g} m apart (slat_gap below that, or fewer slats)"
+                )
+        if (self.tread in ("slats", "mesh") or self.sides != "solid") and self.slat_thickness >= self.radius / 2:
+            raise ValueError(
+                f"slat_thickness {self.slat_thickness:g} m must be smaller than half the wheel's radius "
+                f"({self.radius / 2:g} m)"
+            )
+        if self.tread == "mesh" and self.slat_gap >= self.width:
+            raise ValueError(
+                f"slat_gap {self.slat_gap:g} m: a mesh hole must be narrower than the width {self.width:g} m"
+            )
+        hub = max(2.5 * self.axle_radius, self.spoke_width)  # the hub's radius (rigs.side_parts)
+        inside = self.radius - self.slat_thickness - (self.ridge_height if self.tread == "ridges" else 0.0)
+        if self.sides == "spokes" and hub >= inside:
+            raise ValueError(
+                f"spokes: the hub (radius max(2.5 axle_radius, spoke_width) = {hub:g} m) must fit inside the tread "
+                f"({inside:g} m from the axle); make spoke_width or axle_radius smaller"
+            )
 
 
 class TreadmillRig(RigBase):
@@ -956,6 +1139,8 @@ def material_refs(spec: SceneSpec) -> list[tuple[str, str | MaterialSpec]]:
             refs.append((f"rig.{name}", value))
     for i, mesh in enumerate(rig.meshes):
         refs.append((f"rig.meshes[{i}].material", mesh.material))
+    for i, obj in enumerate(rig.objects):
+        refs.append((f"rig.objects[{i}].material", obj.material))
     return refs
 
 

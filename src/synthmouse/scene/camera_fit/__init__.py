@@ -3,8 +3,8 @@
 One entry point, :func:`fit_camera` (:mod:`.run`), does the whole job from a :class:`CameraFitRequest`; the
 steps live in small modules:
 
-* :mod:`.features`: the rig's named points and segments; :func:`propose_floor_corners` finds the arena floor's
-  corners in the median frame;
+* :mod:`.features`: the rig's named points and segments (open field, wheel); :func:`propose_floor_corners`
+  finds the arena floor's corners in the median frame;
 * :mod:`.points`: the points file (read, or written by ``--propose`` / ``--click``);
 * :mod:`.edges`: Canny edges with sub-pixel positions and a nearest-edge lookup;
 * :mod:`.fit`: the optimizer (rig points, then image edges);
@@ -26,10 +26,11 @@ from .features import (
     openfield_features,
     propose_floor_corners,
     rig_features,
+    wheel_features,
 )
 from .fit import CameraFit, FitOptions, fit_camera_points, fit_points_and_edges, refine_to_edges
 from .points import Correspondences, load_correspondences
-from .run import CameraFitRequest, CameraFitResult, Notice, ReferenceFrame, fit_camera
+from .run import CameraFitRequest, CameraFitResult, Notice, ReferenceFrame, fit_camera, fitted_camera_name
 from .scene_edit import write_camera_to_scene
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "fit_camera",
     "fit_camera_points",
     "fit_points_and_edges",
+    "fitted_camera_name",
     "load_correspondences",
     "openfield_features",
     "propose_floor_corners",
@@ -59,5 +61,6 @@ __all__ = [
     "rig_features",
     "scene_view_problems",
     "visible_points",
+    "wheel_features",
     "write_camera_to_scene",
 ]

@@ -5,6 +5,11 @@ Rig points of the ``openfield`` rig (:func:`rig_features`): compass names, north
 corners, z = wall height); segments ``floor_n floor_e floor_s floor_w`` (floor/wall junctions), ``top_n ...``
 and ``corner_ne ...`` (vertical wall corners).
 
+Rig points of the ``wheel`` rig (:func:`synthmouse.scene.rigs.wheel_rig_points`): ``wheel_centre``,
+``rim_<top|front|bottom|back>_<left|right>``, ``axle_left``/``axle_right`` and, with the placed mouse,
+``headbar_left``/``headbar_right`` and ``spout_tip``; segments ``rim_left`` and ``rim_right`` (the rim's outer
+circle on each face, as chords). Other rig types define no points: give world coordinates in the points file.
+
 :func:`propose_floor_corners` proposes the floor's corners for ``synthmouse fit-camera --propose``.
 
 Without a display nobody can click points, and finding a corner's pixel by hand is slow. The floor of an
@@ -39,6 +44,8 @@ import numpy as np
 from scipy.ndimage import median_filter
 from scipy.optimize import least_squares
 
+from synthmouse.scene.rigs import Anchors, wheel_rig_points, wheel_rim_circle
+
 from .edges import edge_map
 from .errors import CameraFitError
 
@@ -54,18 +61,29 @@ class RigFeatures:
     Attributes:
         points: ``{name: (3,) float64}``.
         segments: ``{name: (2, 3) float64}`` end points.
+        groups: ``{name: segment names}``: curves drawn as several segments (a wheel's rim), named as one.
+        default_segments: the segments aligned with the image edges unless others are named.
+        rig: the rig type, for messages (``openfield``, ``wheel`` ...).
     """
 
     points: dict[str, np.ndarray]
     segments: dict[str, np.ndarray]
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    default_segments: tuple[str, ...] = ()
+    rig: str = "openfield"
 
     def segment_array(self, names: Sequence[str] | None = None) -> np.ndarray:
-        """``(S, 2, 3) float64`` of the named segments (all when None)."""
-        names = list(self.segments) if names is None else list(names)
-        unknown = [n for n in names if n not in self.segments]
-        if unknown:
-            raise CameraFitError(f"unknown rig segment(s) {unknown}; allowed: {', '.join(self.segments)}")
+        """``(S, 2, 3) float64`` of the named segments or groups (all segments when None)."""
+        names = list(self.segments) if names is None else self.expand(names)
         return np.array([self.segments[n] for n in names], dtype=np.float64).reshape(-1, 2, 3)
+
+    def expand(self, names: Sequence[str]) -> list[str]:
+        """Segment names with each group replaced by its segments; unknown names raise, listing the known."""
+        unknown = [n for n in names if n not in self.segments and n not in self.groups]
+        if unknown:
+            known = list(self.groups) + [n for n in self.segments if not any(n in g for g in self.groups.values())]
+            raise CameraFitError(f"unknown {self.rig} rig segment(s) {unknown}; allowed: {', '.join(known) or 'none'}")
+        return [s for n in names for s in (self.groups[n] if n in self.groups else (n,))]
 
 
 def openfield_features(size: tuple[float, float], wall_height: float) -> RigFeatures:
@@ -83,18 +101,34 @@ def openfield_features(size: tuple[float, float], wall_height: float) -> RigFeat
         segments[f"top_{side}"] = np.stack([points[f"top_{a}"], points[f"top_{b}"]])
     for name in corners:
         segments[f"corner_{name}"] = np.stack([points[f"floor_{name}"], points[f"top_{name}"]])
-    return RigFeatures(points, segments)
+    return RigFeatures(points, segments, default_segments=("floor_n", "floor_e", "floor_s", "floor_w"))
 
 
-def rig_features(rig: Any) -> RigFeatures:
-    """Features of a scene rig spec (``synthmouse.scene.spec`` rig section); ``openfield`` is supported."""
-    kind = getattr(rig, "type", None)
+def rig_features(rig: Any, anchors: Anchors | None = None) -> RigFeatures:
+    """Features of a scene rig spec (``synthmouse.scene.spec`` rig section): the ``openfield`` and ``wheel``
+    rigs' named points and segments (the wheel's head bar and spout need ``anchors``, where the mouse is);
+    other rigs have none (their points need world coordinates in the points file)."""
+    kind = str(getattr(rig, "type", None))
     if kind == "openfield":
         return openfield_features(rig.size, rig.wall_height)
-    raise CameraFitError(
-        f"rig type {kind!r} has no built-in fitting features yet (openfield has); give the "
-        "points' world coordinates in the points file instead"
-    )
+    if kind == "wheel":
+        return wheel_features(rig, anchors)
+    return RigFeatures({}, {}, rig=kind)
+
+
+def wheel_features(rig: Any, anchors: Anchors | None = None, sections: int = 48) -> RigFeatures:
+    """A wheel rig's named points (:func:`~synthmouse.scene.rigs.wheel_rig_points`) and its rims as groups of
+    ``sections`` chords (``rim_left``: the +y face, ``rim_right``: the -y face); no default segments, as only
+    the face nearer the camera is seen whole (the fit picks it)."""
+    segments: dict[str, np.ndarray] = {}
+    groups: dict[str, tuple[str, ...]] = {}
+    for face in ("left", "right"):
+        ring = wheel_rim_circle(rig, face, sections)
+        names = tuple(f"rim_{face}_{i:02d}" for i in range(sections))
+        for i, name in enumerate(names):
+            segments[name] = np.stack([ring[i], ring[(i + 1) % sections]])
+        groups[f"rim_{face}"] = names
+    return RigFeatures(wheel_rig_points(rig, anchors), segments, groups, rig="wheel")
 
 
 # ---------------------------------------------------------------------- floor corners in the image

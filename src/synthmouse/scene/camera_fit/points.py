@@ -40,10 +40,12 @@ Entry = tuple[str, list | None, list]
 """One point as written: name, world coordinates (None: a rig point) and pixel."""
 
 
-def load_correspondences(path: str | Path, rig_points: Mapping[str, np.ndarray] | None = None) -> Correspondences:
+def load_correspondences(
+    path: str | Path, rig_points: Mapping[str, np.ndarray] | None = None, rig: str | None = None
+) -> Correspondences:
     """Read a points file: YAML ``points: {name: [u, v] | {world: [x, y, z], pixel: [u, v]}}`` (optional
     ``image_size: [w, h]``), or CSV with a header ``name,u,v[,x,y,z]``. Names without world coordinates are
-    looked up in ``rig_points``."""
+    looked up in ``rig_points`` (the points of the ``rig`` type named in the error for an unknown name)."""
     path = Path(path)
     if not path.is_file():
         raise CameraFitError(f"{path}: points file not found")
@@ -55,7 +57,7 @@ def load_correspondences(path: str | Path, rig_points: Mapping[str, np.ndarray] 
     names, world, pixels = [], [], []
     for name, w, p in entries:
         pixels.append(_pixel(path, name, p))
-        world.append(_world(path, name, w, rig_points))
+        world.append(_world(path, name, w, rig_points, rig))
         names.append(name)
     if not names:
         raise CameraFitError(f"{path}: no points")
@@ -104,18 +106,27 @@ def _pixel(path: Path, name: str, value: object) -> np.ndarray:
         raise CameraFitError(f"{path}: points.{name}: pixel {value!r} is not two numbers [u, v]") from None
 
 
-def _world(path: Path, name: str, value: object, rig_points: Mapping[str, np.ndarray]) -> np.ndarray:
+def _world(
+    path: Path, name: str, value: object, rig_points: Mapping[str, np.ndarray], rig: str | None = None
+) -> np.ndarray:
     if value is None:
         if name not in rig_points:
-            raise CameraFitError(
-                f"{path}: points.{name}: no world coordinates and not a rig point; rig "
-                f"points: {', '.join(rig_points) or 'none (no rig given)'}"
-            )
+            raise CameraFitError(f"{path}: points.{name}: no world coordinates and {_unknown_point(rig, rig_points)}")
         return np.asarray(rig_points[name], dtype=np.float64)
     try:
         return np.array(value, dtype=np.float64).reshape(3)
     except (TypeError, ValueError):
         raise CameraFitError(f"{path}: points.{name}: world {value!r} is not three numbers") from None
+
+
+def _unknown_point(rig: str | None, rig_points: Mapping[str, np.ndarray]) -> str:
+    """Why a name without world coordinates is unknown, listing the names that would do."""
+    if rig is None and not rig_points:
+        return "not a rig point; rig points: none (no rig given: --scene or --rig-size)"
+    if not rig_points:
+        return f"not a rig point: the {rig} rig defines no named points; give it as {{world: [x, y, z], pixel: [u, v]}}"
+    what = f"the {rig} rig's points" if rig is not None else "rig points"
+    return f"not a rig point ({what}: {', '.join(rig_points)})"
 
 
 def write_points_file(

@@ -6,6 +6,7 @@ them); nothing here reads a video: the caller gives the frame, or a function tha
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,14 +15,15 @@ from typing import Literal
 import numpy as np
 
 from synthmouse.errors import SynthmouseError
-from synthmouse.scene.build import build_scene, camera_from_spec
+from synthmouse.scene.build import build_scene, camera_from_spec, head_fixed_anchors, load_scene_body, rig_stage
 from synthmouse.scene.calibration import save_cameras
 from synthmouse.scene.camera import Camera
+from synthmouse.scene.rigs import Anchors, floor_region
 from synthmouse.scene.spec import SceneSpec, load_scene_spec, parse_scene_spec
 
 from .check import FitCheck, FitProblem, check_fit, scene_view_problems
 from .clicks import click_points
-from .edges import edge_map
+from .edges import EdgeMap, edge_map
 from .errors import CameraFitError
 from .features import (
     FLOOR_CORNERS,
@@ -32,13 +34,19 @@ from .features import (
     rig_features,
 )
 from .figures import draw_overlay, draw_proposal, save_png
-from .fit import CameraFit, FitOptions, ProgressFn, fit_points_and_edges, with_name
+from .fit import CameraFit, FitOptions, ProgressFn, fit_points_and_edges, refine_to_edges, with_name
 from .points import Correspondences, load_correspondences, write_clicked_points, write_points_file
 from .scene_edit import scene_text_with_camera, write_camera_to_scene
 
 DEFAULT_SEGMENTS = ("floor_n", "floor_e", "floor_s", "floor_w")
-"""The rig segments aligned with the image edges unless the request names others."""
+"""The open-field rig's segments aligned with the image edges unless the request names others."""
+DEFAULT_CAMERA = "top"
+"""The fitted camera's name when neither ``--scene`` nor ``--camera`` names it."""
 VIEW_STEP = "checking the view (builds the scene)"
+RIM_MIN_TILT = 0.25
+"""The wheel's rim is used for edges only when its face is turned at least this much (cosine) to the camera."""
+RIM_MIN_INSIDE = 0.8
+"""... and at least this share of the rim projects inside the image."""
 
 
 @dataclass(frozen=True)
@@ -82,13 +90,15 @@ class CameraFitRequest:
         points: the points file (read, or written by ``propose`` / ``click``).
         frame: the reference frame, or a :data:`FrameReader` called once the inputs are checked.
         scene: scene file whose rig gives the rig points and which receives the fitted camera.
-        camera_name: the scene's camera to fit.
+        camera_name: the scene's camera to fit (the fitted camera replaces it); None: the scene's only camera,
+            or ``top`` without a scene.
         propose: find the floor corners and write ``points`` (and a PNG) instead of fitting.
         click: click the rig points in a window first (needs a display).
         rig_size, wall_height: an open-field rig's inner floor size and wall height (without ``scene``).
         options: what is estimated (:class:`FitOptions`).
-        edges: refine on the frame's edges.
-        segments: rig segments aligned with the edges.
+        edges: refine on the frame's edges (when the rig has segments the camera sees; else points only).
+        segments: rig segments (or groups, e.g. a wheel's ``rim_left``) aligned with the edges; None: the rig's
+            default (an open field's floor edges; a wheel's rim on the face nearer the camera).
         force: write a fit that fails the checks; with ``propose``, overwrite ``points``.
         out_scene: write the updated scene here instead of updating ``scene`` in place.
         calibration: also write this calibration file (Anipose ``.toml`` or OpenCV ``.yaml``).
@@ -98,14 +108,14 @@ class CameraFitRequest:
     points: Path
     frame: ReferenceFrame | FrameReader
     scene: Path | None = None
-    camera_name: str = "top"
+    camera_name: str | None = None
     propose: bool = False
     click: bool = False
     rig_size: tuple[float, float] | None = None
     wall_height: float = 0.3
     options: FitOptions = FitOptions()
     edges: bool = True
-    segments: tuple[str, ...] = DEFAULT_SEGMENTS
+    segments: tuple[str, ...] | None = None
     force: bool = False
     out_scene: Path | None = None
     calibration: Path | None = None
@@ -163,7 +173,11 @@ def fit_camera(
     """
     say = notify or _ignore
     spec = load_scene_spec(request.scene) if request.scene is not None else None
-    features = _rig_features(spec, request)
+    name = fitted_camera_name(spec, request.scene, request.camera_name)
+    if request.camera_name is None and (spec is None or len(spec.cameras) > 1) and not request.propose:
+        say(Notice(_default_name_note(spec), "note"))
+    request = dataclasses.replace(request, camera_name=name)
+    features = _rig_features(spec, request, say)
     _check_points_file(request)
     frame = request.frame if isinstance(request.frame, ReferenceFrame) else request.frame(progress)
     if request.propose:
@@ -175,13 +189,65 @@ def _ignore(notice: Notice) -> None:  # noqa: ARG001 - the default for callers t
     return None
 
 
-def _rig_features(spec: SceneSpec | None, request: CameraFitRequest) -> RigFeatures | None:
+def fitted_camera_name(spec: SceneSpec | None, scene: Path | None, requested: str | None) -> str:
+    """The fitted camera's name: with a scene, ``requested`` (one of its cameras), its only camera, or of several
+    the one named :data:`DEFAULT_CAMERA`; without a scene, ``requested`` or :data:`DEFAULT_CAMERA`.
+
+    Raises:
+        CameraFitError: the scene has no camera ``requested``, or several cameras, none of them named in the
+            request or :data:`DEFAULT_CAMERA`.
+    """
+    if spec is None:
+        return requested or DEFAULT_CAMERA
+    names = [c.name for c in spec.cameras]
+    if requested is not None:
+        if requested not in names:
+            raise CameraFitError(
+                f"{scene}: no camera named {requested!r}; cameras: {', '.join(names) or 'none'} (the fitted camera "
+                "replaces the one named by --camera)"
+            )
+        return requested
+    if len(names) == 1:
+        return names[0]
+    if DEFAULT_CAMERA in names:
+        return DEFAULT_CAMERA
+    raise CameraFitError(
+        f"{scene}: {len(names) or 'no'} cameras ({', '.join(names) or 'none'}): name the one to fit with --camera "
+        "NAME (the fitted camera replaces it)"
+    )
+
+
+def _default_name_note(spec: SceneSpec | None) -> str:
+    """What the fitted camera is named for want of ``--camera`` (no scene, or a scene with several cameras, one
+    of them :data:`DEFAULT_CAMERA`)."""
+    if spec is None:
+        return f"naming the fitted camera {DEFAULT_CAMERA!r} (name it with --camera NAME)"
+    others = ", ".join(c.name for c in spec.cameras if c.name != DEFAULT_CAMERA)
+    return f"fitting the scene's camera {DEFAULT_CAMERA!r} (not {others}: choose with --camera NAME)"
+
+
+def _rig_features(spec: SceneSpec | None, request: CameraFitRequest, say: NoticeFn) -> RigFeatures | None:
     """The scene rig's features, or an open-field box of ``rig_size``; None without either."""
     if spec is not None:
-        return rig_features(spec.rig)
+        return rig_features(spec.rig, _rig_anchors(spec, say))
     if request.rig_size is not None:
         return openfield_features(request.rig_size, request.wall_height)
     return None
+
+
+def _rig_anchors(spec: SceneSpec, say: NoticeFn) -> Anchors | None:
+    """Where a wheel rig's head bar and lick spout are (they sit on the placed mouse); None for other rigs, or
+    when the scene's body does not load (then those points are not defined, said as a note)."""
+    rig = spec.rig
+    if rig.type != "wheel" or not (rig.headbar or rig.lick_spout):
+        return None
+    try:
+        body = load_scene_body(spec)
+        stage = rig_stage(rig, floor_region(rig), body)
+    except SynthmouseError as exc:
+        say(Notice(f"  (head bar and spout points left out: the scene's body does not load: {exc})", "note"))
+        return None
+    return head_fixed_anchors(body, stage) if stage.head_fixed is not None else None
 
 
 def _check_points_file(request: CameraFitRequest) -> None:
@@ -212,7 +278,7 @@ def _propose(
             "(or --rig-size X Y); for other rigs write the points file by hand (docs/appearance)"
         )
     height, width = frame.image.shape[:2]
-    expected = expected_corners(spec, request.camera_name, features, (width, height))
+    expected = expected_corners(spec, request.camera_name or DEFAULT_CAMERA, features, (width, height))
     proposal = propose_floor_corners(frame.image, expected)
     picture = request.overlay or request.points.with_suffix(".png")
     write_points_file(request.points, proposal, (width, height), frame.source, features.points, picture)
@@ -258,14 +324,10 @@ def _fit(
 ) -> CameraFitResult:
     """Fit, report, check and write the camera."""
     corr = _correspondences(request, frame, features, say)
-    height, width = frame.image.shape[:2]
+    name = request.camera_name or DEFAULT_CAMERA
     options = request.options
-    segs = emap = None
-    if request.edges and features is not None:
-        segs = features.segment_array(request.segments)
-        emap = edge_map(frame.image)
-    fit = fit_points_and_edges(corr, width, height, options, emap, segs, name=request.camera_name, progress=progress)
-    cam = with_name(fit.camera, request.camera_name)
+    fit, segs, emap = _fit_camera(request, frame, features, corr, progress, say)
+    cam = with_name(fit.camera, name)
     for line in fit_summary(cam, fit, corr, edges=emap is not None, free_scale=bool(options.free_scale)):
         say(Notice(line))
     new_size, new_height = _fitted_rig(spec, options, fit)
@@ -307,6 +369,85 @@ def _fit(
     )
 
 
+def _fit_camera(
+    request: CameraFitRequest,
+    frame: ReferenceFrame,
+    features: RigFeatures | None,
+    corr: Correspondences,
+    progress: ProgressFn | None,
+    say: NoticeFn,
+) -> tuple[CameraFit, np.ndarray | None, EdgeMap | None]:
+    """The fit from the points, refined on the frame's edges along the rig's segments when there are any to use
+    (a wheel's near rim is chosen once the points have placed the camera). Returns the fit, the segments used
+    (None: points only) and the edge map."""
+    height, width = frame.image.shape[:2]
+    name, options = request.camera_name or DEFAULT_CAMERA, request.options
+    if not request.edges:
+        return fit_points_and_edges(corr, width, height, options, name=name, progress=progress), None, None
+    names = _default_segments(features) if request.segments is None or features is None else request.segments
+    if names is not None:
+        if not names:
+            say(Notice(f"  points only: {_no_segments(features)}", "note"))
+            return fit_points_and_edges(corr, width, height, options, name=name, progress=progress), None, None
+        segs, emap = features.segment_array(names), edge_map(frame.image)
+        fit = fit_points_and_edges(corr, width, height, options, emap, segs, name=name, progress=progress)
+        return fit, segs, emap
+    fit = fit_points_and_edges(corr, width, height, options, name=name, progress=progress)
+    face, why = near_rim(features, fit.camera, fit.scale)
+    if face is None:
+        say(Notice(f"  points only: {why}", "note"))
+        return fit, None, None
+    segs = features.segment_array([face])
+    try:
+        emap = edge_map(frame.image)
+        refined = refine_to_edges(fit, segs, emap, corr)
+    except CameraFitError as exc:
+        say(Notice(f"  points only: refining on the {face} edges failed ({exc})", "note"))
+        return fit, None, None
+    say(Notice(f"  edges: the wheel's {face} (the face nearer the camera)"))
+    return refined, segs, emap
+
+
+def _no_segments(features: RigFeatures | None) -> str:
+    """Why there are no edges to align with."""
+    if features is None:
+        return "no rig (--scene or --rig-size) gives segments to align with the image edges"
+    return f"the {features.rig} rig has no built-in segments to align with the image edges"
+
+
+def _default_segments(features: RigFeatures | None) -> tuple[str, ...] | None:
+    """The segments aligned with edges unless named: the rig's default; None for a wheel (its near rim is
+    chosen after the point fit); empty when there are none."""
+    if features is None:
+        return ()
+    if features.rig == "wheel":
+        return None
+    return features.default_segments
+
+
+def near_rim(features: RigFeatures, camera: Camera, scale: np.ndarray) -> tuple[str | None, str]:
+    """The wheel rim group (``rim_left`` or ``rim_right``) on the face nearer ``camera``, or None and why not:
+    the face seen edge-on (turned less than :data:`RIM_MIN_TILT`), or less than :data:`RIM_MIN_INSIDE` of the
+    rim in the image."""
+    centre = np.asarray(features.points["wheel_centre"], dtype=np.float64) * scale
+    towards = camera.position - centre
+    face = "rim_left" if towards[1] >= 0 else "rim_right"
+    tilt = abs(towards[1]) / max(float(np.linalg.norm(towards)), 1e-12)
+    if tilt < RIM_MIN_TILT:
+        return None, f"the camera sees the wheel's faces edge-on (cos {tilt:.2f} < {RIM_MIN_TILT}); no rim ellipse"
+    ring = features.segment_array([face])[:, 0] * scale
+    inside = camera.projectable(ring)
+    if inside.any():
+        uv = camera.project(ring[inside])
+        inside[inside] = (
+            (uv[:, 0] >= 0) & (uv[:, 1] >= 0) & (uv[:, 0] <= camera.width - 1) & (uv[:, 1] <= camera.height - 1)
+        )
+    share = float(inside.mean())
+    if share < RIM_MIN_INSIDE:
+        return None, f"only {share:.0%} of the wheel's {face} is in the image (needs {RIM_MIN_INSIDE:.0%})"
+    return face, ""
+
+
 def _correspondences(
     request: CameraFitRequest, frame: ReferenceFrame, features: RigFeatures | None, say: NoticeFn
 ) -> Correspondences:
@@ -317,7 +458,7 @@ def _correspondences(
         clicked = click_points(frame.image, list(rig_points))
         write_clicked_points(request.points, clicked, (width, height))
         say(Notice(f"wrote {len(clicked)} points to {request.points}"))
-    corr = load_correspondences(request.points, rig_points)
+    corr = load_correspondences(request.points, rig_points, features.rig if features is not None else None)
     if corr.image_size is not None and tuple(corr.image_size) != (width, height):
         raise CameraFitError(
             f"{request.points}: image_size {list(corr.image_size)} differs from the frame {width}x{height}"
