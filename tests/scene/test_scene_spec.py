@@ -157,9 +157,9 @@ BAD_FILES = {
         CAMERA + "appearance: nowhere/profile.yaml\n",
         ["line 8", "appearance", "file not found", "nowhere/profile.yaml"],
     ),
-    "image randomization without a profile": (
-        CAMERA + "randomization:\n  image.noise_scale: [0.5, 2]\n",
-        ["line 9", "randomization.image.noise_scale", "appearance profile", "fit-appearance"],
+    "contact-shadow randomization without a profile": (
+        CAMERA + "randomization:\n  image.shadow_scale: [0.5, 2]\n",
+        ["line 9", "randomization.image.shadow_scale", "appearance profile", "fit-appearance"],
     ),
     "body shape randomization of a non-parametric body": (
         CAMERA + "body: {model: sam}\nrandomization:\n  body:\n    length_scale: [0.9, 1.1]\n",

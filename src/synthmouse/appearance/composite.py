@@ -347,3 +347,46 @@ def jpeg_roundtrip_rgb(image: np.ndarray, quality: int) -> np.ndarray:
     if image.ndim == 2:
         return cv2.imdecode(buffer, cv2.IMREAD_GRAYSCALE)
     return cv2.cvtColor(cv2.imdecode(buffer, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+# ---------------------------------------------------------------------- cameras without a profile
+NOMINAL_NOISE_SIGMA_DN = 2.0
+"""Sensor noise sigma (DN) that ``image.noise_scale`` multiplies on a camera without an appearance profile."""
+
+
+def has_image_effects(image: ImageDraw | None) -> bool:
+    """True when ``image`` sets an image-space value that applies without a profile (noise, blur, motion blur,
+    tone, JPEG, animal gain)."""
+    if image is None:
+        return False
+    keys = ("noise_scale", "blur_sigma_px", "motion_blur_px", "gamma", "brightness", "contrast", "jpeg_quality")
+    return any(getattr(image, k) is not None for k in (*keys, "animal_gain"))
+
+
+def apply_image(view, rng: np.random.Generator, image: ImageDraw | None):
+    """The view with the frame's image draw applied to its own render (a camera without an appearance profile).
+
+    In order: ``animal_gain`` on the animal's pixels (``view.mask``), a Gaussian blur of ``blur_sigma_px`` and a
+    linear motion blur of ``motion_blur_px`` over the whole image, Gaussian noise of sigma
+    ``noise_scale *`` :data:`NOMINAL_NOISE_SIGMA_DN`, the tone curve (``gamma``, ``contrast``, ``brightness``)
+    and JPEG at ``jpeg_quality``; values left None do nothing (``shadow_scale`` needs a profile).
+    """
+    rgb = render_effects(view.rgb, view.mask, rng, image or NO_DRAW)
+    return dataclasses.replace(view, rgb=rgb)
+
+
+def render_effects(rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator, draw: ImageDraw) -> np.ndarray:
+    """:func:`apply_image` on arrays: ``rgb (H, W, 3) uint8`` and ``mask (H, W) bool`` in, ``(H, W, 3) uint8`` out."""
+    canvas = np.asarray(rgb).astype(np.float32)
+    if draw.animal_gain is not None and mask.any():
+        canvas[mask] *= np.float32(draw.animal_gain)
+    canvas = _blur(canvas, float(_or(draw.blur_sigma_px, 0.0)), float(_or(draw.motion_blur_px, 0.0)), draw)
+    if draw.noise_scale is not None and draw.noise_scale > 0:
+        sigma = np.float32(draw.noise_scale * NOMINAL_NOISE_SIGMA_DN)
+        canvas += rng.standard_normal(canvas.shape[:2], dtype=np.float32)[..., None] * sigma
+    out = cv2.add(canvas, 0.0, dtype=cv2.CV_8U)
+    lut = tone_lut(float(_or(draw.gamma, 1.0)), float(_or(draw.contrast, 1.0)), float(_or(draw.brightness, 0.0)))
+    if lut is not None:
+        out = cv2.LUT(out, lut)
+    quality = int(_or(draw.jpeg_quality, 100))
+    return jpeg_roundtrip_rgb(out, quality) if quality < 100 else out

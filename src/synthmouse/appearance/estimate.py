@@ -16,13 +16,17 @@ Every estimator is a small function over arrays, usable on its own:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import cv2
 import numpy as np
 from scipy.optimize import nnls
 
+from ..io.label_checks import LabelError
+from ..io.labels import LABEL_SUFFIXES, read_labels
 from ..io.video import VideoError, open_video
 from .profile import (
     QUANTILE_LEVELS,
@@ -33,6 +37,7 @@ from .profile import (
     CompressionStats,
     LevelsStats,
     NoiseStats,
+    PlateFit,
     ProfileFile,
     ShadowStats,
     VignettingStats,
@@ -129,8 +134,16 @@ def background_plate(frames: np.ndarray, threshold: float | None = None) -> np.n
     frames = np.asarray(frames)
     plain = np.median(frames, axis=0)
     masks = foreground_masks(frames, plain.astype(np.uint8), threshold)
-    # the masked median only where some frame is masked (the animal's path; elsewhere it is the plain median),
-    # by one sort with the masked samples moved past 255 (what np.nanmedian gives, ten times faster)
+    plate = _masked_median(frames, masks, plain)
+    return np.clip(np.round(plate), 0, 255).astype(np.uint8)
+
+
+def _masked_median(frames: np.ndarray, masks: np.ndarray, plain: np.ndarray) -> np.ndarray:
+    """Per-pixel median over the frames where ``masks`` is False, ``plain`` where every frame is masked.
+
+    Computed only where some frame is masked (elsewhere it is the plain median), by one sort with the masked
+    samples moved past 255 (what np.nanmedian gives, ten times faster). Returns float64 ``(H, W, C)``.
+    """
     touched = masks.any(axis=0)
     data = np.ascontiguousarray(frames[:, touched].T).astype(np.uint16)  # (M, N)
     hidden = masks[:, touched].T
@@ -142,7 +155,7 @@ def background_plate(frames: np.ndarray, threshold: float | None = None) -> np.n
     high = data[rows, valid // 2].astype(np.float64)
     plate = plain.copy()
     plate[touched] = np.where(valid > 0, 0.5 * (low + high), plain[touched])
-    return np.clip(np.round(plate), 0, 255).astype(np.uint8)
+    return plate
 
 
 def foreground_masks(
@@ -462,21 +475,8 @@ def fit_appearance(
     Returns:
         :class:`AppearanceProfile`.
     """
-    stages = iter(["plate", "animal", "levels and noise", "blur", "vignetting", "compression", "shadow"])
-    total = 8
-
-    def stage(done: int) -> None:
-        if progress is not None:
-            progress(f"estimating the profile: {next(stages, 'backgrounds')}", done, total)
-
-    frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[-1] not in (1, 3) or frames.dtype != np.uint8:
-        raise AppearanceError(
-            f"fit_appearance: expected (N, H, W, 1|3) uint8 frames, got {frames.shape} {frames.dtype}"
-        )
-    if len(frames) < 3:
-        raise AppearanceError(f"fit_appearance: need at least 3 frames, got {len(frames)}")
-    n, h, w, c = frames.shape
+    stage = _stages(progress)
+    frames = _checked_frames(frames)
     stage(0)
     plate = background_plate(frames, threshold)
     masks = foreground_masks(frames, plate, threshold)
@@ -488,47 +488,103 @@ def fit_appearance(
     fg = cores
     floor_level = _floor_level(plate_l, fg)
     illum = np.maximum(cv2.GaussianBlur(plate_l, (0, 0), 12.0) / floor_level, 0.05)
-    animal = _animal_stats(frames, frames_l, fg, illum)
+    if cast_shadow.sum() > 0.2 * max(int(fg.sum()), 1):
+        shadow = partial(cast_shadow_stats, frames_l, plate_l, fg, cast_shadow)
+    else:
+        shadow = partial(contact_shadow, frames_l, plate_l, fg)
+    measured = _Measured(plate, masks, fg, cast_shadow, floor_level, illum, shadow)
+    return _profile(frames, measured, "plate", None, source, backgrounds, stage)
+
+
+def _stages(progress: Progress | None) -> Callable[[int], None]:
+    """``stage(done)``: report the next stage of the profile estimate (``done == 8``: finished)."""
+    stages = iter(["plate", "animal", "levels and noise", "blur", "vignetting", "compression", "shadow"])
+    total = 8
+
+    def stage(done: int) -> None:
+        if progress is None:
+            return
+        name = "done" if done >= total else next(stages, "backgrounds")
+        progress(f"estimating the profile: {name}", done, total)
+
+    return stage
+
+
+def _checked_frames(frames: np.ndarray) -> np.ndarray:
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] not in (1, 3) or frames.dtype != np.uint8:
+        raise AppearanceError(
+            f"fit_appearance: expected (N, H, W, 1|3) uint8 frames, got {frames.shape} {frames.dtype}"
+        )
+    if len(frames) < 3:
+        raise AppearanceError(f"fit_appearance: need at least 3 frames, got {len(frames)}")
+    return frames
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """What the plate step found: the plate, the masks (``(N, H, W, C)`` hidden pixels; ``fg`` the animal,
+    ``cast_shadow`` its shadow), the floor level, the illumination field and the shadow estimator."""
+
+    plate: np.ndarray
+    masks: np.ndarray
+    fg: np.ndarray
+    cast_shadow: np.ndarray | None
+    floor_level: float
+    illum: np.ndarray
+    shadow: Callable[[], ShadowStats]
+
+
+def _profile(
+    frames: np.ndarray,
+    m: _Measured,
+    illumination: str,
+    plate_fit: PlateFit | None,
+    source: str,
+    backgrounds: int,
+    stage: Callable[[int], None],
+) -> AppearanceProfile:
+    """The statistics after the plate step (animal, levels, noise, blur, vignetting, compression, shadow)."""
+    n, h, w, c = frames.shape
+    frames_l, plate_l = luma(frames), luma(m.plate)
+    animal = _animal_stats(frames, frames_l, m.fg, m.illum)
     stage(2)
     levels = _levels(frames_l)
-    noise = noise_curve(frames, plate, masks)
+    noise = noise_curve(frames, m.plate, m.masks)
     stage(3)
     defocus = edge_spread_sigma(plate_l)
-    moving = _moving_edge_sigma(frames_l, fg, cast_shadow)
+    moving = _moving_edge_sigma(frames_l, m.fg, m.cast_shadow)
     defocus = 0.0 if not math.isfinite(defocus) else defocus
     motion = math.sqrt(max(moving**2 - defocus**2, 0.0)) if math.isfinite(moving) else 0.0
     stage(4)
-    floor = (illum > 0.6) & (cv2.Laplacian(plate_l, cv2.CV_32F, ksize=3) ** 2 < 25.0)
+    floor = (m.illum > 0.6) & (cv2.Laplacian(plate_l, cv2.CV_32F, ksize=3) ** 2 < 25.0)
     vignetting = vignetting_fit(plate_l, floor)
     stage(5)
     measured_block = float(np.median([blockiness(f) for f in frames_l[: min(n, 20)]]))
     reference = _noisy_reference(plate_l, noise)
     quality = equivalent_jpeg_quality(measured_block, reference)
     stage(6)
-    if cast_shadow.sum() > 0.2 * max(int(fg.sum()), 1):
-        shadow = cast_shadow_stats(frames_l, plate_l, fg, cast_shadow)
-    else:
-        shadow = contact_shadow(frames_l, plate_l, fg)
     stats = ProfileFile(
         source=str(source),
         frames_used=int(n),
         width=int(w),
         height=int(h),
         channels=int(c),
-        floor_level=float(floor_level),
+        floor_level=float(m.floor_level),
         levels=levels,
         animal=animal,
         noise=noise,
         blur=BlurStats(defocus_sigma=float(defocus), motion_sigma=float(motion)),
         vignetting=vignetting,
         compression=CompressionStats(blockiness=measured_block, jpeg_quality=quality),
-        shadow=shadow,
+        shadow=m.shadow(),
+        illumination=illumination,
+        plate_fit=plate_fit,
     )
     stage(7)
-    kept = _clean_backgrounds(frames, masks, plate, backgrounds)
-    if progress is not None:
-        progress("estimating the profile: done", total, total)
-    return AppearanceProfile(stats, plate, kept)
+    kept = _clean_backgrounds(frames, m.masks, m.plate, backgrounds)
+    stage(8)
+    return AppearanceProfile(stats, m.plate, kept)
 
 
 def animal_cores(frames_l: np.ndarray, plate_l: np.ndarray, fg: np.ndarray, min_separation: float = 0.5) -> np.ndarray:
@@ -651,3 +707,221 @@ def _clean_backgrounds(frames: np.ndarray, masks: np.ndarray, plate: np.ndarray,
         grown = cv2.dilate(masks[i, ..., 0].astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
         out.append(np.where(grown[..., None], plate, frames[i]))
     return out
+
+
+# ---------------------------------------------------------------------- labelled projects (the animal never leaves)
+MIN_MASK_RADIUS_SHARE = 0.03  # the default mask margin is at least this share of the image diagonal
+INPAINT_RADIUS_PX = 5
+GRAY_TOLERANCE_DN = 2  # labelled RGB images whose channels differ by at most this are a grayscale camera
+
+
+@dataclass(frozen=True)
+class LabelledSource:
+    """The images of a labelled project with their keypoints.
+
+    Attributes:
+        frames: ``(N, H, W, C) uint8`` (``C = 1`` for a grayscale camera).
+        xy: ``(N, K, 2) float64`` keypoints (pixels), NaN where unlabelled.
+        names: ``(K,)`` keypoint names.
+        left_out: labelled images left out because their size differs from the most common one.
+    """
+
+    frames: np.ndarray
+    xy: np.ndarray
+    names: tuple[str, ...]
+    left_out: int = 0
+
+
+def is_labelled_source(path: str | Path) -> bool:
+    """True for a label file (``.csv``, ``.h5``, ``.slp``) or a DeepLabCut / Lightning Pose project folder."""
+    path = Path(path)
+    if path.is_file():
+        return path.suffix.lower() in LABEL_SUFFIXES
+    return path.is_dir() and ((path / "labeled-data").is_dir() or any(path.glob("CollectedData*.csv")))
+
+
+def read_labelled_frames(
+    path: str | Path,
+    max_frames: int = 200,
+    keypoints: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> LabelledSource:
+    """Up to ``max_frames`` evenly spaced labelled images of a project (:func:`synthmouse.io.labels.read_labels`:
+    DeepLabCut, SLEAP or Lightning Pose) with their keypoints (``keypoints``: only these names). Images of
+    another size than the most common one are left out (counted in ``left_out``).
+
+    Raises:
+        AppearanceError: unreadable labels or images, fewer than 3 images of one size, unknown keypoint names.
+    """
+    try:
+        labels = read_labels(path)
+    except LabelError as exc:
+        raise AppearanceError(str(exc)) from None
+    picks = np.unique(np.linspace(0, len(labels) - 1, min(max_frames, len(labels))).round().astype(int))
+    labels = labels.subset(picks)
+    if keypoints:
+        unknown = sorted(set(keypoints) - set(labels.names))
+        if unknown:
+            raise AppearanceError(f"{path}: no keypoint(s) {unknown}; the labels have {', '.join(labels.names)}")
+        labels = labels.select(list(keypoints))
+    images = _label_images(labels, Path(path), progress)
+    shapes = [i.shape for i in images]
+    common = max(set(shapes), key=shapes.count)
+    keep = [i for i, shape in enumerate(shapes) if shape == common]
+    if len(keep) < 3:
+        raise AppearanceError(f"{path}: fewer than 3 labelled images of one size ({sorted(set(shapes))})")
+    stack = _gray_if_equal(np.stack([images[i] for i in keep]))
+    xy = np.asarray(labels.xy, np.float64)[keep]
+    return LabelledSource(stack, xy, labels.names, left_out=len(images) - len(keep))
+
+
+def _gray_if_equal(stack: np.ndarray) -> np.ndarray:
+    """One channel (the luma) when the RGB channels differ by at most :data:`GRAY_TOLERANCE_DN` anywhere (an
+    infrared or monochrome camera stored as RGB, channel offsets included), else the frames as they are."""
+    spread = np.abs(stack.astype(np.int16) - stack[..., :1]).max()
+    if spread > GRAY_TOLERANCE_DN:
+        return stack
+    return np.clip(np.round(luma(stack)), 0, 255).astype(np.uint8)[..., None]
+
+
+def _label_images(labels, path: Path, progress: Progress | None) -> list[np.ndarray]:
+    """The RGB image of each label row: the project's image files, or the frames of a SLEAP file's video."""
+    if not labels.images:
+        return _sleap_video_frames(path, labels.frames, progress)
+    out = []
+    for done, file in enumerate(labels.images):
+        if progress is not None:
+            progress("reading frames", done, len(labels.images))
+        image = cv2.imread(str(file), cv2.IMREAD_COLOR)
+        if image is None:
+            raise AppearanceError(f"{file}: labelled image missing or not readable")
+        out.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+    return out
+
+
+def _sleap_video_frames(path: Path, frames: np.ndarray, progress: Progress | None) -> list[np.ndarray]:
+    import sleap_io
+
+    videos = sleap_io.load_slp(str(path)).videos
+    if not videos:
+        raise AppearanceError(f"{path}: the labels name no video or images to read the frames from")
+    video = Path(str(videos[0].filename))
+    video = video if video.is_absolute() else path.parent / video
+    try:
+        with open_video(video) as reader:
+            return [image for _, image in reader.frames(sorted(int(f) for f in frames), "rgb")]
+    except VideoError as exc:
+        raise AppearanceError(f"{path}: cannot read the labelled frames from {video}: {exc}") from None
+
+
+def default_mask_radius(xy: np.ndarray, width: int, height: int) -> float:
+    """Half the median keypoint spread (RMS distance of a frame's labels from their centroid), at least
+    :data:`MIN_MASK_RADIUS_SHARE` of the image diagonal."""
+    labelled = np.isfinite(xy).all(-1).any(-1)
+    xy = xy[labelled]
+    centred = xy - np.nanmean(xy, axis=1, keepdims=True)
+    spread = np.sqrt(np.nanmean((centred**2).sum(-1), axis=1))
+    floor = MIN_MASK_RADIUS_SHARE * math.hypot(width, height)
+    return max(0.5 * float(np.median(spread)) if spread.size else 0.0, floor)
+
+
+def label_masks(xy: np.ndarray, height: int, width: int, radius: float) -> np.ndarray:
+    """The animal's region in each frame: the convex hull of its labelled keypoints grown by ``radius`` px.
+
+    Args:
+        xy: ``(N, K, 2)`` keypoints, NaN where unlabelled.
+
+    Returns:
+        ``(N, H, W) bool`` (all False in a frame without labels).
+    """
+    out = np.zeros((len(xy), height, width), dtype=bool)
+    for i, points in enumerate(xy):
+        points = points[np.isfinite(points).all(-1)]
+        if len(points) == 0:
+            continue
+        seed = np.full((height, width), 255, np.uint8)
+        hull = cv2.convexHull(np.round(points).astype(np.int32).reshape(-1, 1, 2))
+        cv2.fillConvexPoly(seed, hull, 0)
+        for x, y in np.round(points).astype(int):
+            cv2.circle(seed, (int(x), int(y)), 1, 0, -1)
+        out[i] = cv2.distanceTransform(seed, cv2.DIST_L2, 5) <= radius
+    return out
+
+
+def masked_plate(frames: np.ndarray, hidden: np.ndarray) -> tuple[np.ndarray, float]:
+    """The background without the animal: the per-pixel median of the pixels not ``hidden``, and the pixels
+    hidden in every frame inpainted (OpenCV Telea).
+
+    Args:
+        frames: ``(N, H, W, C) uint8``; hidden ``(N, H, W) bool`` the animal (and whatever else to leave out).
+
+    Returns:
+        ``(H, W, C) uint8`` plate and the inpainted share of its pixels (0..1).
+    """
+    plain = np.median(frames, axis=0)
+    masks = np.repeat(hidden[..., None], frames.shape[-1], axis=-1)
+    plate = np.clip(np.round(_masked_median(frames, masks, plain)), 0, 255).astype(np.uint8)
+    always = hidden.all(axis=0)
+    if always.any():
+        fixed = cv2.inpaint(np.ascontiguousarray(plate), always.astype(np.uint8), INPAINT_RADIUS_PX, cv2.INPAINT_TELEA)
+        plate = fixed.reshape(plate.shape)
+    return plate, float(always.mean())
+
+
+def fit_appearance_labelled(
+    source: LabelledSource,
+    name: str = "",
+    backgrounds: int = 0,
+    threshold: float | None = None,
+    mask_radius: float | None = None,
+    progress: Progress | None = None,
+) -> AppearanceProfile:
+    """Estimate the profile from labelled frames of an animal that never leaves the frame (head-fixed).
+
+    The animal is masked in each frame by its labels (:func:`label_masks`, margin ``mask_radius`` px, default
+    :func:`default_mask_radius`) and by what moves (difference to the median frame); the plate is
+    :func:`masked_plate`. The animal statistics come from the pixels of the label regions that differ from
+    the plate (else the whole regions); the profile's illumination is ``flat`` (the plate holds a rig, not a
+    lit floor) and it has no contact shadow.
+    """
+    stage = _stages(progress)
+    frames = _checked_frames(source.frames)
+    n, h, w, _ = frames.shape
+    stage(0)
+    radius = default_mask_radius(source.xy, w, h) if mask_radius is None else float(mask_radius)
+    regions = label_masks(source.xy, h, w, radius)
+    moving = foreground_masks(frames, np.median(frames, axis=0).astype(np.uint8), threshold, animals=None)[..., 0]
+    hidden = regions | moving
+    plate, inpainted = masked_plate(frames, hidden)
+    stage(1)
+    fg = _animal_pixels(luma(frames), luma(plate), regions, source.xy, radius, threshold)
+    fit = PlateFit(mask_radius_px=radius, masked_share=float(hidden.mean()), inpainted_share=inpainted)
+    floor_level = max(float(np.percentile(luma(plate), 75)), 1.0)
+    masks = np.repeat(hidden[..., None], frames.shape[-1], axis=-1)
+    no_shadow = partial(ShadowStats, strength=0.0, radius_px=0.0)
+    measured = _Measured(plate, masks, fg, None, floor_level, np.ones((h, w), np.float32), no_shadow)
+    return _profile(frames, measured, "flat", fit, name, backgrounds, stage)
+
+
+def _animal_pixels(
+    frames_l: np.ndarray,
+    plate_l: np.ndarray,
+    regions: np.ndarray,
+    xy: np.ndarray,
+    radius: float,
+    threshold: float | None,
+) -> np.ndarray:
+    """The animal's pixels in the label regions: those that differ from the plate by over ``threshold`` DN
+    (default 20) and whose intensity is the animal's (within 4 robust sigmas, at least 25 DN, of the median
+    intensity near the labels; a rig object in front of the animal, such as a bright joystick, is left out);
+    the whole regions when fewer than 100 pixels remain."""
+    near = label_masks(xy, *plate_l.shape, max(radius / 4.0, 2.0))
+    core = near & regions
+    sample = frames_l[core] if core.sum() >= 20 else frames_l[regions]
+    centre = float(np.median(sample))
+    spread = max(4.0 * 1.4826 * float(np.median(np.abs(sample - centre))), 25.0)
+    level = MIN_FOREGROUND_DN if threshold is None else float(threshold)
+    animal = regions & (np.abs(frames_l - plate_l[None]) > level) & (np.abs(frames_l - centre) < spread)
+    kernel = np.ones((3, 3), np.uint8)
+    animal = np.stack([cv2.morphologyEx(a.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool) for a in animal])
+    return animal if animal.sum() >= 100 else regions

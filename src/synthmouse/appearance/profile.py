@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import cv2
 import numpy as np
@@ -117,8 +117,24 @@ class ShadowStats(_Strict):
     radius_px: Annotated[float, Field(ge=0)]
 
 
+class PlateFit(_Strict):
+    """How the plate of a labelled project was made (``fit-appearance PROJECT``): the animal masked in each
+    frame (a region grown by ``mask_radius_px`` around its labelled keypoints, plus what moves), the per-pixel
+    median of the unmasked pixels, and the pixels masked in every frame inpainted (OpenCV Telea)."""
+
+    method: Literal["labels"] = "labels"
+    mask_radius_px: Annotated[float, Field(ge=0)]
+    masked_share: Annotated[float, Field(ge=0, le=1)]  # mean share of a frame masked as the animal
+    inpainted_share: Annotated[float, Field(ge=0, le=1)]  # share of the plate masked in every frame
+
+
 class ProfileFile(_Strict):
-    """The schema of ``profile.yaml``."""
+    """The schema of ``profile.yaml``.
+
+    ``illumination``: ``plate`` (the animal is lit like the floor under it: the plate's low-pass over the floor
+    level) or ``flat`` (no local light field: the plate holds the rig and the animal's surroundings, not a lit
+    floor; profiles fitted from labelled projects).
+    """
 
     version: int = PROFILE_VERSION
     source: str = ""
@@ -136,6 +152,12 @@ class ProfileFile(_Strict):
     vignetting: VignettingStats
     compression: CompressionStats
     shadow: ShadowStats
+    illumination: Literal["plate", "flat"] = "plate"
+    plate_fit: PlateFit | None = None
+
+
+OPTIONAL_DEFAULTS = {"illumination": "plate", "plate_fit": None}
+"""Fields left out of ``profile.yaml`` at these values (profiles fitted from a video stay byte-identical)."""
 
 
 @dataclass(eq=False)
@@ -177,6 +199,8 @@ class AppearanceProfile:
     @functools.cached_property
     def illumination(self) -> np.ndarray:
         """``(H, W) float32`` local illumination: plate luma low-passed, divided by the floor level."""
+        if self.stats.illumination == "flat":
+            return np.ones(self.plate.shape[:2], np.float32)
         lum = luma(self.plate).astype(np.float32)
         smooth = cv2.GaussianBlur(lum, (0, 0), ILLUMINATION_SIGMA_PX)
         return np.maximum(smooth / np.float32(self.stats.floor_level), np.float32(0.05))
@@ -218,6 +242,8 @@ class AppearanceProfile:
         data["blur"] = {k: v * s for k, v in data["blur"].items()}
         data["shadow"]["radius_px"] *= s
         data["animal"]["area_px"] *= sx * sy
+        if data["plate_fit"] is not None:
+            data["plate_fit"]["mask_radius_px"] *= s
         cx, cy = data["vignetting"]["centre"]
         data["vignetting"]["centre"] = ((cx + 0.5) * sx - 0.5, (cy + 0.5) * sy - 0.5)
 
@@ -254,7 +280,8 @@ def save_profile(profile: AppearanceProfile, folder: str | Path) -> Path:
     for name, image in zip(names, profile.backgrounds, strict=True):
         _write_png(folder / name, image)
     path = folder / PROFILE_FILE
-    text = yaml.safe_dump(_plain(stats.model_dump()), sort_keys=False, default_flow_style=None, width=110)
+    data = {k: v for k, v in stats.model_dump().items() if OPTIONAL_DEFAULTS.get(k, ...) != v}
+    text = yaml.safe_dump(_plain(data), sort_keys=False, default_flow_style=None, width=110)
     with atomic_open(path, "w", encoding="utf-8") as handle:
         handle.write("# synthmouse appearance profile (synthmouse fit-appearance)\n" + text)
     return path

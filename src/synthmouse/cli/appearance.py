@@ -187,7 +187,14 @@ def _print_notice(notice: Notice) -> None:
 
 
 def fit_appearance_command(
-    video: Annotated[Path, typer.Argument(help="The real video (or a folder of frames).")],
+    video: Annotated[
+        Path,
+        typer.Argument(
+            help="The real video, a folder of frames, or a labelled project (DeepLabCut, SLEAP .slp, Lightning "
+            "Pose): for an animal that never leaves the frame, the labels mask it out of the plate.",
+            metavar="PROJECT_OR_VIDEO",
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Profile folder to write (profile.yaml, plate.png).")] = Path(
         "appearance"
     ),
@@ -209,10 +216,35 @@ def fit_appearance_command(
         float | None,
         typer.Option("--threshold", help="Foreground threshold in grey levels (default automatic)."),
     ] = None,
+    mask_radius: Annotated[
+        float | None,
+        typer.Option(
+            "--mask-radius",
+            help="Labelled projects: grow each frame's labelled keypoints' hull by this many pixels to mask the "
+            "animal (default: half the keypoint spread, at least 3 % of the image diagonal).",
+        ),
+    ] = None,
+    keypoints: Annotated[
+        str | None,
+        typer.Option(
+            "--keypoints",
+            help="Labelled projects: the keypoints on the animal, comma-separated (default all; leave out rig "
+            "points such as a joystick's).",
+        ),
+    ] = None,
 ) -> None:
     """Measure the video's look: background plate, animal intensities, noise, blur, vignetting,
-    compression; with --scene, point the scene at the profile."""
-    from ..appearance.estimate import fit_appearance, read_frames
+    compression; with --scene, point the scene at the profile.
+
+    A labelled project gives the plate of an animal that never leaves the frame: the animal masked by its labels
+    and what moves, the median of the rest, what is masked in every frame inpainted."""
+    from ..appearance.estimate import (
+        fit_appearance,
+        fit_appearance_labelled,
+        is_labelled_source,
+        read_frames,
+        read_labelled_frames,
+    )
     from ..appearance.profile import save_profile
 
     if scene is not None:
@@ -221,13 +253,33 @@ def fit_appearance_command(
         spec = load_scene_spec(scene)  # fail before the long part
         camera_name = _profile_camera(spec, scene, camera_name)
     with _Progress() as progress:
-        data = read_frames(video, frames, progress=progress)
-        profile = fit_appearance(
-            data, source=str(video), backgrounds=backgrounds, threshold=threshold, progress=progress
-        )
+        if is_labelled_source(video):
+            names = [k.strip() for k in keypoints.split(",") if k.strip()] if keypoints else None
+            labelled = read_labelled_frames(video, frames, names, progress=progress)
+            if labelled.left_out:
+                typer.secho(
+                    f"note: {labelled.left_out} labelled image(s) of another size than the "
+                    f"{labelled.frames.shape[2]}x{labelled.frames.shape[1]} of the others left out",
+                    fg=typer.colors.YELLOW,
+                    err=True,
+                )
+            profile = fit_appearance_labelled(
+                labelled, str(video), backgrounds, threshold, mask_radius, progress=progress
+            )
+        else:
+            data = read_frames(video, frames, progress=progress)
+            profile = fit_appearance(
+                data, source=str(video), backgrounds=backgrounds, threshold=threshold, progress=progress
+            )
     path = save_profile(profile, out)
     s = profile.stats
     typer.echo(f"profile: {path} ({s.frames_used} frames, {s.width}x{s.height}, {s.channels} channel(s))")
+    if s.plate_fit is not None:
+        typer.echo(
+            f"  plate: animal masked by its labels (radius {s.plate_fit.mask_radius_px:.0f} px, "
+            f"{100 * s.plate_fit.masked_share:.1f} % of a frame), {100 * s.plate_fit.inpainted_share:.1f} % "
+            "inpainted (masked in every frame)"
+        )
     typer.echo(
         f"  floor level {s.floor_level:.1f}, mean {s.levels.mean:.1f}, contrast {s.levels.std:.1f}, "
         f"gamma {s.levels.gamma:.2f}"

@@ -14,7 +14,8 @@ Frame ``i`` is made from (scene, seed, i) only (docs/architecture.md's flow), in
 The renderer renders ``scene_i`` as it is; ``apply_profile`` (for cameras with an appearance profile) applies
 the image, background and distractor values. ``FrameResult.params`` holds the motion generator, the segment
 id and every value used. Without an appearance profile the background and distractor draws are left out
-(:meth:`FrameDraw.without_compositing`), as nothing uses them. Reshaped scenes are cached here (a few body
+(:meth:`FrameDraw.without_compositing`), as nothing uses them, and the image values (noise, blur, tone, JPEG)
+apply to each camera's render (``apply_image``). Reshaped scenes are cached here (a few body
 shapes, one per motion segment), not globally.
 """
 
@@ -30,7 +31,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..appearance.composite import apply_profile
+from ..appearance.composite import apply_image, apply_profile, has_image_effects
 from ..appearance.profile import load_profile
 from ..appearance.randomize import STREAM_APPEARANCE, draw, draw_body_shape, frame_rng
 from ..errors import SynthmouseError
@@ -185,7 +186,7 @@ class SceneFrameSource:
         scene = self.scene if frame_draw is None else frame_scene(self.scene, frame_draw, self._reshaped)
         scene = place_objects(scene, index / float(self.motion.fps))
         result = self.renderer.render(scene, FrameState(index, scene.place(pose)))
-        views = self._composite(result.views, index, frame_draw) if self._profiles else result.views
+        views = self._composite(result.views, index, frame_draw) if self._composites(frame_draw) else result.views
         params = {**motion, **(frame_draw.as_params() if frame_draw is not None else {})}
         return dataclasses.replace(result, views=views, params=params)
 
@@ -199,16 +200,25 @@ class SceneFrameSource:
             values = values.without_compositing()
         return values.with_body_shape(draw_body_shape(self._randomization, self.seed, segment))
 
+    def _composites(self, frame_draw: FrameDraw | None) -> bool:
+        """True when some view of the frame changes in image space: the scene has appearance profiles, or it has
+        none and the frame draws image effects (applied to the render itself, :func:`apply_image`)."""
+        return bool(self._profiles) or (frame_draw is not None and has_image_effects(frame_draw.image))
+
     def _composite(self, views: list[CameraView], index: int, frame_draw: FrameDraw | None) -> list[CameraView]:
         """Every view with an appearance profile composited over it (:func:`apply_profile`), each with its
-        own generator ``SeedSequence([seed, index, STREAM_APPEARANCE, view])``."""
+        own generator ``SeedSequence([seed, index, STREAM_APPEARANCE, view])``. In a scene without profiles the
+        frame's image effects apply to every view's render (:func:`apply_image`); in a scene with profiles the
+        cameras without one are left as rendered (as before)."""
         image = frame_draw.image if frame_draw is not None else None
         out = []
         for c, view in enumerate(views):
             profile = self._profiles.get(view.camera)
+            seq = np.random.SeedSequence([int(self.seed), int(index), STREAM_APPEARANCE, c])
             if profile is not None:
-                seq = np.random.SeedSequence([int(self.seed), int(index), STREAM_APPEARANCE, c])
                 view = apply_profile(view, profile, np.random.Generator(np.random.PCG64(seq)), image)
+            elif not self._profiles:
+                view = apply_image(view, np.random.Generator(np.random.PCG64(seq)), image)
             out.append(view)
         return out
 

@@ -7,6 +7,9 @@
   batches half synthetic, half the K real frames drawn (seeded) from the training folds of each fold. Every
   model has thus seen ``steps`` optimisation steps (the locator ``steps / 2``).
 
+A **mean position** row is the floor any network must beat: each keypoint's mean over a fold's real training
+frames, predicted for every frame of that fold (no images used).
+
 Every real frame is predicted once per condition (by the model of the fold that held it out; the synthetic-only
 model for all), and the metrics pool those predictions (:mod:`synthmouse.pose.evaluate`).
 """
@@ -121,6 +124,21 @@ def _train(
     return train_pose_model(sources, folder, config, options, init=init, progress=report)
 
 
+def mean_position_predictions(xy: np.ndarray, folds: Sequence[np.ndarray]) -> np.ndarray:
+    """``(N, K, 2)`` predictions of the per-keypoint mean-position baseline: every frame of a fold gets each
+    keypoint's mean over the other folds' labelled frames (NaN where a keypoint is never labelled there)."""
+    xy = np.asarray(xy, dtype=np.float64)
+    pred = np.full_like(xy, np.nan)
+    for test in folds:
+        train = xy[np.setdiff1d(np.arange(len(xy)), test)]
+        labelled = np.isfinite(train).all(axis=2)
+        counts = labelled.sum(axis=0)
+        sums = np.where(labelled[..., None], train, 0.0).sum(axis=0)
+        means = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], np.nan)
+        pred[test] = means
+    return pred
+
+
 def _predict(model: PoseModel, data: LabelledFrames) -> np.ndarray:
     """``(N, K, 2)`` predictions in ``data``'s keypoint order (NaN for keypoints the model does not give)."""
     xy, _ = model.predict([read_gray(p) for p in data.images])
@@ -178,6 +196,7 @@ def run_benchmark(
         )
         pred[test] = _predict(model, real_set.subset(test))
     preds["real only (k-fold)"] = pred
+    preds["mean position (k-fold)"] = mean_position_predictions(real_set.xy, folds)
 
     # synthetic: shared first half, then synthetic only / synthetic + K real
     base = _train("synth_half", [Source(synth)], out, config, half, None, progress)
@@ -243,7 +262,7 @@ def results_table(result: dict) -> str:
     lines = ["| condition | real training frames | " + " | ".join(cols) + " |", "|" + " --- |" * (len(cols) + 2)]
     per_fold = result["real_train_frames_per_fold"]
     for name, m in result["conditions"].items():
-        if name.startswith("real"):
+        if name.startswith(("real", "mean position")):
             n_train = f"{min(per_fold)}-{max(per_fold)}" if min(per_fold) != max(per_fold) else str(per_fold[0])
         elif name == "synthetic only":
             n_train = "0"
@@ -298,4 +317,4 @@ def learning_curve(result: dict, path: Path) -> Path:
     return path
 
 
-__all__ = ["BenchmarkOptions", "contiguous_folds", "run_benchmark", "format_table"]
+__all__ = ["BenchmarkOptions", "contiguous_folds", "mean_position_predictions", "run_benchmark", "format_table"]

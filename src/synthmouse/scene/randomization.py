@@ -83,7 +83,8 @@ class BodyRandomization(_Section):
 
 
 class ImageRandomization(_Section):
-    """Image-space effects applied over the appearance profile's own (measured) values."""
+    """Image-space effects: over the appearance profile's own (measured) values, or, in a scene without a profile,
+    on the plain render (noise sigma base 2 DN; `shadow_scale` needs a profile)."""
 
     noise_scale: Factor | None = None  # multiplies the profile's noise sigma
     blur_sigma_px: bounded_range(0.0, 100.0, "px") | None = None  # extra Gaussian defocus of the rendered layer

@@ -1219,8 +1219,9 @@ def check_appearance(spec: SceneSpec) -> None:
     """Cross-checks of ``appearance`` and ``randomization`` (errors name the field and its line).
 
     * a single profile needs a scene with one camera; mapping keys must be camera names;
-    * ``randomization.image.*``, background swaps and distractors need an appearance profile (they are
-      applied when compositing over it);
+    * background swaps, distractors and ``randomization.image.shadow_scale`` need an appearance profile (they
+      are applied when compositing over it); the other ``image.*`` keys also apply to plain renders of a scene
+      without a profile;
     * ``randomization.body.length_scale`` / ``girth_scale`` reshape the parametric mouse only.
     """
     cameras = [c.name for c in spec.cameras]
@@ -1236,7 +1237,8 @@ def check_appearance(spec: SceneSpec) -> None:
             raise spec.error("appearance", f"unknown camera(s) {unknown}; the scene's cameras: {', '.join(cameras)}")
     rnd = spec.randomization
     if not spec.appearance:
-        needs = rnd.set_keys("image") + rnd.set_keys("background") + rnd.set_keys("distractors")
+        shadow = [k for k in rnd.set_keys("image") if k == "image.shadow_scale"]
+        needs = shadow + rnd.set_keys("background") + rnd.set_keys("distractors")
         if needs:
             raise spec.error(
                 f"randomization.{needs[0]}",
